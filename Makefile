@@ -1,0 +1,42 @@
+# VSCM: `make demo` and `make test` install what is missing, then run.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_STAMP   := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+.PHONY: install demo test test-fast bench lint compile clean
+
+install: $(PY_STAMP) $(NODE_STAMP)
+
+# Python: a virtual environment with the package (editable) and its dev tools.
+# Re-installs only when pyproject.toml changes.
+$(PY_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+# Node: the pinned solc-js compiler, anvil and OpenZeppelin, exactly as the lock file says.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+compile: install
+	$(BIN)/python -m vscm.chain.compile
+
+demo: install
+	$(BIN)/python -m vscm.demo
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m vscm.bench
+
+lint: install
+	$(BIN)/ruff check vscm tests scripts
+	$(BIN)/mypy vscm
+
+clean:
+	rm -rf $(VENV) node_modules build .hypothesis

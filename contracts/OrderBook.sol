@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IMemberRegistry} from "./interfaces/IMemberRegistry.sol";
+import {IPlatformCash} from "./interfaces/IPlatformCash.sol";
+import {IOrderBook} from "./interfaces/IOrderBook.sol";
+
+/// @title OrderBook
+/// @notice Orders, shipments, documents and settlement. See {IOrderBook}.
+contract OrderBook is IOrderBook, AccessControl {
+    using SafeERC20 for IERC20;
+
+    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Financing contracts (LoanBook) that may redirect a settlement to a lender.
+    bytes32 public constant FINANCE_ROLE = keccak256("FINANCE_ROLE");
+
+    IMemberRegistry public immutable registry;
+
+    mapping(uint256 => Order) private _orders;
+    mapping(uint256 => mapping(uint32 => Document)) private _documents;
+    mapping(uint256 => mapping(bytes32 => bool)) private _documentSeen;
+    /// bit i set = a document of DocKind(i) is attached
+    mapping(uint256 => uint8) private _documentKinds;
+    mapping(address => bool) private _currencies;
+    uint256 private _orderCount;
+
+    constructor(IMemberRegistry registry_, address operator) {
+        registry = registry_;
+        _grantRole(DEFAULT_ADMIN_ROLE, operator);
+        _grantRole(OPERATOR_ROLE, operator);
+    }
+
+    /// @inheritdoc IOrderBook
+    function addCurrency(address currency) external onlyRole(OPERATOR_ROLE) {
+        if (_currencies[currency]) revert CurrencyAlreadyAdded(currency);
+        _currencies[currency] = true;
+        emit CurrencyAdded(currency, IPlatformCash(currency).currencyCode());
+    }
+
+    /// @inheritdoc IOrderBook
+    function place(
+        address seller,
+        uint64 chainId,
+        address currency,
+        uint256 amount,
+        uint64 dueDate,
+        bool overseas,
+        bytes3 incoterm,
+        bytes2 destinationCountry
+    ) external returns (uint256 orderId) {
+        if (seller == msg.sender) revert OrderSelfTrade(msg.sender);
+        _requireTrader(msg.sender, chainId);
+        _requireTrader(seller, chainId);
+        if (!_currencies[currency]) revert OrderUnknownCurrency(currency);
+        if (amount == 0) revert OrderZeroAmount();
+        if (dueDate <= block.timestamp) revert OrderDueDateInPast(dueDate, uint64(block.timestamp));
+        if (overseas) {
+            if (!_isIncoterm(incoterm)) revert OrderBadIncoterm(incoterm);
+            if (!_isCountryCode(destinationCountry)) revert OrderBadCountry(destinationCountry);
+        } else if (incoterm != bytes3(0) || destinationCountry != bytes2(0)) {
+            revert OrderDomesticWithTradeTerms(incoterm, destinationCountry);
+        }
+        orderId = ++_orderCount;
+        Order storage o = _orders[orderId];
+        o.buyer = msg.sender;
+        o.seller = seller;
+        o.chainId = chainId;
+        o.dueDate = dueDate;
+        o.currency = currency;
+        o.amount = amount;
+        o.status = OrderStatus.Placed;
+        o.overseas = overseas;
+        o.incoterm = incoterm;
+        o.destinationCountry = destinationCountry;
+        o.payee = seller;
+        emit OrderPlaced(
+            orderId, msg.sender, seller, chainId, currency, amount, dueDate, overseas, incoterm, destinationCountry
+        );
+    }
+
+    /// @inheritdoc IOrderBook
+    function accept(uint256 orderId) external {
+        Order storage o = _sellerAction(orderId, OrderStatus.Placed);
+        o.status = OrderStatus.Accepted;
+        emit OrderAccepted(orderId);
+    }
+
+    /// @inheritdoc IOrderBook
+    function ship(uint256 orderId, address carrier, address warehouse) external {
+        Order storage o = _sellerAction(orderId, OrderStatus.Accepted);
+        if (!registry.isActive(carrier, IMemberRegistry.Role.Logistics)) revert OrderNotCarrier(carrier);
+        if (!registry.isActive(warehouse, IMemberRegistry.Role.Warehouse)) revert OrderNotWarehouseMember(warehouse);
+        // Goods cross a border only with a customs declaration on file.
+        if (o.overseas && !hasDocument(orderId, DocKind.CustomsDeclaration)) {
+            revert OrderMissingDocument(orderId, DocKind.CustomsDeclaration);
+        }
+        o.carrier = carrier;
+        o.warehouse = warehouse;
+        o.status = OrderStatus.Shipped;
+        emit OrderShipped(orderId, carrier, warehouse);
+    }
+
+    /// @inheritdoc IOrderBook
+    function deliver(uint256 orderId) external {
+        Order storage o = _order(orderId);
+        if (o.warehouse != msg.sender) revert OrderNotWarehouse(orderId, msg.sender);
+        _requireActive(msg.sender);
+        if (o.status != OrderStatus.Shipped) revert OrderWrongStatus(orderId, o.status);
+        o.status = OrderStatus.Delivered;
+        emit OrderDelivered(orderId, msg.sender);
+    }
+
+    /// @inheritdoc IOrderBook
+    function invoice(uint256 orderId, bytes32 invoiceNumber, bytes32 invoiceHash) external {
+        Order storage o = _sellerAction(orderId, OrderStatus.Delivered);
+        if (invoiceNumber == bytes32(0) || invoiceHash == bytes32(0)) revert OrderZeroHash();
+        o.invoiceNumber = invoiceNumber;
+        o.status = OrderStatus.Invoiced;
+        emit OrderInvoiced(orderId, invoiceNumber, invoiceHash);
+        _attach(orderId, o, DocKind.Invoice, invoiceHash);
+    }
+
+    /// @inheritdoc IOrderBook
+    function settle(uint256 orderId) external {
+        Order storage o = _order(orderId);
+        // The buyer pays what it owes even when suspended or evicted: no activity check here.
+        if (o.buyer != msg.sender) revert OrderNotBuyer(orderId, msg.sender);
+        if (o.status != OrderStatus.Invoiced) revert OrderWrongStatus(orderId, o.status);
+        o.status = OrderStatus.Settled;
+        emit OrderSettled(orderId, msg.sender, o.payee, o.amount);
+        IERC20(o.currency).safeTransferFrom(msg.sender, o.payee, o.amount);
+    }
+
+    /// @inheritdoc IOrderBook
+    function cancel(uint256 orderId) external {
+        Order storage o = _partyAction(orderId);
+        if (o.status != OrderStatus.Placed && o.status != OrderStatus.Accepted) {
+            revert OrderWrongStatus(orderId, o.status);
+        }
+        o.status = OrderStatus.Cancelled;
+        emit OrderCancelled(orderId, msg.sender);
+    }
+
+    /// @inheritdoc IOrderBook
+    function dispute(uint256 orderId, bytes32 reasonHash) external {
+        Order storage o = _partyAction(orderId);
+        OrderStatus s = o.status;
+        if (s != OrderStatus.Shipped && s != OrderStatus.Delivered && s != OrderStatus.Invoiced) {
+            revert OrderWrongStatus(orderId, s);
+        }
+        if (reasonHash == bytes32(0)) revert OrderZeroHash();
+        o.statusBeforeDispute = s;
+        o.status = OrderStatus.Disputed;
+        emit OrderDisputed(orderId, msg.sender, reasonHash);
+    }
+
+    /// @inheritdoc IOrderBook
+    function resolveDispute(uint256 orderId, bool cancelOrder) external onlyRole(OPERATOR_ROLE) {
+        Order storage o = _order(orderId);
+        if (o.status != OrderStatus.Disputed) revert OrderWrongStatus(orderId, o.status);
+        o.status = cancelOrder ? OrderStatus.Cancelled : o.statusBeforeDispute;
+        o.statusBeforeDispute = OrderStatus.None;
+        emit DisputeResolved(orderId, o.status);
+    }
+
+    /// @inheritdoc IOrderBook
+    function redirectSettlement(uint256 orderId, address payee) external onlyRole(FINANCE_ROLE) {
+        Order storage o = _order(orderId);
+        if (o.status == OrderStatus.Settled || o.status == OrderStatus.Cancelled) {
+            revert OrderWrongStatus(orderId, o.status);
+        }
+        if (payee == address(0)) revert OrderPayeeNotMember(payee);
+        o.payee = payee;
+        emit SettlementRedirected(orderId, payee, msg.sender);
+    }
+
+    /// @inheritdoc IOrderBook
+    function attach(uint256 orderId, DocKind kind, bytes32 hash) external {
+        Order storage o = _order(orderId);
+        if (msg.sender != o.buyer && msg.sender != o.seller && msg.sender != o.carrier && msg.sender != o.warehouse) {
+            revert OrderNotParty(orderId, msg.sender);
+        }
+        _requireActive(msg.sender);
+        if (hash == bytes32(0)) revert OrderZeroHash();
+        _attach(orderId, o, kind, hash);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IOrderBook
+    function getOrder(uint256 orderId) external view returns (Order memory) {
+        return _orders[orderId];
+    }
+
+    /// @inheritdoc IOrderBook
+    function getDocument(uint256 orderId, uint32 index) external view returns (Document memory) {
+        return _documents[orderId][index];
+    }
+
+    /// @inheritdoc IOrderBook
+    function orderCount() external view returns (uint256) {
+        return _orderCount;
+    }
+
+    /// @inheritdoc IOrderBook
+    function isCurrency(address currency) external view returns (bool) {
+        return _currencies[currency];
+    }
+
+    /// @inheritdoc IOrderBook
+    function hasDocument(uint256 orderId, DocKind kind) public view returns (bool) {
+        return _documentKinds[orderId] & (uint8(1) << uint8(kind)) != 0;
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    function _order(uint256 orderId) internal view returns (Order storage o) {
+        o = _orders[orderId];
+        if (o.status == OrderStatus.None) revert OrderNotFound(orderId);
+    }
+
+    function _sellerAction(uint256 orderId, OrderStatus expected) internal view returns (Order storage o) {
+        o = _order(orderId);
+        if (o.seller != msg.sender) revert OrderNotSeller(orderId, msg.sender);
+        _requireActive(msg.sender);
+        if (o.status != expected) revert OrderWrongStatus(orderId, o.status);
+    }
+
+    function _partyAction(uint256 orderId) internal view returns (Order storage o) {
+        o = _order(orderId);
+        if (o.buyer != msg.sender && o.seller != msg.sender) revert OrderNotParty(orderId, msg.sender);
+        _requireActive(msg.sender);
+    }
+
+    function _requireActive(address who) internal view {
+        IMemberRegistry.Status s = registry.statusOf(who);
+        if (s != IMemberRegistry.Status.Active) revert IMemberRegistry.MemberNotActive(who, s);
+    }
+
+    /// A trader is an active supplier, manufacturer or seller and a member of the order's chain.
+    function _requireTrader(address who, uint64 chainId) internal view {
+        if (
+            !registry.isActive(who, IMemberRegistry.Role.Supplier)
+                && !registry.isActive(who, IMemberRegistry.Role.Manufacturer)
+                && !registry.isActive(who, IMemberRegistry.Role.Seller)
+        ) revert OrderNotTrader(who);
+        if (registry.chainOf(who) != chainId || chainId == 0) revert OrderNotInChain(who, chainId);
+    }
+
+    function _attach(uint256 orderId, Order storage o, DocKind kind, bytes32 hash) internal {
+        if (_documentSeen[orderId][hash]) revert DocumentAlreadyAttached(orderId, hash);
+        _documentSeen[orderId][hash] = true;
+        uint32 index = o.documentCount;
+        _documents[orderId][index] =
+            Document({kind: kind, hash: hash, attachedBy: msg.sender, attachedAt: uint64(block.timestamp)});
+        o.documentCount = index + 1;
+        _documentKinds[orderId] |= uint8(1) << uint8(kind);
+        emit DocumentAttached(orderId, index, kind, hash, msg.sender);
+    }
+
+    /// The eleven Incoterms 2020 rules.
+    function _isIncoterm(bytes3 t) internal pure returns (bool) {
+        return t == "EXW" || t == "FCA" || t == "CPT" || t == "CIP" || t == "DAP" || t == "DPU" || t == "DDP"
+            || t == "FAS" || t == "FOB" || t == "CFR" || t == "CIF";
+    }
+
+    /// Two upper-case ASCII letters (ISO 3166-1 alpha-2 shape).
+    function _isCountryCode(bytes2 c) internal pure returns (bool) {
+        return c[0] >= "A" && c[0] <= "Z" && c[1] >= "A" && c[1] <= "Z";
+    }
+}

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title Membership, certification and supply chains of the VSCM platform
+/// @notice Every business contract asks this registry who may act. SMEs enter with one operator
+/// approval; a core enterprise becomes active only after a financier AND an auditor (two distinct
+/// active members) attest it. A supply chain is led by a core enterprise and is the unit of eviction.
+interface IMemberRegistry {
+    /// @notice Business roles. A member holds a set of them, stored as a bit mask (bit i = Role(i)).
+    enum Role {
+        Supplier,
+        Manufacturer,
+        Seller,
+        Logistics,
+        Warehouse,
+        Financier,
+        Auditor,
+        Oracle,
+        Monitor
+    }
+
+    enum Tier {
+        SME,
+        Core
+    }
+
+    /// @dev `None` means never registered. `Evicted` is final.
+    enum Status {
+        None,
+        Pending,
+        Active,
+        Suspended,
+        Evicted
+    }
+
+    struct Member {
+        uint16 roles;
+        Tier tier;
+        Status status;
+        uint64 chainId;
+        uint64 credentialExpiry;
+        bytes32 credentialHash;
+        address financierAttestor;
+        address auditorAttestor;
+        string name;
+    }
+
+    struct SupplyChain {
+        address core;
+        bool evicted;
+        uint32 memberCount;
+        bytes32 name;
+    }
+
+    event MemberApplied(
+        address indexed member, uint16 roles, Tier tier, bytes32 credentialHash, uint64 credentialExpiry, string name
+    );
+    event MemberApproved(address indexed member, address indexed operator);
+    event CoreAttested(address indexed member, address indexed attestor, Role asRole);
+    event MemberActivated(address indexed member);
+    event CredentialUpdated(address indexed member, bytes32 credentialHash, uint64 credentialExpiry);
+    event MemberSuspended(address indexed member, address indexed by, bytes32 reason);
+    event MemberReinstated(address indexed member, address indexed by);
+    event MemberEvicted(address indexed member, address indexed by, bytes32 reason);
+    event ChainCreated(uint64 indexed chainId, address indexed core, bytes32 name);
+    event ChainJoinRequested(uint64 indexed chainId, address indexed member);
+    event ChainJoinApproved(uint64 indexed chainId, address indexed member);
+    event ChainLeft(uint64 indexed chainId, address indexed member);
+    event ChainEvicted(uint64 indexed chainId, address indexed by, bytes32 evidence);
+
+    error MemberAlreadyRegistered(address member, Status status);
+    error MemberNotRegistered(address member);
+    error MemberNotPending(address member, Status status);
+    error MemberNotActive(address member, Status status);
+    error MemberNotSuspended(address member, Status status);
+    error MemberAlreadyEvicted(address member);
+    error MemberLacksRole(address member, Role role);
+    error NoRoles();
+    error UnknownRoles(uint16 roles);
+    error CoreTierNotAllowed(uint16 roles);
+    error CredentialExpired(uint64 expiry, uint64 nowTime);
+    error EmptyName();
+    error CoreNeedsAttestations(address member);
+    error NotCoreApplicant(address member);
+    error AttestorRoleInvalid(Role asRole);
+    error AlreadyAttested(address member, address attestor, Role asRole);
+    error AttestorsMustDiffer(address member, address attestor);
+    error NotCoreEnterprise(address member);
+    error ChainNotFound(uint64 chainId);
+    error ChainIsEvicted(uint64 chainId);
+    error AlreadyInChain(address member, uint64 chainId);
+    error NotInChain(address member, uint64 chainId);
+    error JoinNotRequested(uint64 chainId, address member);
+    error NotChainCore(uint64 chainId, address caller);
+    error CoreCannotLeave(uint64 chainId);
+
+    /// @notice Ask to join the platform with `roles` (bit mask) and `tier`. Status becomes Pending.
+    function applyForMembership(uint16 roles, Tier tier, bytes32 credentialHash, uint64 credentialExpiry, string calldata name)
+        external;
+    /// @notice Operator admits a pending SME, financier, auditor, oracle or monitor.
+    function approveMember(address member) external;
+    /// @notice An active financier or auditor attests a pending core enterprise, acting as `asRole`.
+    function attest(address member, Role asRole) external;
+    /// @notice Operator renews a member's credential.
+    function updateCredential(address member, bytes32 credentialHash, uint64 credentialExpiry) external;
+    function suspend(address member, bytes32 reason) external;
+    function reinstate(address member) external;
+    function evict(address member, bytes32 reason) external;
+
+    function createChain(bytes32 name) external returns (uint64 chainId);
+    function requestJoin(uint64 chainId) external;
+    function approveJoin(uint64 chainId, address member) external;
+    function leaveChain() external;
+    /// @notice Evict a whole supply chain: every member of it counts as evicted from now on.
+    function evictChain(uint64 chainId, bytes32 evidence) external;
+
+    /// @notice Effective status: a member of an evicted chain is Evicted; an expired credential is
+    /// reported as Suspended.
+    function statusOf(address member) external view returns (Status);
+    /// @notice True when `member` is active (status, chain and credential) and holds `role`.
+    function isActive(address member, Role role) external view returns (bool);
+    /// @notice True when `member` is active, whatever its roles.
+    function isActiveMember(address member) external view returns (bool);
+    function holdsRole(address member, Role role) external view returns (bool);
+    function chainOf(address member) external view returns (uint64);
+    function getMember(address member) external view returns (Member memory);
+    function getChain(uint64 chainId) external view returns (SupplyChain memory);
+    function pendingJoin(uint64 chainId, address member) external view returns (bool);
+    function chainCount() external view returns (uint64);
+    function memberCount() external view returns (uint256);
+    function memberAt(uint256 index) external view returns (address);
+}

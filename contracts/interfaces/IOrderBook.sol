@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title Orders, shipments and trade documents
+/// @notice The business flow: orders between active members of one supply chain, append-only
+/// document hashes (the documents stay off-chain), a shipment bound to a carrier and a destination
+/// warehouse, and settlement in PlatformCash of the order's currency.
+interface IOrderBook {
+    /// Lifecycle: Placed -> Accepted -> Shipped -> Delivered -> Invoiced -> Settled.
+    /// Placed/Accepted -> Cancelled. Shipped/Delivered/Invoiced -> Disputed -> (back | Cancelled).
+    enum OrderStatus {
+        None,
+        Placed,
+        Accepted,
+        Shipped,
+        Delivered,
+        Invoiced,
+        Settled,
+        Cancelled,
+        Disputed
+    }
+
+    enum DocKind {
+        Contract,
+        Invoice,
+        BillOfLading,
+        CustomsDeclaration,
+        QualityCertificate,
+        DeliveryReceipt
+    }
+
+    struct Order {
+        address buyer;
+        address seller;
+        uint64 chainId;
+        uint64 dueDate;
+        address currency;
+        uint256 amount;
+        OrderStatus status;
+        /// status before a dispute, restored when the dispute is resolved without cancellation
+        OrderStatus statusBeforeDispute;
+        bool overseas;
+        /// Incoterms 2020 code ("FOB", "CIF", ...) and ISO 3166 alpha-2 destination, overseas only
+        bytes3 incoterm;
+        bytes2 destinationCountry;
+        address carrier;
+        address warehouse;
+        bytes32 invoiceNumber;
+        /// who receives the settlement: the seller unless a financing contract redirected it
+        address payee;
+        uint32 documentCount;
+    }
+
+    struct Document {
+        DocKind kind;
+        bytes32 hash;
+        address attachedBy;
+        uint64 attachedAt;
+    }
+
+    event CurrencyAdded(address indexed currency, string code);
+    event OrderPlaced(
+        uint256 indexed orderId,
+        address indexed buyer,
+        address indexed seller,
+        uint64 chainId,
+        address currency,
+        uint256 amount,
+        uint64 dueDate,
+        bool overseas,
+        bytes3 incoterm,
+        bytes2 destinationCountry
+    );
+    event OrderAccepted(uint256 indexed orderId);
+    event OrderShipped(uint256 indexed orderId, address indexed carrier, address indexed warehouse);
+    event OrderDelivered(uint256 indexed orderId, address indexed by);
+    event OrderInvoiced(uint256 indexed orderId, bytes32 invoiceNumber, bytes32 invoiceHash);
+    event OrderSettled(uint256 indexed orderId, address indexed payer, address indexed payee, uint256 amount);
+    event OrderCancelled(uint256 indexed orderId, address indexed by);
+    event OrderDisputed(uint256 indexed orderId, address indexed by, bytes32 reasonHash);
+    event DisputeResolved(uint256 indexed orderId, OrderStatus status);
+    event SettlementRedirected(uint256 indexed orderId, address indexed payee, address indexed by);
+    event DocumentAttached(
+        uint256 indexed orderId, uint32 index, DocKind kind, bytes32 hash, address indexed attachedBy
+    );
+
+    error OrderNotFound(uint256 orderId);
+    error OrderWrongStatus(uint256 orderId, OrderStatus status);
+    error OrderNotParty(uint256 orderId, address caller);
+    error OrderNotBuyer(uint256 orderId, address caller);
+    error OrderNotSeller(uint256 orderId, address caller);
+    error OrderNotWarehouse(uint256 orderId, address caller);
+    error OrderSelfTrade(address member);
+    error OrderZeroAmount();
+    error OrderDueDateInPast(uint64 dueDate, uint64 nowTime);
+    error OrderUnknownCurrency(address currency);
+    error OrderNotTrader(address member);
+    error OrderNotInChain(address member, uint64 chainId);
+    error OrderBadIncoterm(bytes3 incoterm);
+    error OrderBadCountry(bytes2 country);
+    error OrderDomesticWithTradeTerms(bytes3 incoterm, bytes2 country);
+    error OrderNotCarrier(address carrier);
+    error OrderNotWarehouseMember(address warehouse);
+    error OrderMissingDocument(uint256 orderId, DocKind kind);
+    error OrderZeroHash();
+    error DocumentAlreadyAttached(uint256 orderId, bytes32 hash);
+    error CurrencyAlreadyAdded(address currency);
+    error OrderPayeeNotMember(address payee);
+
+    function addCurrency(address currency) external;
+    function place(
+        address seller,
+        uint64 chainId,
+        address currency,
+        uint256 amount,
+        uint64 dueDate,
+        bool overseas,
+        bytes3 incoterm,
+        bytes2 destinationCountry
+    ) external returns (uint256 orderId);
+    function accept(uint256 orderId) external;
+    /// @notice The seller ships: the carrier and the destination warehouse are bound to the order.
+    function ship(uint256 orderId, address carrier, address warehouse) external;
+    /// @notice The destination warehouse confirms the goods arrived.
+    function deliver(uint256 orderId) external;
+    /// @notice The seller invoices the delivered order; the invoice document is attached with it.
+    function invoice(uint256 orderId, bytes32 invoiceNumber, bytes32 invoiceHash) external;
+    /// @notice The buyer pays the order amount to the payee (the seller unless redirected).
+    function settle(uint256 orderId) external;
+    function cancel(uint256 orderId) external;
+    function dispute(uint256 orderId, bytes32 reasonHash) external;
+    /// @notice The operator ends a dispute: back to the status before it, or cancelled.
+    function resolveDispute(uint256 orderId, bool cancelOrder) external;
+    /// @notice A financing contract redirects the settlement to a lender (receivable financing).
+    function redirectSettlement(uint256 orderId, address payee) external;
+    /// @notice A party of the order (buyer, seller, carrier, warehouse) attaches a document hash.
+    function attach(uint256 orderId, DocKind kind, bytes32 hash) external;
+
+    function getOrder(uint256 orderId) external view returns (Order memory);
+    function getDocument(uint256 orderId, uint32 index) external view returns (Document memory);
+    function orderCount() external view returns (uint256);
+    function isCurrency(address currency) external view returns (bool);
+    function hasDocument(uint256 orderId, DocKind kind) external view returns (bool);
+}

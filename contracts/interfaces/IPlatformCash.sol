@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title Settlement money of one currency
+/// @notice An ERC-20 minted by financiers against fiat deposits and burned on withdrawal. It moves
+/// only between active members, with one exception: a registered payment agent (a platform contract
+/// such as the OrderBook or the LoanBook) may move money from a suspended or evicted member, so that
+/// such a member can still settle what it owes and repay its loans, through the agent, and nothing else.
+interface IPlatformCash {
+    event Deposited(address indexed financier, address indexed to, uint256 amount, bytes32 depositRef);
+    event Withdrawn(address indexed financier, uint256 amount, bytes32 withdrawalRef);
+    event AgentSet(address indexed agent, bool allowed);
+
+    error CashSenderNotActive(address from);
+    error CashRecipientNotActive(address to);
+    error CashNotFinancier(address caller);
+    error CashZeroAmount();
+    error CashZeroAddress();
+
+    /// @notice ISO 4217 code of the currency, e.g. "CNY".
+    function currencyCode() external view returns (string memory);
+    /// @notice A financier mints `amount` to member `to` against a deposit it holds off-chain.
+    function mint(address to, uint256 amount, bytes32 depositRef) external;
+    /// @notice A financier burns `amount` of its own balance when it pays out a withdrawal.
+    function burn(uint256 amount, bytes32 withdrawalRef) external;
+    /// @notice The operator names the platform contracts that may move money on members' behalf.
+    function setAgent(address agent, bool allowed) external;
+    function isAgent(address account) external view returns (bool);
+    /// @notice Total minted and burned by `financier` over all time.
+    function issuance(address financier) external view returns (uint256 minted, uint256 burned);
+}

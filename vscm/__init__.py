@@ -1,0 +1,8 @@
+"""VSCM: a permissioned supply-chain-finance platform on an EVM chain."""
+
+from __future__ import annotations
+
+from vscm.errors import ChainError, ContractRevert, InputError, NotFound, VscmError, WalletError
+
+__all__ = ["VscmError", "ChainError", "ContractRevert", "WalletError", "InputError", "NotFound"]
+__version__ = "0.1.0"

@@ -1,0 +1,79 @@
+"""Load compiled artifacts and tell whether they still match the sources."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from vscm.errors import ArtifactError
+
+ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    name: str
+    abi: list[dict[str, Any]]
+    bytecode: str
+    deployed_bytecode: str
+    source_hash: str
+
+    @property
+    def deployed_size(self) -> int:
+        return (len(self.deployed_bytecode) - 2) // 2
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> Artifact:
+    """The artifact of contract ``name`` (for example ``"OrderBook"``)."""
+    path = ARTIFACTS_DIR / f"{name}.json"
+    if not path.is_file():
+        raise ArtifactError(f"no artifact for contract {name!r} in {ARTIFACTS_DIR}: run `make compile`")
+    doc = json.loads(path.read_text())
+    return Artifact(
+        name=doc["contractName"],
+        abi=doc["abi"],
+        bytecode=doc["bytecode"],
+        deployed_bytecode=doc["deployedBytecode"],
+        source_hash=doc["sourceHash"],
+    )
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in ARTIFACTS_DIR.glob("*.json") if p.name != "build-info.json")
+
+
+def build_info() -> dict[str, Any]:
+    path = ARTIFACTS_DIR / "build-info.json"
+    if not path.is_file():
+        raise ArtifactError(f"no build-info.json in {ARTIFACTS_DIR}: run `make compile`")
+    result: dict[str, Any] = json.loads(path.read_text())
+    return result
+
+
+def stale_sources() -> list[str]:
+    """Source units whose current text differs from what the artifacts were built from.
+
+    Includes contract files added since the last compile. Empty means the artifacts are fresh.
+    """
+    from vscm.chain import compile as solc_compile
+
+    recorded: dict[str, str] = build_info()["sources"]
+    stale = []
+    for unit, digest in recorded.items():
+        try:
+            current = solc_compile.sha256_hex(solc_compile.resolve_source(unit).read_bytes())
+        except Exception:
+            stale.append(unit)
+            continue
+        if current != digest:
+            stale.append(unit)
+    stale.extend(unit for unit in solc_compile.contract_sources() if unit not in recorded)
+    return sorted(stale)
+
+
+def all_abis() -> dict[str, list[dict[str, Any]]]:
+    return {name: load(name).abi for name in names()}

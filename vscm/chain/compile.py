@@ -1,0 +1,157 @@
+"""Compile the contracts with the pinned solc-js and write reproducible artifacts.
+
+Run ``python -m vscm.chain.compile`` (``make compile``) after changing a contract. The artifacts in
+``vscm/artifacts/`` are committed: the client needs no Node once they exist, and
+``tests/unit/test_artifacts.py`` fails when they no longer match the sources.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from vscm.errors import CompileError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS_DIR = REPO_ROOT / "contracts"
+NODE_MODULES = REPO_ROOT / "node_modules"
+SOLC_JS = Path(__file__).resolve().parent / "solc.js"
+ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+
+EVM_VERSION = "cancun"
+OPTIMIZER_RUNS = 200
+
+SETTINGS: dict[str, Any] = {
+    "evmVersion": EVM_VERSION,
+    "optimizer": {"enabled": True, "runs": OPTIMIZER_RUNS},
+    "viaIR": False,
+    "metadata": {"bytecodeHash": "none"},
+    "outputSelection": {
+        "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object", "evm.methodIdentifiers"]}
+    },
+}
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def contract_sources() -> dict[str, str]:
+    """Source unit name (path relative to the repo root) -> text, for every contract file."""
+    return {
+        path.relative_to(REPO_ROOT).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted(CONTRACTS_DIR.rglob("*.sol"))
+    }
+
+
+def resolve_source(unit: str) -> Path:
+    """Where a source unit lives: the repository or node_modules (the same order solc.js uses)."""
+    for base in (REPO_ROOT, NODE_MODULES):
+        candidate = base / unit
+        if candidate.is_file():
+            return candidate
+    raise CompileError(f"source unit {unit!r} not found under the repository or node_modules")
+
+
+def run_solc(standard_input: dict[str, Any]) -> dict[str, Any]:
+    """Run solc-js on a standard-JSON input and return its parsed output."""
+    node = shutil.which("node")
+    if node is None:
+        raise CompileError("node is not on PATH: compiling needs Node.js (running the client does not)")
+    proc = subprocess.run(
+        [node, str(SOLC_JS), "--standard-json"],
+        input=json.dumps(standard_input).encode(),
+        capture_output=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise CompileError(f"solc-js failed (exit {proc.returncode}): {proc.stderr.decode().strip()}")
+    output: dict[str, Any] = json.loads(proc.stdout)
+    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    if errors:
+        raise CompileError("; ".join(e.get("formattedMessage", e.get("message", "?")).strip() for e in errors))
+    return output
+
+
+def solc_version() -> str:
+    node = shutil.which("node")
+    if node is None:
+        raise CompileError("node is not on PATH")
+    out = subprocess.run([node, str(SOLC_JS), "--version"], capture_output=True, check=True, cwd=REPO_ROOT)
+    return out.stdout.decode().strip().splitlines()[-1].removeprefix("Version: ").strip()
+
+
+def build() -> dict[str, dict[str, Any]]:
+    """Compile everything in ``contracts/`` and return artifact documents by file name."""
+    sources = contract_sources()
+    standard_input = {
+        "language": "Solidity",
+        "sources": {unit: {"content": text} for unit, text in sources.items()},
+        "settings": SETTINGS,
+    }
+    output = run_solc(standard_input)
+    version = solc_version()
+    source_hashes = {
+        unit: sha256_hex(resolve_source(unit).read_bytes()) for unit in sorted(output.get("sources", {}))
+    }
+    compiler = {"name": "solc-js", "version": version, "settings": SETTINGS}
+    documents: dict[str, dict[str, Any]] = {}
+    for unit, contracts in sorted(output.get("contracts", {}).items()):
+        if not unit.startswith("contracts/"):
+            continue  # OpenZeppelin's own contracts are not deployed on their own
+        for name, data in sorted(contracts.items()):
+            bytecode = data["evm"]["bytecode"]["object"]
+            if not bytecode:
+                continue  # interfaces and abstract contracts: their ABIs live in the deployable ones
+            documents[f"{name}.json"] = {
+                "contractName": name,
+                "sourceName": unit,
+                "abi": data["abi"],
+                "bytecode": "0x" + bytecode,
+                "deployedBytecode": "0x" + data["evm"]["deployedBytecode"]["object"],
+                "methodIdentifiers": data["evm"]["methodIdentifiers"],
+                "sourceHash": source_hashes[unit],
+                "compiler": compiler,
+            }
+    documents["build-info.json"] = {"compiler": compiler, "sources": source_hashes}
+    return documents
+
+
+def render(document: dict[str, Any]) -> bytes:
+    """The one byte form of an artifact: sorted keys, fixed indentation, trailing newline."""
+    return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
+
+
+def write_artifacts(documents: dict[str, dict[str, Any]], directory: Path = ARTIFACTS_DIR) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    wanted = set(documents)
+    for stale in directory.glob("*.json"):
+        if stale.name not in wanted:
+            stale.unlink()
+    written = []
+    for name, document in documents.items():
+        path = directory / name
+        path.write_bytes(render(document))
+        written.append(path)
+    return written
+
+
+def main() -> int:
+    try:
+        documents = build()
+    except CompileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    paths = write_artifacts(documents)
+    print(f"compiled {len(paths) - 1} contracts into {ARTIFACTS_DIR.relative_to(REPO_ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

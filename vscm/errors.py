@@ -1,0 +1,77 @@
+"""The exception tree of vscm: one root, a family per concern, leaves that say what was wrong."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "VscmError",
+    "ChainError",
+    "CompileError",
+    "ArtifactError",
+    "ContractRevert",
+    "TransactionFailed",
+    "WalletError",
+    "InputError",
+    "NotFound",
+]
+
+
+class VscmError(Exception):
+    """Root of every error vscm raises on purpose."""
+
+
+class ChainError(VscmError):
+    """Talking to the chain failed (connection, chain id, node start)."""
+
+
+class CompileError(VscmError):
+    """The Solidity compiler could not build the contracts."""
+
+
+class ArtifactError(VscmError):
+    """Compiled artifacts are missing or stale."""
+
+
+class WalletError(VscmError):
+    """A keystore could not be created, found or unlocked."""
+
+
+class InputError(VscmError):
+    """A value given by the user is malformed (address, amount, date, code)."""
+
+
+class NotFound(VscmError):
+    """A named thing (member, order, supply chain) does not exist."""
+
+
+class ContractRevert(ChainError):
+    """A contract refused the call with a custom error (or a revert string / panic).
+
+    ``name`` is the Solidity error name (``"OrderWrongStatus"``), ``args`` its decoded values by
+    parameter name, in declaration order.
+    """
+
+    def __init__(self, name: str, args: dict[str, Any] | None = None, contract: str | None = None,
+                 function: str | None = None) -> None:
+        self.name = name
+        self.args = dict(args or {})
+        self.contract = contract
+        self.function = function
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        values = ", ".join(f"{k}={_show(v)}" for k, v in self.args.items())
+        where = f"{self.contract}.{self.function}" if self.contract and self.function else (self.contract or "")
+        prefix = f"{where} reverted: " if where else "reverted: "
+        return f"{prefix}{self.name}({values})"
+
+
+class TransactionFailed(ChainError):
+    """A transaction was mined but failed, and the reason could not be recovered."""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value)
