@@ -48,20 +48,20 @@ class NotFound(VscmError):
 class ContractRevert(ChainError):
     """A contract refused the call with a custom error (or a revert string / panic).
 
-    ``name`` is the Solidity error name (``"OrderWrongStatus"``), ``args`` its decoded values by
-    parameter name, in declaration order.
+    ``name`` is the Solidity error name (``"OrderWrongStatus"``), ``values`` its decoded arguments
+    by parameter name, in declaration order (``BaseException.args`` keeps the message).
     """
 
     def __init__(self, name: str, args: dict[str, Any] | None = None, contract: str | None = None,
                  function: str | None = None) -> None:
         self.name = name
-        self.args = dict(args or {})
+        self.values = dict(args or {})
         self.contract = contract
         self.function = function
         super().__init__(self._message())
 
     def _message(self) -> str:
-        values = ", ".join(f"{k}={_show(v)}" for k, v in self.args.items())
+        values = ", ".join(f"{k}={_show(v)}" for k, v in self.values.items())
         where = f"{self.contract}.{self.function}" if self.contract and self.function else (self.contract or "")
         prefix = f"{where} reverted: " if where else "reverted: "
         return f"{prefix}{self.name}({values})"

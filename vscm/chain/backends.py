@@ -1,0 +1,326 @@
+"""One way to reach a chain: ``connect(target)`` -> ``Chain``.
+
+Three backends:
+
+* ``connect("embedded")``: eth-tester on py-evm (Cancun) in this process. No node, instant
+  snapshots; the default for tests and the demo.
+* ``connect("anvil")``: a local anvil node started for this session and stopped by ``close()``;
+  ``connect(AnvilNode.attach(state_dir))`` uses a node kept by ``vscm node start``.
+* ``connect("http://host:port", expected_chain_id=..., poa=..., gas_price=...)``: any JSON-RPC
+  node (Besu, geth, a remote anvil), its chain id checked.
+
+Dev chains (embedded, anvil) have a ``faucet`` account that ``fund`` pays from, and support
+``snapshot``/``revert``, ``time_travel`` and ``mine``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+from web3 import Web3
+from web3.contract import Contract
+from web3.middleware import ExtraDataToPOAMiddleware
+from web3.types import TxReceipt
+
+from vscm.chain import artifacts as artifact_store
+from vscm.chain.anvil import FAUCET_KEY, AnvilNode
+from vscm.chain.artifacts import Artifact
+from vscm.chain.tx import FeePolicy, NonceTracker, Sender
+from vscm.errors import ChainError, InputError
+
+__all__ = [
+    "EMBEDDED_CHAIN_ID",
+    "AnvilChain",
+    "Chain",
+    "ChainKind",
+    "EmbeddedChain",
+    "connect",
+]
+
+#: eth-tester's fixed chain id.
+EMBEDDED_CHAIN_ID = 131277322940537
+
+ChainKind = Literal["embedded", "anvil", "rpc"]
+
+
+class Chain:
+    """A connection to one chain: web3, its id, how it prices gas, and dev helpers.
+
+    Attributes:
+        w3: The ``Web3`` instance.
+        chain_id: The chain id, read once at connection.
+        name: Where it is (``"embedded"``, a URL).
+        kind: ``"embedded"``, ``"anvil"`` or ``"rpc"``.
+        fee_policy: ``"dev"``, ``"zero"`` or ``"node"`` (see ``vscm.chain.tx.FeePolicy``).
+        faucet: A pre-funded account on dev chains, else None.
+        nonces: The per-address nonce counter every ``Sender`` of this chain shares.
+        sender: A ``Sender`` for this chain.
+    """
+
+    kind: ChainKind = "rpc"
+
+    def __init__(self, w3: Web3, *, chain_id: int, name: str, fee_policy: FeePolicy,
+                 faucet: LocalAccount | None = None) -> None:
+        self.w3 = w3
+        self.chain_id = chain_id
+        self.name = name
+        self.fee_policy: FeePolicy = fee_policy
+        self.faucet = faucet
+        self.nonces = NonceTracker(w3)
+        self.sender = Sender(self)
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, chain_id={self.chain_id})"
+
+    def __enter__(self) -> Chain:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def is_dev(self) -> bool:
+        """Whether this is a throw-away dev chain with a faucet (embedded, anvil)."""
+        return self.faucet is not None
+
+    def close(self) -> None:
+        """Release the connection (and stop a node started for it). Idempotent."""
+        self.closed = True
+
+    def contract(self, artifact: Artifact | str, address: str) -> Contract:
+        """A web3 contract bound to ``address`` with the ABI of ``artifact`` (or its name)."""
+        art = artifact_store.load(artifact) if isinstance(artifact, str) else artifact
+        return self.w3.eth.contract(address=to_checksum_address(address), abi=art.abi)
+
+    def balance(self, address: str) -> int:
+        return int(self.w3.eth.get_balance(to_checksum_address(address)))
+
+    def block_number(self) -> int:
+        return int(self.w3.eth.block_number)
+
+    def timestamp(self) -> int:
+        """Timestamp of the latest block (the chain's "now"), in seconds."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def fund(self, address: str, wei: int) -> TxReceipt:
+        """Send ``wei`` from the faucet to ``address`` so a fresh key can pay for gas.
+
+        Raises:
+            ChainError: this chain has no faucet (not a dev chain).
+        """
+        if self.faucet is None:
+            raise ChainError(f"{self.name} has no faucet: fund {address} from an account that holds ether")
+        return self.sender.send_value(self.faucet, address, wei)
+
+    def snapshot(self) -> Any:
+        """Mark the current state; ``revert(mark)`` goes back to it."""
+        return self._dev_rpc("evm_snapshot", [])
+
+    def revert(self, snapshot: Any) -> None:
+        """Go back to the state of ``snapshot``. On anvil a snapshot can be reverted to once."""
+        if self._dev_rpc("evm_revert", [snapshot]) is False:
+            raise ChainError(f"{self.name} has no snapshot {snapshot!r}: take a new one")
+        self.nonces.forget()
+
+    def time_travel(self, seconds: int) -> int:
+        """Move the chain clock ``seconds`` forward and mine a block stamped with it.
+
+        Returns:
+            The timestamp of that block (at least the previous one plus ``seconds``).
+        """
+        _check_seconds(seconds)
+        self._dev_rpc("evm_increaseTime", [int(seconds)])
+        self._dev_rpc("evm_mine", [])
+        return self.timestamp()
+
+    def mine(self, blocks: int = 1) -> None:
+        """Mine ``blocks`` empty blocks."""
+        for _ in range(blocks):
+            self._dev_rpc("evm_mine", [])
+
+    def _dev_rpc(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        error = response.get("error")
+        if error:
+            message = error.get("message", error) if isinstance(error, dict) else error
+            raise ChainError(f"{method} is not available on {self.name} ({message}): it needs a dev chain")
+        return response.get("result")
+
+
+class EmbeddedChain(Chain):
+    """eth-tester + py-evm (Cancun) in this process."""
+
+    kind: ChainKind = "embedded"
+
+    def __init__(self) -> None:
+        from eth.vm.forks import CancunVM
+        from eth_tester import EthereumTester
+        from web3.providers.eth_tester import EthereumTesterProvider
+
+        self.backend = _revert_preserving_backend()(vm_configuration=((0, CancunVM),))
+        self.tester = EthereumTester(self.backend)
+        w3 = Web3(EthereumTesterProvider(self.tester))
+        faucet = Account.from_key(self.backend.account_keys[0].to_bytes())
+        super().__init__(w3, chain_id=int(w3.eth.chain_id), name="embedded", fee_policy="dev", faucet=faucet)
+
+    def snapshot(self) -> int:
+        snapshot_id: int = self.tester.take_snapshot()
+        return snapshot_id
+
+    def revert(self, snapshot: Any) -> None:
+        from eth_tester.exceptions import SnapshotNotFound
+
+        try:
+            self.tester.revert_to_snapshot(snapshot)
+        except SnapshotNotFound as exc:
+            raise ChainError(f"embedded chain has no snapshot {snapshot!r}") from exc
+        self.nonces.forget()
+
+    def time_travel(self, seconds: int) -> int:
+        _check_seconds(seconds)
+        if seconds == 0:
+            self.mine()
+            return self.timestamp()
+        # eth-tester stamps the block it mines one second before the target it is given.
+        self.tester.time_travel(self.timestamp() + int(seconds) + 1)
+        return self.timestamp()
+
+    def mine(self, blocks: int = 1) -> None:
+        self.tester.mine_blocks(blocks)
+
+
+class AnvilChain(Chain):
+    """An anvil node over HTTP; stops the node on ``close()`` when it was started for this chain."""
+
+    kind: ChainKind = "anvil"
+
+    def __init__(self, node: AnvilNode, *, owns_node: bool, timeout: float = 30.0) -> None:
+        self.node = node
+        self.owns_node = owns_node
+        w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": timeout}))
+        super().__init__(w3, chain_id=node.chain_id, name=f"anvil {node.url}", fee_policy="dev",
+                         faucet=Account.from_key(FAUCET_KEY))
+
+    def close(self) -> None:
+        if not self.closed and self.owns_node:
+            self.node.stop()
+        super().close()
+
+
+def connect(
+    target: str | AnvilNode = "embedded",
+    *,
+    expected_chain_id: int | None = None,
+    poa: bool = False,
+    gas_price: Literal["zero", "node"] = "node",
+    state_file: str | Path | None = None,
+    port: int | None = None,
+    chain_id: int | None = None,
+    timeout: float = 30.0,
+) -> Chain:
+    """Connect to a chain.
+
+    Args:
+        target: ``"embedded"``; ``"anvil"`` (a node started now, stopped by ``close()``); an
+            ``AnvilNode`` (for example ``AnvilNode.attach(state_dir)``); or an ``http(s)://`` URL.
+        expected_chain_id: Refuse a node whose chain id differs (URL and AnvilNode targets).
+        poa: Accept proof-of-authority blocks (long extra-data: Besu QBFT/IBFT, Clique).
+        gas_price: URL targets: ``"zero"`` for free-gas networks (legacy gasPrice 0), ``"node"``
+            for the fees the node suggests.
+        state_file: ``"anvil"``: load the chain from this file and write it back on close.
+        port: ``"anvil"``: port to listen on (a free one by default).
+        chain_id: ``"anvil"``: chain id of the new node (31337 by default).
+        timeout: Seconds to wait for a node to start or answer a request.
+
+    Returns:
+        The connected ``Chain``; use it as a context manager or call ``close()``.
+
+    Raises:
+        ChainError: the node cannot be started or reached, or its chain id is not the expected one.
+        InputError: the target is unknown or an option does not apply to it.
+    """
+    if isinstance(target, AnvilNode):
+        _only(target="an AnvilNode", state_file=state_file, port=port, chain_id=chain_id)
+        chain: Chain = AnvilChain(target, owns_node=target.owned, timeout=timeout)
+    elif target == "embedded":
+        _only(target="embedded", state_file=state_file, port=port, chain_id=chain_id)
+        chain = EmbeddedChain()
+    elif target == "anvil":
+        node = AnvilNode.start(port=port, chain_id=chain_id, state_file=state_file, timeout=timeout)
+        chain = AnvilChain(node, owns_node=True, timeout=timeout)
+    elif target.startswith(("http://", "https://")):
+        _only(target="a URL", state_file=state_file, port=port, chain_id=chain_id)
+        chain = _connect_rpc(target, poa=poa, gas_price=gas_price, timeout=timeout)
+    else:
+        raise InputError(f"unknown chain {target!r}: use 'embedded', 'anvil' or an http(s):// URL")
+    if expected_chain_id is not None and chain.chain_id != expected_chain_id:
+        chain.close()
+        raise ChainError(
+            f"{chain.name} has chain id {chain.chain_id}, expected {expected_chain_id}: "
+            "check the URL or the configured chain id"
+        )
+    return chain
+
+
+def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node"], timeout: float) -> Chain:
+    if gas_price not in ("zero", "node"):
+        raise InputError(f"gas_price must be 'zero' or 'node', not {gas_price!r}")
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    if poa:
+        w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+    try:
+        found = int(w3.eth.chain_id)
+    except Exception as exc:
+        raise ChainError(f"cannot reach a node at {url}: {exc}") from exc
+    return Chain(w3, chain_id=found, name=url, fee_policy=gas_price)
+
+
+def _revert_preserving_backend() -> Any:
+    """eth-tester's py-evm backend, except that a failed ``eth_call`` raises with the VM's own
+    exception (``Revert(raw bytes)``, ``OutOfGas``...) instead of a string.
+
+    Stock eth-tester decodes ``Error(string)`` and turns every other failure into ``str(error)``,
+    so an out-of-gas message could not be told from a revert message. Its gas estimation already
+    keeps the VM exception. This repeats the stock ``call`` (eth-tester 0.13, pinned) with that
+    one change; the string parsing in ``vscm.chain.revert`` stays as the fallback.
+    """
+    from eth_tester import PyEVMBackend
+    from eth_tester.backends.pyevm import main as pyevm_main
+    from eth_tester.exceptions import TransactionFailed
+
+    class RevertPreservingBackend(PyEVMBackend):  # type: ignore[misc]
+        def call(self, transaction: dict[str, Any], block_number: Any = "latest") -> Any:
+            defaulted = dict(transaction)
+            if "gas" not in defaulted:
+                defaulted["gas"] = self._max_available_gas()
+            unsigned = self._get_normalized_and_unsigned_evm_transaction(defaulted, block_number)
+            spoofed = pyevm_main.EVMSpoofTransaction(unsigned, from_=transaction["from"])
+            computation = pyevm_main._execute_and_revert_transaction(self.chain, spoofed, block_number)
+            if computation.is_error:
+                raise TransactionFailed(computation.error)
+            return computation.output
+
+    needed = ("_max_available_gas", "_get_normalized_and_unsigned_evm_transaction")
+    if all(hasattr(PyEVMBackend, name) for name in needed) and hasattr(
+        pyevm_main, "_execute_and_revert_transaction"
+    ):
+        return RevertPreservingBackend
+    return PyEVMBackend  # another eth-tester: fall back to parsing its messages
+
+
+def _only(*, target: str, **options: Any) -> None:
+    given = [name for name, value in options.items() if value is not None]
+    if given:
+        raise InputError(f"{', '.join(given)} only apply to connect('anvil'), not to {target}")
+
+
+def _check_seconds(seconds: int) -> None:
+    if seconds < 0:
+        raise InputError(f"cannot travel back in time ({seconds} s)")

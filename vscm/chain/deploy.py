@@ -1,0 +1,73 @@
+"""Deploy and wire the whole platform in one call, and write its manifest."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from vscm.chain.artifacts import ARTIFACTS_DIR
+from vscm.client.deployment import DEFAULT_DEPLOYMENTS_DIR, Deployment
+from vscm.client.platform import Platform
+
+__all__ = ["deploy_platform", "DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS"]
+
+DEFAULT_CURRENCIES = ("CNY", "USD")
+PLATFORM_CONTRACTS = ("MemberRegistry", "PlatformCash", "OrderBook")
+
+
+def _artifact_hashes() -> dict[str, str]:
+    return {
+        name: hashlib.sha256((ARTIFACTS_DIR / f"{name}.json").read_bytes()).hexdigest()
+        for name in PLATFORM_CONTRACTS
+    }
+
+
+def deploy_platform(
+    chain: Any,
+    operator: LocalAccount,
+    currencies: tuple[str, ...] = DEFAULT_CURRENCIES,
+    network: str | None = None,
+    manifest: Path | None | bool = None,
+) -> Platform:
+    """Deploy MemberRegistry, one PlatformCash per currency and the OrderBook, and wire them.
+
+    Wiring: each currency is registered in the OrderBook and the OrderBook becomes a payment agent
+    of each PlatformCash (so a buyer can settle what it owes even while suspended).
+
+    Args:
+        chain: a connected chain (``vscm.chain.backends.connect``).
+        operator: the platform operator's account; it signs every deployment transaction.
+        currencies: ISO 4217 codes, one PlatformCash each.
+        network: the name written in the manifest (defaults to the chain's name).
+        manifest: where to write the manifest; ``None`` writes ``deployments/<network>.json``,
+            ``False`` writes nothing.
+
+    Returns:
+        The connected :class:`Platform`.
+    """
+    start_block = int(chain.w3.eth.block_number)
+    registry = chain.sender.deploy(operator, "MemberRegistry", operator.address)
+    cash = {code.upper(): chain.sender.deploy(operator, "PlatformCash", registry, code.upper(), operator.address)
+            for code in currencies}
+    orders = chain.sender.deploy(operator, "OrderBook", registry, operator.address)
+    deployment = Deployment(
+        network=network or chain.name,
+        chain_id=int(chain.chain_id),
+        block=start_block + 1,
+        operator=operator.address,
+        registry=registry,
+        orders=orders,
+        cash=cash,
+        artifacts=_artifact_hashes(),
+    )
+    platform = Platform(chain, deployment)
+    for code in cash:
+        platform.orders.as_(operator).add_currency(cash[code])
+        platform.cash(code).as_(operator).set_agent(orders, True)
+    if manifest is not False:
+        path = manifest if isinstance(manifest, Path) else DEFAULT_DEPLOYMENTS_DIR / f"{deployment.network}.json"
+        deployment.save(path)
+    return platform

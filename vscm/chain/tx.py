@@ -1,0 +1,311 @@
+"""Send transactions the fast way: signed locally with explicit nonce, gas and fees.
+
+``contract.functions.f().transact()`` asks the node for the nonce, the gas, the fees and the
+chain id, then signs on the node. ``Sender`` instead keeps a nonce counter per address, estimates
+the gas once (x1.2), computes the fees from the chain's fee policy, signs with the caller's key,
+sends the raw transaction and waits for the receipt. Any revert, before sending (gas estimation)
+or after mining (status 0, replayed as ``eth_call`` to recover the reason), comes out as
+``ContractRevert(name, args)``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import TYPE_CHECKING, Any, Literal
+
+from eth_account.signers.local import LocalAccount
+from eth_typing import ChecksumAddress
+from eth_utils import to_checksum_address
+from eth_utils.exceptions import ValidationError
+from web3.exceptions import TimeExhausted, Web3RPCError
+from web3.types import BlockData, TxParams, TxReceipt
+
+from vscm.chain import artifacts as artifact_store
+from vscm.chain.artifacts import Artifact
+from vscm.chain.revert import contract_name_for_abi, revert_from_exception
+from vscm.errors import ChainError, TransactionFailed
+
+if TYPE_CHECKING:
+    from web3 import Web3
+
+    from vscm.chain.backends import Chain
+
+__all__ = [
+    "GAS_MULTIPLIER",
+    "PRIORITY_FEE_WEI",
+    "FeePolicy",
+    "NonceTracker",
+    "Sender",
+    "TransactionRejected",
+    "fee_fields",
+]
+
+#: How each chain prices gas: ``"dev"`` EIP-1559 with maxFee = 2 x base fee + 1 gwei tip
+#: (embedded, anvil); ``"zero"`` legacy gasPrice 0 (free-gas permissioned networks such as
+#: Besu); ``"node"`` what the node suggests (EIP-1559 when blocks carry a base fee, else legacy).
+FeePolicy = Literal["dev", "zero", "node"]
+
+GAS_MULTIPLIER = 1.2
+PRIORITY_FEE_WEI = 10**9  # 1 gwei
+
+
+class TransactionRejected(ChainError):
+    """The node refused a transaction before mining it (nonce, balance, fee, size)."""
+
+
+class NonceTracker:
+    """Next nonce per address, read from the node once and then counted locally.
+
+    Shared by every ``Sender`` of a chain. ``forget`` drops what is known (after a failed send,
+    or after the chain was reverted to a snapshot) so the next use reads the node again.
+    """
+
+    def __init__(self, w3: Web3) -> None:
+        self._w3 = w3
+        self._next: dict[str, int] = {}
+        self.lock = threading.RLock()
+
+    def take(self, address: str) -> int:
+        """The nonce to use now for ``address``; the next call returns one more."""
+        with self.lock:
+            key = address.lower()
+            if key not in self._next:
+                self._next[key] = self._w3.eth.get_transaction_count(to_checksum_address(address), "pending")
+            nonce = self._next[key]
+            self._next[key] = nonce + 1
+            return nonce
+
+    def forget(self, address: str | None = None) -> None:
+        with self.lock:
+            if address is None:
+                self._next.clear()
+            else:
+                self._next.pop(address.lower(), None)
+
+
+class Sender:
+    """Builds, signs, sends and confirms transactions on one chain.
+
+    Args:
+        chain: The chain to send on; its nonce tracker and fee policy are used.
+        gas_multiplier: Head-room over the estimated gas.
+        receipt_timeout: Seconds to wait for a transaction to be mined.
+    """
+
+    def __init__(self, chain: Chain, *, gas_multiplier: float = GAS_MULTIPLIER,
+                 receipt_timeout: float = 120.0) -> None:
+        self.chain = chain
+        self.w3 = chain.w3
+        self.gas_multiplier = gas_multiplier
+        self.receipt_timeout = receipt_timeout
+
+    def transact(
+        self,
+        account: LocalAccount,
+        call: Any = None,
+        *,
+        to: str | None = None,
+        data: bytes | str | None = None,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> TxReceipt:
+        """Send a contract call (``contract.functions.f(args)``) or raw ``to``/``data``/``value``.
+
+        Args:
+            account: Signs the transaction and pays for it.
+            call: A web3 ``ContractFunction`` with its arguments bound; or None for raw data.
+            to: Recipient when ``call`` is None (None with ``data`` deploys).
+            data: Call data when ``call`` is None.
+            value: Wei sent along.
+            gas: Fixed gas limit; estimated (x1.2) when omitted.
+
+        Returns:
+            The receipt of the mined, successful transaction.
+
+        Raises:
+            ContractRevert: the call reverts (at estimation, or when mined).
+            TransactionFailed: mined with status 0 for no recoverable reason (out of gas).
+            TransactionRejected: the node refused the transaction (balance, nonce, fees).
+        """
+        if call is not None:
+            to, data = _encode_call(call, account.address, self.chain.chain_id)
+            where = (contract_name_for_abi(call.contract_abi), call.fn_name)
+        else:
+            where = (None, None)
+        request: dict[str, Any] = {"from": account.address, "value": value, "data": data or b""}
+        if to is not None:
+            request["to"] = to_checksum_address(to)
+        return self._send(account, request, gas, where)
+
+    def deploy(
+        self,
+        account: LocalAccount,
+        artifact: Artifact | str,
+        *ctor_args: Any,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> ChecksumAddress:
+        """Deploy a compiled contract and return its address.
+
+        Args:
+            account: Deployer; signs and pays.
+            artifact: An ``Artifact`` or the contract name (``"OrderBook"``).
+            ctor_args: Constructor arguments.
+            value: Wei sent to a payable constructor.
+            gas: Fixed gas limit; estimated when omitted.
+
+        Raises:
+            ContractRevert: the constructor reverts.
+        """
+        art = artifact_store.load(artifact) if isinstance(artifact, str) else artifact
+        factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        built = factory.constructor(*ctor_args).build_transaction(_offline_fields(account.address, self.chain.chain_id, value))
+        request: dict[str, Any] = {"from": account.address, "value": value, "data": built["data"]}
+        receipt = self._send(account, request, gas, (art.name, "constructor"))
+        address = receipt["contractAddress"]
+        if address is None:  # pragma: no cover - a successful creation always has an address
+            raise TransactionFailed(f"deploying {art.name} left no contract address")
+        return to_checksum_address(address)
+
+    def call(self, call: Any, *, block: Any = "latest", sender: str | None = None) -> Any:
+        """Read through ``eth_call``: the function's decoded return value.
+
+        Raises:
+            ContractRevert: the call reverts.
+        """
+        params: dict[str, Any] = {"from": to_checksum_address(sender)} if sender else {}
+        try:
+            return call.call(params, block_identifier=block)
+        except Exception as exc:
+            revert = revert_from_exception(
+                exc, contract=contract_name_for_abi(call.contract_abi), function=call.fn_name
+            )
+            if revert is None:
+                raise
+            raise revert from exc
+
+    def send_value(self, account: LocalAccount, to: str, wei: int) -> TxReceipt:
+        """Transfer ``wei`` to ``to``."""
+        return self.transact(account, to=to, value=wei)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _send(self, account: LocalAccount, request: dict[str, Any], gas: int | None,
+              where: tuple[str | None, str | None]) -> TxReceipt:
+        latest = self.w3.eth.get_block("latest")
+        if gas is None:
+            gas = self._estimate(request, latest, where)
+        tx: dict[str, Any] = {
+            key: value for key, value in request.items() if key != "from"
+        } | {"chainId": self.chain.chain_id, "gas": gas} | fee_fields(self.w3, self.chain.fee_policy, latest)
+        nonces = self.chain.nonces
+        with nonces.lock:
+            tx["nonce"] = nonces.take(account.address)
+            signed = account.sign_transaction(tx)
+            try:
+                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            except Exception as exc:
+                nonces.forget(account.address)
+                raise TransactionRejected(
+                    f"the node refused the transaction from {account.address} (nonce {tx['nonce']}): "
+                    f"{_reason(exc)}{_hint(exc)}"
+                ) from exc
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(
+                tx_hash, timeout=self.receipt_timeout, poll_latency=0.05
+            )
+        except TimeExhausted as exc:
+            raise ChainError(
+                f"transaction 0x{bytes(tx_hash).hex()} was not mined within {self.receipt_timeout:g} s"
+            ) from exc
+        if receipt["status"] != 1:
+            raise self._failure(request, gas, receipt, where)
+        return receipt
+
+    def _estimate(self, request: dict[str, Any], latest: BlockData, where: tuple[str | None, str | None]) -> int:
+        try:
+            estimate = self.w3.eth.estimate_gas(_call_params(request))
+        except Exception as exc:
+            revert = revert_from_exception(exc, contract=where[0], function=where[1])
+            if revert is not None:
+                raise revert from exc
+            if isinstance(exc, (Web3RPCError, ValidationError)):
+                raise TransactionRejected(
+                    f"the node refused to estimate gas for {request['from']}: {_reason(exc)}{_hint(exc)}"
+                ) from exc
+            raise
+        return min(math.ceil(estimate * self.gas_multiplier), int(latest["gasLimit"]))
+
+    def _failure(self, request: dict[str, Any], gas: int, receipt: TxReceipt,
+                 where: tuple[str | None, str | None]) -> ChainError:
+        """Why a mined transaction failed: replayed as ``eth_call`` on the state before its block."""
+        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        replay = _call_params(request) | {"gas": gas}
+        problem = "its replay did not fail"
+        try:
+            self.w3.eth.call(replay, block_identifier=max(int(receipt["blockNumber"]) - 1, 0))
+        except Exception as exc:
+            revert = revert_from_exception(exc, contract=where[0], function=where[1])
+            if revert is not None:
+                return revert
+            problem = _reason(exc)
+        if int(receipt["gasUsed"]) >= gas:
+            return TransactionFailed(
+                f"transaction {tx_hash} ran out of gas (limit {gas}): give a higher gas limit"
+            )
+        return TransactionFailed(f"transaction {tx_hash} failed: {problem}")
+
+
+def fee_fields(w3: Web3, policy: FeePolicy, latest: BlockData) -> dict[str, int]:
+    """The fee fields of a transaction under ``policy``, given the latest block."""
+    if policy == "zero":
+        return {"gasPrice": 0}
+    base_fee = latest.get("baseFeePerGas")
+    if policy == "dev":
+        return {"maxFeePerGas": 2 * int(base_fee or 0) + PRIORITY_FEE_WEI, "maxPriorityFeePerGas": PRIORITY_FEE_WEI}
+    if base_fee is None:
+        return {"gasPrice": int(w3.eth.gas_price)}
+    try:
+        tip = int(w3.eth.max_priority_fee)
+    except Exception:  # nodes without eth_maxPriorityFeePerGas
+        tip = PRIORITY_FEE_WEI
+    return {"maxFeePerGas": 2 * int(base_fee) + tip, "maxPriorityFeePerGas": tip}
+
+
+def _offline_fields(address: str, chain_id: int, value: int) -> TxParams:
+    """Every field web3 would otherwise ask the node for: makes ``build_transaction`` an encoder."""
+    return {"from": to_checksum_address(address), "value": value, "gas": 0, "gasPrice": 0, "chainId": chain_id}
+
+
+def _encode_call(call: Any, address: str, chain_id: int) -> tuple[str, Any]:
+    built = call.build_transaction(_offline_fields(address, chain_id, 0))
+    return built["to"], built["data"]
+
+
+def _call_params(request: dict[str, Any]) -> TxParams:
+    params: TxParams = {"from": request["from"], "data": request["data"]}
+    if request.get("to") is not None:
+        params["to"] = request["to"]
+    if request.get("value"):
+        params["value"] = request["value"]
+    return params
+
+
+def _reason(exc: BaseException) -> str:
+    """The node's own words: the JSON-RPC error message when there is one."""
+    response = getattr(exc, "rpc_response", None)
+    error = response.get("error") if isinstance(response, dict) else None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    message = getattr(exc, "message", None) or (exc.args[0] if exc.args else None) or type(exc).__name__
+    return str(message)
+
+
+def _hint(exc: BaseException) -> str:
+    text = _reason(exc).lower()
+    if "insufficient funds" in text or "afford" in text or "balance" in text:
+        return " (fund the account: dev chains have `chain.fund(address, wei)`)"
+    if "nonce" in text:
+        return " (another program sent from the same account; retry, the nonce is re-read)"
+    return ""

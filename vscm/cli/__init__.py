@@ -1,0 +1,1 @@
+"""The ``vscm`` command line: one click group per party or concern, registered in ``vscm.cli.main``."""

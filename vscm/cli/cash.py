@@ -1,0 +1,81 @@
+"""``vscm cash``: settlement money — mint against deposits, burn on withdrawal, transfer, balance."""
+
+from __future__ import annotations
+
+import click
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from rich.table import Table
+
+from vscm.cli.common import emit_tx, platform_command, signed_command
+from vscm.cli.output import emit, format_amount, json_option
+from vscm.cli.params import AMOUNT
+from vscm.cli.session import PARTY
+from vscm.client.platform import Platform
+
+__all__ = ["cash"]
+
+CURRENCY = click.argument("currency", metavar="CURRENCY")
+
+
+@click.group("cash")
+def cash() -> None:
+    """Settlement cash (PlatformCash), per currency; amounts like 1250.50."""
+
+
+@cash.command("mint")
+@CURRENCY
+@click.argument("to", type=PARTY)
+@click.argument("amount", type=AMOUNT)
+@click.option("--ref", required=True, help="Your deposit reference (stored as its hash).")
+@json_option
+@signed_command
+def mint_cmd(platform: Platform, signer: LocalAccount, currency: str, to: str, amount: int, ref: str,
+             as_json: bool) -> None:
+    """Financier: mint AMOUNT to member TO against a fiat deposit you hold."""
+    receipt = platform.cash(currency).as_(signer).mint(to, amount, keccak(text=ref))
+    emit_tx(receipt, "minted", as_json, currency=currency.upper(), to=to, amount=format_amount(amount))
+
+
+@cash.command("burn")
+@CURRENCY
+@click.argument("amount", type=AMOUNT)
+@click.option("--ref", required=True, help="Your withdrawal reference (stored as its hash).")
+@json_option
+@signed_command
+def burn_cmd(platform: Platform, signer: LocalAccount, currency: str, amount: int, ref: str, as_json: bool) -> None:
+    """Financier: burn AMOUNT of your own balance when paying out a withdrawal."""
+    receipt = platform.cash(currency).as_(signer).burn(amount, keccak(text=ref))
+    emit_tx(receipt, "burned", as_json, currency=currency.upper(), amount=format_amount(amount))
+
+
+@cash.command("transfer")
+@CURRENCY
+@click.argument("to", type=PARTY)
+@click.argument("amount", type=AMOUNT)
+@json_option
+@signed_command
+def transfer_cmd(platform: Platform, signer: LocalAccount, currency: str, to: str, amount: int,
+                 as_json: bool) -> None:
+    """Pay AMOUNT to member TO."""
+    receipt = platform.cash(currency).as_(signer).transfer(to, amount)
+    emit_tx(receipt, "transferred", as_json, currency=currency.upper(), to=to, amount=format_amount(amount))
+
+
+@cash.command("balance")
+@click.argument("who", type=PARTY)
+@click.option("--currency", default=None, help="Only this currency [default: all].")
+@json_option
+@platform_command
+def balance_cmd(platform: Platform, who: str, currency: str | None, as_json: bool) -> None:
+    """Balances of WHO (address or wallet label)."""
+    codes = [currency.upper()] if currency else platform.currencies
+    rows = {code: format_amount(platform.cash(code).balance(who)) for code in codes}
+
+    def view(r: dict[str, str]) -> Table:
+        table = Table("currency", "balance", title=who)
+        for code, value in r.items():
+            table.add_row(code, value)
+        return table
+
+    emit(rows, as_json, view)

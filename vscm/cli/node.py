@@ -1,0 +1,96 @@
+"""``vscm node``: a local anvil node with persistent state, and ``vscm deploy``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from vscm.chain import anvil
+from vscm.chain.anvil import AnvilNode
+from vscm.chain.backends import connect
+from vscm.chain.deploy import DEFAULT_CURRENCIES, deploy_platform
+from vscm.cli.output import emit, json_option, key_value_table
+from vscm.cli.session import PARTY, choice_from, manifest_path, network_options, node_dir, open_chain
+from vscm.cli.wallet import signer_options, unlock_signer
+
+__all__ = ["node", "deploy"]
+
+
+@click.group("node")
+def node() -> None:
+    """A local anvil node whose chain survives stop and start ($VSCM_HOME/node)."""
+
+
+@node.command("start")
+@click.option("--port", type=int, default=None, help="Port to listen on [default: the last one, else free].")
+@click.option("--chain-id", type=int, default=None, help="Chain id of a new node [default: 31337].")
+@json_option
+def start_cmd(port: int | None, chain_id: int | None, as_json: bool) -> None:
+    """Start the node in the background (its state is loaded from the last stop)."""
+    started = AnvilNode.start_detached(node_dir(), port=port, chain_id=chain_id)
+    _show_status(as_json, f"started {started.url}")
+
+
+@node.command("stop")
+@json_option
+def stop_cmd(as_json: bool) -> None:
+    """Stop the node; its chain state is written to disk."""
+    stopped = anvil.stop(node_dir())
+    emit({"stopped": stopped, "state_dir": node_dir()}, as_json,
+         lambda r: "node stopped; state saved" if r["stopped"] else "no node was running")
+
+
+@node.command("status")
+@json_option
+def status_cmd(as_json: bool) -> None:
+    """Whether the node runs, where, and its block height."""
+    _show_status(as_json, "node")
+
+
+@node.command("fund")
+@click.argument("who", type=PARTY)
+@click.option("--eth", "ether", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True)
+@json_option
+def fund_cmd(who: str, ether: float, as_json: bool) -> None:
+    """Give WHO (address or wallet label) ether for gas from the node's dev faucet."""
+    with connect(AnvilNode.attach(node_dir())) as chain:
+        receipt = chain.fund(who, int(ether * 10**18))
+        emit({"funded": who, "wei": int(ether * 10**18), "balance": chain.balance(who),
+              "tx": "0x" + bytes(receipt["transactionHash"]).hex()}, as_json,
+             lambda r: key_value_table(r.items(), title="funded"))
+
+
+def _show_status(as_json: bool, title: str) -> None:
+    s = anvil.status(node_dir())
+    emit(s, as_json, lambda st: key_value_table(
+        [("running", st.running), ("url", st.url or "-"), ("chain id", st.chain_id or "-"),
+         ("block", st.block_number if st.block_number is not None else "-"), ("pid", st.pid or "-"),
+         ("state file", st.state_file), ("state saved", st.state_saved)], title=title))
+
+
+@click.command("deploy")
+@click.option("--currency", "currencies", multiple=True, default=DEFAULT_CURRENCIES, show_default=True,
+              help="ISO 4217 code of a settlement currency (repeat for several).")
+@network_options
+@signer_options
+@json_option
+def deploy(currencies: tuple[str, ...], as_json: bool, wallet: str, password_file: Path | None,
+           **net: Any) -> None:
+    """Deploy and wire the platform, signed by the operator's wallet; writes the manifest."""
+    for code in currencies:
+        if len(code) != 3 or not code.isalpha():
+            raise click.BadParameter(f"bad currency {code!r}: expected an ISO 4217 code such as CNY",
+                                     param_hint="--currency")
+    choice = choice_from(net)
+    operator = unlock_signer(wallet, password_file)
+    path = manifest_path(choice)
+    with open_chain(choice) as chain:
+        platform = deploy_platform(chain, operator, tuple(c.upper() for c in currencies), network=choice.key,
+                                   manifest=path)
+    d = platform.deployment
+    emit({"manifest": path, **d.__dict__}, as_json, lambda r: key_value_table(
+        [("manifest", path), ("network", d.network), ("chain id", d.chain_id), ("block", d.block),
+         ("operator", d.operator), ("MemberRegistry", d.registry), ("OrderBook", d.orders),
+         *((f"PlatformCash {c}", a) for c, a in d.cash.items())], title="deployed"))

@@ -1,0 +1,153 @@
+"""``vscm order``: place orders and move them through their life; attach documents; inspect."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from eth_account.signers.local import LocalAccount
+from rich.console import Group
+from rich.table import Table
+
+from vscm.cli.common import emit_tx, platform_command, signed_command
+from vscm.cli.output import emit, format_amount, json_option, key_value_table
+from vscm.cli.params import AMOUNT, DATE, HASH32
+from vscm.cli.session import PARTY
+from vscm.client.platform import Platform
+from vscm.client.records import DocKind, Order
+
+__all__ = ["order"]
+
+ORDER_ID = click.argument("order_id", type=click.IntRange(min=1))
+KIND_NAMES = [k.name.lower().replace("_", "-") for k in DocKind]
+
+
+@click.group("order")
+def order() -> None:
+    """Orders between members of a supply chain, their documents and settlement."""
+
+
+@order.command("place")
+@click.option("--seller", type=PARTY, required=True)
+@click.option("--chain", "chain_id", type=click.IntRange(min=1), required=True, help="Supply chain id.")
+@click.option("--currency", required=True, help="Settlement currency, e.g. CNY.")
+@click.option("--amount", type=AMOUNT, required=True)
+@click.option("--due", type=DATE, required=True, help="Payment due date (YYYY-MM-DD).")
+@click.option("--overseas", is_flag=True, help="An export order: needs --incoterm and --country.")
+@click.option("--incoterm", default=None, help="Incoterms 2020 code (FOB, CIF, ...), overseas only.")
+@click.option("--country", default=None, help="ISO 3166 alpha-2 destination (KZ, DE, ...), overseas only.")
+@json_option
+@signed_command
+def place_cmd(platform: Platform, signer: LocalAccount, seller: str, chain_id: int, currency: str, amount: int,
+              due: int, overseas: bool, incoterm: str | None, country: str | None, as_json: bool) -> None:
+    """Buyer: place an order with SELLER."""
+    order_id = platform.orders.as_(signer).place(seller, chain_id, currency, amount, due, overseas, incoterm, country)
+    emit_tx(platform.last_receipt, "order placed", as_json, order_id=order_id)
+
+
+def _simple(name: str, method: str, doc: str) -> None:
+    @order.command(name, help=doc)
+    @ORDER_ID
+    @json_option
+    @signed_command
+    def command(platform: Platform, signer: LocalAccount, order_id: int, as_json: bool) -> None:
+        receipt = getattr(platform.orders.as_(signer), method)(order_id)
+        emit_tx(receipt, f"order {name}", as_json, order_id=order_id,
+                status=platform.orders.order(order_id, with_documents=False).status.name)
+
+
+_simple("accept", "accept", "Seller: accept a placed order.")
+_simple("deliver", "deliver", "Destination warehouse: confirm the goods arrived.")
+_simple("settle", "settle", "Buyer: pay an invoiced order (approves the exact amount, then settles).")
+_simple("cancel", "cancel", "Buyer or seller: cancel an order not yet shipped.")
+
+
+@order.command("ship")
+@ORDER_ID
+@click.option("--carrier", type=PARTY, required=True)
+@click.option("--warehouse", type=PARTY, required=True, help="Destination warehouse.")
+@json_option
+@signed_command
+def ship_cmd(platform: Platform, signer: LocalAccount, order_id: int, carrier: str, warehouse: str,
+             as_json: bool) -> None:
+    """Seller: ship an accepted order with a carrier to a warehouse."""
+    emit_tx(platform.orders.as_(signer).ship(order_id, carrier, warehouse), "order shipped", as_json,
+            order_id=order_id, carrier=carrier, warehouse=warehouse)
+
+
+@order.command("invoice")
+@ORDER_ID
+@click.option("--number", required=True, help="Invoice number (at most 32 bytes).")
+@click.option("--hash", "doc_hash", type=HASH32, required=True, help="Invoice document hash (0x… or file:PATH).")
+@json_option
+@signed_command
+def invoice_cmd(platform: Platform, signer: LocalAccount, order_id: int, number: str, doc_hash: bytes,
+                as_json: bool) -> None:
+    """Seller: invoice a delivered order."""
+    emit_tx(platform.orders.as_(signer).invoice(order_id, number, doc_hash), "order invoiced", as_json,
+            order_id=order_id, invoice_number=number)
+
+
+@order.command("dispute")
+@ORDER_ID
+@click.option("--reason", "reason_hash", type=HASH32, required=True, help="Hash of the complaint (0x… or file:PATH).")
+@json_option
+@signed_command
+def dispute_cmd(platform: Platform, signer: LocalAccount, order_id: int, reason_hash: bytes, as_json: bool) -> None:
+    """Buyer or seller: dispute a shipped, delivered or invoiced order."""
+    emit_tx(platform.orders.as_(signer).dispute(order_id, reason_hash), "order disputed", as_json, order_id=order_id)
+
+
+@order.command("attach")
+@ORDER_ID
+@click.option("--kind", type=click.Choice(KIND_NAMES), required=True)
+@click.option("--hash", "doc_hash", type=HASH32, required=True, help="Document hash (0x… or file:PATH).")
+@json_option
+@signed_command
+def attach_cmd(platform: Platform, signer: LocalAccount, order_id: int, kind: str, doc_hash: bytes,
+               as_json: bool) -> None:
+    """A party of the order: attach a document's hash (append-only)."""
+    receipt = platform.orders.as_(signer).attach(order_id, DocKind[kind.upper().replace("-", "_")], doc_hash)
+    emit_tx(receipt, "document attached", as_json, order_id=order_id, kind=kind, hash="0x" + doc_hash.hex())
+
+
+@order.command("show")
+@ORDER_ID
+@json_option
+@platform_command
+def show_cmd(platform: Platform, order_id: int, as_json: bool) -> None:
+    """One order with its documents."""
+    o = platform.orders.order(order_id)
+    emit(o, as_json, lambda x: _order_view(platform, x))
+
+
+@order.command("list")
+@json_option
+@platform_command
+def list_cmd(platform: Platform, as_json: bool) -> None:
+    """Every order."""
+    orders = platform.orders.orders()
+
+    def view(rows: list[Order]) -> Table:
+        table = Table("order", "buyer", "seller", "chain", "amount", "status", "due")
+        for o in rows:
+            table.add_row(str(o.order_id), o.buyer, o.seller, str(o.chain_id),
+                          f"{platform.currency_code(o.currency)} {format_amount(o.amount)}",
+                          o.status.name.lower(), str(o.due_date))
+        return table
+
+    emit(orders, as_json, view)
+
+
+def _order_view(platform: Platform, o: Order) -> Any:
+    head = key_value_table([
+        ("order", o.order_id), ("status", o.status.name.lower()), ("buyer", o.buyer), ("seller", o.seller),
+        ("supply chain", o.chain_id), ("amount", f"{platform.currency_code(o.currency)} {format_amount(o.amount)}"),
+        ("due", o.due_date), ("terms", f"overseas {o.incoterm} → {o.destination_country}" if o.overseas else "domestic"),
+        ("carrier", o.carrier or "-"), ("warehouse", o.warehouse or "-"), ("invoice", o.invoice_number or "-"),
+        ("payee", o.payee),
+    ], title=f"order {o.order_id}")
+    docs = Table("#", "kind", "hash", "by", "at", title="documents")
+    for d in o.documents:
+        docs.add_row(str(d.index), d.kind.name.lower(), "0x" + d.hash.hex(), d.attached_by, str(d.attached_at))
+    return Group(head, docs)

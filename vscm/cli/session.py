@@ -1,0 +1,122 @@
+"""Where a platform command acts: the network, the deployment manifest and the signing wallet.
+
+    --network node          the local anvil kept by `vscm node start` (the default)
+    --network http://...    any JSON-RPC node (Besu/QBFT: add --poa and --gas-price zero)
+    --deployment FILE       the manifest (default: $VSCM_HOME/deployments/<network>.json)
+
+All of them also come from the environment: VSCM_NETWORK, VSCM_DEPLOYMENT, VSCM_HOME (default
+~/.vscm). Addresses may be given as 0x… or as the label of a wallet in the keystore.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from eth_typing import ChecksumAddress
+
+from vscm.chain.anvil import AnvilNode
+from vscm.chain.backends import Chain, connect
+from vscm.cli.params import parse_address
+from vscm.cli.wallet import open_keystore
+from vscm.client.deployment import Deployment
+from vscm.client.platform import Platform
+from vscm.errors import InputError, WalletError
+
+__all__ = ["vscm_home", "node_dir", "network_options", "NetworkChoice", "open_chain", "open_platform",
+           "manifest_path", "PARTY", "resolve_party"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def vscm_home() -> Path:
+    return Path(os.environ.get("VSCM_HOME", "~/.vscm")).expanduser()
+
+
+def node_dir() -> Path:
+    return vscm_home() / "node"
+
+
+@dataclass(frozen=True)
+class NetworkChoice:
+    network: str
+    deployment: Path | None
+    poa: bool
+    gas_price: str
+
+    @property
+    def key(self) -> str:
+        """A file-name-safe name of the network (for the default manifest path)."""
+        if self.network == "node":
+            return "node"
+        return re.sub(r"[^A-Za-z0-9_.-]+", "_", self.network.split("://", 1)[-1]).strip("_")
+
+
+def manifest_path(choice: NetworkChoice) -> Path:
+    return choice.deployment or vscm_home() / "deployments" / f"{choice.key}.json"
+
+
+def network_options(command: F) -> F:
+    """Adds --network, --deployment, --poa and --gas-price; the command receives `net: NetworkChoice`."""
+
+    command = click.option("--gas-price", type=click.Choice(["node", "zero"]), envvar="VSCM_GAS_PRICE",
+                           default="node", show_default=True,
+                           help="RPC networks: fees the node suggests, or zero (free-gas permissioned networks).")(command)
+    command = click.option("--poa", is_flag=True, envvar="VSCM_POA",
+                           help="RPC networks: accept proof-of-authority blocks (Besu QBFT, Clique).")(command)
+    command = click.option("--deployment", type=click.Path(dir_okay=False, path_type=Path),
+                           envvar="VSCM_DEPLOYMENT", default=None,
+                           help="Deployment manifest [default: $VSCM_HOME/deployments/<network>.json].")(command)
+    command = click.option("--network", envvar="VSCM_NETWORK", default="node", show_default=True,
+                           help="'node' (the local anvil of `vscm node start`) or an http(s):// RPC URL.")(command)
+    return command
+
+
+def choice_from(kwargs: dict[str, Any]) -> NetworkChoice:
+    """Pop the network options from a command's keyword arguments."""
+    return NetworkChoice(network=kwargs.pop("network"), deployment=kwargs.pop("deployment"),
+                         poa=kwargs.pop("poa"), gas_price=kwargs.pop("gas_price"))
+
+
+def open_chain(choice: NetworkChoice, expected_chain_id: int | None = None) -> Chain:
+    if choice.network == "node":
+        return connect(AnvilNode.attach(node_dir()), expected_chain_id=expected_chain_id)
+    if choice.network.startswith(("http://", "https://")):
+        return connect(choice.network, expected_chain_id=expected_chain_id, poa=choice.poa,
+                       gas_price=choice.gas_price)  # type: ignore[arg-type]
+    raise InputError(f"bad network {choice.network!r}: use 'node' or an http(s):// URL")
+
+
+def open_platform(choice: NetworkChoice) -> Platform:
+    deployment = Deployment.load(manifest_path(choice))
+    chain = open_chain(choice, expected_chain_id=deployment.chain_id)
+    return Platform(chain, deployment)
+
+
+def resolve_party(text: str) -> ChecksumAddress:
+    """An address, or the label of a wallet in the keystore (no passphrase needed)."""
+    value = text.strip()
+    if value.lower().startswith("0x"):
+        return parse_address(value)
+    try:
+        return open_keystore().address(value)
+    except WalletError as exc:
+        raise InputError(f"bad address {value!r}: not 0x… and not a wallet label ({exc})") from None
+
+
+class PartyType(click.ParamType):
+    name = "ADDRESS|WALLET"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> ChecksumAddress:
+        try:
+            return resolve_party(str(value))
+        except InputError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+PARTY = PartyType()

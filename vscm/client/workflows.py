@@ -1,0 +1,99 @@
+"""Party-centred workflows: the multi-step things people do, each step signed by its own party."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from vscm.client.platform import Platform
+from vscm.client.records import DocKind, Role, Tier
+
+__all__ = ["onboard_sme", "certify_core", "form_chain", "ship_and_settle", "OrderPlan", "ONE_YEAR"]
+
+ONE_YEAR = 365 * 24 * 3600
+
+
+def _credential(name: str) -> bytes:
+    return keccak(text=f"credential:{name}")
+
+
+def onboard_sme(platform: Platform, operator: LocalAccount, member: LocalAccount, roles: Iterable[Role],
+                name: str, credential_hash: bytes | None = None, credential_expiry: int | None = None) -> None:
+    """The member applies (its own signature), the operator approves (the operator's)."""
+    expiry = credential_expiry or int(time.time()) + ONE_YEAR
+    platform.members.as_(member).apply(list(roles), Tier.SME, credential_hash or _credential(name), expiry, name)
+    platform.members.as_(operator).approve(member.address)
+
+
+def certify_core(platform: Platform, core: LocalAccount, roles: Iterable[Role], name: str,
+                 financier: LocalAccount, auditor: LocalAccount, credential_hash: bytes | None = None,
+                 credential_expiry: int | None = None) -> None:
+    """A core enterprise applies; a financier and an auditor (two distinct members) attest it."""
+    expiry = credential_expiry or int(time.time()) + ONE_YEAR
+    platform.members.as_(core).apply(list(roles), Tier.CORE, credential_hash or _credential(name), expiry, name)
+    platform.members.as_(financier).attest(core.address, Role.FINANCIER)
+    platform.members.as_(auditor).attest(core.address, Role.AUDITOR)
+
+
+def form_chain(platform: Platform, core: LocalAccount, name: str, members: Sequence[LocalAccount]) -> int:
+    """The core creates a supply chain; each member asks to join; the core approves each."""
+    chain_id = platform.members.as_(core).create_chain(name)
+    for member in members:
+        platform.members.as_(member).request_join(chain_id)
+        platform.members.as_(core).approve_join(chain_id, member.address)
+    return chain_id
+
+
+@dataclass(frozen=True)
+class OrderPlan:
+    """One order's full path: who buys, who sells, who carries and stores, and its documents."""
+
+    buyer: LocalAccount
+    seller: LocalAccount
+    carrier: LocalAccount
+    warehouse: LocalAccount
+    chain_id: int
+    currency: str
+    amount: int
+    due_in: int = 30 * 24 * 3600
+    invoice_number: str = ""
+    overseas: bool = False
+    incoterm: str | None = None
+    destination_country: str | None = None
+
+
+def doc_hash(label: str) -> bytes:
+    """The keccak hash of a (stand-in) document's contents."""
+    return keccak(text=label)
+
+
+def ship_and_settle(platform: Platform, plan: OrderPlan, now: int | None = None) -> int:
+    """Run an order through placed → accepted → shipped → delivered → invoiced → settled.
+
+    Documents: the contract (buyer), a customs declaration for overseas orders (seller), the bill of
+    lading (carrier), a quality certificate (seller), the delivery receipt (warehouse) and the
+    invoice (seller, with the invoice step). Returns the order id.
+    """
+    now = now if now is not None else int(platform.chain.w3.eth.get_block("latest")["timestamp"])
+    orders = platform.orders
+    order_id = orders.as_(plan.buyer).place(
+        plan.seller.address, plan.chain_id, plan.currency, plan.amount, now + plan.due_in,
+        plan.overseas, plan.incoterm, plan.destination_country)
+    tag = f"order-{order_id}"
+    orders.as_(plan.buyer).attach(order_id, DocKind.CONTRACT, doc_hash(f"{tag}:contract"))
+    orders.as_(plan.seller).accept(order_id)
+    if plan.overseas:
+        orders.as_(plan.seller).attach(order_id, DocKind.CUSTOMS_DECLARATION, doc_hash(f"{tag}:customs"))
+    orders.as_(plan.seller).ship(order_id, plan.carrier.address, plan.warehouse.address)
+    orders.as_(plan.carrier).attach(order_id, DocKind.BILL_OF_LADING, doc_hash(f"{tag}:bill-of-lading"))
+    orders.as_(plan.seller).attach(order_id, DocKind.QUALITY_CERTIFICATE, doc_hash(f"{tag}:quality"))
+    orders.as_(plan.warehouse).deliver(order_id)
+    orders.as_(plan.warehouse).attach(order_id, DocKind.DELIVERY_RECEIPT, doc_hash(f"{tag}:delivery"))
+    number = plan.invoice_number or f"INV-{order_id:06d}"
+    orders.as_(plan.seller).invoice(order_id, number, doc_hash(f"{tag}:invoice:{number}"))
+    orders.as_(plan.buyer).settle(order_id)
+    return order_id
