@@ -130,8 +130,9 @@ contract OrderBook is IOrderBook, AccessControl {
         if (o.buyer != msg.sender) revert OrderNotBuyer(orderId, msg.sender);
         if (o.status != OrderStatus.Invoiced) revert OrderWrongStatus(orderId, o.status);
         o.status = OrderStatus.Settled;
-        emit OrderSettled(orderId, msg.sender, o.payee, o.amount);
-        IERC20(o.currency).safeTransferFrom(msg.sender, o.payee, o.amount);
+        uint256 due = o.amount - o.prepaid;
+        emit OrderSettled(orderId, msg.sender, o.payee, due);
+        if (due != 0) IERC20(o.currency).safeTransferFrom(msg.sender, o.payee, due);
     }
 
     /// @inheritdoc IOrderBook
@@ -140,6 +141,8 @@ contract OrderBook is IOrderBook, AccessControl {
         if (o.status != OrderStatus.Placed && o.status != OrderStatus.Accepted) {
             revert OrderWrongStatus(orderId, o.status);
         }
+        // Loan money already paid the seller: such an order is unwound through a dispute.
+        if (o.prepaid != 0) revert OrderHasPrepayment(orderId, o.prepaid);
         o.status = OrderStatus.Cancelled;
         emit OrderCancelled(orderId, msg.sender);
     }
@@ -175,6 +178,18 @@ contract OrderBook is IOrderBook, AccessControl {
         if (payee == address(0)) revert OrderPayeeNotMember(payee);
         o.payee = payee;
         emit SettlementRedirected(orderId, payee, msg.sender);
+    }
+
+    /// @inheritdoc IOrderBook
+    function recordPrepayment(uint256 orderId, uint256 amount) external onlyRole(FINANCE_ROLE) {
+        Order storage o = _order(orderId);
+        if (o.status == OrderStatus.Settled || o.status == OrderStatus.Cancelled) {
+            revert OrderWrongStatus(orderId, o.status);
+        }
+        uint256 due = o.amount - o.prepaid;
+        if (amount == 0 || amount > due) revert OrderPrepaymentTooLarge(orderId, amount, due);
+        o.prepaid += amount;
+        emit OrderPrepaid(orderId, amount, o.prepaid, msg.sender);
     }
 
     /// @inheritdoc IOrderBook

@@ -21,11 +21,12 @@ from rich.table import Table
 from vscm.chain.backends import connect
 from vscm.chain.deploy import deploy_platform
 from vscm.client.platform import Platform
-from vscm.client.records import Role
-from vscm.client.workflows import OrderPlan, certify_core, form_chain, onboard_sme, ship_and_settle
-from vscm.errors import ContractRevert
+from vscm.client.financing import DAY, Origination, loan_account, originate
+from vscm.client.records import LoanMode, Role
+from vscm.client.workflows import OrderPlan, doc_hash, form_chain, onboard_sme, ship_and_settle
+from vscm.errors import ContractRevert, VscmError
 
-console = Console(highlight=False)
+console = Console(highlight=False, width=120)
 
 
 @dataclass(frozen=True)
@@ -145,9 +146,163 @@ def run(out: Path | None = None) -> Platform:
     except ContractRevert as exc:
         step(f"the carrier tried to settle order #1 → refused: {exc.name}")
 
-    console.print("\n[bold]5. The platform now")
+    console.print("\n[bold]5. Financing: the four modes")
+    finance(platform, cast, chain_id)
+
+    console.print("\n[bold]6. The platform now")
     report(platform, cast)
     return platform
+
+
+def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
+    """The paper's four financing modes end to end, and a late default covered by the guarantor."""
+    chain = platform.chain
+    bank, core, wh = cast.bank, cast.core, cast.warehouse
+    platform.cash("CNY").as_(bank).mint(bank.address, 2_000_000_00, keccak(text="bank:reserves"))
+    now = chain.timestamp()
+
+    def order(buyer: LocalAccount, seller: LocalAccount, amount: int, accept: bool = True) -> int:
+        oid = platform.orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, now + 120 * DAY)
+        if accept:
+            platform.orders.as_(seller).accept(oid)
+        return oid
+
+    def deliver(oid: int, seller: LocalAccount) -> None:
+        platform.orders.as_(seller).ship(oid, cast.carrier.address, wh.address)
+        platform.orders.as_(wh).deliver(oid)
+
+    def invoice(oid: int, seller: LocalAccount) -> None:
+        platform.orders.as_(seller).invoice(oid, f"INV-{oid:06d}", doc_hash(f"invoice-{oid}"))
+
+    # 1. Pledge: Baoji pledges steel coil in the bonded warehouse to buy rubber from Lanzhou.
+    lot = platform.assets.as_(wh).register_receipt(cast.supplier_a.address, "XY-2026-0117", 500, "t",
+                                                   "CNY", 400_000_00, doc_hash("lot: 500 t cold-rolled coil"))
+    purpose1 = order(cast.supplier_a, cast.supplier_b, 150_000_00)
+    pledge = originate(platform, Origination(
+        LoanMode.PLEDGE, lot, cast.supplier_a, bank, 200_000_00, 650, 90 * DAY, 6_000, purpose1,
+        guarantor=core, supervisor=wh.address))
+    step(f"pledge loan #{pledge}: the warehouse issued receipt #{lot} (500 t coil, {yuan(400_000_00)}) to Baoji; "
+         f"Xi'an Motors guaranteed; the bank lent {yuan(200_000_00)} at 6.50 % within a 60 % LTV")
+    platform.funds.as_(cast.supplier_a).spend(pledge, cast.supplier_b.address, 150_000_00, "rubber order")
+    deliver(purpose1, cast.supplier_b)
+    platform.funds.as_(cast.supplier_a).spend(pledge, cast.carrier.address, 6_000_00, "freight")
+    step("Baoji paid Lanzhou CNY 150,000.00 and the carrier CNY 6,000.00 from the loan; "
+         "a payment to anyone else would be refused")
+    try:
+        platform.funds.as_(cast.supplier_a).spend(pledge, cast.seller.address, 1_000_00, "elsewhere")
+    except ContractRevert as exc:
+        step(f"Baoji tried to pay Urumqi Trading from the loan → refused: {exc.name}")
+
+    # 2. Receivable: Lanzhou's invoice on Xi'an Motors, confirmed by the debtor, finances its wire purchase.
+    sale = order(core, cast.supplier_b, 180_000_00)
+    deliver(sale, cast.supplier_b)
+    invoice(sale, cast.supplier_b)
+    receivable = platform.assets.as_(cast.supplier_b).register_receivable(sale)
+    platform.assets.as_(core).confirm_receivable(receivable)
+    purpose2 = order(cast.supplier_b, cast.supplier_a, 60_000_00)
+    recv_loan = originate(platform, Origination(
+        LoanMode.RECEIVABLE, receivable, cast.supplier_b, bank, 150_000_00, 550, 30 * DAY, 9_000, purpose2))
+    platform.funds.as_(cast.supplier_b).spend(recv_loan, cast.supplier_a.address, 60_000_00, "steel wire")
+    step(f"receivable loan #{recv_loan}: Lanzhou's invoice on Xi'an Motors ({yuan(180_000_00)}), confirmed by "
+         f"the debtor, backs {yuan(150_000_00)}; Lanzhou paid Baoji {yuan(60_000_00)} from it")
+
+    # 3. Prepayment: Urumqi Trading pledges its right to vehicles it ordered; the bank pays the maker.
+    vehicles = order(cast.seller, core, 250_000_00)
+    right = platform.assets.as_(cast.seller).register_future_goods(vehicles)
+    prepay = originate(platform, Origination(
+        LoanMode.PREPAYMENT, right, cast.seller, bank, 200_000_00, 600, 60 * DAY, 8_000))
+    step(f"prepayment loan #{prepay}: Urumqi Trading pledged its right to order #{vehicles}; the bank paid "
+         f"Xi'an Motors {yuan(200_000_00)} directly")
+    deliver(vehicles, core)
+    stock = platform.assets.as_(wh).register_receipt(cast.seller.address, "XY-2026-0342", 50, "vehicles", "CNY",
+                                                     250_000_00, doc_hash("50 light trucks"), order_id=vehicles)
+    platform.loans.as_(bank).convert_collateral(prepay, stock)
+    invoice(vehicles, core)
+    platform.orders.as_(cast.seller).settle(vehicles)
+    step(f"the vehicles arrived: receipt #{stock} (50 vehicles) now secures the loan, held for the bank; "
+         f"Urumqi paid the remaining {yuan(50_000_00)} of the order")
+
+    # 4. Payable: Xi'an Motors confirms what it owes Baoji; Baoji finances it.
+    parts = order(core, cast.supplier_a, 90_000_00)
+    deliver(parts, cast.supplier_a)
+    invoice(parts, cast.supplier_a)
+    payable = platform.assets.as_(core).register_payable(parts)
+    purpose4 = order(cast.supplier_a, cast.supplier_b, 30_000_00)
+    pay_loan = originate(platform, Origination(
+        LoanMode.PAYABLE, payable, cast.supplier_a, bank, 85_000_00, 500, 30 * DAY, 9_500, purpose4))
+    platform.funds.as_(cast.supplier_a).spend(pay_loan, cast.supplier_b.address, 30_000_00, "seals")
+    step(f"payable loan #{pay_loan}: Xi'an Motors confirmed its payable of {yuan(90_000_00)} to Baoji; "
+         f"the bank advanced {yuan(85_000_00)}")
+
+    # A loan that goes bad: Lanzhou pledges rubber stock and never repays; the guarantor pays.
+    lot2 = platform.assets.as_(wh).register_receipt(cast.supplier_b.address, "XY-2026-0388", 80, "t", "CNY",
+                                                    100_000_00, doc_hash("lot: 80 t EPDM"))
+    purpose5 = order(cast.supplier_b, cast.supplier_a, 40_000_00)
+    bad = originate(platform, Origination(
+        LoanMode.PLEDGE, lot2, cast.supplier_b, bank, 40_000_00, 700, 30 * DAY, 5_000, purpose5,
+        guarantor=core, supervisor=wh.address))
+    platform.funds.as_(cast.supplier_b).spend(bad, cast.supplier_a.address, 40_000_00, "raw rubber")
+
+    # Time passes: repayments, settlements, and one default.
+    chain.time_travel(30 * DAY)
+    platform.loans.as_(cast.supplier_a).repay(pledge, 100_000_00)
+    step("30 days later Baoji repaid CNY 100,000.00: half the coil is released from the pledge")
+    platform.orders.as_(core).settle(sale)
+    platform.loans.as_(cast.supplier_b).collect(recv_loan)
+    platform.orders.as_(core).settle(parts)
+    platform.loans.as_(cast.supplier_a).collect(pay_loan)
+    step("Xi'an Motors paid both invoices at maturity: the bank was repaid through the platform, "
+         "the surplus went to the suppliers")
+    platform.cash("CNY").as_(bank).mint(cast.seller.address, 250_000_00, keccak(text="seller:vehicle-sales"))
+    platform.loans.as_(cast.seller).repay(prepay, 120_000_00)
+    chain.time_travel(30 * DAY)
+    prepay_left = platform.loans.loan(prepay).outstanding_now
+    platform.loans.as_(cast.seller).repay(prepay, prepay_left)
+    step(f"Urumqi Trading repaid its prepayment loan in two parts as it sold the vehicles "
+         f"(last part {yuan(prepay_left)}); the vehicles were released in step")
+    pledge_left = platform.loans.loan(pledge).outstanding_now
+    platform.loans.as_(cast.supplier_a).repay(pledge, pledge_left)
+    step(f"Baoji repaid the rest of its pledge loan ({yuan(pledge_left)} with interest)")
+    chain.time_travel(8 * DAY)
+    platform.loans.as_(bank).mark_default(bad)
+    covered = platform.loans.loan(bad)
+    step(f"loan #{bad} was late past the grace period: the bank declared it defaulted and the guarantor "
+         f"Xi'an Motors was charged {yuan(covered.guarantor_paid)}, which closed it")
+
+    console.print()
+    for loan_id in (pledge, recv_loan, prepay, pay_loan, bad):
+        console.print(loan_table(platform, cast, loan_id))
+
+
+def loan_table(platform: Platform, cast: Cast, loan_id: int) -> Table:
+    acct = loan_account(platform, loan_id)
+    ln = acct.loan
+    status = ln.status.name.lower().replace("_", " ")
+    if ln.defaulted_at:
+        status = f"defaulted, then {status}" + (" by the guarantor" if ln.guarantor_paid else "")
+    t = Table(title=f"loan #{loan_id} — {ln.mode.name.lower()} — {status}", show_header=False,
+              title_justify="left")
+    t.add_column("field", style="bold")
+    t.add_column("value")
+    code = platform.currency_code(ln.currency)
+    t.add_row("borrower → lender", f"{cast.label(ln.borrower)} → {cast.label(ln.lender)}"
+              + (f" (guarantor {cast.label(ln.guarantor)})" if ln.guarantor else ""))
+    t.add_row("principal, rate, term", f"{yuan(ln.principal, code)} at {ln.rate_bps / 100:.2f} %, "
+              f"{ln.term_seconds // DAY} days")
+    t.add_row("interest accrued", yuan(ln.interest_accrued, code))
+    t.add_row("repaid (principal + interest)", f"{yuan(ln.principal_repaid, code)} + {yuan(ln.interest_paid, code)}"
+              + (f" (guarantor paid {yuan(ln.guarantor_paid, code)})" if ln.guarantor_paid else ""))
+    t.add_row("outstanding", yuan(ln.outstanding_now, code))
+    t.add_row("collateral", f"{acct.collateral}: {acct.pledged}")
+    trail = "; ".join(f"hop {h['hop']}: {yuan(int(h['amount']), code)} → {cast.label(str(h['to']))} ({h['purpose']})"
+                      for h in acct.trail)
+    t.add_row("money trail", trail or "-")
+    t.add_row("tracked, unspent", yuan(acct.held_by_borrower, code))
+    if acct.released:
+        t.add_row("released after repayment", yuan(acct.released, code))
+    if acct.returned:
+        t.add_row("returned to the lender", yuan(acct.returned, code))
+    return t
 
 
 def report(platform: Platform, cast: Cast) -> None:
@@ -176,7 +331,11 @@ def report(platform: Platform, cast: Cast) -> None:
 
 
 def main() -> int:
-    run()
+    try:
+        run()
+    except VscmError as exc:
+        console.print(f"[red]demo failed: {exc}")
+        return 1
     return 0
 
 

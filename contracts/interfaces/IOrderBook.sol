@@ -49,6 +49,8 @@ interface IOrderBook {
         /// who receives the settlement: the seller unless a financing contract redirected it
         address payee;
         uint32 documentCount;
+        /// paid to the seller ahead of settlement out of loan money (prepayment financing)
+        uint256 prepaid;
     }
 
     struct Document {
@@ -79,6 +81,7 @@ interface IOrderBook {
     event OrderCancelled(uint256 indexed orderId, address indexed by);
     event OrderDisputed(uint256 indexed orderId, address indexed by, bytes32 reasonHash);
     event DisputeResolved(uint256 indexed orderId, OrderStatus status);
+    event OrderPrepaid(uint256 indexed orderId, uint256 amount, uint256 prepaid, address indexed by);
     event SettlementRedirected(uint256 indexed orderId, address indexed payee, address indexed by);
     event DocumentAttached(
         uint256 indexed orderId, uint32 index, DocKind kind, bytes32 hash, address indexed attachedBy
@@ -106,6 +109,8 @@ interface IOrderBook {
     error DocumentAlreadyAttached(uint256 orderId, bytes32 hash);
     error CurrencyAlreadyAdded(address currency);
     error OrderPayeeNotMember(address payee);
+    error OrderPrepaymentTooLarge(uint256 orderId, uint256 amount, uint256 due);
+    error OrderHasPrepayment(uint256 orderId, uint256 prepaid);
 
     function addCurrency(address currency) external;
     function place(
@@ -125,7 +130,8 @@ interface IOrderBook {
     function deliver(uint256 orderId) external;
     /// @notice The seller invoices the delivered order; the invoice document is attached with it.
     function invoice(uint256 orderId, bytes32 invoiceNumber, bytes32 invoiceHash) external;
-    /// @notice The buyer pays the order amount to the payee (the seller unless redirected).
+    /// @notice The buyer pays the order amount, less what was prepaid, to the payee (the seller
+    /// unless redirected).
     function settle(uint256 orderId) external;
     function cancel(uint256 orderId) external;
     function dispute(uint256 orderId, bytes32 reasonHash) external;
@@ -133,6 +139,9 @@ interface IOrderBook {
     function resolveDispute(uint256 orderId, bool cancelOrder) external;
     /// @notice A financing contract redirects the settlement to a lender (receivable financing).
     function redirectSettlement(uint256 orderId, address payee) external;
+    /// @notice A financing contract records `amount` of loan money paid to the seller towards the
+    /// order; settlement then pays only the rest.
+    function recordPrepayment(uint256 orderId, uint256 amount) external;
     /// @notice A party of the order (buyer, seller, carrier, warehouse) attaches a document hash.
     function attach(uint256 orderId, DocKind kind, bytes32 hash) external;
 

@@ -15,7 +15,7 @@ from vscm.client.platform import Platform
 __all__ = ["deploy_platform", "DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS"]
 
 DEFAULT_CURRENCIES = ("CNY", "USD")
-PLATFORM_CONTRACTS = ("MemberRegistry", "PlatformCash", "OrderBook")
+PLATFORM_CONTRACTS = ("MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook")
 
 
 def _artifact_hashes() -> dict[str, str]:
@@ -32,10 +32,13 @@ def deploy_platform(
     network: str | None = None,
     manifest: Path | None | bool = None,
 ) -> Platform:
-    """Deploy MemberRegistry, one PlatformCash per currency and the OrderBook, and wire them.
+    """Deploy every platform contract and wire them together.
 
-    Wiring: each currency is registered in the OrderBook and the OrderBook becomes a payment agent
-    of each PlatformCash (so a buyer can settle what it owes even while suspended).
+    Contracts: MemberRegistry, one PlatformCash per currency, OrderBook, AssetRegistry, FundTracker
+    and LoanBook. Wiring: each currency is registered in the OrderBook; the OrderBook, LoanBook and
+    FundTracker become payment agents of each PlatformCash (so a suspended buyer can still settle and
+    a suspended borrower still repay); the LoanBook may lock assets, open tracked funds and redirect
+    settlements; the FundTracker may record prepayments on orders.
 
     Args:
         chain: a connected chain (``vscm.chain.backends.connect``).
@@ -53,6 +56,9 @@ def deploy_platform(
     cash = {code.upper(): chain.sender.deploy(operator, "PlatformCash", registry, code.upper(), operator.address)
             for code in currencies}
     orders = chain.sender.deploy(operator, "OrderBook", registry, operator.address)
+    assets = chain.sender.deploy(operator, "AssetRegistry", registry, orders, operator.address)
+    funds = chain.sender.deploy(operator, "FundTracker", registry, orders, operator.address)
+    loans = chain.sender.deploy(operator, "LoanBook", registry, orders, assets, funds, operator.address)
     deployment = Deployment(
         network=network or chain.name,
         chain_id=int(chain.chain_id),
@@ -61,12 +67,21 @@ def deploy_platform(
         registry=registry,
         orders=orders,
         cash=cash,
+        assets=assets,
+        funds=funds,
+        loans=loans,
         artifacts=_artifact_hashes(),
     )
     platform = Platform(chain, deployment)
     for code in cash:
         platform.orders.as_(operator).add_currency(cash[code])
-        platform.cash(code).as_(operator).set_agent(orders, True)
+        for agent in (orders, loans, funds):
+            platform.cash(code).as_(operator).set_agent(agent, True)
+    op = operator
+    platform.orders.as_(op).grant(platform.orders.role("FINANCE_ROLE"), loans)
+    platform.orders.as_(op).grant(platform.orders.role("FINANCE_ROLE"), funds)
+    platform.assets.as_(op).grant(platform.assets.role("LOCKER_ROLE"), loans)
+    platform.funds.as_(op).grant(platform.funds.role("LOANBOOK_ROLE"), loans)
     if manifest is not False:
         path = manifest if isinstance(manifest, Path) else DEFAULT_DEPLOYMENTS_DIR / f"{deployment.network}.json"
         deployment.save(path)

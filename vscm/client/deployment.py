@@ -26,8 +26,10 @@ class Deployment:
     registry: str
     orders: str
     cash: dict[str, str]
+    assets: str
+    funds: str
+    loans: str
     artifacts: dict[str, str] = field(default_factory=dict)
-    contracts: dict[str, str] = field(default_factory=dict)
 
     def cash_address(self, code: str) -> str:
         try:

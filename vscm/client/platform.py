@@ -19,7 +19,13 @@ from web3.contract import Contract
 from vscm.chain.artifacts import load as load_artifact
 from vscm.client.deployment import Deployment
 from vscm.client.records import (
+    ZERO_ADDRESS,
+    Asset,
     DocKind,
+    Funds,
+    Loan,
+    LoanMode,
+    Whereabouts,
     Document,
     Member,
     Order,
@@ -31,7 +37,8 @@ from vscm.client.records import (
 )
 from vscm.errors import InputError, NotFound
 
-__all__ = ["Platform", "MembersFacade", "CashFacade", "OrdersFacade", "text32", "code3", "code2"]
+__all__ = ["Platform", "MembersFacade", "CashFacade", "OrdersFacade", "AssetsFacade", "LoansFacade",
+           "FundsFacade", "text32", "code3", "code2"]
 
 F = TypeVar("F", bound="_Facade")
 
@@ -85,6 +92,14 @@ class _Facade:
         receipt = self.platform.chain.sender.transact(self.signer, fn)
         self.platform.last_receipt = receipt
         return receipt
+
+    def role(self, name: str) -> bytes:
+        """The bytes32 id of an AccessControl role constant of this contract (``"FINANCE_ROLE"``)."""
+        return bytes(getattr(self.contract.functions, name)().call())
+
+    def grant(self, role: bytes, account: str) -> Any:
+        """Admin: grant an AccessControl role."""
+        return self._send(self.contract.functions.grantRole(role, account))
 
     def _event(self, receipt: Any, name: str) -> Any:
         """The first `name` event this contract emitted in `receipt`."""
@@ -140,8 +155,7 @@ class MembersFacade(_Facade):
         return self._send(self.contract.functions.evictChain(chain_id, evidence))
 
     def grant_controller(self, controller: str) -> Any:
-        role = self.contract.functions.CONTROLLER_ROLE().call()
-        return self._send(self.contract.functions.grantRole(role, controller))
+        return self.grant(self.role("CONTROLLER_ROLE"), controller)
 
     # ---- reads
     def member(self, address: str) -> Member:
@@ -213,8 +227,7 @@ class OrdersFacade(_Facade):
         return self._send(self.contract.functions.addCurrency(currency))
 
     def grant_finance(self, finance_contract: str) -> Any:
-        role = self.contract.functions.FINANCE_ROLE().call()
-        return self._send(self.contract.functions.grantRole(role, finance_contract))
+        return self.grant(self.role("FINANCE_ROLE"), finance_contract)
 
     def place(self, seller: str, chain_id: int, currency: str, amount: int, due_date: int,
               overseas: bool = False, incoterm: str | None = None, destination_country: str | None = None) -> int:
@@ -281,8 +294,177 @@ class OrdersFacade(_Facade):
         return [self.order(i, with_documents=False) for i in range(1, self.count() + 1)]
 
 
+class AssetsFacade(_Facade):
+    contract_name = "AssetRegistry"
+
+    def _registered(self, receipt: Any) -> int:
+        return int(self._event(receipt, "AssetRegistered")["assetId"])
+
+    def register_receivable(self, order_id: int) -> int:
+        return self._registered(self._send(self.contract.functions.registerReceivable(order_id)))
+
+    def confirm_receivable(self, asset_id: int) -> Any:
+        return self._send(self.contract.functions.confirmReceivable(asset_id))
+
+    def register_payable(self, order_id: int) -> int:
+        return self._registered(self._send(self.contract.functions.registerPayable(order_id)))
+
+    def register_receipt(self, owner: str, lot_number: str, quantity: int, unit: str, currency: str, value: int,
+                         description_hash: bytes = b"\x00" * 32, order_id: int = 0) -> int:
+        return self._registered(self._send(self.contract.functions.registerWarehouseReceipt(
+            owner, text32(lot_number), order_id, description_hash, quantity, text32(unit),
+            self.platform.currency_address(currency), value)))
+
+    def register_future_goods(self, order_id: int) -> int:
+        return self._registered(self._send(self.contract.functions.registerFutureGoods(order_id)))
+
+    def withdraw_goods(self, asset_id: int, quantity: int) -> Any:
+        return self._send(self.contract.functions.withdrawGoods(asset_id, quantity))
+
+    def retire(self, asset_id: int) -> Any:
+        return self._send(self.contract.functions.retire(asset_id))
+
+    def transfer(self, asset_id: int, to: str) -> Any:
+        if self.signer is None:
+            raise InputError("AssetRegistry: a write needs a signer: use .as_(account)")
+        return self._send(self.contract.functions.transferFrom(self.signer.address, to, asset_id))
+
+    # ---- reads
+    def count(self) -> int:
+        return int(self.contract.functions.assetCount().call())
+
+    def asset(self, asset_id: int) -> Asset:
+        raw = self.contract.functions.getAsset(asset_id).call()
+        if raw[1] == 0:
+            raise NotFound(f"unknown asset {asset_id}: this deployment has {self.count()} assets")
+        return Asset.from_chain(asset_id, self.contract.functions.ownerOf(asset_id).call(), raw)
+
+    def assets(self) -> list[Asset]:
+        return [self.asset(i) for i in range(1, self.count() + 1)]
+
+
+class LoansFacade(_Facade):
+    contract_name = "LoanBook"
+
+    def apply(self, mode: LoanMode, asset_id: int, lender: str, principal: int, rate_bps: int, term_seconds: int,
+              purpose_order_id: int = 0, guarantor: str | None = None) -> int:
+        application = (int(mode), asset_id, purpose_order_id, lender, guarantor or ZERO_ADDRESS, principal,
+                       rate_bps, term_seconds)
+        receipt = self._send(self.contract.functions.applyForLoan(application))
+        return int(self._event(receipt, "LoanApplied")["loanId"])
+
+    def approve(self, loan_id: int, ltv_bps: int, supervisor: str | None = None) -> Any:
+        return self._send(self.contract.functions.approve(loan_id, ltv_bps, supervisor or ZERO_ADDRESS))
+
+    def reject(self, loan_id: int, reason: bytes) -> Any:
+        return self._send(self.contract.functions.reject(loan_id, reason))
+
+    def sign_guarantee(self, loan_id: int) -> Any:
+        """The guarantor allows the LoanBook to charge it up to the principal, then signs (two txs)."""
+        loan = self.loan(loan_id)
+        self._ensure_allowance(loan.currency, loan.principal)
+        return self._send(self.contract.functions.signGuarantee(loan_id))
+
+    def disburse(self, loan_id: int) -> Any:
+        """The lender allows the LoanBook to take the principal, then disburses (two txs)."""
+        loan = self.loan(loan_id)
+        self._ensure_allowance(loan.currency, loan.principal)
+        return self._send(self.contract.functions.disburse(loan_id))
+
+    def repay(self, loan_id: int, amount: int) -> Any:
+        """Repay up to ``amount`` (approves exactly that much first)."""
+        loan = self.loan(loan_id)
+        self._ensure_allowance(loan.currency, amount)
+        return self._send(self.contract.functions.repay(loan_id, amount))
+
+    def collect(self, loan_id: int) -> Any:
+        return self._send(self.contract.functions.collect(loan_id))
+
+    def convert_collateral(self, loan_id: int, receipt_id: int) -> Any:
+        return self._send(self.contract.functions.convertCollateral(loan_id, receipt_id))
+
+    def mark_default(self, loan_id: int) -> Any:
+        return self._send(self.contract.functions.markDefault(loan_id))
+
+    def write_off(self, loan_id: int) -> Any:
+        return self._send(self.contract.functions.writeOff(loan_id))
+
+    def warn(self, loan_id: int, deadline: int) -> Any:
+        return self._send(self.contract.functions.warn(loan_id, deadline))
+
+    def clear_warning(self, loan_id: int) -> Any:
+        return self._send(self.contract.functions.clearWarning(loan_id))
+
+    def recall(self, loan_id: int) -> Any:
+        return self._send(self.contract.functions.recall(loan_id))
+
+    def _ensure_allowance(self, currency: str, amount: int) -> None:
+        if self.signer is None:
+            raise InputError("LoanBook: a write needs a signer: use .as_(account)")
+        cash = self.platform.cash_at(currency).as_(self.signer)
+        if cash.allowance(self.signer.address, self.address) < amount:
+            cash.approve(self.address, amount)
+
+    # ---- reads
+    def count(self) -> int:
+        return int(self.contract.functions.loanCount().call())
+
+    def loan(self, loan_id: int) -> Loan:
+        raw = self.contract.functions.getLoan(loan_id).call()
+        if raw[1] == 0:
+            raise NotFound(f"unknown loan {loan_id}: this deployment has {self.count()} loans")
+        return Loan.from_chain(loan_id, raw, self.contract.functions.accruedInterest(loan_id).call(),
+                               self.contract.functions.outstanding(loan_id).call())
+
+    def loans(self, lender: str | None = None, borrower: str | None = None) -> list[Loan]:
+        found = [self.loan(i) for i in range(1, self.count() + 1)]
+        return [ln for ln in found if (lender is None or ln.lender == lender)
+                and (borrower is None or ln.borrower == borrower)]
+
+
+class FundsFacade(_Facade):
+    contract_name = "FundTracker"
+
+    def spend(self, loan_id: int, to: str, amount: int, purpose: str | bytes) -> Any:
+        tag = text32(purpose) if isinstance(purpose, str) else purpose
+        return self._send(self.contract.functions.spend(loan_id, to, amount, tag))
+
+    def revoke(self, loan_id: int) -> Any:
+        return self._send(self.contract.functions.revoke(loan_id))
+
+    def freeze(self, loan_id: int) -> Any:
+        return self._send(self.contract.functions.freeze(loan_id))
+
+    def unfreeze(self, loan_id: int) -> Any:
+        return self._send(self.contract.functions.unfreeze(loan_id))
+
+    def funds(self, loan_id: int) -> Funds:
+        raw = self.contract.functions.getFunds(loan_id).call()
+        if int(raw[0], 16) == 0:
+            raise NotFound(f"loan {loan_id} has no tracked money (not disbursed)")
+        return Funds(loan_id, *raw)
+
+    def whereabouts(self, loan_id: int) -> Whereabouts:
+        holder, held, payees, paid, returned, released = self.contract.functions.whereabouts(loan_id).call()
+        return Whereabouts(loan_id, holder, held, dict(zip(payees, paid)), returned, released)
+
+    def is_allowed_payee(self, loan_id: int, payee: str) -> bool:
+        return bool(self.contract.functions.isAllowedPayee(loan_id, payee).call())
+
+    def total_unspent(self, currency: str) -> int:
+        return int(self.contract.functions.totalUnspent(self.platform.currency_address(currency)).call())
+
+    def hops(self, loan_id: int) -> list[dict[str, Any]]:
+        """Every recorded hop of the loan's money, from the FundsMoved events."""
+        event = self.contract.events.FundsMoved()
+        logs = event.get_logs(from_block=self.platform.deployment.block, argument_filters={"loanId": loan_id})
+        return [{"hop": e["args"]["hop"], "from": e["args"]["from"], "to": e["args"]["to"],
+                 "amount": e["args"]["amount"], "purpose": bytes(e["args"]["purpose"]).rstrip(b"\x00").decode(),
+                 "block": e["blockNumber"]} for e in logs]
+
+
 class Platform:
-    """A connected deployment: the chain plus the three core contracts."""
+    """A connected deployment: the chain plus the platform contracts."""
 
     def __init__(self, chain: Any, deployment: Deployment) -> None:
         self.chain = chain
@@ -294,6 +476,11 @@ class Platform:
                                                            abi=load_artifact("MemberRegistry").abi))
         self.orders = OrdersFacade(self, w3.eth.contract(address=deployment.orders,
                                                          abi=load_artifact("OrderBook").abi))
+        self.assets = AssetsFacade(self, w3.eth.contract(address=deployment.assets,
+                                                         abi=load_artifact("AssetRegistry").abi))
+        self.loans = LoansFacade(self, w3.eth.contract(address=deployment.loans, abi=load_artifact("LoanBook").abi))
+        self.funds = FundsFacade(self, w3.eth.contract(address=deployment.funds,
+                                                       abi=load_artifact("FundTracker").abi))
         cash_abi = load_artifact("PlatformCash").abi
         self._cash = {code: CashFacade(self, w3.eth.contract(address=addr, abi=cash_abi))
                       for code, addr in deployment.cash.items()}

@@ -13,6 +13,7 @@ from typing import Any
 __all__ = [
     "Role", "Tier", "Status", "OrderStatus", "DocKind",
     "Member", "SupplyChain", "Order", "Document",
+    "AssetKind", "AssetStatus", "Asset", "LoanMode", "LoanStatus", "Loan", "Funds", "Whereabouts", "MODE_ASSET",
     "roles_to_mask", "mask_to_roles", "TRADER_ROLES", "ZERO_ADDRESS",
 ]
 
@@ -162,12 +163,18 @@ class Order:
     payee: str
     document_count: int
     status_before_dispute: OrderStatus = OrderStatus.NONE
+    prepaid: int = 0
     documents: tuple[Document, ...] = ()
+
+    @property
+    def due(self) -> int:
+        """What settlement still asks of the buyer (the amount less loan money already paid)."""
+        return self.amount - self.prepaid
 
     @classmethod
     def from_chain(cls, order_id: int, raw: Any, documents: tuple[Document, ...] = ()) -> Order:
         (buyer, seller, chain_id, due, currency, amount, status, before, overseas, incoterm, country,
-         carrier, warehouse, invoice_number, payee, doc_count) = raw
+         carrier, warehouse, invoice_number, payee, doc_count, prepaid) = raw
         return cls(
             order_id=order_id, buyer=buyer, seller=seller, chain_id=chain_id, due_date=due,
             currency=currency, amount=amount, status=OrderStatus(status), overseas=overseas,
@@ -175,5 +182,167 @@ class Order:
             carrier=None if carrier == ZERO_ADDRESS else carrier,
             warehouse=None if warehouse == ZERO_ADDRESS else warehouse,
             invoice_number=_text(bytes(invoice_number)), payee=payee, document_count=doc_count,
-            status_before_dispute=OrderStatus(before), documents=documents,
+            status_before_dispute=OrderStatus(before), prepaid=prepaid, documents=documents,
         )
+
+
+class AssetKind(IntEnum):
+    RECEIVABLE = 0
+    PAYABLE = 1
+    WAREHOUSE_RECEIPT = 2
+    FUTURE_GOODS = 3
+
+
+class AssetStatus(IntEnum):
+    NONE = 0
+    REGISTERED = 1
+    CONFIRMED = 2
+    RETIRED = 3
+
+
+@dataclass(frozen=True)
+class Asset:
+    asset_id: int
+    kind: AssetKind
+    status: AssetStatus
+    owner: str
+    order_id: int
+    issuer: str
+    obligor: str
+    currency: str
+    value: int
+    quantity: int
+    pledged_quantity: int
+    unit: str
+    description_hash: bytes
+    business_key: bytes
+    locked_by: int
+
+    @classmethod
+    def from_chain(cls, asset_id: int, owner: str, raw: Any) -> Asset:
+        (kind, status, order_id, issuer, obligor, currency, value, quantity, pledged, unit, desc, key,
+         locked_by) = raw
+        return cls(asset_id=asset_id, kind=AssetKind(kind), status=AssetStatus(status), owner=owner,
+                   order_id=order_id, issuer=issuer, obligor=obligor, currency=currency, value=value,
+                   quantity=quantity, pledged_quantity=pledged, unit=_text(bytes(unit)),
+                   description_hash=bytes(desc), business_key=bytes(key), locked_by=locked_by)
+
+
+class LoanMode(IntEnum):
+    PLEDGE = 0
+    RECEIVABLE = 1
+    PREPAYMENT = 2
+    PAYABLE = 3
+
+
+class LoanStatus(IntEnum):
+    NONE = 0
+    APPLIED = 1
+    APPROVED = 2
+    REJECTED = 3
+    DISBURSED = 4
+    WARNED = 5
+    RECALLED = 6
+    REPAID = 7
+    DEFAULTED = 8
+    WRITTEN_OFF = 9
+
+    @property
+    def running(self) -> bool:
+        return self in (LoanStatus.DISBURSED, LoanStatus.WARNED, LoanStatus.RECALLED)
+
+
+#: the asset kind each financing mode pledges
+MODE_ASSET = {
+    LoanMode.PLEDGE: AssetKind.WAREHOUSE_RECEIPT,
+    LoanMode.RECEIVABLE: AssetKind.RECEIVABLE,
+    LoanMode.PREPAYMENT: AssetKind.FUTURE_GOODS,
+    LoanMode.PAYABLE: AssetKind.PAYABLE,
+}
+
+
+@dataclass(frozen=True)
+class Loan:
+    loan_id: int
+    mode: LoanMode
+    status: LoanStatus
+    guarantee_signed: bool
+    settlement_collected: bool
+    ltv_bps: int
+    rate_bps: int
+    term_seconds: int
+    disbursed_at: int
+    maturity: int
+    last_accrual: int
+    defaulted_at: int
+    warning_deadline: int
+    borrower: str
+    lender: str
+    guarantor: str | None
+    supervisor: str | None
+    currency: str
+    asset_id: int
+    purpose_order_id: int
+    principal: int
+    collateral_quantity: int
+    interest_accrued: int
+    principal_repaid: int
+    interest_paid: int
+    guarantor_paid: int
+    written_off: int
+    accrued_now: int = 0
+    outstanding_now: int = 0
+
+    @property
+    def repaid(self) -> int:
+        return self.principal_repaid + self.interest_paid
+
+    @classmethod
+    def from_chain(cls, loan_id: int, raw: Any, accrued_now: int = 0, outstanding_now: int = 0) -> Loan:
+        (mode, status, signed, collected, ltv, rate, term, disbursed_at, maturity, last_accrual, defaulted_at,
+         deadline, borrower, lender, guarantor, supervisor, currency, asset_id, order_id, principal,
+         quantity, accrued, principal_repaid, interest_paid, guarantor_paid, written_off) = raw
+        return cls(loan_id=loan_id, mode=LoanMode(mode), status=LoanStatus(status), guarantee_signed=signed,
+                   settlement_collected=collected, ltv_bps=ltv, rate_bps=rate, term_seconds=term,
+                   disbursed_at=disbursed_at, maturity=maturity, last_accrual=last_accrual,
+                   defaulted_at=defaulted_at, warning_deadline=deadline, borrower=borrower, lender=lender,
+                   guarantor=None if guarantor == ZERO_ADDRESS else guarantor,
+                   supervisor=None if supervisor == ZERO_ADDRESS else supervisor, currency=currency,
+                   asset_id=asset_id, purpose_order_id=order_id, principal=principal,
+                   collateral_quantity=quantity, interest_accrued=accrued, principal_repaid=principal_repaid,
+                   interest_paid=interest_paid, guarantor_paid=guarantor_paid, written_off=written_off,
+                   accrued_now=accrued_now, outstanding_now=outstanding_now)
+
+
+@dataclass(frozen=True)
+class Funds:
+    loan_id: int
+    borrower: str
+    lender: str
+    currency: str
+    order_id: int
+    disbursed: int
+    spent: int
+    returned: int
+    released: int
+    frozen: bool
+
+    @property
+    def unspent(self) -> int:
+        return self.disbursed - self.spent - self.returned - self.released
+
+
+@dataclass(frozen=True)
+class Whereabouts:
+    """Where every unit of a loan's money is now."""
+
+    loan_id: int
+    holder: str
+    held: int
+    paid: dict[str, int]
+    returned: int
+    released: int
+
+    @property
+    def total(self) -> int:
+        return self.held + sum(self.paid.values()) + self.returned + self.released

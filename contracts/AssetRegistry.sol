@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IMemberRegistry} from "./interfaces/IMemberRegistry.sol";
+import {IOrderBook} from "./interfaces/IOrderBook.sol";
+import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
+
+/// @title AssetRegistry
+/// @notice Financeable assets as ERC-721 tokens, keyed by business identity and locked while
+/// pledged. See {IAssetRegistry}.
+/// @dev Business keys: an invoice is keyed by (debtor, invoice number) whether it is registered as
+/// a receivable by the creditor or as a payable by the debtor, so one invoice is one asset across
+/// the receivable and payable products. A lot is keyed by (warehouse, lot number), a future-goods
+/// right by its order.
+contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
+    /// @notice The LoanBook: locks, releases, unlocks and seizes assets.
+    bytes32 public constant LOCKER_ROLE = keccak256("LOCKER_ROLE");
+
+    IMemberRegistry public immutable registry;
+    IOrderBook public immutable orders;
+
+    mapping(uint256 => Asset) private _assets;
+    mapping(bytes32 => uint256) private _byKey;
+    uint256 private _assetCount;
+
+    constructor(IMemberRegistry registry_, IOrderBook orders_, address operator) ERC721("VSCM Asset", "VASSET") {
+        registry = registry_;
+        orders = orders_;
+        _grantRole(DEFAULT_ADMIN_ROLE, operator);
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    /// @inheritdoc IAssetRegistry
+    function registerReceivable(uint256 orderId) external returns (uint256 assetId) {
+        IOrderBook.Order memory o = orders.getOrder(orderId);
+        if (o.seller != msg.sender) revert AssetNotSellerOfOrder(orderId, msg.sender);
+        _requireActive(msg.sender);
+        if (o.status != IOrderBook.OrderStatus.Invoiced) revert AssetOrderNotInvoiced(orderId);
+        assetId = _register(
+            AssetKind.Receivable, AssetStatus.Registered, invoiceKey(o.buyer, o.invoiceNumber), msg.sender, o.buyer,
+            orderId, o.currency, o.amount - o.prepaid
+        );
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function confirmReceivable(uint256 assetId) external {
+        Asset storage a = _asset(assetId);
+        if (a.kind != AssetKind.Receivable || a.obligor != msg.sender) revert AssetNotDebtor(assetId, msg.sender);
+        if (a.status != AssetStatus.Registered) revert AssetWrongStatus(assetId, a.status);
+        a.status = AssetStatus.Confirmed;
+        emit AssetConfirmed(assetId, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function registerPayable(uint256 orderId) external returns (uint256 assetId) {
+        IOrderBook.Order memory o = orders.getOrder(orderId);
+        if (o.buyer != msg.sender) revert AssetNotBuyerOfOrder(orderId, msg.sender);
+        _requireActive(msg.sender);
+        // A payable is the core enterprise's own word: only a core debtor can confirm one.
+        if (registry.getMember(msg.sender).tier != IMemberRegistry.Tier.Core) revert AssetNotCoreDebtor(msg.sender);
+        if (o.status != IOrderBook.OrderStatus.Invoiced) revert AssetOrderNotInvoiced(orderId);
+        assetId = _register(
+            AssetKind.Payable, AssetStatus.Confirmed, invoiceKey(o.buyer, o.invoiceNumber), o.seller, o.buyer,
+            orderId, o.currency, o.amount - o.prepaid
+        );
+        emit AssetConfirmed(assetId, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function registerWarehouseReceipt(
+        address owner,
+        bytes32 lotNumber,
+        uint256 orderId,
+        bytes32 descriptionHash,
+        uint256 quantity,
+        bytes32 unit,
+        address currency,
+        uint256 value
+    ) external returns (uint256 assetId) {
+        if (!registry.isActive(msg.sender, IMemberRegistry.Role.Warehouse)) revert AssetNotWarehouse(msg.sender);
+        if (lotNumber == bytes32(0)) revert AssetEmptyKey();
+        if (quantity == 0) revert AssetZeroQuantity();
+        if (value == 0) revert AssetZeroValue();
+        if (!orders.isCurrency(currency)) revert AssetUnknownCurrency(currency);
+        if (orderId != 0) {
+            // Goods of an order are received by the order's destination warehouse for its buyer.
+            IOrderBook.Order memory o = orders.getOrder(orderId);
+            if (o.warehouse != msg.sender) revert AssetNotWarehouse(msg.sender);
+            if (o.buyer != owner) revert AssetNotBuyerOfOrder(orderId, owner);
+        }
+        assetId = _register(
+            AssetKind.WarehouseReceipt, AssetStatus.Confirmed, lotKey(msg.sender, lotNumber), owner, msg.sender,
+            orderId, currency, value
+        );
+        Asset storage a = _assets[assetId];
+        a.quantity = quantity;
+        a.unit = unit;
+        a.descriptionHash = descriptionHash;
+        emit ReceiptDetails(assetId, quantity, unit, descriptionHash);
+        emit AssetConfirmed(assetId, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function registerFutureGoods(uint256 orderId) external returns (uint256 assetId) {
+        IOrderBook.Order memory o = orders.getOrder(orderId);
+        if (o.buyer != msg.sender) revert AssetNotBuyerOfOrder(orderId, msg.sender);
+        _requireActive(msg.sender);
+        // The seller's acceptance of the order is its commitment to deliver.
+        if (o.status != IOrderBook.OrderStatus.Accepted) revert AssetOrderNotAccepted(orderId);
+        assetId = _register(
+            AssetKind.FutureGoods, AssetStatus.Confirmed, futureGoodsKey(orderId), msg.sender, o.seller, orderId,
+            o.currency, o.amount
+        );
+        emit AssetConfirmed(assetId, msg.sender);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function withdrawGoods(uint256 assetId, uint256 quantity) external {
+        Asset storage a = _asset(assetId);
+        if (a.kind != AssetKind.WarehouseReceipt || a.obligor != msg.sender) revert AssetNotWarehouse(msg.sender);
+        if (a.status != AssetStatus.Confirmed) revert AssetWrongStatus(assetId, a.status);
+        if (quantity == 0) revert AssetZeroQuantity();
+        // Pledged goods stay in the store until the loan releases them.
+        uint256 free = a.quantity - a.pledgedQuantity;
+        if (quantity > free) revert AssetQuantityTooLarge(assetId, quantity, free);
+        a.quantity -= quantity;
+        emit GoodsWithdrawn(assetId, quantity, a.quantity);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function retire(uint256 assetId) external {
+        Asset storage a = _asset(assetId);
+        if (ownerOf(assetId) != msg.sender) revert AssetNotOwner(assetId, msg.sender);
+        if (a.lockedBy != 0) revert AssetIsLocked(assetId, a.lockedBy);
+        if (a.status == AssetStatus.Retired) revert AssetWrongStatus(assetId, a.status);
+        a.status = AssetStatus.Retired;
+        emit AssetRetired(assetId, msg.sender);
+    }
+
+    // ---------------------------------------------------------------- locks (LoanBook)
+
+    /// @inheritdoc IAssetRegistry
+    function lock(uint256 assetId, uint256 loanId) external onlyRole(LOCKER_ROLE) {
+        Asset storage a = _asset(assetId);
+        // One asset, one active pledge.
+        if (a.lockedBy != 0) revert AssetIsLocked(assetId, a.lockedBy);
+        if (a.status != AssetStatus.Confirmed) revert AssetWrongStatus(assetId, a.status);
+        a.lockedBy = loanId;
+        a.pledgedQuantity = a.quantity;
+        emit AssetLocked(assetId, loanId, a.quantity);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function releasePledge(uint256 assetId, uint256 loanId, uint256 quantity) external onlyRole(LOCKER_ROLE) {
+        Asset storage a = _lockedTo(assetId, loanId);
+        if (quantity > a.pledgedQuantity) revert AssetQuantityTooLarge(assetId, quantity, a.pledgedQuantity);
+        a.pledgedQuantity -= quantity;
+        emit PledgeReleased(assetId, loanId, quantity, a.pledgedQuantity);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function unlock(uint256 assetId, uint256 loanId, bool retireIt) external onlyRole(LOCKER_ROLE) {
+        Asset storage a = _lockedTo(assetId, loanId);
+        a.lockedBy = 0;
+        a.pledgedQuantity = 0;
+        emit AssetUnlocked(assetId, loanId);
+        if (retireIt) {
+            a.status = AssetStatus.Retired;
+            emit AssetRetired(assetId, msg.sender);
+        }
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function seize(uint256 assetId, uint256 loanId, address to) external onlyRole(LOCKER_ROLE) {
+        Asset storage a = _lockedTo(assetId, loanId);
+        a.lockedBy = 0;
+        a.pledgedQuantity = 0;
+        emit AssetUnlocked(assetId, loanId);
+        _transfer(ownerOf(assetId), to, assetId);
+        emit AssetSeized(assetId, loanId, to);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IAssetRegistry
+    function getAsset(uint256 assetId) external view returns (Asset memory) {
+        return _assets[assetId];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function assetByKey(bytes32 businessKey) external view returns (uint256) {
+        return _byKey[businessKey];
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function assetCount() external view returns (uint256) {
+        return _assetCount;
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function invoiceKey(address debtor, bytes32 invoiceNumber) public pure returns (bytes32) {
+        return keccak256(abi.encode("invoice", debtor, invoiceNumber));
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function lotKey(address warehouse, bytes32 lotNumber) public pure returns (bytes32) {
+        return keccak256(abi.encode("lot", warehouse, lotNumber));
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function futureGoodsKey(uint256 orderId) public pure returns (bytes32) {
+        return keccak256(abi.encode("future-goods", orderId));
+    }
+
+    function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {
+        return super.supportsInterface(interfaceId);
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    function _register(
+        AssetKind kind,
+        AssetStatus status,
+        bytes32 key,
+        address owner,
+        address obligor,
+        uint256 orderId,
+        address currency,
+        uint256 value
+    ) internal returns (uint256 assetId) {
+        // The same real asset cannot be registered twice, under any kind, by anyone.
+        if (_byKey[key] != 0) revert AssetAlreadyRegistered(key, _byKey[key]);
+        if (value == 0) revert AssetZeroValue();
+        if (!registry.isActiveMember(owner)) revert AssetOwnerNotActive(owner);
+        assetId = ++_assetCount;
+        _byKey[key] = assetId;
+        Asset storage a = _assets[assetId];
+        a.kind = kind;
+        a.status = status;
+        a.orderId = orderId;
+        a.issuer = msg.sender;
+        a.obligor = obligor;
+        a.currency = currency;
+        a.value = value;
+        a.businessKey = key;
+        emit AssetRegistered(assetId, kind, key, owner, msg.sender, obligor, orderId, currency, value);
+        _mint(owner, assetId);
+    }
+
+    function _asset(uint256 assetId) internal view returns (Asset storage a) {
+        a = _assets[assetId];
+        if (a.status == AssetStatus.None) revert AssetNotFound(assetId);
+    }
+
+    function _lockedTo(uint256 assetId, uint256 loanId) internal view returns (Asset storage a) {
+        a = _asset(assetId);
+        if (a.lockedBy != loanId || loanId == 0) revert AssetNotLockedBy(assetId, loanId);
+    }
+
+    function _requireActive(address who) internal view {
+        IMemberRegistry.Status s = registry.statusOf(who);
+        if (s != IMemberRegistry.Status.Active) revert IMemberRegistry.MemberNotActive(who, s);
+    }
+
+    /// A locked asset does not move, except when the LoanBook seizes it (unlocked first).
+    function _update(address to, uint256 tokenId, address auth) internal override returns (address) {
+        Asset storage a = _assets[tokenId];
+        if (a.lockedBy != 0) revert AssetIsLocked(tokenId, a.lockedBy);
+        address from = _ownerOf(tokenId);
+        if (from != address(0) && !registry.isActiveMember(to)) revert AssetOwnerNotActive(to);
+        return super._update(to, tokenId, auth);
+    }
+}

@@ -1,0 +1,436 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IMemberRegistry} from "./interfaces/IMemberRegistry.sol";
+import {IOrderBook} from "./interfaces/IOrderBook.sol";
+import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
+import {IFundTracker} from "./interfaces/IFundTracker.sol";
+import {ILoanBook} from "./interfaces/ILoanBook.sol";
+
+/// @title LoanBook
+/// @notice The four financing modes on one lifecycle. See {ILoanBook}.
+/// @dev Money paths: the lender's principal goes to the FundTracker (tracked, purpose-bound);
+/// repayments go from the payer straight to the lender; a receivable or payable is settled by the
+/// debtor to this contract (the OrderBook redirects the order's payee here) and `collect` passes it
+/// on. This contract is a PlatformCash payment agent so that suspended or evicted borrowers can
+/// still repay.
+contract LoanBook is ILoanBook, AccessControl {
+    using SafeERC20 for IERC20;
+
+    /// @notice The control mechanism (RiskControl): warns, clears warnings, recalls.
+    bytes32 public constant CONTROLLER_ROLE = keccak256("CONTROLLER_ROLE");
+
+    uint256 public constant BPS = 10_000;
+    uint256 public constant YEAR = 365 days;
+    /// @notice A loan can be declared defaulted this long after its maturity.
+    uint64 public constant GRACE_PERIOD = 7 days;
+    /// @notice Highest annual rate accepted (36 %), a usury guard.
+    uint32 public constant MAX_RATE_BPS = 3_600;
+
+    IMemberRegistry public immutable registry;
+    IOrderBook public immutable orders;
+    IAssetRegistry public immutable assets;
+    IFundTracker public immutable funds;
+
+    mapping(uint256 => Loan) private _loans;
+    uint256 private _loanCount;
+
+    constructor(IMemberRegistry registry_, IOrderBook orders_, IAssetRegistry assets_, IFundTracker funds_, address operator) {
+        registry = registry_;
+        orders = orders_;
+        assets = assets_;
+        funds = funds_;
+        _grantRole(DEFAULT_ADMIN_ROLE, operator);
+    }
+
+    // ---------------------------------------------------------------- origination
+
+    /// @inheritdoc ILoanBook
+    function applyForLoan(Application calldata a) external returns (uint256 loanId) {
+        if (!_isTrader(msg.sender)) revert LoanBorrowerNotTrader(msg.sender);
+        if (!registry.isActive(a.lender, IMemberRegistry.Role.Financier)) revert LoanLenderNotFinancier(a.lender);
+        if (a.principal == 0) revert LoanZeroPrincipal();
+        if (a.rateBps > MAX_RATE_BPS) revert LoanRateTooHigh(a.rateBps);
+        if (a.termSeconds == 0) revert LoanZeroTerm();
+        IAssetRegistry.Asset memory asset = _financeable(a.assetId, a.mode);
+        if (IERC721Owner(address(assets)).ownerOf(a.assetId) != msg.sender) {
+            revert LoanNotAssetOwner(a.assetId, msg.sender);
+        }
+        // Prepayment finances exactly the order whose goods are pledged.
+        uint256 orderId = a.mode == Mode.Prepayment ? asset.orderId : a.purposeOrderId;
+        IOrderBook.Order memory o = orders.getOrder(orderId);
+        if (o.buyer != msg.sender || o.status == IOrderBook.OrderStatus.None || o.status >= IOrderBook.OrderStatus.Settled) {
+            revert LoanBadPurposeOrder(orderId);
+        }
+        if (o.currency != asset.currency) revert LoanCurrencyMismatch(asset.currency, o.currency);
+        if (a.guarantor != address(0)) {
+            if (!_isCoreOfChain(a.guarantor, registry.chainOf(msg.sender))) revert LoanGuarantorNotCore(a.guarantor);
+        } else if (a.mode == Mode.Pledge) {
+            // The paper's pledge: the core enterprise guarantees the credit-granted supplier.
+            revert LoanGuarantorRequired();
+        }
+        loanId = ++_loanCount;
+        Loan storage l = _loans[loanId];
+        l.mode = a.mode;
+        l.status = LoanStatus.Applied;
+        l.borrower = msg.sender;
+        l.lender = a.lender;
+        l.guarantor = a.guarantor;
+        l.currency = asset.currency;
+        l.assetId = a.assetId;
+        l.purposeOrderId = orderId;
+        l.principal = a.principal;
+        l.rateBps = a.rateBps;
+        l.termSeconds = a.termSeconds;
+        _emitApplied(loanId, l);
+    }
+
+    /// @inheritdoc ILoanBook
+    function approve(uint256 loanId, uint16 ltvBps, address supervisor) external {
+        Loan storage l = _lenderAction(loanId, LoanStatus.Applied);
+        if (ltvBps == 0 || ltvBps > BPS) revert LoanBadLtv(ltvBps);
+        IAssetRegistry.Asset memory asset = _financeable(l.assetId, l.mode);
+        uint256 limit = asset.value * ltvBps / BPS;
+        if (l.principal > limit) revert LoanLtvExceeded(l.principal, limit);
+        if (l.mode == Mode.Pledge) {
+            // The supervisor is the warehouse that holds the pledged goods.
+            if (supervisor != asset.obligor || !registry.isActive(supervisor, IMemberRegistry.Role.Warehouse)) {
+                revert LoanSupervisorNotCustodian(supervisor, asset.obligor);
+            }
+            l.supervisor = supervisor;
+        }
+        l.ltvBps = ltvBps;
+        l.status = LoanStatus.Approved;
+        l.collateralQuantity = asset.quantity;
+        emit LoanApproved(loanId, ltvBps, l.supervisor, asset.quantity);
+        assets.lock(l.assetId, loanId);
+        // The debtor's payment of a financed invoice comes here, for the lender.
+        if (l.mode == Mode.Receivable || l.mode == Mode.Payable) {
+            orders.redirectSettlement(asset.orderId, address(this));
+        }
+    }
+
+    /// @inheritdoc ILoanBook
+    function reject(uint256 loanId, bytes32 reason) external {
+        Loan storage l = _lenderAction(loanId, LoanStatus.Applied);
+        l.status = LoanStatus.Rejected;
+        emit LoanRejected(loanId, reason);
+    }
+
+    /// @inheritdoc ILoanBook
+    function signGuarantee(uint256 loanId) external {
+        Loan storage l = _loan(loanId);
+        if (l.guarantor != msg.sender || l.guaranteeSigned) revert LoanNotGuarantor(loanId, msg.sender);
+        if (l.status != LoanStatus.Applied && l.status != LoanStatus.Approved) revert LoanWrongStatus(loanId, l.status);
+        _requireActive(msg.sender);
+        uint256 allowance = IERC20(l.currency).allowance(msg.sender, address(this));
+        if (allowance < l.principal) revert LoanGuaranteeNotFunded(loanId, allowance, l.principal);
+        l.guaranteeSigned = true;
+        emit GuaranteeSigned(loanId, msg.sender);
+    }
+
+    /// @inheritdoc ILoanBook
+    function disburse(uint256 loanId) external {
+        Loan storage l = _lenderAction(loanId, LoanStatus.Approved);
+        if (l.guarantor != address(0) && !l.guaranteeSigned) revert LoanGuaranteeMissing(loanId);
+        l.status = LoanStatus.Disbursed;
+        l.disbursedAt = uint64(block.timestamp);
+        l.lastAccrual = uint64(block.timestamp);
+        l.maturity = uint64(block.timestamp) + l.termSeconds;
+        emit LoanDisbursed(loanId, l.principal, l.maturity);
+        IERC20(l.currency).safeTransferFrom(msg.sender, address(funds), l.principal);
+        funds.open(loanId, l.borrower, l.lender, l.currency, l.purposeOrderId, l.principal);
+        if (l.mode == Mode.Prepayment) {
+            // The lender pays the supplier directly (the order's seller), for the borrower.
+            funds.spend(loanId, orders.getOrder(l.purposeOrderId).seller, l.principal, "prepayment");
+        }
+    }
+
+    // ---------------------------------------------------------------- servicing
+
+    /// @inheritdoc ILoanBook
+    function repay(uint256 loanId, uint256 amount) external {
+        Loan storage l = _loan(loanId);
+        if (!_running(l.status) && l.status != LoanStatus.Defaulted) revert LoanWrongStatus(loanId, l.status);
+        if (amount == 0) revert LoanZeroAmount();
+        _accrue(loanId, l);
+        uint256 owed = _owed(l);
+        if (owed == 0) revert LoanNothingOwed(loanId);
+        uint256 pay = amount < owed ? amount : owed;
+        IERC20(l.currency).safeTransferFrom(msg.sender, l.lender, pay);
+        _applyPayment(loanId, l, msg.sender, pay);
+    }
+
+    /// @inheritdoc ILoanBook
+    function collect(uint256 loanId) external {
+        Loan storage l = _loan(loanId);
+        if (l.mode != Mode.Receivable && l.mode != Mode.Payable) revert LoanNotSettlementMode(loanId, l.mode);
+        if (l.settlementCollected || l.status < LoanStatus.Disbursed || l.status == LoanStatus.WrittenOff) {
+            revert LoanWrongStatus(loanId, l.status);
+        }
+        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        if (orders.getOrder(asset.orderId).status != IOrderBook.OrderStatus.Settled) {
+            revert LoanOrderNotSettled(asset.orderId);
+        }
+        l.settlementCollected = true;
+        uint256 received = asset.value;
+        uint256 toLender;
+        if (l.status != LoanStatus.Repaid) {
+            _accrue(loanId, l);
+            uint256 owed = _owed(l);
+            toLender = received < owed ? received : owed;
+        }
+        uint256 surplus = received - toLender;
+        emit SettlementCollected(loanId, received, toLender, surplus);
+        if (toLender != 0) {
+            IERC20(l.currency).safeTransfer(l.lender, toLender);
+            _applyPayment(loanId, l, asset.obligor, toLender);
+        }
+        if (surplus != 0) IERC20(l.currency).safeTransfer(l.borrower, surplus);
+        // The paid claim is consumed.
+        if (assets.getAsset(l.assetId).lockedBy == loanId) assets.unlock(l.assetId, loanId, true);
+    }
+
+    /// @inheritdoc ILoanBook
+    function convertCollateral(uint256 loanId, uint256 receiptId) external {
+        Loan storage l = _loan(loanId);
+        if (l.mode != Mode.Prepayment) revert LoanNotSettlementMode(loanId, l.mode);
+        if (!_running(l.status)) revert LoanWrongStatus(loanId, l.status);
+        IAssetRegistry.Asset memory right = assets.getAsset(l.assetId);
+        IAssetRegistry.Asset memory receipt = assets.getAsset(receiptId);
+        // The receipt must be for the financed order's goods, issued by its warehouse, for the borrower.
+        if (
+            right.kind != IAssetRegistry.AssetKind.FutureGoods || receipt.kind != IAssetRegistry.AssetKind.WarehouseReceipt
+                || receipt.orderId != l.purposeOrderId || IERC721Owner(address(assets)).ownerOf(receiptId) != l.borrower
+        ) revert LoanReceiptMismatch(loanId, receiptId);
+        uint256 fromAsset = l.assetId;
+        assets.unlock(fromAsset, loanId, true);
+        assets.lock(receiptId, loanId);
+        l.assetId = receiptId;
+        l.supervisor = receipt.obligor;
+        // Goods already paid for by repayments so far are released at once.
+        l.collateralQuantity = receipt.quantity;
+        emit CollateralConverted(loanId, fromAsset, receiptId, receipt.quantity);
+        _releaseInStep(loanId, l);
+    }
+
+    /// @inheritdoc ILoanBook
+    function markDefault(uint256 loanId) external {
+        Loan storage l = _loan(loanId);
+        if (l.lender != msg.sender) revert LoanNotLender(loanId, msg.sender);
+        if (!_running(l.status)) revert LoanWrongStatus(loanId, l.status);
+        uint64 defaultableAt = l.maturity + GRACE_PERIOD;
+        if (block.timestamp <= defaultableAt) revert LoanNotMature(loanId, defaultableAt, uint64(block.timestamp));
+        _accrue(loanId, l);
+        l.status = LoanStatus.Defaulted;
+        l.defaultedAt = uint64(block.timestamp);
+        emit LoanDefaulted(loanId, _owed(l));
+        // The guarantor is charged first, as far as its allowance and balance go.
+        if (l.guarantor != address(0)) {
+            IERC20 cash = IERC20(l.currency);
+            uint256 take = _min(_owed(l), _min(cash.allowance(l.guarantor, address(this)), cash.balanceOf(l.guarantor)));
+            if (take != 0) {
+                l.guarantorPaid += take;
+                emit GuaranteeCalled(loanId, l.guarantor, take);
+                cash.safeTransferFrom(l.guarantor, l.lender, take);
+                _applyPayment(loanId, l, l.guarantor, take);
+            }
+        }
+    }
+
+    /// @inheritdoc ILoanBook
+    function writeOff(uint256 loanId) external {
+        Loan storage l = _lenderAction(loanId, LoanStatus.Defaulted);
+        // Loan money not yet spent goes back to the lender before the loss is counted.
+        uint256 back = funds.revoke(loanId);
+        if (back != 0) _applyPayment(loanId, l, address(funds), _min(back, _owed(l)));
+        if (l.status != LoanStatus.Defaulted) return; // the returned money covered it all
+        uint256 loss = _owed(l);
+        l.writtenOff = loss;
+        l.status = LoanStatus.WrittenOff;
+        emit LoanWrittenOff(loanId, loss);
+        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        if (asset.lockedBy == loanId) {
+            assets.seize(l.assetId, loanId, l.lender);
+            if (l.mode == Mode.Receivable || l.mode == Mode.Payable) orders.redirectSettlement(asset.orderId, l.lender);
+        }
+    }
+
+    // ---------------------------------------------------------------- control mechanism
+
+    /// @inheritdoc ILoanBook
+    function warn(uint256 loanId, uint64 deadline) external onlyRole(CONTROLLER_ROLE) {
+        Loan storage l = _loan(loanId);
+        if (l.status != LoanStatus.Disbursed) revert LoanWrongStatus(loanId, l.status);
+        _accrue(loanId, l);
+        l.status = LoanStatus.Warned;
+        l.warningDeadline = deadline;
+        emit LoanWarned(loanId, deadline);
+    }
+
+    /// @inheritdoc ILoanBook
+    function clearWarning(uint256 loanId) external onlyRole(CONTROLLER_ROLE) {
+        Loan storage l = _loan(loanId);
+        if (l.status != LoanStatus.Warned) revert LoanWrongStatus(loanId, l.status);
+        l.status = LoanStatus.Disbursed;
+        l.warningDeadline = 0;
+        emit WarningCleared(loanId);
+    }
+
+    /// @inheritdoc ILoanBook
+    function recall(uint256 loanId) external onlyRole(CONTROLLER_ROLE) {
+        Loan storage l = _loan(loanId);
+        if (l.status != LoanStatus.Disbursed && l.status != LoanStatus.Warned) revert LoanWrongStatus(loanId, l.status);
+        _accrue(loanId, l);
+        l.status = LoanStatus.Recalled;
+        l.maturity = uint64(block.timestamp);
+        l.warningDeadline = 0;
+        uint256 back = funds.revoke(loanId);
+        emit LoanRecalled(loanId, back);
+        if (back != 0) _applyPayment(loanId, l, address(funds), _min(back, _owed(l)));
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc ILoanBook
+    function getLoan(uint256 loanId) external view returns (Loan memory) {
+        return _loans[loanId];
+    }
+
+    /// @inheritdoc ILoanBook
+    function loanCount() external view returns (uint256) {
+        return _loanCount;
+    }
+
+    /// @inheritdoc ILoanBook
+    function accruedInterest(uint256 loanId) public view returns (uint256) {
+        Loan storage l = _loans[loanId];
+        return l.interestAccrued - l.interestPaid + _pendingInterest(l);
+    }
+
+    /// @inheritdoc ILoanBook
+    function outstanding(uint256 loanId) external view returns (uint256) {
+        Loan storage l = _loans[loanId];
+        return _owed(l) + _pendingInterest(l);
+    }
+
+    // ---------------------------------------------------------------- internal
+
+    /// Split out of applyForLoan to keep its stack shallow.
+    function _emitApplied(uint256 loanId, Loan storage l) internal {
+        emit LoanApplied(
+            loanId, l.mode, l.borrower, l.lender, l.guarantor, l.assetId, l.purposeOrderId, l.currency, l.principal,
+            l.rateBps, l.termSeconds
+        );
+    }
+
+    function _loan(uint256 loanId) internal view returns (Loan storage l) {
+        l = _loans[loanId];
+        if (l.status == LoanStatus.None) revert LoanNotFound(loanId);
+    }
+
+    function _lenderAction(uint256 loanId, LoanStatus expected) internal view returns (Loan storage l) {
+        l = _loan(loanId);
+        if (l.lender != msg.sender) revert LoanNotLender(loanId, msg.sender);
+        if (l.status != expected) revert LoanWrongStatus(loanId, l.status);
+        _requireActive(msg.sender);
+    }
+
+    function _running(LoanStatus s) internal pure returns (bool) {
+        return s == LoanStatus.Disbursed || s == LoanStatus.Warned || s == LoanStatus.Recalled;
+    }
+
+    /// Unpaid principal plus accrued unpaid interest, as booked (without interest since the last accrual).
+    function _owed(Loan storage l) internal view returns (uint256) {
+        return l.principal + l.interestAccrued - l.principalRepaid - l.interestPaid - l.writtenOff;
+    }
+
+    function _pendingInterest(Loan storage l) internal view returns (uint256) {
+        if (!_running(l.status) || block.timestamp <= l.lastAccrual) return 0;
+        uint256 principalLeft = l.principal - l.principalRepaid;
+        return principalLeft * l.rateBps * (block.timestamp - l.lastAccrual) / (BPS * YEAR);
+    }
+
+    function _accrue(uint256 loanId, Loan storage l) internal {
+        uint256 amount = _pendingInterest(l);
+        if (_running(l.status)) l.lastAccrual = uint64(block.timestamp);
+        if (amount == 0) return;
+        l.interestAccrued += amount;
+        emit InterestAccrued(loanId, amount, l.interestAccrued, uint64(block.timestamp));
+    }
+
+    /// Interest first, then principal; releases pledged goods in step; closes the loan when paid.
+    function _applyPayment(uint256 loanId, Loan storage l, address payer, uint256 pay) internal {
+        uint256 interestDue = l.interestAccrued - l.interestPaid;
+        uint256 toInterest = pay < interestDue ? pay : interestDue;
+        uint256 toPrincipal = pay - toInterest;
+        l.interestPaid += toInterest;
+        l.principalRepaid += toPrincipal;
+        uint256 left = _owed(l);
+        emit LoanRepayment(loanId, payer, toInterest, toPrincipal, left);
+        if (left == 0) {
+            l.status = LoanStatus.Repaid;
+            emit LoanRepaid(loanId);
+            // Purpose binding ends with the debt: unspent loan money is the borrower's own again.
+            funds.release(loanId);
+            IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+            if (asset.lockedBy == loanId) {
+                // A repaid receivable/payable not yet settled goes back to its creditor.
+                if ((l.mode == Mode.Receivable || l.mode == Mode.Payable) && !l.settlementCollected) {
+                    orders.redirectSettlement(asset.orderId, IERC721Owner(address(assets)).ownerOf(l.assetId));
+                }
+                assets.unlock(l.assetId, loanId, false);
+            }
+        } else {
+            _releaseInStep(loanId, l);
+        }
+    }
+
+    /// Pledged goods are released in proportion to the principal repaid.
+    function _releaseInStep(uint256 loanId, Loan storage l) internal {
+        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        if (asset.kind != IAssetRegistry.AssetKind.WarehouseReceipt || asset.lockedBy != loanId) return;
+        uint256 keep = l.collateralQuantity - l.collateralQuantity * l.principalRepaid / l.principal;
+        if (asset.pledgedQuantity > keep) assets.releasePledge(l.assetId, loanId, asset.pledgedQuantity - keep);
+    }
+
+    function _financeable(uint256 assetId, Mode mode) internal view returns (IAssetRegistry.Asset memory asset) {
+        asset = assets.getAsset(assetId);
+        if (asset.status != IAssetRegistry.AssetStatus.Confirmed) revert LoanAssetNotConfirmed(assetId, uint8(asset.status));
+        if (uint8(asset.kind) != _kindFor(mode)) revert LoanWrongAssetKind(assetId, uint8(asset.kind), mode);
+        if (asset.lockedBy != 0) revert LoanAssetLocked(assetId, asset.lockedBy);
+    }
+
+    function _kindFor(Mode mode) internal pure returns (uint8) {
+        if (mode == Mode.Pledge) return uint8(IAssetRegistry.AssetKind.WarehouseReceipt);
+        if (mode == Mode.Receivable) return uint8(IAssetRegistry.AssetKind.Receivable);
+        if (mode == Mode.Prepayment) return uint8(IAssetRegistry.AssetKind.FutureGoods);
+        return uint8(IAssetRegistry.AssetKind.Payable);
+    }
+
+    function _isTrader(address who) internal view returns (bool) {
+        return registry.isActive(who, IMemberRegistry.Role.Supplier)
+            || registry.isActive(who, IMemberRegistry.Role.Manufacturer) || registry.isActive(who, IMemberRegistry.Role.Seller);
+    }
+
+    function _isCoreOfChain(address who, uint64 chainId) internal view returns (bool) {
+        return chainId != 0 && registry.getChain(chainId).core == who && registry.isActiveMember(who);
+    }
+
+    function _requireActive(address who) internal view {
+        IMemberRegistry.Status s = registry.statusOf(who);
+        if (s != IMemberRegistry.Status.Active) revert IMemberRegistry.MemberNotActive(who, s);
+    }
+
+    function _min(uint256 a, uint256 b) internal pure returns (uint256) {
+        return a < b ? a : b;
+    }
+}
+
+/// The one ERC-721 function the LoanBook needs from the AssetRegistry.
+interface IERC721Owner {
+    function ownerOf(uint256 tokenId) external view returns (address);
+}

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title Purpose-bound loan money (in the spirit of ERC-7291)
+/// @notice A disbursement becomes tracked money of its loan, held here for the borrower. It can
+/// only be paid to the payees the loan's purpose order allows — the order's seller, carrier and
+/// destination warehouse, read from the OrderBook, never typed in — and each payment is a recorded
+/// hop. Paid out, it is ordinary PlatformCash of the payee; a payment to the seller counts towards
+/// the order. The control mechanism can freeze a loan's money or revoke what is unspent back to
+/// the lender.
+interface IFundTracker {
+    struct Funds {
+        address borrower;
+        address lender;
+        address currency;
+        uint256 orderId;
+        uint256 disbursed;
+        uint256 spent;
+        uint256 returned;
+        /// unspent money handed to the borrower once the loan was repaid (no longer purpose-bound)
+        uint256 released;
+        bool frozen;
+    }
+
+    event FundsOpened(
+        uint256 indexed loanId, address indexed borrower, address indexed lender, address currency, uint256 orderId,
+        uint256 amount
+    );
+    event FundsMoved(
+        uint256 indexed loanId, address indexed from, address indexed to, uint256 amount, bytes32 purpose, uint256 hop
+    );
+    event FundsReleased(uint256 indexed loanId, address indexed borrower, uint256 amount);
+    event FundsRevoked(uint256 indexed loanId, address indexed lender, uint256 amount, address indexed by);
+    event FundsFrozen(uint256 indexed loanId, address indexed by);
+    event FundsUnfrozen(uint256 indexed loanId, address indexed by);
+
+    error FundsNotFound(uint256 loanId);
+    error FundsAlreadyOpen(uint256 loanId);
+    error FundsNotHolder(uint256 loanId, address caller);
+    error FundsPayeeNotAllowed(uint256 loanId, address payee);
+    error FundsPayeeNotActive(address payee);
+    error FundsInsufficient(uint256 loanId, uint256 requested, uint256 unspent);
+    error FundsAreFrozen(uint256 loanId);
+    error FundsNotFrozen(uint256 loanId);
+    error FundsZeroAmount();
+
+    /// @notice LoanBook: the loan's principal has been paid in; it is now tracked money of `borrower`.
+    function open(uint256 loanId, address borrower, address lender, address currency, uint256 orderId, uint256 amount)
+        external;
+    /// @notice The borrower pays an allowed payee of its loan (the LoanBook may pay for it).
+    function spend(uint256 loanId, address to, uint256 amount, bytes32 purpose) external;
+    /// @notice Control mechanism or LoanBook: return every unspent unit to the lender.
+    function revoke(uint256 loanId) external returns (uint256 amount);
+    /// @notice LoanBook: the loan is repaid; what is unspent becomes the borrower's own money.
+    function release(uint256 loanId) external returns (uint256 amount);
+    function freeze(uint256 loanId) external;
+    function unfreeze(uint256 loanId) external;
+
+    function getFunds(uint256 loanId) external view returns (Funds memory);
+    function unspent(uint256 loanId) external view returns (uint256);
+    /// @notice Where every unit of the loan's money is: unspent with the borrower, paid to each
+    /// payee, returned to the lender, released to the borrower after repayment.
+    function whereabouts(uint256 loanId)
+        external
+        view
+        returns (
+            address holder,
+            uint256 held,
+            address[] memory payees,
+            uint256[] memory paid,
+            uint256 returned,
+            uint256 released
+        );
+    function isAllowedPayee(uint256 loanId, address payee) external view returns (bool);
+    /// @notice Total tracked money held over all loans (equals this contract's cash balances).
+    function totalUnspent(address currency) external view returns (uint256);
+}

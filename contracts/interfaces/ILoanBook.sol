@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title One loan lifecycle for the four financing modes of the platform
+/// @notice Applied -> Approved (or Rejected) -> Disbursed -> Repaid | Defaulted -> WrittenOff, with
+/// Warned and Recalled driven by the control mechanism. Simple interest accrues per second on the
+/// outstanding principal at `rateBps` a year (365 days) while the loan runs; repayments pay interest
+/// first, then principal.
+interface ILoanBook {
+    enum Mode {
+        Pledge,
+        Receivable,
+        Prepayment,
+        Payable
+    }
+
+    enum LoanStatus {
+        None,
+        Applied,
+        Approved,
+        Rejected,
+        Disbursed,
+        Warned,
+        Recalled,
+        Repaid,
+        Defaulted,
+        WrittenOff
+    }
+
+    struct Loan {
+        Mode mode;
+        LoanStatus status;
+        bool guaranteeSigned;
+        bool settlementCollected;
+        uint16 ltvBps;
+        uint32 rateBps;
+        uint64 termSeconds;
+        uint64 disbursedAt;
+        uint64 maturity;
+        uint64 lastAccrual;
+        uint64 defaultedAt;
+        uint64 warningDeadline;
+        address borrower;
+        address lender;
+        address guarantor;
+        address supervisor;
+        address currency;
+        uint256 assetId;
+        uint256 purposeOrderId;
+        uint256 principal;
+        /// goods pledged when the collateral was locked (warehouse receipts), released in step
+        uint256 collateralQuantity;
+        uint256 interestAccrued;
+        uint256 principalRepaid;
+        uint256 interestPaid;
+        uint256 guarantorPaid;
+        uint256 writtenOff;
+    }
+
+    struct Application {
+        Mode mode;
+        uint256 assetId;
+        uint256 purposeOrderId;
+        address lender;
+        address guarantor;
+        uint256 principal;
+        uint32 rateBps;
+        uint64 termSeconds;
+    }
+
+    event LoanApplied(
+        uint256 indexed loanId,
+        Mode mode,
+        address indexed borrower,
+        address indexed lender,
+        address guarantor,
+        uint256 assetId,
+        uint256 purposeOrderId,
+        address currency,
+        uint256 principal,
+        uint32 rateBps,
+        uint64 termSeconds
+    );
+    event LoanApproved(uint256 indexed loanId, uint16 ltvBps, address supervisor, uint256 collateralQuantity);
+    event LoanRejected(uint256 indexed loanId, bytes32 reason);
+    event GuaranteeSigned(uint256 indexed loanId, address indexed guarantor);
+    event LoanDisbursed(uint256 indexed loanId, uint256 principal, uint64 maturity);
+    event InterestAccrued(uint256 indexed loanId, uint256 amount, uint256 total, uint64 at);
+    event LoanRepayment(
+        uint256 indexed loanId, address indexed payer, uint256 interest, uint256 principal, uint256 outstanding
+    );
+    event LoanRepaid(uint256 indexed loanId);
+    event SettlementCollected(uint256 indexed loanId, uint256 received, uint256 toLender, uint256 surplus);
+    event LoanDefaulted(uint256 indexed loanId, uint256 outstanding);
+    event GuaranteeCalled(uint256 indexed loanId, address indexed guarantor, uint256 amount);
+    event LoanWrittenOff(uint256 indexed loanId, uint256 amount);
+    event LoanWarned(uint256 indexed loanId, uint64 deadline);
+    event WarningCleared(uint256 indexed loanId);
+    event LoanRecalled(uint256 indexed loanId, uint256 intercepted);
+    event CollateralConverted(uint256 indexed loanId, uint256 fromAssetId, uint256 toAssetId, uint256 quantity);
+
+    error LoanNotFound(uint256 loanId);
+    error LoanWrongStatus(uint256 loanId, LoanStatus status);
+    error LoanNotLender(uint256 loanId, address caller);
+    error LoanNotGuarantor(uint256 loanId, address caller);
+    error LoanBorrowerNotTrader(address borrower);
+    error LoanWrongAssetKind(uint256 assetId, uint8 kind, Mode mode);
+    error LoanAssetNotConfirmed(uint256 assetId, uint8 status);
+    error LoanAssetLocked(uint256 assetId, uint256 byLoan);
+    error LoanNotAssetOwner(uint256 assetId, address caller);
+    error LoanLenderNotFinancier(address lender);
+    error LoanGuarantorNotCore(address guarantor);
+    error LoanGuarantorRequired();
+    error LoanBadPurposeOrder(uint256 orderId);
+    error LoanCurrencyMismatch(address expected, address found);
+    error LoanZeroPrincipal();
+    error LoanRateTooHigh(uint32 rateBps);
+    error LoanZeroTerm();
+    error LoanBadLtv(uint16 ltvBps);
+    error LoanLtvExceeded(uint256 principal, uint256 limit);
+    error LoanSupervisorNotCustodian(address supervisor, address custodian);
+    error LoanGuaranteeMissing(uint256 loanId);
+    error LoanGuaranteeNotFunded(uint256 loanId, uint256 allowance, uint256 needed);
+    error LoanNotMature(uint256 loanId, uint64 defaultableAt, uint64 nowTime);
+    error LoanZeroAmount();
+    error LoanNothingOwed(uint256 loanId);
+    error LoanOrderNotSettled(uint256 orderId);
+    error LoanNotSettlementMode(uint256 loanId, Mode mode);
+    error LoanReceiptMismatch(uint256 loanId, uint256 receiptId);
+
+    /// @notice A borrower applies, naming the asset it pledges and the order the money is for.
+    function applyForLoan(Application calldata a) external returns (uint256 loanId);
+    /// @notice The lender approves with a loan-to-value limit (and, for a pledge, the supervising
+    /// warehouse); the asset is locked to the loan.
+    function approve(uint256 loanId, uint16 ltvBps, address supervisor) external;
+    function reject(uint256 loanId, bytes32 reason) external;
+    /// @notice The guarantor (a core enterprise) signs; it must have allowed the LoanBook to charge it.
+    function signGuarantee(uint256 loanId) external;
+    /// @notice The lender pays the principal in; it becomes tracked money (prepayment: paid straight
+    /// to the supplier).
+    function disburse(uint256 loanId) external;
+    /// @notice Anyone (the borrower, even suspended or evicted) repays up to `amount`.
+    function repay(uint256 loanId, uint256 amount) external;
+    /// @notice Receivable and payable loans: after the debtor settled the order, pass its payment
+    /// to the lender (surplus to the borrower).
+    function collect(uint256 loanId) external;
+    /// @notice Prepayment: the delivered goods' warehouse receipt replaces the future-goods right.
+    function convertCollateral(uint256 loanId, uint256 receiptId) external;
+    /// @notice The lender declares a late loan defaulted; the guarantor is charged first.
+    function markDefault(uint256 loanId) external;
+    /// @notice The lender writes off what is still owed after default; it takes the collateral.
+    function writeOff(uint256 loanId) external;
+    /// @notice Control mechanism: a warning with a decision deadline.
+    function warn(uint256 loanId, uint64 deadline) external;
+    /// @notice Control mechanism: the lender continues; the loan runs on.
+    function clearWarning(uint256 loanId) external;
+    /// @notice Control mechanism: the loan is due now and its unspent money goes back to the lender.
+    function recall(uint256 loanId) external;
+
+    function getLoan(uint256 loanId) external view returns (Loan memory);
+    function loanCount() external view returns (uint256);
+    /// @notice Interest accrued up to now (not yet paid), and everything owed now.
+    function accruedInterest(uint256 loanId) external view returns (uint256);
+    function outstanding(uint256 loanId) external view returns (uint256);
+}
