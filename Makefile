@@ -18,8 +18,10 @@ $(PY_STAMP): pyproject.toml
 	touch $@
 
 # Node: the pinned solc-js compiler, anvil and OpenZeppelin, exactly as the lock file says.
-$(NODE_STAMP): package.json package-lock.json
+# The solc shim (py-solc-x / brownie see solc 0.8.30, served by solc-js) needs the venv.
+$(NODE_STAMP): package.json package-lock.json | $(PY_STAMP)
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	$(BIN)/python -m vscm.chain.solc_shim install
 	touch $@
 
 compile: install

@@ -17,6 +17,7 @@ import os
 from pathlib import Path
 
 from brownie import accounts, network, web3
+from brownie.network.account import LocalAccount as BrownieAccount
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
@@ -24,7 +25,7 @@ from vscm.chain import artifacts
 from vscm.chain.anvil import FAUCET_KEY
 from vscm.chain.backends import connect
 from vscm.chain.deploy import deploy_platform
-from vscm.errors import VscmError, WalletError
+from vscm.errors import ArtifactError, ChainError, VscmError, WalletError
 
 #: The deployment parameters: one PlatformCash per currency (ISO 4217).
 CURRENCIES = ("CNY", "USD")
@@ -57,32 +58,40 @@ def operator_account(network_name: str) -> LocalAccount:
             f"{network_name} (`brownie accounts list`)"
         )
     loaded = accounts.load(name)  # prompts for the keystore's password
+    if not isinstance(loaded, BrownieAccount):
+        raise WalletError(f"{OPERATOR_ACCOUNT_ENV}={name!r} names no brownie account (`brownie accounts list`)")
     operator = Account.from_key(loaded.private_key)
     return operator
 
 
 def main() -> None:
+    try:
+        deploy()
+    except VscmError as exc:
+        raise SystemExit(f"error: {exc}") from None
+
+
+def deploy() -> Path:
+    """Deploy on brownie's active network and return the manifest's path.
+
+    Raises:
+        VscmError: the artifacts are stale, the operator key is missing, or a deployment failed.
+    """
     stale = artifacts.stale_sources()
     if stale:
-        raise SystemExit(f"error: vscm's artifacts are older than {', '.join(stale)}: run `make compile` first")
+        raise ArtifactError(f"vscm's artifacts are older than {', '.join(stale)}: run `make compile` first")
     network_name = network.show_active()
     url = getattr(web3.provider, "endpoint_uri", None)
     if network_name is None or not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise SystemExit(f"error: brownie is not connected over HTTP(S) ({network_name}, {url}): "
-                         "run this with `brownie run scripts/deploy.py [--network <id>]`")
+        raise ChainError(f"brownie is not connected over HTTP(S) ({network_name}, {url}): "
+                         "run `brownie run scripts/deploy.py [--network <id>]`")
     operator = operator_account(network_name)
     # The PoA middleware only moves long extra-data aside (Besu QBFT, Clique); harmless elsewhere.
-    chain = connect(
-        url,
-        expected_chain_id=int(web3.eth.chain_id),
-        poa=network_name not in DEV_NETWORKS,
-    )
+    chain = connect(url, expected_chain_id=int(web3.eth.chain_id), poa=network_name not in DEV_NETWORKS)
     manifest = DEPLOYMENTS_DIR / f"{network_name}.json"
     try:
         platform = deploy_platform(chain, operator, currencies=CURRENCIES, network=network_name,
                                    manifest=manifest)
-    except VscmError as exc:
-        raise SystemExit(f"error: {exc}") from None
     finally:
         chain.close()
     deployment = platform.deployment
@@ -92,3 +101,4 @@ def main() -> None:
     for code, address in sorted(deployment.cash.items()):
         print(f"  PlatformCash {code} {address}")
     print(f"manifest: {manifest}")
+    return manifest

@@ -110,7 +110,9 @@ def anvil_node() -> Iterator[AnvilNode]:
 
 
 def port_is_free(port: int) -> bool:
+    """Nothing listens on ``port`` (closed connections may linger in TIME_WAIT: that is fine)."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -197,8 +199,8 @@ def test_deploy_returns_address_with_code(chain: Chain, deployer: LocalAccount) 
     assert len(chain.w3.eth.get_code(address)) > 0
 
 
-def test_two_signers_send_many_sequential_transactions(chain: Chain, probe: Contract,
-                                                       deployer: LocalAccount, supplier: LocalAccount) -> None:
+def test_two_signers_send_many_sequential_transactions(
+        chain: Chain, probe: Contract, deployer: LocalAccount, supplier: LocalAccount) -> None:
     start = {a.address: chain.w3.eth.get_transaction_count(a.address) for a in (deployer, supplier)}
     nonces: dict[str, list[int]] = {deployer.address: [], supplier.address: []}
     for i in range(12):
@@ -215,7 +217,8 @@ def test_nonce_is_reread_after_another_program_used_the_account(chain: Chain, su
     chain.sender.send_value(supplier, deployer.address, 1)  # the tracker now knows the nonce
     nonce = chain.w3.eth.get_transaction_count(supplier.address)
     fees = {"maxFeePerGas": 10**11, "maxPriorityFeePerGas": 10**9}
-    outside = {"to": deployer.address, "value": 1, "gas": 21_000, "nonce": nonce, "chainId": chain.chain_id, **fees}
+    outside = {"to": deployer.address, "value": 1, "gas": 21_000, "nonce": nonce,
+               "chainId": chain.chain_id, **fees}
     chain.w3.eth.send_raw_transaction(supplier.sign_transaction(outside).raw_transaction)
     with pytest.raises(TransactionRejected, match="nonce"):
         chain.sender.send_value(supplier, deployer.address, 1)
@@ -223,7 +226,8 @@ def test_nonce_is_reread_after_another_program_used_the_account(chain: Chain, su
     assert chain.w3.eth.get_transaction(receipt["transactionHash"])["nonce"] == nonce + 1
 
 
-def test_revert_to_snapshot_forgets_counted_nonces(chain: Chain, probe: Contract, deployer: LocalAccount) -> None:
+def test_revert_to_snapshot_forgets_counted_nonces(chain: Chain, probe: Contract,
+                                                    deployer: LocalAccount) -> None:
     snapshot = chain.snapshot()
     chain.sender.transact(deployer, probe.functions.setValue(1))
     chain.sender.transact(deployer, probe.functions.setValue(2))

@@ -96,7 +96,8 @@ def test_error_without_args_decodes_to_empty_args(table: ErrorTable) -> None:
 
 
 def test_struct_arg_decodes_to_dict_by_component_name(table: ErrorTable) -> None:
-    data = revert_data("BadLot((uint64,address),string)", ["(uint64,address)", "string"], [(7, OWNER), "late"])
+    data = revert_data("BadLot((uint64,address),string)", ["(uint64,address)", "string"],
+                       [(7, OWNER), "late"])
     revert = decode_revert(data, table=table)
     assert revert.values == {"lot": {"id": 7, "owner": OWNER}, "note": "late"}
 
@@ -183,7 +184,8 @@ def test_revert_without_data_keeps_message(table: ErrorTable) -> None:
 
 def test_rpc_error_response_with_revert_data_is_decoded(table: ErrorTable) -> None:
     data = "0x" + keccak(text="Paused()")[:4].hex()
-    response = {"jsonrpc": "2.0", "id": 1, "error": {"code": 3, "message": "execution reverted", "data": data}}
+    error = {"code": 3, "message": "execution reverted", "data": data}
+    response = {"jsonrpc": "2.0", "id": 1, "error": error}
     exc = Web3RPCError(str(response["error"]), rpc_response=response)  # type: ignore[arg-type]
     revert = revert_from_exception(exc, table=table)
     assert revert is not None and revert.name == "Paused"

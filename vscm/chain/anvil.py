@@ -45,9 +45,12 @@ __all__ = [
 #: anvil's own default chain id.
 DEFAULT_CHAIN_ID = 31337
 #: Private key of anvil's first dev account (the public "test test ... junk" mnemonic), funded
-#: with 10,000 ether on every anvil node: the faucet of dev chains. Never use it elsewhere.
+#: on every node started here: the faucet of dev chains. Never use it elsewhere.
 FAUCET_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 HARDFORK = "cancun"
+#: Ether held by each dev account of a new node: as much as eth-tester gives its accounts, so a
+#: faucet can fund a whole cast of parties on either dev chain.
+DEV_BALANCE_ETHER = 1_000_000
 HOST = "127.0.0.1"
 
 NODE_FILE = "node.json"
@@ -262,6 +265,7 @@ class AnvilNode:
                 "--port", str(chosen),
                 "--chain-id", str(chain_id),
                 "--hardfork", HARDFORK,
+                "--balance", str(DEV_BALANCE_ETHER),
             ]
             if state_file is not None:
                 state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -376,7 +380,10 @@ def free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Whether nothing listens on ``port``. Connections a stopped node closed linger in
+    TIME_WAIT; they do not stop a new listener (anvil binds with SO_REUSEADDR too)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
         except OSError:
@@ -393,7 +400,7 @@ def _wait_port_free(port: int, timeout: float) -> None:
 def _rpc(url: str, method: str, params: list[Any], timeout: float) -> Any:
     body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (loopback only)
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())["result"]
 
 

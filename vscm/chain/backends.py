@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -32,6 +32,9 @@ from vscm.chain.anvil import FAUCET_KEY, AnvilNode
 from vscm.chain.artifacts import Artifact
 from vscm.chain.tx import FeePolicy, NonceTracker, Sender
 from vscm.errors import ChainError, InputError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 __all__ = [
     "EMBEDDED_CHAIN_ID",
@@ -78,7 +81,7 @@ class Chain:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, chain_id={self.chain_id})"
 
-    def __enter__(self) -> Chain:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

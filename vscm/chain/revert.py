@@ -5,16 +5,21 @@ Every custom error declared in any compiled contract goes into one selector tabl
 ``Error(string)`` (``require`` with a message) and ``Panic(uint256)`` (``assert``, division by zero,
 overflow). Decoding needs no chain: the functions here take bytes, or the exception web3 raised.
 
-How web3 7 reports a revert differs by backend, and ``revert_from_exception`` reads both:
+How web3 7 reports a revert differs by backend, and ``revert_from_exception`` reads each:
 
-* JSON-RPC nodes (anvil, geth, Besu): ``ContractLogicError`` and its subclasses
+* JSON-RPC nodes (anvil, geth, Besu): ``ContractLogicError`` or its subclasses
   ``ContractCustomError`` / ``ContractPanicError``, with the raw revert data as a hex string in
-  ``.data`` (``"0x"`` for a bare ``revert()``). A node that answers in another shape ends up in
-  ``Web3RPCError``, whose ``rpc_response["error"]["data"]`` carries the data.
-* eth-tester: ``eth_tester.exceptions.TransactionFailed("execution reverted: <reason>")`` where
-  ``<reason>`` is the Python repr of the revert bytes (``b'@\\r\\xd90'``), or the already decoded
-  message for ``Error(string)``. web3 turns only panics into ``ContractPanicError`` (from
-  ``eth_call``), with ``.data`` set as above.
+  ``.data`` (``"0x"`` for a bare ``revert()``), from ``eth_call`` and ``eth_estimateGas`` alike.
+  A node that answers in another shape ends up in ``Web3RPCError``, whose
+  ``rpc_response["error"]["data"]`` carries the data.
+* eth-tester: not a web3 exception at all but ``eth_tester.exceptions.TransactionFailed(
+  "execution reverted: <reason>")``, where ``<reason>`` is the Python repr of the revert bytes
+  (``b'@\\r\\xd90'``) or, for ``Error(string)``, the already decoded message; web3 turns only
+  ``eth_call`` panics into ``ContractPanicError``. The exception web3 re-raised from keeps
+  eth-tester's own in its ``__context__``, and for gas estimation that one wraps py-evm's
+  ``Revert(raw bytes)``. The embedded chain (``vscm.chain.backends``) makes ``eth_call`` keep it
+  too, so the raw bytes are always found there; other VM failures (``OutOfGas``) are not reverts.
+  The string forms are parsed only as a fallback.
 """
 
 from __future__ import annotations
@@ -33,10 +38,10 @@ from eth_utils import keccak, to_checksum_address
 from vscm.errors import ContractRevert
 
 __all__ = [
-    "ErrorSpec",
-    "ErrorTable",
     "PANIC_REASONS",
     "UNKNOWN_ERROR",
+    "ErrorSpec",
+    "ErrorTable",
     "contract_name_for_abi",
     "decode_revert",
     "default_table",

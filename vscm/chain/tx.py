@@ -19,12 +19,12 @@ from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 from eth_utils.exceptions import ValidationError
 from web3.exceptions import TimeExhausted, Web3RPCError
-from web3.types import BlockData, TxParams, TxReceipt
+from web3.types import BlockData, TxParams, TxReceipt, Wei
 
 from vscm.chain import artifacts as artifact_store
 from vscm.chain.artifacts import Artifact
 from vscm.chain.revert import contract_name_for_abi, revert_from_exception
-from vscm.errors import ChainError, TransactionFailed
+from vscm.errors import ChainError, InputError, TransactionFailed
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -128,6 +128,8 @@ class Sender:
             TransactionFailed: mined with status 0 for no recoverable reason (out of gas).
             TransactionRejected: the node refused the transaction (balance, nonce, fees).
         """
+        if call is not None and (to is not None or data is not None):
+            raise InputError("give either a contract call or raw to/data, not both")
         if call is not None:
             to, data = _encode_call(call, account.address, self.chain.chain_id)
             where = (contract_name_for_abi(call.contract_abi), call.fn_name)
@@ -160,7 +162,8 @@ class Sender:
         """
         art = artifact_store.load(artifact) if isinstance(artifact, str) else artifact
         factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-        built = factory.constructor(*ctor_args).build_transaction(_offline_fields(account.address, self.chain.chain_id, value))
+        offline = _offline_fields(account.address, self.chain.chain_id, value)
+        built = factory.constructor(*ctor_args).build_transaction(offline)
         request: dict[str, Any] = {"from": account.address, "value": value, "data": built["data"]}
         receipt = self._send(account, request, gas, (art.name, "constructor"))
         address = receipt["contractAddress"]
@@ -223,7 +226,8 @@ class Sender:
             raise self._failure(request, gas, receipt, where)
         return receipt
 
-    def _estimate(self, request: dict[str, Any], latest: BlockData, where: tuple[str | None, str | None]) -> int:
+    def _estimate(self, request: dict[str, Any], latest: BlockData,
+                  where: tuple[str | None, str | None]) -> int:
         try:
             estimate = self.w3.eth.estimate_gas(_call_params(request))
         except Exception as exc:
@@ -245,7 +249,7 @@ class Sender:
         problem = "its replay did not fail"
         try:
             self.w3.eth.call(replay, block_identifier=max(int(receipt["blockNumber"]) - 1, 0))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever the replay raised is the reason to report
             revert = revert_from_exception(exc, contract=where[0], function=where[1])
             if revert is not None:
                 return revert
@@ -263,19 +267,28 @@ def fee_fields(w3: Web3, policy: FeePolicy, latest: BlockData) -> dict[str, int]
         return {"gasPrice": 0}
     base_fee = latest.get("baseFeePerGas")
     if policy == "dev":
-        return {"maxFeePerGas": 2 * int(base_fee or 0) + PRIORITY_FEE_WEI, "maxPriorityFeePerGas": PRIORITY_FEE_WEI}
+        return {
+            "maxFeePerGas": 2 * int(base_fee or 0) + PRIORITY_FEE_WEI,
+            "maxPriorityFeePerGas": PRIORITY_FEE_WEI,
+        }
     if base_fee is None:
         return {"gasPrice": int(w3.eth.gas_price)}
     try:
         tip = int(w3.eth.max_priority_fee)
-    except Exception:  # nodes without eth_maxPriorityFeePerGas
+    except Exception:  # noqa: BLE001 - nodes without eth_maxPriorityFeePerGas answer in many ways
         tip = PRIORITY_FEE_WEI
     return {"maxFeePerGas": 2 * int(base_fee) + tip, "maxPriorityFeePerGas": tip}
 
 
 def _offline_fields(address: str, chain_id: int, value: int) -> TxParams:
     """Every field web3 would otherwise ask the node for: makes ``build_transaction`` an encoder."""
-    return {"from": to_checksum_address(address), "value": value, "gas": 0, "gasPrice": 0, "chainId": chain_id}
+    return {
+        "from": to_checksum_address(address),
+        "value": Wei(value),
+        "gas": 0,
+        "gasPrice": Wei(0),
+        "chainId": chain_id,
+    }
 
 
 def _encode_call(call: Any, address: str, chain_id: int) -> tuple[str, Any]:
