@@ -19,7 +19,9 @@ from eth_utils import keccak
 
 from vscm.chain.backends import connect
 from vscm.chain.deploy import deploy_platform
-from vscm.client.records import DocKind, Role
+from vscm.chain.revert import contract_name_for_abi
+from vscm.client.financing import DAY, Origination, originate
+from vscm.client.records import DocKind, LoanMode, Role
 from vscm.client.workflows import doc_hash
 from vscm.demo import Cast
 
@@ -31,13 +33,21 @@ class GasRecorder:
         self._sender = sender
         self.gas: OrderedDict[str, int] = OrderedDict()
         self.label: str | None = None
+        #: when set, every transaction is recorded as "<prefix>: Contract.function" (first one counts)
+        self.prefix: str | None = None
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sender, name)
 
     def transact(self, account: Any, fn: Any = None, **kwargs: Any) -> Any:
         receipt = self._sender.transact(account, fn, **kwargs)
-        key = self.label or (str(fn.fn_name) if fn is not None else "value transfer")
+        if self.label:
+            key = self.label
+        elif fn is None:
+            key = "value transfer"
+        else:
+            name = f"{contract_name_for_abi(fn.contract_abi)}.{fn.fn_name}"
+            key = f"{self.prefix}: {name}" if self.prefix else name
         self.gas.setdefault(key, int(receipt["gasUsed"]))
         self.label = None
         return receipt
@@ -120,6 +130,7 @@ def measure_core() -> OrderedDict[str, int]:
     o.as_(cast.core).dispute(oid3, doc_hash("late"))
     chain.note("OrderBook.resolveDispute")
     o.as_(cast.operator).resolve_dispute(oid3, False)
+    measure_financing(chain, p, cast, cid)
     chain.note("MemberRegistry.suspend")
     m.as_(cast.operator).suspend(cast.seller.address, keccak(text="r"))
     chain.note("MemberRegistry.reinstate")
@@ -146,6 +157,80 @@ def measure_core() -> OrderedDict[str, int]:
     return chain.gas
 
 
+def measure_financing(rec: GasRecorder, p: Any, cast: Cast, cid: int) -> None:
+    """Each step of each financing mode, labelled by mode (the first call of each kind is recorded)."""
+    chain = p.chain
+    bank, core, wh, sup_a, sup_b, seller = cast.bank, cast.core, cast.warehouse, cast.supplier_a, cast.supplier_b, \
+        cast.seller
+    p.cash("CNY").as_(bank).mint(bank.address, 10_000_000_00, keccak(text="bench:reserves"))
+    for who in (sup_a, sup_b, seller):
+        p.cash("CNY").as_(bank).mint(who.address, 1_000_000_00, keccak(text=f"bench:{who.address}"))
+    due = chain.timestamp() + 365 * 86400
+
+    def order(buyer: Any, seller_: Any, amount: int, stage: str) -> int:
+        rec.prefix = None
+        oid = p.orders.as_(buyer).place(seller_.address, cid, "CNY", amount, due)
+        p.orders.as_(seller_).accept(oid)
+        if stage in ("delivered", "invoiced"):
+            p.orders.as_(seller_).ship(oid, cast.carrier.address, wh.address)
+            p.orders.as_(wh).deliver(oid)
+        if stage == "invoiced":
+            p.orders.as_(seller_).invoice(oid, f"B-{oid}", doc_hash(f"bench-inv-{oid}"))
+        return oid
+
+    # 1. pledge
+    purpose = order(sup_a, sup_b, 100_000_00, "accepted")
+    rec.prefix = "pledge"
+    lot = p.assets.as_(wh).register_receipt(sup_a.address, "B-LOT-1", 100, "t", "CNY", 400_000_00)
+    loan = originate(p, Origination(LoanMode.PLEDGE, lot, sup_a, bank, 200_000_00, 650, 90 * DAY, 6_000, purpose,
+                                    guarantor=core, supervisor=wh.address))
+    p.funds.as_(sup_a).spend(loan, sup_b.address, 100_000_00, "goods")
+    p.loans.as_(sup_a).repay(loan, 50_000_00)
+    rec.prefix = "pledge (final repayment)"
+    p.loans.as_(sup_a).repay(loan, p.loans.loan(loan).outstanding_now + 1_00)
+    # 2. receivable
+    sale = order(core, sup_b, 180_000_00, "invoiced")
+    purpose = order(sup_b, sup_a, 50_000_00, "accepted")
+    rec.prefix = "receivable"
+    recv = p.assets.as_(sup_b).register_receivable(sale)
+    p.assets.as_(core).confirm_receivable(recv)
+    loan = originate(p, Origination(LoanMode.RECEIVABLE, recv, sup_b, bank, 150_000_00, 550, 30 * DAY, 9_000, purpose))
+    p.funds.as_(sup_b).spend(loan, sup_a.address, 50_000_00, "goods")
+    p.orders.as_(core).settle(sale)
+    p.loans.as_(sup_b).collect(loan)
+    # 3. prepayment
+    goods = order(seller, core, 250_000_00, "accepted")
+    rec.prefix = "prepayment"
+    right = p.assets.as_(seller).register_future_goods(goods)
+    loan = originate(p, Origination(LoanMode.PREPAYMENT, right, seller, bank, 200_000_00, 600, 60 * DAY, 8_000))
+    rec.prefix = None
+    p.orders.as_(core).ship(goods, cast.carrier.address, wh.address)
+    p.orders.as_(wh).deliver(goods)
+    rec.prefix = "prepayment"
+    stock = p.assets.as_(wh).register_receipt(seller.address, "B-LOT-2", 50, "pcs", "CNY", 250_000_00, order_id=goods)
+    p.loans.as_(bank).convert_collateral(loan, stock)
+    p.loans.as_(seller).repay(loan, 100_000_00)
+    # 4. payable
+    parts = order(core, sup_a, 90_000_00, "invoiced")
+    purpose = order(sup_a, sup_b, 30_000_00, "accepted")
+    rec.prefix = "payable"
+    payable = p.assets.as_(core).register_payable(parts)
+    loan = originate(p, Origination(LoanMode.PAYABLE, payable, sup_a, bank, 85_000_00, 500, 30 * DAY, 9_500, purpose))
+    p.funds.as_(sup_a).spend(loan, sup_b.address, 30_000_00, "goods")
+    p.orders.as_(core).settle(parts)
+    p.loans.as_(sup_a).collect(loan)
+    # default covered by the guarantor
+    purpose = order(sup_b, sup_a, 20_000_00, "accepted")
+    rec.prefix = "default (second pledge)"
+    lot = p.assets.as_(wh).register_receipt(sup_b.address, "B-LOT-3", 10, "t", "CNY", 100_000_00)
+    loan = originate(p, Origination(LoanMode.PLEDGE, lot, sup_b, bank, 20_000_00, 700, 30 * DAY, 5_000, purpose,
+                                    guarantor=core, supervisor=wh.address))
+    chain.time_travel(40 * DAY)
+    rec.prefix = "default"
+    p.loans.as_(bank).mark_default(loan)
+    rec.prefix = None
+
+
 def render(gas: OrderedDict[str, int]) -> str:
     lines = [
         "| step | gas |",
@@ -168,10 +253,11 @@ def main(argv: list[str] | None = None) -> int:
         "Produced by `make bench` (`python -m vscm.bench`). Gas is exact and deterministic.",
         f"Machine: {host.machine()}, {host.system()} {host.release()}, Python {host.python_version()}.",
         "",
-        "## Gas of each state-changing function (embedded chain, Cancun)",
+        "## Gas of each state-changing function and each financing step (embedded chain, Cancun)",
         "",
         "Each figure is the first call of its kind in the benchmark scenario (cold storage where a",
-        "real first call would be cold). Amounts in minor units; settlement includes the ERC-20 transfer.",
+        "real first call would be cold). Settlement and repayments include their ERC-20 transfers; a",
+        "facade call that first approves cash shows the approval as `PlatformCash.approve`.",
         "",
         table,
         "",

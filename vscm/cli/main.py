@@ -22,6 +22,7 @@ import click
 from vscm import __version__
 from vscm.cli.context import CliConfig
 from vscm.cli.cash import cash
+from vscm.cli.finance import asset, lender, loan
 from vscm.cli.members import member, supply_chain
 from vscm.cli.node import deploy, node
 from vscm.cli.orders import order
@@ -122,6 +123,9 @@ cli.add_command(member)
 cli.add_command(supply_chain)
 cli.add_command(cash)
 cli.add_command(order)
+cli.add_command(asset)
+cli.add_command(loan)
+cli.add_command(lender)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

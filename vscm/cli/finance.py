@@ -1,0 +1,391 @@
+"""``vscm asset``, ``vscm loan`` and ``vscm lender``: the four financing modes from the command line."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import click
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from rich.console import Group
+from rich.table import Table
+
+from vscm.cli.common import emit_tx, platform_command, signed_command
+from vscm.cli.output import emit, format_amount, json_option, key_value_table
+from vscm.cli.params import AMOUNT, HASH32
+from vscm.cli.session import PARTY
+from vscm.client.financing import DAY, loan_account
+from vscm.client.platform import Platform
+from vscm.client.records import Asset, Loan, LoanMode, LoanStatus
+
+__all__ = ["asset", "loan", "lender"]
+
+ID = click.IntRange(min=1)
+MODES = [m.name.lower() for m in LoanMode]
+
+
+def _money(platform: Platform, currency: str, units: int) -> str:
+    return f"{platform.currency_code(currency)} {format_amount(units)}"
+
+
+# ------------------------------------------------------------------ assets
+
+@click.group("asset")
+def asset() -> None:
+    """Financeable assets: receivables, payables, warehouse receipts, future-goods rights."""
+
+
+@asset.group("register")
+def register() -> None:
+    """Register an asset (its business identity can be registered only once)."""
+
+
+def _registered(platform: Platform, asset_id: int, as_json: bool) -> None:
+    a = platform.assets.asset(asset_id)
+    emit_tx(platform.last_receipt, f"{a.kind.name.lower().replace('_', ' ')} registered", as_json,
+            asset_id=asset_id, status=a.status.name, owner=a.owner)
+
+
+@register.command("receivable")
+@click.option("--order", "order_id", type=ID, required=True, help="The invoiced order you sold.")
+@json_option
+@signed_command
+def register_receivable(platform: Platform, signer: LocalAccount, order_id: int, as_json: bool) -> None:
+    """Seller: register the receivable of an invoiced order (the debtor must then confirm it)."""
+    _registered(platform, platform.assets.as_(signer).register_receivable(order_id), as_json)
+
+
+@register.command("payable")
+@click.option("--order", "order_id", type=ID, required=True, help="The invoiced order you bought.")
+@json_option
+@signed_command
+def register_payable(platform: Platform, signer: LocalAccount, order_id: int, as_json: bool) -> None:
+    """Core enterprise: confirm your payable of an invoiced order; the supplier owns it."""
+    _registered(platform, platform.assets.as_(signer).register_payable(order_id), as_json)
+
+
+@register.command("receipt")
+@click.option("--owner", type=PARTY, required=True, help="Whose goods they are.")
+@click.option("--lot", required=True, help="Your lot number (unique per warehouse).")
+@click.option("--quantity", type=click.IntRange(min=1), required=True)
+@click.option("--unit", required=True, help="Unit of the quantity, e.g. t, pcs, vehicles.")
+@click.option("--currency", required=True)
+@click.option("--value", type=AMOUNT, required=True, help="Appraised value of the lot.")
+@click.option("--description", type=HASH32, default="0x" + "00" * 32, help="Hash of the goods description.")
+@click.option("--order", "order_id", type=click.IntRange(min=0), default=0, help="The order that brought the goods.")
+@json_option
+@signed_command
+def register_receipt(platform: Platform, signer: LocalAccount, owner: str, lot: str, quantity: int, unit: str,
+                     currency: str, value: int, description: bytes, order_id: int, as_json: bool) -> None:
+    """Warehouse: issue a receipt for a lot of goods you hold."""
+    asset_id = platform.assets.as_(signer).register_receipt(owner, lot, quantity, unit, currency, value,
+                                                           description, order_id)
+    _registered(platform, asset_id, as_json)
+
+
+@register.command("future-goods")
+@click.option("--order", "order_id", type=ID, required=True, help="The accepted order you bought.")
+@json_option
+@signed_command
+def register_future_goods(platform: Platform, signer: LocalAccount, order_id: int, as_json: bool) -> None:
+    """Buyer: register your right to the goods of an accepted order (for prepayment financing)."""
+    _registered(platform, platform.assets.as_(signer).register_future_goods(order_id), as_json)
+
+
+@asset.command("confirm")
+@click.argument("asset_id", type=ID)
+@json_option
+@signed_command
+def confirm_cmd(platform: Platform, signer: LocalAccount, asset_id: int, as_json: bool) -> None:
+    """Debtor: confirm a receivable on you, making it financeable."""
+    emit_tx(platform.assets.as_(signer).confirm_receivable(asset_id), "receivable confirmed", as_json,
+            asset_id=asset_id)
+
+
+def _asset_rows(platform: Platform, a: Asset) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = [
+        ("asset", a.asset_id), ("kind", a.kind.name.lower()), ("status", a.status.name.lower()), ("owner", a.owner),
+        ("issuer", a.issuer), ("obligor", a.obligor), ("order", a.order_id or "-"),
+        ("value", _money(platform, a.currency, a.value)), ("locked by loan", a.locked_by or "-"),
+    ]
+    if a.kind.name == "WAREHOUSE_RECEIPT":
+        rows += [("quantity", f"{a.quantity} {a.unit}"), ("pledged", f"{a.pledged_quantity} {a.unit}")]
+    return rows
+
+
+@asset.command("show")
+@click.argument("asset_id", type=ID)
+@json_option
+@platform_command
+def show_asset(platform: Platform, asset_id: int, as_json: bool) -> None:
+    """One asset."""
+    a = platform.assets.asset(asset_id)
+    emit(a, as_json, lambda x: key_value_table(_asset_rows(platform, x), title=f"asset {asset_id}"))
+
+
+@asset.command("list")
+@click.option("--owner", type=PARTY, default=None)
+@json_option
+@platform_command
+def list_assets(platform: Platform, owner: str | None, as_json: bool) -> None:
+    """Every asset (or one owner's)."""
+    found = [a for a in platform.assets.assets() if owner is None or a.owner == owner]
+
+    def view(rows: list[Asset]) -> Table:
+        t = Table("asset", "kind", "status", "owner", "value", "locked by")
+        for a in rows:
+            t.add_row(str(a.asset_id), a.kind.name.lower(), a.status.name.lower(), a.owner,
+                      _money(platform, a.currency, a.value), str(a.locked_by or "-"))
+        return t
+
+    emit(found, as_json, view)
+
+
+# ------------------------------------------------------------------ loans
+
+@click.group("loan")
+def loan() -> None:
+    """Loans in the four financing modes: apply, approve, disburse, repay, track the money."""
+
+
+@loan.command("apply")
+@click.option("--mode", type=click.Choice(MODES), required=True)
+@click.option("--asset", "asset_id", type=ID, required=True, help="The asset you pledge.")
+@click.option("--lender", type=PARTY, required=True)
+@click.option("--principal", type=AMOUNT, required=True)
+@click.option("--rate-bps", type=click.IntRange(min=0), required=True, help="Annual rate in basis points (650 = 6.5 %).")
+@click.option("--term-days", type=click.IntRange(min=1), required=True)
+@click.option("--order", "order_id", type=click.IntRange(min=0), default=0,
+              help="The order the money is for (you are its buyer); prepayment uses the pledged order.")
+@click.option("--guarantor", type=PARTY, default=None, help="Your chain's core enterprise (required for a pledge).")
+@json_option
+@signed_command
+def apply_cmd(platform: Platform, signer: LocalAccount, mode: str, asset_id: int, lender: str, principal: int,
+              rate_bps: int, term_days: int, order_id: int, guarantor: str | None, as_json: bool) -> None:
+    """Borrower: apply for a loan."""
+    loan_id = platform.loans.as_(signer).apply(LoanMode[mode.upper()], asset_id, lender, principal, rate_bps,
+                                              term_days * DAY, order_id, guarantor)
+    emit_tx(platform.last_receipt, "loan applied", as_json, loan_id=loan_id)
+
+
+@loan.command("approve")
+@click.argument("loan_id", type=ID)
+@click.option("--ltv-bps", type=click.IntRange(min=1, max=10_000), required=True,
+              help="Loan-to-value limit in basis points (7000 = 70 %).")
+@click.option("--supervisor", type=PARTY, default=None, help="Pledge: the warehouse holding the goods.")
+@json_option
+@signed_command
+def approve_cmd(platform: Platform, signer: LocalAccount, loan_id: int, ltv_bps: int, supervisor: str | None,
+                as_json: bool) -> None:
+    """Lender: approve; the asset is locked to the loan."""
+    emit_tx(platform.loans.as_(signer).approve(loan_id, ltv_bps, supervisor), "loan approved", as_json, loan_id=loan_id)
+
+
+@loan.command("reject")
+@click.argument("loan_id", type=ID)
+@click.option("--reason", required=True)
+@json_option
+@signed_command
+def reject_cmd(platform: Platform, signer: LocalAccount, loan_id: int, reason: str, as_json: bool) -> None:
+    """Lender: reject an application."""
+    emit_tx(platform.loans.as_(signer).reject(loan_id, keccak(text=reason)), "loan rejected", as_json, loan_id=loan_id)
+
+
+@loan.command("guarantee")
+@click.argument("loan_id", type=ID)
+@json_option
+@signed_command
+def guarantee_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json: bool) -> None:
+    """Guarantor: allow the LoanBook to charge you up to the principal and sign the guarantee."""
+    emit_tx(platform.loans.as_(signer).sign_guarantee(loan_id), "guarantee signed", as_json, loan_id=loan_id)
+
+
+@loan.command("disburse")
+@click.argument("loan_id", type=ID)
+@json_option
+@signed_command
+def disburse_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json: bool) -> None:
+    """Lender: pay the principal in; it becomes tracked money of the loan."""
+    emit_tx(platform.loans.as_(signer).disburse(loan_id), "loan disbursed", as_json, loan_id=loan_id)
+
+
+@loan.command("spend")
+@click.argument("loan_id", type=ID)
+@click.option("--to", "to", type=PARTY, required=True, help="A payee the loan's order allows.")
+@click.option("--amount", type=AMOUNT, required=True)
+@click.option("--purpose", required=True, help="What it pays for (at most 32 bytes).")
+@json_option
+@signed_command
+def spend_cmd(platform: Platform, signer: LocalAccount, loan_id: int, to: str, amount: int, purpose: str,
+              as_json: bool) -> None:
+    """Borrower: pay an allowed payee from the loan's tracked money."""
+    emit_tx(platform.funds.as_(signer).spend(loan_id, to, amount, purpose), "loan money spent", as_json,
+            loan_id=loan_id, to=to, amount=format_amount(amount))
+
+
+@loan.command("repay")
+@click.argument("loan_id", type=ID)
+@click.option("--amount", type=AMOUNT, required=True, help="Up to this much (interest first, then principal).")
+@json_option
+@signed_command
+def repay_cmd(platform: Platform, signer: LocalAccount, loan_id: int, amount: int, as_json: bool) -> None:
+    """Anyone (the borrower, even suspended): repay."""
+    receipt = platform.loans.as_(signer).repay(loan_id, amount)
+    ln = platform.loans.loan(loan_id)
+    emit_tx(receipt, "loan repayment", as_json, loan_id=loan_id, status=ln.status.name,
+            outstanding=format_amount(ln.outstanding_now))
+
+
+@loan.command("collect")
+@click.argument("loan_id", type=ID)
+@json_option
+@signed_command
+def collect_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json: bool) -> None:
+    """Receivable/payable: pass the debtor's settlement to the lender (surplus to the borrower)."""
+    emit_tx(platform.loans.as_(signer).collect(loan_id), "settlement collected", as_json, loan_id=loan_id,
+            status=platform.loans.loan(loan_id).status.name)
+
+
+@loan.command("convert")
+@click.argument("loan_id", type=ID)
+@click.option("--receipt", "receipt_id", type=ID, required=True)
+@json_option
+@signed_command
+def convert_cmd(platform: Platform, signer: LocalAccount, loan_id: int, receipt_id: int, as_json: bool) -> None:
+    """Prepayment: the delivered goods' warehouse receipt replaces the future-goods right."""
+    emit_tx(platform.loans.as_(signer).convert_collateral(loan_id, receipt_id), "collateral converted", as_json,
+            loan_id=loan_id, receipt=receipt_id)
+
+
+@loan.command("default")
+@click.argument("loan_id", type=ID)
+@json_option
+@signed_command
+def default_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json: bool) -> None:
+    """Lender: declare a late loan defaulted; the guarantor is charged first."""
+    receipt = platform.loans.as_(signer).mark_default(loan_id)
+    ln = platform.loans.loan(loan_id)
+    emit_tx(receipt, "loan defaulted", as_json, loan_id=loan_id, guarantor_paid=format_amount(ln.guarantor_paid),
+            status=ln.status.name)
+
+
+@loan.command("write-off")
+@click.argument("loan_id", type=ID)
+@json_option
+@signed_command
+def write_off_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json: bool) -> None:
+    """Lender: write off a defaulted loan; you take the collateral."""
+    receipt = platform.loans.as_(signer).write_off(loan_id)
+    ln = platform.loans.loan(loan_id)
+    emit_tx(receipt, "loan written off", as_json, loan_id=loan_id, written_off=format_amount(ln.written_off))
+
+
+def _loan_rows(platform: Platform, ln: Loan) -> list[tuple[str, Any]]:
+    m = lambda units: _money(platform, ln.currency, units)  # noqa: E731
+    return [
+        ("loan", ln.loan_id), ("mode", ln.mode.name.lower()), ("status", ln.status.name.lower()),
+        ("borrower", ln.borrower), ("lender", ln.lender), ("guarantor", ln.guarantor or "-"),
+        ("principal", m(ln.principal)), ("rate", f"{ln.rate_bps / 100:.2f} %"),
+        ("term", f"{ln.term_seconds // DAY} days"), ("maturity", ln.maturity or "-"),
+        ("asset", ln.asset_id), ("purpose order", ln.purpose_order_id),
+        ("repaid", f"{m(ln.principal_repaid)} principal + {m(ln.interest_paid)} interest"),
+        ("accrued interest (unpaid)", m(ln.accrued_now)), ("outstanding now", m(ln.outstanding_now)),
+        ("guarantor paid", m(ln.guarantor_paid)), ("written off", m(ln.written_off)),
+    ]
+
+
+@loan.command("show")
+@click.argument("loan_id", type=ID)
+@json_option
+@platform_command
+def show_loan(platform: Platform, loan_id: int, as_json: bool) -> None:
+    """One loan."""
+    ln = platform.loans.loan(loan_id)
+    emit(ln, as_json, lambda x: key_value_table(_loan_rows(platform, x), title=f"loan {loan_id}"))
+
+
+@loan.command("list")
+@click.option("--lender", type=PARTY, default=None)
+@click.option("--borrower", type=PARTY, default=None)
+@json_option
+@platform_command
+def list_loans(platform: Platform, lender: str | None, borrower: str | None, as_json: bool) -> None:
+    """Loans, optionally one lender's or one borrower's."""
+    found = platform.loans.loans(lender=lender, borrower=borrower)
+
+    def view(rows: list[Loan]) -> Table:
+        t = Table("loan", "mode", "status", "borrower", "lender", "principal", "outstanding")
+        for ln in rows:
+            t.add_row(str(ln.loan_id), ln.mode.name.lower(), ln.status.name.lower(), ln.borrower, ln.lender,
+                      _money(platform, ln.currency, ln.principal), _money(platform, ln.currency, ln.outstanding_now))
+        return t
+
+    emit(found, as_json, view)
+
+
+@loan.command("track")
+@click.argument("loan_id", type=ID)
+@json_option
+@platform_command
+def track_cmd(platform: Platform, loan_id: int, as_json: bool) -> None:
+    """Where the loan's money is now, and every hop it took."""
+    acct = loan_account(platform, loan_id)
+    data = {"loan_id": loan_id, "status": acct.loan.status.name, "disbursed": acct.loan.principal
+            if acct.loan.disbursed_at else 0, "held_by_borrower": acct.held_by_borrower, "paid": acct.paid,
+            "returned_to_lender": acct.returned, "released_after_repayment": acct.released, "hops": acct.trail}
+
+    def view(d: dict[str, Any]) -> Group:
+        m = lambda units: _money(platform, acct.loan.currency, units)  # noqa: E731
+        where = key_value_table([("disbursed", m(d["disbursed"])), ("unspent (borrower)", m(d["held_by_borrower"])),
+                                 *((f"paid to {payee}", m(v)) for payee, v in d["paid"].items()),
+                                 ("returned to lender", m(d["returned_to_lender"])),
+                                 ("released after repayment", m(d["released_after_repayment"]))],
+                                title=f"loan {loan_id}: where the money is")
+        hops = Table("hop", "from", "to", "amount", "purpose", "block", title="hops")
+        for h in d["hops"]:
+            hops.add_row(str(h["hop"]), str(h["from"]), str(h["to"]), m(int(h["amount"])), str(h["purpose"]),
+                         str(h["block"]))
+        return Group(where, hops)
+
+    emit(data, as_json, view)
+
+
+# ------------------------------------------------------------------ lender view
+
+@click.group("lender")
+def lender() -> None:
+    """A lender's view of its loans."""
+
+
+@lender.command("portfolio")
+@click.argument("who", type=PARTY)
+@json_option
+@platform_command
+def portfolio_cmd(platform: Platform, who: str, as_json: bool) -> None:
+    """Outstanding principal, accrued interest and collateral state, per mode, of lender WHO."""
+    rows: dict[str, dict[str, Any]] = defaultdict(lambda: {"loans": 0, "running": 0, "outstanding_principal": 0,
+                                                           "accrued_interest": 0, "collateral_locked": 0,
+                                                           "written_off": 0})
+    for ln in platform.loans.loans(lender=who):
+        r = rows[ln.mode.name.lower()]
+        r["loans"] += 1
+        if ln.status in (LoanStatus.REPAID, LoanStatus.REJECTED, LoanStatus.WRITTEN_OFF):
+            r["written_off"] += ln.written_off
+            continue
+        r["running"] += int(ln.status.running or ln.status == LoanStatus.DEFAULTED)
+        r["outstanding_principal"] += ln.principal - ln.principal_repaid - ln.written_off
+        r["accrued_interest"] += ln.accrued_now
+        if platform.assets.asset(ln.asset_id).locked_by == ln.loan_id:
+            r["collateral_locked"] += 1
+    data = {"lender": who, "modes": dict(rows)}
+
+    def view(d: dict[str, Any]) -> Table:
+        t = Table("mode", "loans", "running", "outstanding principal", "accrued interest", "collateral locked",
+                  "written off", title=f"portfolio of {who}")
+        for mode, r in d["modes"].items():
+            t.add_row(mode, str(r["loans"]), str(r["running"]), format_amount(r["outstanding_principal"]),
+                      format_amount(r["accrued_interest"]), str(r["collateral_locked"]), format_amount(r["written_off"]))
+        return t
+
+    emit(data, as_json, view)
