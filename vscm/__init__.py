@@ -4,5 +4,5 @@ from __future__ import annotations
 
 from vscm.errors import ChainError, ContractRevert, InputError, NotFound, VscmError, WalletError
 
-__all__ = ["VscmError", "ChainError", "ContractRevert", "WalletError", "InputError", "NotFound"]
+__all__ = ["ChainError", "ContractRevert", "InputError", "NotFound", "VscmError", "WalletError"]
 __version__ = "0.1.0"

@@ -21,7 +21,7 @@ from vscm.chain.backends import connect
 from vscm.chain.deploy import deploy_platform
 from vscm.chain.revert import contract_name_for_abi
 from vscm.client.financing import DAY, Origination, originate
-from vscm.client.records import DocKind, LoanMode, Role
+from vscm.client.records import DocKind, LoanMode, Role, Tier
 from vscm.client.workflows import doc_hash
 from vscm.demo import Cast
 
@@ -63,26 +63,26 @@ def measure_core() -> OrderedDict[str, int]:
     for name in cast.__dataclass_fields__:
         base.fund(getattr(cast, name).address, 10**20)
     chain = GasRecorder(base.sender)
-    base.sender = chain
+    base.sender = chain  # type: ignore[assignment]  # a recording proxy of the Sender
     p = deploy_platform(base, cast.operator, manifest=False, network="bench")
     now = int(base.w3.eth.get_block("latest")["timestamp"])
     year = now + 365 * 86400
     m = p.members
     chain.note("MemberRegistry.applyForMembership (SME)")
-    m.as_(cast.bank).apply([Role.FINANCIER], 0, keccak(text="c"), year, "Bank")
+    m.as_(cast.bank).apply([Role.FINANCIER], Tier.SME, keccak(text="c"), year, "Bank")
     chain.note("MemberRegistry.approveMember")
     m.as_(cast.operator).approve(cast.bank.address)
-    m.as_(cast.auditor).apply([Role.AUDITOR], 0, keccak(text="c"), year, "Auditor")
+    m.as_(cast.auditor).apply([Role.AUDITOR], Tier.SME, keccak(text="c"), year, "Auditor")
     m.as_(cast.operator).approve(cast.auditor.address)
     chain.note("MemberRegistry.applyForMembership (core)")
-    m.as_(cast.core).apply([Role.MANUFACTURER], 1, keccak(text="c"), year, "Core")
+    m.as_(cast.core).apply([Role.MANUFACTURER], Tier.CORE, keccak(text="c"), year, "Core")
     chain.note("MemberRegistry.attest (first)")
     m.as_(cast.bank).attest(cast.core.address, Role.FINANCIER)
     chain.note("MemberRegistry.attest (second, activates)")
     m.as_(cast.auditor).attest(cast.core.address, Role.AUDITOR)
     for who, role in (("supplier_a", Role.SUPPLIER), ("supplier_b", Role.SUPPLIER), ("seller", Role.SELLER),
                       ("warehouse", Role.WAREHOUSE), ("carrier", Role.LOGISTICS)):
-        m.as_(getattr(cast, who)).apply([role], 0, keccak(text=who), year, who)
+        m.as_(getattr(cast, who)).apply([role], Tier.SME, keccak(text=who), year, who)
         m.as_(cast.operator).approve(getattr(cast, who).address)
     chain.note("MemberRegistry.updateCredential")
     m.as_(cast.operator).update_credential(cast.carrier.address, keccak(text="c2"), year + 1)
@@ -242,7 +242,6 @@ def render(gas: OrderedDict[str, int]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vscm.bench")
-    parser.add_argument("--quick", action="store_true", help="CI-sized run (gas figures are the same)")
     parser.add_argument("--out", type=Path, default=Path("BENCHMARKS.md"))
     args = parser.parse_args(argv)
     gas = measure_core()

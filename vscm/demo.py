@@ -20,9 +20,9 @@ from rich.table import Table
 
 from vscm.chain.backends import connect
 from vscm.chain.deploy import deploy_platform
-from vscm.client.platform import Platform
 from vscm.client.financing import DAY, Origination, loan_account, originate
-from vscm.client.records import LoanMode, Role
+from vscm.client.platform import Platform
+from vscm.client.records import LoanMode, Role, Tier
 from vscm.client.workflows import OrderPlan, doc_hash, form_chain, onboard_sme, ship_and_settle
 from vscm.errors import ContractRevert, VscmError
 
@@ -91,7 +91,7 @@ def run(out: Path | None = None) -> Platform:
     step("Silk Road Bank applied as financier; the operator admitted it")
     onboard_sme(platform, cast.operator, cast.auditor, [Role.AUDITOR], NAMES["auditor"])
     step("Chang'an Audit applied as auditor; the operator admitted it")
-    platform.members.as_(cast.core).apply([Role.MANUFACTURER], 1, keccak(text="licence:xian-motors"),
+    platform.members.as_(cast.core).apply([Role.MANUFACTURER], Tier.CORE, keccak(text="licence:xian-motors"),
                                           int(chain.w3.eth.get_block("latest")["timestamp"]) + 365 * 86400,
                                           NAMES["core"])
     platform.members.as_(cast.bank).attest(cast.core.address, Role.FINANCIER)
@@ -294,7 +294,7 @@ def loan_table(platform: Platform, cast: Cast, loan_id: int) -> Table:
               + (f" (guarantor paid {yuan(ln.guarantor_paid, code)})" if ln.guarantor_paid else ""))
     t.add_row("outstanding", yuan(ln.outstanding_now, code))
     t.add_row("collateral", f"{acct.collateral}: {acct.pledged}")
-    trail = "; ".join(f"hop {h['hop']}: {yuan(int(h['amount']), code)} → {cast.label(str(h['to']))} ({h['purpose']})"
+    trail = "; ".join(f"hop {h['hop']}: {yuan(int(str(h['amount'])), code)} → {cast.label(str(h['to']))} ({h['purpose']})"
                       for h in acct.trail)
     t.add_row("money trail", trail or "-")
     t.add_row("tracked, unspent", yuan(acct.held_by_borrower, code))

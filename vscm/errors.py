@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
-    "VscmError",
+    "ArtifactError",
     "ChainError",
     "CompileError",
-    "ArtifactError",
     "ContractRevert",
-    "TransactionFailed",
-    "WalletError",
     "InputError",
     "NotFound",
+    "TransactionFailed",
+    "VscmError",
+    "WalletError",
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ class Artifact:
         return (len(self.deployed_bytecode) - 2) // 2
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> Artifact:
     """The artifact of contract ``name`` (for example ``"OrderBook"``)."""
     path = ARTIFACTS_DIR / f"{name}.json"

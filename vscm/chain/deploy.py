@@ -12,7 +12,7 @@ from vscm.chain.artifacts import ARTIFACTS_DIR
 from vscm.client.deployment import DEFAULT_DEPLOYMENTS_DIR, Deployment
 from vscm.client.platform import Platform
 
-__all__ = ["deploy_platform", "DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS"]
+__all__ = ["DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS", "deploy_platform"]
 
 DEFAULT_CURRENCIES = ("CNY", "USD")
 PLATFORM_CONTRACTS = ("MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook")
@@ -73,8 +73,8 @@ def deploy_platform(
         artifacts=_artifact_hashes(),
     )
     platform = Platform(chain, deployment)
-    for code in cash:
-        platform.orders.as_(operator).add_currency(cash[code])
+    for code, address in cash.items():
+        platform.orders.as_(operator).add_currency(address)
         for agent in (orders, loans, funds):
             platform.cash(code).as_(operator).set_agent(agent, True)
     op = operator

@@ -15,7 +15,7 @@ from vscm.cli.session import choice_from, network_options, open_platform
 from vscm.cli.wallet import signer_options, unlock_signer
 from vscm.client.platform import Platform
 
-__all__ = ["platform_command", "signed_command", "tx_result", "emit_tx"]
+__all__ = ["emit_tx", "platform_command", "signed_command", "tx_result"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -19,7 +19,7 @@ from vscm.client.financing import DAY, loan_account
 from vscm.client.platform import Platform
 from vscm.client.records import Asset, Loan, LoanMode, LoanStatus
 
-__all__ = ["asset", "loan", "lender"]
+__all__ = ["asset", "lender", "loan"]
 
 ID = click.IntRange(min=1)
 MODES = [m.name.lower() for m in LoanMode]
@@ -255,7 +255,7 @@ def collect_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json:
 def convert_cmd(platform: Platform, signer: LocalAccount, loan_id: int, receipt_id: int, as_json: bool) -> None:
     """Prepayment: the delivered goods' warehouse receipt replaces the future-goods right."""
     emit_tx(platform.loans.as_(signer).convert_collateral(loan_id, receipt_id), "collateral converted", as_json,
-            loan_id=loan_id, receipt=receipt_id)
+            loan_id=loan_id, receipt_id=receipt_id)
 
 
 @loan.command("default")
@@ -282,7 +282,7 @@ def write_off_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_jso
 
 
 def _loan_rows(platform: Platform, ln: Loan) -> list[tuple[str, Any]]:
-    m = lambda units: _money(platform, ln.currency, units)  # noqa: E731
+    m = lambda units: _money(platform, ln.currency, units)
     return [
         ("loan", ln.loan_id), ("mode", ln.mode.name.lower()), ("status", ln.status.name.lower()),
         ("borrower", ln.borrower), ("lender", ln.lender), ("guarantor", ln.guarantor or "-"),
@@ -336,7 +336,7 @@ def track_cmd(platform: Platform, loan_id: int, as_json: bool) -> None:
             "returned_to_lender": acct.returned, "released_after_repayment": acct.released, "hops": acct.trail}
 
     def view(d: dict[str, Any]) -> Group:
-        m = lambda units: _money(platform, acct.loan.currency, units)  # noqa: E731
+        m = lambda units: _money(platform, acct.loan.currency, units)
         where = key_value_table([("disbursed", m(d["disbursed"])), ("unspent (borrower)", m(d["held_by_borrower"])),
                                  *((f"paid to {payee}", m(v)) for payee, v in d["paid"].items()),
                                  ("returned to lender", m(d["returned_to_lender"])),

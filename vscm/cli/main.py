@@ -20,8 +20,8 @@ from typing import Any, NoReturn
 import click
 
 from vscm import __version__
-from vscm.cli.context import CliConfig
 from vscm.cli.cash import cash
+from vscm.cli.context import CliConfig
 from vscm.cli.finance import asset, lender, loan
 from vscm.cli.members import member, supply_chain
 from vscm.cli.node import deploy, node

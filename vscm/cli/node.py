@@ -15,7 +15,7 @@ from vscm.cli.output import emit, json_option, key_value_table
 from vscm.cli.session import PARTY, choice_from, manifest_path, network_options, node_dir, open_chain
 from vscm.cli.wallet import signer_options, unlock_signer
 
-__all__ = ["node", "deploy"]
+__all__ = ["deploy", "node"]
 
 
 @click.group("node")

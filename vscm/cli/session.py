@@ -28,8 +28,17 @@ from vscm.client.deployment import Deployment
 from vscm.client.platform import Platform
 from vscm.errors import InputError, WalletError
 
-__all__ = ["vscm_home", "node_dir", "network_options", "NetworkChoice", "open_chain", "open_platform",
-           "manifest_path", "PARTY", "resolve_party"]
+__all__ = [
+    "PARTY",
+    "NetworkChoice",
+    "manifest_path",
+    "network_options",
+    "node_dir",
+    "open_chain",
+    "open_platform",
+    "resolve_party",
+    "vscm_home",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from vscm.errors import InputError, NotFound
 
-__all__ = ["Deployment", "DEFAULT_DEPLOYMENTS_DIR"]
+__all__ = ["DEFAULT_DEPLOYMENTS_DIR", "Deployment"]
 
 DEFAULT_DEPLOYMENTS_DIR = Path("deployments")
 

@@ -14,7 +14,7 @@ from eth_account.signers.local import LocalAccount
 from vscm.client.platform import Platform
 from vscm.client.records import Loan, LoanMode, LoanStatus
 
-__all__ = ["DAY", "Origination", "originate", "loan_account", "LoanAccount", "interest_reference"]
+__all__ = ["DAY", "LoanAccount", "Origination", "interest_reference", "loan_account", "originate"]
 
 DAY = 24 * 3600
 YEAR = 365 * DAY

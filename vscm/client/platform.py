@@ -9,10 +9,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
+from typing_extensions import Self
 from web3 import Web3
 from web3.contract import Contract
 
@@ -22,23 +23,33 @@ from vscm.client.records import (
     ZERO_ADDRESS,
     Asset,
     DocKind,
+    Document,
     Funds,
     Loan,
     LoanMode,
-    Whereabouts,
-    Document,
     Member,
     Order,
     Role,
     Status,
     SupplyChain,
     Tier,
+    Whereabouts,
     roles_to_mask,
 )
 from vscm.errors import InputError, NotFound
 
-__all__ = ["Platform", "MembersFacade", "CashFacade", "OrdersFacade", "AssetsFacade", "LoansFacade",
-           "FundsFacade", "text32", "code3", "code2"]
+__all__ = [
+    "AssetsFacade",
+    "CashFacade",
+    "FundsFacade",
+    "LoansFacade",
+    "MembersFacade",
+    "OrdersFacade",
+    "Platform",
+    "code2",
+    "code3",
+    "text32",
+]
 
 F = TypeVar("F", bound="_Facade")
 
@@ -79,7 +90,7 @@ class _Facade:
         self.contract = contract
         self.signer = signer
 
-    def as_(self: F, account: LocalAccount) -> F:
+    def as_(self, account: LocalAccount) -> Self:
         return type(self)(self.platform, self.contract, account)
 
     @property
@@ -472,21 +483,20 @@ class Platform:
         #: receipt of the last transaction any facade of this platform sent (for ids-returning writes)
         self.last_receipt: Any = None
         w3: Web3 = chain.w3
-        self.members = MembersFacade(self, w3.eth.contract(address=deployment.registry,
-                                                           abi=load_artifact("MemberRegistry").abi))
-        self.orders = OrdersFacade(self, w3.eth.contract(address=deployment.orders,
-                                                         abi=load_artifact("OrderBook").abi))
-        self.assets = AssetsFacade(self, w3.eth.contract(address=deployment.assets,
-                                                         abi=load_artifact("AssetRegistry").abi))
-        self.loans = LoansFacade(self, w3.eth.contract(address=deployment.loans, abi=load_artifact("LoanBook").abi))
-        self.funds = FundsFacade(self, w3.eth.contract(address=deployment.funds,
-                                                       abi=load_artifact("FundTracker").abi))
-        cash_abi = load_artifact("PlatformCash").abi
-        self._cash = {code: CashFacade(self, w3.eth.contract(address=addr, abi=cash_abi))
-                      for code, addr in deployment.cash.items()}
+
+        def bind(address: str, name: str) -> Contract:
+            return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(name).abi)
+
+        self.members = MembersFacade(self, bind(deployment.registry, "MemberRegistry"))
+        self.orders = OrdersFacade(self, bind(deployment.orders, "OrderBook"))
+        self.assets = AssetsFacade(self, bind(deployment.assets, "AssetRegistry"))
+        self.loans = LoansFacade(self, bind(deployment.loans, "LoanBook"))
+        self.funds = FundsFacade(self, bind(deployment.funds, "FundTracker"))
+        self._cash = {code: CashFacade(self, bind(addr, "PlatformCash")) for code, addr in deployment.cash.items()}
 
     def cash(self, code: str) -> CashFacade:
-        return self._cash[self.deployment.cash_address(code) and code.upper()]
+        self.deployment.cash_address(code)  # an unknown currency is an InputError naming the known ones
+        return self._cash[code.upper()]
 
     def cash_at(self, address: str) -> CashFacade:
         for facade in self._cash.values():

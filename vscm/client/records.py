@@ -11,10 +11,28 @@ from enum import IntEnum
 from typing import Any
 
 __all__ = [
-    "Role", "Tier", "Status", "OrderStatus", "DocKind",
-    "Member", "SupplyChain", "Order", "Document",
-    "AssetKind", "AssetStatus", "Asset", "LoanMode", "LoanStatus", "Loan", "Funds", "Whereabouts", "MODE_ASSET",
-    "roles_to_mask", "mask_to_roles", "TRADER_ROLES", "ZERO_ADDRESS",
+    "MODE_ASSET",
+    "TRADER_ROLES",
+    "ZERO_ADDRESS",
+    "Asset",
+    "AssetKind",
+    "AssetStatus",
+    "DocKind",
+    "Document",
+    "Funds",
+    "Loan",
+    "LoanMode",
+    "LoanStatus",
+    "Member",
+    "Order",
+    "OrderStatus",
+    "Role",
+    "Status",
+    "SupplyChain",
+    "Tier",
+    "Whereabouts",
+    "mask_to_roles",
+    "roles_to_mask",
 ]
 
 ZERO_ADDRESS = "0x" + "00" * 20

@@ -12,7 +12,7 @@ from eth_utils import keccak
 from vscm.client.platform import Platform
 from vscm.client.records import DocKind, Role, Tier
 
-__all__ = ["onboard_sme", "certify_core", "form_chain", "ship_and_settle", "OrderPlan", "ONE_YEAR"]
+__all__ = ["ONE_YEAR", "OrderPlan", "certify_core", "form_chain", "onboard_sme", "ship_and_settle"]
 
 ONE_YEAR = 365 * 24 * 3600
 
