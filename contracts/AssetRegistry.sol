@@ -49,6 +49,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     function confirmReceivable(uint256 assetId) external {
         Asset storage a = _asset(assetId);
         if (a.kind != AssetKind.Receivable || a.obligor != msg.sender) revert AssetNotDebtor(assetId, msg.sender);
+        _requireActive(msg.sender);
         if (a.status != AssetStatus.Registered) revert AssetWrongStatus(assetId, a.status);
         a.status = AssetStatus.Confirmed;
         emit AssetConfirmed(assetId, msg.sender);
@@ -121,19 +122,25 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     function withdrawGoods(uint256 assetId, uint256 quantity) external {
         Asset storage a = _asset(assetId);
         if (a.kind != AssetKind.WarehouseReceipt || a.obligor != msg.sender) revert AssetNotWarehouse(msg.sender);
+        _requireActive(msg.sender);
         if (a.status != AssetStatus.Confirmed) revert AssetWrongStatus(assetId, a.status);
         if (quantity == 0) revert AssetZeroQuantity();
         // Pledged goods stay in the store until the loan releases them.
         uint256 free = a.quantity - a.pledgedQuantity;
         if (quantity > free) revert AssetQuantityTooLarge(assetId, quantity, free);
-        a.quantity -= quantity;
-        emit GoodsWithdrawn(assetId, quantity, a.quantity);
+        uint256 remaining = a.quantity - quantity;
+        // The goods that leave take their share of the appraised value with them (rounded against the
+        // receipt), so the receipt never backs more than the goods still in store.
+        a.value = a.value * remaining / a.quantity;
+        a.quantity = remaining;
+        emit GoodsWithdrawn(assetId, quantity, remaining, a.value);
     }
 
     /// @inheritdoc IAssetRegistry
     function retire(uint256 assetId) external {
         Asset storage a = _asset(assetId);
         if (ownerOf(assetId) != msg.sender) revert AssetNotOwner(assetId, msg.sender);
+        _requireActive(msg.sender);
         if (a.lockedBy != 0) revert AssetIsLocked(assetId, a.lockedBy);
         if (a.status == AssetStatus.Retired) revert AssetWrongStatus(assetId, a.status);
         a.status = AssetStatus.Retired;
@@ -148,6 +155,17 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         // One asset, one active pledge.
         if (a.lockedBy != 0) revert AssetIsLocked(assetId, a.lockedBy);
         if (a.status != AssetStatus.Confirmed) revert AssetWrongStatus(assetId, a.status);
+        if (a.kind == AssetKind.FutureGoods) {
+            // A right to goods is financeable only until they ship: from then on they become a receipt.
+            if (orders.getOrder(a.orderId).status != IOrderBook.OrderStatus.Accepted) {
+                revert AssetOrderNotAccepted(a.orderId);
+            }
+        } else if (a.kind == AssetKind.WarehouseReceipt && a.orderId != 0) {
+            // The goods of an order whose right backs a loan are that loan's: only it takes the receipt.
+            uint256 rightId = _byKey[futureGoodsKey(a.orderId)];
+            uint256 rightLoan = _assets[rightId].lockedBy;
+            if (rightLoan != 0 && rightLoan != loanId) revert AssetIsLocked(rightId, rightLoan);
+        }
         a.lockedBy = loanId;
         a.pledgedQuantity = a.quantity;
         emit AssetLocked(assetId, loanId, a.quantity);
@@ -265,12 +283,16 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         if (s != IMemberRegistry.Status.Active) revert IMemberRegistry.MemberNotActive(who, s);
     }
 
-    /// A locked asset does not move, except when the LoanBook seizes it (unlocked first).
+    /// A locked asset does not move, except when the LoanBook seizes it (unlocked first). Assets move
+    /// only to active members, and only from active members unless seized (`auth` is zero then).
     function _update(address to, uint256 tokenId, address auth) internal override returns (address) {
         Asset storage a = _assets[tokenId];
         if (a.lockedBy != 0) revert AssetIsLocked(tokenId, a.lockedBy);
         address from = _ownerOf(tokenId);
-        if (from != address(0) && !registry.isActiveMember(to)) revert AssetOwnerNotActive(to);
+        if (from != address(0)) {
+            if (!registry.isActiveMember(to)) revert AssetOwnerNotActive(to);
+            if (auth != address(0) && !registry.isActiveMember(from)) revert AssetOwnerNotActive(from);
+        }
         return super._update(to, tokenId, auth);
     }
 }

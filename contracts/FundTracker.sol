@@ -16,9 +16,10 @@ import {IFundTracker} from "./interfaces/IFundTracker.sol";
 contract FundTracker is IFundTracker, AccessControl {
     using SafeERC20 for IERC20;
 
-    /// @notice The LoanBook: opens funds, pays prepayments for borrowers, revokes on default.
+    /// @notice The LoanBook: opens funds, pays prepayments for borrowers, revokes on recall and
+    /// write-off (only the LoanBook, so that every revoked unit is counted as repayment of its loan).
     bytes32 public constant LOANBOOK_ROLE = keccak256("LOANBOOK_ROLE");
-    /// @notice The control mechanism (RiskControl): freezes, unfreezes and revokes.
+    /// @notice The control mechanism (RiskControl): freezes and unfreezes; it recalls through the LoanBook.
     bytes32 public constant CONTROLLER_ROLE = keccak256("CONTROLLER_ROLE");
 
     IMemberRegistry public immutable registry;
@@ -86,12 +87,10 @@ contract FundTracker is IFundTracker, AccessControl {
     }
 
     /// @inheritdoc IFundTracker
-    function revoke(uint256 loanId) external returns (uint256 amount) {
-        if (!hasRole(CONTROLLER_ROLE, msg.sender) && !hasRole(LOANBOOK_ROLE, msg.sender)) {
-            revert AccessControlUnauthorizedAccount(msg.sender, CONTROLLER_ROLE);
-        }
+    function revoke(uint256 loanId, uint256 maxAmount) external onlyRole(LOANBOOK_ROLE) returns (uint256 amount) {
         Funds storage f = _open(loanId);
         amount = _unspent(f);
+        if (amount > maxAmount) amount = maxAmount;
         if (amount == 0) return 0;
         f.returned += amount;
         _totalUnspent[f.currency] -= amount;

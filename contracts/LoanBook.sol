@@ -93,6 +93,10 @@ contract LoanBook is ILoanBook, AccessControl {
         Loan storage l = _lenderAction(loanId, LoanStatus.Applied);
         if (ltvBps == 0 || ltvBps > BPS) revert LoanBadLtv(ltvBps);
         IAssetRegistry.Asset memory asset = _financeable(l.assetId, l.mode);
+        // The collateral must still be the borrower's: it may have been transferred since the application.
+        if (IERC721Owner(address(assets)).ownerOf(l.assetId) != l.borrower) {
+            revert LoanNotAssetOwner(l.assetId, l.borrower);
+        }
         uint256 limit = asset.value * ltvBps / BPS;
         if (l.principal > limit) revert LoanLtvExceeded(l.principal, limit);
         if (l.mode == Mode.Pledge) {
@@ -168,15 +172,18 @@ contract LoanBook is ILoanBook, AccessControl {
     function collect(uint256 loanId) external {
         Loan storage l = _loan(loanId);
         if (l.mode != Mode.Receivable && l.mode != Mode.Payable) revert LoanNotSettlementMode(loanId, l.mode);
-        if (l.settlementCollected || l.status < LoanStatus.Disbursed || l.status == LoanStatus.WrittenOff) {
+        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        // The settlement comes here only while the claim is locked to the loan: once the loan closed
+        // before settlement (or was written off) it went to the creditor (or the lender) directly.
+        if (l.settlementCollected || l.status < LoanStatus.Disbursed || asset.lockedBy != loanId) {
             revert LoanWrongStatus(loanId, l.status);
         }
-        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
-        if (orders.getOrder(asset.orderId).status != IOrderBook.OrderStatus.Settled) {
-            revert LoanOrderNotSettled(asset.orderId);
-        }
+        IOrderBook.Order memory o = orders.getOrder(asset.orderId);
+        if (o.status != IOrderBook.OrderStatus.Settled) revert LoanOrderNotSettled(asset.orderId);
         l.settlementCollected = true;
-        uint256 received = asset.value;
+        // What the debtor paid: the order less any loan money paid to the seller ahead of settlement
+        // (which may have grown since the claim was registered).
+        uint256 received = o.amount - o.prepaid;
         uint256 toLender;
         if (l.status != LoanStatus.Repaid) {
             _accrue(loanId, l);
@@ -198,6 +205,9 @@ contract LoanBook is ILoanBook, AccessControl {
     function convertCollateral(uint256 loanId, uint256 receiptId) external {
         Loan storage l = _loan(loanId);
         if (l.mode != Mode.Prepayment) revert LoanNotSettlementMode(loanId, l.mode);
+        // The lender chooses the goods that secure its loan.
+        if (l.lender != msg.sender) revert LoanNotLender(loanId, msg.sender);
+        _requireActive(msg.sender);
         if (!_running(l.status)) revert LoanWrongStatus(loanId, l.status);
         IAssetRegistry.Asset memory right = assets.getAsset(l.assetId);
         IAssetRegistry.Asset memory receipt = assets.getAsset(receiptId);
@@ -221,6 +231,7 @@ contract LoanBook is ILoanBook, AccessControl {
     function markDefault(uint256 loanId) external {
         Loan storage l = _loan(loanId);
         if (l.lender != msg.sender) revert LoanNotLender(loanId, msg.sender);
+        _requireActive(msg.sender);
         if (!_running(l.status)) revert LoanWrongStatus(loanId, l.status);
         uint64 defaultableAt = l.maturity + GRACE_PERIOD;
         if (block.timestamp <= defaultableAt) revert LoanNotMature(loanId, defaultableAt, uint64(block.timestamp));
@@ -244,9 +255,10 @@ contract LoanBook is ILoanBook, AccessControl {
     /// @inheritdoc ILoanBook
     function writeOff(uint256 loanId) external {
         Loan storage l = _lenderAction(loanId, LoanStatus.Defaulted);
-        // Loan money not yet spent goes back to the lender before the loss is counted.
-        uint256 back = funds.revoke(loanId);
-        if (back != 0) _applyPayment(loanId, l, address(funds), _min(back, _owed(l)));
+        // Loan money not yet spent goes back to the lender before the loss is counted, up to the debt
+        // (any more is the borrower's, released when the returned money closes the loan).
+        uint256 back = funds.revoke(loanId, _owed(l));
+        if (back != 0) _applyPayment(loanId, l, address(funds), back);
         if (l.status != LoanStatus.Defaulted) return; // the returned money covered it all
         uint256 loss = _owed(l);
         l.writtenOff = loss;
@@ -288,9 +300,11 @@ contract LoanBook is ILoanBook, AccessControl {
         l.status = LoanStatus.Recalled;
         l.maturity = uint64(block.timestamp);
         l.warningDeadline = 0;
-        uint256 back = funds.revoke(loanId);
+        // Unspent loan money goes back to the lender, up to the debt (any more is released to the
+        // borrower when the returned money closes the loan).
+        uint256 back = funds.revoke(loanId, _owed(l));
         emit LoanRecalled(loanId, back);
-        if (back != 0) _applyPayment(loanId, l, address(funds), _min(back, _owed(l)));
+        if (back != 0) _applyPayment(loanId, l, address(funds), back);
     }
 
     // ---------------------------------------------------------------- views
@@ -378,11 +392,17 @@ contract LoanBook is ILoanBook, AccessControl {
             funds.release(loanId);
             IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
             if (asset.lockedBy == loanId) {
-                // A repaid receivable/payable not yet settled goes back to its creditor.
-                if ((l.mode == Mode.Receivable || l.mode == Mode.Payable) && !l.settlementCollected) {
+                bool claim = l.mode == Mode.Receivable || l.mode == Mode.Payable;
+                if (!claim || l.settlementCollected) {
+                    // Goods go back free; a claim whose settlement was collected is consumed.
+                    assets.unlock(l.assetId, loanId, claim);
+                } else if (orders.getOrder(asset.orderId).status != IOrderBook.OrderStatus.Settled) {
+                    // A repaid claim not yet settled goes back to its creditor, settlement included.
                     orders.redirectSettlement(asset.orderId, IERC721Owner(address(assets)).ownerOf(l.assetId));
+                    assets.unlock(l.assetId, loanId, false);
                 }
-                assets.unlock(l.assetId, loanId, false);
+                // Otherwise the debtor has paid here already: the claim stays with the loan until
+                // `collect` passes the whole settlement on to the borrower.
             }
         } else {
             _releaseInStep(loanId, l);

@@ -62,7 +62,8 @@ interface IAssetRegistry {
     event AssetLocked(uint256 indexed assetId, uint256 indexed loanId, uint256 pledgedQuantity);
     event AssetUnlocked(uint256 indexed assetId, uint256 indexed loanId);
     event PledgeReleased(uint256 indexed assetId, uint256 indexed loanId, uint256 quantity, uint256 pledgedQuantity);
-    event GoodsWithdrawn(uint256 indexed assetId, uint256 quantity, uint256 remaining);
+    /// `value` is the receipt's appraised value after the withdrawal: it shrinks with the goods.
+    event GoodsWithdrawn(uint256 indexed assetId, uint256 quantity, uint256 remaining, uint256 value);
     event AssetSeized(uint256 indexed assetId, uint256 indexed loanId, address indexed to);
     event AssetRetired(uint256 indexed assetId, address indexed by);
 
@@ -88,7 +89,7 @@ interface IAssetRegistry {
 
     /// @notice The creditor (seller) of an invoiced order registers its receivable on the buyer.
     function registerReceivable(uint256 orderId) external returns (uint256 assetId);
-    /// @notice The debtor confirms the receivable on chain: only then is it financeable.
+    /// @notice The debtor (active) confirms the receivable on chain: only then is it financeable.
     function confirmReceivable(uint256 assetId) external;
     /// @notice A core enterprise registers its own confirmed payable of an invoiced order; the
     /// supplier owns it.
@@ -106,12 +107,15 @@ interface IAssetRegistry {
     ) external returns (uint256 assetId);
     /// @notice The buyer of an accepted order registers its right to the goods.
     function registerFutureGoods(uint256 orderId) external returns (uint256 assetId);
-    /// @notice The warehouse records goods leaving the store (only goods not pledged).
+    /// @notice The warehouse records goods leaving the store (only goods not pledged); the receipt's
+    /// value shrinks in proportion (rounded down).
     function withdrawGoods(uint256 assetId, uint256 quantity) external;
     /// @notice The owner withdraws a free asset from financing for good.
     function retire(uint256 assetId) external;
 
-    /// @notice LoanBook: lock an asset to a loan, pledging `pledgedQuantity` goods (receipts).
+    /// @notice LoanBook: lock an asset to a loan, pledging all its goods (receipts).
+    /// @dev A future-goods right locks only while its order is accepted and not yet shipped; a receipt
+    /// for an order's goods locks only to the loan holding that order's future-goods right, if any.
     function lock(uint256 assetId, uint256 loanId) external;
     /// @notice LoanBook: release part of the pledged goods as a loan is repaid.
     function releasePledge(uint256 assetId, uint256 loanId, uint256 quantity) external;

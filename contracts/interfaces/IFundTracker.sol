@@ -6,8 +6,8 @@ pragma solidity ^0.8.24;
 /// only be paid to the payees the loan's purpose order allows — the order's seller, carrier and
 /// destination warehouse, read from the OrderBook, never typed in — and each payment is a recorded
 /// hop. Paid out, it is ordinary PlatformCash of the payee; a payment to the seller counts towards
-/// the order. The control mechanism can freeze a loan's money or revoke what is unspent back to
-/// the lender.
+/// the order. The control mechanism can freeze a loan's money; a recall or write-off in the
+/// LoanBook revokes what is unspent back to the lender, as repayment of the loan.
 interface IFundTracker {
     struct Funds {
         address borrower;
@@ -49,8 +49,9 @@ interface IFundTracker {
         external;
     /// @notice The borrower pays an allowed payee of its loan (the LoanBook may pay for it).
     function spend(uint256 loanId, address to, uint256 amount, bytes32 purpose) external;
-    /// @notice Control mechanism or LoanBook: return every unspent unit to the lender.
-    function revoke(uint256 loanId) external returns (uint256 amount);
+    /// @notice LoanBook (recall, write-off): return unspent money to the lender, at most `maxAmount`
+    /// (what the loan still owes; the rest stays tracked until the loan closes and releases it).
+    function revoke(uint256 loanId, uint256 maxAmount) external returns (uint256 amount);
     /// @notice LoanBook: the loan is repaid; what is unspent becomes the borrower's own money.
     function release(uint256 loanId) external returns (uint256 amount);
     function freeze(uint256 loanId) external;

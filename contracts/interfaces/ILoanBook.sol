@@ -131,7 +131,7 @@ interface ILoanBook {
     /// @notice A borrower applies, naming the asset it pledges and the order the money is for.
     function applyForLoan(Application calldata a) external returns (uint256 loanId);
     /// @notice The lender approves with a loan-to-value limit (and, for a pledge, the supervising
-    /// warehouse); the asset is locked to the loan.
+    /// warehouse); the asset, still the borrower's, is locked to the loan.
     function approve(uint256 loanId, uint16 ltvBps, address supervisor) external;
     function reject(uint256 loanId, bytes32 reason) external;
     /// @notice The guarantor (a core enterprise) signs; it must have allowed the LoanBook to charge it.
@@ -141,20 +141,24 @@ interface ILoanBook {
     function disburse(uint256 loanId) external;
     /// @notice Anyone (the borrower, even suspended or evicted) repays up to `amount`.
     function repay(uint256 loanId, uint256 amount) external;
-    /// @notice Receivable and payable loans: after the debtor settled the order, pass its payment
-    /// to the lender (surplus to the borrower).
+    /// @notice Receivable and payable loans: after the debtor settled the order to the LoanBook, pass
+    /// what it paid to the lender, up to what is owed (surplus to the borrower); the claim is consumed.
+    /// Anyone may call it.
     function collect(uint256 loanId) external;
-    /// @notice Prepayment: the delivered goods' warehouse receipt replaces the future-goods right.
+    /// @notice Prepayment: the lender replaces the future-goods right with the warehouse receipt of
+    /// the delivered goods (of the financed order, owned by the borrower).
     function convertCollateral(uint256 loanId, uint256 receiptId) external;
     /// @notice The lender declares a late loan defaulted; the guarantor is charged first.
     function markDefault(uint256 loanId) external;
-    /// @notice The lender writes off what is still owed after default; it takes the collateral.
+    /// @notice The lender writes off what is still owed after default, once the loan's unspent money
+    /// has come back to it (up to the debt); it takes the collateral.
     function writeOff(uint256 loanId) external;
     /// @notice Control mechanism: a warning with a decision deadline.
     function warn(uint256 loanId, uint64 deadline) external;
     /// @notice Control mechanism: the lender continues; the loan runs on.
     function clearWarning(uint256 loanId) external;
-    /// @notice Control mechanism: the loan is due now and its unspent money goes back to the lender.
+    /// @notice Control mechanism: the loan is due now and its unspent money goes back to the lender,
+    /// up to the debt, as a repayment (interest first).
     function recall(uint256 loanId) external;
 
     function getLoan(uint256 loanId) external view returns (Loan memory);

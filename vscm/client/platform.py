@@ -440,8 +440,9 @@ class FundsFacade(_Facade):
         tag = text32(purpose) if isinstance(purpose, str) else purpose
         return self._send(self.contract.functions.spend(loan_id, to, amount, tag))
 
-    def revoke(self, loan_id: int) -> Any:
-        return self._send(self.contract.functions.revoke(loan_id))
+    def revoke(self, loan_id: int, max_amount: int = 2**256 - 1) -> Any:
+        """LoanBook only (recall, write-off): return up to ``max_amount`` of unspent money to the lender."""
+        return self._send(self.contract.functions.revoke(loan_id, max_amount))
 
     def freeze(self, loan_id: int) -> Any:
         return self._send(self.contract.functions.freeze(loan_id))

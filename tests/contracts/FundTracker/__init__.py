@@ -1,0 +1,1 @@
+"""Tests of the FundTracker contract, one module per function."""  # noqa: N999 - named after the contract (STYLE.md)

@@ -1,0 +1,72 @@
+"""FundTracker.open, revoke and release belong to the LoanBook: nobody else opens, returns or hands
+out tracked money, not even the control mechanism (it recalls through the LoanBook)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import reverts
+from financing_support import LOANBOOK_ROLE, call_as
+
+
+@pytest.mark.parametrize("who", ["operator", "bank", "supplier", "monitor"])
+def test_opening_tracked_money_is_the_loanbooks_alone(fin, who):
+    account = getattr(fin.p, who)
+    fin.grant_controller(fin.p.monitor)
+    with reverts("AccessControlUnauthorizedAccount", account=account.address, neededRole=LOANBOOK_ROLE):
+        call_as(fin.w, account, fin.platform.funds, "open", 99, fin.p.supplier.address, fin.p.bank.address,
+                fin.platform.currency_address("CNY"), 1, 1_00)
+
+
+@pytest.mark.parametrize("who", ["operator", "bank", "supplier", "monitor"])
+def test_releasing_tracked_money_is_the_loanbooks_alone(fin, who):
+    deal = fin.pledge()
+    account = getattr(fin.p, who)
+    fin.grant_controller(fin.p.monitor)
+    with reverts("AccessControlUnauthorizedAccount", account=account.address, neededRole=LOANBOOK_ROLE):
+        call_as(fin.w, account, fin.platform.funds, "release", deal.loan_id)
+
+
+@pytest.mark.parametrize("who", ["operator", "bank", "supplier"])
+def test_revoking_tracked_money_is_the_loanbooks_alone(fin, who):
+    deal = fin.pledge()
+    account = getattr(fin.p, who)
+    with reverts("AccessControlUnauthorizedAccount", account=account.address, neededRole=LOANBOOK_ROLE):
+        call_as(fin.w, account, fin.platform.funds, "revoke", deal.loan_id, 1_00)
+
+
+def test_controller_cannot_revoke_money_behind_the_loanbooks_back(fin):
+    # Bug fixed: a controller revoking directly sent the unspent money to the lender without the loan
+    # counting it, so the borrower still owed it all and the lender was paid twice.
+    deal = fin.pledge()
+    fin.grant_controller(fin.p.monitor)
+    with reverts("AccessControlUnauthorizedAccount", account=fin.p.monitor.address, neededRole=LOANBOOK_ROLE):
+        call_as(fin.w, fin.p.monitor, fin.platform.funds, "revoke", deal.loan_id, deal.terms.principal)
+
+
+@pytest.fixture
+def loanbook_role(fin):
+    """The operator (admin) takes the LoanBook's role, to drive `open` directly."""
+    fin.platform.funds.as_(fin.p.operator).grant(LOANBOOK_ROLE, fin.p.operator.address)
+    return fin
+
+
+def open_funds(fin, loan_id, amount):
+    return call_as(fin.w, fin.p.operator, fin.platform.funds, "open", loan_id, fin.p.supplier.address,
+                   fin.p.bank.address, fin.platform.currency_address("CNY"), 1, amount)
+
+
+def test_funds_of_a_loan_are_opened_once(loanbook_role):
+    open_funds(loanbook_role, 99, 1_00)
+    with reverts("FundsAlreadyOpen", loanId=99):
+        open_funds(loanbook_role, 99, 1_00)
+
+
+def test_funds_are_not_opened_for_nothing(loanbook_role):
+    with reverts("FundsZeroAmount"):
+        open_funds(loanbook_role, 99, 0)
+
+
+def test_release_of_a_loan_never_disbursed_hands_out_nothing(loanbook_role):
+    receipt = call_as(loanbook_role.w, loanbook_role.p.operator, loanbook_role.platform.funds, "release", 5)
+
+    assert receipt["logs"] == []

@@ -1,0 +1,825 @@
+"""A Python model of the financing engine, for the state machine in test_financing_machine.py.
+
+It mirrors the rules of AssetRegistry, LoanBook and FundTracker, and the parts of OrderBook and
+PlatformCash they use, as the interfaces in contracts/interfaces/ document them, checking them in
+the order the contracts do so that a refusal is predicted with its error's name. Every operation
+either applies all its effects or raises `Refused(error_name)`: run it on `Model.copy()` to predict
+what the chain will do, keep the copy if the chain did it.
+
+`violations()` states the invariants of DESIGN.md section 4 over the modelled state. The machine
+pins the model to the chain after every step (every loan, asset, order and balance a step touched
+is read back and compared), so a violation found here is one on chain.
+
+Addresses are checksummed strings; a currency is its PlatformCash address. Nothing here talks to
+a chain.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+from vscm.client.records import (
+    MODE_ASSET,
+    TRADER_ROLES,
+    AssetKind,
+    AssetStatus,
+    LoanMode,
+    LoanStatus,
+    OrderStatus,
+    Role,
+)
+
+__all__ = [
+    "BPS", "YEAR", "GRACE", "MAX_RATE_BPS", "RUNNING", "HOLDS_LOCK", "DEBTOR_SETTLED",
+    "Refused", "Members", "OrderM", "AssetM", "FundsM", "LoanM", "Model", "ZERO",
+]
+
+ZERO = "0x" + "00" * 20
+BPS = 10_000
+YEAR = 365 * 24 * 3600
+#: LoanBook.GRACE_PERIOD: a loan can be declared defaulted this long after maturity
+GRACE = 7 * 24 * 3600
+MAX_RATE_BPS = 3_600
+
+RUNNING = frozenset({LoanStatus.DISBURSED, LoanStatus.WARNED, LoanStatus.RECALLED})
+#: statuses in which a loan may hold its asset's lock (Approved until Repaid / WrittenOff)
+HOLDS_LOCK = RUNNING | {LoanStatus.APPROVED, LoanStatus.DEFAULTED}
+#: modes repaid by the debtor settling the financed order to the LoanBook
+DEBTOR_SETTLED = frozenset({LoanMode.RECEIVABLE, LoanMode.PAYABLE})
+
+
+class Refused(Exception):
+    """The operation must revert with the custom error `name`."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+def _require(ok: bool, error: str) -> None:
+    if not ok:
+        raise Refused(error)
+
+
+@dataclass(frozen=True)
+class Members:
+    """Who is an active member with which roles (fixed for a run: nobody is suspended)."""
+
+    roles: dict[str, frozenset[Role]]
+    core_tier: frozenset[str]
+    chain_of: dict[str, int]
+    chain_core: dict[int, str]
+    #: holders of CONTROLLER_ROLE on the LoanBook and the FundTracker
+    controllers: frozenset[str]
+
+    def active(self, who: str) -> bool:
+        return who in self.roles
+
+    def has(self, who: str, role: Role) -> bool:
+        return role in self.roles.get(who, frozenset())
+
+    def trader(self, who: str) -> bool:
+        return bool(self.roles.get(who, frozenset()) & TRADER_ROLES)
+
+    def core_of_chain(self, who: str, chain_id: int) -> bool:
+        return chain_id != 0 and self.chain_core.get(chain_id) == who and self.active(who)
+
+
+@dataclass
+class OrderM:
+    order_id: int
+    buyer: str
+    seller: str
+    currency: str
+    amount: int
+    status: OrderStatus
+    payee: str
+    prepaid: int = 0
+    carrier: str | None = None
+    warehouse: str | None = None
+    invoice_number: str = ""
+
+
+NO_ORDER = OrderM(0, ZERO, ZERO, ZERO, 0, OrderStatus.NONE, ZERO)
+
+
+@dataclass
+class AssetM:
+    asset_id: int
+    kind: AssetKind
+    status: AssetStatus
+    owner: str
+    order_id: int
+    obligor: str
+    currency: str
+    value: int
+    key: tuple[object, ...]
+    quantity: int = 0
+    pledged_quantity: int = 0
+    locked_by: int = 0
+
+
+@dataclass
+class FundsM:
+    borrower: str
+    lender: str
+    currency: str
+    order_id: int
+    disbursed: int
+    spent: int = 0
+    returned: int = 0
+    released: int = 0
+    frozen: bool = False
+    paid: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def unspent(self) -> int:
+        return self.disbursed - self.spent - self.returned - self.released
+
+
+@dataclass
+class LoanM:
+    """Field names follow vscm.client.records.Loan so the two compare field by field."""
+
+    loan_id: int
+    mode: LoanMode
+    status: LoanStatus
+    borrower: str
+    lender: str
+    guarantor: str | None
+    currency: str
+    asset_id: int
+    purpose_order_id: int
+    principal: int
+    rate_bps: int
+    term_seconds: int
+    guarantee_signed: bool = False
+    settlement_collected: bool = False
+    ltv_bps: int = 0
+    supervisor: str | None = None
+    disbursed_at: int = 0
+    maturity: int = 0
+    last_accrual: int = 0
+    defaulted_at: int = 0
+    warning_deadline: int = 0
+    collateral_quantity: int = 0
+    interest_accrued: int = 0
+    principal_repaid: int = 0
+    interest_paid: int = 0
+    guarantor_paid: int = 0
+    written_off: int = 0
+    funds: FundsM | None = None
+
+    def owed(self) -> int:
+        """Booked: unpaid principal and accrued unpaid interest, less what was written off."""
+        return (self.principal + self.interest_accrued - self.principal_repaid - self.interest_paid
+                - self.written_off)
+
+    def pending_interest(self, now: int) -> int:
+        if self.status not in RUNNING or now <= self.last_accrual:
+            return 0
+        return (self.principal - self.principal_repaid) * self.rate_bps * (now - self.last_accrual) // (BPS * YEAR)
+
+    def outstanding(self, now: int) -> int:
+        return self.owed() + self.pending_interest(now)
+
+
+@dataclass
+class Model:
+    members: Members
+    loanbook: str
+    fundtracker: str
+    currencies: frozenset[str]
+    balances: dict[tuple[str, str], int]
+    supply: dict[str, int]
+    orders: dict[int, OrderM]
+    #: (currency, owner) -> allowance to the LoanBook
+    allowances: dict[tuple[str, str], int] = field(default_factory=dict)
+    assets: dict[int, AssetM] = field(default_factory=dict)
+    keys: dict[tuple[object, ...], int] = field(default_factory=dict)
+    loans: dict[int, LoanM] = field(default_factory=dict)
+    #: order -> settlement money the LoanBook received for it and has not passed on
+    custody: dict[int, int] = field(default_factory=dict)
+    #: (currency, lender) -> settlements paid straight to a lender (a claim it seized on write-off)
+    recovered: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: (currency, lender) -> the lender's balance when the run started
+    lender_base: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def copy(self) -> Model:
+        return copy.deepcopy(self, {id(self.members): self.members})
+
+    # ------------------------------------------------------------------ cash
+
+    def balance(self, currency: str, who: str) -> int:
+        return self.balances.get((currency, who), 0)
+
+    def allowance(self, currency: str, owner: str) -> int:
+        return self.allowances.get((currency, owner), 0)
+
+    def facade_allowance(self, currency: str, owner: str, amount: int) -> bool:
+        """What LoansFacade._ensure_allowance does before a call: approve `amount` if short.
+
+        Returns whether it sent an approval (a transaction of its own, kept even if the call fails).
+        """
+        if self.allowance(currency, owner) >= amount:
+            return False
+        self.allowances[(currency, owner)] = amount
+        return True
+
+    def _move(self, currency: str, frm: str, to: str, amount: int) -> None:
+        have = self.balance(currency, frm)
+        _require(have >= amount, "ERC20InsufficientBalance")
+        self.balances[(currency, frm)] = have - amount
+        self.balances[(currency, to)] = self.balance(currency, to) + amount
+
+    def _pull(self, currency: str, owner: str, to: str, amount: int) -> None:
+        """The LoanBook's transferFrom: allowance first, then balance (OpenZeppelin ERC20)."""
+        allowed = self.allowance(currency, owner)
+        _require(allowed >= amount, "ERC20InsufficientAllowance")
+        self.allowances[(currency, owner)] = allowed - amount
+        self._move(currency, owner, to, amount)
+
+    def tracked(self, currency: str) -> int:
+        return sum(ln.funds.unspent for ln in self.loans.values() if ln.funds and ln.currency == currency)
+
+    # ------------------------------------------------------------------ orders
+
+    def order(self, order_id: int) -> OrderM:
+        """An order as OrderBook.getOrder returns it: zeros when it does not exist."""
+        return self.orders.get(order_id, NO_ORDER)
+
+    def _order(self, order_id: int) -> OrderM:
+        found = self.orders.get(order_id)
+        _require(found is not None, "OrderNotFound")
+        assert found is not None
+        return found
+
+    def _require_active(self, who: str) -> None:
+        _require(self.members.active(who), "MemberNotActive")
+
+    def place(self, buyer: str, seller: str, chain_id: int, currency: str, amount: int) -> int:
+        _require(seller != buyer, "OrderSelfTrade")
+        for who in (buyer, seller):
+            _require(self.members.trader(who), "OrderNotTrader")
+            _require(self.members.chain_of.get(who) == chain_id != 0, "OrderNotInChain")
+        _require(currency in self.currencies, "OrderUnknownCurrency")
+        _require(amount != 0, "OrderZeroAmount")
+        order_id = len(self.orders) + 1
+        self.orders[order_id] = OrderM(order_id, buyer, seller, currency, amount, OrderStatus.PLACED, seller)
+        return order_id
+
+    def _seller_action(self, order_id: int, by: str, expected: OrderStatus) -> OrderM:
+        o = self._order(order_id)
+        _require(o.seller == by, "OrderNotSeller")
+        self._require_active(by)
+        _require(o.status == expected, "OrderWrongStatus")
+        return o
+
+    def accept(self, order_id: int, by: str) -> None:
+        self._seller_action(order_id, by, OrderStatus.PLACED).status = OrderStatus.ACCEPTED
+
+    def ship(self, order_id: int, by: str, carrier: str, warehouse: str) -> None:
+        o = self._seller_action(order_id, by, OrderStatus.ACCEPTED)
+        _require(self.members.has(carrier, Role.LOGISTICS), "OrderNotCarrier")
+        _require(self.members.has(warehouse, Role.WAREHOUSE), "OrderNotWarehouseMember")
+        o.carrier, o.warehouse, o.status = carrier, warehouse, OrderStatus.SHIPPED
+
+    def deliver(self, order_id: int, by: str) -> None:
+        o = self._order(order_id)
+        _require(o.warehouse == by, "OrderNotWarehouse")
+        self._require_active(by)
+        _require(o.status == OrderStatus.SHIPPED, "OrderWrongStatus")
+        o.status = OrderStatus.DELIVERED
+
+    def invoice(self, order_id: int, by: str, number: str) -> None:
+        o = self._seller_action(order_id, by, OrderStatus.DELIVERED)
+        o.invoice_number, o.status = number, OrderStatus.INVOICED
+
+    def settle(self, order_id: int, by: str) -> None:
+        o = self._order(order_id)
+        _require(o.buyer == by, "OrderNotBuyer")
+        _require(o.status == OrderStatus.INVOICED, "OrderWrongStatus")
+        o.status = OrderStatus.SETTLED
+        due = o.amount - o.prepaid
+        if due:
+            self._move(o.currency, by, o.payee, due)
+            if o.payee == self.loanbook:
+                self.custody[order_id] = self.custody.get(order_id, 0) + due
+            elif self.members.has(o.payee, Role.FINANCIER):
+                key = (o.currency, o.payee)
+                self.recovered[key] = self.recovered.get(key, 0) + due
+
+    def cancel(self, order_id: int, by: str) -> None:
+        o = self._order(order_id)
+        _require(by in (o.buyer, o.seller), "OrderNotParty")
+        self._require_active(by)
+        _require(o.status in (OrderStatus.PLACED, OrderStatus.ACCEPTED), "OrderWrongStatus")
+        _require(o.prepaid == 0, "OrderHasPrepayment")
+        o.status = OrderStatus.CANCELLED
+
+    def _redirect(self, order_id: int, payee: str) -> None:
+        o = self._order(order_id)
+        _require(o.status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED), "OrderWrongStatus")
+        o.payee = payee
+
+    def _record_prepayment(self, order_id: int, amount: int) -> None:
+        o = self._order(order_id)
+        _require(o.status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED), "OrderWrongStatus")
+        _require(0 < amount <= o.amount - o.prepaid, "OrderPrepaymentTooLarge")
+        o.prepaid += amount
+
+    # ------------------------------------------------------------------ assets
+
+    def _asset(self, asset_id: int) -> AssetM:
+        found = self.assets.get(asset_id)
+        _require(found is not None, "AssetNotFound")
+        assert found is not None
+        return found
+
+    def _register(self, kind: AssetKind, status: AssetStatus, key: tuple[object, ...], owner: str, obligor: str,
+                  order_id: int, currency: str, value: int) -> AssetM:
+        _require(key not in self.keys, "AssetAlreadyRegistered")
+        _require(value != 0, "AssetZeroValue")
+        _require(self.members.active(owner), "AssetOwnerNotActive")
+        asset_id = len(self.assets) + 1
+        self.keys[key] = asset_id
+        asset = AssetM(asset_id, kind, status, owner, order_id, obligor, currency, value, key)
+        self.assets[asset_id] = asset
+        return asset
+
+    def register_receipt(self, by: str, owner: str, lot: str, order_id: int, quantity: int, currency: str,
+                         value: int) -> int:
+        _require(self.members.has(by, Role.WAREHOUSE), "AssetNotWarehouse")
+        _require(lot != "", "AssetEmptyKey")
+        _require(quantity != 0, "AssetZeroQuantity")
+        _require(value != 0, "AssetZeroValue")
+        _require(currency in self.currencies, "AssetUnknownCurrency")
+        if order_id:
+            o = self.order(order_id)
+            _require(o.warehouse == by, "AssetNotWarehouse")
+            _require(o.buyer == owner, "AssetNotBuyerOfOrder")
+        asset = self._register(AssetKind.WAREHOUSE_RECEIPT, AssetStatus.CONFIRMED, ("lot", by, lot), owner, by,
+                               order_id, currency, value)
+        asset.quantity = quantity
+        return asset.asset_id
+
+    def register_receivable(self, by: str, order_id: int) -> int:
+        o = self.order(order_id)
+        _require(o.seller == by, "AssetNotSellerOfOrder")
+        self._require_active(by)
+        _require(o.status == OrderStatus.INVOICED, "AssetOrderNotInvoiced")
+        return self._register(AssetKind.RECEIVABLE, AssetStatus.REGISTERED, ("invoice", o.buyer, o.invoice_number),
+                              by, o.buyer, order_id, o.currency, o.amount - o.prepaid).asset_id
+
+    def confirm_receivable(self, by: str, asset_id: int) -> None:
+        a = self._asset(asset_id)
+        _require(a.kind == AssetKind.RECEIVABLE and a.obligor == by, "AssetNotDebtor")
+        self._require_active(by)
+        _require(a.status == AssetStatus.REGISTERED, "AssetWrongStatus")
+        a.status = AssetStatus.CONFIRMED
+
+    def register_payable(self, by: str, order_id: int) -> int:
+        o = self.order(order_id)
+        _require(o.buyer == by, "AssetNotBuyerOfOrder")
+        self._require_active(by)
+        _require(by in self.members.core_tier, "AssetNotCoreDebtor")
+        _require(o.status == OrderStatus.INVOICED, "AssetOrderNotInvoiced")
+        return self._register(AssetKind.PAYABLE, AssetStatus.CONFIRMED, ("invoice", o.buyer, o.invoice_number),
+                              o.seller, o.buyer, order_id, o.currency, o.amount - o.prepaid).asset_id
+
+    def register_future_goods(self, by: str, order_id: int) -> int:
+        o = self.order(order_id)
+        _require(o.buyer == by, "AssetNotBuyerOfOrder")
+        self._require_active(by)
+        _require(o.status == OrderStatus.ACCEPTED, "AssetOrderNotAccepted")
+        return self._register(AssetKind.FUTURE_GOODS, AssetStatus.CONFIRMED, ("future-goods", order_id), by,
+                              o.seller, order_id, o.currency, o.amount).asset_id
+
+    def withdraw_goods(self, by: str, asset_id: int, quantity: int) -> None:
+        a = self._asset(asset_id)
+        _require(a.kind == AssetKind.WAREHOUSE_RECEIPT and a.obligor == by, "AssetNotWarehouse")
+        self._require_active(by)
+        _require(a.status == AssetStatus.CONFIRMED, "AssetWrongStatus")
+        _require(quantity != 0, "AssetZeroQuantity")
+        _require(quantity <= a.quantity - a.pledged_quantity, "AssetQuantityTooLarge")
+        # The goods that leave take their share of the appraised value with them (rounded down).
+        remaining = a.quantity - quantity
+        a.value = a.value * remaining // a.quantity
+        a.quantity = remaining
+
+    def retire(self, by: str, asset_id: int) -> None:
+        a = self._asset(asset_id)
+        _require(a.owner == by, "AssetNotOwner")
+        self._require_active(by)
+        _require(a.locked_by == 0, "AssetIsLocked")
+        _require(a.status != AssetStatus.RETIRED, "AssetWrongStatus")
+        a.status = AssetStatus.RETIRED
+
+    def transfer_asset(self, by: str, asset_id: int, to: str) -> None:
+        """ERC-721 transferFrom(by, to, id) through AssetRegistry._update."""
+        a = self.assets.get(asset_id)
+        _require(a is None or a.locked_by == 0, "AssetIsLocked")
+        _require(a is None or self.members.active(to), "AssetOwnerNotActive")
+        _require(a is None or self.members.active(a.owner), "AssetOwnerNotActive")
+        _require(a is not None, "ERC721NonexistentToken")
+        assert a is not None
+        _require(a.owner == by, "ERC721InsufficientApproval")
+        a.owner = to
+
+    def _lock(self, a: AssetM, loan_id: int) -> None:
+        _require(a.locked_by == 0, "AssetIsLocked")
+        _require(a.status == AssetStatus.CONFIRMED, "AssetWrongStatus")
+        if a.kind == AssetKind.FUTURE_GOODS:
+            # A right to goods is financeable only until they ship.
+            _require(self.order(a.order_id).status == OrderStatus.ACCEPTED, "AssetOrderNotAccepted")
+        elif a.kind == AssetKind.WAREHOUSE_RECEIPT and a.order_id:
+            # The goods of an order whose right backs a loan are that loan's.
+            right = self.keys.get(("future-goods", a.order_id))
+            right_loan = self.assets[right].locked_by if right else 0
+            _require(right_loan in (0, loan_id), "AssetIsLocked")
+        a.locked_by, a.pledged_quantity = loan_id, a.quantity
+
+    def _unlock(self, a: AssetM, loan_id: int, retire: bool) -> None:
+        _require(a.locked_by == loan_id != 0, "AssetNotLockedBy")
+        a.locked_by, a.pledged_quantity = 0, 0
+        if retire:
+            a.status = AssetStatus.RETIRED
+
+    def _seize(self, a: AssetM, loan_id: int, to: str) -> None:
+        _require(a.locked_by == loan_id != 0, "AssetNotLockedBy")
+        a.locked_by, a.pledged_quantity = 0, 0
+        _require(self.members.active(to), "AssetOwnerNotActive")
+        a.owner = to
+
+    # ------------------------------------------------------------------ loans
+
+    def _loan(self, loan_id: int) -> LoanM:
+        found = self.loans.get(loan_id)
+        _require(found is not None, "LoanNotFound")
+        assert found is not None
+        return found
+
+    def _financeable(self, asset_id: int, mode: LoanMode) -> AssetM:
+        a = self.assets.get(asset_id)
+        _require(a is not None and a.status == AssetStatus.CONFIRMED, "LoanAssetNotConfirmed")
+        assert a is not None
+        _require(a.kind == MODE_ASSET[mode], "LoanWrongAssetKind")
+        _require(a.locked_by == 0, "LoanAssetLocked")
+        return a
+
+    def apply(self, borrower: str, mode: LoanMode, asset_id: int, purpose_order_id: int, lender: str,
+              guarantor: str | None, principal: int, rate_bps: int, term_seconds: int) -> int:
+        _require(self.members.trader(borrower), "LoanBorrowerNotTrader")
+        _require(self.members.has(lender, Role.FINANCIER), "LoanLenderNotFinancier")
+        _require(principal != 0, "LoanZeroPrincipal")
+        _require(rate_bps <= MAX_RATE_BPS, "LoanRateTooHigh")
+        _require(term_seconds != 0, "LoanZeroTerm")
+        a = self._financeable(asset_id, mode)
+        _require(a.owner == borrower, "LoanNotAssetOwner")
+        order_id = a.order_id if mode == LoanMode.PREPAYMENT else purpose_order_id
+        o = self.order(order_id)
+        _require(o.buyer == borrower and OrderStatus.NONE < o.status < OrderStatus.SETTLED, "LoanBadPurposeOrder")
+        _require(o.currency == a.currency, "LoanCurrencyMismatch")
+        if guarantor is not None:
+            _require(self.members.core_of_chain(guarantor, self.members.chain_of.get(borrower, 0)),
+                     "LoanGuarantorNotCore")
+        else:
+            _require(mode != LoanMode.PLEDGE, "LoanGuarantorRequired")
+        loan_id = len(self.loans) + 1
+        self.loans[loan_id] = LoanM(loan_id, mode, LoanStatus.APPLIED, borrower, lender, guarantor, a.currency,
+                                    asset_id, order_id, principal, rate_bps, term_seconds)
+        return loan_id
+
+    def _lender_action(self, loan_id: int, by: str, expected: LoanStatus) -> LoanM:
+        ln = self._loan(loan_id)
+        _require(ln.lender == by, "LoanNotLender")
+        _require(ln.status == expected, "LoanWrongStatus")
+        self._require_active(by)
+        return ln
+
+    def approve(self, loan_id: int, by: str, ltv_bps: int, supervisor: str | None) -> None:
+        ln = self._lender_action(loan_id, by, LoanStatus.APPLIED)
+        _require(0 < ltv_bps <= BPS, "LoanBadLtv")
+        a = self._financeable(ln.asset_id, ln.mode)
+        _require(a.owner == ln.borrower, "LoanNotAssetOwner")
+        _require(ln.principal <= a.value * ltv_bps // BPS, "LoanLtvExceeded")
+        if ln.mode == LoanMode.PLEDGE:
+            _require(supervisor == a.obligor and self.members.has(a.obligor, Role.WAREHOUSE),
+                     "LoanSupervisorNotCustodian")
+            ln.supervisor = supervisor
+        ln.ltv_bps, ln.status, ln.collateral_quantity = ltv_bps, LoanStatus.APPROVED, a.quantity
+        self._lock(a, loan_id)
+        if ln.mode in DEBTOR_SETTLED:
+            self._redirect(a.order_id, self.loanbook)
+
+    def reject(self, loan_id: int, by: str) -> None:
+        self._lender_action(loan_id, by, LoanStatus.APPLIED).status = LoanStatus.REJECTED
+
+    def sign_guarantee(self, loan_id: int, by: str) -> None:
+        ln = self._loan(loan_id)
+        _require(ln.guarantor == by and not ln.guarantee_signed, "LoanNotGuarantor")
+        _require(ln.status in (LoanStatus.APPLIED, LoanStatus.APPROVED), "LoanWrongStatus")
+        self._require_active(by)
+        _require(self.allowance(ln.currency, by) >= ln.principal, "LoanGuaranteeNotFunded")
+        ln.guarantee_signed = True
+
+    def disburse(self, loan_id: int, by: str, now: int) -> None:
+        ln = self._lender_action(loan_id, by, LoanStatus.APPROVED)
+        _require(ln.guarantor is None or ln.guarantee_signed, "LoanGuaranteeMissing")
+        ln.status = LoanStatus.DISBURSED
+        ln.disbursed_at = ln.last_accrual = now
+        ln.maturity = now + ln.term_seconds
+        self._pull(ln.currency, by, self.fundtracker, ln.principal)
+        ln.funds = FundsM(ln.borrower, ln.lender, ln.currency, ln.purpose_order_id, ln.principal)
+        if ln.mode == LoanMode.PREPAYMENT:
+            # The lender pays the supplier directly, for the borrower.
+            self._spend(ln, self.order(ln.purpose_order_id).seller, ln.principal)
+
+    def spend(self, loan_id: int, by: str, to: str, amount: int) -> None:
+        ln = self.loans.get(loan_id)
+        _require(ln is not None and ln.funds is not None, "FundsNotFound")
+        assert ln is not None and ln.funds is not None
+        _require(by == ln.funds.borrower, "FundsNotHolder")
+        self._require_active(by)
+        self._spend(ln, to, amount)
+
+    def _spend(self, ln: LoanM, to: str, amount: int) -> None:
+        f = ln.funds
+        assert f is not None
+        _require(not f.frozen, "FundsAreFrozen")
+        _require(amount != 0, "FundsZeroAmount")
+        o = self.order(f.order_id)
+        _require(to not in (ZERO, o.buyer) and to in (o.seller, o.carrier, o.warehouse), "FundsPayeeNotAllowed")
+        _require(self.members.active(to), "FundsPayeeNotActive")
+        _require(amount <= f.unspent, "FundsInsufficient")
+        f.spent += amount
+        f.paid[to] = f.paid.get(to, 0) + amount
+        if to == o.seller:
+            self._record_prepayment(f.order_id, amount)
+        self._move(f.currency, self.fundtracker, to, amount)
+
+    def _revoke(self, ln: LoanM, max_amount: int) -> int:
+        f = ln.funds
+        _require(f is not None, "FundsNotFound")
+        assert f is not None
+        amount = min(f.unspent, max_amount)
+        if amount:
+            f.returned += amount
+            self._move(f.currency, self.fundtracker, f.lender, amount)
+        return amount
+
+    def _release_funds(self, ln: LoanM) -> None:
+        f = ln.funds
+        if f is None or f.unspent == 0:
+            return
+        amount = f.unspent
+        f.released += amount
+        self._move(f.currency, self.fundtracker, f.borrower, amount)
+
+    def _accrue(self, ln: LoanM, now: int) -> None:
+        amount = ln.pending_interest(now)
+        if ln.status in RUNNING:
+            ln.last_accrual = now
+        ln.interest_accrued += amount
+
+    def _apply_payment(self, ln: LoanM, pay: int) -> None:
+        """Interest first, then principal; pledged goods released in step; closed when paid."""
+        to_interest = min(pay, ln.interest_accrued - ln.interest_paid)
+        ln.interest_paid += to_interest
+        ln.principal_repaid += pay - to_interest
+        if ln.owed() != 0:
+            self._release_in_step(ln)
+            return
+        ln.status = LoanStatus.REPAID
+        self._release_funds(ln)
+        a = self.assets[ln.asset_id]
+        if a.locked_by == ln.loan_id:
+            claim = ln.mode in DEBTOR_SETTLED
+            if not claim or ln.settlement_collected:
+                # Goods go back free; a claim whose settlement was collected is consumed.
+                self._unlock(a, ln.loan_id, retire=claim)
+            elif self.order(a.order_id).status != OrderStatus.SETTLED:
+                # A repaid claim not yet settled goes back to its creditor, settlement included.
+                self._redirect(a.order_id, a.owner)
+                self._unlock(a, ln.loan_id, retire=False)
+            # Otherwise the debtor paid the LoanBook already: the claim stays locked until `collect`.
+
+    def _release_in_step(self, ln: LoanM) -> None:
+        a = self.assets[ln.asset_id]
+        if a.kind != AssetKind.WAREHOUSE_RECEIPT or a.locked_by != ln.loan_id:
+            return
+        cq = ln.collateral_quantity
+        keep = cq - cq * ln.principal_repaid // ln.principal
+        if a.pledged_quantity > keep:
+            a.pledged_quantity = keep
+
+    def repay(self, loan_id: int, by: str, amount: int, now: int) -> None:
+        ln = self._loan(loan_id)
+        _require(ln.status in RUNNING or ln.status == LoanStatus.DEFAULTED, "LoanWrongStatus")
+        _require(amount != 0, "LoanZeroAmount")
+        self._accrue(ln, now)
+        owed = ln.owed()
+        _require(owed != 0, "LoanNothingOwed")
+        pay = min(amount, owed)
+        self._pull(ln.currency, by, ln.lender, pay)
+        self._apply_payment(ln, pay)
+
+    def collect(self, loan_id: int, now: int) -> None:
+        ln = self._loan(loan_id)
+        _require(ln.mode in DEBTOR_SETTLED, "LoanNotSettlementMode")
+        a = self.assets[ln.asset_id]
+        # The settlement comes to the LoanBook only while the claim is locked to the loan.
+        _require(not ln.settlement_collected and ln.status >= LoanStatus.DISBURSED and a.locked_by == loan_id,
+                 "LoanWrongStatus")
+        o = self.order(a.order_id)
+        _require(o.status == OrderStatus.SETTLED, "LoanOrderNotSettled")
+        ln.settlement_collected = True
+        received = o.amount - o.prepaid
+        to_lender = 0
+        if ln.status != LoanStatus.REPAID:
+            self._accrue(ln, now)
+            to_lender = min(received, ln.owed())
+        surplus = received - to_lender
+        if to_lender:
+            self._move(ln.currency, self.loanbook, ln.lender, to_lender)
+            self._apply_payment(ln, to_lender)
+        if surplus:
+            self._move(ln.currency, self.loanbook, ln.borrower, surplus)
+        self.custody[a.order_id] = self.custody.get(a.order_id, 0) - received
+        if a.locked_by == loan_id:
+            # The paid claim is consumed.
+            self._unlock(a, loan_id, retire=True)
+
+    def convert_collateral(self, loan_id: int, by: str, receipt_id: int) -> None:
+        ln = self._loan(loan_id)
+        _require(ln.mode == LoanMode.PREPAYMENT, "LoanNotSettlementMode")
+        _require(ln.lender == by, "LoanNotLender")
+        self._require_active(by)
+        _require(ln.status in RUNNING, "LoanWrongStatus")
+        right = self.assets[ln.asset_id]
+        receipt = self.assets.get(receipt_id)
+        _require(right.kind == AssetKind.FUTURE_GOODS and receipt is not None
+                 and receipt.kind == AssetKind.WAREHOUSE_RECEIPT and receipt.order_id == ln.purpose_order_id
+                 and receipt.owner == ln.borrower, "LoanReceiptMismatch")
+        assert receipt is not None
+        self._unlock(right, loan_id, retire=True)
+        self._lock(receipt, loan_id)
+        ln.asset_id, ln.supervisor, ln.collateral_quantity = receipt_id, receipt.obligor, receipt.quantity
+        self._release_in_step(ln)
+
+    def mark_default(self, loan_id: int, by: str, now: int) -> None:
+        ln = self._loan(loan_id)
+        _require(ln.lender == by, "LoanNotLender")
+        self._require_active(by)
+        _require(ln.status in RUNNING, "LoanWrongStatus")
+        _require(now > ln.maturity + GRACE, "LoanNotMature")
+        self._accrue(ln, now)
+        ln.status, ln.defaulted_at = LoanStatus.DEFAULTED, now
+        g = ln.guarantor
+        if g is not None:
+            # The guarantor is charged first, as far as its allowance and balance go.
+            take = min(ln.owed(), self.allowance(ln.currency, g), self.balance(ln.currency, g))
+            if take:
+                ln.guarantor_paid += take
+                self._pull(ln.currency, g, ln.lender, take)
+                self._apply_payment(ln, take)
+
+    def write_off(self, loan_id: int, by: str) -> None:
+        ln = self._lender_action(loan_id, by, LoanStatus.DEFAULTED)
+        # Unspent loan money goes back to the lender, up to the debt, as a repayment.
+        back = self._revoke(ln, ln.owed())
+        if back:
+            self._apply_payment(ln, back)
+        if ln.status != LoanStatus.DEFAULTED:
+            return
+        ln.written_off = ln.owed()
+        ln.status = LoanStatus.WRITTEN_OFF
+        a = self.assets[ln.asset_id]
+        if a.locked_by == loan_id:
+            self._seize(a, loan_id, ln.lender)
+            if ln.mode in DEBTOR_SETTLED:
+                self._redirect(a.order_id, ln.lender)
+
+    # ------------------------------------------------------------------ control mechanism
+
+    def _controller(self, by: str) -> None:
+        _require(by in self.members.controllers, "AccessControlUnauthorizedAccount")
+
+    def warn(self, loan_id: int, by: str, deadline: int, now: int) -> None:
+        self._controller(by)
+        ln = self._loan(loan_id)
+        _require(ln.status == LoanStatus.DISBURSED, "LoanWrongStatus")
+        self._accrue(ln, now)
+        ln.status, ln.warning_deadline = LoanStatus.WARNED, deadline
+
+    def clear_warning(self, loan_id: int, by: str) -> None:
+        self._controller(by)
+        ln = self._loan(loan_id)
+        _require(ln.status == LoanStatus.WARNED, "LoanWrongStatus")
+        ln.status, ln.warning_deadline = LoanStatus.DISBURSED, 0
+
+    def recall(self, loan_id: int, by: str, now: int) -> None:
+        self._controller(by)
+        ln = self._loan(loan_id)
+        _require(ln.status in (LoanStatus.DISBURSED, LoanStatus.WARNED), "LoanWrongStatus")
+        self._accrue(ln, now)
+        ln.status, ln.maturity, ln.warning_deadline = LoanStatus.RECALLED, now, 0
+        back = self._revoke(ln, ln.owed())
+        if back:
+            self._apply_payment(ln, back)
+
+    def freeze(self, loan_id: int, by: str, frozen: bool) -> None:
+        self._controller(by)
+        ln = self.loans.get(loan_id)
+        _require(ln is not None and ln.funds is not None, "FundsNotFound")
+        assert ln is not None and ln.funds is not None
+        _require(ln.funds.frozen != frozen, "FundsAreFrozen" if frozen else "FundsNotFrozen")
+        ln.funds.frozen = frozen
+
+    # ------------------------------------------------------------------ invariants
+
+    def violations(self) -> list[str]:
+        """Every invariant of DESIGN.md section 4 that the modelled state breaks, in words."""
+        found: list[str] = []
+        for currency in self.currencies:
+            held = sum(v for (c, _), v in self.balances.items() if c == currency)
+            if held != self.supply[currency]:
+                found.append(f"cash {currency}: balances sum to {held}, supply is {self.supply[currency]}")
+            ft = self.balance(currency, self.fundtracker)
+            if self.tracked(currency) != ft:
+                found.append(f"tracked {currency}: loans hold {self.tracked(currency)} unspent, the FundTracker {ft}")
+            custody = sum(v for o, v in self.custody.items() if self.orders[o].currency == currency)
+            lb = self.balance(currency, self.loanbook)
+            if custody != lb:
+                found.append(f"LoanBook {currency}: holds {lb}, but settlements received and not passed on are "
+                             f"{custody}")
+        for order_id, held in self.custody.items():
+            if held < 0:
+                found.append(f"order {order_id}: the LoanBook paid out {-held} more for it than its settlement "
+                             f"brought in (money of other loans)")
+        for (currency, lender), base in self.lender_base.items():
+            lent = sum(ln.principal for ln in self.loans.values()
+                       if ln.lender == lender and ln.currency == currency and ln.funds is not None)
+            repaid = sum(ln.principal_repaid + ln.interest_paid for ln in self.loans.values()
+                         if ln.lender == lender and ln.currency == currency)
+            expected = base - lent + repaid + self.recovered.get((currency, lender), 0)
+            actual = self.balance(currency, lender)
+            if actual != expected:
+                found.append(f"lender {lender} {currency}: holds {actual}, but start {base} - lent {lent} + repaid "
+                             f"{repaid} (principal + interest) + recovered settlements "
+                             f"{self.recovered.get((currency, lender), 0)} = {expected}")
+        for ln in self.loans.values():
+            found.extend(self._loan_violations(ln))
+        for a in self.assets.values():
+            if a.locked_by == 0:
+                if a.pledged_quantity:
+                    found.append(f"asset {a.asset_id}: unlocked with {a.pledged_quantity} still pledged")
+                continue
+            ln = self.loans.get(a.locked_by)
+            if ln is None or not self._may_hold_lock(ln) or ln.asset_id != a.asset_id:
+                found.append(f"asset {a.asset_id}: locked by loan {a.locked_by}, which is "
+                             f"{ln.status.name if ln else 'missing'} on asset {ln.asset_id if ln else '-'}")
+            elif a.owner != ln.borrower:
+                found.append(f"asset {a.asset_id}: pledged to loan {ln.loan_id} of {ln.borrower}, but owned by "
+                             f"{a.owner}")
+        holding: dict[int, int] = {}
+        for ln in self.loans.values():
+            a = self.assets[ln.asset_id]
+            if ln.status in HOLDS_LOCK and a.status != AssetStatus.RETIRED:
+                if ln.asset_id in holding:
+                    found.append(f"asset {ln.asset_id}: backs loans {holding[ln.asset_id]} and {ln.loan_id} at once")
+                holding[ln.asset_id] = ln.loan_id
+                if a.locked_by != ln.loan_id:
+                    found.append(f"loan {ln.loan_id} ({ln.status.name}): its asset {a.asset_id} is not locked to it "
+                                 f"(locked by {a.locked_by})")
+        return found
+
+    def _may_hold_lock(self, ln: LoanM) -> bool:
+        """Approved to Defaulted; or repaid while the debtor's payment of its claim awaits `collect`."""
+        if ln.status in HOLDS_LOCK:
+            return True
+        return (ln.status == LoanStatus.REPAID and ln.mode in DEBTOR_SETTLED and not ln.settlement_collected
+                and self.order(self.assets[ln.asset_id].order_id).status == OrderStatus.SETTLED)
+
+    def _loan_violations(self, ln: LoanM) -> list[str]:
+        found: list[str] = []
+        owed = ln.owed()
+        paid = ln.principal_repaid + ln.interest_paid
+        if paid + owed + ln.written_off != ln.principal + ln.interest_accrued or owed < 0:
+            found.append(f"loan {ln.loan_id}: repaid {paid} + outstanding {owed} + written off {ln.written_off} "
+                         f"!= principal {ln.principal} + interest {ln.interest_accrued}")
+        if ln.principal_repaid > ln.principal or ln.interest_paid > ln.interest_accrued:
+            found.append(f"loan {ln.loan_id}: paid more than principal or interest")
+        if ln.status in (LoanStatus.REPAID, LoanStatus.WRITTEN_OFF) and owed != 0:
+            found.append(f"loan {ln.loan_id}: {ln.status.name} with {owed} still owed")
+        if ln.status in RUNNING | {LoanStatus.DEFAULTED} and owed == 0:
+            found.append(f"loan {ln.loan_id}: {ln.status.name} with nothing owed")
+        f = ln.funds
+        if f is not None:
+            if f.unspent < 0 or f.spent != sum(f.paid.values()):
+                found.append(f"loan {ln.loan_id}: money disbursed {f.disbursed} != spent {f.spent} + returned "
+                             f"{f.returned} + released {f.released} + unspent {f.unspent}")
+            if ln.status in (LoanStatus.REPAID, LoanStatus.WRITTEN_OFF) and f.unspent:
+                found.append(f"loan {ln.loan_id}: {ln.status.name} with {f.unspent} still tracked")
+        return found
