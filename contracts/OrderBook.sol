@@ -172,7 +172,8 @@ contract OrderBook is IOrderBook, AccessControl {
         if (o.status == OrderStatus.Settled || o.status == OrderStatus.Cancelled) {
             revert OrderWrongStatus(orderId, o.status);
         }
-        if (payee == address(0)) revert OrderPayeeNotMember(payee);
+        // Settlement money moves only to active members (PlatformCash lets this agent pay anyone).
+        if (!registry.isActiveMember(payee)) revert OrderPayeeNotMember(payee);
         o.payee = payee;
         emit SettlementRedirected(orderId, payee, msg.sender);
     }

@@ -132,6 +132,8 @@ interface IOrderBook {
     /// @notice The operator ends a dispute: back to the status before it, or cancelled.
     function resolveDispute(uint256 orderId, bool cancelOrder) external;
     /// @notice A financing contract redirects the settlement to a lender (receivable financing).
+    /// @dev The payee must be an active member: PlatformCash lets this contract, a payment agent,
+    /// pay anyone, so the membership rule of settlement money is enforced here.
     function redirectSettlement(uint256 orderId, address payee) external;
     /// @notice A party of the order (buyer, seller, carrier, warehouse) attaches a document hash.
     function attach(uint256 orderId, DocKind kind, bytes32 hash) external;
