@@ -191,6 +191,8 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
         if (chainId == 0) revert NotInChain(msg.sender, 0);
         SupplyChain storage c = _requireLiveChain(chainId);
         if (c.core == msg.sender) revert CoreCannotLeave(chainId);
+        // Only an active member leaves: a suspended one would step out of reach of a chain eviction.
+        _requireActive(msg.sender, m);
         m.chainId = 0;
         c.memberCount -= 1;
         emit ChainLeft(chainId, msg.sender);

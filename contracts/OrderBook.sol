@@ -175,7 +175,9 @@ contract OrderBook is IOrderBook, AccessControl {
         if (o.status == OrderStatus.Settled || o.status == OrderStatus.Cancelled) {
             revert OrderWrongStatus(orderId, o.status);
         }
-        if (payee == address(0)) revert OrderPayeeNotMember(payee);
+        // Settlement money moves only to active members (PlatformCash lets this agent pay anyone),
+        // or to the financing contract itself, which passes it on to the lender.
+        if (payee != msg.sender && !registry.isActiveMember(payee)) revert OrderPayeeNotMember(payee);
         o.payee = payee;
         emit SettlementRedirected(orderId, payee, msg.sender);
     }

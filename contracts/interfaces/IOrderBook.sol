@@ -138,6 +138,9 @@ interface IOrderBook {
     /// @notice The operator ends a dispute: back to the status before it, or cancelled.
     function resolveDispute(uint256 orderId, bool cancelOrder) external;
     /// @notice A financing contract redirects the settlement to a lender (receivable financing).
+    /// @dev The payee must be an active member, or the calling financing contract itself (the
+    /// LoanBook collects a financed invoice's settlement and passes it on): PlatformCash lets this
+    /// contract, a payment agent, pay anyone, so the membership rule is enforced here.
     function redirectSettlement(uint256 orderId, address payee) external;
     /// @notice A financing contract records `amount` of loan money paid to the seller towards the
     /// order; settlement then pays only the rest.

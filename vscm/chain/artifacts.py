@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from vscm.errors import ArtifactError
+from vscm.errors import ArtifactError, CompileError
 
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
 
@@ -54,24 +54,26 @@ def build_info() -> dict[str, Any]:
     return result
 
 
-def stale_sources() -> list[str]:
+def stale_sources(root: Path | None = None) -> list[str]:
     """Source units whose current text differs from what the artifacts were built from.
 
-    Includes contract files added since the last compile. Empty means the artifacts are fresh.
+    Includes contract files added or removed since the last compile. Empty means the artifacts are
+    fresh. ``root`` is the repository to check (default: this one).
     """
     from vscm.chain import compile as solc_compile
 
+    base = root or solc_compile.REPO_ROOT
     recorded: dict[str, str] = build_info()["sources"]
     stale = []
     for unit, digest in recorded.items():
         try:
-            current = solc_compile.sha256_hex(solc_compile.resolve_source(unit).read_bytes())
-        except Exception:
+            current = solc_compile.sha256_hex(solc_compile.resolve_source(unit, base).read_bytes())
+        except CompileError:  # the file is gone
             stale.append(unit)
             continue
         if current != digest:
             stale.append(unit)
-    stale.extend(unit for unit in solc_compile.contract_sources() if unit not in recorded)
+    stale.extend(unit for unit in solc_compile.contract_sources(base) if unit not in recorded)
     return sorted(stale)
 
 

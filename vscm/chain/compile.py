@@ -41,17 +41,17 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def contract_sources() -> dict[str, str]:
+def contract_sources(root: Path = REPO_ROOT) -> dict[str, str]:
     """Source unit name (path relative to the repo root) -> text, for every contract file."""
     return {
-        path.relative_to(REPO_ROOT).as_posix(): path.read_text(encoding="utf-8")
-        for path in sorted(CONTRACTS_DIR.rglob("*.sol"))
+        path.relative_to(root).as_posix(): path.read_text(encoding="utf-8")
+        for path in sorted((root / "contracts").rglob("*.sol"))
     }
 
 
-def resolve_source(unit: str) -> Path:
+def resolve_source(unit: str, root: Path = REPO_ROOT) -> Path:
     """Where a source unit lives: the repository or node_modules (the same order solc.js uses)."""
-    for base in (REPO_ROOT, NODE_MODULES):
+    for base in (root, NODE_MODULES):
         candidate = base / unit
         if candidate.is_file():
             return candidate

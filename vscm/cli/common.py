@@ -3,21 +3,43 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 
+from vscm.chain.revert import default_table
 from vscm.cli.output import emit, key_value_table
 from vscm.cli.session import choice_from, network_options, open_platform
 from vscm.cli.wallet import signer_options, unlock_signer
 from vscm.client.platform import Platform
+from vscm.client.records import (
+    AssetKind,
+    AssetStatus,
+    DocKind,
+    LoanMode,
+    LoanStatus,
+    OrderStatus,
+    Role,
+    Status,
+    Tier,
+)
+from vscm.errors import ContractRevert
 
-__all__ = ["emit_tx", "platform_command", "signed_command", "tx_result"]
+__all__ = ["emit_tx", "platform_command", "readable_revert", "signed_command", "tx_result"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Solidity enums (by name, as in an ABI's internalType "enum IOrderBook.OrderStatus") -> Python mirror.
+_ENUMS: dict[str, type[IntEnum]] = {
+    "OrderStatus": OrderStatus, "DocKind": DocKind, "Status": Status, "Role": Role, "Tier": Tier,
+    "AssetKind": AssetKind, "AssetStatus": AssetStatus, "LoanStatus": LoanStatus, "Mode": LoanMode,
+}
+#: Fixed-size codes shown as text: an Incoterm (bytes3) and a country (bytes2).
+_TEXT_CODES = ("bytes2", "bytes3")
 
 
 @contextmanager
@@ -25,8 +47,39 @@ def _opened(kwargs: dict[str, Any]) -> Iterator[Platform]:
     platform = open_platform(choice_from(kwargs))
     try:
         yield platform
+    except ContractRevert as exc:
+        raise readable_revert(exc) from exc
     finally:
         platform.chain.close()
+
+
+def readable_revert(exc: ContractRevert) -> ContractRevert:
+    """The same revert with values a person can read: enums by name (``status=SETTLED``, not
+    ``status=6``) and trade codes as text (``incoterm='FOB'``, not ``0x464f42``)."""
+    spec = next((s for s in default_table().by_name(exc.name)
+                 if [str(p.get("name")) for p in s.inputs] == list(exc.values)), None)
+    if spec is None:
+        return exc
+    values = {str(param.get("name")): _readable(param, exc.values[str(param.get("name"))]) for param in spec.inputs}
+    if values == exc.values:
+        return exc
+    return ContractRevert(exc.name, values, contract=exc.contract, function=exc.function)
+
+
+def _readable(param: Mapping[str, Any], value: Any) -> Any:
+    internal = str(param.get("internalType") or "")
+    if internal.startswith("enum ") and isinstance(value, int):
+        enum = _ENUMS.get(internal.rsplit(".", 1)[-1])
+        if enum is not None:
+            try:
+                return enum(value).name
+            except ValueError:  # a value this client does not know: show the number
+                return value
+    if param.get("type") in _TEXT_CODES and isinstance(value, bytes):
+        text = value.rstrip(b"\x00")
+        if all(0x20 <= c < 0x7F for c in text):
+            return repr(text.decode("ascii"))
+    return value
 
 
 def platform_command(fn: F) -> F:

@@ -14,6 +14,8 @@ from vscm.chain.deploy import DEFAULT_CURRENCIES, deploy_platform
 from vscm.cli.output import emit, json_option, key_value_table
 from vscm.cli.session import PARTY, choice_from, manifest_path, network_options, node_dir, open_chain
 from vscm.cli.wallet import signer_options, unlock_signer
+from vscm.client.deployment import Deployment
+from vscm.errors import InputError, VscmError
 
 __all__ = ["deploy", "node"]
 
@@ -73,10 +75,12 @@ def _show_status(as_json: bool, title: str) -> None:
 @click.command("deploy")
 @click.option("--currency", "currencies", multiple=True, default=DEFAULT_CURRENCIES, show_default=True,
               help="ISO 4217 code of a settlement currency (repeat for several).")
+@click.option("--force", is_flag=True,
+              help="Deploy even though the manifest points at a platform live on this chain (it is overwritten).")
 @network_options
 @signer_options
 @json_option
-def deploy(currencies: tuple[str, ...], as_json: bool, wallet: str, password_file: Path | None,
+def deploy(currencies: tuple[str, ...], force: bool, as_json: bool, wallet: str, password_file: Path | None,
            **net: Any) -> None:
     """Deploy and wire the platform, signed by the operator's wallet; writes the manifest."""
     for code in currencies:
@@ -87,6 +91,8 @@ def deploy(currencies: tuple[str, ...], as_json: bool, wallet: str, password_fil
     operator = unlock_signer(wallet, password_file)
     path = manifest_path(choice)
     with open_chain(choice) as chain:
+        if not force:
+            _refuse_to_orphan(chain, path)
         platform = deploy_platform(chain, operator, tuple(c.upper() for c in currencies), network=choice.key,
                                    manifest=path)
     d = platform.deployment
@@ -94,3 +100,20 @@ def deploy(currencies: tuple[str, ...], as_json: bool, wallet: str, password_fil
         [("manifest", path), ("network", d.network), ("chain id", d.chain_id), ("block", d.block),
          ("operator", d.operator), ("MemberRegistry", d.registry), ("OrderBook", d.orders),
          *((f"PlatformCash {c}", a) for c, a in d.cash.items())], title="deployed"))
+
+
+def _refuse_to_orphan(chain: Any, path: Path) -> None:
+    """A second deploy would overwrite the manifest of a live platform and lose track of it: refuse.
+
+    A manifest of another chain, or of contracts no longer on this one (a wiped node), is replaced.
+    """
+    if not path.is_file():
+        return
+    try:
+        existing = Deployment.load(path)
+    except VscmError:
+        return
+    if existing.chain_id == chain.chain_id and chain.w3.eth.get_code(existing.registry):
+        raise InputError(f"a platform is already deployed on this chain (MemberRegistry {existing.registry}, "
+                         f"manifest {path}): use it, or add --force to deploy another and overwrite the manifest, "
+                         "or --deployment FILE to keep both")

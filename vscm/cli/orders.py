@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 import click
@@ -41,25 +42,30 @@ def order() -> None:
 def place_cmd(platform: Platform, signer: LocalAccount, seller: str, chain_id: int, currency: str, amount: int,
               due: int, overseas: bool, incoterm: str | None, country: str | None, as_json: bool) -> None:
     """Buyer: place an order with SELLER."""
+    # Trade terms belong to export orders: say so before signing rather than after a revert.
+    if overseas and not (incoterm and country):
+        raise click.UsageError("an --overseas order needs --incoterm (e.g. FOB) and --country (e.g. DE)")
+    if not overseas and (incoterm or country):
+        raise click.UsageError("--incoterm and --country apply to overseas orders only: add --overseas")
     order_id = platform.orders.as_(signer).place(seller, chain_id, currency, amount, due, overseas, incoterm, country)
     emit_tx(platform.last_receipt, "order placed", as_json, order_id=order_id)
 
 
-def _simple(name: str, method: str, doc: str) -> None:
+def _simple(name: str, done: str, doc: str) -> None:
     @order.command(name, help=doc)
     @ORDER_ID
     @json_option
     @signed_command
     def command(platform: Platform, signer: LocalAccount, order_id: int, as_json: bool) -> None:
-        receipt = getattr(platform.orders.as_(signer), method)(order_id)
-        emit_tx(receipt, f"order {name}", as_json, order_id=order_id,
+        receipt = getattr(platform.orders.as_(signer), name)(order_id)
+        emit_tx(receipt, f"order {done}", as_json, order_id=order_id,
                 status=platform.orders.order(order_id, with_documents=False).status.name)
 
 
-_simple("accept", "accept", "Seller: accept a placed order.")
-_simple("deliver", "deliver", "Destination warehouse: confirm the goods arrived.")
-_simple("settle", "settle", "Buyer: pay an invoiced order (approves the exact amount, then settles).")
-_simple("cancel", "cancel", "Buyer or seller: cancel an order not yet shipped.")
+_simple("accept", "accepted", "Seller: accept a placed order.")
+_simple("deliver", "delivered", "Destination warehouse: confirm the goods arrived.")
+_simple("settle", "settled", "Buyer: pay an invoiced order (approves the exact amount, then settles).")
+_simple("cancel", "cancelled", "Buyer or seller: cancel an order not yet shipped.")
 
 
 @order.command("ship")
@@ -98,6 +104,19 @@ def dispute_cmd(platform: Platform, signer: LocalAccount, order_id: int, reason_
     emit_tx(platform.orders.as_(signer).dispute(order_id, reason_hash), "order disputed", as_json, order_id=order_id)
 
 
+@order.command("resolve")
+@ORDER_ID
+@click.option("--cancel/--restore", "cancel", required=True,
+              help="End the order (cancelled), or put it back where it was before the dispute.")
+@json_option
+@signed_command
+def resolve_cmd(platform: Platform, signer: LocalAccount, order_id: int, cancel: bool, as_json: bool) -> None:
+    """Operator: resolve a disputed order."""
+    receipt = platform.orders.as_(signer).resolve_dispute(order_id, cancel)
+    emit_tx(receipt, "dispute resolved", as_json, order_id=order_id,
+            status=platform.orders.order(order_id, with_documents=False).status.name)
+
+
 @order.command("attach")
 @ORDER_ID
 @click.option("--kind", type=click.Choice(KIND_NAMES), required=True)
@@ -133,7 +152,7 @@ def list_cmd(platform: Platform, as_json: bool) -> None:
         for o in rows:
             table.add_row(str(o.order_id), o.buyer, o.seller, str(o.chain_id),
                           f"{platform.currency_code(o.currency)} {format_amount(o.amount)}",
-                          o.status.name.lower(), str(o.due_date))
+                          o.status.name.lower(), _date(o.due_date))
         return table
 
     emit(orders, as_json, view)
@@ -143,11 +162,21 @@ def _order_view(platform: Platform, o: Order) -> Any:
     head = key_value_table([
         ("order", o.order_id), ("status", o.status.name.lower()), ("buyer", o.buyer), ("seller", o.seller),
         ("supply chain", o.chain_id), ("amount", f"{platform.currency_code(o.currency)} {format_amount(o.amount)}"),
-        ("due", o.due_date), ("terms", f"overseas {o.incoterm} → {o.destination_country}" if o.overseas else "domestic"),
+        ("due", _date(o.due_date)), ("terms", f"overseas {o.incoterm} → {o.destination_country}" if o.overseas else "domestic"),
         ("carrier", o.carrier or "-"), ("warehouse", o.warehouse or "-"), ("invoice", o.invoice_number or "-"),
         ("payee", o.payee),
     ], title=f"order {o.order_id}")
     docs = Table("#", "kind", "hash", "by", "at", title="documents")
     for d in o.documents:
-        docs.add_row(str(d.index), d.kind.name.lower(), "0x" + d.hash.hex(), d.attached_by, str(d.attached_at))
+        docs.add_row(str(d.index), d.kind.name.lower(), "0x" + d.hash.hex(), d.attached_by, _time(d.attached_at))
     return Group(head, docs)
+
+
+def _date(seconds: int) -> str:
+    """Unix seconds as a UTC date (with the time when it is not midnight), for people."""
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%d" if moment.time() == datetime.min.time() else "%Y-%m-%d %H:%M:%S UTC")
+
+
+def _time(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -278,6 +278,10 @@ class OrdersFacade(_Facade):
     def resolve_dispute(self, order_id: int, cancel: bool) -> Any:
         return self._send(self.contract.functions.resolveDispute(order_id, cancel))
 
+    def redirect_settlement(self, order_id: int, payee: str) -> Any:
+        """A financing contract (FINANCE_ROLE, see `grant_finance`) sends the settlement to `payee`."""
+        return self._send(self.contract.functions.redirectSettlement(order_id, payee))
+
     def attach(self, order_id: int, kind: DocKind, doc_hash: bytes) -> Any:
         return self._send(self.contract.functions.attach(order_id, int(kind), doc_hash))
 

@@ -1,0 +1,69 @@
+"""`python -m vscm.demo` (what `make demo` runs) succeeds and tells the story it should."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def demo() -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200"}  # wide enough that rich wraps no line
+    env.pop("VSCM_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "vscm.demo"], env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def lines(demo: subprocess.CompletedProcess[str]) -> list[str]:
+    assert demo.returncode == 0, demo.stderr
+    return [re.sub(r"\s+", " ", line).strip() for line in demo.stdout.splitlines()]
+
+
+def line_with(lines: list[str], *fragments: str) -> int:
+    """Index of the first line holding every fragment (fails when there is none)."""
+    for index, line in enumerate(lines):
+        if all(f in line for f in fragments):
+            return index
+    raise AssertionError(f"no line with {fragments} in the demo output:\n" + "\n".join(lines))
+
+
+def test_demo_exits_0_without_errors(demo: subprocess.CompletedProcess[str]) -> None:
+    assert demo.returncode == 0, demo.stderr
+    assert "Traceback" not in demo.stderr
+
+
+def test_core_is_certified_only_after_both_attestations(lines: list[str]) -> None:
+    one = line_with(lines, "the bank attested", "status pending")
+    alone = line_with(lines, "the operator tried to admit it alone", "refused: CoreNeedsAttestations")
+    both = line_with(lines, "the auditor attested too", "status active")
+    assert one < alone < both
+
+
+def test_each_sme_joins_with_one_operator_approval(lines: list[str]) -> None:
+    for name in ("Baoji Steel Parts", "Lanzhou Rubber Co.", "Urumqi Trading", "Xianyang Bonded WH",
+                 "Hexi Corridor Logistics"):
+        line_with(lines, name, "joined as an SME", "one operator approval")
+
+
+def test_four_orders_are_settled_including_an_overseas_usd_order(lines: list[str]) -> None:
+    for number in (1, 2, 3):
+        line_with(lines, f"order #{number}:", "CNY", "settled")
+    line_with(lines, "order #4:", "CIF Almaty (KZ), in USD", "USD 42,500.00, settled")
+    line_with(lines, "#4", "USD 42,500.00", "CIF → KZ", "settled", "customs")  # the orders table
+
+
+def test_a_cancelled_order_and_a_refused_settlement_are_shown(lines: list[str]) -> None:
+    line_with(lines, "order #5:", "cancelled it")
+    line_with(lines, "#5", "cancelled")
+    line_with(lines, "the carrier tried to settle order #1", "refused: OrderNotBuyer")
+
+
+def test_final_balances_conserve_the_money_minted(lines: list[str]) -> None:
+    line_with(lines, "total supply", "CNY 900,000.00", "USD 60,000.00")
+    line_with(lines, "Xi'an Motors (core)", "CNY 634,999.50", "USD 42,500.00")
+    line_with(lines, "Urumqi Trading", "CNY 100,000.00", "USD 17,500.00")
