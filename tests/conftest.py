@@ -1,99 +1,19 @@
 """Shared fixtures: one embedded chain per session, the platform deployed once, named parties.
 
-Each test that uses the chain runs between a snapshot and a revert (the `isolate` fixture is
-autouse in tests/contracts and tests/integration), so tests are independent and fast.
+A test that takes `fresh` (or `platform`, `p`) runs between a snapshot and a revert, so tests are
+independent and fast. The helpers behind them live in tests/harness.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from harness import Parties, World, make_parties, populate
 
 from vscm.chain.backends import connect
-from vscm.chain.deploy import deploy_platform
 from vscm.client.platform import Platform
-from vscm.client.records import Role
-from vscm.client.workflows import certify_core, form_chain, onboard_sme
-from vscm.errors import ContractRevert
-
-PARTY_NAMES = (
-    "operator", "bank", "bank2", "auditor", "core", "core2", "supplier", "supplier2", "seller",
-    "warehouse", "carrier", "oracle", "monitor", "outsider", "applicant",
-)
-
-
-@dataclass(frozen=True)
-class Parties:
-    operator: LocalAccount
-    bank: LocalAccount
-    bank2: LocalAccount
-    auditor: LocalAccount
-    core: LocalAccount
-    core2: LocalAccount
-    supplier: LocalAccount
-    supplier2: LocalAccount
-    seller: LocalAccount
-    warehouse: LocalAccount
-    carrier: LocalAccount
-    oracle: LocalAccount
-    monitor: LocalAccount
-    outsider: LocalAccount
-    applicant: LocalAccount
-
-    def __iter__(self) -> Iterator[tuple[str, LocalAccount]]:
-        return ((name, getattr(self, name)) for name in PARTY_NAMES)
-
-
-def make_parties(seed: str = "vscm-tests") -> Parties:
-    return Parties(**{name: Account.from_key(keccak(text=f"{seed}:{name}")) for name in PARTY_NAMES})
-
-
-@dataclass
-class World:
-    """A deployed, populated platform: the state every contract test starts from.
-
-    - bank, bank2 (financiers), auditor, oracle, monitor: active institutions;
-    - core: an active core manufacturer (certified by bank + auditor), leading supply chain `chain_id`;
-    - supplier, supplier2, seller: active SMEs in that chain; warehouse, carrier: active SMEs (no chain);
-    - core2: a pending core applicant; applicant, outsider: never registered;
-    - cash: core and seller hold CNY 1,000,000.00 and USD 100,000.00 each, minted by bank.
-    """
-
-    chain: Any
-    platform: Platform
-    p: Parties
-    chain_id: int
-
-    def now(self) -> int:
-        return int(self.chain.w3.eth.get_block("latest")["timestamp"])
-
-
-def populate(chain: Any, parties: Parties) -> World:
-    for _, account in parties:
-        chain.fund(account.address, 10**21)
-    platform = deploy_platform(chain, parties.operator, manifest=False, network="test")
-    p = parties
-    for account, roles in ((p.bank, [Role.FINANCIER]), (p.bank2, [Role.FINANCIER]), (p.auditor, [Role.AUDITOR]),
-                           (p.oracle, [Role.ORACLE]), (p.monitor, [Role.MONITOR]),
-                           (p.supplier, [Role.SUPPLIER]), (p.supplier2, [Role.SUPPLIER]),
-                           (p.seller, [Role.SELLER]), (p.warehouse, [Role.WAREHOUSE]),
-                           (p.carrier, [Role.LOGISTICS])):
-        onboard_sme(platform, p.operator, account, roles, f"member {account.address[:8]}")
-    certify_core(platform, p.core, [Role.MANUFACTURER], "Core Manufacturing", p.bank, p.auditor)
-    chain_id = form_chain(platform, p.core, "Core chain", [p.supplier, p.supplier2, p.seller])
-    platform.members.as_(p.core2).apply([Role.MANUFACTURER], 1, keccak(text="core2"),
-                                        int(chain.w3.eth.get_block("latest")["timestamp"]) + 365 * 86400,
-                                        "Second Core")
-    for who in (p.core, p.seller):
-        platform.cash("CNY").as_(p.bank).mint(who.address, 1_000_000_00, keccak(text=f"dep:{who.address}"))
-        platform.cash("USD").as_(p.bank).mint(who.address, 100_000_00, keccak(text=f"depu:{who.address}"))
-    return World(chain=chain, platform=platform, p=p, chain_id=chain_id)
 
 
 @pytest.fixture(scope="session")
@@ -132,28 +52,3 @@ def p(fresh: World) -> Parties:
     return fresh.p
 
 
-def reverts(name: str, **expected: Any) -> Any:
-    """`with reverts("OrderWrongStatus", orderId=1):` asserts the custom error and its values."""
-    return _Reverts(name, expected)
-
-
-class _Reverts:
-    def __init__(self, name: str, expected: dict[str, Any]) -> None:
-        self.name = name
-        self.expected = expected
-        self.error: ContractRevert | None = None
-
-    def __enter__(self) -> _Reverts:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
-        if exc_type is None:
-            raise AssertionError(f"expected revert {self.name}, but the call succeeded")
-        if not isinstance(exc, ContractRevert):
-            return False
-        assert exc.name == self.name, f"expected {self.name}, got {exc}"
-        for key, value in self.expected.items():
-            assert key in exc.values, f"{exc.name} has no argument {key}: {exc.values}"
-            assert exc.values[key] == value, f"{exc.name}.{key}: expected {value!r}, got {exc.values[key]!r}"
-        self.error = exc
-        return True

@@ -3,7 +3,7 @@ of a receipt, and a pure-Python reference of the LoanBook's interest and repayme
 
 Importable as `financing_support` (pytest puts `tests/` on sys.path for tests/conftest.py). Kept out of
 conftest.py so that it is imported by name; `reverts` and `World` come from tests/conftest.py loaded by
-path, since `from conftest import ...` gets whichever conftest module pytest loaded last.
+path, since `from harness import ...` gets whichever conftest module pytest loaded last.
 
     fin = Fin(fresh)
     deal = fin.pledge()                       # a disbursed pledge loan with the default terms
@@ -12,17 +12,12 @@ path, since `from conftest import ...` gets whichever conftest module pytest loa
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+from harness import World, make_parties, populate, reverts
 from hexbytes import HexBytes
 
 from vscm.client.records import AssetKind, LoanMode, OrderStatus
@@ -30,7 +25,7 @@ from vscm.client.records import AssetKind, LoanMode, OrderStatus
 __all__ = [
     "BPS", "CONTROLLER_ROLE", "DAY", "DEFAULT_TERMS", "GRACE", "LOANBOOK_ROLE", "LOCKER_ROLE", "YEAR",
     "ZERO_ADDRESS", "Deal", "Fin", "InterestModel", "Terms", "World", "b32", "block_time", "call_as",
-    "emitted", "fast_gas_estimates", "make_parties", "one_run_gas_estimate", "populate", "reverts", "the_event",
+    "emitted", "make_parties", "populate", "reverts", "the_event",
 ]
 
 DAY = 24 * 3600
@@ -45,23 +40,6 @@ LOCKER_ROLE = keccak(text="LOCKER_ROLE")
 LOANBOOK_ROLE = keccak(text="LOANBOOK_ROLE")
 
 
-def _root_conftest() -> ModuleType:
-    name = "vscm_tests_root_conftest"
-    module = sys.modules.get(name)
-    if module is None:
-        path = Path(__file__).resolve().parent / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-reverts = _root_conftest().reverts
-World = _root_conftest().World
-populate = _root_conftest().populate
-make_parties = _root_conftest().make_parties
 
 
 def b32(label: str) -> bytes:
@@ -91,53 +69,6 @@ def call_as(world: Any, account: LocalAccount, facade: Any, fn: str, *args: Any)
     receipt = world.chain.sender.transact(account, getattr(facade.contract.functions, fn)(*args))
     world.platform.last_receipt = receipt
     return receipt
-
-
-# ---------------------------------------------------------------------------------------------- gas
-
-
-def one_run_gas_estimate(state: Any, transaction: Any) -> int:
-    """A py-evm gas estimator that runs the transaction once instead of a binary search (~15 runs).
-
-    Runs it with the block's gas limit: a failure raises the VM's error exactly as the stock
-    estimator does (so a revert is still reported before sending); a success returns the gas it
-    used before refunds plus a quarter (the 63/64 rule of nested calls, refunds) and the sender adds
-    its own 20 %. A transaction that then ran out of gas would fail its test loudly (TransactionFailed).
-    """
-    from eth.vm.spoof import SpoofTransaction
-
-    spoof = SpoofTransaction(transaction, gas=state.gas_limit, gas_price=0)
-    snapshot = state.snapshot()
-    try:
-        computation = state.apply_transaction(spoof)
-        if computation.is_error:
-            raise computation.error
-        used = computation.get_gas_used() + transaction.intrinsic_gas
-    finally:
-        state.revert(snapshot)
-    return int(min(state.gas_limit, used * 5 // 4 + 20_000))
-
-
-@contextmanager
-def fast_gas_estimates(chain: Any) -> Iterator[None]:
-    """On the embedded chain, estimate gas with one run (see `one_run_gas_estimate`) meanwhile.
-
-    The financing contracts call each other, and the stock binary search makes estimation 80 % of a
-    test's time; the transactions themselves run unchanged.
-    """
-    evm_chain = getattr(getattr(chain, "backend", None), "chain", None)
-    if evm_chain is None:
-        yield
-        return
-    before = evm_chain.__dict__.get("gas_estimator")
-    evm_chain.gas_estimator = one_run_gas_estimate
-    try:
-        yield
-    finally:
-        if before is None:
-            del evm_chain.gas_estimator
-        else:
-            evm_chain.gas_estimator = before
 
 
 # ---------------------------------------------------------------------------------------------- terms

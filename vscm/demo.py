@@ -8,6 +8,7 @@ what happened. Every party signs its own transactions with its own key.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,8 @@ from vscm.client.records import LoanMode, Role, Tier
 from vscm.client.workflows import OrderPlan, doc_hash, form_chain, onboard_sme, ship_and_settle
 from vscm.errors import ContractRevert, VscmError
 
-console = Console(highlight=False, width=120)
+# Wide enough for the tables when the output is not a terminal (make, CI); $COLUMNS wins.
+console = Console(highlight=False, width=None if os.environ.get("COLUMNS") else 120)
 
 
 @dataclass(frozen=True)

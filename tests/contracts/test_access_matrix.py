@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import PARTY_NAMES, reverts
 from eth_account import Account
+from harness import PARTY_NAMES, reverts
 from support import (
     CONTROLLER_ROLE,
     DEFAULT_ADMIN_ROLE,
@@ -267,6 +267,8 @@ MATRIX: list[Row] = [
     # Only a financing contract holding FINANCE_ROLE (the LoanBook) redirects; no party holds it.
     row("OrderBook", "redirectSettlement", lambda c: (c.orders["invoiced"], c.address("bank")), set(),
         unauthorized(FINANCE_ROLE)),
+    # Only the FundTracker (FINANCE_ROLE) records loan money paid to a seller ahead of settlement.
+    row("OrderBook", "recordPrepayment", lambda c: (c.orders["accepted"], 1), set(), unauthorized(FINANCE_ROLE)),
     row("OrderBook", "attach", lambda c: (c.orders["shipped"], int(DocKind.QUALITY_CERTIFICATE), b32("matrix:qc")),
         ORDER_PARTIES | {"carrier", "warehouse"}, not_party("OrderNotParty", "shipped")),
     *role_rows("OrderBook"),

@@ -64,6 +64,20 @@ def test_a_cancelled_order_and_a_refused_settlement_are_shown(lines: list[str]) 
 
 
 def test_final_balances_conserve_the_money_minted(lines: list[str]) -> None:
-    line_with(lines, "total supply", "CNY 900,000.00", "USD 60,000.00")
-    line_with(lines, "Xi'an Motors (core)", "CNY 634,999.50", "USD 42,500.00")
-    line_with(lines, "Urumqi Trading", "CNY 100,000.00", "USD 17,500.00")
+    # Minted: CNY 900,000 to traders + 2,000,000 bank reserves + 250,000 of Urumqi's sales; USD 60,000.
+    line_with(lines, "total supply", "CNY 3,150,000.00", "USD 60,000.00")
+    # The embedded clock ticks one second a block, so interest (and these balances) are exact.
+    line_with(lines, "Xi'an Motors (core)", "CNY 574,477.86", "USD 42,500.00")
+    line_with(lines, "Urumqi Trading", "CNY 98,614.31", "USD 17,500.00")
+
+
+def test_each_financing_mode_runs_to_repayment(lines: list[str]) -> None:
+    for mode in ("pledge", "receivable", "prepayment", "payable"):
+        line_with(lines, "loan #", f"— {mode} —", "repaid")
+    line_with(lines, "Baoji tried to pay Urumqi Trading from the loan", "refused: FundsPayeeNotAllowed")
+    line_with(lines, "money trail", "hop 1: CNY 150,000.00 → Lanzhou Rubber Co.", "hop 2: CNY 6,000.00")
+
+
+def test_late_default_is_covered_by_the_guarantor(lines: list[str]) -> None:
+    line_with(lines, "late past the grace period", "guarantor", "charged CNY 40,521.64")
+    line_with(lines, "loan #5", "defaulted, then repaid by the guarantor")

@@ -7,19 +7,17 @@ Interest is checked to the wei against the reference in tests/financing_support.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from financing_support import DAY, GRACE, Fin, InterestModel, Terms, block_time, fast_gas_estimates, reverts
+from financing_support import DAY, GRACE, Fin, InterestModel, Terms, block_time, reverts
 
 from vscm.client.records import AssetStatus, LoanMode, LoanStatus, OrderStatus
 
 
 @pytest.fixture
-def fin(fresh: Any) -> Iterator[Fin]:
-    with fast_gas_estimates(fresh.chain):
-        yield Fin(fresh)
+def fin(fresh: Any) -> Fin:
+    return Fin(fresh)
 
 
 class Ledger:

@@ -36,7 +36,7 @@ DAY = 86400
 
 
 def _root_conftest() -> ModuleType:
-    """tests/conftest.py by path (`from conftest import` gets whichever conftest loaded last)."""
+    """tests/conftest.py by path (`from harness import` gets whichever conftest loaded last)."""
     name = "vscm_tests_root_conftest"
     if name not in sys.modules:
         spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "conftest.py")

@@ -31,8 +31,21 @@ from vscm.client.records import (
 )
 
 __all__ = [
-    "BPS", "YEAR", "GRACE", "MAX_RATE_BPS", "RUNNING", "HOLDS_LOCK", "DEBTOR_SETTLED",
-    "Refused", "Members", "OrderM", "AssetM", "FundsM", "LoanM", "Model", "ZERO",
+    "BPS",
+    "DEBTOR_SETTLED",
+    "GRACE",
+    "HOLDS_LOCK",
+    "MAX_RATE_BPS",
+    "RUNNING",
+    "YEAR",
+    "ZERO",
+    "AssetM",
+    "FundsM",
+    "LoanM",
+    "Members",
+    "Model",
+    "OrderM",
+    "Refused",
 ]
 
 ZERO = "0x" + "00" * 20
@@ -611,8 +624,7 @@ class Model:
             return
         cq = ln.collateral_quantity
         keep = cq - cq * ln.principal_repaid // ln.principal
-        if a.pledged_quantity > keep:
-            a.pledged_quantity = keep
+        a.pledged_quantity = min(a.pledged_quantity, keep)
 
     def repay(self, loan_id: int, by: str, amount: int, now: int) -> None:
         ln = self._loan(loan_id)

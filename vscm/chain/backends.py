@@ -168,6 +168,11 @@ class EmbeddedChain(Chain):
         from web3.providers.eth_tester import EthereumTesterProvider
 
         self.backend = _revert_preserving_backend()(vm_configuration=((0, CancunVM),))
+        # On the class too: eth-tester rebuilds the chain object when reverting to genesis.
+        evm_chain = self.backend.chain
+        type(evm_chain).gas_estimator = staticmethod(one_run_gas_estimate)
+        evm_chain.gas_estimator = one_run_gas_estimate
+        _tick_one_second_per_block(type(evm_chain))
         self.tester = EthereumTester(self.backend)
         w3 = Web3(EthereumTesterProvider(self.tester))
         faucet = Account.from_key(self.backend.account_keys[0].to_bytes())
@@ -283,6 +288,43 @@ def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node"], tim
     except Exception as exc:
         raise ChainError(f"cannot reach a node at {url}: {exc}") from exc
     return Chain(w3, chain_id=found, name=url, fee_policy=gas_price)
+
+
+def _tick_one_second_per_block(chain_class: Any) -> None:
+    """Make the embedded clock deterministic: each new block is stamped one second after its parent
+    (``time_travel`` still moves it on), not with the wall clock. The same scenario then gives the
+    same timestamps, and so the same interest to the unit, however fast the machine runs it."""
+    original = chain_class.create_header_from_parent
+
+    def create_header_from_parent(self: Any, parent_header: Any, **header_params: Any) -> Any:
+        header_params.setdefault("timestamp", parent_header.timestamp + 1)
+        return original(self, parent_header, **header_params)
+
+    chain_class.create_header_from_parent = create_header_from_parent
+
+
+def one_run_gas_estimate(state: Any, transaction: Any) -> int:
+    """py-evm gas estimation by one run instead of its binary search (about 15 runs).
+
+    The transaction runs once with the block's gas limit: a failure raises the VM's own error, as the
+    stock estimator does (so a revert is still reported before sending); a success returns the gas
+    it used before refunds plus a quarter and 20,000 (head-room for the 63/64 rule of nested calls
+    and for refunds), and the Sender adds its own 20 %. The limit only caps a transaction: it pays
+    for what it uses, so the figures `make bench` reports are unaffected. An underestimate would
+    surface as a loud ``TransactionFailed("ran out of gas")``, never silently.
+    """
+    from eth.vm.spoof import SpoofTransaction
+
+    spoof = SpoofTransaction(transaction, gas=state.gas_limit, gas_price=0)
+    snapshot = state.snapshot()
+    try:
+        computation = state.apply_transaction(spoof)
+        if computation.is_error:
+            raise computation.error
+        used = computation.get_gas_used() + transaction.intrinsic_gas
+    finally:
+        state.revert(snapshot)
+    return int(min(state.gas_limit, used * 5 // 4 + 20_000))
 
 
 def _revert_preserving_backend() -> Any:

@@ -4,8 +4,8 @@ and only for the loan it locked them to."""
 from __future__ import annotations
 
 import pytest
-from conftest import reverts
 from financing_support import LOCKER_ROLE, call_as
+from harness import reverts
 
 from vscm.client.records import AssetStatus
 

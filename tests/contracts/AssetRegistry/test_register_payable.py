@@ -3,8 +3,8 @@ supplier owns it."""
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import b32, emitted
+from harness import reverts
 
 from vscm.client.records import AssetKind, AssetStatus, OrderStatus
 

@@ -3,8 +3,8 @@ the claim is financeable only once the debtor confirms it."""
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import b32, the_event
+from harness import reverts
 
 from vscm.client.records import AssetKind, AssetStatus, OrderStatus
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import b32, the_event
+from harness import reverts
 
 from vscm.client.platform import text32
 from vscm.client.records import AssetKind, AssetStatus, OrderStatus, Role

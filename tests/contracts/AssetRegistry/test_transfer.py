@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import reverts
+from harness import reverts
 
 
 def test_free_asset_moves_to_another_active_member(fin):

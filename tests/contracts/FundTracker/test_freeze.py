@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import reverts
 from financing_support import CONTROLLER_ROLE, the_event
+from harness import reverts
 
 
 @pytest.fixture

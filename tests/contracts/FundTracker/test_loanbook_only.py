@@ -4,8 +4,8 @@ out tracked money, not even the control mechanism (it recalls through the LoanBo
 from __future__ import annotations
 
 import pytest
-from conftest import reverts
 from financing_support import LOANBOOK_ROLE, call_as
+from harness import reverts
 
 
 @pytest.mark.parametrize("who", ["operator", "bank", "supplier", "monitor"])

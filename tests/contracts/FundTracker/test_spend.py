@@ -3,8 +3,8 @@ seller, and once shipped its carrier and warehouse — each payment a recorded h
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import b32, call_as, the_event
+from harness import reverts
 
 from vscm.client.records import OrderStatus
 

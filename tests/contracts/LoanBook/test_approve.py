@@ -3,8 +3,8 @@ locked to the loan."""
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import DEFAULT_TERMS, Terms, b32, emitted, the_event
+from harness import reverts
 
 from vscm.client.records import LoanMode, LoanStatus
 

@@ -4,8 +4,8 @@ OrderBook paid to the LoanBook; the lender takes what it is owed, the borrower t
 from __future__ import annotations
 
 import pytest
-from conftest import reverts
 from financing_support import DAY, InterestModel, Terms, block_time, call_as, the_event
+from harness import reverts
 
 from vscm.client.records import AssetStatus, LoanMode, LoanStatus, OrderStatus
 

@@ -3,8 +3,8 @@ receipt of the delivered goods, which the warehouse then holds for it."""
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import DAY, Terms, the_event
+from harness import reverts
 
 from vscm.client.records import AssetStatus, LoanMode, LoanStatus, OrderStatus
 

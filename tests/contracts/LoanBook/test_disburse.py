@@ -3,8 +3,8 @@ prepayment goes straight to the supplier)."""
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import b32, call_as, emitted, the_event
+from harness import reverts
 
 from vscm.client.records import LoanStatus
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import DAY, DEFAULT_TERMS, Terms, b32
+from harness import reverts
 
 SMALL = Terms(100_000_00, 650, 90 * DAY, 6_000)
 

@@ -3,8 +3,8 @@ period; the guarantor is charged first, as far as its allowance and balance go."
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import DAY, GRACE, InterestModel, Terms, b32, block_time, call_as, emitted, the_event
+from harness import reverts
 
 from vscm.client.records import LoanStatus
 

@@ -4,8 +4,8 @@ to the lender and counts as repayment; money already spent stays spent."""
 from __future__ import annotations
 
 import pytest
-from conftest import reverts
 from financing_support import CONTROLLER_ROLE, DAY, InterestModel, Terms, block_time, call_as, the_event
+from harness import reverts
 
 from vscm.client.records import LoanStatus
 

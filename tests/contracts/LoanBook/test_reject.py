@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import b32, the_event
+from harness import reverts
 
 from vscm.client.records import LoanStatus
 

@@ -3,8 +3,8 @@ principal; pledged goods are released in step; the last payment closes the loan.
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import DAY, InterestModel, Terms, b32, block_time, call_as, emitted, the_event
+from harness import reverts
 
 from vscm.client.records import LoanStatus
 

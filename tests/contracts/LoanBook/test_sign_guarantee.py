@@ -3,8 +3,8 @@ LoanBook to charge it the principal."""
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import b32, call_as, the_event
+from harness import reverts
 
 from vscm.client.records import LoanStatus
 

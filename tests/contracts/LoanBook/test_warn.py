@@ -4,8 +4,8 @@ decision deadline; the lender may let it run on."""
 from __future__ import annotations
 
 import pytest
-from conftest import reverts
 from financing_support import CONTROLLER_ROLE, DAY, InterestModel, block_time, the_event
+from harness import reverts
 
 from vscm.client.records import LoanStatus
 

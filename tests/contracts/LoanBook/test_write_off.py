@@ -3,8 +3,8 @@ repayment), writes off the rest of the debt and takes the collateral."""
 
 from __future__ import annotations
 
-from conftest import reverts
 from financing_support import DAY, Terms, b32, the_event
+from harness import reverts
 
 from vscm.client.records import LoanStatus
 

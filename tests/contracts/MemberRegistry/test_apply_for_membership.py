@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import reverts
+from harness import reverts
 from support import ONE_YEAR, apply_as, b32, the_event
 
 from vscm.client.records import Role, Status, Tier, roles_to_mask

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import reverts
+from harness import reverts
 from support import OPERATOR_ROLE, apply_as, the_event
 
 from vscm.client.records import Role, Status

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import reverts
+from harness import reverts
 from support import CONTROLLER_ROLE, b32, certify_core2, invoiced_order, the_event
 
 from vscm.client.records import OrderStatus, Status

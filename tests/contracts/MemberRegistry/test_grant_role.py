@@ -7,8 +7,8 @@ Here an externally owned account stands in for the RiskControl contract.
 from __future__ import annotations
 
 import pytest
-from conftest import reverts
 from eth_account import Account
+from harness import reverts
 from support import CONTROLLER_ROLE, DEFAULT_ADMIN_ROLE, ONE_YEAR, OPERATOR_ROLE, b32, the_event
 
 from vscm.client.records import Status

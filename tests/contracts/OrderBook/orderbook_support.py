@@ -1,20 +1,17 @@
 """Helpers for the OrderBook tests: events of a receipt, and orders driven to any status.
 
 Imported by name (pytest puts this directory on sys.path). `reverts` comes from tests/conftest.py,
-loaded by path: `from conftest import ...` would get whichever conftest module pytest loaded last.
+loaded by path: `from harness import ...` would get whichever conftest module pytest loaded last.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from eth_utils import keccak
+from harness import World, reverts
 from hexbytes import HexBytes
 
 from vscm.client.records import DocKind, OrderStatus
@@ -45,21 +42,6 @@ ZERO32 = b"\x00" * 32
 ZERO_ADDRESS = "0x" + "00" * 20
 
 
-def _root_conftest() -> ModuleType:
-    name = "vscm_tests_root_conftest"
-    module = sys.modules.get(name)
-    if module is None:
-        path = Path(__file__).resolve().parents[2] / "conftest.py"
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return module
-
-
-reverts = _root_conftest().reverts
-World = _root_conftest().World
 
 
 def by_name(value: Any) -> str:

@@ -7,8 +7,8 @@ suspended or evicted member still pays what it owes through it. An EOA stands in
 from __future__ import annotations
 
 import pytest
-from conftest import reverts
 from eth_account import Account
+from harness import reverts
 from support import OPERATOR_ROLE, b32, the_event
 
 from vscm.client.records import ZERO_ADDRESS

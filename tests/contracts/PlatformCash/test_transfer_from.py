@@ -6,7 +6,7 @@ move money out of a suspended or evicted member (only an agent can, see test_set
 
 from __future__ import annotations
 
-from conftest import reverts
+from harness import reverts
 from support import b32
 
 

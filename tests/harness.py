@@ -1,0 +1,124 @@
+"""The test harness: named parties, the populated world every contract test starts from, and
+`reverts`. Imported by name (`from harness import ...`; pytest puts tests/ on sys.path), never as
+`conftest`, which would be whichever conftest module pytest loaded last.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from vscm.chain.deploy import deploy_platform
+from vscm.client.platform import Platform
+from vscm.client.records import Role
+from vscm.client.workflows import certify_core, form_chain, onboard_sme
+from vscm.errors import ContractRevert
+
+PARTY_NAMES = (
+    "operator", "bank", "bank2", "auditor", "core", "core2", "supplier", "supplier2", "seller",
+    "warehouse", "carrier", "oracle", "monitor", "outsider", "applicant",
+)
+
+
+@dataclass(frozen=True)
+class Parties:
+    operator: LocalAccount
+    bank: LocalAccount
+    bank2: LocalAccount
+    auditor: LocalAccount
+    core: LocalAccount
+    core2: LocalAccount
+    supplier: LocalAccount
+    supplier2: LocalAccount
+    seller: LocalAccount
+    warehouse: LocalAccount
+    carrier: LocalAccount
+    oracle: LocalAccount
+    monitor: LocalAccount
+    outsider: LocalAccount
+    applicant: LocalAccount
+
+    def __iter__(self) -> Iterator[tuple[str, LocalAccount]]:
+        return ((name, getattr(self, name)) for name in PARTY_NAMES)
+
+
+def make_parties(seed: str = "vscm-tests") -> Parties:
+    return Parties(**{name: Account.from_key(keccak(text=f"{seed}:{name}")) for name in PARTY_NAMES})
+
+
+@dataclass
+class World:
+    """A deployed, populated platform: the state every contract test starts from.
+
+    - bank, bank2 (financiers), auditor, oracle, monitor: active institutions;
+    - core: an active core manufacturer (certified by bank + auditor), leading supply chain `chain_id`;
+    - supplier, supplier2, seller: active SMEs in that chain; warehouse, carrier: active SMEs (no chain);
+    - core2: a pending core applicant; applicant, outsider: never registered;
+    - cash: core and seller hold CNY 1,000,000.00 and USD 100,000.00 each, minted by bank.
+    """
+
+    chain: Any
+    platform: Platform
+    p: Parties
+    chain_id: int
+
+    def now(self) -> int:
+        """The time the next transaction will see, near enough: the latest block's, or the wall clock
+        when that is later (both backends stamp a new block with the wall clock plus any time travel,
+        and the session's world may have been built minutes before this test)."""
+        return max(int(self.chain.w3.eth.get_block("latest")["timestamp"]), int(time.time()))
+
+
+def populate(chain: Any, parties: Parties) -> World:
+    for _, account in parties:
+        chain.fund(account.address, 10**21)
+    platform = deploy_platform(chain, parties.operator, manifest=False, network="test")
+    p = parties
+    for account, roles in ((p.bank, [Role.FINANCIER]), (p.bank2, [Role.FINANCIER]), (p.auditor, [Role.AUDITOR]),
+                           (p.oracle, [Role.ORACLE]), (p.monitor, [Role.MONITOR]),
+                           (p.supplier, [Role.SUPPLIER]), (p.supplier2, [Role.SUPPLIER]),
+                           (p.seller, [Role.SELLER]), (p.warehouse, [Role.WAREHOUSE]),
+                           (p.carrier, [Role.LOGISTICS])):
+        onboard_sme(platform, p.operator, account, roles, f"member {account.address[:8]}")
+    certify_core(platform, p.core, [Role.MANUFACTURER], "Core Manufacturing", p.bank, p.auditor)
+    chain_id = form_chain(platform, p.core, "Core chain", [p.supplier, p.supplier2, p.seller])
+    platform.members.as_(p.core2).apply([Role.MANUFACTURER], 1, keccak(text="core2"),
+                                        int(chain.w3.eth.get_block("latest")["timestamp"]) + 365 * 86400,
+                                        "Second Core")
+    for who in (p.core, p.seller):
+        platform.cash("CNY").as_(p.bank).mint(who.address, 1_000_000_00, keccak(text=f"dep:{who.address}"))
+        platform.cash("USD").as_(p.bank).mint(who.address, 100_000_00, keccak(text=f"depu:{who.address}"))
+    return World(chain=chain, platform=platform, p=p, chain_id=chain_id)
+
+
+def reverts(name: str, **expected: Any) -> Any:
+    """`with reverts("OrderWrongStatus", orderId=1):` asserts the custom error and its values."""
+    return _Reverts(name, expected)
+
+
+class _Reverts:
+    def __init__(self, name: str, expected: dict[str, Any]) -> None:
+        self.name = name
+        self.expected = expected
+        self.error: ContractRevert | None = None
+
+    def __enter__(self) -> _Reverts:
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        if exc_type is None:
+            raise AssertionError(f"expected revert {self.name}, but the call succeeded")
+        if not isinstance(exc, ContractRevert):
+            return False
+        assert exc.name == self.name, f"expected {self.name}, got {exc}"
+        for key, value in self.expected.items():
+            assert key in exc.values, f"{exc.name} has no argument {key}: {exc.values}"
+            assert exc.values[key] == value, f"{exc.name}.{key}: expected {value!r}, got {exc.values[key]!r}"
+        self.error = exc
+        return True
