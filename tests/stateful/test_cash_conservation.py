@@ -203,6 +203,7 @@ def agent(fresh: Any) -> Iterator[Any]:
     yield account
 
 
+@pytest.mark.slow
 def test_cash_is_conserved_under_random_operations(fresh, agent):
     run_state_machine_as_test(lambda: CashConservation(fresh, agent), settings=SETTINGS)
 
