@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -69,10 +68,8 @@ class World:
     chain_id: int
 
     def now(self) -> int:
-        """The time the next transaction will see, near enough: the latest block's, or the wall clock
-        when that is later (both backends stamp a new block with the wall clock plus any time travel,
-        and the session's world may have been built minutes before this test)."""
-        return max(int(self.chain.w3.eth.get_block("latest")["timestamp"]), int(time.time()))
+        """The latest block's timestamp (the embedded clock ticks one second a block)."""
+        return int(self.chain.timestamp())
 
 
 def populate(chain: Any, parties: Parties) -> World:
@@ -89,7 +86,7 @@ def populate(chain: Any, parties: Parties) -> World:
     certify_core(platform, p.core, [Role.MANUFACTURER], "Core Manufacturing", p.bank, p.auditor)
     chain_id = form_chain(platform, p.core, "Core chain", [p.supplier, p.supplier2, p.seller])
     platform.members.as_(p.core2).apply([Role.MANUFACTURER], 1, keccak(text="core2"),
-                                        int(chain.w3.eth.get_block("latest")["timestamp"]) + 365 * 86400,
+                                        chain.now() + 365 * 86400,
                                         "Second Core")
     for who in (p.core, p.seller):
         platform.cash("CNY").as_(p.bank).mint(who.address, 1_000_000_00, keccak(text=f"dep:{who.address}"))

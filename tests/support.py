@@ -89,7 +89,7 @@ def invoiced_order(platform: Platform, buyer: LocalAccount, seller: LocalAccount
     The same steps as `vscm.client.workflows.ship_and_settle`, stopping before settlement.
     """
     orders = platform.orders
-    now = int(platform.chain.w3.eth.get_block("latest")["timestamp"])
+    now = platform.chain.now()
     order_id = orders.as_(buyer).place(seller.address, chain_id, currency, amount, now + 30 * 86400)
     orders.as_(seller).accept(order_id)
     orders.as_(seller).ship(order_id, carrier.address, warehouse.address)

@@ -65,7 +65,7 @@ def measure_core() -> OrderedDict[str, int]:
     chain = GasRecorder(base.sender)
     base.sender = chain  # type: ignore[assignment]  # a recording proxy of the Sender
     p = deploy_platform(base, cast.operator, manifest=False, network="bench")
-    now = int(base.w3.eth.get_block("latest")["timestamp"])
+    now = base.now()
     year = now + 365 * 86400
     m = p.members
     chain.note("MemberRegistry.applyForMembership (SME)")

@@ -94,7 +94,7 @@ def run(out: Path | None = None) -> Platform:
     onboard_sme(platform, cast.operator, cast.auditor, [Role.AUDITOR], NAMES["auditor"])
     step("Chang'an Audit applied as auditor; the operator admitted it")
     platform.members.as_(cast.core).apply([Role.MANUFACTURER], Tier.CORE, keccak(text="licence:xian-motors"),
-                                          int(chain.w3.eth.get_block("latest")["timestamp"]) + 365 * 86400,
+                                          chain.now() + 365 * 86400,
                                           NAMES["core"])
     platform.members.as_(cast.bank).attest(cast.core.address, Role.FINANCIER)
     step(f"Xi'an Motors applied as a core manufacturer; the bank attested → status "
@@ -140,7 +140,7 @@ def run(out: Path | None = None) -> Platform:
         step(f"order #{order_id}: {text} — {yuan(plan.amount, plan.currency)}, settled")
 
     placed = platform.orders.as_(cast.supplier_a).place(cast.supplier_b.address, chain_id, "CNY", 8_800_00,
-                                                          int(chain.w3.eth.get_block("latest")["timestamp"]) + 86400)
+                                                          chain.now() + 86400)
     platform.orders.as_(cast.supplier_b).cancel(placed)
     step(f"order #{placed}: Baoji ordered from Lanzhou, Lanzhou cancelled it")
     try:

@@ -112,6 +112,7 @@ class OrderM:
     carrier: str | None = None
     warehouse: str | None = None
     invoice_number: str = ""
+    status_before_dispute: OrderStatus = OrderStatus.NONE
 
 
 NO_ORDER = OrderM(0, ZERO, ZERO, ZERO, 0, OrderStatus.NONE, ZERO)
@@ -218,6 +219,8 @@ class Model:
     recovered: dict[tuple[str, str], int] = field(default_factory=dict)
     #: (currency, lender) -> the lender's balance when the run started
     lender_base: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: (currency, lender) -> what a lender paid towards loans itself (`repay` is open to anyone)
+    lender_repaid: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def copy(self) -> Model:
         return copy.deepcopy(self, {id(self.members): self.members})
@@ -331,9 +334,24 @@ class Model:
         _require(o.prepaid == 0, "OrderHasPrepayment")
         o.status = OrderStatus.CANCELLED
 
+    def dispute(self, order_id: int, by: str) -> None:
+        o = self._order(order_id)
+        _require(by in (o.buyer, o.seller), "OrderNotParty")
+        self._require_active(by)
+        _require(o.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.INVOICED), "OrderWrongStatus")
+        o.status_before_dispute, o.status = o.status, OrderStatus.DISPUTED
+
+    def resolve_dispute(self, order_id: int, cancel: bool) -> None:
+        """The operator ends a dispute: back to where it was, or cancelled."""
+        o = self._order(order_id)
+        _require(o.status == OrderStatus.DISPUTED, "OrderWrongStatus")
+        o.status = OrderStatus.CANCELLED if cancel else o.status_before_dispute
+        o.status_before_dispute = OrderStatus.NONE
+
     def _redirect(self, order_id: int, payee: str) -> None:
         o = self._order(order_id)
         _require(o.status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED), "OrderWrongStatus")
+        _require(payee == self.loanbook or self.members.active(payee), "OrderPayeeNotMember")
         o.payee = payee
 
     def _record_prepayment(self, order_id: int, amount: int) -> None:
@@ -635,6 +653,8 @@ class Model:
         _require(owed != 0, "LoanNothingOwed")
         pay = min(amount, owed)
         self._pull(ln.currency, by, ln.lender, pay)
+        if self.members.has(by, Role.FINANCIER):
+            self.lender_repaid[(ln.currency, by)] = self.lender_repaid.get((ln.currency, by), 0) + pay
         self._apply_payment(ln, pay)
 
     def collect(self, loan_id: int, now: int) -> None:
@@ -775,15 +795,23 @@ class Model:
                        if ln.lender == lender and ln.currency == currency and ln.funds is not None)
             repaid = sum(ln.principal_repaid + ln.interest_paid for ln in self.loans.values()
                          if ln.lender == lender and ln.currency == currency)
-            expected = base - lent + repaid + self.recovered.get((currency, lender), 0)
+            recovered = self.recovered.get((currency, lender), 0)
+            paid_in = self.lender_repaid.get((currency, lender), 0)
+            expected = base - lent + repaid + recovered - paid_in
             actual = self.balance(currency, lender)
             if actual != expected:
                 found.append(f"lender {lender} {currency}: holds {actual}, but start {base} - lent {lent} + repaid "
-                             f"{repaid} (principal + interest) + recovered settlements "
-                             f"{self.recovered.get((currency, lender), 0)} = {expected}")
+                             f"{repaid} (principal + interest) + recovered settlements {recovered} - repayments it "
+                             f"made itself {paid_in} = {expected}")
         for ln in self.loans.values():
             found.extend(self._loan_violations(ln))
         for a in self.assets.values():
+            o = self.order(a.order_id)
+            if (a.kind in (AssetKind.RECEIVABLE, AssetKind.PAYABLE) and a.locked_by
+                    and o.status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED) and o.amount - o.prepaid < a.value):
+                found.append(f"pledged claim {a.asset_id}: locked to loan {a.locked_by} for {a.value}, but its debtor "
+                             f"now owes only {o.amount - o.prepaid}: {o.prepaid} of order {o.order_id} was paid to "
+                             f"the creditor directly, from loan money (FundTracker.spend -> recordPrepayment)")
             if a.locked_by == 0:
                 if a.pledged_quantity:
                     found.append(f"asset {a.asset_id}: unlocked with {a.pledged_quantity} still pledged")
@@ -805,6 +833,42 @@ class Model:
                 if a.locked_by != ln.loan_id:
                     found.append(f"loan {ln.loan_id} ({ln.status.name}): its asset {a.asset_id} is not locked to it "
                                  f"(locked by {a.locked_by})")
+        return found
+
+    def stuck(self, now: int) -> list[str]:
+        """Open loans that can no longer be closed, whatever their parties do.
+
+        Each is tried on a copy with money and allowances to spare: an approved loan is signed and
+        disbursed, a running or defaulted one repaid in full, a defaulted one written off, a repaid
+        claim awaiting its settlement collected.
+        """
+        found: list[str] = []
+        plenty = 10**30
+        for ln in self.loans.values():
+            trials: list[tuple[str, object]] = []
+            if ln.status == LoanStatus.APPROVED:
+                trials.append(("disbursed", lambda m, ln=ln: (
+                    m.sign_guarantee(ln.loan_id, ln.guarantor) if ln.guarantor and not ln.guarantee_signed else None,
+                    m.disburse(ln.loan_id, ln.lender, now))))
+            if ln.status in RUNNING or ln.status == LoanStatus.DEFAULTED:
+                trials.append(("repaid in full", lambda m, ln=ln: m.repay(ln.loan_id, ln.borrower, plenty, now)))
+            if ln.status == LoanStatus.DEFAULTED:
+                trials.append(("written off", lambda m, ln=ln: m.write_off(ln.loan_id, ln.lender)))
+            if ln.status == LoanStatus.REPAID and self.assets[ln.asset_id].locked_by == ln.loan_id:
+                trials.append(("collected", lambda m, ln=ln: m.collect(ln.loan_id, now)))
+            for what, attempt in trials:
+                trial = self.copy()
+                for who in (ln.borrower, ln.lender, ln.guarantor or ln.borrower):
+                    trial.balances[(ln.currency, who)] = plenty
+                    trial.supply[ln.currency] += plenty
+                    trial.allowances[(ln.currency, who)] = plenty
+                try:
+                    attempt(trial)  # type: ignore[operator]
+                except Refused as refused:
+                    order = self.order(self.assets[ln.asset_id].order_id if ln.mode in DEBTOR_SETTLED
+                                       else ln.purpose_order_id)
+                    found.append(f"stuck loan {ln.loan_id} ({ln.mode.name}, {ln.status.name}, order "
+                                 f"{order.status.name}): it cannot be {what}: {refused.name}")
         return found
 
     def _may_hold_lock(self, ln: LoanM) -> bool:

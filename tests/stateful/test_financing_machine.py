@@ -19,6 +19,7 @@ eth-tester directly (`_Reader`); together that makes a step about four times che
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -115,7 +116,7 @@ LOAN_FIELDS = (
 ASSET_FIELDS = ("kind", "status", "owner", "order_id", "obligor", "currency", "value", "quantity",
                 "pledged_quantity", "locked_by")
 ORDER_FIELDS = ("buyer", "seller", "currency", "amount", "status", "payee", "prepaid", "carrier", "warehouse",
-                "invoice_number")
+                "invoice_number", "status_before_dispute")
 FUNDS_FIELDS = ("borrower", "lender", "currency", "order_id", "disbursed", "spent", "returned", "released",
                 "frozen")
 TRANSFER = keccak(text="Transfer(address,address,uint256)")
@@ -268,7 +269,7 @@ def _build_stage(chain: Any) -> Stage:
     for oid in range(1, orders.count() + 1):
         o = orders.order(oid, with_documents=False)
         model_orders[oid] = OrderM(oid, o.buyer, o.seller, o.currency, o.amount, o.status, o.payee, o.prepaid,
-                                   o.carrier, o.warehouse, o.invoice_number)
+                                   o.carrier, o.warehouse, o.invoice_number, o.status_before_dispute)
     model = Model(members=members, loanbook=d.loans, fundtracker=d.funds, currencies=currencies,
                   balances={k: v for k, v in balances.items() if v}, supply={c: readers[c]("totalSupply")
                                                                        for c in currencies},
@@ -297,6 +298,32 @@ RARE = st.sampled_from((False,) * 9 + (True,))
 
 def _pick(items: list[Any], index: int) -> Any:
     return items[index % len(items)]
+
+
+#: Contract bugs this machine finds, reported and not fixed yet: what matches is counted ("known
+#: bug: ...") instead of failing the run, so that `make test` stays deterministic meanwhile. Each
+#: has a strict-xfail scenario at the end of this file, which fails the suite once the contract is
+#: fixed: then delete the entry and the xfail mark together.
+KNOWN_CONTRACT_BUGS = {
+    "pledged claim eroded": re.compile(r"pledged claim \d+: "),
+    "cancelled claim stuck": re.compile(
+        r"stuck loan \d+ \((RECEIVABLE|PAYABLE), \w+, order CANCELLED\): it cannot be (repaid in full|written off): "
+        r"OrderWrongStatus$"),
+    "approved loan stuck": re.compile(
+        r"stuck loan \d+ \(PREPAYMENT, APPROVED, order \w+\): it cannot be disbursed: "
+        r"(OrderWrongStatus|OrderPrepaymentTooLarge)$"),
+}
+
+
+def _assert_none(what: str, problems: list[str]) -> None:
+    unknown = []
+    for problem in problems:
+        known = [name for name, pattern in KNOWN_CONTRACT_BUGS.items() if pattern.match(problem)]
+        if known:
+            FinancingMachine.outcomes[f"known bug: {known[0]}"] += 1
+        else:
+            unknown.append(problem)
+    assert not unknown, f"{what}:\n  " + "\n  ".join(unknown)
 
 
 @dataclass
@@ -339,11 +366,11 @@ class FinancingMachine(RuleBasedStateMachine):
             FinancingMachine.totals["examples"] += 1
             FinancingMachine.totals["steps"] += max(self.steps, 0)
             FinancingMachine.totals["operations"] += self.operations
-            FinancingMachine.per.append(self.steps)
 
+    #: over a whole run: examples, steps (rule calls), operations (contract calls), and how each
+    #: operation ended ("repay all: ok", "spend to lender: FundsPayeeNotAllowed", ...)
     totals = {"examples": 0, "steps": 0, "operations": 0}
     outcomes: Counter[str] = Counter()
-    per: list = []
 
     # ------------------------------------------------------------------ doing and checking
 
@@ -434,8 +461,7 @@ class FinancingMachine(RuleBasedStateMachine):
             self._check_asset(asset_id, owner=asset_id in t.moved)
         for order_id in orders | t.orders:
             self._check_order(order_id)
-        problems = self.model.violations()
-        assert not problems, "invariants broken:\n  " + "\n  ".join(problems)
+        _assert_none("invariants broken", self.model.violations())
 
     def _check_balance(self, currency: str, who: str) -> None:
         chain, model = self.read[currency]("balanceOf", who), self.model.balance(currency, who)
@@ -523,6 +549,7 @@ class FinancingMachine(RuleBasedStateMachine):
         for order_id, order in m.orders.items():
             if self.stage.model.orders.get(order_id) != order:
                 self._check_order(order_id)
+        _assert_none("loans that can no longer be closed", m.stuck(self.stage.chain.timestamp() + 1))
 
     # ------------------------------------------------------------------ choosing
 
@@ -550,12 +577,12 @@ class FinancingMachine(RuleBasedStateMachine):
     def design_invariants_hold(self) -> None:
         """DESIGN.md section 4 over the model, which every operation has pinned to the chain."""
         self.steps += 1
-        problems = self.model.violations()
-        assert not problems, "invariants broken:\n  " + "\n  ".join(problems)
+        _assert_none("invariants broken", self.model.violations())
 
     # ------------------------------------------------------------------ orders
 
-    @rule(action=st.sampled_from(("advance", "place", "advance", "settle", "cancel")), index=PICK, other=PICK,
+    @rule(action=st.sampled_from(("advance", "place", "advance", "settle", "cancel", "dispute")), index=PICK,
+          other=PICK,
           code=st.sampled_from(("CNY", "USD")), amount=st.sampled_from((120_000_00, 50_000_00, 300_000_00, 7_500_00)),
           odd=RARE)
     def trade(self, action: str, index: int, other: int, code: str, amount: int, odd: bool) -> None:
@@ -571,7 +598,9 @@ class FinancingMachine(RuleBasedStateMachine):
             return
         fits = {"advance": lambda o: OrderStatus.PLACED <= o.status <= OrderStatus.DELIVERED,
                 "settle": lambda o: o.status == OrderStatus.INVOICED,
-                "cancel": lambda o: o.status in (OrderStatus.PLACED, OrderStatus.ACCEPTED)}[action]
+                "cancel": lambda o: o.status in (OrderStatus.PLACED, OrderStatus.ACCEPTED),
+                "dispute": lambda o: OrderStatus.SHIPPED <= o.status <= OrderStatus.INVOICED
+                or o.status == OrderStatus.DISPUTED}[action]
         pool = self._orders(fits)
         if not pool:
             return
@@ -580,6 +609,16 @@ class FinancingMachine(RuleBasedStateMachine):
             self._advance(o, duplicate=odd)
         elif action == "settle":
             self._settle(o)
+        elif action == "dispute" and o.status == OrderStatus.DISPUTED:
+            # The operator ends it: back to where it was, or (odd) cancelled.
+            op, oid = self.a["operator"], o.order_id
+            self._act("resolve dispute", lambda m, now: m.resolve_dispute(oid, odd),
+                      lambda: self.platform.orders.as_(op).resolve_dispute(oid, odd), orders=(oid,))
+        elif action == "dispute":
+            by, oid = self._account(o.seller if other % 2 else o.buyer), o.order_id
+            self._act("dispute order", lambda m, now: m.dispute(oid, by.address),
+                      lambda: self.platform.orders.as_(by).dispute(oid, keccak(text=f"dispute:{oid}")),
+                      orders=(oid,))
         else:
             by = self._account(o.seller if other % 2 else o.buyer)
             self._act("cancel order", lambda m, now: m.cancel(o.order_id, by.address),
@@ -934,9 +973,14 @@ class FinancingMachine(RuleBasedStateMachine):
             self._goods_step(ln, quantity)
 
     def _goods_step(self, ln: LoanM, quantity: int) -> None:
+        """Shipped, delivered, received into the warehouse, and then the lender takes the receipt."""
         o = self.model.orders[ln.purpose_order_id]
+        receipts = self._assets(lambda a: a.kind == AssetKind.WAREHOUSE_RECEIPT and a.order_id == o.order_id
+                                and a.owner == ln.borrower and a.locked_by == 0)
         if o.status in (OrderStatus.ACCEPTED, OrderStatus.SHIPPED):
             self._advance(o)
+        elif receipts:
+            self._convert(ln, self._account(ln.lender), receipts[-1].asset_id)
         else:
             self._register_receipt(0, 0, quantity, 100, "CNY", False, for_order=o)
 
@@ -1027,8 +1071,115 @@ class FinancingMachine(RuleBasedStateMachine):
 
 def test_random_financing_keeps_the_invariants(stage: Stage) -> None:
     FinancingMachine.totals.update(examples=0, steps=0, operations=0)
+    FinancingMachine.outcomes.clear()
     run_state_machine_as_test(lambda: FinancingMachine(stage), settings=SETTINGS)
-    totals = FinancingMachine.totals
-    print(f"\nfinancing machine: {totals['steps']} steps in {totals['examples']} examples")
-    # Guard against a machine that silently stopped doing things (preconditions never met, ...).
-    assert totals["steps"] >= totals["examples"] * SETTINGS.stateful_step_count // 2
+    totals, outcomes = FinancingMachine.totals, FinancingMachine.outcomes
+    print(f"\nfinancing machine: {totals['steps']} steps, {totals['operations']} operations in "
+          f"{totals['examples']} examples; " + ", ".join(f"{k} x{v}" for k, v in sorted(outcomes.items())
+                                                         if k.startswith("known bug")))
+    # The machine must have got loans running, not only tried and been refused (a machine whose
+    # preconditions never hold, or whose driver broke, would pass every check vacuously).
+    disbursed = sum(v for k, v in outcomes.items() if k.startswith("disburse") and k.endswith(": ok"))
+    assert disbursed >= 5, f"only {disbursed} loans disbursed in {totals['operations']} operations"
+
+
+def test_machine_fails_on_a_model_that_disagrees_with_the_chain(stage: Stage) -> None:
+    """The end-of-example sweep is not vacuous: a model one unit off on one balance is caught."""
+    class WrongStart(FinancingMachine):
+        def __init__(self, stage: Stage) -> None:
+            super().__init__(stage)
+            key = (self.d.cash["CNY"], self.a["carrier"].address)
+            self.model.balances[key] = self.model.balance(*key) + 1
+            self.model.supply[key[0]] += 1
+
+    once = settings(SETTINGS, max_examples=1, database=None, phases=[Phase.generate])
+    with pytest.raises(AssertionError, match="balance of .* chain 0, model 1"):
+        run_state_machine_as_test(lambda: WrongStart(stage), settings=once)
+
+
+# ---------------------------------------------------------------------- known contract bugs
+#
+# Scenarios of the bugs in KNOWN_CONTRACT_BUGS, one strict xfail each: when the contract is fixed
+# the scenario passes, the xfail turns into a failure, and both it and the entry go.
+
+
+@pytest.fixture
+def staged(stage: Stage) -> Iterator[Stage]:
+    """The stage, rolled back after the test."""
+    snapshot = stage.chain.snapshot()
+    try:
+        yield stage
+    finally:
+        stage.chain.revert(snapshot)
+
+
+def _receivable_loan(s: Stage, order_id: int, principal: int) -> tuple[int, int]:
+    """The seller of invoiced `order_id` finances its receivable with bank; returns (asset, loan)."""
+    p, assets, loans = s.accounts, s.platform.assets, s.platform.loans
+    o = s.platform.orders.order(order_id, with_documents=False)
+    seller = next(a for a in p.values() if a.address == o.seller)
+    debtor = next(a for a in p.values() if a.address == o.buyer)
+    asset = assets.as_(seller).register_receivable(order_id)
+    assets.as_(debtor).confirm_receivable(asset)
+    purpose = s.platform.orders.as_(seller).place(p["supplier2"].address if seller != p["supplier2"] else
+                                                  p["seller"].address, s.chain_id, "CNY", 50_000_00,
+                                                  s.chain.timestamp() + 365 * DAY)
+    loan = loans.as_(seller).apply(LoanMode.RECEIVABLE, asset, p["bank"].address, principal, 600, 30 * DAY, purpose)
+    loans.as_(p["bank"]).approve(loan, 9000)
+    loans.as_(p["bank"]).disburse(loan)
+    return asset, loan
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="contract bug: loan money paid to the creditor of a pledged claim shrinks the settlement "
+                          "its lender collects (double financing)")
+def test_loan_money_cannot_pay_down_a_pledged_receivable(staged: Stage) -> None:
+    """Order 1: the core owes the supplier 300,000.00; the supplier finances that receivable with bank.
+    The core then borrows from bank2 with order 1 as its purpose and pays the supplier 100,000.00 of
+    it: the supplier is paid twice for one invoice, and bank's claim shrinks to 200,000.00."""
+    s, p = staged, staged.accounts
+    asset, _ = _receivable_loan(s, 1, 250_000_00)
+    lot = s.platform.assets.as_(p["warehouse"]).register_receipt(p["core"].address, "LOT-KB1", 10, "t", "CNY",
+                                                                  1_000_000_00)
+    loans = s.platform.loans
+    loan = loans.as_(p["core"]).apply(LoanMode.PLEDGE, lot, p["bank2"].address, 100_000_00, 600, 30 * DAY, 1,
+                                      p["core"].address)
+    loans.as_(p["core"]).sign_guarantee(loan)
+    loans.as_(p["bank2"]).approve(loan, 5000, p["warehouse"].address)
+    loans.as_(p["bank2"]).disburse(loan)
+    try:
+        s.platform.funds.as_(p["core"]).spend(loan, p["supplier"].address, 100_000_00, "invoice 1")
+    except ContractRevert:
+        pass  # one fix: refuse it
+    order = s.platform.orders.order(1, with_documents=False)
+    assert order.amount - order.prepaid >= s.platform.assets.asset(asset).value
+
+
+@pytest.mark.xfail(strict=True, raises=ContractRevert,
+                   reason="contract bug: a receivable loan whose order is cancelled (dispute) can be neither repaid "
+                          "in full nor written off")
+def test_a_loan_on_a_cancelled_invoice_can_still_be_closed(staged: Stage) -> None:
+    s, p = staged, staged.accounts
+    _, loan = _receivable_loan(s, 2, 150_000_00)
+    s.platform.orders.as_(p["core"]).dispute(2, keccak(text="goods not as ordered"))
+    s.platform.orders.as_(p["operator"]).resolve_dispute(2, True)
+    loans = s.platform.loans
+    owed = loans.loan(loan).outstanding_now
+    loans.as_(p["supplier2"]).repay(loan, owed + 1_000_00)
+    assert loans.loan(loan).status == LoanStatus.REPAID
+
+
+@pytest.mark.xfail(strict=True, raises=ContractRevert,
+                   reason="contract bug: an approved loan cannot be withdrawn; a prepayment loan whose order was "
+                          "cancelled after approval locks the right for good")
+def test_an_approved_loan_that_cannot_be_disbursed_can_be_withdrawn(staged: Stage) -> None:
+    s, p = staged, staged.accounts
+    right = s.platform.assets.as_(p["seller"]).register_future_goods(7)
+    loans = s.platform.loans
+    loan = loans.as_(p["seller"]).apply(LoanMode.PREPAYMENT, right, p["bank"].address, 200_000_00, 600, 30 * DAY)
+    loans.as_(p["bank"]).approve(loan, 8000)
+    s.platform.orders.as_(p["seller"]).cancel(7)
+    with pytest.raises(ContractRevert):
+        loans.as_(p["bank"]).disburse(loan)
+    loans.as_(p["bank"]).reject(loan, keccak(text="order cancelled"))
+    assert s.platform.assets.asset(right).locked_by == 0

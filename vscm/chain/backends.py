@@ -15,6 +15,7 @@ Dev chains (embedded, anvil) have a ``faucet`` account that ``fund`` pays from, 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
@@ -112,6 +113,14 @@ class Chain:
         """Timestamp of the latest block (the chain's "now"), in seconds."""
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
+    def now(self) -> int:
+        """The timestamp the next block will carry (near enough on a live node): use it, not the
+        wall clock, for deadlines a transaction is checked against."""
+        try:
+            return max(int(self.w3.eth.get_block("pending")["timestamp"]), self.timestamp() + 1)
+        except Exception:  # a node without a pending block: the latest block and the wall clock
+            return max(self.timestamp() + 1, int(time.time()))
+
     def fund(self, address: str, wei: int) -> TxReceipt:
         """Send ``wei`` from the faucet to ``address`` so a fresh key can pay for gas.
 
@@ -167,16 +176,19 @@ class EmbeddedChain(Chain):
         from eth_tester import EthereumTester
         from web3.providers.eth_tester import EthereumTesterProvider
 
-        self.backend = _revert_preserving_backend()(vm_configuration=((0, CancunVM),))
+        self.backend = _revert_preserving_backend()(vm_configuration=((0, _ticking(CancunVM)),))
         # On the class too: eth-tester rebuilds the chain object when reverting to genesis.
         evm_chain = self.backend.chain
         type(evm_chain).gas_estimator = staticmethod(one_run_gas_estimate)
         evm_chain.gas_estimator = one_run_gas_estimate
-        _tick_one_second_per_block(type(evm_chain))
         self.tester = EthereumTester(self.backend)
         w3 = Web3(EthereumTesterProvider(self.tester))
         faucet = Account.from_key(self.backend.account_keys[0].to_bytes())
         super().__init__(w3, chain_id=int(w3.eth.chain_id), name="embedded", fee_policy="dev", faucet=faucet)
+
+    def now(self) -> int:
+        """The next block's timestamp: one second after the latest (see `_tick_one_second_per_block`)."""
+        return self.timestamp() + 1
 
     def snapshot(self) -> int:
         snapshot_id: int = self.tester.take_snapshot()
@@ -290,17 +302,20 @@ def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node"], tim
     return Chain(w3, chain_id=found, name=url, fee_policy=gas_price)
 
 
-def _tick_one_second_per_block(chain_class: Any) -> None:
-    """Make the embedded clock deterministic: each new block is stamped one second after its parent
-    (``time_travel`` still moves it on), not with the wall clock. The same scenario then gives the
-    same timestamps, and so the same interest to the unit, however fast the machine runs it."""
-    original = chain_class.create_header_from_parent
+def _ticking(vm_class: Any) -> Any:
+    """``vm_class`` with a deterministic clock: each new block (and the pending block that gas
+    estimates and calls run in) is stamped one second after its parent, not with the wall clock;
+    ``time_travel`` still moves it on. The same scenario then gives the same timestamps, and so the
+    same interest to the unit, however fast the machine runs it."""
+    stock = vm_class.create_header_from_parent
 
-    def create_header_from_parent(self: Any, parent_header: Any, **header_params: Any) -> Any:
-        header_params.setdefault("timestamp", parent_header.timestamp + 1)
-        return original(self, parent_header, **header_params)
+    def create_header_from_parent(parent_header: Any, **header_params: Any) -> Any:
+        if parent_header is not None:
+            header_params.setdefault("timestamp", parent_header.timestamp + 1)
+        return stock(parent_header, **header_params)
 
-    chain_class.create_header_from_parent = create_header_from_parent
+    return type(f"Ticking{vm_class.__name__}", (vm_class,),
+                {"create_header_from_parent": staticmethod(create_header_from_parent)})
 
 
 def one_run_gas_estimate(state: Any, transaction: Any) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -24,7 +23,7 @@ def _credential(name: str) -> bytes:
 def onboard_sme(platform: Platform, operator: LocalAccount, member: LocalAccount, roles: Iterable[Role],
                 name: str, credential_hash: bytes | None = None, credential_expiry: int | None = None) -> None:
     """The member applies (its own signature), the operator approves (the operator's)."""
-    expiry = credential_expiry or int(time.time()) + ONE_YEAR
+    expiry = credential_expiry or platform.chain.now() + ONE_YEAR
     platform.members.as_(member).apply(list(roles), Tier.SME, credential_hash or _credential(name), expiry, name)
     platform.members.as_(operator).approve(member.address)
 
@@ -33,7 +32,7 @@ def certify_core(platform: Platform, core: LocalAccount, roles: Iterable[Role], 
                  financier: LocalAccount, auditor: LocalAccount, credential_hash: bytes | None = None,
                  credential_expiry: int | None = None) -> None:
     """A core enterprise applies; a financier and an auditor (two distinct members) attest it."""
-    expiry = credential_expiry or int(time.time()) + ONE_YEAR
+    expiry = credential_expiry or platform.chain.now() + ONE_YEAR
     platform.members.as_(core).apply(list(roles), Tier.CORE, credential_hash or _credential(name), expiry, name)
     platform.members.as_(financier).attest(core.address, Role.FINANCIER)
     platform.members.as_(auditor).attest(core.address, Role.AUDITOR)
@@ -78,7 +77,7 @@ def ship_and_settle(platform: Platform, plan: OrderPlan, now: int | None = None)
     lading (carrier), a quality certificate (seller), the delivery receipt (warehouse) and the
     invoice (seller, with the invoice step). Returns the order id.
     """
-    now = now if now is not None else int(platform.chain.w3.eth.get_block("latest")["timestamp"])
+    now = now if now is not None else platform.chain.now()
     orders = platform.orders
     order_id = orders.as_(plan.buyer).place(
         plan.seller.address, plan.chain_id, plan.currency, plan.amount, now + plan.due_in,
