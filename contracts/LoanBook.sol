@@ -160,6 +160,8 @@ contract LoanBook is ILoanBook, AccessControl {
         Loan storage l = _loan(loanId);
         if (!_running(l.status) && l.status != LoanStatus.Defaulted) revert LoanWrongStatus(loanId, l.status);
         if (amount == 0) revert LoanZeroAmount();
+        // A lender paying itself moves no money: forgiving a debt is a write-off, not a repayment.
+        if (msg.sender == l.lender) revert LoanLenderCannotRepay(loanId);
         _accrue(loanId, l);
         uint256 owed = _owed(l);
         if (owed == 0) revert LoanNothingOwed(loanId);

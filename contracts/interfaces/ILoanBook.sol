@@ -127,6 +127,7 @@ interface ILoanBook {
     error LoanOrderNotSettled(uint256 orderId);
     error LoanNotSettlementMode(uint256 loanId, Mode mode);
     error LoanReceiptMismatch(uint256 loanId, uint256 receiptId);
+    error LoanLenderCannotRepay(uint256 loanId);
 
     /// @notice A borrower applies, naming the asset it pledges and the order the money is for.
     function applyForLoan(Application calldata a) external returns (uint256 loanId);

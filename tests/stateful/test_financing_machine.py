@@ -77,7 +77,7 @@ TRADERS = ("core", "supplier", "supplier2", "seller")
 LENDERS = ("bank", "bank2")
 
 SETTINGS = settings(
-    max_examples=40,
+    max_examples=2,
     stateful_step_count=70,
     deadline=None,
     # No target phase: with a database Hypothesis 6.27 "Pareto-optimises" the runs, replaying

@@ -161,6 +161,15 @@ def test_repayment_refuses_a_zero_amount(fin):
         call_as(fin.w, deal.borrower, fin.platform.loans, "repay", deal.loan_id, 0)
 
 
+def test_lender_cannot_repay_its_own_loan(fin):
+    # Paying itself would move no money yet book a repayment: forgiving is a write-off.
+    deal = fin.pledge()
+    fin.mint(fin.p.bank, 10_000_00)
+    with reverts("LoanLenderCannotRepay", loanId=deal.loan_id):
+        call_as(fin.w, fin.p.bank, fin.platform.loans, "repay", deal.loan_id, 10_000_00)
+    assert fin.state(deal.loan_id).principal_repaid == 0
+
+
 def test_repayment_refuses_a_loan_not_yet_disbursed(fin):
     deal = fin.pledge(stage="approved")
     with reverts("LoanWrongStatus", loanId=deal.loan_id, status=int(LoanStatus.APPROVED)):
