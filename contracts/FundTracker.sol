@@ -81,7 +81,8 @@ contract FundTracker is IFundTracker, AccessControl {
         _paidTo[loanId][to] += amount;
         uint256 hop = ++_hops[loanId];
         emit FundsMoved(loanId, f.borrower, to, amount, purpose, hop);
-        // Paying the seller is paying for the order: it lowers what settlement will ask.
+        // Paying the seller is paying for the order (before its invoice): it lowers what settlement
+        // will ask.
         if (to == o.seller) orders.recordPrepayment(f.orderId, amount);
         IERC20(f.currency).safeTransfer(to, amount);
     }

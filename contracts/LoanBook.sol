@@ -119,9 +119,15 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function reject(uint256 loanId, bytes32 reason) external {
-        Loan storage l = _lenderAction(loanId, LoanStatus.Applied);
+        Loan storage l = _loan(loanId);
+        if (l.lender != msg.sender) revert LoanNotLender(loanId, msg.sender);
+        if (l.status != LoanStatus.Applied && l.status != LoanStatus.Approved) revert LoanWrongStatus(loanId, l.status);
+        _requireActive(msg.sender);
+        bool approved = l.status == LoanStatus.Approved;
         l.status = LoanStatus.Rejected;
         emit LoanRejected(loanId, reason);
+        // Withdrawing an approval frees the asset (and a financed invoice's settlement) again.
+        if (approved) _releaseClaimOrGoods(loanId, l);
     }
 
     /// @inheritdoc ILoanBook
@@ -268,8 +274,14 @@ contract LoanBook is ILoanBook, AccessControl {
         emit LoanWrittenOff(loanId, loss);
         IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
         if (asset.lockedBy == loanId) {
+            if (l.mode == Mode.Receivable || l.mode == Mode.Payable) {
+                // A settlement already paid here is passed on by `collect` first.
+                if (orders.getOrder(asset.orderId).status == IOrderBook.OrderStatus.Settled) {
+                    revert LoanSettlementToCollect(loanId);
+                }
+                _redirectIfOpen(asset.orderId, l.lender);
+            }
             assets.seize(l.assetId, loanId, l.lender);
-            if (l.mode == Mode.Receivable || l.mode == Mode.Payable) orders.redirectSettlement(asset.orderId, l.lender);
         }
     }
 
@@ -399,15 +411,47 @@ contract LoanBook is ILoanBook, AccessControl {
                     // Goods go back free; a claim whose settlement was collected is consumed.
                     assets.unlock(l.assetId, loanId, claim);
                 } else if (orders.getOrder(asset.orderId).status != IOrderBook.OrderStatus.Settled) {
-                    // A repaid claim not yet settled goes back to its creditor, settlement included.
-                    orders.redirectSettlement(asset.orderId, IERC721Owner(address(assets)).ownerOf(l.assetId));
-                    assets.unlock(l.assetId, loanId, false);
+                    _releaseClaimOrGoods(loanId, l);
                 }
                 // Otherwise the debtor has paid here already: the claim stays with the loan until
                 // `collect` passes the whole settlement on to the borrower.
             }
         } else {
             _releaseInStep(loanId, l);
+        }
+    }
+
+    /// An unfinished loan lets go of its collateral: goods and rights are unlocked; a claim goes back
+    /// to its creditor with its settlement (or is retired when its order was cancelled).
+    function _releaseClaimOrGoods(uint256 loanId, Loan storage l) internal {
+        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        if (asset.lockedBy != loanId) return;
+        bool claim = l.mode == Mode.Receivable || l.mode == Mode.Payable;
+        if (!claim) {
+            assets.unlock(l.assetId, loanId, false);
+            return;
+        }
+        IOrderBook.Order memory o = orders.getOrder(asset.orderId);
+        address creditor = IERC721Owner(address(assets)).ownerOf(l.assetId);
+        if (o.status == IOrderBook.OrderStatus.Settled && !l.settlementCollected) {
+            // The debtor paid here while the loan held the claim: the creditor gets it all.
+            l.settlementCollected = true;
+            uint256 received = o.amount - o.prepaid;
+            emit SettlementCollected(loanId, received, 0, received);
+            if (received != 0) IERC20(l.currency).safeTransfer(creditor, received);
+            assets.unlock(l.assetId, loanId, true);
+            return;
+        }
+        _redirectIfOpen(asset.orderId, creditor);
+        // A claim on a cancelled order is void.
+        assets.unlock(l.assetId, loanId, o.status == IOrderBook.OrderStatus.Cancelled);
+    }
+
+    /// Redirect an order's settlement unless the order is over (settled or cancelled).
+    function _redirectIfOpen(uint256 orderId, address payee) internal {
+        IOrderBook.OrderStatus s = orders.getOrder(orderId).status;
+        if (s != IOrderBook.OrderStatus.Settled && s != IOrderBook.OrderStatus.Cancelled) {
+            orders.redirectSettlement(orderId, payee);
         }
     }
 

@@ -185,9 +185,9 @@ contract OrderBook is IOrderBook, AccessControl {
     /// @inheritdoc IOrderBook
     function recordPrepayment(uint256 orderId, uint256 amount) external onlyRole(FINANCE_ROLE) {
         Order storage o = _order(orderId);
-        if (o.status == OrderStatus.Settled || o.status == OrderStatus.Cancelled) {
-            revert OrderWrongStatus(orderId, o.status);
-        }
+        // Loan money pays a seller ahead of the invoice only: an invoiced order is a claim (receivable
+        // or payable) whose value must not shrink behind its lender's back.
+        if (o.status >= OrderStatus.Invoiced) revert OrderWrongStatus(orderId, o.status);
         uint256 due = o.amount - o.prepaid;
         if (amount == 0 || amount > due) revert OrderPrepaymentTooLarge(orderId, amount, due);
         o.prepaid += amount;

@@ -128,12 +128,15 @@ interface ILoanBook {
     error LoanNotSettlementMode(uint256 loanId, Mode mode);
     error LoanReceiptMismatch(uint256 loanId, uint256 receiptId);
     error LoanLenderCannotRepay(uint256 loanId);
+    error LoanSettlementToCollect(uint256 loanId);
 
     /// @notice A borrower applies, naming the asset it pledges and the order the money is for.
     function applyForLoan(Application calldata a) external returns (uint256 loanId);
     /// @notice The lender approves with a loan-to-value limit (and, for a pledge, the supervising
     /// warehouse); the asset, still the borrower's, is locked to the loan.
     function approve(uint256 loanId, uint16 ltvBps, address supervisor) external;
+    /// @notice The lender rejects an application, or withdraws an approval it has not disbursed
+    /// (the asset is unlocked; a financed invoice's settlement goes back to its creditor).
     function reject(uint256 loanId, bytes32 reason) external;
     /// @notice The guarantor (a core enterprise) signs; it must have allowed the LoanBook to charge it.
     function signGuarantee(uint256 loanId) external;

@@ -143,7 +143,7 @@ interface IOrderBook {
     /// contract, a payment agent, pay anyone, so the membership rule is enforced here.
     function redirectSettlement(uint256 orderId, address payee) external;
     /// @notice A financing contract records `amount` of loan money paid to the seller towards the
-    /// order; settlement then pays only the rest.
+    /// order, before it is invoiced; settlement then pays only the rest.
     function recordPrepayment(uint256 orderId, uint256 amount) external;
     /// @notice A party of the order (buyer, seller, carrier, warehouse) attaches a document hash.
     function attach(uint256 orderId, DocKind kind, bytes32 hash) external;

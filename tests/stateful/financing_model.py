@@ -356,7 +356,7 @@ class Model:
 
     def _record_prepayment(self, order_id: int, amount: int) -> None:
         o = self._order(order_id)
-        _require(o.status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED), "OrderWrongStatus")
+        _require(o.status < OrderStatus.INVOICED, "OrderWrongStatus")
         _require(0 < amount <= o.amount - o.prepaid, "OrderPrepaymentTooLarge")
         o.prepaid += amount
 
@@ -545,7 +545,35 @@ class Model:
             self._redirect(a.order_id, self.loanbook)
 
     def reject(self, loan_id: int, by: str) -> None:
-        self._lender_action(loan_id, by, LoanStatus.APPLIED).status = LoanStatus.REJECTED
+        ln = self._loan(loan_id)
+        _require(ln.lender == by, "LoanNotLender")
+        _require(ln.status in (LoanStatus.APPLIED, LoanStatus.APPROVED), "LoanWrongStatus")
+        self._require_active(by)
+        approved = ln.status == LoanStatus.APPROVED
+        ln.status = LoanStatus.REJECTED
+        if approved:  # withdrawing an approval frees the collateral
+            self._release_claim_or_goods(ln)
+
+    def _release_claim_or_goods(self, ln: LoanM) -> None:
+        """An unfinished loan lets go of its collateral (the contract's `_releaseClaimOrGoods`)."""
+        a = self.assets[ln.asset_id]
+        if a.locked_by != ln.loan_id:
+            return
+        if ln.mode not in DEBTOR_SETTLED:
+            self._unlock(a, ln.loan_id, retire=False)
+            return
+        o = self.order(a.order_id)
+        if o.status == OrderStatus.SETTLED and not ln.settlement_collected:
+            ln.settlement_collected = True
+            received = o.amount - o.prepaid
+            if received:
+                self._move(ln.currency, self.loanbook, a.owner, received)
+            self.custody[a.order_id] = self.custody.get(a.order_id, 0) - received
+            self._unlock(a, ln.loan_id, retire=True)
+            return
+        if o.status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED):
+            self._redirect(a.order_id, a.owner)
+        self._unlock(a, ln.loan_id, retire=o.status == OrderStatus.CANCELLED)
 
     def sign_guarantee(self, loan_id: int, by: str) -> None:
         ln = self._loan(loan_id)
@@ -631,9 +659,8 @@ class Model:
                 # Goods go back free; a claim whose settlement was collected is consumed.
                 self._unlock(a, ln.loan_id, retire=claim)
             elif self.order(a.order_id).status != OrderStatus.SETTLED:
-                # A repaid claim not yet settled goes back to its creditor, settlement included.
-                self._redirect(a.order_id, a.owner)
-                self._unlock(a, ln.loan_id, retire=False)
+                # A repaid claim not yet settled goes back to its creditor (void if cancelled).
+                self._release_claim_or_goods(ln)
             # Otherwise the debtor paid the LoanBook already: the claim stays locked until `collect`.
 
     def _release_in_step(self, ln: LoanM) -> None:
@@ -648,6 +675,7 @@ class Model:
         ln = self._loan(loan_id)
         _require(ln.status in RUNNING or ln.status == LoanStatus.DEFAULTED, "LoanWrongStatus")
         _require(amount != 0, "LoanZeroAmount")
+        _require(by != ln.lender, "LoanLenderCannotRepay")
         self._accrue(ln, now)
         owed = ln.owed()
         _require(owed != 0, "LoanNothingOwed")
@@ -729,9 +757,12 @@ class Model:
         ln.status = LoanStatus.WRITTEN_OFF
         a = self.assets[ln.asset_id]
         if a.locked_by == loan_id:
-            self._seize(a, loan_id, ln.lender)
             if ln.mode in DEBTOR_SETTLED:
-                self._redirect(a.order_id, ln.lender)
+                status = self.order(a.order_id).status
+                _require(status != OrderStatus.SETTLED, "LoanSettlementToCollect")
+                if status != OrderStatus.CANCELLED:
+                    self._redirect(a.order_id, ln.lender)
+            self._seize(a, loan_id, ln.lender)
 
     # ------------------------------------------------------------------ control mechanism
 

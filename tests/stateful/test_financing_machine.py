@@ -77,7 +77,7 @@ TRADERS = ("core", "supplier", "supplier2", "seller")
 LENDERS = ("bank", "bank2")
 
 SETTINGS = settings(
-    max_examples=2,
+    max_examples=40,
     stateful_step_count=70,
     deadline=None,
     # No target phase: with a database Hypothesis 6.27 "Pareto-optimises" the runs, replaying
@@ -300,30 +300,8 @@ def _pick(items: list[Any], index: int) -> Any:
     return items[index % len(items)]
 
 
-#: Contract bugs this machine finds, reported and not fixed yet: what matches is counted ("known
-#: bug: ...") instead of failing the run, so that `make test` stays deterministic meanwhile. Each
-#: has a strict-xfail scenario at the end of this file, which fails the suite once the contract is
-#: fixed: then delete the entry and the xfail mark together.
-KNOWN_CONTRACT_BUGS = {
-    "pledged claim eroded": re.compile(r"pledged claim \d+: "),
-    "cancelled claim stuck": re.compile(
-        r"stuck loan \d+ \((RECEIVABLE|PAYABLE), \w+, order CANCELLED\): it cannot be (repaid in full|written off): "
-        r"OrderWrongStatus$"),
-    "approved loan stuck": re.compile(
-        r"stuck loan \d+ \(PREPAYMENT, APPROVED, order \w+\): it cannot be disbursed: "
-        r"(OrderWrongStatus|OrderPrepaymentTooLarge)$"),
-}
-
-
 def _assert_none(what: str, problems: list[str]) -> None:
-    unknown = []
-    for problem in problems:
-        known = [name for name, pattern in KNOWN_CONTRACT_BUGS.items() if pattern.match(problem)]
-        if known:
-            FinancingMachine.outcomes[f"known bug: {known[0]}"] += 1
-        else:
-            unknown.append(problem)
-    assert not unknown, f"{what}:\n  " + "\n  ".join(unknown)
+    assert not problems, f"{what}:\n  " + "\n  ".join(problems)
 
 
 @dataclass
@@ -1099,8 +1077,7 @@ def test_machine_fails_on_a_model_that_disagrees_with_the_chain(stage: Stage) ->
 
 # ---------------------------------------------------------------------- known contract bugs
 #
-# Scenarios of the bugs in KNOWN_CONTRACT_BUGS, one strict xfail each: when the contract is fixed
-# the scenario passes, the xfail turns into a failure, and both it and the entry go.
+# Scenarios of contract bugs this machine found (now fixed): each failed before its fix.
 
 
 @pytest.fixture
@@ -1130,9 +1107,6 @@ def _receivable_loan(s: Stage, order_id: int, principal: int) -> tuple[int, int]
     return asset, loan
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="contract bug: loan money paid to the creditor of a pledged claim shrinks the settlement "
-                          "its lender collects (double financing)")
 def test_loan_money_cannot_pay_down_a_pledged_receivable(staged: Stage) -> None:
     """Order 1: the core owes the supplier 300,000.00; the supplier finances that receivable with bank.
     The core then borrows from bank2 with order 1 as its purpose and pays the supplier 100,000.00 of
@@ -1155,9 +1129,6 @@ def test_loan_money_cannot_pay_down_a_pledged_receivable(staged: Stage) -> None:
     assert order.amount - order.prepaid >= s.platform.assets.asset(asset).value
 
 
-@pytest.mark.xfail(strict=True, raises=ContractRevert,
-                   reason="contract bug: a receivable loan whose order is cancelled (dispute) can be neither repaid "
-                          "in full nor written off")
 def test_a_loan_on_a_cancelled_invoice_can_still_be_closed(staged: Stage) -> None:
     s, p = staged, staged.accounts
     _, loan = _receivable_loan(s, 2, 150_000_00)
@@ -1169,9 +1140,6 @@ def test_a_loan_on_a_cancelled_invoice_can_still_be_closed(staged: Stage) -> Non
     assert loans.loan(loan).status == LoanStatus.REPAID
 
 
-@pytest.mark.xfail(strict=True, raises=ContractRevert,
-                   reason="contract bug: an approved loan cannot be withdrawn; a prepayment loan whose order was "
-                          "cancelled after approval locks the right for good")
 def test_an_approved_loan_that_cannot_be_disbursed_can_be_withdrawn(staged: Stage) -> None:
     s, p = staged, staged.accounts
     right = s.platform.assets.as_(p["seller"]).register_future_goods(7)

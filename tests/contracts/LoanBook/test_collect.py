@@ -4,7 +4,7 @@ OrderBook paid to the LoanBook; the lender takes what it is owed, the borrower t
 from __future__ import annotations
 
 import pytest
-from financing_support import DAY, InterestModel, Terms, block_time, call_as, the_event
+from financing_support import DAY, InterestModel, Terms, b32, block_time, call_as, the_event
 from harness import reverts
 
 from vscm.client.records import AssetStatus, LoanMode, LoanStatus, OrderStatus
@@ -87,26 +87,22 @@ def test_collection_after_an_early_repayment_is_refused_and_takes_no_one_elses_m
     assert fin.cash(fin.platform.loans.address) == 200_000_00
 
 
-def test_collection_passes_on_only_what_the_debtor_paid(fin):
-    # Bug fixed: collect paid out the claim's registered value even when loan money had prepaid part of
-    # the order since, so the debtor's settlement was smaller: the shortfall came out of other loans'
-    # settlements waiting in the LoanBook.
+def test_loan_money_cannot_pay_down_a_claim_pledged_to_another_lender(fin):
+    # Bug fixed (found by the financing state machine): the debtor could pay the creditor of a pledged
+    # claim out of its own loan money, so the creditor was paid twice and the claim's lender collected
+    # less. Loan money now pays a seller only before the invoice, and the lender collects the whole claim.
     p = fin.p
     claim = fin.receivable_loan(amount=180_000_00)
     core_loan = fin.pledge(borrower=p.core, guarantor=p.core, purpose_order_id=claim.asset_order_id,
                            asset_id=fin.receipt(p.core))
-    fin.platform.funds.as_(p.core).spend(core_loan.loan_id, p.supplier2.address, 100_000_00, "invoice")
-    other = fin.payable_loan(amount=200_000_00, terms=Terms(150_000_00, 500, 30 * DAY, 9_500))
-    fin.platform.orders.as_(p.core).settle(other.asset_order_id)
-    fin.platform.orders.as_(p.core).settle(claim.asset_order_id)    # pays 80,000.00
-    bank_before = fin.cash(p.bank)
+    with reverts("OrderWrongStatus", orderId=claim.asset_order_id, status=int(OrderStatus.INVOICED)):
+        call_as(fin.w, p.core, fin.platform.funds, "spend", core_loan.loan_id, p.supplier2.address, 100_000_00,
+                b32("invoice"))
+    fin.platform.orders.as_(p.core).settle(claim.asset_order_id)
 
     receipt = fin.platform.loans.as_(p.supplier2).collect(claim.loan_id)
 
-    assert the_event(fin.platform.loans, receipt, "SettlementCollected")["received"] == 80_000_00
-    assert fin.cash(p.bank) == bank_before + 80_000_00
-    assert fin.cash(fin.platform.loans.address) == 200_000_00
-    assert fin.state(claim.loan_id).status == LoanStatus.DISBURSED
+    assert the_event(fin.platform.loans, receipt, "SettlementCollected")["received"] == 180_000_00
 
 
 def test_repaying_in_full_after_the_debtor_settled_leaves_the_settlement_to_the_borrower(fin):

@@ -33,10 +33,22 @@ def test_rejection_refuses_anyone_but_the_lender(fin):
         fin.platform.loans.as_(deal.borrower).reject(deal.loan_id, b32("no"))
 
 
-def test_rejection_refuses_an_approved_loan(fin):
+def test_withdrawing_an_approval_unlocks_the_asset(fin):
+    # Bug fixed (found by the financing state machine): an approved loan that could not be disbursed
+    # kept its asset locked for good.
     deal = fin.pledge(stage="approved")
-    with reverts("LoanWrongStatus", loanId=deal.loan_id, status=int(LoanStatus.APPROVED)):
-        fin.platform.loans.as_(fin.p.bank).reject(deal.loan_id, b32("changed my mind"))
+    assert fin.platform.assets.asset(deal.asset_id).locked_by == deal.loan_id
+
+    fin.platform.loans.as_(fin.p.bank).reject(deal.loan_id, b32("changed my mind"))
+
+    assert fin.state(deal.loan_id).status == LoanStatus.REJECTED
+    assert fin.platform.assets.asset(deal.asset_id).locked_by == 0
+
+
+def test_rejection_refuses_a_disbursed_loan(fin):
+    deal = fin.pledge()
+    with reverts("LoanWrongStatus", loanId=deal.loan_id, status=int(LoanStatus.DISBURSED)):
+        fin.platform.loans.as_(fin.p.bank).reject(deal.loan_id, b32("too late"))
 
 
 def test_rejected_loan_cannot_be_approved(fin):
