@@ -17,8 +17,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from harness import World, make_parties, populate, reverts
-from hexbytes import HexBytes
+from harness import World, b32, emitted, make_parties, populate, reverts, the_event
 
 from vscm.client.records import AssetKind, LoanMode, OrderStatus
 
@@ -42,24 +41,6 @@ LOANBOOK_ROLE = keccak(text="LOANBOOK_ROLE")
 
 
 
-def b32(label: str) -> bytes:
-    """A distinct bytes32 (document hash, reason, reference) for a label."""
-    return keccak(text=label)
-
-
-def emitted(facade: Any, receipt: Any, name: str) -> list[dict[str, Any]]:
-    """Every `name` event the facade's contract emitted in `receipt`, as dicts of arguments."""
-    event = getattr(facade.contract.events, name)()
-    topic = bytes(HexBytes(event.topic))
-    return [dict(event.process_log(log)["args"]) for log in receipt["logs"]
-            if log["address"] == facade.address and bytes(log["topics"][0]) == topic]
-
-
-def the_event(facade: Any, receipt: Any, name: str) -> dict[str, Any]:
-    """The one `name` event of `receipt` (fails when there are none or several)."""
-    found = emitted(facade, receipt, name)
-    assert len(found) == 1, f"expected one {name} event, found {len(found)}: {found}"
-    return found[0]
 
 
 def call_as(world: Any, account: LocalAccount, facade: Any, fn: str, *args: Any) -> Any:

@@ -12,6 +12,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
+from hexbytes import HexBytes
 
 from vscm.chain.deploy import deploy_platform
 from vscm.client.platform import Platform
@@ -119,3 +120,23 @@ class _Reverts:
             assert exc.values[key] == value, f"{exc.name}.{key}: expected {value!r}, got {exc.values[key]!r}"
         self.error = exc
         return True
+
+
+def b32(label: str) -> bytes:
+    """A distinct bytes32 (document hash, reason, reference) for a label."""
+    return keccak(text=label)
+
+
+def emitted(facade: Any, receipt: Any, name: str) -> list[dict[str, Any]]:
+    """Every `name` event the facade's contract emitted in `receipt`, as dicts of arguments."""
+    event = getattr(facade.contract.events, name)()
+    topic = bytes(HexBytes(event.topic))
+    return [dict(event.process_log(log)["args"]) for log in receipt["logs"]
+            if log["address"] == facade.address and bytes(log["topics"][0]) == topic]
+
+
+def the_event(facade: Any, receipt: Any, name: str) -> dict[str, Any]:
+    """The one `name` event of `receipt` (fails when there are none or several)."""
+    found = emitted(facade, receipt, name)
+    assert len(found) == 1, f"expected one {name} event, found {len(found)}: {found}"
+    return found[0]

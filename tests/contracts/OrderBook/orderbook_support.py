@@ -10,9 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from eth_utils import keccak
-from harness import World, reverts
-from hexbytes import HexBytes
+from harness import World, b32, emitted, reverts, the_event
 
 from vscm.client.records import DocKind, OrderStatus
 
@@ -49,24 +47,6 @@ def by_name(value: Any) -> str:
     return str(value.name.lower())
 
 
-def b32(label: str) -> bytes:
-    """A distinct bytes32 (document hash, reason) for a label."""
-    return keccak(text=label)
-
-
-def emitted(facade: Any, receipt: Any, name: str) -> list[dict[str, Any]]:
-    """Every `name` event the facade's contract emitted in `receipt`, as dicts of arguments."""
-    event = getattr(facade.contract.events, name)()
-    topic = bytes(HexBytes(event.topic))
-    return [dict(event.process_log(log)["args"]) for log in receipt["logs"]
-            if log["address"] == facade.address and bytes(log["topics"][0]) == topic]
-
-
-def the_event(facade: Any, receipt: Any, name: str) -> dict[str, Any]:
-    """The one `name` event of `receipt` (fails when there are none or several)."""
-    found = emitted(facade, receipt, name)
-    assert len(found) == 1, f"expected one {name} event, found {len(found)}: {found}"
-    return found[0]
 
 
 def receipt_time(world: Any, receipt: Any) -> int:
