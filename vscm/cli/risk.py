@@ -25,7 +25,7 @@ from vscm.cli.params import HASH32
 from vscm.cli.session import PARTY, vscm_home
 from vscm.client.platform import Platform
 from vscm.client.records import Alert, AlertSubject, Decision, LapsePolicy
-from vscm.errors import InputError
+from vscm.errors import InputError, NotFound
 from vscm.risk.config import load_thresholds
 from vscm.risk.events import indicator_name
 from vscm.risk.monitor import EVIDENCE_DIR, Monitor, RaisedAlert
@@ -167,6 +167,14 @@ def show_cmd(platform: Platform, alert_id: int, state_dir: Path | None, as_json:
     emit(row, as_json, lambda r: key_value_table(r.items(), title=f"alert #{alert_id}"))
 
 
+def _returned(platform: Platform, loan_id: int) -> int:
+    """Loan money returned to the lender so far (0 for a loan never disbursed)."""
+    try:
+        return platform.funds.funds(loan_id).returned
+    except NotFound:
+        return 0
+
+
 @risk.command("decide")
 @click.argument("loan_id", type=ID)
 @click.argument("decision", type=click.Choice(["continue", "recall"]))
@@ -174,9 +182,9 @@ def show_cmd(platform: Platform, alert_id: int, state_dir: Path | None, as_json:
 @signed_command
 def decide_cmd(platform: Platform, signer: LocalAccount, loan_id: int, decision: str, as_json: bool) -> None:
     """The lender's decision on a warned loan: continue (tracking goes on) or recall (money intercepted)."""
-    before = platform.funds.funds(loan_id).returned
+    before = _returned(platform, loan_id)
     receipt = platform.risk.as_(signer).decide(loan_id, Decision[decision.upper()])
-    intercepted = platform.funds.funds(loan_id).returned - before
+    intercepted = _returned(platform, loan_id) - before
     emit_tx(receipt, f"loan #{loan_id}: {decision}", as_json, intercepted=format_amount(intercepted))
 
 
