@@ -115,20 +115,22 @@ class EventSource:
                 block=block, time=self.block_time(block), contract=name, name=event.event_name,
                 args={k: _plain(v) for k, v in args.items()}, tx="0x" + bytes(log["transactionHash"]).hex(),
                 log_index=int(log["logIndex"]), address=str(log["address"]))))
+        logged = {bytes(log["transactionHash"]) for log in logs}
         for number in range(first, last + 1):
-            for index, call in self._failed_calls(number):
+            for index, call in self._failed_calls(number, logged):
                 keyed.append(((number, index, -1), call))
         keyed.sort(key=lambda pair: pair[0])
         return [record for _, record in keyed]
 
-    def _failed_calls(self, number: int) -> Iterator[tuple[int, FailedCall]]:
-        """Transactions to a platform contract mined in block ``number`` that reverted."""
+    def _failed_calls(self, number: int, logged: set[bytes]) -> Iterator[tuple[int, FailedCall]]:
+        """Transactions to a platform contract mined in block ``number`` that reverted. A reverted
+        transaction leaves no log, so only those without a log in ``logged`` are looked at."""
         block = self.w3.eth.get_block(number, full_transactions=True)
         self._times[number] = int(block["timestamp"])
         txs: list[Any] = list(block["transactions"])
         for tx in txs:
             to = tx.get("to")
-            if to is None or str(to) not in self.contracts:
+            if to is None or str(to) not in self.contracts or bytes(tx["hash"]) in logged:
                 continue
             receipt = self.w3.eth.get_transaction_receipt(tx["hash"])
             if int(receipt["status"]) == 1:
