@@ -258,7 +258,8 @@ contract RiskControl is IRiskControl, AccessControl {
         loans.clearWarning(loanId);
         if (c.frozenOnLapse) {
             c.frozenOnLapse = false;
-            funds.unfreeze(loanId);
+            // another controller may have unfrozen it meanwhile: a continue must not fail on that
+            if (funds.getFunds(loanId).frozen) funds.unfreeze(loanId);
         }
     }
 
