@@ -15,7 +15,9 @@ from vscm.client.platform import Platform
 __all__ = ["DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS", "deploy_platform"]
 
 DEFAULT_CURRENCIES = ("CNY", "USD")
-PLATFORM_CONTRACTS = ("MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook")
+PLATFORM_CONTRACTS = (
+    "MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook", "TelemetryOracle",
+)
 
 
 def _artifact_hashes() -> dict[str, str]:
@@ -59,6 +61,7 @@ def deploy_platform(
     assets = chain.sender.deploy(operator, "AssetRegistry", registry, orders, operator.address)
     funds = chain.sender.deploy(operator, "FundTracker", registry, orders, operator.address)
     loans = chain.sender.deploy(operator, "LoanBook", registry, orders, assets, funds, operator.address)
+    oracle = chain.sender.deploy(operator, "TelemetryOracle", registry, orders, assets, loans, operator.address)
     deployment = Deployment(
         network=network or chain.name,
         chain_id=int(chain.chain_id),
@@ -71,6 +74,7 @@ def deploy_platform(
         funds=funds,
         loans=loans,
         artifacts=_artifact_hashes(),
+        oracle=oracle,
     )
     platform = Platform(chain, deployment)
     for code, address in cash.items():
