@@ -30,8 +30,8 @@ __all__ = [
     "Site",
     "TemperatureLogger",
     "device_key",
-    "load_device_keys",
-    "save_device_keys",
+    "load_fleet",
+    "save_fleet",
 ]
 
 
@@ -189,23 +189,58 @@ class Site:
         ])
 
 
-def save_device_keys(path: Path, devices: Sequence[SimDevice]) -> Path:
-    """Write the simulated devices (serial, metric, target, private key) to a JSON file.
+def save_fleet(path: Path, site: Site) -> Path:
+    """Write simulated devices with their keys and state (sequence, hash chain, goods) to JSON.
 
-    The keys are those of simulated devices, kept beside the simulation; a real device keeps its key.
+    These are simulated devices kept beside the simulation so that the next run continues their
+    sequences; a real device keeps its key in its own secure element.
     """
-    data = [{"serial": d.serial, "metric": d.metric.name.lower(), "kind": d.kind.name.lower(),
-             "target_id": d.target_id, "address": d.key.address, "key": "0x" + bytes(d.key.key).hex()}
-            for d in devices]
+    data = []
+    for d in site.devices:
+        entry: dict[str, object] = {
+            "serial": d.serial, "metric": d.metric.name.lower(), "kind": d.kind.name.lower(),
+            "target_id": d.target_id, "address": d.key.address, "key": "0x" + bytes(d.key.key).hex(),
+            "seq": d.seq, "prev_hash": "0x" + d.prev_hash.hex(),
+        }
+        if isinstance(d, LoadCell):
+            entry.update(quantity=d.quantity, started=d.started)
+        elif isinstance(d, TemperatureLogger):
+            entry.update(set_point=d.set_point, excursion=d.excursion)
+        elif isinstance(d, GpsTracker):
+            entry.update(route=[list(w) for w in d.route], started=d.started, detour=list(d.detour))
+        elif isinstance(d, DoorSensor):
+            entry.update(open_at=d.open_at, last_sample=d.last_sample)
+        data.append(entry)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1) + "\n")
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    tmp.replace(path)
     return path
 
 
-def load_device_keys(path: Path) -> list[dict[str, object]]:
+def load_fleet(path: Path, seed: str = "vscm") -> Site:
+    """The simulated devices saved by :func:`save_fleet`, ready to continue."""
     if not path.is_file():
-        raise OracleError(f"no device file at {path}: run `vscm oracle simulate --devices {path}` first")
+        raise OracleError(f"no device file at {path}: run `vscm oracle simulate --devices {path} --receipt ID` first")
     try:
-        return list(json.loads(path.read_text()))
-    except ValueError as exc:
-        raise OracleError(f"device file {path} is not valid JSON: {exc}") from None
+        entries = json.loads(path.read_text())
+        devices: list[SimDevice] = []
+        for i, e in enumerate(entries):
+            metric = Metric.parse(e["metric"])
+            common = {"serial": e["serial"], "key": Account.from_key(e["key"]), "metric": metric,
+                          "kind": TargetKind.parse(e["kind"]), "target_id": int(e["target_id"]), "seq": int(e["seq"]),
+                          "prev_hash": bytes.fromhex(e["prev_hash"].removeprefix("0x")),
+                          "rng": random.Random(f"{seed}:{e['serial']}:{e['seq']}:{i}")}
+            if metric == Metric.WEIGHT:
+                devices.append(LoadCell(**common, quantity=float(e["quantity"]), started=int(e["started"])))
+            elif metric == Metric.TEMPERATURE:
+                devices.append(TemperatureLogger(**common, set_point=float(e["set_point"]),
+                                                 excursion=float(e["excursion"])))
+            elif metric == Metric.LOCATION:
+                devices.append(GpsTracker(**common, route=[tuple(w) for w in e["route"]], started=int(e["started"]),
+                                          detour=tuple(e["detour"])))
+            else:
+                devices.append(DoorSensor(**common, open_at=list(e["open_at"]), last_sample=int(e["last_sample"])))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise OracleError(f"device file {path} is not valid: {exc}") from None
+    return Site(devices)
