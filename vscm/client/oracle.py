@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hexbytes import HexBytes
+
 from vscm.client.platform import _Facade
 from vscm.errors import ContractRevert, NotFound
 from vscm.oracle.model import Metric, Reading, TargetKind
@@ -125,6 +127,13 @@ class OracleFacade(_Facade):
         return self._send(self.contract.functions.submitReport(report.as_tuple(), list(signatures)))
 
     # ---- reads
+    def events(self, receipt: Any, name: str) -> list[dict[str, Any]]:
+        """Every ``name`` event this contract emitted in ``receipt``, as dicts of arguments."""
+        event = getattr(self.contract.events, name)()
+        topic = bytes(HexBytes(event.topic))
+        return [dict(event.process_log(log)["args"]) for log in receipt["logs"]
+                if log["address"] == self.contract.address and bytes(log["topics"][0]) == topic]
+
     @property
     def chain_id(self) -> int:
         return int(self.platform.chain.chain_id)
