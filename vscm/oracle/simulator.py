@@ -157,7 +157,7 @@ class Site:
 
     def run(self, start: int, samples: int, interval: int) -> list[SignedReading]:
         """``samples`` readings of every device, ``interval`` seconds apart from ``start``."""
-        out = []
+        out: list[SignedReading] = []
         for i in range(samples):
             t = start + i * interval
             out.extend(d.sample(t) for d in self.devices)

@@ -114,7 +114,7 @@ class MqttSource:
         self._subscribed = threading.Event()
         self._client: Any = None
 
-    def start(self) -> MqttSource:
+    def start(self) -> Self:
         if self._client is not None:
             return self
         client = _client(self.target, "oracle")
