@@ -51,8 +51,9 @@ interface ITelemetryOracle {
         uint256 targetId;
     }
 
-    /// The custodian's rules for a target: the goods' temperature range and the door's opening hours
-    /// (seconds of the UTC day, `openFrom <= t < openTo`).
+    /// The custodian's rules for a target: the goods' temperature range (hundredths of a degree C; 0..0
+    /// means no range is set) and the door's opening hours (seconds of the UTC day,
+    /// `openFrom <= t < openTo`; 0..0 means always open).
     struct Watch {
         int32 minTemp;
         int32 maxTemp;
