@@ -60,7 +60,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cli, Any, 
         world = populate(chain, make_parties("oracle-cli"))
         deal = Fin(world).pledge()
         manifest = world.platform.deployment.save(home / "deployment.json")
-        store = Keystore(home / "keys")
+        store = Keystore(home / "keys", iterations=2**4)  # a cheap work factor: same file format
         p = world.p
         for label, account in (("operator", p.operator), ("warehouse", p.warehouse), ("carrier", p.carrier),
                                ("publisher", p.oracle)):
