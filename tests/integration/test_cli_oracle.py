@@ -6,6 +6,10 @@ a reading; mistakes end in one line and exit code 1."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,7 @@ from vscm.wallet.keystore import KEYSTORE_DIR_ENV, Keystore
 pytestmark = pytest.mark.anvil
 
 PASSWORD = "oracle-cli-test-passphrase"
+VSCM = Path(sys.executable).parent / "vscm"
 
 
 class Cli:
@@ -85,8 +90,10 @@ def test_devices_readings_batches_and_a_margin_call_from_the_command_line(setup)
                        "--receipt", str(receipt), wallet="warehouse")
         assert out["device_id"] == d["device_id"]
     nodes = [k.address for k in node_keys("oracle-cli")]
+    current = run.json("oracle", "state", "--receipt", str(receipt))  # a read before any report: all zero
+    assert (current["batch_id"], current["active_devices"]) == (0, 3)
     assert run.json("oracle", "signers", *[x for n in nodes for x in ("--node", n)], "--quorum", "2",
-                    wallet="operator")["signer_set"] == 1
+                    wallet="operator")["signer_set"] >= 1
     run.json("oracle", "watch", "--receipt", str(receipt), "--min-temp", "2", "--max-temp", "8", wallet="warehouse")
 
     batch_file = run.home / "batch1.json"
@@ -142,3 +149,40 @@ def test_device_mistakes_end_in_one_line(setup):
                                    "--node", "node0", wallet="publisher")
     assert "no readings file" in run.fails("oracle", "run", "--source", str(run.home / "none.jsonl"), "--node",
                                            "node0", wallet="publisher")
+
+
+@pytest.mark.mqtt
+def test_oracle_run_over_the_mqtt_broker(setup):
+    """`vscm oracle run --source mqtt://…` listens (a separate process) while `vscm oracle simulate
+    --publish` sends each device's readings on its own topic; the batch lands on chain."""
+    run, world, _ = setup
+    receipt = run.json("asset", "register", "receipt", "--owner", world.p.supplier.address, "--lot", "MQTT-CLI-1",
+                       "--quantity", "200", "--unit", "t", "--currency", "CNY", "--value", "100000",
+                       wallet="warehouse")["asset_id"]
+    devices = run.home / "mqtt-bay.json"
+    sim = run.json("oracle", "simulate", "--devices", str(devices), "--receipt", str(receipt), "--seed", "mqtt-cli",
+                   "--quantity", "200", "--samples", "1", "--out", str(run.home / "mqtt-warmup.jsonl"))
+    for d in sim["devices"]:
+        run.json("device", "register", d["serial"], "--key", d["address"], "--metric", d["metric"], "--receipt",
+                 str(receipt), wallet="warehouse")
+    nodes = [k.address for k in node_keys("oracle-cli")]
+    run.json("oracle", "signers", *[x for n in nodes for x in ("--node", n)], "--quorum", "2", wallet="operator")
+    url = f"mqtt://127.0.0.1:1883/vscm-cli-{uuid.uuid4().hex[:12]}"
+    argv = [str(VSCM), "oracle", "run", "--source", url, "--expect", "9", "--timeout", "30", "--node", "node0",
+            "--node", "node1", "--json", "--wallet", "publisher", "--password-file", str(run.password_file)]
+    oracle_process = subprocess.Popen(argv, env={**os.environ, **run.env}, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
+    try:
+        assert oracle_process.stderr is not None
+        listening = oracle_process.stderr.readline()
+        assert listening.startswith("listening on "), listening
+        published = run.json("oracle", "simulate", "--devices", str(devices), "--samples", "3", "--publish", url)
+        assert published["readings"] == 9
+        out, err = oracle_process.communicate(timeout=60)
+    finally:
+        if oracle_process.poll() is None:
+            oracle_process.kill()
+    assert oracle_process.returncode == 0, err
+    batch = json.loads(out)
+    assert (batch["readings"], batch["rejected"], batch["summaries"][0]["quantity"]) == (9, 0, 200)
+    assert run.json("oracle", "state", "--receipt", str(receipt))["batch_id"] == batch["batch_id"]

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
 from harness import the_event
 from oracle_support import watch_pledge
 
 from vscm.oracle.model import TargetKind
 from vscm.oracle.sources import MqttPublisher, MqttSource
+
+pytestmark = pytest.mark.mqtt
 
 BROKER = "mqtt://127.0.0.1:1883"
 

@@ -26,7 +26,7 @@ from vscm.errors import InputError
 from vscm.oracle.model import Metric, OracleError, TargetKind, device_id
 from vscm.oracle.node import Aggregator, Batch, OracleNode
 from vscm.oracle.simulator import GpsTracker, LoadCell, Site, TemperatureLogger, load_fleet, save_fleet
-from vscm.oracle.sources import MqttPublisher, open_source
+from vscm.oracle.sources import MqttPublisher, MqttSource, open_source
 
 __all__ = ["device", "oracle"]
 
@@ -188,6 +188,9 @@ def run_cmd(platform: Platform, signer: LocalAccount, source: str, nodes: tuple[
         raise InputError("two --node wallets have the same key: every oracle node signs with its own key")
     src = open_source(source)
     try:
+        if isinstance(src, MqttSource):
+            src.start()
+            click.echo(f"listening on {src.target.prefix}/devices/+ at {src.target.host}:{src.target.port}", err=True)
         readings = src.collect(expected=expect, timeout=timeout)
     finally:
         stop = getattr(src, "stop", None)
