@@ -137,7 +137,7 @@ def test_devices_readings_batches_and_a_margin_call_from_the_command_line(setup)
 def test_device_mistakes_end_in_one_line(setup):
     run, _world, receipt = setup
     key = Account.create().address
-    assert "OracleNotCustodian" in run.fails("device", "register", "CARRIER-1", "--key", key, "--metric", "door",
+    assert "OracleNotCustodian(kind=ASSET" in run.fails("device", "register", "CARRIER-1", "--key", key, "--metric", "door",
                                              "--receipt", str(receipt), wallet="carrier")
     assert "exactly one of --receipt" in run.fails("device", "register", "X-1", "--key", key, "--metric", "door",
                                                    wallet="warehouse")
