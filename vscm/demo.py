@@ -26,6 +26,7 @@ from vscm.client.platform import Platform
 from vscm.client.records import LoanMode, Role, Tier
 from vscm.client.workflows import OrderPlan, doc_hash, form_chain, onboard_sme, ship_and_settle
 from vscm.errors import ContractRevert, VscmError
+from vscm.oracle.demo import run_watched_pledge
 
 # Wide enough for the tables when the output is not a terminal (make, CI); $COLUMNS wins.
 console = Console(highlight=False, width=None if os.environ.get("COLUMNS") else 120)
@@ -150,6 +151,11 @@ def run(out: Path | None = None) -> Platform:
 
     console.print("\n[bold]5. Financing: the four modes")
     finance(platform, cast, chain_id)
+
+    console.print("\n[bold]5b. IoT oracle: pledged goods watched by devices")
+    run_watched_pledge(platform, operator=cast.operator, lender=cast.bank, guarantor=cast.core,
+                       borrower=cast.supplier_b, seller=cast.supplier_a, warehouse=cast.warehouse,
+                       chain_id=chain_id, say=step)
 
     from vscm.risk.demo import control  # the control mechanism builds on this module's cast
 

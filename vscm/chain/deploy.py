@@ -15,8 +15,10 @@ from vscm.client.platform import Platform
 __all__ = ["DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS", "deploy_platform"]
 
 DEFAULT_CURRENCIES = ("CNY", "USD")
-PLATFORM_CONTRACTS = ("MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook",
-                      "RiskControl")
+PLATFORM_CONTRACTS = (
+    "MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook", "RiskControl",
+    "TelemetryOracle",
+)
 
 
 def _artifact_hashes() -> dict[str, str]:
@@ -61,6 +63,7 @@ def deploy_platform(
     funds = chain.sender.deploy(operator, "FundTracker", registry, orders, operator.address)
     loans = chain.sender.deploy(operator, "LoanBook", registry, orders, assets, funds, operator.address)
     risk = chain.sender.deploy(operator, "RiskControl", registry, loans, funds, operator.address)
+    oracle = chain.sender.deploy(operator, "TelemetryOracle", registry, orders, assets, loans, operator.address)
     deployment = Deployment(
         network=network or chain.name,
         chain_id=int(chain.chain_id),
@@ -74,6 +77,7 @@ def deploy_platform(
         loans=loans,
         artifacts=_artifact_hashes(),
         risk=risk,
+        oracle=oracle,
     )
     platform = Platform(chain, deployment)
     for code, address in cash.items():
@@ -89,6 +93,9 @@ def deploy_platform(
     platform.loans.as_(op).grant(platform.loans.role("CONTROLLER_ROLE"), risk)
     platform.funds.as_(op).grant(platform.funds.role("CONTROLLER_ROLE"), risk)
     platform.members.as_(op).grant_controller(risk)
+    # The oracle raises its margin calls and breaches on loans as RiskControl alerts.
+    platform.risk.as_(op).grant_detector(oracle)
+    platform.oracle.as_(op).set_alert_sink(risk)
     if manifest is not False:
         path = manifest if isinstance(manifest, Path) else DEFAULT_DEPLOYMENTS_DIR / f"{deployment.network}.json"
         deployment.save(path)

@@ -28,6 +28,7 @@ from vscm.client.records import (
     Tier,
 )
 from vscm.errors import ContractRevert
+from vscm.oracle.model import Metric, TargetKind
 
 __all__ = ["emit_tx", "platform_command", "readable_revert", "signed_command", "tx_result"]
 
@@ -37,6 +38,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _ENUMS: dict[str, type[IntEnum]] = {
     "OrderStatus": OrderStatus, "DocKind": DocKind, "Status": Status, "Role": Role, "Tier": Tier,
     "AssetKind": AssetKind, "AssetStatus": AssetStatus, "LoanStatus": LoanStatus, "Mode": LoanMode,
+    "Metric": Metric, "TargetKind": TargetKind,
 }
 #: Fixed-size codes shown as text: an Incoterm (bytes3) and a country (bytes2).
 _TEXT_CODES = ("bytes2", "bytes3")

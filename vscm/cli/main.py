@@ -25,6 +25,7 @@ from vscm.cli.context import CliConfig
 from vscm.cli.finance import asset, lender, loan
 from vscm.cli.members import member, supply_chain
 from vscm.cli.node import deploy, node
+from vscm.cli.oracle import device, oracle
 from vscm.cli.orders import order
 from vscm.cli.risk import monitor, risk
 from vscm.cli.wallet import wallet
@@ -129,6 +130,8 @@ cli.add_command(loan)
 cli.add_command(lender)
 cli.add_command(monitor)
 cli.add_command(risk)
+cli.add_command(oracle)
+cli.add_command(device)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

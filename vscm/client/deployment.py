@@ -32,6 +32,8 @@ class Deployment:
     artifacts: dict[str, str] = field(default_factory=dict)
     #: RiskControl (the control mechanism); empty in manifests written before it existed
     risk: str = ""
+    #: the TelemetryOracle (empty in manifests written before it existed)
+    oracle: str = ""
 
     def cash_address(self, code: str) -> str:
         try:

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
@@ -37,6 +37,9 @@ from vscm.client.records import (
     roles_to_mask,
 )
 from vscm.errors import InputError, NotFound
+
+if TYPE_CHECKING:
+    from vscm.client.oracle import OracleFacade
 
 __all__ = [
     "AssetsFacade",
@@ -498,7 +501,17 @@ class Platform:
         self.loans = LoansFacade(self, bind(deployment.loans, "LoanBook"))
         self.funds = FundsFacade(self, bind(deployment.funds, "FundTracker"))
         self._cash = {code: CashFacade(self, bind(addr, "PlatformCash")) for code, addr in deployment.cash.items()}
+        from vscm.client.oracle import OracleFacade  # imported here: it builds on _Facade of this module
+
+        self._oracle = OracleFacade(self, bind(deployment.oracle, "TelemetryOracle")) if deployment.oracle else None
         self._risk = bind(deployment.risk, "RiskControl") if deployment.risk else None
+
+    @property
+    def oracle(self) -> OracleFacade:
+        """The TelemetryOracle facade (``NotFound`` on a deployment made before the oracle existed)."""
+        if self._oracle is None:
+            raise NotFound("this deployment has no TelemetryOracle: deploy the platform again")
+        return self._oracle
 
     @property
     def risk(self) -> Any:

@@ -25,7 +25,8 @@ Rules (thresholds in ``thresholds.toml``):
   ``OrderDisputed`` on the purpose order or the collateral's order of a disbursed, open loan.
 * 202 invoice without delivery: an invoice (``OrderInvoiced`` or an Invoice document) with no delivery
   confirmed by a warehouse other than the buyer and seller ``delivery_grace_seconds`` later.
-* 203 goods missing: an oracle event of :data:`ORACLE_EVENTS`.
+* 203 goods missing: an oracle breach of :data:`ORACLE_EVENTS` on goods no loan holds (the oracle
+  alerts a loan's lender itself).
 * 401 circular trading: a cycle of invoiced orders (seller -> buyer, same chain and currency, within
   the window) of at most ``max_length`` members whose per-edge totals are within ``tolerance`` of
   each other.
@@ -61,8 +62,11 @@ ASSET_RECEIVABLE, ASSET_PAYABLE = 0, 1
 #: to a severity (only those kinds count); ``severity`` applies when there is no kind filter.
 #: Adjust the names here if the TelemetryOracle's events differ.
 ORACLE_EVENTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("TelemetryOracle", "Breach"): {"kind_field": "kind", "kinds": {2: Severity.CRITICAL, 302: Severity.CRITICAL}},
-    ("TelemetryOracle", "MarginCall"): {"kind_field": None, "severity": Severity.HIGH},
+    # Breach.GoodsMissing (0) on a TargetKind.Asset (0) target. A breach bound to a loan, and every
+    # MarginCall, is raised on chain by the oracle itself (IAlertSink, indicators 301-305): the engine
+    # does not raise it twice; it reports goods missing from receipts no loan holds (on the owner).
+    ("TelemetryOracle", "BreachDetected"): {"kind_field": "breach", "kinds": {0: Severity.CRITICAL},
+                                            "target_kind": 0, "asset_field": "targetId"},
 }
 
 #: Reverted calls read as "loan money attempted outside allowed payees" (103).
@@ -678,6 +682,10 @@ class RiskEngine:
 
     def _oracle(self, ev: ChainEvent) -> list[Finding]:
         rule = ORACLE_EVENTS[(ev.contract, ev.name)]
+        if "target_kind" in rule and int(ev.args.get("kind", -1)) != rule["target_kind"]:
+            return []
+        if int(ev.args.get("loanId", 0)):
+            return []  # the oracle alerted the loan's lender itself
         if rule["kind_field"] is not None:
             kind = int(ev.args.get(rule["kind_field"], -1))
             if kind not in rule["kinds"]:
@@ -686,7 +694,7 @@ class RiskEngine:
         else:
             kind, severity = -1, rule["severity"]
         lid = int(ev.args.get("loanId", 0))
-        aid = int(ev.args.get("assetId", 0))
+        aid = int(ev.args.get(rule.get("asset_field", "assetId"), 0))
         evidence = {"event": ev.name, "asset": aid, "loan": lid, "kind": kind, "tx": ev.tx,
                     "args": {k: v for k, v in ev.args.items() if isinstance(v, (int, str, bool))}}
         key = f"oracle:{ev.name}:asset:{aid}:kind:{kind}"

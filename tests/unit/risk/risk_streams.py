@@ -280,11 +280,13 @@ class Stream:
 
     def breach(self, asset: int, lid: int, kind: int) -> None:
         self._begin(f"breach{asset}{lid}{kind}{len(self.records)}")
-        self.emit("TelemetryOracle", "Breach", assetId=asset, loanId=lid, kind=kind, value=0, reading=7)
+        self.emit("TelemetryOracle", "BreachDetected", kind=0, targetId=asset, breach=kind, batchId=1, loanId=lid,
+                  observed=0)
 
     def margin_call(self, lid: int, asset: int) -> None:
         self._begin(f"margin{asset}{lid}{len(self.records)}")
-        self.emit("TelemetryOracle", "MarginCall", loanId=lid, assetId=asset, value=10, limit=20)
+        self.emit("TelemetryOracle", "MarginCall", loanId=lid, assetId=asset, collateralValue=10, limit=20,
+                  outstanding=30)
 
 
 def run(records: Iterable[Record], engine: RiskEngine | None = None, tick_every: int | None = DAY,

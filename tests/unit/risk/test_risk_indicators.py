@@ -374,31 +374,25 @@ def test_invoice_near_misses() -> None:
 # ---------------------------------------------------------------- 203 goods missing
 
 
-def test_oracle_goods_missing_and_margin_call() -> None:
+def test_oracle_breaches_on_a_loan_are_left_to_the_oracle_itself() -> None:
+    """The oracle raises goods missing and margin calls on a loan through IAlertSink: no second alert."""
     s = Stream()
     s.setup_chain()
     lid, _ = pledge_loan(s)
     asset = s.next_asset - 1
-    s.breach(asset, lid, 3)  # temperature: not goods missing
-    s.breach(asset, lid, 2)
-    breach_tx = s.tx
-    s.breach(asset, lid, 2)  # the same breach read again
+    s.breach(asset, lid, 0)
     s.margin_call(lid, asset)
-    found = run(s.records)
-    assert [(f.subject, f.subject_id, f.indicator, f.severity) for f in found] == [
-        ("loan", lid, Indicator.GOODS_MISSING, Severity.CRITICAL),
-        ("loan", lid, Indicator.GOODS_MISSING, Severity.HIGH),
-    ]
-    assert found[0].evidence["tx"] == breach_tx and found[0].evidence["asset"] == asset
-    assert found[1].evidence["event"] == "MarginCall"
+    assert run(s.records) == []
 
 
 def test_oracle_without_loan_targets_the_owner() -> None:
     s = Stream()
     s.setup_chain()
     asset = s.warehouse_receipt(SUP_B, 10_000)
-    s.breach(asset, 0, 2)
-    s.breach(99, 0, 2)  # unknown asset, no loan: nobody to target
+    s.breach(asset, 0, 1)  # temperature: not goods missing
+    s.breach(asset, 0, 0)
+    s.breach(asset, 0, 0)  # the same breach read again
+    s.breach(99, 0, 0)  # unknown asset, no loan: nobody to target
     found = run(s.records)
     assert [(f.subject, f.subject_id, f.indicator) for f in found] == [("chain", CHAIN, Indicator.GOODS_MISSING)]
 

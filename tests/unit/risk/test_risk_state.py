@@ -27,7 +27,8 @@ def fraud_stream() -> Stream:
     s.pay(SUP_B, SUP_A, 70_000)
     s.ship(oid)
     s.dispute(oid, SUP_A)
-    s.breach(asset, lid, 2)
+    spare = s.warehouse_receipt(SUP_A, 50_000)  # goods no loan holds: the engine reports them missing
+    s.breach(spare, 0, 0)
     s.trade(SUP_B, SUP_A, 100_000, settle=False)
     s.trade(DIST, SUP_B, 100_000, settle=False)
     s.trade(SUP_A, DIST, 100_000, settle=False)

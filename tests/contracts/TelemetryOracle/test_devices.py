@@ -1,0 +1,87 @@
+"""Devices, signer sets and watches: who may register, retire, rotate and configure."""
+
+from __future__ import annotations
+
+from financing_support import Fin
+from harness import reverts, the_event
+from oracle_support import Watched, node_keys
+
+from vscm.oracle.model import Metric, TargetKind, device_id
+from vscm.oracle.simulator import device_key
+
+
+def test_the_warehouse_registers_a_device_on_its_receipt(fresh):
+    receipt = Fin(fresh).receipt()
+    key = device_key("t", "LC-9")
+    oracle = fresh.platform.oracle
+    tx = oracle.as_(fresh.p.warehouse).register_device(device_id("LC-9"), key.address, Metric.WEIGHT,
+                                                       TargetKind.ASSET, receipt)
+    assert the_event(oracle, tx, "DeviceRegistered")["owner"] == fresh.p.warehouse.address
+    d = oracle.device(device_id("LC-9"))
+    assert (d.key, d.metric, d.kind, d.target_id, d.retired, d.last_seq) == (
+        key.address, Metric.WEIGHT, TargetKind.ASSET, receipt, False, 0)
+    assert [x.device_id for x in oracle.devices(fresh.p.warehouse.address)] == [device_id("LC-9")]
+
+
+def test_only_the_custodian_registers_a_device(fresh):
+    receipt = Fin(fresh).receipt()
+    oracle = fresh.platform.oracle
+    with reverts("OracleNotCustodian", targetId=receipt, caller=fresh.p.carrier.address):
+        oracle.as_(fresh.p.carrier).register_device(device_id("X"), fresh.p.carrier.address, Metric.DOOR,
+                                                    TargetKind.ASSET, receipt)
+    with reverts("OracleOwnerNotActive", owner=fresh.p.outsider.address):
+        oracle.as_(fresh.p.outsider).register_device(device_id("X"), fresh.p.outsider.address, Metric.DOOR,
+                                                     TargetKind.ASSET, receipt)
+
+
+def test_a_device_id_is_registered_once(fresh, watched: Watched):
+    with reverts("OracleDeviceExists", deviceId=watched.cell.device_id):
+        fresh.platform.oracle.as_(fresh.p.warehouse).register_device(
+            watched.cell.device_id, fresh.p.warehouse.address, Metric.WEIGHT, TargetKind.ASSET, watched.deal.asset_id)
+
+
+def test_only_the_owner_or_operator_retires_and_a_retired_device_stays_retired(fresh, watched: Watched):
+    oracle = fresh.platform.oracle
+    cell = watched.cell.device_id
+    with reverts("OracleNotDeviceOwner", deviceId=cell, caller=fresh.p.carrier.address):
+        oracle.as_(fresh.p.carrier).retire_device(cell)
+    oracle.as_(fresh.p.operator).retire_device(cell)
+    assert oracle.device(cell).retired
+    assert oracle.target_state(TargetKind.ASSET, watched.deal.asset_id).active_devices == 2
+    with reverts("OracleDeviceRetired", deviceId=cell):
+        oracle.as_(fresh.p.warehouse).retire_device(cell)
+
+
+def test_a_rotated_key_signs_from_then_on(fresh, watched: Watched):
+    oracle = fresh.platform.oracle
+    cell = watched.cell
+    watched.aggregator.publish(watched.readings(fresh, 2))
+    new = device_key("rotated", cell.serial)
+    oracle.as_(fresh.p.warehouse).rotate_device_key(cell.device_id, new.address)
+    batch = watched.nodes[0].prepare(watched.readings(fresh, 2))
+    assert [r.reason for r in batch.rejected] == ["not signed by the device's key"] * 2
+    cell.key = new
+    batch = watched.nodes[0].prepare(watched.readings(fresh, 2))
+    assert batch.rejected == [] and oracle.device(cell.device_id).last_seq == 2
+
+
+def test_signer_sets_are_a_majority_of_distinct_nodes(fresh):
+    oracle = fresh.platform.oracle.as_(fresh.p.operator)
+    keys = [k.address for k in node_keys(count=4)]
+    with reverts("OracleBadSignerSet", nodes=4, quorum=2):
+        oracle.set_signers(keys, 2)
+    with reverts("OracleDuplicateNode", node=keys[0]):
+        oracle.set_signers([keys[0], keys[1], keys[0]], 2)
+    with reverts("AccessControlUnauthorizedAccount"):
+        fresh.platform.oracle.as_(fresh.p.oracle).set_signers(keys, 3)
+    assert oracle.set_signers(keys, 3) == 1
+    assert oracle.signer_set() == (1, 3, keys)
+
+
+def test_a_watch_is_set_by_the_custodian_with_a_sane_range(fresh, watched: Watched):
+    oracle = fresh.platform.oracle
+    with reverts("OracleBadWatch", minTemp=900, maxTemp=800):
+        oracle.as_(fresh.p.warehouse).set_watch(TargetKind.ASSET, watched.deal.asset_id, 900, 800)
+    with reverts("OracleNotCustodian"):
+        oracle.as_(fresh.p.supplier).set_watch(TargetKind.ASSET, watched.deal.asset_id, 0, 800)
+    assert oracle.watch(TargetKind.ASSET, watched.deal.asset_id) == (200, 800, 8 * 3600, 18 * 3600)

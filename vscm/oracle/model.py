@@ -1,0 +1,164 @@
+"""Value objects of the oracle: metrics, readings (the Merkle leaves), device signatures.
+
+A reading is what one device measured at one moment. Its hash is ``keccak256(abi.encode(reading))``
+(the same encoding as the contract's ``Reading`` struct); the device signs that hash (EIP-191
+personal message) with its own key, and the next reading carries it as ``prev_hash``, so a missing
+reading breaks the chain. The Merkle leaf is the hash hashed again (OpenZeppelin's leaf rule).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_abi import encode
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+from eth_utils import ValidationError, keccak
+
+from vscm.errors import VscmError
+
+__all__ = [
+    "ZERO32",
+    "Metric",
+    "OracleError",
+    "Reading",
+    "SignedReading",
+    "TargetKind",
+    "device_id",
+]
+
+ZERO32 = b"\x00" * 32
+READING_ABI = "(bytes32,uint64,uint64,uint8,int64,int64,bytes32)"
+
+
+class OracleError(VscmError):
+    """The oracle refused something: a bad reading, a batch nobody can sign, a source that failed."""
+
+
+class Metric(IntEnum):
+    """What a device measures (the contract's ``Metric``).
+
+    Values: WEIGHT in thousandths of the receipt's unit; TEMPERATURE in hundredths of a degree
+    Celsius; LOCATION latitude (value) and longitude (value2) in micro-degrees; DOOR 1 open, 0 closed.
+    """
+
+    WEIGHT = 0
+    TEMPERATURE = 1
+    LOCATION = 2
+    DOOR = 3
+
+    @classmethod
+    def parse(cls, text: str) -> Metric:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            names = ", ".join(m.name.lower() for m in cls)
+            raise OracleError(f"unknown metric {text!r}: expected one of {names}") from None
+
+
+class TargetKind(IntEnum):
+    """What a device watches: a warehouse receipt (asset id) or a shipment (order id)."""
+
+    ASSET = 0
+    SHIPMENT = 1
+
+    @classmethod
+    def parse(cls, text: str) -> TargetKind:
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            raise OracleError(f"unknown target kind {text!r}: expected asset or shipment") from None
+
+
+def device_id(serial: str) -> bytes:
+    """The on-chain id of a device: keccak256 of its serial number."""
+    return keccak(text=serial)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One measurement of one device (the contract's ``Reading``)."""
+
+    device_id: bytes
+    seq: int
+    timestamp: int
+    metric: Metric
+    value: int
+    value2: int = 0
+    prev_hash: bytes = ZERO32
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (self.device_id, self.seq, self.timestamp, int(self.metric), self.value, self.value2, self.prev_hash)
+
+    @property
+    def hash(self) -> bytes:
+        """keccak256(abi.encode(reading)): what the device signs and the next reading chains to."""
+        return keccak(encode([READING_ABI], [self.as_tuple()]))
+
+    @property
+    def leaf(self) -> bytes:
+        """The Merkle leaf (OpenZeppelin's double hash, so a leaf is never a 64-byte inner node)."""
+        return keccak(self.hash)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["device_id"] = "0x" + self.device_id.hex()
+        d["prev_hash"] = "0x" + self.prev_hash.hex()
+        d["metric"] = self.metric.name.lower()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Reading:
+        try:
+            return cls(
+                device_id=bytes.fromhex(str(d["device_id"]).removeprefix("0x")),
+                seq=int(d["seq"]),
+                timestamp=int(d["timestamp"]),
+                metric=Metric.parse(str(d["metric"])),
+                value=int(d["value"]),
+                value2=int(d.get("value2", 0)),
+                prev_hash=bytes.fromhex(str(d.get("prev_hash", "0x" + "00" * 32)).removeprefix("0x")),
+            )
+        except (KeyError, ValueError, TypeError) as exc:
+            raise OracleError(f"malformed reading {d!r}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SignedReading:
+    """A reading and its device's signature (65 bytes r, s, v over the reading's hash)."""
+
+    reading: Reading
+    signature: bytes
+
+    @classmethod
+    def sign(cls, reading: Reading, key: LocalAccount) -> SignedReading:
+        signed = key.sign_message(encode_defunct(primitive=reading.hash))
+        return cls(reading, bytes(signed.signature))
+
+    def signer(self) -> str:
+        """The address whose key made the signature."""
+        try:
+            return str(Account.recover_message(encode_defunct(primitive=self.reading.hash),
+                                               signature=self.signature))
+        except (ValueError, TypeError, ValidationError) as exc:  # malformed signature bytes
+            raise OracleError(f"unreadable device signature: {exc}") from None
+
+    def to_json(self) -> str:
+        d = self.reading.to_dict()
+        d["signature"] = "0x" + self.signature.hex()
+        return json.dumps(d, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> SignedReading:
+        try:
+            d = json.loads(text)
+        except ValueError as exc:
+            raise OracleError(f"a reading is not valid JSON: {exc}") from None
+        if not isinstance(d, dict) or "signature" not in d:
+            raise OracleError(f"a reading has no signature: {str(text)[:80]}")
+        sig = bytes.fromhex(str(d.pop("signature")).removeprefix("0x"))
+        return cls(Reading.from_dict(d), sig)
