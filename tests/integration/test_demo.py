@@ -88,14 +88,15 @@ def test_the_monitor_raises_nothing_on_the_healthy_flows(lines: list[str]) -> No
     start = line_with(lines, "the monitor read the whole history so far", "raised 1 alert(s)")
     # the one alert is the loan that went bad (late, then defaulted): none on the healthy loans
     assert "repayment late (indicator 102" in lines[start + 1] and "on loan #5" in lines[start + 1]
+    # alerts #1 and #2 are the oracle's own, on the watched pledge (its margin call and breach)
     assert "monitor:" not in lines[start + 2]
 
 
 def test_diverted_loan_money_is_alerted_recalled_and_the_unspent_part_returned(lines: list[str]) -> None:
     tried = line_with(lines, "Maiji tried to move CNY 60,000.00", "failed on chain: FundsPayeeNotAllowed")
-    alerted = line_with(lines, "monitor: payee not allowed (indicator 103", "on loan #6 → alert #2")
-    warned = line_with(lines, "loan #6 is warned", "unspent tracked money: CNY 75,000.00")
-    recalled = line_with(lines, "the bank recalled loan #6: CNY 75,000.00 came back", "exactly the unspent part",
+    alerted = line_with(lines, "monitor: payee not allowed (indicator 103", "on loan #7 → alert #4")
+    warned = line_with(lines, "loan #7 is warned", "unspent tracked money: CNY 75,000.00")
+    recalled = line_with(lines, "the bank recalled loan #7: CNY 75,000.00 came back", "exactly the unspent part",
                          "CNY 45,000.00 paid to Qinzhou stays paid", "owes CNY 45,000.00")
     assert tried < alerted < warned < recalled
 
@@ -111,3 +112,11 @@ def test_a_colluding_chain_is_detected_evicted_and_its_lenders_notified(lines: l
     assert detected < proposed < evicted < min(bank, bank2)
     for name in ("Hami Energy Equipment (core)", "Barkol Trading", "Yiwu Components"):
         line_with(lines, name, "evicted", "3")
+
+
+def test_the_oracles_margin_call_reaches_the_control_mechanism(lines: list[str]) -> None:
+    breach = line_with(lines, "75 t left the warehouse without a release", "breach goods_missing")
+    call = line_with(lines, "MARGIN CALL on loan #6", "< CNY 120,000.00 owed")
+    passed = line_with(lines, "the oracle passed the margin call and the breach to the control mechanism")
+    assert breach < call < passed
+    line_with(lines, "anyone can prove a reading", "is in batch 3")
