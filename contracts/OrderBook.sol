@@ -176,8 +176,11 @@ contract OrderBook is IOrderBook, AccessControl {
             revert OrderWrongStatus(orderId, o.status);
         }
         // Settlement money moves only to active members (PlatformCash lets this agent pay anyone),
-        // or to the financing contract itself, which passes it on to the lender.
-        if (payee != msg.sender && !registry.isActiveMember(payee)) revert OrderPayeeNotMember(payee);
+        // to the financing contract itself, which passes it on to the lender, or back to the seller
+        // (a withdrawn financing gives the claim back even to a seller evicted since).
+        if (payee != msg.sender && payee != o.seller && !registry.isActiveMember(payee)) {
+            revert OrderPayeeNotMember(payee);
+        }
         o.payee = payee;
         emit SettlementRedirected(orderId, payee, msg.sender);
     }

@@ -189,3 +189,15 @@ def test_a_large_chain_is_swept_in_pages(fin):
         risk.as_(p.outsider).sweep_chain(fin.w.chain_id, 10)
     with reverts("RiskNotDeclared", chainId=5):
         risk.as_(p.outsider).sweep_chain(5, 10)
+
+
+def test_after_a_finding_a_lender_can_still_withdraw_an_approval(fin):
+    """A receivable loan approved but not disbursed: the claim goes back to its (now evicted) creditor."""
+    deal = fin.receivable_loan(stage="approved")
+    declare(fin)
+
+    fin.platform.loans.as_(deal.lender).reject(deal.loan_id, b32("borrower evicted"))
+
+    assert fin.state(deal.loan_id).status == LoanStatus.REJECTED
+    assert fin.asset(deal.asset_id).locked_by == 0
+    assert fin.platform.orders.order(deal.asset_order_id, with_documents=False).payee == deal.borrower.address
