@@ -19,7 +19,7 @@ from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 
-from vscm.chain.backends import connect
+from vscm.chain.backends import Chain, connect
 from vscm.chain.deploy import deploy_platform
 from vscm.client.financing import DAY, Origination, loan_account, originate
 from vscm.client.platform import Platform
@@ -77,9 +77,10 @@ def step(text: str) -> None:
     console.print(f"  [green]✓[/green] {text}")
 
 
-def run(out: Path | None = None) -> Platform:
+def run(out: Path | None = None, chain: Chain | None = None) -> Platform:
+    """The whole scenario on ``chain`` (default: a new embedded chain); returns the platform."""
     cast = Cast.from_seed()
-    chain = connect("embedded")
+    chain = chain or connect("embedded")
     for name in cast.__dataclass_fields__:
         chain.fund(getattr(cast, name).address, 10**20)
     console.rule("[bold]VSCM demo — embedded chain (eth-tester + py-evm, Cancun)")

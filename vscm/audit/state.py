@@ -67,18 +67,19 @@ class State:
     dirty: dict[str, set[str]] = field(default_factory=dict)
 
     def table(self, name: str) -> dict[str, dict[str, Any]]:
-        return self.tables.setdefault(name, {})
+        """The records of table ``name`` (read them; write through ``put``/``update``)."""
+        return self.tables.get(name, {})
 
     def get(self, table: str, k: str) -> dict[str, Any] | None:
         return self.tables.get(table, {}).get(k)
 
     def put(self, table: str, k: str, record: dict[str, Any]) -> dict[str, Any]:
-        self.table(table)[k] = record
+        self.tables.setdefault(table, {})[k] = record
         self.dirty.setdefault(table, set()).add(k)
         return record
 
     def update(self, table: str, k: str, **fields: Any) -> dict[str, Any]:
-        record = self.table(table).setdefault(k, {})
+        record = self.tables.setdefault(table, {}).setdefault(k, {})
         record.update(fields)
         self.dirty.setdefault(table, set()).add(k)
         return record

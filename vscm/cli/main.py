@@ -20,6 +20,7 @@ from typing import Any, NoReturn
 import click
 
 from vscm import __version__
+from vscm.cli.audit import audit
 from vscm.cli.cash import cash
 from vscm.cli.context import CliConfig
 from vscm.cli.finance import asset, lender, loan
@@ -126,6 +127,7 @@ cli.add_command(order)
 cli.add_command(asset)
 cli.add_command(loan)
 cli.add_command(lender)
+cli.add_command(audit)
 
 
 def run(argv: Sequence[str] | None = None) -> int:
