@@ -23,7 +23,8 @@ from vscm import __version__
 from vscm.cli.audit import audit
 from vscm.cli.cash import cash
 from vscm.cli.context import CliConfig
-from vscm.cli.finance import asset, lender, loan
+from vscm.cli.finance import asset, loan
+from vscm.cli.lender import lender
 from vscm.cli.members import member, supply_chain
 from vscm.cli.node import deploy, node
 from vscm.cli.orders import order
