@@ -90,3 +90,40 @@ def test_a_broken_parent_hash_and_a_log_of_another_block_are_findings() -> None:
     result = replay(FakeSource([stray], broken_at=3), DEPLOYMENT, receipts=False, window=2)
     assert [(f.check, f.entity, f.field) for f in result.findings] == [
         ("blocks", "block 3", "parentHash"), ("log", f"log {stray.tx_hash}#0", "blockHash")]
+
+
+def test_the_word_slicing_fast_path_decodes_every_platform_event_as_eth_abi_does() -> None:
+    from eth_abi import decode as abi_decode
+    from eth_utils import to_checksum_address
+
+    def sample(kind: str, i: int) -> object:
+        if kind == "address":
+            return to_checksum_address(keccak(text=f"a{i}")[:20])
+        if kind == "bool":
+            return i % 2 == 0
+        if kind == "string":
+            return f"name {i}"
+        if kind.startswith("uint"):
+            return (2 ** int(kind[4:]) - 1) // (i + 2)
+        if kind.startswith("int"):
+            return -(2 ** (int(kind[3:]) - 2)) // (i + 2)
+        return keccak(text=f"b{i}")[: int(kind[5:])]
+
+    checked = 0
+    for contract in ("MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook"):
+        decoder = decoder_for(contract)
+        for topic0, spec in decoder.specs.items():
+            values = {name: sample(kind, i) for i, (name, kind) in enumerate(spec.indexed + spec.data)}
+            topics = tuple([topic0] + ["0x" + encode([k], [values[n]]).hex() for n, k in spec.indexed])
+            data = "0x" + encode([k for _, k in spec.data], [values[n] for n, _ in spec.data]).hex()
+            event = decoder.decode(RawLog(1, "0x" + "00" * 32, "0x" + "00" * 32, 0, 0, REGISTRY, topics, data))
+            assert event is not None, spec.signature
+            for name, kind in spec.indexed + spec.data:
+                expected = abi_decode([kind], encode([kind], [values[name]]))[0]
+                if isinstance(expected, bytes):
+                    expected = "0x" + expected.hex()
+                elif kind == "address":
+                    expected = to_checksum_address(expected)
+                assert event.args[name] == expected, (spec.signature, name)
+            checked += 1
+    assert checked > 60

@@ -10,7 +10,7 @@ can be re-decoded and re-verified without the chain.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -62,6 +62,34 @@ class EventSpec:
     indexed: tuple[tuple[str, str], ...]
     data: tuple[tuple[str, str], ...]
     order: tuple[str, ...]
+    #: every data value is one 32-byte word (no string, bytes, array, tuple): sliced, not eth_abi-decoded
+    static_data: bool
+
+
+def _is_word(kind: str) -> bool:
+    return kind in ("address", "bool") or (kind.startswith(("uint", "int", "bytes")) and kind not in ("bytes",)
+                                           and "[" not in kind)
+
+
+@lru_cache(maxsize=1 << 16)
+def _checksum(address: str) -> str:
+    # A history names few distinct addresses many times: checksum each once.
+    return to_checksum_address(address)
+
+
+def _word(kind: str, word: str) -> Any:
+    """One 32-byte ABI word (64 hex digits) of a static type, as eth_abi would decode it."""
+    if kind == "address":
+        return _checksum("0x" + word[24:])
+    if kind == "bool":
+        return int(word, 16) != 0
+    if kind.startswith("uint"):
+        return int(word, 16)
+    if kind.startswith("int"):
+        value = int(word, 16)
+        return value - (1 << 256) if value >> 255 else value
+    size = int(kind[5:])  # bytesN: left-aligned
+    return "0x" + word[: 2 * size]
 
 
 def _hex(value: Any) -> str:
@@ -89,7 +117,7 @@ def normalise_log(raw: dict[str, Any]) -> RawLog:
         tx_hash=_hex(pick("transactionHash", "transaction_hash")),
         tx_index=_int(pick("transactionIndex", "transaction_index")),
         log_index=_int(pick("logIndex", "log_index")),
-        address=to_checksum_address(raw["address"]),
+        address=_checksum(str(raw["address"]).lower()),
         topics=tuple(_hex(t) for t in raw["topics"]),
         data=_hex(raw["data"]),
     )
@@ -118,7 +146,8 @@ class Decoder:
             indexed = tuple((p["name"], t) for p, t in zip(item["inputs"], types, strict=True) if p["indexed"])
             data = tuple((p["name"], t) for p, t in zip(item["inputs"], types, strict=True) if not p["indexed"])
             self.specs[topic0] = EventSpec(item["name"], signature, indexed, data,
-                                           tuple(p["name"] for p in item["inputs"]))
+                                           tuple(p["name"] for p in item["inputs"]),
+                                           all(_is_word(k) for _, k in data))
 
     def decode(self, log: RawLog) -> DecodedEvent | None:
         """The decoded event, or None when this contract's ABI has no event with that topic0 and shape."""
@@ -133,8 +162,14 @@ class Decoder:
             if kind in ("string", "bytes") or kind.endswith("]") or kind.startswith("("):
                 args[name] = topic
             else:
-                args[name] = _clean(kind, abi_decode([kind], bytes.fromhex(topic[2:]))[0])
-        if spec.data:
+                args[name] = _word(kind, topic[2:])
+        if spec.data and spec.static_data:
+            data = log.data[2:]
+            if len(data) != 64 * len(spec.data):
+                return None
+            for i, (name, kind) in enumerate(spec.data):
+                args[name] = _word(kind, data[64 * i: 64 * i + 64])
+        elif spec.data:
             values = abi_decode([k for _, k in spec.data], bytes.fromhex(log.data[2:]))
             for (name, kind), value in zip(spec.data, values, strict=True):
                 args[name] = _clean(kind, value)
@@ -143,7 +178,7 @@ class Decoder:
 
 def _clean(kind: str, value: Any) -> Any:
     if kind == "address":
-        return to_checksum_address(value)
+        return _checksum(value)
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return value
