@@ -37,6 +37,9 @@ contract LoanBook is ILoanBook, AccessControl {
 
     mapping(uint256 => Loan) private _loans;
     uint256 private _loanCount;
+    /// the borrower's supply chain when it applied, and each chain's loans (for a fraud sweep)
+    mapping(uint256 => uint64) private _loanChain;
+    mapping(uint64 => uint256[]) private _chainLoans;
 
     constructor(IMemberRegistry registry_, IOrderBook orders_, IAssetRegistry assets_, IFundTracker funds_, address operator) {
         registry = registry_;
@@ -66,8 +69,9 @@ contract LoanBook is ILoanBook, AccessControl {
             revert LoanBadPurposeOrder(orderId);
         }
         if (o.currency != asset.currency) revert LoanCurrencyMismatch(asset.currency, o.currency);
+        uint64 chainId = registry.chainOf(msg.sender);
         if (a.guarantor != address(0)) {
-            if (!_isCoreOfChain(a.guarantor, registry.chainOf(msg.sender))) revert LoanGuarantorNotCore(a.guarantor);
+            if (!_isCoreOfChain(a.guarantor, chainId)) revert LoanGuarantorNotCore(a.guarantor);
         } else if (a.mode == Mode.Pledge) {
             // The paper's pledge: the core enterprise guarantees the credit-granted supplier.
             revert LoanGuarantorRequired();
@@ -85,6 +89,8 @@ contract LoanBook is ILoanBook, AccessControl {
         l.principal = a.principal;
         l.rateBps = a.rateBps;
         l.termSeconds = a.termSeconds;
+        _loanChain[loanId] = chainId;
+        _chainLoans[chainId].push(loanId);
         _emitApplied(loanId, l);
     }
 
@@ -331,6 +337,21 @@ contract LoanBook is ILoanBook, AccessControl {
     /// @inheritdoc ILoanBook
     function loanCount() external view returns (uint256) {
         return _loanCount;
+    }
+
+    /// @inheritdoc ILoanBook
+    function loanChain(uint256 loanId) external view returns (uint64) {
+        return _loanChain[loanId];
+    }
+
+    /// @inheritdoc ILoanBook
+    function chainLoanCount(uint64 chainId) external view returns (uint256) {
+        return _chainLoans[chainId].length;
+    }
+
+    /// @inheritdoc ILoanBook
+    function chainLoanAt(uint64 chainId, uint256 index) external view returns (uint256) {
+        return _chainLoans[chainId][index];
     }
 
     /// @inheritdoc ILoanBook

@@ -167,6 +167,12 @@ interface ILoanBook {
 
     function getLoan(uint256 loanId) external view returns (Loan memory);
     function loanCount() external view returns (uint256);
+    /// @notice The supply chain the borrower belonged to when it applied (set with `LoanApplied`).
+    function loanChain(uint256 loanId) external view returns (uint64);
+    /// @notice How many loans were applied for by members of `chainId`; with `chainLoanAt`, the
+    /// index a fraud sweep walks in pages.
+    function chainLoanCount(uint64 chainId) external view returns (uint256);
+    function chainLoanAt(uint64 chainId, uint256 index) external view returns (uint256);
     /// @notice Interest accrued up to now (not yet paid), and everything owed now.
     function accruedInterest(uint256 loanId) external view returns (uint256);
     function outstanding(uint256 loanId) external view returns (uint256);

@@ -15,7 +15,8 @@ from vscm.client.platform import Platform
 __all__ = ["DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS", "deploy_platform"]
 
 DEFAULT_CURRENCIES = ("CNY", "USD")
-PLATFORM_CONTRACTS = ("MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook")
+PLATFORM_CONTRACTS = ("MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook",
+                      "RiskControl")
 
 
 def _artifact_hashes() -> dict[str, str]:
@@ -59,6 +60,7 @@ def deploy_platform(
     assets = chain.sender.deploy(operator, "AssetRegistry", registry, orders, operator.address)
     funds = chain.sender.deploy(operator, "FundTracker", registry, orders, operator.address)
     loans = chain.sender.deploy(operator, "LoanBook", registry, orders, assets, funds, operator.address)
+    risk = chain.sender.deploy(operator, "RiskControl", registry, loans, funds, operator.address)
     deployment = Deployment(
         network=network or chain.name,
         chain_id=int(chain.chain_id),
@@ -71,6 +73,7 @@ def deploy_platform(
         funds=funds,
         loans=loans,
         artifacts=_artifact_hashes(),
+        risk=risk,
     )
     platform = Platform(chain, deployment)
     for code, address in cash.items():
@@ -82,6 +85,10 @@ def deploy_platform(
     platform.orders.as_(op).grant(platform.orders.role("FINANCE_ROLE"), funds)
     platform.assets.as_(op).grant(platform.assets.role("LOCKER_ROLE"), loans)
     platform.funds.as_(op).grant(platform.funds.role("LOANBOOK_ROLE"), loans)
+    # The control mechanism warns, clears and recalls loans, freezes tracked money, evicts chains.
+    platform.loans.as_(op).grant(platform.loans.role("CONTROLLER_ROLE"), risk)
+    platform.funds.as_(op).grant(platform.funds.role("CONTROLLER_ROLE"), risk)
+    platform.members.as_(op).grant_controller(risk)
     if manifest is not False:
         path = manifest if isinstance(manifest, Path) else DEFAULT_DEPLOYMENTS_DIR / f"{deployment.network}.json"
         deployment.save(path)

@@ -30,6 +30,8 @@ class Deployment:
     funds: str
     loans: str
     artifacts: dict[str, str] = field(default_factory=dict)
+    #: RiskControl (the control mechanism); empty in manifests written before it existed
+    risk: str = ""
 
     def cash_address(self, code: str) -> str:
         try:

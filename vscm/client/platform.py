@@ -498,6 +498,16 @@ class Platform:
         self.loans = LoansFacade(self, bind(deployment.loans, "LoanBook"))
         self.funds = FundsFacade(self, bind(deployment.funds, "FundTracker"))
         self._cash = {code: CashFacade(self, bind(addr, "PlatformCash")) for code, addr in deployment.cash.items()}
+        self._risk = bind(deployment.risk, "RiskControl") if deployment.risk else None
+
+    @property
+    def risk(self) -> Any:
+        """The RiskControl facade (:class:`vscm.client.risk.RiskFacade`)."""
+        from vscm.client.risk import RiskFacade  # risk.py builds on this module
+
+        if self._risk is None:
+            raise NotFound(f"deployment {self.deployment.network} has no RiskControl: redeploy with `vscm deploy`")
+        return RiskFacade(self, self._risk)
 
     def cash(self, code: str) -> CashFacade:
         self.deployment.cash_address(code)  # an unknown currency is an InputError naming the known ones

@@ -364,3 +364,78 @@ class Whereabouts:
     @property
     def total(self) -> int:
         return self.held + sum(self.paid.values()) + self.returned + self.released
+
+
+class AlertSubject(IntEnum):
+    LOAN = 0
+    CHAIN = 1
+
+
+class Decision(IntEnum):
+    NONE = 0
+    CONTINUE = 1
+    RECALL = 2
+
+
+class LapsePolicy(IntEnum):
+    """What happens when a warning's deadline passes without the lender's decision."""
+
+    FREEZE = 0
+    RECALL = 1
+    CONTINUE = 2
+
+
+class Severity(IntEnum):
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: int
+    subject: AlertSubject
+    subject_id: int
+    indicator: int
+    severity: Severity
+    raised_at: int
+    deadline: int
+    raised_by: str
+    evidence: bytes
+
+    @classmethod
+    def from_chain(cls, alert_id: int, raw: Any) -> Alert:
+        subject, severity, indicator, raised_at, deadline, raised_by, subject_id, evidence = raw
+        return cls(alert_id, AlertSubject(subject), int(subject_id), int(indicator), Severity(severity),
+                   int(raised_at), int(deadline), raised_by, bytes(evidence))
+
+
+@dataclass(frozen=True)
+class LoanControl:
+    loan_id: int
+    alert_id: int
+    deadline: int
+    decision: Decision
+    lapsed: bool
+    frozen_on_lapse: bool
+
+
+@dataclass(frozen=True)
+class FraudCase:
+    chain_id: int
+    proposed_by: str
+    confirmed_by: str
+    evidence: bytes
+    declared_at: int
+    swept: int
+    sweep_done: bool
+
+
+@dataclass(frozen=True)
+class Exposure:
+    chain_id: int
+    lender: str
+    loans: int
+    outstanding: int
+    frozen: int
