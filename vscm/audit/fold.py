@@ -18,7 +18,7 @@ from typing import Any
 from vscm.audit.decode import DecodedEvent
 from vscm.audit.state import ZERO, Finding, State, key
 
-__all__ = ["HANDLERS", "FoldContext", "Handler", "fold_event", "register"]
+__all__ = ["HANDLERS", "FoldContext", "Handler", "fold_event", "owed", "pending_interest", "register"]
 
 
 @dataclass
@@ -421,6 +421,14 @@ def owed(loan: dict[str, Any]) -> int:
     """What a loan owes, as LoanBook._owed computes it (without interest not yet accrued)."""
     return (loan["principal"] + loan["interestAccrued"] - loan["principalRepaid"] - loan["interestPaid"]
             - loan["writtenOff"])
+
+
+def pending_interest(loan: dict[str, Any], now: int) -> int:
+    """LoanBook._pendingInterest: interest on a running loan since its last accrual, up to ``now``."""
+    if loan["status"] not in RUNNING or now <= loan["lastAccrual"]:
+        return 0
+    left = loan["principal"] - loan["principalRepaid"]
+    return left * loan["rateBps"] * (now - loan["lastAccrual"]) // (10_000 * 365 * 86400)
 
 
 def _loan(s: State, ev: DecodedEvent) -> tuple[str, dict[str, Any]]:

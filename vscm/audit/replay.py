@@ -29,6 +29,7 @@ CONTRACT_FIELDS: dict[str, str] = {
     "assets": "AssetRegistry",
     "funds": "FundTracker",
     "loans": "LoanBook",
+    "risk": "RiskControl",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from vscm.audit.fold import pending_interest
 from vscm.index.store import Index
 
 __all__ = ["MODES", "STATUSES", "exposure", "loan_detail", "pending_interest", "portfolio"]
@@ -14,15 +15,6 @@ STATUSES = ("none", "applied", "approved", "rejected", "disbursed", "warned", "r
             "written_off")
 RUNNING = (4, 5, 6)
 CLOSED = (3, 7, 9)  # rejected, repaid, written off
-YEAR, BPS = 365 * 86400, 10_000
-
-
-def pending_interest(loan: dict[str, Any], now: int) -> int:
-    """LoanBook._pendingInterest: interest on a running loan since its last accrual, up to ``now``."""
-    if loan["status"] not in RUNNING or now <= loan["lastAccrual"]:
-        return 0
-    left = loan["principal"] - loan["principalRepaid"]
-    return left * loan["rateBps"] * (now - loan["lastAccrual"]) // (BPS * YEAR)
 
 
 def _as_of(index: Index) -> tuple[int, int]:
