@@ -27,7 +27,7 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 def anvil_demo() -> Iterator[Platform]:
     with connect("anvil") as chain:
         with contextlib.redirect_stdout(io.StringIO()):
-            platform = demo.run(chain=chain)
+            platform = demo.run(chain=chain, audit=False)
         yield platform
 
 

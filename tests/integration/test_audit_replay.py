@@ -24,7 +24,7 @@ from vscm.client.platform import Platform
 
 def run_demo(chain: Any = None) -> Platform:
     with contextlib.redirect_stdout(io.StringIO()):
-        return demo.run(chain=chain)
+        return demo.run(chain=chain, audit=False)
 
 
 @pytest.fixture(scope="module")

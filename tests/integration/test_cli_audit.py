@@ -22,7 +22,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, 
     home = tmp_path_factory.mktemp("cli-audit")
     with connect("anvil") as chain:
         with contextlib.redirect_stdout(io.StringIO()):
-            platform = demo.run(chain=chain)
+            platform = demo.run(chain=chain, audit=False)
         manifest = platform.deployment.save(home / "deployment.json")
         yield platform, ["--network", chain.node.url, "--deployment", str(manifest)], home
 

@@ -81,3 +81,7 @@ def test_each_financing_mode_runs_to_repayment(lines: list[str]) -> None:
 def test_late_default_is_covered_by_the_guarantor(lines: list[str]) -> None:
     line_with(lines, "late past the grace period", "guarantor", "charged CNY 40,521.64")
     line_with(lines, "loan #5", "defaulted, then repaid by the guarantor")
+
+
+def test_the_auditor_replays_the_history_without_a_difference(lines: list[str]) -> None:
+    line_with(lines, "Chang'an Audit replayed blocks", "events rebuilt", "→ clean")

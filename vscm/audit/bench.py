@@ -62,7 +62,7 @@ def generate_history(chain: Any, events: int, *, seed: str = "vscm-audit-bench")
         onboard_sme(platform, keys["operator"], keys[name], [Role.SUPPLIER], f"Bench SME {name}")
     bank = keys["bank"]
     cash = platform.cash("CNY").contract
-    rpc = RpcSource(chain.node.url)
+    rpc = RpcSource(chain.w3.provider.endpoint_uri)
     nonce = chain.w3.eth.get_transaction_count(bank.address)
     fee = int(chain.w3.eth.gas_price) * 2 + 10**9
     targets = [keys[n].address for n in ("a", "b", "c")]
@@ -142,7 +142,7 @@ def run(events: int = 100_000, window: int = 20,
         generator: Callable[[Any, int], Platform] = generate_history) -> str:
     with connect("anvil", timeout=120) as chain:
         platform = generator(chain, events)
-        rows, memory = measure_replay(chain.node.url, platform, window=window)
+        rows, memory = measure_replay(chain.w3.provider.endpoint_uri, platform, window=window)  # type: ignore[attr-defined]
     return render_markdown(rows, memory)
 
 

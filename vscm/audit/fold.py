@@ -33,7 +33,7 @@ class FoldContext:
         return self.timestamps[block]
 
 
-Handler = Callable[[State, DecodedEvent, FoldContext], None]
+Handler = Callable[[State, DecodedEvent, FoldContext], object]  # lambdas may return the record
 HANDLERS: dict[str, dict[str, Handler]] = {}
 
 

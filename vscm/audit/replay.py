@@ -195,9 +195,10 @@ def _check_receipts(result: ReplayResult, source: Source, logs: list[RawLog], pl
         for index in sorted(set(theirs) | set(ours)):
             a, b = theirs.get(index), ours.get(index)
             if a is None or b is None:
+                one = a if a is not None else b
                 result.findings.append(Finding("receipt", f"tx {tx}", f"log {index}",
                                                "present" if a else "absent", "present" if b else "absent",
-                                               (a or b).block_number if (a or b) else None,
+                                               one.block_number if one is not None else None,
                                                "the history and the receipt hold different logs"))
                 continue
             for attr in ("block_hash", "address", "topics", "data"):

@@ -115,7 +115,8 @@ def loan_cmd(index: Index, loan_id: int, as_json: bool) -> None:
     """One loan as the index knows it: numbers, tracked money, money trail, repayments."""
     data = loan_detail(index, loan_id)
     if data is None:
-        raise NotFound(f"loan {loan_id} is not in the index (as of block {index.cursor().block if index.cursor() else '-'})")
+        cursor = index.cursor()
+        raise NotFound(f"loan {loan_id} is not in the index (as of block {cursor.block if cursor else '-'})")
 
     def view(d: dict[str, Any]) -> Group:
         fields = [(k, v) for k, v in d.items() if k not in ("funds", "hops", "repayments")]

@@ -111,6 +111,7 @@ def open_index(target: str | Path, *, schema: str | None = None) -> Index:
         InputError: the target is neither a path nor a supported URL, or the database cannot be opened.
     """
     text = str(target)
+    conn: Any
     if text.startswith(("postgresql://", "postgres://")):
         try:
             import psycopg
