@@ -73,3 +73,27 @@ def test_lender_commands_read_the_index(setup: Any, capsys: pytest.CaptureFixtur
     assert json.loads(out)["total"]["loans"] == sum(1 for ln in platform.loans.loans(lender=bank) if ln.status.running)
     code, out, err = vscm(capsys, "lender", "loan", "99", "--no-update", *index)
     assert code == 1 and err.startswith("error: loan 99 is not in the index")
+
+
+def test_a_saved_history_is_re_verified_and_a_forged_header_is_found(setup: Any,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    platform, net, home = setup
+    saved = home / "history.jsonl"
+    code, _, err = vscm(capsys, "audit", "replay", "--save", str(saved), "--json", *net)
+    assert code == 0, err
+    code, out, err = vscm(capsys, "audit", "stored", str(saved), "--json", *net)
+    assert code == 0, err
+    assert json.loads(out)["verdict"] == "clean"
+
+    lines = saved.read_text().splitlines()
+    forged_at = next(i for i, line in enumerate(lines) if '"header"' in line and
+                     json.loads(line)["header"]["number"] == platform.deployment.block + 10)
+    record = json.loads(lines[forged_at])
+    record["header"]["timestamp"] += 3600  # the hash links still hold: the chain's own header tells
+    lines[forged_at] = json.dumps(record)
+    forged = home / "forged.jsonl"
+    forged.write_text("\n".join(lines) + "\n")
+    code, out, err = vscm(capsys, "audit", "stored", str(forged), "--json", *net)
+    assert code == 1 and err.startswith("error: the audit found")
+    found = [(f["check"], f["entity"], f["field"]) for f in json.loads(out)["findings"]]
+    assert ("blocks", f"stored block {record['header']['number']}", "timestamp") in found

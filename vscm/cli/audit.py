@@ -9,7 +9,7 @@ import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from vscm.audit.audit import audit_chain
+from vscm.audit.audit import AuditOutcome, audit_chain, audit_stored
 from vscm.cli.output import emit, json_option
 from vscm.cli.session import choice_from, manifest_path, network_options, open_chain
 from vscm.client.deployment import Deployment
@@ -54,6 +54,33 @@ def replay_cmd(to_block: int | None, from_block: int | None, report_path: Path |
                                   report=report_path, progress=progress)
     finally:
         chain.close()
+    _show(outcome, report_path, as_json)
+
+
+@audit.command("stored")
+@click.argument("history", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--offline", is_flag=True, help="Check without a node: hash chain, events and money only.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the report here (.html or .md) and its JSON beside it (.json).")
+@json_option
+@network_options
+def stored_cmd(history: Path, offline: bool, report_path: Path | None, as_json: bool, **net: Any) -> None:
+    """Re-verify a stored history (from `replay --save`): against the chain's receipts, headers and
+    contracts, or --offline."""
+    choice = choice_from(net)
+    deployment = Deployment.load(manifest_path(choice))
+    if offline:
+        outcome = audit_stored(history, deployment, report=report_path)
+    else:
+        chain = open_chain(choice, expected_chain_id=deployment.chain_id)
+        try:
+            outcome = audit_stored(history, deployment, chain, report=report_path)
+        finally:
+            chain.close()
+    _show(outcome, report_path, as_json)
+
+
+def _show(outcome: AuditOutcome, report_path: Path | None, as_json: bool) -> None:
     r = outcome.report
     summary = {k: r[k] for k in ("network", "from_block", "to_block", "blocks", "events", "verdict")}
     summary["findings"] = r["findings"]
