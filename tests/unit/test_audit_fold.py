@@ -40,9 +40,10 @@ class FakeSource(Source):
     logs_: list[RawLog]
     broken_at: int | None = None
     name: str = "fake"
+    head_block: int = 5
 
     def head(self) -> int:
-        return 5
+        return self.head_block
 
     def headers(self, start: int, stop: int) -> list[Header]:
         out = []
@@ -127,3 +128,19 @@ def test_the_word_slicing_fast_path_decodes_every_platform_event_as_eth_abi_does
                 assert event.args[name] == expected, (spec.signature, name)
             checked += 1
     assert checked > 60
+
+
+def test_windows_shrink_on_a_dense_history_so_each_holds_about_the_target(monkeypatch) -> None:
+    import sys
+
+    replay_module = sys.modules["vscm.audit.replay"]
+    monkeypatch.setattr(replay_module, "TARGET_LOGS", 4)
+    monkeypatch.setattr(replay_module, "FIRST_WINDOW", 8)
+    dense = [RawLog(b, f"0x{b:064x}", f"0x{b:04x}{i:060x}", 0, i, REGISTRY, member_applied(b).topics,
+                    member_applied(b).data) for b in range(2, 41) for i in range(3)]  # 3 logs a block
+    progress: list[int] = []
+    result = replay(FakeSource(dense, head_block=40), DEPLOYMENT, receipts=False, window=64,
+                    progress=lambda done, total: progress.append(done))
+    # blocks 1-8 hold 21 logs (> 4): the next window is 4 blocks, then 2, then 1 block (3 logs) at a time
+    assert progress[:6] == [8, 12, 14, 15, 16, 17]
+    assert progress[-1] == 40 and result.blocks == 40 and result.events == 117

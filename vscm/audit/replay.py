@@ -1,6 +1,7 @@
 """Replay a platform's history: read raw logs in block windows, fold them, check the blocks.
 
-``replay(source, deployment, to_block)`` streams windows of ``window`` blocks: headers (the hash
+``replay(source, deployment, to_block)`` streams windows of at most ``window`` blocks, sized to hold
+about ``TARGET_LOGS`` logs each: headers (the hash
 chain must link), logs of the platform's contracts (each must carry its block's hash; with
 ``receipts=True`` the platform logs of every transaction must equal its receipt's), decoded and
 folded in (block, log index) order. Memory holds the state and one window, never the whole history.
@@ -66,6 +67,10 @@ class ReplayResult:
 
 Progress = Callable[[int, int], None]
 
+#: Logs one window aims at (windows shrink or grow towards it), and the first window's size in blocks.
+TARGET_LOGS = 5_000
+FIRST_WINDOW = 64
+
 
 def replay(source: Source, deployment: Any, to_block: int | None = None, *, from_block: int | None = None,
            window: int = 2000, receipts: bool = True, save: Path | None = None,
@@ -111,8 +116,9 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
     state = result.state
     prev = previous
     try:
-        for first in range(start, stop + 1, window):
-            last = min(stop, first + window - 1)
+        size, first = min(window, FIRST_WINDOW), start
+        while first <= stop:
+            last = min(stop, first + size - 1)
             headers = source.headers(first, last)
             prev = _check_headers(result, headers, first, last, prev)
             ctx.timestamps = {h.number: h.timestamp for h in headers}
@@ -150,6 +156,13 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
                 on_window(headers, logs)
             if progress:
                 progress(last - start + 1, stop - start + 1)
+            first = last + 1
+            # Windows adapt to the density of the history so one window holds about TARGET_LOGS logs:
+            # memory stays bounded however many events a block carries.
+            if len(logs) > TARGET_LOGS and size > 1:
+                size = max(1, size // 2)
+            elif len(logs) < TARGET_LOGS // 4:
+                size = min(window, size * 2)
     finally:
         if history:
             history.close()
