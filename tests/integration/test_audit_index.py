@@ -109,3 +109,24 @@ def test_lender_queries_read_the_index(anvil_demo: Platform, index: Index) -> No
             (h["to"], h["amount"]) for h in anvil_demo.funds.hops(ln.loan_id)]
     assert exposure(index, bank)["total"]["loans"] == sum(1 for ln in mine if ln.status.running)
     assert loan_detail(index, 999) is None
+
+
+def test_an_index_refuses_another_deployment(anvil_demo: Platform, index: Index) -> None:
+    from dataclasses import replace
+
+    from vscm.errors import InputError
+
+    index.update(source_for(anvil_demo.chain), anvil_demo.deployment, anvil_demo.deployment.block + 3)
+    other = replace(anvil_demo.deployment, registry="0x" + "77" * 20)
+    with pytest.raises(InputError, match="holds deployment"):
+        index.update(source_for(anvil_demo.chain), other)
+    assert index.cursor() is not None and index.cursor().block == anvil_demo.deployment.block + 3
+
+
+def test_a_bad_index_target_is_a_clear_error(tmp_path: Path) -> None:
+    from vscm.errors import InputError
+
+    with pytest.raises(InputError, match="unknown index 'mysql://x'"):
+        open_index("mysql://x")
+    with pytest.raises(InputError, match="cannot open the index at postgresql://nobody@127.0.0.1:1/none"):
+        open_index("postgresql://nobody@127.0.0.1:1/none")

@@ -220,6 +220,7 @@ class Index:
         if not meta:
             self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", ("deployment", ident))
             self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", ("network", deployment.network))
+            self.db.commit()
 
     def _flush(self, state: State, findings: list[Finding], headers: list[Header], logs: list[RawLog],
                cursor: Header | None) -> None:
