@@ -40,6 +40,10 @@ def demo_history(demo_embedded: Platform, tmp_path_factory: pytest.TempPathFacto
     return audit_chain(demo_embedded.chain, demo_embedded.deployment, save=path), path
 
 
+def stored_logs(path: Path) -> list[dict[str, Any]]:
+    return [r["log"] for r in map(json.loads, path.read_text().splitlines()) if "log" in r]
+
+
 def findings_of(outcome: AuditOutcome) -> list[str]:
     return [str(f) for f in outcome.findings]
 
@@ -53,6 +57,9 @@ def test_replay_of_the_demo_finds_no_difference_on_the_embedded_chain(
     assert len(state.table("members")) == 8
     assert {ln["mode"] for ln in state.table("loans").values()} == {0, 1, 2, 3}
     assert outcome.report["verdict"] == "clean"
+    # every block with platform logs: its receipts hash to the header's receiptsRoot
+    assert outcome.result.receipt_roots == len({lg["block_number"] for lg in stored_logs(demo_history[1])}) > 50
+    assert outcome.result.notes == set()
     assert any(ln["hops"] for ln in outcome.report["loans"])
     assert outcome.result.events == sum(v for k, v in state.counters.items() if k.startswith("events."))
 
@@ -63,6 +70,7 @@ def test_replay_of_the_demo_finds_no_difference_on_anvil() -> None:
         outcome = audit_chain(chain, platform.deployment, window=50)
     assert findings_of(outcome) == []
     assert len(outcome.result.state.table("loans")) == 5
+    assert outcome.result.receipt_roots > 50 and outcome.result.notes == set()
 
 
 def test_a_stored_history_replays_clean_without_the_chain(demo_embedded: Platform,
@@ -150,3 +158,26 @@ def test_a_backdoor_changing_a_balance_without_an_event_is_found(fresh: World) -
     outcome = audit_chain(chain, deployment)
     assert [(f.check, f.entity, f.field, f.expected, f.found) for f in outcome.findings] == [
         ("state", f"cash {backdoored} of {p.supplier.address}", "balance", 1_000_00, 5_000_00)]
+
+
+def test_a_header_whose_receipts_root_the_receipts_do_not_hash_to_is_found(demo_embedded: Platform,
+                                                                           demo_history: tuple[AuditOutcome, Path],
+                                                                           tmp_path: Path) -> None:
+    _, path = demo_history
+    with_logs = sorted({lg["block_number"] for lg in stored_logs(path)})
+    target = with_logs[len(with_logs) // 2]
+
+    def forge_root(record: dict[str, Any]) -> bool:
+        header = record.get("header")
+        if not header or header["number"] != target:
+            return False
+        header["receipts_root"] = "0x" + "42" * 32
+        return True
+
+    outcome = audit_stored(rewrite(path, tmp_path / "root.jsonl", forge_root), demo_embedded.deployment,
+                           demo_embedded.chain)
+    found = {(f.check, f.entity, f.field, f.found) for f in outcome.findings}
+    # expected: the (forged) header's root; found: the root the chain's receipts hash to
+    assert any(f.check == "receipt" and f.entity == f"block {target}" and f.field == "receiptsRoot"
+               and f.expected == "0x" + "42" * 32 for f in outcome.findings)
+    assert ("blocks", f"stored block {target}", "receipts_root", "0x" + "42" * 32) in found

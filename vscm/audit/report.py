@@ -42,6 +42,7 @@ def build_report(result: ReplayResult, findings: list[Finding], *, source: str, 
     return _jsonable({
         "network": network, "source": source, "from_block": result.from_block, "to_block": result.to_block,
         "verified_at_block": verified_block, "blocks": result.blocks, "events": result.events,
+        "receipt_roots_recomputed": result.receipt_roots, "notes": sorted(result.notes),
         "entities": {name: len(rows) for name, rows in sorted(state.tables.items())},
         "events_by_kind": events, "loans": loans, "findings": [f.to_json() for f in findings],
         "verdict": "clean" if not findings else f"{len(findings)} finding(s)",
@@ -56,7 +57,9 @@ def render_markdown(r: dict[str, Any]) -> str:
     lines = [f"# Audit of {r['network']}", "",
              (f"Blocks {r['from_block']}–{r['to_block']} ({r['blocks']} blocks, {r['events']} events) read from "
              f"{r['source']}; state compared with the contracts at block {r['verified_at_block']}."), "",
-             f"**Verdict: {r['verdict']}**", "", "## Summary", "", "| entity | records |", "|---|---|"]
+             f"**Verdict: {r['verdict']}**", "",
+             f"Receipts roots recomputed and matched to their headers: {r['receipt_roots_recomputed']} blocks.",
+             *[f"Note: {n}" for n in r["notes"]], "", "## Summary", "", "| entity | records |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in r["entities"].items()]
     lines += ["", "## Loans and their money trails", ""]
     for ln in r["loans"]:
@@ -90,7 +93,9 @@ def render_html(r: dict[str, Any]) -> str:
     parts = [f"<h1>Audit of {html.escape(r['network'])}</h1>",
              (f"<p>Blocks {r['from_block']}–{r['to_block']} ({r['blocks']} blocks, {r['events']} events) read from "
              f"{html.escape(r['source'])}; compared with the contracts at block {r['verified_at_block']}.</p>"),
-             f"<p><b>Verdict: {html.escape(r['verdict'])}</b></p>", "<h2>Summary</h2>",
+             f"<p><b>Verdict: {html.escape(r['verdict'])}</b></p>",
+             f"<p>Receipts roots recomputed and matched to their headers: {r['receipt_roots_recomputed']} blocks."
+             + "".join(f"<br>Note: {html.escape(n)}" for n in r["notes"]) + "</p>", "<h2>Summary</h2>",
              table(["entity", "records"], [[k, v] for k, v in r["entities"].items()]),
              "<h2>Loans and their money trails</h2>"]
     for ln in r["loans"]:

@@ -13,10 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eth_utils import to_checksum_address
+
 from vscm.audit.decode import RawLog, normalise_log
 from vscm.errors import AuditError
 
-__all__ = ["EmbeddedSource", "Header", "HistoryFile", "RpcSource", "Source", "StoredSource", "source_for"]
+__all__ = ["EmbeddedSource", "Header", "HistoryFile", "RpcSource", "Source", "StoredSource", "receipts_root",
+           "source_for"]
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,11 @@ class Source:
     def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
         """The logs of each transaction's receipt, as the chain reports them."""
         raise NotImplementedError
+
+    def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
+        """For each block (number -> the transactions of interest): the receipts root recomputed from
+        all the block's receipts (None when this source cannot), and each transaction's receipt logs."""
+        return {n: None for n in blocks}, self.receipt_logs([tx for txs in blocks.values() for tx in txs])
 
     @property
     def live(self) -> bool:
@@ -135,6 +143,20 @@ class RpcSource(Source):
                                              "address": addresses}])])[0]
         return [normalise_log(r) for r in raw]
 
+    def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
+        """``eth_getBlockReceipts`` (anvil, geth, Besu 24+), batched; the root recomputed from them."""
+        numbers = sorted(blocks)
+        roots: dict[int, str | None] = {}
+        logs: dict[str, list[RawLog]] = {}
+        for first in range(0, len(numbers), 100):
+            chunk = numbers[first:first + 100]
+            for number, receipts in zip(chunk, self._batch([("eth_getBlockReceipts", [hex(n)]) for n in chunk]),
+                                        strict=True):
+                roots[number] = receipts_root(receipts or [])
+                for r in receipts or []:
+                    logs[_hex(r["transactionHash"])] = [normalise_log(lg) for lg in r["logs"]]
+        return roots, logs
+
     def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
         out: dict[str, list[RawLog]] = {}
         for first in range(0, len(tx_hashes), 200):
@@ -165,6 +187,29 @@ class EmbeddedSource(Source):
         if "error" in response:
             raise AuditError(f"eth_getLogs failed on the embedded chain: {response['error']}")
         return [normalise_log(r) for r in response["result"]]
+
+    def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
+        """The receipts py-evm stored for each block, their trie root recomputed (``make_trie_root_and_nodes``)."""
+        from eth.db.trie import make_trie_root_and_nodes
+
+        evm = self.chain.backend.chain
+        roots: dict[int, str | None] = {}
+        logs: dict[str, list[RawLog]] = {}
+        for number in sorted(blocks):
+            block = evm.get_canonical_block_by_number(number)
+            receipts = block.get_receipts(evm.chaindb)
+            roots[number] = "0x" + make_trie_root_and_nodes(receipts)[0].hex()
+            index = 0
+            for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
+                tx_hash = "0x" + tx.hash.hex()
+                logs[tx_hash] = []
+                for lg in receipt.logs:
+                    logs[tx_hash].append(RawLog(number, "0x" + block.header.hash.hex(), tx_hash, tx_index, index,
+                                                to_checksum_address(lg.address),
+                                                tuple("0x" + t.to_bytes(32, "big").hex() for t in lg.topics),
+                                                "0x" + bytes(lg.data).hex()))
+                    index += 1
+        return roots, logs
 
     def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
         tester = self.chain.tester
@@ -254,10 +299,32 @@ class StoredSource(Source):
                     out.append(lg)
         return out
 
-    def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
+    def _live(self) -> Source:
         if self.chain is None:
             raise AuditError("a stored history is checked against receipts only with a chain to ask")
-        return self.chain.receipt_logs(tx_hashes)
+        return self.chain
+
+    def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
+        return self._live().receipt_logs(tx_hashes)
+
+    def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
+        return self._live().block_receipts(blocks)
+
+
+def receipts_root(receipts: list[dict[str, Any]]) -> str:
+    """The receipts trie root of a block from its JSON-RPC receipts (EIP-2718 typed receipts:
+    ``type || rlp([status, cumulativeGasUsed, logsBloom, logs])``, legacy ones without the type)."""
+    import rlp
+    from trie import HexaryTrie
+
+    trie = HexaryTrie({})
+    for index, r in enumerate(receipts):
+        logs = [[bytes.fromhex(lg["address"][2:]), [bytes.fromhex(t[2:]) for t in lg["topics"]],
+                 bytes.fromhex(lg["data"][2:])] for lg in r["logs"]]
+        body = rlp.encode([_int(r["status"]), _int(r["cumulativeGasUsed"]), bytes.fromhex(r["logsBloom"][2:]), logs])
+        kind = _int(r.get("type", "0x0"))
+        trie[rlp.encode(index)] = body if kind == 0 else bytes([kind]) + body
+    return "0x" + trie.root_hash.hex()
 
 
 def source_for(chain: Any) -> Source:
