@@ -116,6 +116,10 @@ def measure_replay(url: str, platform: Platform, *, window: int = 2000) -> tuple
     replay_s = time.perf_counter() - start
     findings = len(result.findings) + len(result.state.findings)
 
+    start = time.perf_counter()
+    checked = replay(source, deployment, head, window=window, receipts=True)
+    checked_s = time.perf_counter() - start
+
     peaks = {}
     quarter = next(last for last, seen in per_window if seen >= fetched // 4)
     for label, stop in (("quarter", quarter), ("full", head)):
@@ -127,6 +131,9 @@ def measure_replay(url: str, platform: Platform, *, window: int = 2000) -> tuple
         BenchRow("raw eth_getLogs fetch (same windows)", fetched, fetch_s, fetched / fetch_s),
         BenchRow("replay: fetch + decode + fold + hash chain", result.events, replay_s, result.events / replay_s,
                  f"{result.blocks} blocks, {findings} findings"),
+        BenchRow("replay + receipts roots recomputed (eth_getBlockReceipts)", checked.events, checked_s,
+                 checked.events / checked_s,
+                 f"{checked.receipt_roots} roots, {len(checked.findings) + len(checked.state.findings)} findings"),
     ]
     memory = {"blocks": result.blocks, "window": window, "windows": len(ends),
               "peak_quarter": peaks["quarter"], "peak_full": peaks["full"]}
