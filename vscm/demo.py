@@ -153,10 +153,14 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True)
     console.print("\n[bold]5. Financing: the four modes")
     finance(platform, cast, chain_id)
 
-    console.print("\n[bold]6. The platform now")
+    from vscm.risk.demo import control  # the control mechanism builds on this module's cast
+
+    control(platform, cast, step, console, yuan)
+
+    console.print("\n[bold]9. The platform now")
     report(platform, cast)
     if audit:
-        console.print("\n[bold]7. The auditor replays the history")
+        console.print("\n[bold]10. The auditor replays the history")
         replay_as_auditor(platform)
     return platform
 
@@ -332,12 +336,13 @@ def report(platform: Platform, cast: Cast) -> None:
                         m.status.name.lower(), str(m.chain_id or "-"))
     console.print(members)
 
+    names = {m.address: m.name for m in platform.members.members()}
     orders = Table("order", "buyer", "seller", "amount", "terms", "status", "documents")
     for o in platform.orders.orders():
         full = platform.orders.order(o.order_id)
         kinds = ", ".join(d.kind.name.lower().replace("_", " ") for d in full.documents) or "-"
         terms = f"{o.incoterm} → {o.destination_country}" if o.overseas else "domestic"
-        orders.add_row(f"#{o.order_id}", cast.label(o.buyer), cast.label(o.seller),
+        orders.add_row(f"#{o.order_id}", names.get(o.buyer, o.buyer), names.get(o.seller, o.seller),
                        yuan(o.amount, platform.currency_code(o.currency)), terms, o.status.name.lower(), kinds)
     console.print(orders)
 

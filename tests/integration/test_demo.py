@@ -64,8 +64,9 @@ def test_a_cancelled_order_and_a_refused_settlement_are_shown(lines: list[str]) 
 
 
 def test_final_balances_conserve_the_money_minted(lines: list[str]) -> None:
-    # Minted: CNY 900,000 to traders + 2,000,000 bank reserves + 250,000 of Urumqi's sales; USD 60,000.
-    line_with(lines, "total supply", "CNY 3,150,000.00", "USD 60,000.00")
+    # Minted: CNY 900,000 to traders + 2,000,000 bank reserves + 250,000 of Urumqi's sales + 500,000
+    # reserves of the second lender; USD 60,000.
+    line_with(lines, "total supply", "CNY 3,650,000.00", "USD 60,000.00")
     # The embedded clock ticks one second a block, so interest (and these balances) are exact.
     line_with(lines, "Xi'an Motors (core)", "CNY 574,477.86", "USD 42,500.00")
     line_with(lines, "Urumqi Trading", "CNY 98,614.31", "USD 17,500.00")
@@ -81,6 +82,35 @@ def test_each_financing_mode_runs_to_repayment(lines: list[str]) -> None:
 def test_late_default_is_covered_by_the_guarantor(lines: list[str]) -> None:
     line_with(lines, "late past the grace period", "guarantor", "charged CNY 40,521.64")
     line_with(lines, "loan #5", "defaulted, then repaid by the guarantor")
+
+
+def test_the_monitor_raises_nothing_on_the_healthy_flows(lines: list[str]) -> None:
+    start = line_with(lines, "the monitor read the whole history so far", "raised 1 alert(s)")
+    # the one alert is the loan that went bad (late, then defaulted): none on the healthy loans
+    assert "repayment late (indicator 102" in lines[start + 1] and "on loan #5" in lines[start + 1]
+    assert "monitor:" not in lines[start + 2]
+
+
+def test_diverted_loan_money_is_alerted_recalled_and_the_unspent_part_returned(lines: list[str]) -> None:
+    tried = line_with(lines, "Maiji tried to move CNY 60,000.00", "failed on chain: FundsPayeeNotAllowed")
+    alerted = line_with(lines, "monitor: payee not allowed (indicator 103", "on loan #6 → alert #2")
+    warned = line_with(lines, "loan #6 is warned", "unspent tracked money: CNY 75,000.00")
+    recalled = line_with(lines, "the bank recalled loan #6: CNY 75,000.00 came back", "exactly the unspent part",
+                         "CNY 45,000.00 paid to Qinzhou stays paid", "owes CNY 45,000.00")
+    assert tried < alerted < warned < recalled
+
+
+def test_a_colluding_chain_is_detected_evicted_and_its_lenders_notified(lines: list[str]) -> None:
+    detected = line_with(lines, "monitor: circular trading (indicator 401", "on supply chain #3")
+    proposed = line_with(lines, "the operator proposed a fraud finding on chain #3")
+    evicted = line_with(lines, "co-signed: 3 of 3 members of chain #3 evicted", "Maiji Castings: active")
+    bank = line_with(lines, "notice to Silk Road Bank: 1 loan(s), CNY 240,000.00 outstanding",
+                     "CNY 90,000.00 of loan money frozen")
+    bank2 = line_with(lines, "notice to Jade Gate Credit Union: 1 loan(s), CNY 100,000.00 outstanding",
+                      "CNY 70,000.00 of loan money frozen")
+    assert detected < proposed < evicted < min(bank, bank2)
+    for name in ("Hami Energy Equipment (core)", "Barkol Trading", "Yiwu Components"):
+        line_with(lines, name, "evicted", "3")
 
 
 def test_the_auditor_replays_the_history_without_a_difference(lines: list[str]) -> None:

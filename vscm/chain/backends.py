@@ -118,7 +118,7 @@ class Chain:
         wall clock, for deadlines a transaction is checked against."""
         try:
             return max(int(self.w3.eth.get_block("pending")["timestamp"]), self.timestamp() + 1)
-        except Exception:  # a node without a pending block: the latest block and the wall clock
+        except Exception:  # noqa: BLE001 - a node without a pending block: the latest block and the wall clock
             return max(self.timestamp() + 1, int(time.time()))
 
     def fund(self, address: str, wei: int) -> TxReceipt:

@@ -28,6 +28,7 @@ from vscm.cli.lender import lender
 from vscm.cli.members import member, supply_chain
 from vscm.cli.node import deploy, node
 from vscm.cli.orders import order
+from vscm.cli.risk import monitor, risk
 from vscm.cli.wallet import wallet
 from vscm.errors import VscmError
 from vscm.wallet.keystore import KEYSTORE_DIR_ENV
@@ -129,6 +130,8 @@ cli.add_command(asset)
 cli.add_command(loan)
 cli.add_command(lender)
 cli.add_command(audit)
+cli.add_command(monitor)
+cli.add_command(risk)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

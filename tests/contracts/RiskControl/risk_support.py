@@ -10,7 +10,7 @@ from eth_account.signers.local import LocalAccount
 from harness import b32
 
 from vscm.client.records import Role, Severity
-from vscm.client.workflows import certify_core, form_chain, onboard_sme
+from vscm.client.workflows import form_chain, onboard_sme
 
 DAY = 24 * 3600
 WINDOW = 3 * DAY

@@ -1,0 +1,135 @@
+"""``vscm monitor`` and ``vscm risk`` as people run them, against an anvil node: the monitor raises an
+alert on a diverted payment, the lender lists and reads it with its evidence and recalls the loan, the
+operator and an auditor declare a colluding chain, and mistakes end in one line with exit code 1."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from financing_support import Fin
+from harness import b32, make_parties, populate
+
+from vscm.chain.anvil import AnvilNode
+from vscm.chain.backends import connect
+from vscm.errors import ContractRevert
+from vscm.wallet.keystore import Keystore
+
+pytestmark = pytest.mark.anvil
+
+VSCM = Path(sys.executable).parent / "vscm"
+SIGNERS = ("operator", "bank", "auditor", "monitor", "supplier")
+PASSPHRASE = "risk desk passphrase"
+
+
+class Desk:
+    def __init__(self, home: Path, url: str, fin: Fin) -> None:
+        self.home, self.url, self.fin = home, url, fin
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("VSCM_")}
+        self.env.update(VSCM_HOME=str(home), VSCM_KEYSTORE_DIR=str(home / "keys"), COLUMNS="200")
+        self.password_file = home / "passphrase"
+        self.password_file.write_text(PASSPHRASE + "\n")
+        self.deployment = home / "deployment.json"
+        self.state = home / "monitor"
+
+    def run(self, *args: str, wallet: str | None = None) -> subprocess.CompletedProcess[str]:
+        net = ["--network", self.url, "--deployment", str(self.deployment)]
+        signer = ["--wallet", wallet, "--password-file", str(self.password_file)] if wallet else []
+        return subprocess.run([str(VSCM), *args, *net, *signer], env=self.env, capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    def json(self, *args: str, wallet: str | None = None) -> Any:
+        result = self.run(*args, "--json", wallet=wallet)
+        assert result.returncode == 0, f"{args} failed: {result.stderr}"
+        return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
+    home = tmp_path_factory.mktemp("risk-home")
+    node = AnvilNode.start()
+    try:
+        chain = connect(node)
+        parties = make_parties("vscm-cli-risk")
+        world = populate(chain, parties)
+        world.platform.deployment.save(home / "deployment.json")
+        os.environ.setdefault("VSCM_KDF_FAST", "1")
+        keys = Keystore(home / "keys", iterations=2**10)
+        for label in SIGNERS:
+            keys.import_key(label, getattr(parties, label).key.hex(), PASSPHRASE)
+        yield Desk(home, node.url, Fin(world))
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def diverted(desk: Desk) -> dict[str, Any]:
+    """A pledge loan whose borrower tried to pay the seller (not a payee of the loan) on chain."""
+    fin = desk.fin
+    deal = fin.pledge()
+    seller = fin.platform.orders.order(deal.purpose_order_id, with_documents=False).seller
+    fin.platform.funds.as_(deal.borrower).spend(deal.loan_id, seller, 50_000_00, "goods")
+    fn = fin.platform.funds.contract.functions.spend(deal.loan_id, fin.p.seller.address, 9_000_00, b32("x"))
+    with pytest.raises(ContractRevert):
+        fin.chain.sender.transact(deal.borrower, fn, gas=300_000)
+    run = desk.json("monitor", "run", "--once", "--state", str(desk.state), wallet="monitor")
+    return {"deal": deal, "run": run}
+
+
+def test_the_monitor_raises_one_alert_for_the_diversion(diverted: dict[str, Any]) -> None:
+    alerts = diverted["run"]["alerts"]
+    assert [(a["subject"], a["subject_id"], a["indicator"], a["alert_id"]) for a in alerts] == [
+        ("loan", diverted["deal"].loan_id, 103, 1)]
+
+
+def test_the_lender_lists_and_reads_the_alert_with_its_evidence(desk: Desk, diverted: dict[str, Any]) -> None:
+    bank = desk.fin.p.bank.address
+    listed = desk.json("risk", "alerts", "--lender", bank)
+    assert [(a["alert"], a["what"], a["loan_status"]) for a in listed] == [(1, "payee not allowed", "warned")]
+    assert desk.json("risk", "alerts", "--lender", desk.fin.p.bank2.address) == []
+    shown = desk.json("risk", "show", "1", "--state", str(desk.state))
+    assert shown["evidence_detail"]["evidence"]["payee"] == desk.fin.p.seller.address
+    assert shown["decision"] == "none"
+
+
+def test_the_lender_recalls_and_gets_exactly_the_unspent_money(desk: Desk, diverted: dict[str, Any]) -> None:
+    deal = diverted["deal"]
+    result = desk.json("risk", "decide", str(deal.loan_id), "recall", wallet="bank")
+    assert result["intercepted"] == "150000.00"
+    again = desk.run("risk", "decide", str(deal.loan_id), "continue", wallet="bank")
+    assert again.returncode == 1 and again.stdout == ""
+    assert again.stderr.count("\n") == 1 and "RiskNotWarned" in again.stderr
+
+
+def test_only_the_lender_decides_and_unknown_loans_are_named(desk: Desk, diverted: dict[str, Any]) -> None:
+    wrong = desk.run("risk", "decide", str(diverted["deal"].loan_id), "recall", wallet="monitor")
+    assert wrong.returncode == 1 and "RiskNotLender" in wrong.stderr and "Traceback" not in wrong.stderr
+    unknown = desk.run("risk", "decide", "99", "recall", wallet="bank")
+    assert unknown.returncode == 1 and "RiskUnknownLoan" in unknown.stderr and "loanId=99" in unknown.stderr
+    bad = desk.run("risk", "decide", "1", "maybe", wallet="bank")
+    assert bad.returncode == 1 and "maybe" in bad.stderr
+
+
+def test_operator_proposes_and_auditor_declares_fraud(desk: Desk, diverted: dict[str, Any]) -> None:
+    chain_id = str(desk.fin.w.chain_id)
+    evidence = "0x" + b32("circular invoices").hex()
+    proposed = desk.json("risk", "declare-fraud", chain_id, "--evidence", evidence, wallet="operator")
+    assert "proposed" in proposed["action"]
+    mismatch = desk.run("risk", "declare-fraud", chain_id, "--evidence", "0x" + "ab" * 32, wallet="auditor")
+    assert mismatch.returncode == 1 and "RiskEvidenceMismatch" in mismatch.stderr
+    declared = desk.json("risk", "declare-fraud", chain_id, "--evidence", evidence, wallet="auditor")
+    assert declared["sweep_done"] is True
+    exposure = desk.json("risk", "exposure", chain_id)
+    assert [e["lender"] for e in exposure] == [desk.fin.p.bank.address]
+    assert desk.fin.platform.members.supply_chain(desk.fin.w.chain_id).evicted
+
+
+def test_parameters_are_shown(desk: Desk) -> None:
+    assert desk.json("risk", "parameters") == {"decision_window_seconds": 259200, "lapse_policy": "freeze",
+                                               "warn_severity": 2}

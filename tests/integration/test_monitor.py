@@ -1,0 +1,133 @@
+"""The risk monitor on a real (embedded) chain: it reads the platform's logs and failed transactions,
+raises the engine's findings as RiskControl alerts signed by the monitor's key, keeps the evidence,
+resumes from its cursor without raising anything twice, and refuses a reorganised cursor."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from eth_utils import keccak
+from financing_support import Fin
+from harness import b32
+
+from vscm.client.platform import Platform
+from vscm.client.records import LoanMode, LoanStatus, OrderStatus
+from vscm.errors import ChainError, ContractRevert, InputError
+from vscm.risk.events import Indicator
+from vscm.risk.monitor import Monitor
+
+
+@pytest.fixture
+def fin(fresh: Any) -> Fin:
+    return Fin(fresh)
+
+
+def divert(fin: Fin, deal: Any, amount: int = 10_000_00) -> Any:
+    """The borrower sends loan money to the seller (not a payee its loan allows) with a fixed gas
+    limit, so that the refused transaction is mined (and fails) on chain."""
+    fn = fin.platform.funds.contract.functions.spend(deal.loan_id, fin.p.seller.address, amount, b32("cash"))
+    with pytest.raises(ContractRevert) as info:
+        fin.chain.sender.transact(deal.borrower, fn, gas=300_000)
+    assert info.value.name == "FundsPayeeNotAllowed"
+
+
+def test_a_refused_payment_on_chain_becomes_an_alert_that_warns_the_loan(fin, tmp_path):
+    deal = fin.pledge()
+    monitor = Monitor(fin.platform, fin.p.monitor, tmp_path)
+    assert monitor.step() == []
+
+    divert(fin, deal)
+    raised = monitor.step()
+
+    assert len(raised) == 1
+    alert = raised[0]
+    assert (alert.finding.subject, alert.finding.subject_id, alert.finding.indicator) == (
+        "loan", deal.loan_id, Indicator.PAYEE_NOT_ALLOWED)
+    assert alert.alert_id == 1 and alert.error is None
+    on_chain = fin.platform.risk.alert(1)
+    assert (on_chain.subject_id, on_chain.indicator, on_chain.raised_by) == (
+        deal.loan_id, 103, fin.p.monitor.address)
+    assert "0x" + on_chain.evidence.hex() == alert.evidence
+    assert fin.platform.loans.loan(deal.loan_id).status == LoanStatus.WARNED
+    evidence = (tmp_path / "evidence" / f"{alert.evidence}.json").read_bytes()
+    assert "0x" + keccak(evidence).hex() == alert.evidence
+    assert json.loads(evidence)["evidence"]["payee"] == fin.p.seller.address
+    assert monitor.step() == []
+
+
+def test_a_restarted_monitor_resumes_from_its_cursor_and_raises_nothing_twice(fin, tmp_path):
+    first, second = fin.pledge(), fin.payable_loan()
+    divert(fin, first)
+    before = Monitor(fin.platform, fin.p.monitor, tmp_path)
+    assert len(before.step()) == 1
+
+    again = Monitor(fin.platform, fin.p.monitor, tmp_path)
+    assert again.cursor == before.cursor
+    assert again.step() == []
+    divert(fin, second)
+    raised = again.step()
+
+    assert [r.finding.subject_id for r in raised] == [second.loan_id]
+    assert fin.platform.risk.count() == 2
+
+
+def test_a_dry_run_finds_but_raises_nothing(fin):
+    deal = fin.pledge()
+    divert(fin, deal)
+
+    raised = Monitor(fin.platform, None, dry_run=True).step()
+
+    assert [(r.finding.indicator, r.alert_id) for r in raised] == [(Indicator.PAYEE_NOT_ALLOWED, None)]
+    assert fin.platform.risk.count() == 0
+    assert fin.platform.loans.loan(deal.loan_id).status == LoanStatus.DISBURSED
+
+
+def test_healthy_financing_raises_no_alert(fin):
+    p = fin.p
+    for mode in LoanMode:
+        deal = fin.loan(mode)
+        if mode != LoanMode.PREPAYMENT:   # a prepayment's money went to the seller when disbursed
+            seller = fin.platform.orders.order(deal.purpose_order_id, with_documents=False).seller
+            fin.platform.funds.as_(deal.borrower).spend(deal.loan_id, seller, 10_000_00, "goods")
+        fin.repay(deal, fin.platform.loans.loan(deal.loan_id).outstanding_now + 1_000_00)
+    fin.order(p.core, p.supplier, 50_000_00, to=OrderStatus.SETTLED)
+
+    assert Monitor(fin.platform, p.monitor).step() == []
+    assert fin.platform.risk.count() == 0
+
+
+def test_a_reorganised_cursor_is_refused(fin, tmp_path):
+    snapshot = fin.chain.snapshot()
+    fin.mint(fin.p.core, 1_00)
+    monitor = Monitor(fin.platform, fin.p.monitor, tmp_path)
+    monitor.step()
+    fin.chain.revert(snapshot)
+    fin.mint(fin.p.seller, 2_00)     # a different block at the same height
+
+    with pytest.raises(ChainError, match="reorganised"):
+        Monitor(fin.platform, fin.p.monitor, tmp_path).step()
+
+
+def test_the_monitor_needs_a_risk_control_and_a_key(fin, tmp_path):
+    bare = Platform(fin.chain, replace(fin.platform.deployment, risk=""))
+    with pytest.raises(InputError, match="no RiskControl"):
+        Monitor(bare, fin.p.monitor)
+    with pytest.raises(InputError, match="its own key"):
+        Monitor(fin.platform, None)
+    Monitor(fin.platform, fin.p.monitor, tmp_path).step()
+    other = Platform(fin.chain, replace(fin.platform.deployment, risk=fin.platform.deployment.loans))
+    with pytest.raises(InputError, match="belongs to RiskControl"):
+        Monitor(other, fin.p.monitor, tmp_path)
+
+
+def test_an_alert_the_contract_refuses_is_reported_not_lost(fin):
+    deal = fin.pledge()
+    divert(fin, deal)
+    fin.platform.members.as_(fin.p.operator).suspend(fin.p.monitor.address, b32("audit"))
+
+    raised = Monitor(fin.platform, fin.p.monitor).step()
+
+    assert raised[0].alert_id is None and "RiskNotMonitor" in (raised[0].error or "")

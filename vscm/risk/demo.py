@@ -1,0 +1,204 @@
+"""The control mechanism in the demo: a borrower who diverts loan money, and a colluding chain.
+
+Called by :mod:`vscm.demo` after the healthy financing flows. Two more supply chains join the
+platform; the risk monitor (an independent member with its own key) follows the whole history:
+
+- Tianshui chain: Maiji Castings borrows against its receivable and tries to pay its own holding
+  company from the loan. The refused payment is on chain; the monitor raises an alert, the loan is
+  warned, the bank recalls it, and exactly the unspent loan money comes back to the bank.
+- Hami chain: three members invoice each other round a circle for nearly equal amounts and finance
+  the invoices with two lenders. The monitor raises a circular-trading alert on the chain; the
+  operator proposes a fraud finding with the alert's evidence, the auditor co-signs, the whole chain
+  is evicted, its loans' money frozen, and each exposed lender gets its notice.
+
+The healthy chain of the demo raises no alert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3.logs import DISCARD
+
+from vscm.client.financing import Origination, originate
+from vscm.client.platform import Platform
+from vscm.client.records import Decision, LoanMode, Role, Status, Tier
+from vscm.client.workflows import doc_hash, form_chain, onboard_sme
+from vscm.errors import ContractRevert
+from vscm.risk.events import indicator_name
+from vscm.risk.monitor import Monitor, RaisedAlert
+
+__all__ = ["ControlCast", "control"]
+
+DAY = 24 * 3600
+
+
+@dataclass(frozen=True)
+class ControlCast:
+    monitor: LocalAccount
+    bank2: LocalAccount
+    tianshui: LocalAccount
+    maiji: LocalAccount
+    qinzhou: LocalAccount
+    maiji_holdings: LocalAccount
+    hami: LocalAccount
+    barkol: LocalAccount
+    yiwu: LocalAccount
+
+    @classmethod
+    def from_seed(cls, seed: str = "vscm-demo") -> ControlCast:
+        return cls(**{name: Account.from_key(keccak(text=f"{seed}:{name}")) for name in cls.__dataclass_fields__})
+
+
+NAMES = {
+    "monitor": "Dunhuang Risk Watch",
+    "bank2": "Jade Gate Credit Union",
+    "tianshui": "Tianshui Machinery (core)",
+    "maiji": "Maiji Castings",
+    "qinzhou": "Qinzhou Pig Iron",
+    "maiji_holdings": "Maiji Holdings",
+    "hami": "Hami Energy Equipment (core)",
+    "barkol": "Barkol Trading",
+    "yiwu": "Yiwu Components",
+}
+
+
+def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -> dict[str, Any]:
+    """Run both scenes; ``cast`` is the main demo's cast (bank, auditor, operator, carrier, warehouse).
+
+    Returns what happened, for the demo's tests and report."""
+    chain = platform.chain
+    cc = ControlCast.from_seed()
+    for name in cc.__dataclass_fields__:
+        chain.fund(getattr(cc, name).address, 10**20)
+    op, bank, auditor, wh, carrier = cast.operator, cast.bank, cast.auditor, cast.warehouse, cast.carrier
+    onboard_sme(platform, op, cc.monitor, [Role.MONITOR], NAMES["monitor"])
+    onboard_sme(platform, op, cc.bank2, [Role.FINANCIER], NAMES["bank2"])
+    step(f"{NAMES['monitor']} joined as the platform's risk monitor, {NAMES['bank2']} as a second lender")
+
+    def certify(core: LocalAccount, name: str) -> None:
+        platform.members.as_(core).apply([Role.MANUFACTURER], Tier.CORE, keccak(text=f"licence:{name}"),
+                                         chain.now() + 365 * DAY, NAMES[name])
+        platform.members.as_(bank).attest(core.address, Role.FINANCIER)
+        platform.members.as_(auditor).attest(core.address, Role.AUDITOR)
+
+    def trade(buyer: LocalAccount, seller: LocalAccount, chain_id: int, amount: int, to: str = "invoiced") -> int:
+        orders = platform.orders
+        oid = int(orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, chain.now() + 90 * DAY))
+        orders.as_(seller).accept(oid)
+        if to == "accepted":
+            return oid
+        orders.as_(seller).ship(oid, carrier.address, wh.address)
+        orders.as_(wh).deliver(oid)
+        orders.as_(seller).invoice(oid, f"INV-{oid:06d}", doc_hash(f"invoice-{oid}"))
+        return oid
+
+    def show(alerts: list[RaisedAlert]) -> None:
+        for a in alerts:
+            f = a.finding
+            what = indicator_name(f.indicator)
+            target = f"loan #{f.subject_id}" if f.subject == "loan" else f"supply chain #{f.subject_id}"
+            result = f"alert #{a.alert_id}" if a.alert_id else f"not raised ({a.error})"
+            step(f"monitor: {what} (indicator {f.indicator}, severity {f.severity}) on {target} → {result}, "
+                 f"evidence {a.evidence[:12]}…")
+
+    monitor = Monitor(platform, cc.monitor)
+    raised = monitor.step()
+    step(f"the monitor read the whole history so far (blocks {platform.deployment.block}–{monitor.cursor}) "
+         f"and raised {len(raised)} alert(s):")
+    show(raised)
+    out: dict[str, Any] = {"history_alerts": raised}
+
+    # ------------------------------------------------------------ scene A: diverted loan money
+    console.print("\n[bold]7. Control: a borrower diverts loan money")
+    certify(cc.tianshui, "tianshui")
+    for who, role in (("maiji", Role.SUPPLIER), ("qinzhou", Role.SUPPLIER), ("maiji_holdings", Role.SELLER)):
+        onboard_sme(platform, op, getattr(cc, who), [role], NAMES[who])
+    tianshui = form_chain(platform, cc.tianshui, "Tianshui chain", [cc.maiji, cc.qinzhou, cc.maiji_holdings])
+    sale = trade(cc.tianshui, cc.maiji, tianshui, 150_000_00)
+    receivable = platform.assets.as_(cc.maiji).register_receivable(sale)
+    platform.assets.as_(cc.tianshui).confirm_receivable(receivable)
+    iron = trade(cc.maiji, cc.qinzhou, tianshui, 100_000_00, to="accepted")
+    loan = originate(platform, Origination(LoanMode.RECEIVABLE, receivable, cc.maiji, bank, 120_000_00, 600,
+                                           60 * DAY, 8_000, iron))
+    platform.funds.as_(cc.maiji).spend(loan, cc.qinzhou.address, 45_000_00, "pig iron")
+    step(f"supply chain #{tianshui} (Tianshui): Maiji Castings borrowed {yuan(120_000_00)} (loan #{loan}) against "
+         f"its invoice on Tianshui Machinery, to buy pig iron; it paid Qinzhou {yuan(45_000_00)}")
+    diversion = platform.funds.as_(cc.maiji).contract.functions.spend(
+        loan, cc.maiji_holdings.address, 60_000_00, b"cash advance".ljust(32, b"\x00"))
+    try:
+        chain.sender.transact(cc.maiji, diversion, gas=300_000)  # sent without a dry run: it lands, and fails
+    except ContractRevert as exc:
+        step(f"Maiji tried to move {yuan(60_000_00)} of it to Maiji Holdings → the transaction failed on chain: "
+             f"{exc.name}")
+    alerts = monitor.step()
+    show(alerts)
+    held = platform.funds.funds(loan).unspent
+    status = platform.loans.loan(loan)
+    step(f"loan #{loan} is {status.status.name.lower()}; the bank must decide by the deadline "
+         f"(block time {status.warning_deadline}); unspent tracked money: {yuan(held)}")
+    before = platform.cash("CNY").balance(bank.address)
+    platform.risk.as_(bank).decide(loan, Decision.RECALL)
+    back = platform.cash("CNY").balance(bank.address) - before
+    after = platform.loans.loan(loan)
+    where = platform.funds.whereabouts(loan)
+    step(f"the bank recalled loan #{loan}: {yuan(back)} came back to it — exactly the unspent part; the "
+         f"{yuan(where.paid.get(cc.qinzhou.address, 0))} paid to Qinzhou stays paid; "
+         f"Maiji still owes {yuan(after.outstanding_now)}, due now")
+    out.update(diversion_loan=loan, diversion_alerts=alerts, unspent=held, intercepted=back)
+
+    # ------------------------------------------------------------ scene B: a colluding chain
+    console.print("\n[bold]8. Control: a colluding supply chain")
+    certify(cc.hami, "hami")
+    for who, role in (("barkol", Role.SELLER), ("yiwu", Role.SUPPLIER)):
+        onboard_sme(platform, op, getattr(cc, who), [role], NAMES[who])
+    hami = form_chain(platform, cc.hami, "Hami chain", [cc.barkol, cc.yiwu])
+    platform.cash("CNY").as_(cc.bank2).mint(cc.bank2.address, 500_000_00, keccak(text="bank2:reserves"))
+    circle = [trade(cc.yiwu, cc.barkol, hami, 300_000_00), trade(cc.hami, cc.yiwu, hami, 300_000_00)]
+    step(f"supply chain #{hami} (Hami): Barkol invoiced Yiwu {yuan(300_000_00)}, Yiwu invoiced Hami Energy "
+         f"{yuan(300_000_00)}")
+    receivable2 = platform.assets.as_(cc.yiwu).register_receivable(circle[1])
+    platform.assets.as_(cc.hami).confirm_receivable(receivable2)
+    parts = trade(cc.yiwu, cc.barkol, hami, 200_000_00, to="accepted")
+    loan1 = originate(platform, Origination(LoanMode.RECEIVABLE, receivable2, cc.yiwu, bank, 240_000_00, 600,
+                                            60 * DAY, 8_000, parts))
+    platform.funds.as_(cc.yiwu).spend(loan1, cc.barkol.address, 150_000_00, "parts")
+    lot = platform.assets.as_(wh).register_receipt(cc.barkol.address, "XY-2026-0911", 200, "t", "CNY", 250_000_00,
+                                                   doc_hash("lot: 200 t copper cable"))
+    cable = trade(cc.barkol, cc.hami, hami, 90_000_00, to="accepted")
+    loan2 = originate(platform, Origination(LoanMode.PLEDGE, lot, cc.barkol, cc.bank2, 100_000_00, 650, 60 * DAY,
+                                            5_000, cable, guarantor=cc.hami, supervisor=wh.address))
+    platform.funds.as_(cc.barkol).spend(loan2, cc.hami.address, 30_000_00, "cable")
+    step(f"Yiwu financed its invoice on Hami with the bank (loan #{loan1}, {yuan(240_000_00)}); Barkol pledged "
+         f"copper cable with {NAMES['bank2']} (loan #{loan2}, {yuan(100_000_00)})")
+    circle.append(trade(cc.barkol, cc.hami, hami, 298_000_00))
+    step(f"Hami Energy invoiced Barkol {yuan(298_000_00)}: the money would go round the circle and net to "
+         f"{yuan(2_000_00)}")
+    alerts = monitor.step()
+    show(alerts)
+    chain_alert = next((a for a in alerts if a.finding.subject == "chain" and a.alert_id), None)
+    out.update(collusion_alerts=alerts, colluding_chain=hami, collusion_loans=(loan1, loan2))
+    if chain_alert is None:
+        step("the monitor raised no chain alert: no fraud finding")
+        return out
+    evidence = bytes.fromhex(chain_alert.evidence[2:])
+    platform.risk.as_(op).propose_fraud(hami, evidence)
+    step(f"the operator proposed a fraud finding on chain #{hami} with the alert's evidence")
+    platform.risk.as_(auditor).confirm_fraud(hami, evidence)
+    receipt = platform.last_receipt
+    members = [cc.hami, cc.barkol, cc.yiwu]
+    evicted = [m for m in members if platform.members.status(m.address) == Status.EVICTED]
+    step(f"Chang'an Audit co-signed: {len(evicted)} of {len(members)} members of chain #{hami} evicted; members "
+         f"of other chains untouched (Maiji Castings: {platform.members.status(cc.maiji.address).name.lower()})")
+    notices = [dict(e) for e in platform.risk.contract.events.LenderExposed().process_receipt(receipt, errors=DISCARD)]
+    names = {bank.address: "Silk Road Bank", cc.bank2.address: NAMES["bank2"]}
+    for n in notices:
+        args = n["args"]
+        step(f"notice to {names.get(args['lender'], args['lender'])}: {args['loans']} loan(s), "
+             f"{yuan(args['outstanding'])} outstanding, {yuan(args['frozen'])} of loan money frozen")
+    out.update(evicted=len(evicted), notices=[n["args"] for n in notices])
+    return out
