@@ -62,7 +62,7 @@ def test_incremental_updates_from_the_cursor_equal_one_full_replay(anvil_demo: P
     again = index.update(source, d)  # up to date: nothing to fold
     assert again.events == 0
     assert index.load_state().fingerprint() == full_replay(anvil_demo).fingerprint()
-    assert len(index.loans_of()) == 5
+    assert len(index.loans_of()) == anvil_demo.loans.count() >= 5
     assert index.findings() == []
 
 

@@ -49,12 +49,16 @@ def findings_of(outcome: AuditOutcome) -> list[str]:
 
 
 def test_replay_of_the_demo_finds_no_difference_on_the_embedded_chain(
-        demo_history: tuple[AuditOutcome, Path]) -> None:
+        demo_embedded: Platform, demo_history: tuple[AuditOutcome, Path]) -> None:
     outcome, _ = demo_history
     assert findings_of(outcome) == []
     state = outcome.result.state
-    # The demo's whole story is in the rebuilt state: 8 members, 5 loans of all four modes, the money trail.
-    assert len(state.table("members")) == 8
+    # The demo's whole story is in the rebuilt state: every member and loan (all four modes), the
+    # money trail, the alerts, the recall and the evicted chain.
+    assert len(state.table("members")) == len(demo_embedded.members.members())
+    assert len(state.table("loans")) == demo_embedded.loans.count() >= 5
+    assert state.table("alerts") and state.table("fraud_cases") and state.table("evictions")
+    assert any(ln["status"] == 6 for ln in state.table("loans").values())  # recalled
     assert {ln["mode"] for ln in state.table("loans").values()} == {0, 1, 2, 3}
     assert outcome.report["verdict"] == "clean"
     # every block with platform logs: its receipts hash to the header's receiptsRoot
@@ -68,8 +72,9 @@ def test_replay_of_the_demo_finds_no_difference_on_anvil() -> None:
     with connect("anvil") as chain:
         platform = run_demo(chain)
         outcome = audit_chain(chain, platform.deployment, window=50)
+        loans = platform.loans.count()
     assert findings_of(outcome) == []
-    assert len(outcome.result.state.table("loans")) == 5
+    assert len(outcome.result.state.table("loans")) == loans >= 5
     assert outcome.result.receipt_roots > 50 and outcome.result.notes == set()
 
 
