@@ -35,6 +35,7 @@ test: install
 
 bench: install
 	$(BIN)/python -m vscm.bench
+	$(BIN)/python -m vscm.audit.bench --events 100000
 
 lint: install
 	$(BIN)/ruff check vscm tests scripts

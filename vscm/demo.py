@@ -19,7 +19,7 @@ from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 
-from vscm.chain.backends import connect
+from vscm.chain.backends import Chain, connect
 from vscm.chain.deploy import deploy_platform
 from vscm.client.financing import DAY, Origination, loan_account, originate
 from vscm.client.platform import Platform
@@ -78,9 +78,11 @@ def step(text: str) -> None:
     console.print(f"  [green]✓[/green] {text}")
 
 
-def run(out: Path | None = None) -> Platform:
+def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True) -> Platform:
+    """The whole scenario on ``chain`` (default: a new embedded chain), then (``audit``) the auditor's
+    replay of it; returns the platform."""
     cast = Cast.from_seed()
-    chain = connect("embedded")
+    chain = chain or connect("embedded")
     for name in cast.__dataclass_fields__:
         chain.fund(getattr(cast, name).address, 10**20)
     console.rule("[bold]VSCM demo — embedded chain (eth-tester + py-evm, Cancun)")
@@ -163,7 +165,23 @@ def run(out: Path | None = None) -> Platform:
 
     console.print("\n[bold]9. The platform now")
     report(platform, cast)
+    if audit:
+        console.print("\n[bold]10. The auditor replays the history")
+        replay_as_auditor(platform)
     return platform
+
+
+def replay_as_auditor(platform: Platform) -> None:
+    """Chang'an Audit rebuilds the state from the events and compares it with the contracts."""
+    from vscm.audit.audit import audit_chain
+
+    outcome = audit_chain(platform.chain, platform.deployment)
+    r = outcome.report
+    step(f"Chang'an Audit replayed blocks {r['from_block']}–{r['to_block']}: {r['events']} events rebuilt "
+         f"{sum(r['entities'].values())} records, compared with the contracts at block {r['to_block']} → "
+         f"{r['verdict']}")
+    for finding in outcome.findings:
+        console.print(f"    [red]{finding}")
 
 
 def finance(platform: Platform, cast: Cast, chain_id: int) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 __all__ = [
     "ArtifactError",
+    "AuditError",
     "ChainError",
     "CompileError",
     "ContractRevert",
@@ -75,3 +76,7 @@ def _show(value: Any) -> str:
     if isinstance(value, bytes):
         return "0x" + value.hex()
     return str(value)
+
+
+class AuditError(VscmError):
+    """A history cannot be read or replayed (node unreachable, stored history unreadable)."""

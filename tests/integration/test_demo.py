@@ -120,3 +120,7 @@ def test_the_oracles_margin_call_reaches_the_control_mechanism(lines: list[str])
     passed = line_with(lines, "the oracle passed the margin call and the breach to the control mechanism")
     assert breach < call < passed
     line_with(lines, "anyone can prove a reading", "is in batch 3")
+
+
+def test_the_auditor_replays_the_history_without_a_difference(lines: list[str]) -> None:
+    line_with(lines, "Chang'an Audit replayed blocks", "events rebuilt", "→ clean")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import click
@@ -17,9 +16,9 @@ from vscm.cli.params import AMOUNT, HASH32
 from vscm.cli.session import PARTY
 from vscm.client.financing import DAY, loan_account
 from vscm.client.platform import Platform
-from vscm.client.records import Asset, Loan, LoanMode, LoanStatus
+from vscm.client.records import Asset, Loan, LoanMode
 
-__all__ = ["asset", "lender", "loan"]
+__all__ = ["asset", "loan"]
 
 ID = click.IntRange(min=1)
 MODES = [m.name.lower() for m in LoanMode]
@@ -347,45 +346,5 @@ def track_cmd(platform: Platform, loan_id: int, as_json: bool) -> None:
             hops.add_row(str(h["hop"]), str(h["from"]), str(h["to"]), m(int(h["amount"])), str(h["purpose"]),
                          str(h["block"]))
         return Group(where, hops)
-
-    emit(data, as_json, view)
-
-
-# ------------------------------------------------------------------ lender view
-
-@click.group("lender")
-def lender() -> None:
-    """A lender's view of its loans."""
-
-
-@lender.command("portfolio")
-@click.argument("who", type=PARTY)
-@json_option
-@platform_command
-def portfolio_cmd(platform: Platform, who: str, as_json: bool) -> None:
-    """Outstanding principal, accrued interest and collateral state, per mode, of lender WHO."""
-    rows: dict[str, dict[str, Any]] = defaultdict(lambda: {"loans": 0, "running": 0, "outstanding_principal": 0,
-                                                           "accrued_interest": 0, "collateral_locked": 0,
-                                                           "written_off": 0})
-    for ln in platform.loans.loans(lender=who):
-        r = rows[ln.mode.name.lower()]
-        r["loans"] += 1
-        if ln.status in (LoanStatus.REPAID, LoanStatus.REJECTED, LoanStatus.WRITTEN_OFF):
-            r["written_off"] += ln.written_off
-            continue
-        r["running"] += int(ln.status.running or ln.status == LoanStatus.DEFAULTED)
-        r["outstanding_principal"] += ln.principal - ln.principal_repaid - ln.written_off
-        r["accrued_interest"] += ln.accrued_now
-        if platform.assets.asset(ln.asset_id).locked_by == ln.loan_id:
-            r["collateral_locked"] += 1
-    data = {"lender": who, "modes": dict(rows)}
-
-    def view(d: dict[str, Any]) -> Table:
-        t = Table("mode", "loans", "running", "outstanding principal", "accrued interest", "collateral locked",
-                  "written off", title=f"portfolio of {who}")
-        for mode, r in d["modes"].items():
-            t.add_row(mode, str(r["loans"]), str(r["running"]), format_amount(r["outstanding_principal"]),
-                      format_amount(r["accrued_interest"]), str(r["collateral_locked"]), format_amount(r["written_off"]))
-        return t
 
     emit(data, as_json, view)

@@ -20,9 +20,11 @@ from typing import Any, NoReturn
 import click
 
 from vscm import __version__
+from vscm.cli.audit import audit
 from vscm.cli.cash import cash
 from vscm.cli.context import CliConfig
-from vscm.cli.finance import asset, lender, loan
+from vscm.cli.finance import asset, loan
+from vscm.cli.lender import lender
 from vscm.cli.members import member, supply_chain
 from vscm.cli.node import deploy, node
 from vscm.cli.oracle import device, oracle
@@ -128,6 +130,7 @@ cli.add_command(order)
 cli.add_command(asset)
 cli.add_command(loan)
 cli.add_command(lender)
+cli.add_command(audit)
 cli.add_command(monitor)
 cli.add_command(risk)
 cli.add_command(oracle)

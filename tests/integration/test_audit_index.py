@@ -1,0 +1,132 @@
+"""The lenders' index, on SQLite and on PostgreSQL: incremental updates from the cursor give the state
+of one full replay, a reorganisation is detected by block hash and rolled back, lender queries read it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_utils import keccak
+
+from vscm import demo
+from vscm.audit.replay import replay
+from vscm.audit.source import source_for
+from vscm.chain.backends import connect
+from vscm.client.platform import Platform
+from vscm.index import Index, exposure, loan_detail, open_index, portfolio
+
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="module")
+def anvil_demo() -> Iterator[Platform]:
+    with connect("anvil") as chain:
+        with contextlib.redirect_stdout(io.StringIO()):
+            platform = demo.run(chain=chain, audit=False)
+        yield platform
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Index]:
+    if request.param == "sqlite":
+        with open_index(tmp_path / "index.sqlite") as ix:
+            yield ix
+        return
+    schema = f"vscm_test_{uuid.uuid4().hex[:10]}"  # a fresh schema per test: parallel runs never collide
+    ix = open_index(PG_URL, schema=schema)
+    try:
+        yield ix
+    finally:
+        ix.db.rollback()
+        ix.db.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        ix.db.commit()
+        ix.close()
+
+
+def full_replay(platform: Platform) -> Any:
+    return replay(source_for(platform.chain), platform.deployment, receipts=False).state
+
+
+def test_incremental_updates_from_the_cursor_equal_one_full_replay(anvil_demo: Platform, index: Index) -> None:
+    source, d = source_for(anvil_demo.chain), anvil_demo.deployment
+    head = anvil_demo.chain.block_number()
+    steps = [d.block + 7, (d.block + head) // 2, head - 3, head]
+    for stop in steps:
+        index.update(source, d, stop, window=16)
+        assert index.cursor() is not None and index.cursor().block == stop
+    again = index.update(source, d)  # up to date: nothing to fold
+    assert again.events == 0
+    assert index.load_state().fingerprint() == full_replay(anvil_demo).fingerprint()
+    assert len(index.loans_of()) == anvil_demo.loans.count() >= 5
+    assert index.findings() == []
+
+
+def test_a_reorganisation_is_rolled_back_to_the_fork_point(anvil_demo: Platform, index: Index) -> None:
+    chain, d = anvil_demo.chain, anvil_demo.deployment
+    source = source_for(chain)
+    index.update(source, d)
+    fork = chain.block_number()
+    cast = demo.Cast.from_seed()
+    bank = anvil_demo.cash("CNY").as_(cast.bank)
+    mark = chain.snapshot()
+    try:
+        bank.mint(cast.supplier_a.address, 111_00, keccak(text="reorg:a"))
+        bank.mint(cast.supplier_a.address, 222_00, keccak(text="reorg:b"))
+        index.update(source, d)
+        assert index.cursor().block == fork + 2
+        chain.revert(mark)  # the two mints vanish; another history grows from the fork point
+        mark = chain.snapshot()
+        bank.mint(cast.supplier_b.address, 333_00, keccak(text="reorg:c"))
+        chain.mine(2)
+        report = index.update(source, d)
+        assert report.reorg_at == fork
+        assert index.load_state().fingerprint() == full_replay(anvil_demo).fingerprint()
+        balances = index.records("balances")
+        assert balances[f"{d.cash['CNY']}:{cast.supplier_b.address}"]["amount"] >= 333_00
+        assert index.cursor().hash == source.headers(fork + 3, fork + 3)[0].hash
+    finally:
+        chain.revert(mark)
+
+
+def test_lender_queries_read_the_index(anvil_demo: Platform, index: Index) -> None:
+    index.update(source_for(anvil_demo.chain), anvil_demo.deployment)
+    bank = demo.Cast.from_seed().bank.address
+    mine = anvil_demo.loans.loans(lender=bank)
+    view = portfolio(index, bank)
+    assert sum(r["loans"] for r in view["modes"].values()) == len(mine)
+    assert set(view["modes"]) == {ln.mode.name.lower() for ln in mine}
+    for ln in mine:
+        detail = loan_detail(index, ln.loan_id)
+        assert detail is not None
+        assert (detail["principal"], detail["principalRepaid"], detail["interestPaid"]) == (
+            ln.principal, ln.principal_repaid, ln.interest_paid)
+        assert [(h["to"], h["amount"]) for h in detail["hops"]] == [
+            (h["to"], h["amount"]) for h in anvil_demo.funds.hops(ln.loan_id)]
+    assert exposure(index, bank)["total"]["loans"] == sum(1 for ln in mine if ln.status.running)
+    assert loan_detail(index, 999) is None
+
+
+def test_an_index_refuses_another_deployment(anvil_demo: Platform, index: Index) -> None:
+    from dataclasses import replace
+
+    from vscm.errors import InputError
+
+    index.update(source_for(anvil_demo.chain), anvil_demo.deployment, anvil_demo.deployment.block + 3)
+    other = replace(anvil_demo.deployment, registry="0x" + "77" * 20)
+    with pytest.raises(InputError, match="holds deployment"):
+        index.update(source_for(anvil_demo.chain), other)
+    assert index.cursor() is not None and index.cursor().block == anvil_demo.deployment.block + 3
+
+
+def test_a_bad_index_target_is_a_clear_error(tmp_path: Path) -> None:
+    from vscm.errors import InputError
+
+    with pytest.raises(InputError, match="unknown index 'mysql://x'"):
+        open_index("mysql://x")
+    with pytest.raises(InputError, match="cannot open the index at postgresql://nobody@127.0.0.1:1/none"):
+        open_index("postgresql://nobody@127.0.0.1:1/none")

@@ -1,0 +1,188 @@
+"""The auditor's replay: after the full demo scenario it finds zero differences, on the embedded chain
+and on anvil; it finds a backdoor that changes state without an event, an altered log in a stored
+history, and a broken block-hash link."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+from eth_utils import keccak
+from harness import World
+
+from vscm import demo
+from vscm.audit.audit import AuditOutcome, audit_chain, audit_stored
+from vscm.chain.backends import connect
+from vscm.client.platform import Platform
+
+
+def run_demo(chain: Any = None) -> Platform:
+    with contextlib.redirect_stdout(io.StringIO()):
+        return demo.run(chain=chain, audit=False)
+
+
+@pytest.fixture(scope="module")
+def demo_embedded() -> Iterator[Platform]:
+    platform = run_demo()
+    yield platform
+    platform.chain.close()
+
+
+@pytest.fixture(scope="module")
+def demo_history(demo_embedded: Platform, tmp_path_factory: pytest.TempPathFactory) -> tuple[AuditOutcome, Path]:
+    path = tmp_path_factory.mktemp("audit") / "history.jsonl"
+    return audit_chain(demo_embedded.chain, demo_embedded.deployment, save=path), path
+
+
+def stored_logs(path: Path) -> list[dict[str, Any]]:
+    return [r["log"] for r in map(json.loads, path.read_text().splitlines()) if "log" in r]
+
+
+def findings_of(outcome: AuditOutcome) -> list[str]:
+    return [str(f) for f in outcome.findings]
+
+
+def test_replay_of_the_demo_finds_no_difference_on_the_embedded_chain(
+        demo_embedded: Platform, demo_history: tuple[AuditOutcome, Path]) -> None:
+    outcome, _ = demo_history
+    assert findings_of(outcome) == []
+    state = outcome.result.state
+    # The demo's whole story is in the rebuilt state: every member and loan (all four modes), the
+    # money trail, the alerts, the recall and the evicted chain.
+    assert len(state.table("members")) == len(demo_embedded.members.members())
+    assert len(state.table("loans")) == demo_embedded.loans.count() >= 5
+    assert state.table("alerts") and state.table("fraud_cases") and state.table("evictions")
+    assert any(ln["status"] == 6 for ln in state.table("loans").values())  # recalled
+    assert {ln["mode"] for ln in state.table("loans").values()} == {0, 1, 2, 3}
+    assert outcome.report["verdict"] == "clean"
+    # every block with platform logs: its receipts hash to the header's receiptsRoot
+    assert outcome.result.receipt_roots == len({lg["block_number"] for lg in stored_logs(demo_history[1])}) > 50
+    assert outcome.result.notes == set()
+    assert any(ln["hops"] for ln in outcome.report["loans"])
+    assert outcome.result.events == sum(v for k, v in state.counters.items() if k.startswith("events."))
+
+
+def test_replay_of_the_demo_finds_no_difference_on_anvil() -> None:
+    with connect("anvil") as chain:
+        platform = run_demo(chain)
+        outcome = audit_chain(chain, platform.deployment, window=50)
+        loans = platform.loans.count()
+    assert findings_of(outcome) == []
+    assert len(outcome.result.state.table("loans")) == loans >= 5
+    assert outcome.result.receipt_roots > 50 and outcome.result.notes == set()
+
+
+def test_a_stored_history_replays_clean_without_the_chain(demo_embedded: Platform,
+                                                          demo_history: tuple[AuditOutcome, Path]) -> None:
+    outcome, path = demo_history
+    again = audit_stored(path, demo_embedded.deployment)
+    assert findings_of(again) == []
+    assert again.result.state.fingerprint() == outcome.result.state.fingerprint()
+
+
+def rewrite(path: Path, target: Path, change: Any) -> Path:
+    """Copy a stored history, letting ``change(record)`` alter the first record it returns True for."""
+    done = False
+    with path.open() as src, target.open("w") as out:
+        for line in src:
+            record = json.loads(line)
+            if not done and change(record):
+                done = True
+            out.write(json.dumps(record) + "\n")
+    assert done, "nothing to alter"
+    return target
+
+
+def test_an_altered_log_in_a_stored_history_is_found(demo_embedded: Platform,
+                                                      demo_history: tuple[AuditOutcome, Path],
+                                                      tmp_path: Path) -> None:
+    _, path = demo_history
+    cash = demo_embedded.deployment.cash["CNY"]
+    transfer = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+    altered: dict[str, Any] = {}
+
+    def inflate_a_cash_transfer(record: dict[str, Any]) -> bool:
+        log = record.get("log")
+        if not log or log["address"] != cash or log["topics"][0] != transfer or log["topics"][1] == "0x" + "00" * 32:
+            return False
+        log["data"] = "0x" + (int(log["data"], 16) + 1).to_bytes(32, "big").hex()
+        altered.update(log)
+        return True
+
+    tampered = rewrite(path, tmp_path / "tampered.jsonl", inflate_a_cash_transfer)
+    outcome = audit_stored(tampered, demo_embedded.deployment, demo_embedded.chain)
+    receipt = [f for f in outcome.findings if f.check == "receipt"]
+    assert len(receipt) == 1
+    assert receipt[0].entity == f"tx {altered['tx_hash']} log {altered['log_index']}"
+    assert receipt[0].field == "data"
+    # The state folded from the altered log no longer matches the contracts either.
+    assert any(f.check == "state" and f.field == "balance" for f in outcome.findings)
+
+
+def test_a_broken_block_hash_link_in_a_stored_history_is_found(demo_embedded: Platform,
+                                                              demo_history: tuple[AuditOutcome, Path],
+                                                              tmp_path: Path) -> None:
+    _, path = demo_history
+    broken: dict[str, Any] = {}
+
+    def break_link(record: dict[str, Any]) -> bool:
+        header = record.get("header")
+        if not header or header["number"] < demo_embedded.deployment.block + 5:
+            return False
+        header["parent_hash"] = "0x" + "ab" * 32
+        broken.update(header)
+        return True
+
+    tampered = rewrite(path, tmp_path / "broken.jsonl", break_link)
+    outcome = audit_stored(tampered, demo_embedded.deployment)
+    assert [(f.check, f.entity, f.field, f.found) for f in outcome.findings] == [
+        ("blocks", f"block {broken['number']}", "parentHash", "0x" + "ab" * 32)]
+
+
+def test_a_backdoor_changing_a_balance_without_an_event_is_found(fresh: World) -> None:
+    w, chain, p = fresh, fresh.chain, fresh.p
+    registry = w.platform.deployment.registry
+    backdoored = chain.sender.deploy(p.operator, "BackdooredCash", registry, "EUR", p.operator.address)
+    deployment = replace(w.platform.deployment, cash={**w.platform.deployment.cash, "EUR": backdoored})
+    platform = Platform(chain, deployment)
+    platform.orders.as_(p.operator).add_currency(backdoored)
+    platform.cash("EUR").as_(p.bank).mint(p.supplier.address, 1_000_00, keccak(text="deposit:eur"))
+    assert findings_of(audit_chain(chain, deployment)) == []  # honest so far
+
+    slot = keccak(bytes(12) + bytes.fromhex(p.supplier.address[2:]) + bytes(32))  # ERC20 _balances[supplier]
+    assert int.from_bytes(chain.w3.eth.get_storage_at(backdoored, slot), "big") == 1_000_00
+    contract = chain.contract("BackdooredCash", backdoored)
+    chain.sender.transact(p.outsider, contract.functions.poke(slot, (5_000_00).to_bytes(32, "big")))
+
+    outcome = audit_chain(chain, deployment)
+    assert [(f.check, f.entity, f.field, f.expected, f.found) for f in outcome.findings] == [
+        ("state", f"cash {backdoored} of {p.supplier.address}", "balance", 1_000_00, 5_000_00)]
+
+
+def test_a_header_whose_receipts_root_the_receipts_do_not_hash_to_is_found(demo_embedded: Platform,
+                                                                           demo_history: tuple[AuditOutcome, Path],
+                                                                           tmp_path: Path) -> None:
+    _, path = demo_history
+    with_logs = sorted({lg["block_number"] for lg in stored_logs(path)})
+    target = with_logs[len(with_logs) // 2]
+
+    def forge_root(record: dict[str, Any]) -> bool:
+        header = record.get("header")
+        if not header or header["number"] != target:
+            return False
+        header["receipts_root"] = "0x" + "42" * 32
+        return True
+
+    outcome = audit_stored(rewrite(path, tmp_path / "root.jsonl", forge_root), demo_embedded.deployment,
+                           demo_embedded.chain)
+    found = {(f.check, f.entity, f.field, f.found) for f in outcome.findings}
+    # expected: the (forged) header's root; found: the root the chain's receipts hash to
+    assert any(f.check == "receipt" and f.entity == f"block {target}" and f.field == "receiptsRoot"
+               and f.expected == "0x" + "42" * 32 for f in outcome.findings)
+    assert ("blocks", f"stored block {target}", "receipts_root", "0x" + "42" * 32) in found

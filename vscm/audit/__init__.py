@@ -1,0 +1,20 @@
+"""The auditor's replay: rebuild the platform state from its event history and prove it.
+
+* ``vscm.audit.source`` — where history comes from (raw JSON-RPC, the embedded chain, a stored file);
+* ``vscm.audit.decode`` — fast decoding from the ABIs (topic0 -> decoder, ``eth_abi.decode``);
+* ``vscm.audit.fold`` — one handler table per contract folding events into the state;
+* ``vscm.audit.replay`` — block windows, hash chain, log/receipt checks;
+* ``vscm.audit.verify`` — the rebuilt state against the contracts' views, money conservation;
+* ``vscm.audit.report`` — JSON and a Markdown/HTML page;
+* ``vscm.audit.index`` — the replayed state in SQL for lenders, updated incrementally.
+"""
+
+from __future__ import annotations
+
+from vscm.audit import risk as _risk  # noqa: F401  (registers RiskControl's handlers and verifier)
+from vscm.audit.replay import ReplayResult, replay
+from vscm.audit.source import RpcSource, StoredSource, source_for
+from vscm.audit.state import Finding, State
+from vscm.audit.verify import verify
+
+__all__ = ["Finding", "ReplayResult", "RpcSource", "State", "StoredSource", "replay", "source_for", "verify"]

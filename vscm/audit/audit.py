@@ -1,0 +1,77 @@
+"""One call for an auditor: replay, verify at the target block, build the report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vscm.audit.replay import Progress, ReplayResult, replay
+from vscm.audit.report import build_report, write_report
+from vscm.audit.source import Source, StoredSource, source_for
+from vscm.audit.state import Finding
+from vscm.audit.verify import check_money, verify
+
+__all__ = ["AuditOutcome", "audit_chain", "audit_stored", "compare_headers"]
+
+
+@dataclass
+class AuditOutcome:
+    result: ReplayResult
+    findings: list[Finding]
+    report: dict[str, Any]
+
+
+def _finish(result: ReplayResult, extra: list[Finding], source: Source, deployment: Any, block: int | None,
+            report_path: Path | None) -> AuditOutcome:
+    findings = result.findings + result.state.findings + extra
+    report = build_report(result, findings, source=source.name, network=deployment.network, verified_block=block)
+    if report_path is not None:
+        write_report(report, report_path)
+    return AuditOutcome(result, findings, report)
+
+
+def audit_chain(chain: Any, deployment: Any, to_block: int | None = None, *, from_block: int | None = None,
+                window: int = 2000, receipts: bool = True, save: Path | None = None, report: Path | None = None,
+                progress: Progress | None = None) -> AuditOutcome:
+    """Replay ``deployment`` on a connected chain up to ``to_block`` (default: the head) and verify the
+    rebuilt state against the contracts at that block."""
+    source = source_for(chain)
+    result = replay(source, deployment, to_block, from_block=from_block, window=window, receipts=receipts,
+                    save=save, progress=progress)
+    extra = verify(result.state, chain.w3, deployment, result.to_block)
+    return _finish(result, extra, source, deployment, result.to_block, report)
+
+
+def compare_headers(stored: Source, live: Source, start: int, stop: int, window: int = 500) -> list[Finding]:
+    """Each stored header against the chain's header of the same number (hash, parent, timestamp)."""
+    out: list[Finding] = []
+    ours = {h.number: h for h in stored.headers(start, stop)}
+    for first in range(start, stop + 1, window):
+        for theirs in live.headers(first, min(stop, first + window - 1)):
+            mine = ours.get(theirs.number)
+            if mine is None:
+                continue  # a missing header is already a finding of the replay
+            for field in ("hash", "parent_hash", "timestamp", "receipts_root"):
+                if getattr(mine, field) != getattr(theirs, field):
+                    out.append(Finding("blocks", f"stored block {theirs.number}", field, getattr(theirs, field),
+                                       getattr(mine, field), theirs.number, "the stored header is not the chain's"))
+    return out
+
+
+def audit_stored(path: Path, deployment: Any, chain: Any | None = None, *, report: Path | None = None) -> AuditOutcome:
+    """Replay a stored history. With ``chain``, its logs are checked against the receipts and the
+    rebuilt state against the contracts at the history's last block, and its headers against the
+    chain's; without, only the hash chain,
+    the events' own figures and money conservation are checked."""
+    live = source_for(chain) if chain is not None else None
+    source = StoredSource(path, live)
+    result = replay(source, deployment, source.head(), from_block=int(source.meta.get("from_block", deployment.block)),
+                    window=10**12, receipts=live is not None)
+    if chain is not None and live is not None:
+        extra = compare_headers(source, live, result.from_block, result.to_block)
+        extra += verify(result.state, chain.w3, deployment, result.to_block)
+        block: int | None = result.to_block
+    else:
+        extra, block = check_money(result.state, deployment), None
+    return _finish(result, extra, source, deployment, block, report)

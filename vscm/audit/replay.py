@@ -1,0 +1,239 @@
+"""Replay a platform's history: read raw logs in block windows, fold them, check the blocks.
+
+``replay(source, deployment, to_block)`` streams windows of at most ``window`` blocks, sized to hold
+about ``TARGET_LOGS`` logs each: headers (the hash
+chain must link), logs of the platform's contracts (each must carry its block's hash; with
+``receipts=True`` the platform logs of every transaction must equal its receipt's), decoded and
+folded in (block, log index) order. Memory holds the state and one window, never the whole history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vscm.audit import fold
+from vscm.audit.decode import RawLog, decoder_for
+from vscm.audit.source import Header, HistoryFile, Source
+from vscm.audit.state import Finding, State
+from vscm.errors import AuditError
+
+__all__ = ["CONTRACT_FIELDS", "Cursor", "ReplayResult", "contracts_of", "replay", "replay_into"]
+
+#: Deployment attribute -> artifact name. A contract added to the deployment adds a line here
+#: (e.g. ``"oracle": "TelemetryOracle"``) and handlers in ``vscm.audit.fold``.
+CONTRACT_FIELDS: dict[str, str] = {
+    "registry": "MemberRegistry",
+    "orders": "OrderBook",
+    "assets": "AssetRegistry",
+    "funds": "FundTracker",
+    "loans": "LoanBook",
+    "risk": "RiskControl",
+}
+
+
+def contracts_of(deployment: Any) -> dict[str, str]:
+    """Address -> artifact name of every platform contract of ``deployment``."""
+    out = {}
+    for attr, name in CONTRACT_FIELDS.items():
+        address = getattr(deployment, attr, None)
+        if address:
+            out[address] = name
+    for address in deployment.cash.values():
+        out[address] = "PlatformCash"
+    return out
+
+
+@dataclass
+class Cursor:
+    """Where a replay stopped: the last folded block and its hash (a reorg shows as a changed hash)."""
+
+    block: int
+    hash: str
+
+
+@dataclass
+class ReplayResult:
+    state: State
+    from_block: int
+    to_block: int
+    events: int = 0
+    blocks: int = 0
+    cursor: Cursor | None = None
+    findings: list[Finding] = field(default_factory=list)
+    #: blocks whose receipts root was recomputed and compared with the header
+    receipt_roots: int = 0
+    #: what this replay could not check, said in the report
+    notes: set[str] = field(default_factory=set)
+
+
+Progress = Callable[[int, int], None]
+
+#: Logs one window aims at (windows shrink or grow towards it), and the first window's size in blocks.
+TARGET_LOGS = 5_000
+FIRST_WINDOW = 64
+
+
+def replay(source: Source, deployment: Any, to_block: int | None = None, *, from_block: int | None = None,
+           window: int = 2000, receipts: bool = True, save: Path | None = None,
+           progress: Progress | None = None) -> ReplayResult:
+    """Rebuild the platform state from ``from_block`` (default: the deployment's first block) to
+    ``to_block`` (default: the head).
+
+    Returns:
+        The state, the counts, and the findings of the block, log and event checks (not yet the
+        comparison with the contracts: see ``vscm.audit.verify``).
+
+    Raises:
+        AuditError: the source cannot be read, or the range is empty or beyond the head.
+    """
+    start = deployment.block if from_block is None else from_block
+    head = source.head()
+    stop = head if to_block is None else to_block
+    if stop > head:
+        raise AuditError(f"block {stop} is beyond the head of {source.name} ({head})")
+    if stop < start:
+        raise AuditError(f"nothing to replay: block {stop} is before the deployment's first block {start}")
+    result = ReplayResult(State(), start, stop)
+    return replay_into(result, source, deployment, start, stop, window=window, receipts=receipts, save=save,
+                       progress=progress)
+
+
+def replay_into(result: ReplayResult, source: Source, deployment: Any, start: int, stop: int, *,
+                window: int = 2000, receipts: bool = True, save: Path | None = None,
+                progress: Progress | None = None, previous: Header | None = None,
+                on_window: Callable[[list[Header], list[RawLog]], None] | None = None) -> ReplayResult:
+    """Fold blocks ``start..stop`` into ``result.state`` (the incremental form of :func:`replay`).
+
+    ``previous`` is the header of block ``start - 1`` when known, so the hash chain is checked across
+    the join; ``on_window`` sees each window's headers and logs (the index stores them).
+    """
+    contracts = contracts_of(deployment)
+    addresses = sorted(contracts)
+    ctx = fold.FoldContext({}, loans_address=deployment.loans, funds_address=deployment.funds)
+    history = HistoryFile(save) if save else None
+    if history:
+        history.open_for_write({"network": deployment.network, "chain_id": deployment.chain_id,
+                                "from_block": start, "to_block": stop, "contracts": contracts})
+    state = result.state
+    prev = previous
+    try:
+        size, first = min(window, FIRST_WINDOW), start
+        while first <= stop:
+            last = min(stop, first + size - 1)
+            headers = source.headers(first, last)
+            prev = _check_headers(result, headers, first, last, prev)
+            ctx.timestamps = {h.number: h.timestamp for h in headers}
+            hashes = {h.number: h.hash for h in headers}
+            logs = sorted(source.logs(first, last, addresses), key=lambda lg: (lg.block_number, lg.log_index))
+            _check_logs(result, logs, hashes)
+            if receipts and logs:
+                _check_receipts(result, source, logs, set(addresses), {h.number: h for h in headers})
+            for lg in logs:
+                if lg.block_number not in ctx.timestamps:
+                    continue  # reported by _check_logs
+                name = contracts.get(lg.address)
+                if name is None:
+                    result.findings.append(Finding("log", f"log {lg.tx_hash}#{lg.log_index}", "address",
+                                                   "a platform contract", lg.address, lg.block_number))
+                    continue
+                event = decoder_for(name).decode(lg)
+                if event is None:
+                    state.findings.append(Finding(
+                        "unknown-event", f"{name}@{lg.address}", lg.topics[0] if lg.topics else "(no topic)",
+                        "an event of the contract's ABI", "undecodable log", lg.block_number,
+                        f"tx {lg.tx_hash} log {lg.log_index}"))
+                    continue
+                try:
+                    fold.fold_event(state, event, ctx)
+                except (KeyError, TypeError, ValueError) as exc:
+                    state.findings.append(Finding(
+                        "event", f"{name}@{lg.address}", event.name, "an event the history so far allows",
+                        f"{type(exc).__name__}: {exc}", lg.block_number, f"tx {lg.tx_hash} log {lg.log_index}"))
+            result.events += len(logs)
+            result.blocks += len(headers)
+            if history:
+                history.add(headers, logs)
+            if on_window:
+                on_window(headers, logs)
+            if progress:
+                progress(last - start + 1, stop - start + 1)
+            first = last + 1
+            # Windows adapt to the density of the history so one window holds about TARGET_LOGS logs:
+            # memory stays bounded however many events a block carries.
+            if len(logs) > TARGET_LOGS and size > 1:
+                size = max(1, size // 2)
+            elif len(logs) < TARGET_LOGS // 4:
+                size = min(window, size * 2)
+    finally:
+        if history:
+            history.close()
+    if prev is not None:
+        result.cursor = Cursor(prev.number, prev.hash)
+    result.to_block = stop
+    return result
+
+
+def _check_headers(result: ReplayResult, headers: list[Header], first: int, last: int,
+                   prev: Header | None) -> Header | None:
+    numbers = [h.number for h in headers]
+    if numbers != list(range(first, last + 1)):
+        missing = sorted(set(range(first, last + 1)) - set(numbers))
+        result.findings.append(Finding("blocks", f"blocks {first}-{last}", "headers", "every block",
+                                       f"missing {missing[:10]}" if missing else f"out of order {numbers[:10]}"))
+    for h in headers:
+        if prev is not None and h.number == prev.number + 1 and h.parent_hash != prev.hash:
+            result.findings.append(Finding("blocks", f"block {h.number}", "parentHash", prev.hash, h.parent_hash,
+                                           h.number, "the hash chain is broken"))
+        prev = h
+    return prev
+
+
+def _check_logs(result: ReplayResult, logs: list[RawLog], hashes: dict[int, str]) -> None:
+    for lg in logs:
+        expected = hashes.get(lg.block_number)
+        if expected != lg.block_hash:
+            result.findings.append(Finding("log", f"log {lg.tx_hash}#{lg.log_index}", "blockHash", expected,
+                                           lg.block_hash, lg.block_number, "the log is not of this block"))
+
+
+def _check_receipts(result: ReplayResult, source: Source, logs: list[RawLog], platform: set[str],
+                    headers: dict[int, Header]) -> None:
+    """The receipts of each block with platform logs hash to its header's receiptsRoot, and each
+    transaction's platform logs are exactly those of its receipt."""
+    by_tx: dict[str, list[RawLog]] = {}
+    blocks: dict[int, list[str]] = {}
+    for lg in logs:
+        if lg.tx_hash not in by_tx:
+            blocks.setdefault(lg.block_number, []).append(lg.tx_hash)
+        by_tx.setdefault(lg.tx_hash, []).append(lg)
+    roots, receipts = source.block_receipts(blocks)
+    for number, root in sorted(roots.items()):
+        header = headers.get(number)
+        if root is None:
+            result.notes.add(f"{source.name}: receipts roots not recomputed; logs compared with the receipts")
+        elif header is not None:
+            result.receipt_roots += 1
+            if root != header.receipts_root:
+                result.findings.append(Finding("receipt", f"block {number}", "receiptsRoot", header.receipts_root,
+                                               root, number, "the block's receipts do not hash to its header"))
+    for tx, used in by_tx.items():
+        chain_logs = [lg for lg in receipts.get(tx, []) if lg.address in platform]
+        theirs = {lg.log_index: lg for lg in chain_logs}
+        ours = {lg.log_index: lg for lg in used}
+        for index in sorted(set(theirs) | set(ours)):
+            a, b = theirs.get(index), ours.get(index)
+            if a is None or b is None:
+                one = a if a is not None else b
+                result.findings.append(Finding("receipt", f"tx {tx}", f"log {index}",
+                                               "present" if a else "absent", "present" if b else "absent",
+                                               one.block_number if one is not None else None,
+                                               "the history and the receipt hold different logs"))
+                continue
+            for attr in ("block_hash", "address", "topics", "data"):
+                if getattr(a, attr) != getattr(b, attr):
+                    result.findings.append(Finding("receipt", f"tx {tx} log {index}", attr, getattr(a, attr),
+                                                   getattr(b, attr), b.block_number,
+                                                   "the log differs from the transaction's receipt"))

@@ -1,0 +1,338 @@
+"""Where a replay reads history from: a live chain (raw JSON-RPC or the embedded chain) or a stored file.
+
+Chain I/O stays behind this boundary so the fold and the checks run the same on a node and on a
+stored copy. Every source answers: the head block, block headers of a range, the logs of some
+addresses in a range (raw ``eth_getLogs``), and the logs of one transaction's receipt.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from vscm.audit.decode import RawLog, normalise_log
+from vscm.errors import AuditError
+
+__all__ = ["EmbeddedSource", "Header", "HistoryFile", "RpcSource", "Source", "StoredSource", "receipts_root",
+           "source_for"]
+
+
+@dataclass(frozen=True)
+class Header:
+    number: int
+    hash: str
+    parent_hash: str
+    timestamp: int
+    receipts_root: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, "hash": self.hash, "parent_hash": self.parent_hash,
+                "timestamp": self.timestamp, "receipts_root": self.receipts_root}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Header:
+        return cls(int(d["number"]), d["hash"], d["parent_hash"], int(d["timestamp"]), d["receipts_root"])
+
+
+def _hex(value: Any) -> str:
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    return str(value).lower()
+
+
+def _int(value: Any) -> int:
+    return value if isinstance(value, int) else int(str(value), 16)
+
+
+def _header(raw: Any) -> Header:
+    def pick(*names: str) -> Any:
+        for n in names:
+            if n in raw:
+                return raw[n]
+        raise AuditError(f"block header without {names[0]}: {dict(raw)!r:.200}")
+
+    return Header(_int(pick("number")), _hex(pick("hash")), _hex(pick("parentHash", "parent_hash")),
+                  _int(pick("timestamp")), _hex(pick("receiptsRoot", "receipts_root")))
+
+
+class Source:
+    """The interface: override every method."""
+
+    name = "source"
+
+    def head(self) -> int:
+        raise NotImplementedError
+
+    def headers(self, start: int, stop: int) -> list[Header]:
+        """Headers of blocks ``start..stop`` inclusive, in order."""
+        raise NotImplementedError
+
+    def logs(self, start: int, stop: int, addresses: list[str]) -> list[RawLog]:
+        raise NotImplementedError
+
+    def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
+        """The logs of each transaction's receipt, as the chain reports them."""
+        raise NotImplementedError
+
+    def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
+        """For each block (number -> the transactions of interest): the receipts root recomputed from
+        all the block's receipts (None when this source cannot), and each transaction's receipt logs."""
+        return {n: None for n in blocks}, self.receipt_logs([tx for txs in blocks.values() for tx in txs])
+
+    @property
+    def live(self) -> bool:
+        return True
+
+
+class RpcSource(Source):
+    """Any JSON-RPC node (anvil, Besu, geth) over HTTP, with batched requests."""
+
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        import requests
+
+        self.url = url
+        self.name = url
+        self.timeout = timeout
+        self.session = requests.Session()
+        self._id = 0
+
+    def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        if not calls:
+            return []
+        payload = []
+        for method, params in calls:
+            self._id += 1
+            payload.append({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
+        try:
+            response = self.session.post(self.url, json=payload, timeout=self.timeout)
+            response.raise_for_status()
+            answers = response.json()
+        except Exception as exc:
+            raise AuditError(f"cannot read history from {self.url}: {exc}") from exc
+        if isinstance(answers, dict):
+            raise AuditError(f"{self.url} refused a batch request: {answers.get('error')}")
+        by_id = {a["id"]: a for a in answers}
+        results = []
+        for call, request in zip(calls, payload, strict=True):
+            answer = by_id.get(request["id"], {})
+            if "error" in answer or "result" not in answer:
+                raise AuditError(f"{call[0]} failed on {self.url}: {answer.get('error', 'no answer')}")
+            results.append(answer["result"])
+        return results
+
+    def head(self) -> int:
+        return _int(self._batch([("eth_blockNumber", [])])[0])
+
+    def headers(self, start: int, stop: int) -> list[Header]:
+        out: list[Header] = []
+        for first in range(start, stop + 1, 200):
+            calls = [("eth_getBlockByNumber", [hex(n), False]) for n in range(first, min(stop, first + 199) + 1)]
+            for n, raw in zip(range(first, stop + 1), self._batch(calls), strict=False):
+                if raw is None:
+                    raise AuditError(f"{self.url} has no block {n}")
+                out.append(_header(raw))
+        return out
+
+    def logs(self, start: int, stop: int, addresses: list[str]) -> list[RawLog]:
+        raw = self._batch([("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(stop),
+                                             "address": addresses}])])[0]
+        return [normalise_log(r) for r in raw]
+
+    def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
+        """``eth_getBlockReceipts`` (anvil, geth, Besu 24+), batched; the root recomputed from them."""
+        numbers = sorted(blocks)
+        roots: dict[int, str | None] = {}
+        logs: dict[str, list[RawLog]] = {}
+        for first in range(0, len(numbers), 100):
+            chunk = numbers[first:first + 100]
+            for number, receipts in zip(chunk, self._batch([("eth_getBlockReceipts", [hex(n)]) for n in chunk]),
+                                        strict=True):
+                roots[number] = receipts_root(receipts or [])
+                for r in receipts or []:
+                    logs[_hex(r["transactionHash"])] = [normalise_log(lg) for lg in r["logs"]]
+        return roots, logs
+
+    def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
+        out: dict[str, list[RawLog]] = {}
+        for first in range(0, len(tx_hashes), 200):
+            chunk = tx_hashes[first:first + 200]
+            for tx, receipt in zip(chunk, self._batch([("eth_getTransactionReceipt", [t]) for t in chunk]),
+                                   strict=True):
+                out[tx] = [normalise_log(r) for r in (receipt or {}).get("logs", [])]
+        return out
+
+
+class EmbeddedSource(Source):
+    """The in-process eth-tester chain: raw requests through its provider (no web3 formatting)."""
+
+    def __init__(self, chain: Any) -> None:
+        self.chain = chain
+        self.name = "embedded"
+
+    def head(self) -> int:
+        return int(self.chain.w3.eth.block_number)
+
+    def headers(self, start: int, stop: int) -> list[Header]:
+        tester = self.chain.tester
+        return [_header(tester.get_block_by_number(n)) for n in range(start, stop + 1)]
+
+    def logs(self, start: int, stop: int, addresses: list[str]) -> list[RawLog]:
+        response = self.chain.w3.provider.make_request(
+            "eth_getLogs", [{"from_block": start, "to_block": stop, "address": addresses}])
+        if "error" in response:
+            raise AuditError(f"eth_getLogs failed on the embedded chain: {response['error']}")
+        return [normalise_log(r) for r in response["result"]]
+
+    def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
+        """The receipts py-evm stored for each block, their trie root recomputed (``make_trie_root_and_nodes``)."""
+        from eth.db.trie import make_trie_root_and_nodes
+
+        evm = self.chain.backend.chain
+        roots: dict[int, str | None] = {}
+        logs: dict[str, list[RawLog]] = {}
+        for number in sorted(blocks):
+            block = evm.get_canonical_block_by_number(number)
+            receipts = block.get_receipts(evm.chaindb)
+            roots[number] = "0x" + make_trie_root_and_nodes(receipts)[0].hex()
+            index = 0
+            for tx_index, (tx, receipt) in enumerate(zip(block.transactions, receipts, strict=True)):
+                tx_hash = "0x" + tx.hash.hex()
+                logs[tx_hash] = []
+                for lg in receipt.logs:
+                    logs[tx_hash].append(RawLog(number, "0x" + block.header.hash.hex(), tx_hash, tx_index, index,
+                                                to_checksum_address(lg.address),
+                                                tuple("0x" + t.to_bytes(32, "big").hex() for t in lg.topics),
+                                                "0x" + bytes(lg.data).hex()))
+                    index += 1
+        return roots, logs
+
+    def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
+        tester = self.chain.tester
+        out = {}
+        for tx in tx_hashes:
+            receipt = tester.get_transaction_receipt(tx)
+            out[tx] = [normalise_log({**r, "block_hash": receipt["block_hash"],
+                                      "block_number": receipt["block_number"]}) for r in receipt["logs"]]
+        return out
+
+
+class HistoryFile:
+    """A stored copy of a replay's history: JSON lines of ``meta``, ``header`` and ``log`` records.
+
+    Written while the replay streams its windows, so memory stays bounded."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: Any = None
+
+    def open_for_write(self, meta: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = self.path.open("w")
+        self._write({"meta": meta})
+
+    def _write(self, record: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(record, sort_keys=True) + "\n")
+
+    def add(self, headers: list[Header], logs: list[RawLog]) -> None:
+        for h in headers:
+            self._write({"header": h.to_json()})
+        for lg in logs:
+            self._write({"log": lg.to_json()})
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+class StoredSource(Source):
+    """Replays a :class:`HistoryFile`; ``receipt_logs`` asks ``chain`` (a live source) when given, so
+    a stored copy is checked against the chain it claims to come from."""
+
+    def __init__(self, path: Path, chain: Source | None = None) -> None:
+        if not path.is_file():
+            raise AuditError(f"no stored history at {path}: write one with `vscm audit replay --save FILE`")
+        self.path = path
+        self.name = f"stored {path}"
+        self.chain = chain
+        self.meta: dict[str, Any] = {}
+        for record in self._records():
+            if "meta" in record:
+                self.meta = record["meta"]
+            break
+        self._headers: dict[int, Header] | None = None
+
+    def _records(self) -> Iterator[dict[str, Any]]:
+        with self.path.open() as fh:
+            for number, line in enumerate(fh, 1):
+                try:
+                    yield json.loads(line)
+                except ValueError as exc:
+                    raise AuditError(f"{self.path} line {number} is not JSON: {exc}") from None
+
+    @property
+    def live(self) -> bool:
+        return False
+
+    def head(self) -> int:
+        return int(self.meta.get("to_block", 0))
+
+    def headers(self, start: int, stop: int) -> list[Header]:
+        out = []
+        for record in self._records():
+            if "header" in record and start <= int(record["header"]["number"]) <= stop:
+                out.append(Header.from_json(record["header"]))
+        return out
+
+    def logs(self, start: int, stop: int, addresses: list[str]) -> list[RawLog]:
+        wanted = set(addresses)
+        out = []
+        for record in self._records():
+            if "log" in record and start <= int(record["log"]["block_number"]) <= stop:
+                lg = RawLog.from_json(record["log"])
+                if lg.address in wanted:
+                    out.append(lg)
+        return out
+
+    def _live(self) -> Source:
+        if self.chain is None:
+            raise AuditError("a stored history is checked against receipts only with a chain to ask")
+        return self.chain
+
+    def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
+        return self._live().receipt_logs(tx_hashes)
+
+    def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
+        return self._live().block_receipts(blocks)
+
+
+def receipts_root(receipts: list[dict[str, Any]]) -> str:
+    """The receipts trie root of a block from its JSON-RPC receipts (EIP-2718 typed receipts:
+    ``type || rlp([status, cumulativeGasUsed, logsBloom, logs])``, legacy ones without the type)."""
+    import rlp
+    from trie import HexaryTrie
+
+    trie = HexaryTrie({})
+    for index, r in enumerate(receipts):
+        logs = [[bytes.fromhex(lg["address"][2:]), [bytes.fromhex(t[2:]) for t in lg["topics"]],
+                 bytes.fromhex(lg["data"][2:])] for lg in r["logs"]]
+        body = rlp.encode([_int(r["status"]), _int(r["cumulativeGasUsed"]), bytes.fromhex(r["logsBloom"][2:]), logs])
+        kind = _int(r.get("type", "0x0"))
+        trie[rlp.encode(index)] = body if kind == 0 else bytes([kind]) + body
+    return "0x" + trie.root_hash.hex()
+
+
+def source_for(chain: Any) -> Source:
+    """The fast source for a connected ``vscm.chain.backends.Chain``."""
+    if getattr(chain, "kind", None) == "embedded":
+        return EmbeddedSource(chain)
+    provider = chain.w3.provider
+    url = getattr(provider, "endpoint_uri", None)
+    if not url:
+        raise AuditError(f"cannot replay {chain.name}: only HTTP nodes and the embedded chain are supported")
+    return RpcSource(str(url))

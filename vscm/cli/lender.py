@@ -1,0 +1,132 @@
+"""``vscm lender``: a lender's portfolio, exposure and loans, read from the lenders' index.
+
+The index (SQLite file by default, a ``postgresql://`` URL with ``--index``) is brought up to date
+from the chain before each query (only the blocks after its cursor are read); ``--no-update`` reads
+it as it is, without a node.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from rich.console import Group
+from rich.table import Table
+
+from vscm.audit.source import source_for
+from vscm.cli.output import emit, format_amount, json_option, key_value_table
+from vscm.cli.session import PARTY, choice_from, manifest_path, network_options, open_chain, vscm_home
+from vscm.client.deployment import Deployment
+from vscm.errors import NotFound
+from vscm.index import Index, exposure, loan_detail, open_index, portfolio
+
+__all__ = ["lender"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_index() -> str:
+    return str(vscm_home() / "index.sqlite")
+
+
+def index_command(fn: F) -> F:
+    """Adds --index/--no-update and the network options; ``fn(index, ...)`` gets an up-to-date index."""
+
+    @functools.wraps(fn)
+    def wrapper(**kwargs: Any) -> Any:
+        target: str = kwargs.pop("index_target") or default_index()
+        update: bool = kwargs.pop("update")
+        choice = choice_from(kwargs)
+        with open_index(target) as index:
+            if update:
+                deployment = Deployment.load(manifest_path(choice))
+                chain = open_chain(choice, expected_chain_id=deployment.chain_id)
+                try:
+                    index.update(source_for(chain), deployment)
+                finally:
+                    chain.close()
+            elif index.cursor() is None:
+                raise NotFound(f"the index at {target} is empty: run once without --no-update")
+            return fn(index, **kwargs)
+
+    wrapper = click.option("--no-update", "update", is_flag=True, flag_value=False, default=True,
+                           help="Read the index as it is, without asking the chain for new blocks.")(wrapper)
+    wrapper = click.option("--index", "index_target", envvar="VSCM_INDEX", default=None,
+                           help="The index: a SQLite file or a postgresql:// URL [default: $VSCM_HOME/index.sqlite].")(
+        wrapper)
+    return network_options(wrapper)  # type: ignore[return-value]
+
+
+@click.group("lender")
+def lender() -> None:
+    """A lender's view of its loans (from the lenders' index)."""
+
+
+@lender.command("portfolio")
+@click.argument("who", type=PARTY)
+@json_option
+@index_command
+def portfolio_cmd(index: Index, who: str, as_json: bool) -> None:
+    """Outstanding principal, accrued interest and collateral state, per mode, of lender WHO."""
+    view = portfolio(index, who)
+    data = {"lender": who, "modes": view["modes"]}
+
+    def table(d: dict[str, Any]) -> Table:
+        t = Table("mode", "loans", "running", "outstanding principal", "accrued interest", "collateral locked",
+                  "written off", title=f"portfolio of {who} (block {view['as_of_block']})")
+        for mode, r in d["modes"].items():
+            t.add_row(mode, str(r["loans"]), str(r["running"]), format_amount(r["outstanding_principal"]),
+                      format_amount(r["accrued_interest"]), str(r["collateral_locked"]), format_amount(r["written_off"]))
+        return t
+
+    emit(data, as_json, table)
+
+
+@lender.command("exposure")
+@click.argument("who", type=PARTY)
+@json_option
+@index_command
+def exposure_cmd(index: Index, who: str, as_json: bool) -> None:
+    """What lender WHO stands to lose on its open loans, by borrower, supply chain and currency."""
+    data = exposure(index, who)
+
+    def tables(d: dict[str, Any]) -> Group:
+        parts = []
+        for dimension in ("borrower", "supply_chain", "currency"):
+            t = Table(dimension.replace("_", " "), "loans", "outstanding", "unspent loan money",
+                      title=f"exposure of {who} by {dimension.replace('_', ' ')} (block {d['as_of_block']})")
+            for k, r in d[dimension].items():
+                t.add_row(k, str(r["loans"]), format_amount(r["outstanding"]), format_amount(r["unspent"]))
+            t.add_row("[bold]total", str(d["total"]["loans"]), format_amount(d["total"]["outstanding"]),
+                      format_amount(d["total"]["unspent"]))
+            parts.append(t)
+        return Group(*parts)
+
+    emit(data, as_json, tables)
+
+
+@lender.command("loan")
+@click.argument("loan_id", type=click.IntRange(min=1))
+@json_option
+@index_command
+def loan_cmd(index: Index, loan_id: int, as_json: bool) -> None:
+    """One loan as the index knows it: numbers, tracked money, money trail, repayments."""
+    data = loan_detail(index, loan_id)
+    if data is None:
+        cursor = index.cursor()
+        raise NotFound(f"loan {loan_id} is not in the index (as of block {cursor.block if cursor else '-'})")
+
+    def view(d: dict[str, Any]) -> Group:
+        fields = [(k, v) for k, v in d.items() if k not in ("funds", "hops", "repayments")]
+        trail = Table("hop", "to", "amount", "block", title="money trail")
+        for h in d["hops"]:
+            trail.add_row(str(h["hop"]), h["to"], format_amount(h["amount"]), str(h["block"]))
+        paid = Table("payer", "interest", "principal", "outstanding", "block", title="repayments")
+        for r in d["repayments"]:
+            paid.add_row(r["payer"], format_amount(r["interest"]), format_amount(r["principal"]),
+                         format_amount(r["outstanding"]), str(r["block"]))
+        return Group(key_value_table(fields, title=f"loan #{loan_id}"), trail, paid)
+
+    emit(data, as_json, view)

@@ -1,0 +1,384 @@
+"""The lenders' index: the replayed platform state in SQL (SQLite by default, PostgreSQL by URL).
+
+Tables: ``records`` (every record of the replayed state, JSON, by table and key — what the fold
+resumes from), ``counters``, ``blocks`` (number, hash, parent hash, timestamp of every replayed
+block: reorganisations are detected by hash), ``logs`` (the raw platform logs used, so a rollback
+re-folds without asking the chain), ``findings``, the ``cursor`` (last block folded and its hash), and
+two typed tables for queries: ``loans`` (indexed by lender and borrower) and ``hops``. Amounts are
+stored as decimal TEXT: uint256 does not fit SQLite's integers; queries sum them in Python.
+
+``Index.update(source, deployment)`` folds the blocks after the cursor, one transaction per window
+(cursor included), so an interrupted update resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from vscm.audit.decode import RawLog
+from vscm.audit.replay import Cursor, ReplayResult, replay_into
+from vscm.audit.source import Header, Source
+from vscm.audit.state import Finding, State
+from vscm.errors import AuditError, InputError
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["Index", "UpdateReport", "open_index"]
+
+SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS cursor (id INTEGER PRIMARY KEY, block BIGINT NOT NULL, hash TEXT NOT NULL)",
+    ("CREATE TABLE IF NOT EXISTS blocks (number BIGINT PRIMARY KEY, hash TEXT NOT NULL, parent_hash TEXT NOT NULL,"
+    " timestamp BIGINT NOT NULL, receipts_root TEXT NOT NULL)"),
+    ("CREATE TABLE IF NOT EXISTS logs (block_number BIGINT NOT NULL, log_index BIGINT NOT NULL,"
+    " block_hash TEXT NOT NULL, tx_hash TEXT NOT NULL, tx_index BIGINT NOT NULL, address TEXT NOT NULL,"
+    " topics TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (block_number, log_index))"),
+    ("CREATE TABLE IF NOT EXISTS records (tbl TEXT NOT NULL, k TEXT NOT NULL, data TEXT NOT NULL,"
+    " PRIMARY KEY (tbl, k))"),
+    "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS findings (id BIGINT PRIMARY KEY, data TEXT NOT NULL)",
+    ("CREATE TABLE IF NOT EXISTS loans (loan_id BIGINT PRIMARY KEY, lender TEXT NOT NULL, borrower TEXT NOT NULL,"
+    " mode INTEGER NOT NULL, status INTEGER NOT NULL, currency TEXT NOT NULL, principal TEXT NOT NULL,"
+    " principal_repaid TEXT NOT NULL, interest_accrued TEXT NOT NULL, interest_paid TEXT NOT NULL,"
+    " written_off TEXT NOT NULL, rate_bps BIGINT NOT NULL, last_accrual BIGINT NOT NULL, maturity BIGINT NOT NULL,"
+    " asset_id BIGINT NOT NULL, purpose_order_id BIGINT NOT NULL)"),
+    "CREATE INDEX IF NOT EXISTS loans_by_lender ON loans (lender)",
+    "CREATE INDEX IF NOT EXISTS loans_by_borrower ON loans (borrower)",
+    ("CREATE TABLE IF NOT EXISTS hops (loan_id BIGINT NOT NULL, hop BIGINT NOT NULL, payee TEXT NOT NULL,"
+    " amount TEXT NOT NULL, purpose TEXT NOT NULL, block BIGINT NOT NULL, tx TEXT NOT NULL,"
+    " PRIMARY KEY (loan_id, hop))"),
+]
+STATE_TABLES = ("records", "counters", "findings", "loans", "hops")
+
+
+@dataclass
+class UpdateReport:
+    """What one ``Index.update`` did."""
+
+    from_block: int
+    to_block: int
+    events: int
+    reorg_at: int | None
+    findings: list[Finding]
+
+
+class _Db:
+    """The few statements the index needs, on sqlite3 or psycopg (``?`` placeholders in both)."""
+
+    def __init__(self, conn: Any, kind: str) -> None:
+        self.conn = conn
+        self.kind = kind
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", "%s") if self.kind == "postgresql" else sql
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self.conn.execute(self._sql(sql), tuple(params))
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        if self.kind == "postgresql":
+            with self.conn.cursor() as cur:
+                cur.executemany(self._sql(sql), rows)
+        else:
+            self.conn.executemany(sql, rows)
+
+    def query(self, sql: str, params: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self.execute(sql, params).fetchall())
+
+    def commit(self) -> None:
+        self.conn.commit()
+
+    def rollback(self) -> None:
+        self.conn.rollback()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_index(target: str | Path, *, schema: str | None = None) -> Index:
+    """Open (creating its tables) the index at ``target``: a file path or ``sqlite:///path`` for SQLite,
+    a ``postgresql://`` URL for PostgreSQL (``schema``: a PostgreSQL schema to keep it in).
+
+    Raises:
+        InputError: the target is neither a path nor a supported URL, or the database cannot be opened.
+    """
+    text = str(target)
+    conn: Any
+    if text.startswith(("postgresql://", "postgres://")):
+        try:
+            import psycopg
+        except ImportError as exc:  # declared in pyproject; a broken install says so
+            raise InputError("PostgreSQL index needs psycopg: run `make install`") from exc
+        try:
+            conn = psycopg.connect(text)
+        except psycopg.Error as exc:
+            raise InputError(f"cannot open the index at {text}: {str(exc).strip()}") from None
+        db = _Db(conn, "postgresql")
+        if schema:
+            db.execute(f'CREATE SCHEMA IF NOT EXISTS "{_ident(schema)}"')
+            db.execute(f'SET search_path TO "{_ident(schema)}"')
+    elif "://" in text and not text.startswith("sqlite:///"):
+        raise InputError(f"unknown index {text!r}: use a file path, sqlite:///PATH or postgresql://...")
+    else:
+        path = Path(text.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path)
+        except sqlite3.Error as exc:
+            raise InputError(f"cannot open the index at {path}: {exc}") from None
+        db = _Db(conn, "sqlite")
+    for statement in SCHEMA:
+        db.execute(statement)
+    db.commit()
+    return Index(db, text)
+
+
+def _ident(name: str) -> str:
+    if not name.replace("_", "").isalnum():
+        raise InputError(f"bad schema name {name!r}: letters, digits and _ only")
+    return name
+
+
+class Index:
+    def __init__(self, db: _Db, target: str) -> None:
+        self.db = db
+        self.target = target
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- reading
+
+    def cursor(self) -> Cursor | None:
+        rows = self.db.query("SELECT block, hash FROM cursor WHERE id = 1")
+        return Cursor(int(rows[0][0]), rows[0][1]) if rows else None
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.db.query("SELECT name, value FROM meta"))
+
+    def load_state(self) -> State:
+        state = State()
+        for tbl, k, data in self.db.query("SELECT tbl, k, data FROM records"):
+            state.tables.setdefault(tbl, {})[k] = json.loads(data)
+        state.counters = {name: int(value) for name, value in self.db.query("SELECT name, value FROM counters")}
+        return state
+
+    def records(self, table: str) -> dict[str, dict[str, Any]]:
+        return {k: json.loads(d) for k, d in self.db.query("SELECT k, data FROM records WHERE tbl = ?", (table,))}
+
+    def record(self, table: str, k: str) -> dict[str, Any] | None:
+        rows = self.db.query("SELECT data FROM records WHERE tbl = ? AND k = ?", (table, k))
+        return json.loads(rows[0][0]) if rows else None
+
+    def block_timestamp(self, number: int) -> int:
+        rows = self.db.query("SELECT timestamp FROM blocks WHERE number = ?", (number,))
+        if not rows:
+            raise AuditError(f"block {number} is not in the index")
+        return int(rows[0][0])
+
+    def findings(self) -> list[dict[str, Any]]:
+        return [json.loads(d) for (d,) in self.db.query("SELECT data FROM findings ORDER BY id")]
+
+    def loans_of(self, lender: str | None = None, borrower: str | None = None) -> list[dict[str, Any]]:
+        sql, params = "SELECT loan_id FROM loans", []
+        if lender:
+            sql, params = sql + " WHERE lender = ?", [lender]
+        if borrower:
+            sql += (" AND" if lender else " WHERE") + " borrower = ?"
+            params.append(borrower)
+        ids = [str(r[0]) for r in self.db.query(sql + " ORDER BY loan_id", params)]
+        return [{"loanId": int(i), **(self.record("loans", i) or {})} for i in ids]
+
+    def hops(self, loan_id: int) -> list[dict[str, Any]]:
+        rows = self.db.query("SELECT hop, payee, amount, purpose, block, tx FROM hops WHERE loan_id = ? ORDER BY hop",
+                             (loan_id,))
+        return [{"hop": int(h), "to": p, "amount": int(a), "purpose": pu, "block": int(b), "tx": t}
+                for h, p, a, pu, b, t in rows]
+
+    # ---------------------------------------------------------------- writing
+
+    def _bind(self, deployment: Any) -> None:
+        meta = self.meta()
+        ident = f"{deployment.chain_id}:{deployment.registry}"
+        if meta and meta.get("deployment") != ident:
+            raise InputError(f"the index at {self.target} holds deployment {meta.get('deployment')}, not {ident}: "
+                             "use another index")
+        if not meta:
+            self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", ("deployment", ident))
+            self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", ("network", deployment.network))
+            self.db.commit()
+
+    def _flush(self, state: State, findings: list[Finding], headers: list[Header], logs: list[RawLog],
+               cursor: Header | None) -> None:
+        db = self.db
+        db.executemany("INSERT INTO blocks (number, hash, parent_hash, timestamp, receipts_root) VALUES (?, ?, ?, ?, ?)"
+                       " ON CONFLICT (number) DO UPDATE SET hash = excluded.hash, parent_hash = excluded.parent_hash,"
+                       " timestamp = excluded.timestamp, receipts_root = excluded.receipts_root",
+                       [(h.number, h.hash, h.parent_hash, h.timestamp, h.receipts_root) for h in headers])
+        db.executemany("INSERT INTO logs (block_number, log_index, block_hash, tx_hash, tx_index, address, topics, data)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (block_number, log_index) DO NOTHING",
+                       [(lg.block_number, lg.log_index, lg.block_hash, lg.tx_hash, lg.tx_index, lg.address,
+                         json.dumps(list(lg.topics)), lg.data) for lg in logs])
+        dirty = state.take_dirty()
+        rows = [(tbl, k, json.dumps(state.tables[tbl][k])) for tbl, keys in dirty.items() for k in keys]
+        db.executemany("INSERT INTO records (tbl, k, data) VALUES (?, ?, ?)"
+                       " ON CONFLICT (tbl, k) DO UPDATE SET data = excluded.data", rows)
+        db.executemany("INSERT INTO counters (name, value) VALUES (?, ?)"
+                       " ON CONFLICT (name) DO UPDATE SET value = excluded.value", list(state.counters.items()))
+        loans = [(int(k), *_loan_row(state.tables["loans"][k])) for k in dirty.get("loans", ())]
+        db.executemany("INSERT INTO loans (loan_id, lender, borrower, mode, status, currency, principal, principal_repaid,"
+                       " interest_accrued, interest_paid, written_off, rate_bps, last_accrual, maturity, asset_id,"
+                       " purpose_order_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                       " ON CONFLICT (loan_id) DO UPDATE SET lender = excluded.lender, borrower = excluded.borrower,"
+                       " mode = excluded.mode, status = excluded.status, currency = excluded.currency,"
+                       " principal = excluded.principal, principal_repaid = excluded.principal_repaid,"
+                       " interest_accrued = excluded.interest_accrued, interest_paid = excluded.interest_paid,"
+                       " written_off = excluded.written_off, rate_bps = excluded.rate_bps,"
+                       " last_accrual = excluded.last_accrual, maturity = excluded.maturity,"
+                       " asset_id = excluded.asset_id, purpose_order_id = excluded.purpose_order_id", loans)
+        hops = []
+        for k in dirty.get("hops", ()):
+            h = state.tables["hops"][k]
+            hops.append((h["loanId"], h["hop"], h["to"], str(h["amount"]), h["purpose"], h["block"], h["tx"]))
+        db.executemany("INSERT INTO hops (loan_id, hop, payee, amount, purpose, block, tx) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                       " ON CONFLICT (loan_id, hop) DO NOTHING", hops)
+        if findings:
+            first = int(self.db.query("SELECT COALESCE(MAX(id), 0) FROM findings")[0][0]) + 1
+            db.executemany("INSERT INTO findings (id, data) VALUES (?, ?)",
+                           [(first + i, json.dumps(f.to_json())) for i, f in enumerate(findings)])
+            findings.clear()
+        if cursor is not None:
+            db.execute("INSERT INTO cursor (id, block, hash) VALUES (1, ?, ?)"
+                       " ON CONFLICT (id) DO UPDATE SET block = excluded.block, hash = excluded.hash",
+                       (cursor.number, cursor.hash))
+        db.commit()
+
+    def update(self, source: Source, deployment: Any, to_block: int | None = None, *, window: int = 2000,
+               receipts: bool = False, progress: Any = None) -> UpdateReport:
+        """Fold the blocks after the cursor up to ``to_block`` (default: the head), first rolling back
+        to the fork point if the chain reorganised since the last update."""
+        self._bind(deployment)
+        head = source.head()
+        stop = head if to_block is None else min(to_block, head)
+        cursor = self.cursor()
+        reorg_at = None
+        if cursor is not None:
+            theirs = source.headers(cursor.block, cursor.block) if cursor.block <= head else []
+            if not theirs or theirs[0].hash != cursor.hash:
+                reorg_at = self._fork_point(source, cursor.block, head)
+                self._rollback(deployment, reorg_at)
+                cursor = self.cursor()
+        start = deployment.block if cursor is None else cursor.block + 1
+        previous = self._header(cursor.block) if cursor is not None else None
+        state = self.load_state()
+        if stop < start:
+            return UpdateReport(start, stop, 0, reorg_at, [])
+        return self._fold(source, deployment, state, start, stop, previous, window=window, receipts=receipts,
+                          progress=progress, reorg_at=reorg_at)
+
+    def _fold(self, source: Source, deployment: Any, state: State, start: int, stop: int, previous: Header | None,
+              *, window: int, receipts: bool, progress: Any, reorg_at: int | None) -> UpdateReport:
+        result = ReplayResult(state, start, stop)
+        all_findings: list[Finding] = []
+        seen = len(state.findings)
+
+        def on_window(headers: list[Header], logs: list[RawLog]) -> None:
+            nonlocal seen
+            new = [*result.findings, *state.findings[seen:]]
+            seen = len(state.findings)
+            result.findings.clear()
+            all_findings.extend(new)
+            self._flush(state, new, headers, logs, headers[-1] if headers else None)
+
+        try:
+            replay_into(result, source, deployment, start, stop, window=window, receipts=receipts,
+                        previous=previous, on_window=on_window, progress=progress)
+        except BaseException:
+            self.db.rollback()
+            raise
+        return UpdateReport(start, stop, result.events, reorg_at, all_findings)
+
+    def _header(self, number: int) -> Header | None:
+        rows = self.db.query("SELECT number, hash, parent_hash, timestamp, receipts_root FROM blocks WHERE number = ?",
+                             (number,))
+        return Header(int(rows[0][0]), rows[0][1], rows[0][2], int(rows[0][3]), rows[0][4]) if rows else None
+
+    def _fork_point(self, source: Source, from_block: int, head: int) -> int:
+        """The last block the index and the chain agree on."""
+        number = min(from_block, head)
+        while number >= 0:
+            first = max(0, number - 63)
+            ours = {int(n): h for n, h in self.db.query("SELECT number, hash FROM blocks WHERE number BETWEEN ? AND ?",
+                                                        (first, number))}
+            for header in reversed(source.headers(first, number)):
+                if ours.get(header.number) == header.hash:
+                    return header.number
+            number = first - 1
+        return -1
+
+    def _rollback(self, deployment: Any, fork: int) -> None:
+        """Forget everything after ``fork`` and rebuild the state up to it from the stored logs."""
+        db = self.db
+        db.execute("DELETE FROM blocks WHERE number > ?", (fork,))
+        db.execute("DELETE FROM logs WHERE block_number > ?", (fork,))
+        for table in STATE_TABLES:
+            db.execute(f"DELETE FROM {table}")
+        db.execute("DELETE FROM cursor")
+        db.commit()
+        if fork < deployment.block:
+            return
+        self._fold(_IndexSource(self), deployment, State(), deployment.block, fork, None, window=10_000,
+                   receipts=False, progress=None, reorg_at=None)
+
+
+class _IndexSource(Source):
+    """The index's own stored blocks and logs, for re-folding after a rollback."""
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self.name = f"index {index.target}"
+
+    @property
+    def live(self) -> bool:
+        return False
+
+    def head(self) -> int:
+        return int(self.index.db.query("SELECT COALESCE(MAX(number), -1) FROM blocks")[0][0])
+
+    def headers(self, start: int, stop: int) -> list[Header]:
+        rows = self.index.db.query("SELECT number, hash, parent_hash, timestamp, receipts_root FROM blocks"
+                                   " WHERE number BETWEEN ? AND ? ORDER BY number", (start, stop))
+        return [Header(int(n), h, p, int(t), r) for n, h, p, t, r in rows]
+
+    def logs(self, start: int, stop: int, addresses: list[str]) -> list[RawLog]:
+        rows = self.index.db.query("SELECT block_number, block_hash, tx_hash, tx_index, log_index, address, topics, data"
+                                   " FROM logs WHERE block_number BETWEEN ? AND ? ORDER BY block_number, log_index",
+                                   (start, stop))
+        wanted = set(addresses)
+        return [RawLog(int(b), bh, tx, int(ti), int(li), a, tuple(json.loads(t)), d)
+                for b, bh, tx, ti, li, a, t, d in rows if a in wanted]
+
+    def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
+        raise AuditError("the index re-folds its own stored logs without receipts")
+
+
+def _loan_row(loan: dict[str, Any]) -> tuple[Any, ...]:
+    return (loan["lender"], loan["borrower"], loan["mode"], loan["status"], loan["currency"], str(loan["principal"]),
+            str(loan["principalRepaid"]), str(loan["interestAccrued"]), str(loan["interestPaid"]),
+            str(loan["writtenOff"]), loan["rateBps"], loan["lastAccrual"], loan["maturity"], loan["assetId"],
+            loan["purposeOrderId"])
+
