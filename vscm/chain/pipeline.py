@@ -58,8 +58,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import requests
 from eth_account.signers.local import LocalAccount
-from typing_extensions import Self
 from eth_utils import to_checksum_address
+from typing_extensions import Self
 
 from vscm.chain.revert import contract_name_for_abi, decode_revert, revert_from_exception
 from vscm.chain.tx import GAS_MULTIPLIER, fee_fields
