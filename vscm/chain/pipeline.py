@@ -246,7 +246,8 @@ class Pipeline:
                 return result
             gas = estimated
         result.gas = gas
-        tx = {"to": result.to, "data": payload, "value": value, "gas": gas, "chainId": self.chain.chain_id}
+        tx: dict[str, Any] = {"to": result.to, "data": payload, "value": value, "gas": gas,
+                              "chainId": self.chain.chain_id}
         with self._lock, self.chain.nonces.lock:
             tx |= self._fee_fields()
             tx["nonce"] = result.nonce = self.chain.nonces.take(account.address)
@@ -419,8 +420,8 @@ class Pipeline:
         account = self._signers.get(rejected.sender.lower())
         if account is None:
             return
-        tx = {"to": account.address, "value": 0, "gas": FILLER_GAS, "chainId": self.chain.chain_id,
-              "nonce": rejected.nonce, "data": b""} | self._fee_fields()
+        tx: dict[str, Any] = {"to": account.address, "value": 0, "gas": FILLER_GAS, "chainId": self.chain.chain_id,
+                              "nonce": rejected.nonce, "data": b""} | self._fee_fields()
         signed = account.sign_transaction(tx)
         filler = TxResult(index=-1, label="filler", sender=account.address, nonce=rejected.nonce,
                           tx_hash="0x" + bytes(signed.hash).hex(), status="signed",
