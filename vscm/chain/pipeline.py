@@ -386,7 +386,8 @@ class Pipeline:
                 w3.eth.send_raw_transaction(result.raw)
             except Exception as exc:  # noqa: BLE001 - each refusal is this transaction's result
                 revert = revert_from_exception(exc, contract=result.contract, function=result.function)
-                self._reject(result, revert or ChainError(f"the chain refused {result.label}: {exc}"))
+                self._reject(result, revert or ChainError(
+                    f"the chain refused {result.label} from {result.sender} (nonce {result.nonce}): {exc}"))
                 continue
             receipt = w3.eth.get_transaction_receipt(result.tx_hash)  # type: ignore[arg-type]
             result.receipt = _json_receipt(receipt)
