@@ -52,7 +52,8 @@ import itertools
 import math
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -68,7 +69,7 @@ from vscm.errors import ChainError, InputError, TransactionFailed, VscmError
 if TYPE_CHECKING:
     from vscm.chain.backends import Chain
 
-__all__ = ["DEFAULT_BATCH_SIZE", "Mining", "Pipeline", "TxResult", "TxStatus"]
+__all__ = ["DEFAULT_BATCH_SIZE", "Mining", "Pipeline", "TxResult", "TxStatus", "json_receipt"]
 
 Mining = Literal["auto", "manual"]
 #: ``signed`` (not yet acknowledged by the node), ``sent`` (in the node's pool), ``mined``
@@ -335,6 +336,20 @@ class Pipeline:
                 self._acknowledge(result, answer)
         return len(lost)
 
+    @contextmanager
+    def automining(self) -> Iterator[None]:
+        """Manual mode: automine on for the duration (for one-at-a-time ``Sender`` calls such as a
+        deployment, which wait for their receipt), off again after. A no-op in auto mode."""
+        if self.mining != "manual":
+            yield
+            return
+        self.flush()
+        self._rpc("evm_setAutomine", [True])
+        try:
+            yield
+        finally:
+            self._rpc("evm_setAutomine", [False])
+
     def close(self) -> None:
         """Turn anvil's automine back on (manual mode)."""
         if self.mining == "manual" and self._url is not None:
@@ -390,7 +405,7 @@ class Pipeline:
                     f"the chain refused {result.label} from {result.sender} (nonce {result.nonce}): {exc}"))
                 continue
             receipt = w3.eth.get_transaction_receipt(result.tx_hash)  # type: ignore[arg-type]
-            result.receipt = _json_receipt(receipt)
+            result.receipt = json_receipt(receipt)
             result.status = "sent"
             self._settle(result)
 
@@ -536,7 +551,7 @@ class Pipeline:
         return answer.get("result")
 
 
-def _json_receipt(receipt: Any) -> dict[str, Any]:
+def json_receipt(receipt: Any) -> dict[str, Any]:
     """A web3 receipt in the JSON-RPC form the HTTP path returns (hex quantities, hex strings)."""
     def hexed(value: Any) -> str:
         return "0x" + bytes(value).hex()
