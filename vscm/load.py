@@ -46,6 +46,8 @@ from vscm.errors import ChainError, InputError, VscmError
 
 __all__ = [
     "GAS",
+    "Call",
+    "Calls",
     "Flow",
     "Load",
     "NaiveDriver",
@@ -134,12 +136,36 @@ class SupplyChainCast:
 
 
 @dataclass(frozen=True)
+class Call:
+    """A contract function with its arguments, not yet a web3 ``ContractFunction`` (building one
+    costs about a millisecond; the pipeline encodes straight from the ABI instead)."""
+
+    contract: Any
+    function: str
+    args: tuple[Any, ...]
+
+    def bound(self) -> Any:
+        """The web3 ``ContractFunction`` (for the Sender and naive drivers)."""
+        return getattr(self.contract.functions, self.function)(*self.args)
+
+
+class Calls:
+    """``Calls(contract).place(a, b)`` -> ``Call(contract, "place", (a, b))``."""
+
+    def __init__(self, contract: Any) -> None:
+        self._contract = contract
+
+    def __getattr__(self, function: str) -> Callable[..., Call]:
+        return lambda *args: Call(self._contract, function, args)
+
+
+@dataclass(frozen=True)
 class Tx:
     """One transaction of a step: who signs, the bound contract call (or a value transfer), its gas
     limit, and optionally the name under which the id in its first event is kept."""
 
     account: LocalAccount
-    call: Any = None
+    call: Call | None = None
     gas: int = 0
     capture: tuple[str, str, bytes] | None = None  # (name, emitting address, event topic)
     to: str | None = None
@@ -195,7 +221,9 @@ class PipelineDriver:
     def run(self, txs: Sequence[Tx]) -> list[TxResult]:
         for tx in txs:
             if tx.call is not None:
-                self.pipe.submit(tx.account, tx.call, gas=tx.gas, label=tx.label)
+                c = tx.call
+                self.pipe.submit_call(tx.account, c.contract.abi, c.contract.address, c.function, c.args,
+                                      gas=tx.gas, label=tx.label)
             else:
                 self.pipe.submit(tx.account, to=tx.to, value=tx.value, gas=tx.gas or GAS["transfer"], label=tx.label)
         done = self.pipe.wait()
@@ -216,7 +244,7 @@ class SenderDriver:
         result = _blank(tx)
         try:
             if tx.call is not None:
-                receipt = self.chain.sender.transact(tx.account, tx.call)
+                receipt = self.chain.sender.transact(tx.account, tx.call.bound())
             else:
                 receipt = self.chain.sender.transact(tx.account, to=tx.to, value=tx.value)
         except VscmError as exc:
@@ -254,7 +282,7 @@ class NaiveDriver:
         result = _blank(tx)
         try:
             if tx.call is not None:
-                tx_hash = tx.call.transact({"from": tx.account.address})
+                tx_hash = tx.call.bound().transact({"from": tx.account.address})
             else:
                 tx_hash = self.w3.eth.send_transaction({"from": tx.account.address, "to": tx.to, "value": tx.value})
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.01)
@@ -267,7 +295,7 @@ class NaiveDriver:
 
 
 def _blank(tx: Tx) -> TxResult:
-    label = tx.label or (tx.call.fn_name if tx.call is not None else "transfer")
+    label = tx.label or (tx.call.function if tx.call is not None else "transfer")
     return TxResult(index=-1, label=label, sender=tx.account.address, nonce=None, tx_hash=None, status="signed")
 
 
@@ -339,7 +367,7 @@ class Load:
 
     def _onboard(self) -> None:
         p = self.platform
-        m, cash = p.members.contract.functions, p.cash("CNY").contract.functions
+        m, cash = Calls(p.members.contract), Calls(p.cash("CNY").contract)
         faucet = self.chain.faucet
         if faucet is None:
             raise ChainError(f"{self.chain.name} has no faucet: the load generator needs a dev chain")
@@ -457,7 +485,7 @@ class Load:
         buyer = buyer or cast.core
         seller = seller or cast.suppliers[(i // len(self.chains)) % len(cast.suppliers)]
         carrier, warehouse = cast.carriers[i % len(cast.carriers)], cast.warehouses[i % len(cast.warehouses)]
-        o = self.platform.orders.contract.functions
+        o = Calls(self.platform.orders.contract)
         serial = self.next_serial()
         due = self.due
         steps = [Step(lambda ctx: [Tx(buyer, o.place(seller.address, cast.chain_id, self.cny, amount, due, False,
@@ -489,7 +517,7 @@ class Load:
         return steps
 
     def _pay(self, payer: LocalAccount, spender: str, amount: int) -> list[Tx]:
-        cash = self.platform.cash("CNY").contract.functions
+        cash = Calls(self.platform.cash("CNY").contract)
         return [Tx(payer, cash.approve(spender, amount), GAS["approve"])]
 
     def run_orders(self, count: int, phase: str = "orders", stage: str = "settled") -> PhaseStats:
@@ -521,8 +549,8 @@ class Load:
         other = cast.suppliers[(k + 1) % len(cast.suppliers)]
         warehouse, carrier = cast.warehouses[i % len(cast.warehouses)], cast.carriers[i % len(cast.carriers)]
         p = self.platform
-        a, lb, f = p.assets.contract.functions, p.loans.contract.functions, p.funds.contract.functions
-        o = p.orders.contract.functions
+        a, lb, f = Calls(p.assets.contract), Calls(p.loans.contract), Calls(p.funds.contract)
+        o = Calls(p.orders.contract)
         serial = self.next_serial()
         principal = 100_000_00
 
@@ -613,7 +641,7 @@ class Load:
             address = self.chain.sender.deploy(holder, "ReferenceERC20", holder.address, 10**30)
         token = self.chain.contract("ReferenceERC20", address)
         traders = [t for cast in self.chains for t in (cast.core, *cast.traders)]
-        self.run_rounds("reference setup", [[Tx(holder, token.functions.transfer(t.address, 10**24), GAS["erc20"])
+        self.run_rounds("reference setup", [[Tx(holder, Calls(token).transfer(t.address, 10**24), GAS["erc20"])
                                              for t in traders]])
         return token
 
@@ -621,7 +649,7 @@ class Load:
         """``count`` OpenZeppelin ERC-20 transfers between traders, one round."""
         traders = [t for cast in self.chains for t in (cast.core, *cast.traders)]
         txs = [Tx(traders[i % len(traders)],
-                  token.functions.transfer(traders[(i * 7 + 1) % len(traders)].address, 1 + i % 1000),
+                  Calls(token).transfer(traders[(i * 7 + 1) % len(traders)].address, 1 + i % 1000),
                   GAS["erc20"], label="ERC20.transfer") for i in range(count)]
         return self.run_flows(phase, [Flow([Step(_constant([tx]), "transfer")]) for tx in txs])
 
