@@ -114,8 +114,9 @@ class Population:
     def __post_init__(self) -> None:
         if self.chains < 1 or self.lenders < 1:
             raise InputError(f"a population needs at least one chain and one lender, not {self}")
-        if self.smes < 4 * self.chains:
-            raise InputError(f"{self.smes} SMEs cannot staff {self.chains} chains: give at least 4 per chain")
+        if self.smes < 5 * self.chains:
+            # a warehouse, a carrier, a seller and two suppliers (who trade with each other) per chain
+            raise InputError(f"{self.smes} SMEs cannot staff {self.chains} chains: give at least 5 per chain")
 
 
 @dataclass(frozen=True)

@@ -185,6 +185,7 @@ class Pipeline:
         self.mining: Mining = mining
         self.receipt_timeout = receipt_timeout
         self.gas_multiplier = gas_multiplier
+        #: Results of the round in progress (``wait`` hands them over and starts a new round).
         self.results: list[TxResult] = []
         #: Hashes of transactions ``resume`` handed to the node again (each at most once a resume).
         self.resent: list[str] = []
@@ -195,7 +196,6 @@ class Pipeline:
         self._names: dict[str, str | None] = {}
         self._encoder = CallEncoder()
         self._ids = itertools.count()
-        self._round_start = 0  # index of the first transaction of the current round
         self._signers: dict[str, LocalAccount] = {}  # to fill a rejected nonce with the same key
         self._url: str | None = None
         if chain.kind != "embedded":
@@ -336,8 +336,8 @@ class Pipeline:
             self._collect(pending)
         with self._lock:
             self._open = [r for r in self._open if r.status in ("sent", "signed")]
-            done = self.results[self._round_start:]
-            self._round_start = len(self.results)
+            # The pipeline keeps only the round in progress: a long load does not pile up receipts.
+            done, self.results = self.results, []
         return done
 
     def resume(self) -> int:
@@ -491,8 +491,14 @@ class Pipeline:
         deadline = time.monotonic() + self.receipt_timeout
         waiting = list(pending)
         while waiting:
-            if self.mining == "manual":
-                self._mine_until_empty()
+            if self.mining == "manual" and not self._mine_until_empty():
+                for result in waiting:
+                    result.status = "failed"
+                    result.error = ChainError(
+                        f"{result.label} (tx {result.tx_hash}, nonce {result.nonce}) cannot be mined: blocks stay "
+                        "empty while it waits (its fee cap is below the base fee, which rises 12.5 % a full block: "
+                        "run load on a node with --base-fee 0 or in smaller rounds), or an earlier nonce is missing")
+                return
             found: list[Any] = []
             for start in range(0, len(waiting), self.batch_size):
                 chunk = waiting[start:start + self.batch_size]
@@ -513,16 +519,20 @@ class Pipeline:
                         f"{result.label} (tx {result.tx_hash}, nonce {result.nonce}) was not mined within "
                         f"{self.receipt_timeout:g} s: an earlier nonce of {result.sender} may be missing")
                 return
-            if waiting and self.mining == "auto":
+            if waiting:
                 time.sleep(0.05)
 
-    def _mine_until_empty(self) -> None:
-        """``evm_mine`` until anvil's pool holds nothing minable (a block takes what fits its gas limit)."""
-        for _ in range(100_000):
-            status = self._rpc("txpool_status", [])
-            if int(status["pending"], 16) == 0:
-                return
+    def _mine_until_empty(self) -> bool:
+        """``evm_mine`` until anvil's pool holds nothing minable (a block takes what fits its gas
+        limit). Returns False if a block took nothing while transactions were pending."""
+        pending = int(self._rpc("txpool_status", [])["pending"], 16)
+        while pending:
             self._rpc("evm_mine", [])
+            left = int(self._rpc("txpool_status", [])["pending"], 16)
+            if left == pending:
+                return False
+            pending = left
+        return True
 
     def _settle(self, result: TxResult) -> None:
         assert result.receipt is not None
