@@ -656,13 +656,19 @@ class Load:
                                              for t in traders]])
         return token
 
-    def erc20_transfers(self, token: Any, count: int, phase: str = "ERC-20 transfers") -> PhaseStats:
-        """``count`` OpenZeppelin ERC-20 transfers between traders, one round."""
+    def erc20_transfers(self, token: Any, count: int, phase: str = "ERC-20 transfers",
+                        rounds: int = 1) -> PhaseStats:
+        """``count`` OpenZeppelin ERC-20 transfers between traders, in ``rounds`` rounds of equal size
+        (the benchmarks shape them like the business load they are compared with)."""
         traders = [t for cast in self.chains for t in (cast.core, *cast.traders)]
         txs = [Tx(traders[i % len(traders)],
                   Calls(token).transfer(traders[(i * 7 + 1) % len(traders)].address, 1 + i % 1000),
                   GAS["erc20"], label="ERC20.transfer") for i in range(count)]
-        return self.run_flows(phase, [Flow([Step(_constant([tx]), "transfer")]) for tx in txs])
+        size = max(1, -(-count // max(1, rounds)))
+        stats = self._phase(phase)
+        for start in range(0, count, size):
+            stats = self.run_flows(phase, [Flow([Step(_constant([tx]), "transfer")]) for tx in txs[start:start + size]])
+        return stats
 
 
 def _merge(first: list[Step], second: list[Step]) -> list[Step]:
