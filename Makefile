@@ -34,8 +34,7 @@ test: install
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python -m vscm.bench
-	$(BIN)/python -m vscm.audit.bench --events 100000
+	$(BIN)/python -m vscm.bench --readme README.md
 
 lint: install
 	$(BIN)/ruff check vscm tests scripts

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -108,6 +109,18 @@ def render(rows: list[GasRow]) -> str:
         lines.append(f"| batch of {r.readings:,} | {r.transactions} | {r.gas:,} | {r.per_reading:,.0f} | "
                      f"{r.per_reading / base:.3f}× |")
     return "\n".join(lines) + "\n"
+
+
+def section(options: Any) -> Any:
+    """The ``vscm.bench`` section (batches of 1 and 10 only with ``--quick``)."""
+    from vscm.bench import Section  # vscm.bench imports the sections by name, not this module
+
+    rows = measure((1, 10) if options.quick else BATCH_SIZES)
+    text = ("Exact gas on the embedded chain of publishing device readings about a pledged receipt: "
+            f"{SINGLES} reports of one reading each (the baseline) against one report of a batch of N readings "
+            "under one Merkle root, signed by 2 of 3 oracle nodes (EIP-712), with per-device sequences and "
+            "the receipt's summary. `python -m vscm.oracle.bench` prints this table alone.")
+    return Section("IoT oracle: gas per reading", text, render(rows))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,59 @@
+"""`python -m vscm.bench --quick`: the CI smoke test of the benchmarks. It checks that every section
+is there with numbers and that no transaction of the load failed; it asserts nothing about speed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from vscm import bench
+
+pytestmark = pytest.mark.anvil
+
+NUMBER = re.compile(r"\d[\d,]*(\.\d+)?")
+
+
+def tables(markdown: str) -> list[list[list[str]]]:
+    """Each Markdown table in ``markdown``: its rows (header first), cells stripped."""
+    found: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    for line in [*markdown.splitlines(), ""]:
+        if line.startswith("|"):
+            if not set(line) <= set("|-: "):
+                current.append([cell.strip() for cell in line.strip("|").split("|")])
+        elif current:
+            found.append(current)
+            current = []
+    return found
+
+
+def test_quick_bench_writes_every_section_with_numbers_and_no_failed_transaction(tmp_path):
+    out, readme = tmp_path / "BENCHMARKS.md", tmp_path / "README.md"
+    readme.write_text(f"# x\n\nbefore\n{bench.README_START}\nold table\n{bench.README_END}\nafter\n")
+
+    assert bench.main(["--quick", "--out", str(out), "--readme", str(readme)]) == 0
+
+    doc = out.read_text()
+    assert "Command: `python -m vscm.bench --quick" in doc and "Machine: " in doc and " cores" in doc
+    titles = re.findall(r"^## (.+)$", doc, re.MULTILINE)
+    assert len(titles) == len(bench.SECTIONS) >= 3
+    for title, part in zip(titles, re.split(r"^## .+$", doc, flags=re.MULTILINE)[1:]):
+        found = tables(part)
+        assert found and all(len(t) >= 2 for t in found), f"section {title!r} has no table with rows"
+        for header, *body in found:
+            assert all(any(NUMBER.fullmatch(cell) for cell in row) for row in body), f"{title}: a row without numbers"
+            if "failed" in header:
+                column = header.index("failed")
+                assert all(row[column] == "0" for row in body), f"{title}: failed transactions"
+    throughput = doc.split("## Throughput")[1].split("\n## ")[0]
+    for chain in ("anvil", "embedded"):
+        for path in ("pipeline", "Sender", "naive web3 transact()"):
+            assert re.search(rf"^\| {chain} \| {re.escape(path)}", throughput, re.MULTILINE), (chain, path)
+    gas = doc.split("## Gas of each")[1]
+    assert "| OrderBook.place (domestic) | 206,032 |" in gas  # exact gas, as on every run
+    assert "reference: OpenZeppelin ERC-20 transfer" in gas and "ERC-721 mint" in gas
+
+    written = readme.read_text()
+    assert "old table" not in written and written.startswith("# x\n\nbefore\n") and written.endswith("after\n")
+    assert written.count("### ") == len(bench.SECTIONS)

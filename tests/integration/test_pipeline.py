@@ -1,0 +1,216 @@
+"""The transaction pipeline: nonces under concurrency, a revert in the middle of a batch, and a node
+restart in the middle of a batch.
+
+Every check is on chain: token balances count how many times each transfer executed, and each
+signer's on-chain nonce counts how many of its transactions were mined.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from vscm.chain.anvil import AnvilNode
+from vscm.chain.backends import connect
+from vscm.chain.pipeline import Pipeline, TxResult
+from vscm.errors import ContractRevert
+
+TRANSFER_GAS = 80_000
+BACKENDS = ["embedded", pytest.param("anvil", marks=pytest.mark.anvil)]
+
+
+def key(label: str) -> LocalAccount:
+    return Account.from_key(keccak(text=f"vscm-pipeline-tests:{label}"))
+
+
+class Tokens:
+    """A reference ERC-20 held by a few signers, on one chain."""
+
+    def __init__(self, chain: Any, signers: int) -> None:
+        self.chain = chain
+        self.signers = [key(f"signer-{i}") for i in range(signers)]
+        for signer in self.signers:
+            chain.fund(signer.address, 10**20)
+        minter = self.signers[0]
+        address = chain.sender.deploy(minter, "ReferenceERC20", minter.address, 10**30)
+        self.token = chain.contract("ReferenceERC20", address)
+        for signer in self.signers[1:]:
+            chain.sender.transact(minter, self.token.functions.transfer(signer.address, 10**27))
+
+    def transfer(self, to: str, amount: int) -> Any:
+        return self.token.functions.transfer(to, amount)
+
+    def balance(self, address: str) -> int:
+        return int(self.token.functions.balanceOf(address).call())
+
+    def nonce(self, signer: LocalAccount) -> int:
+        return int(self.chain.w3.eth.get_transaction_count(signer.address))
+
+
+def mining(chain: Any) -> str:
+    return "manual" if chain.kind == "anvil" else "auto"
+
+
+@pytest.fixture(params=BACKENDS)
+def tokens(request: pytest.FixtureRequest) -> Iterator[Tokens]:
+    with connect(request.param) as chain:
+        yield Tokens(chain, signers=4)
+
+
+def test_concurrent_submissions_never_collide_or_skip_nonces(tokens):
+    """Eight threads submit at once, two per signer, each also for a signer the others use."""
+    chain = tokens.chain
+    start = {s.address: tokens.nonce(s) for s in tokens.signers}
+    sink = key("sink").address
+    results: list[TxResult] = []
+    lock = threading.Lock()
+    barrier = threading.Barrier(8)
+
+    with Pipeline(chain, mining=mining(chain), batch_size=32) as pipe:
+        def worker(thread: int) -> None:
+            barrier.wait()
+            for i in range(15):
+                signer = tokens.signers[(thread + i % 2) % len(tokens.signers)]
+                result = pipe.submit(signer, tokens.transfer(sink, thread * 1000 + i + 1), gas=TRANSFER_GAS)
+                with lock:
+                    results.append(result)
+
+        threads = [threading.Thread(target=worker, args=(t,)) for t in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        done = pipe.wait()
+
+    assert len(done) == 120 and all(r.ok for r in done), [r.error for r in done if not r.ok]
+    by_signer: dict[str, list[int]] = defaultdict(list)
+    for result in results:
+        assert result.nonce is not None
+        by_signer[result.sender].append(result.nonce)
+    for signer in tokens.signers:
+        used = sorted(by_signer[signer.address])
+        # No collision (each nonce once), no gap (a contiguous run from the node's nonce).
+        assert used == list(range(start[signer.address], start[signer.address] + len(used)))
+        assert tokens.nonce(signer) == start[signer.address] + len(used)
+    assert tokens.balance(sink) == sum(t * 1000 + i + 1 for t in range(8) for i in range(15))
+
+
+def test_reverted_transaction_mid_batch_is_reported_with_its_reason_and_the_rest_land(tokens):
+    chain = tokens.chain
+    poor = key("poor")
+    chain.fund(poor.address, 10**19)
+    payees = [key(f"payee-{i}").address for i in range(9)]
+    with Pipeline(chain, mining=mining(chain)) as pipe:
+        for i, payee in enumerate(payees):
+            # The fifth is paid by an account that holds no tokens: it reverts when mined.
+            signer = poor if i == 4 else tokens.signers[i % 2]
+            pipe.submit(signer, tokens.transfer(payee, 10 + i), gas=TRANSFER_GAS, label=f"pay {i}")
+        done = pipe.wait()
+
+    assert [r.status for r in done] == ["mined"] * 4 + ["reverted"] + ["mined"] * 4
+    failed = done[4]
+    assert isinstance(failed.error, ContractRevert)
+    assert failed.error.name == "ERC20InsufficientBalance"
+    assert failed.error.values == {"sender": poor.address, "balance": 0, "needed": 14}
+    assert failed.error.contract == "ReferenceERC20" and failed.error.function == "transfer"
+    assert failed.label == "pay 4" and failed.receipt is not None and failed.block_number is not None
+    assert [tokens.balance(p) for p in payees] == [10 + i if i != 4 else 0 for i in range(9)]
+    # The reverted transaction used its nonce, so the poor account's next one is not stalled.
+    assert tokens.nonce(poor) == 1
+
+
+def test_a_revert_at_gas_estimation_spends_no_nonce(tokens):
+    chain = tokens.chain
+    signer = tokens.signers[1]
+    before = tokens.nonce(signer)
+    with Pipeline(chain, mining=mining(chain)) as pipe:
+        refused = pipe.submit(signer, tokens.transfer(key("x").address, 10**40))
+        landed = pipe.submit(signer, tokens.transfer(key("x").address, 7))
+        done = pipe.wait()
+    assert done == [refused, landed]
+    assert refused.status == "reverted" and refused.nonce is None and refused.tx_hash is None
+    assert isinstance(refused.error, ContractRevert) and refused.error.name == "ERC20InsufficientBalance"
+    assert landed.ok and landed.nonce == before and tokens.nonce(signer) == before + 1
+
+
+@pytest.mark.anvil
+def test_node_restart_mid_batch_loses_nothing_acknowledged_and_resends_nothing_twice(tmp_path):
+    state = tmp_path / "state.json"
+    node = AnvilNode.start(state_file=state)
+    chain = connect(node)
+    try:
+        tokens = Tokens(chain, signers=3)
+        payees = [key(f"restart-payee-{i}").address for i in range(30)]
+        start = {s.address: tokens.nonce(s) for s in tokens.signers}
+        pipe = Pipeline(chain, mining="manual", batch_size=8)
+
+        def pay(round_: range) -> list[TxResult]:
+            return [pipe.submit(tokens.signers[i % 3], tokens.transfer(payees[i], 1000 + i), gas=TRANSFER_GAS)
+                    for i in round_]
+
+        collected = pay(range(10))
+        assert all(r.ok for r in pipe.wait())
+        mined_unseen = pay(range(10, 20))  # acknowledged and mined; receipts not yet collected
+        pipe.flush()
+        rpc(chain, "evm_mine")
+        in_pool = pay(range(20, 30))  # acknowledged, still in the pool when the node stops
+        pipe.flush()
+        assert all(r.status == "sent" and r.sends == 1 for r in mined_unseen + in_pool)
+
+        node.stop()  # SIGTERM: anvil writes its state (blocks, not its pool)
+        restarted = AnvilNode.start(state_file=state, port=node.port)
+        try:
+            resent = pipe.resume()
+            done = pipe.wait()
+        finally:
+            pipe.close()
+            restarted.stop()
+    finally:
+        chain.close()
+
+    # Only what the node lost was resent, once, as the same signed bytes (same hash).
+    assert resent == 10 and pipe.resent == [r.tx_hash for r in in_pool]
+    assert [r.sends for r in collected + mined_unseen] == [1] * 20
+    assert [r.sends for r in in_pool] == [2] * 10
+    assert all(r.ok for r in done) and Counter(r.status for r in done)["mined"] == 20
+
+    # On chain after a second restart: every transfer executed exactly once, nonces contiguous.
+    with connect("anvil", state_file=state) as again:
+        token = again.contract("ReferenceERC20", tokens.token.address)
+        assert [token.functions.balanceOf(p).call() for p in payees] == [1000 + i for i in range(30)]
+        for signer in tokens.signers:
+            assert again.w3.eth.get_transaction_count(signer.address) == start[signer.address] + 10
+
+
+def rpc(chain: Any, method: str, params: list[Any] | None = None) -> Any:
+    response = chain.w3.provider.make_request(method, params or [])
+    assert "error" not in response, response
+    return response.get("result")
+
+
+def test_a_rejected_transaction_is_reported_and_its_signers_later_ones_still_land(tokens):
+    chain = tokens.chain
+    signer = tokens.signers[2]
+    before = tokens.nonce(signer)
+    payee = key("after-rejection").address
+    too_much_gas = 10**9  # above the block gas limit: the node refuses it outright
+    with Pipeline(chain, mining=mining(chain)) as pipe:
+        first = pipe.submit(signer, tokens.transfer(payee, 1), gas=TRANSFER_GAS)
+        refused = pipe.submit(signer, tokens.transfer(payee, 10), gas=too_much_gas)
+        later = [pipe.submit(signer, tokens.transfer(payee, 100 * (i + 1)), gas=TRANSFER_GAS) for i in range(2)]
+        done = pipe.wait()
+
+    assert refused.status == "rejected" and refused.receipt is None
+    assert str(refused.nonce) in str(refused.error) and signer.address in str(refused.error)
+    filler = [r for r in done if r.label == "filler"]
+    assert len(filler) == 1 and filler[0].ok and filler[0].nonce == refused.nonce
+    assert first.ok and all(r.ok for r in later)
+    assert tokens.balance(payee) == 1 + 100 + 200
+    assert tokens.nonce(signer) == before + 4

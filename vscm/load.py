@@ -1,0 +1,698 @@
+"""Load generator: a realistic population running the business at volume through the pipeline.
+
+    load = Load.setup(chain, Population(chains=20, smes=500, lenders=10))   # deploy, onboard, fund
+    stats = load.run_orders(1_000)                                            # full order lifecycles
+    stats = load.run_financing(per_mode=20)                                   # four modes + repayments
+
+The population: an operator, an auditor, ``lenders`` financiers, one certified core enterprise per
+supply chain, and ``smes`` SMEs spread over the chains (suppliers and sellers who join their chain,
+warehouses and carriers who serve it). Every party has its own key and signs its own transactions.
+
+Work is described as *flows*: one order's lifecycle, one loan's life. A flow is a list of steps;
+each step is the transactions one or more parties send once the previous step landed (an order must
+exist before its seller accepts it). ``run_flows`` runs step k of every flow in one pipeline round
+(``submit`` ... ``wait``), so thousands of orders advance together, one block-filling round per
+step. Ids the later steps need (order, asset, loan) come from the events of the earlier ones. A flow
+whose transaction fails stops there and the failure is counted, never hidden.
+
+Drivers: the same flows run through a ``Pipeline`` (``PipelineDriver``), through the client's
+one-at-a-time ``Sender`` (``SenderDriver``) or through naive web3 ``transact()`` with the node
+signing (``NaiveDriver``): the benchmarks compare the three.
+
+Extension point for the oracle (issue 4): ``EXTRA_FLOWS`` maps a phase name to a
+``"module:function"`` whose function takes ``(load, count)`` and returns a list of ``Flow``;
+``Load.run_extra(count)`` runs each as one more phase of the business load, and the benchmarks
+count them as business transactions. The oracle's batched readings plug in with one line there:
+``"oracle batches": "vscm.oracle.load:flows"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from hexbytes import HexBytes
+
+from vscm.chain.deploy import deploy_platform
+from vscm.chain.pipeline import Pipeline, TxResult, json_receipt
+from vscm.client.platform import Platform, code2, code3, text32
+from vscm.client.records import ZERO_ADDRESS, DocKind, LoanMode, Role, Tier, roles_to_mask
+from vscm.client.workflows import doc_hash
+from vscm.errors import ChainError, InputError, VscmError
+
+__all__ = [
+    "EXTRA_FLOWS",
+    "GAS",
+    "Call",
+    "Calls",
+    "Flow",
+    "Load",
+    "NaiveDriver",
+    "PhaseStats",
+    "PipelineDriver",
+    "Population",
+    "SenderDriver",
+    "Step",
+    "Tx",
+]
+
+DAY = 86_400
+YEAR = 365 * DAY
+ETHER = 10**18
+#: Minor units of CNY every trader starts with.
+STARTING_CASH = 10**13
+
+#: Gas limit per function: about 1.5 x the exact gas `make bench` measures for its first (cold)
+#: call. A fixed limit is needed because a round's transactions depend on each other (an accept
+#: cannot be estimated before its order is mined); anvil packs blocks by these limits.
+GAS: dict[str, int] = {
+    "transfer": 21_000,
+    "applyForMembership": 220_000,
+    "approveMember": 60_000,
+    "attest": 100_000,
+    "createChain": 150_000,
+    "requestJoin": 80_000,
+    "approveJoin": 70_000,
+    "mint": 160_000,
+    "approve": 70_000,
+    "place": 260_000,
+    "attach": 210_000,
+    "accept": 60_000,
+    "ship": 110_000,
+    "deliver": 60_000,
+    "invoice": 250_000,
+    "settle": 120_000,
+    "registerWarehouseReceipt": 500_000,
+    "registerReceivable": 450_000,
+    "confirmReceivable": 60_000,
+    "registerFutureGoods": 450_000,
+    "registerPayable": 450_000,
+    "applyForLoan": 480_000,
+    "signGuarantee": 80_000,
+    "approveLoan": 270_000,
+    "disburse": 620_000,
+    "spend": 370_000,
+    "repay": 250_000,
+    "collect": 350_000,
+    "convertCollateral": 330_000,
+    "erc20": 80_000,
+}
+
+
+#: More business for the load, by phase name: ``"module:function"`` with the function
+#: ``(load: Load, count: int) -> list[Flow]`` (see the module docstring). Empty until the oracle lands.
+EXTRA_FLOWS: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class Population:
+    """How many of each party; keys are derived from ``seed``."""
+
+    chains: int = 20
+    smes: int = 500
+    lenders: int = 10
+    seed: str = "vscm-load"
+
+    def __post_init__(self) -> None:
+        if self.chains < 1 or self.lenders < 1:
+            raise InputError(f"a population needs at least one chain and one lender, not {self}")
+        if self.smes < 5 * self.chains:
+            # a warehouse, a carrier, a seller and two suppliers (who trade with each other) per chain
+            raise InputError(f"{self.smes} SMEs cannot staff {self.chains} chains: give at least 5 per chain")
+
+
+@dataclass(frozen=True)
+class SupplyChainCast:
+    """One supply chain's parties."""
+
+    index: int
+    core: LocalAccount
+    suppliers: tuple[LocalAccount, ...]
+    sellers: tuple[LocalAccount, ...]
+    warehouses: tuple[LocalAccount, ...]
+    carriers: tuple[LocalAccount, ...]
+    chain_id: int = 0
+
+    @property
+    def traders(self) -> tuple[LocalAccount, ...]:
+        return self.suppliers + self.sellers
+
+
+@dataclass(frozen=True)
+class Call:
+    """A contract function with its arguments, not yet a web3 ``ContractFunction`` (building one
+    costs about a millisecond; the pipeline encodes straight from the ABI instead)."""
+
+    contract: Any
+    function: str
+    args: tuple[Any, ...]
+
+    def bound(self) -> Any:
+        """The web3 ``ContractFunction`` (for the Sender and naive drivers)."""
+        return getattr(self.contract.functions, self.function)(*self.args)
+
+
+class Calls:
+    """``Calls(contract).place(a, b)`` -> ``Call(contract, "place", (a, b))``."""
+
+    def __init__(self, contract: Any) -> None:
+        self._contract = contract
+
+    def __getattr__(self, function: str) -> Callable[..., Call]:
+        return lambda *args: Call(self._contract, function, args)
+
+
+@dataclass(frozen=True)
+class Tx:
+    """One transaction of a step: who signs, the bound contract call (or a value transfer), its gas
+    limit, and optionally the name under which the id in its first event is kept."""
+
+    account: LocalAccount
+    call: Call | None = None
+    gas: int = 0
+    capture: tuple[str, str, bytes] | None = None  # (name, emitting address, event topic)
+    to: str | None = None
+    value: int = 0
+    label: str | None = None
+
+
+@dataclass
+class Step:
+    """The transactions of one step of a flow, built when the step runs (from ``ctx``)."""
+
+    build: Callable[[dict[str, int]], Sequence[Tx]]
+    name: str = ""
+
+
+@dataclass
+class Flow:
+    steps: list[Step]
+    ctx: dict[str, int] = field(default_factory=dict)
+    failed: VscmError | None = None
+
+
+@dataclass
+class PhaseStats:
+    """What one phase sent and how long it took."""
+
+    name: str
+    transactions: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+    rounds: int = 0
+    gas: dict[str, list[int]] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def tps(self) -> float:
+        return self.transactions / self.seconds if self.seconds else 0.0
+
+    def mean_gas(self) -> dict[str, float]:
+        return {name: sum(values) / len(values) for name, values in self.gas.items()}
+
+
+class Driver(Protocol):
+    def run(self, txs: Sequence[Tx]) -> list[TxResult]: ...
+
+
+class PipelineDriver:
+    """Runs each round through a ``Pipeline``: all submitted, then one ``wait``."""
+
+    def __init__(self, pipe: Pipeline) -> None:
+        self.pipe = pipe
+
+    def run(self, txs: Sequence[Tx]) -> list[TxResult]:
+        for tx in txs:
+            if tx.call is not None:
+                c = tx.call
+                self.pipe.submit_call(tx.account, c.contract.abi, c.contract.address, c.function, c.args,
+                                      gas=tx.gas, label=tx.label)
+            else:
+                self.pipe.submit(tx.account, to=tx.to, value=tx.value, gas=tx.gas or GAS["transfer"], label=tx.label)
+        done = self.pipe.wait()
+        return [r for r in done if r.label != "filler"]
+
+
+class SenderDriver:
+    """The client's ordinary path: ``chain.sender.transact``, one transaction at a time, each
+    signed locally and waited for (the gas estimated by the node)."""
+
+    def __init__(self, chain: Any) -> None:
+        self.chain = chain
+
+    def run(self, txs: Sequence[Tx]) -> list[TxResult]:
+        return [self._one(tx) for tx in txs]
+
+    def _one(self, tx: Tx) -> TxResult:
+        result = _blank(tx)
+        try:
+            if tx.call is not None:
+                receipt = self.chain.sender.transact(tx.account, tx.call.bound())
+            else:
+                receipt = self.chain.sender.transact(tx.account, to=tx.to, value=tx.value)
+        except VscmError as exc:
+            result.status, result.error = "reverted", exc
+            return result
+        result.receipt, result.status = json_receipt(receipt), "mined"
+        return result
+
+
+class NaiveDriver:
+    """Naive web3: ``contract.functions.f(...).transact({"from": party})`` with the node signing (its
+    parties unlocked: impersonated on anvil, added to eth-tester's keyring on the embedded chain),
+    then ``wait_for_transaction_receipt``; web3 asks the node for nonce, gas, fees and chain id."""
+
+    def __init__(self, chain: Any) -> None:
+        self.chain = chain
+        self.w3 = chain.w3
+        self._unlocked: set[str] = set()
+
+    def run(self, txs: Sequence[Tx]) -> list[TxResult]:
+        return [self._one(tx) for tx in txs]
+
+    def _unlock(self, account: LocalAccount) -> None:
+        if account.address in self._unlocked:
+            return
+        if self.chain.kind == "embedded":
+            if account.address not in self.chain.tester.get_accounts():
+                self.chain.tester.add_account("0x" + bytes(account.key).hex())
+        else:
+            self.w3.provider.make_request("anvil_impersonateAccount", [account.address])
+        self._unlocked.add(account.address)
+
+    def _one(self, tx: Tx) -> TxResult:
+        self._unlock(tx.account)
+        result = _blank(tx)
+        try:
+            if tx.call is not None:
+                tx_hash = tx.call.bound().transact({"from": tx.account.address})
+            else:
+                tx_hash = self.w3.eth.send_transaction({"from": tx.account.address, "to": tx.to, "value": tx.value})
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.01)
+        except Exception as exc:  # noqa: BLE001 - the benchmark counts the failure, whatever it is
+            result.status, result.error = "reverted", ChainError(f"{result.label}: {exc}")
+            return result
+        result.receipt = json_receipt(receipt)
+        result.status = "mined" if int(receipt["status"]) == 1 else "reverted"
+        return result
+
+
+def _blank(tx: Tx) -> TxResult:
+    label = tx.label or (tx.call.function if tx.call is not None else "transfer")
+    return TxResult(index=-1, label=label, sender=tx.account.address, nonce=None, tx_hash=None, status="signed")
+
+
+class Load:
+    """A deployed platform with its population, and the flows that load it."""
+
+    def __init__(self, chain: Any, platform: Platform, population: Population, operator: LocalAccount,
+                 auditor: LocalAccount, lenders: Sequence[LocalAccount], chains: Sequence[SupplyChainCast],
+                 driver: Driver) -> None:
+        self.chain = chain
+        self.platform = platform
+        self.population = population
+        self.operator = operator
+        self.auditor = auditor
+        self.lenders = tuple(lenders)
+        self.chains = list(chains)
+        self.driver = driver
+        self.phases: list[PhaseStats] = []
+        self.extra_flows: dict[str, Callable[[Load, int], list[Flow]]] = {
+            name: _resolve(path) for name, path in EXTRA_FLOWS.items()}
+        self._serial = 0
+        #: Due date of every generated order: far enough for any run.
+        self.due = chain.now() + 2 * YEAR
+        c = platform
+        self.cny = c.currency_address("CNY")
+        self.topics = {
+            "order": (c.orders.address, _topic(c.orders.contract, "OrderPlaced")),
+            "asset": (c.assets.address, _topic(c.assets.contract, "AssetRegistered")),
+            "loan": (c.loans.address, _topic(c.loans.contract, "LoanApplied")),
+            "chain": (c.members.address, _topic(c.members.contract, "ChainCreated")),
+        }
+
+    # -- setting up -------------------------------------------------------------------------
+
+    @classmethod
+    def setup(cls, chain: Any, population: Population = Population(), driver: Driver | None = None) -> Load:
+        """Deploy the platform, fund every party with ether, onboard everyone, form the chains and
+        mint each trader its starting cash: all through ``driver`` (a pipeline by default)."""
+        seed = population.seed
+
+        def account(label: str) -> LocalAccount:
+            return Account.from_key(keccak(text=f"{seed}:{label}"))
+
+        operator, auditor = account("operator"), account("auditor")
+        lenders = [account(f"lender-{i}") for i in range(population.lenders)]
+        casts: list[SupplyChainCast] = []
+        per_chain = population.smes // population.chains
+        for c in range(population.chains):
+            smes = [account(f"chain-{c}-sme-{i}") for i in range(per_chain + (c < population.smes % population.chains))]
+            warehouses, carriers = max(1, len(smes) // 8), max(1, len(smes) // 8)
+            sellers = max(1, len(smes) // 5)
+            casts.append(SupplyChainCast(
+                index=c, core=account(f"chain-{c}-core"),
+                warehouses=tuple(smes[:warehouses]), carriers=tuple(smes[warehouses:warehouses + carriers]),
+                sellers=tuple(smes[warehouses + carriers:warehouses + carriers + sellers]),
+                suppliers=tuple(smes[warehouses + carriers + sellers:])))
+        chain.fund(operator.address, 10 * ETHER)
+        platform = deploy_platform(chain, operator, manifest=False, network="load")
+        if driver is None:
+            driver = PipelineDriver(Pipeline(chain, mining="manual" if chain.kind == "anvil" else "auto"))
+        load = cls(chain, platform, population, operator, auditor, lenders, casts, driver)
+        load._onboard()
+        return load
+
+    def everyone(self) -> list[LocalAccount]:
+        parties = [self.auditor, *self.lenders]
+        for cast in self.chains:
+            parties += [cast.core, *cast.warehouses, *cast.carriers, *cast.sellers, *cast.suppliers]
+        return parties
+
+    def _onboard(self) -> None:
+        p = self.platform
+        m, cash = Calls(p.members.contract), Calls(p.cash("CNY").contract)
+        faucet = self.chain.faucet
+        if faucet is None:
+            raise ChainError(f"{self.chain.name} has no faucet: the load generator needs a dev chain")
+        expiry = self.chain.now() + 2 * YEAR
+        everyone = self.everyone()
+        smes = [(a, [Role.AUDITOR]) for a in [self.auditor]] + [(a, [Role.FINANCIER]) for a in self.lenders]
+        for cast in self.chains:
+            smes += [(a, [Role.WAREHOUSE]) for a in cast.warehouses] + [(a, [Role.LOGISTICS]) for a in cast.carriers]
+            smes += [(a, [Role.SELLER]) for a in cast.sellers] + [(a, [Role.SUPPLIER]) for a in cast.suppliers]
+        cores = [cast.core for cast in self.chains]
+
+        def apply(account: LocalAccount, roles: list[Role], tier: Tier) -> Tx:
+            return Tx(account, m.applyForMembership(roles_to_mask(roles), int(tier), keccak(text=account.address),
+                                                    expiry, account.address[:10]), GAS["applyForMembership"])
+
+        self.run_rounds("onboarding", [
+            [Tx(faucet, to=a.address, value=10 * ETHER, gas=GAS["transfer"]) for a in everyone],
+            [apply(a, roles, Tier.SME) for a, roles in smes] + [apply(c, [Role.MANUFACTURER], Tier.CORE) for c in cores],
+            [Tx(self.operator, m.approveMember(a.address), GAS["approveMember"]) for a, _ in smes],
+            [Tx(self.lenders[i % len(self.lenders)], m.attest(c.address, int(Role.FINANCIER)), GAS["attest"])
+             for i, c in enumerate(cores)] + [Tx(self.auditor, m.attest(c.address, int(Role.AUDITOR)), GAS["attest"])
+                                              for c in cores],
+        ])
+        created = self.run_rounds("onboarding", [[
+            Tx(cast.core, m.createChain(text32(f"chain {cast.index}")), GAS["createChain"],
+               capture=("chain", *self.topics["chain"])) for cast in self.chains]])[0]
+        self.chains = [SupplyChainCast(**{**cast.__dict__, "chain_id": r.event_id(*self.topics["chain"])})
+                       for cast, r in zip(self.chains, created)]
+        members = [(cast, t) for cast in self.chains for t in cast.traders]
+        self.run_rounds("onboarding", [
+            [Tx(t, m.requestJoin(cast.chain_id), GAS["requestJoin"]) for cast, t in members],
+            [Tx(cast.core, m.approveJoin(cast.chain_id, t.address), GAS["approveJoin"]) for cast, t in members]
+            + [Tx(self.lenders[i % len(self.lenders)], cash.mint(a.address, STARTING_CASH, keccak(text=f"dep:{i}")),
+                  GAS["mint"]) for i, a in enumerate([*cores, *(t for _, t in members), *self.lenders])],
+        ])
+
+    # -- running ----------------------------------------------------------------------------
+
+    def sequential(self) -> Any:
+        """A context in which one-at-a-time ``chain.sender`` calls work (automine back on while in it)."""
+        pipe = getattr(self.driver, "pipe", None)
+        return pipe.automining() if pipe is not None else contextlib.nullcontext()
+
+    def run_rounds(self, phase: str, rounds: Sequence[Sequence[Tx]]) -> list[list[TxResult]]:
+        """Run fixed rounds (no flow state); a failure in them is an error: setup must succeed."""
+        stats = self._phase(phase)
+        out = []
+        for txs in rounds:
+            started = time.perf_counter()
+            results = self.driver.run(txs)
+            stats.seconds += time.perf_counter() - started
+            self._count(stats, results)
+            bad = [r for r in results if not r.ok]
+            if bad:
+                raise ChainError(f"{phase}: {len(bad)} of {len(results)} transactions failed, first: "
+                                 f"{bad[0].label}: {bad[0].error}")
+            out.append(results)
+        return out
+
+    def run_flows(self, phase: str, flows: list[Flow]) -> PhaseStats:
+        """Advance every flow one step per round until all are done or stopped by a failure."""
+        stats = self._phase(phase)
+        step = 0
+        while True:
+            live = [f for f in flows if f.failed is None and step < len(f.steps)]
+            if not live:
+                break
+            batch: list[tuple[Flow, Tx]] = [(f, tx) for f in live for tx in f.steps[step].build(f.ctx)]
+            started = time.perf_counter()
+            results = self.driver.run([tx for _, tx in batch])
+            stats.seconds += time.perf_counter() - started
+            self._count(stats, results)
+            for (flow, tx), result in zip(batch, results):
+                if not result.ok:
+                    flow.failed = result.error or ChainError(f"{result.label}: {result.status}")
+                    continue
+                if tx.capture is not None:
+                    name, address, topic = tx.capture
+                    flow.ctx[name] = result.event_id(address, topic)
+            step += 1
+        return stats
+
+    def _phase(self, name: str) -> PhaseStats:
+        for stats in self.phases:
+            if stats.name == name:
+                return stats
+        stats = PhaseStats(name)
+        self.phases.append(stats)
+        return stats
+
+    def _count(self, stats: PhaseStats, results: list[TxResult]) -> None:
+        stats.rounds += 1
+        stats.transactions += len(results)
+        for result in results:
+            if result.ok:
+                stats.gas.setdefault(result.label, []).append(int(result.gas_used or 0))
+            else:
+                stats.failed += 1
+                if len(stats.errors) < 5:
+                    stats.errors.append(f"{result.label}: {result.error}")
+
+    # -- the business -----------------------------------------------------------------------
+
+    def next_serial(self) -> int:
+        self._serial += 1
+        return self._serial
+
+    def order_flow(self, i: int, stage: str = "settled", buyer: LocalAccount | None = None,
+                   seller: LocalAccount | None = None, cast: SupplyChainCast | None = None,
+                   amount: int = 10_000_00, key: str = "order") -> list[Step]:
+        """The steps of one order up to ``stage`` (``placed``, ``accepted``, ``delivered``,
+        ``invoiced``, ``settled``): contract document, acceptance, shipment with its bill of lading,
+        delivery, invoice, settlement. The order id is kept under ``key``."""
+        cast = cast or self.chains[i % len(self.chains)]
+        buyer = buyer or cast.core
+        seller = seller or cast.suppliers[(i // len(self.chains)) % len(cast.suppliers)]
+        carrier, warehouse = cast.carriers[i % len(cast.carriers)], cast.warehouses[i % len(cast.warehouses)]
+        o = Calls(self.platform.orders.contract)
+        serial = self.next_serial()
+        due = self.due
+        steps = [Step(lambda ctx: [Tx(buyer, o.place(seller.address, cast.chain_id, self.cny, amount, due, False,
+                                                      code3(None), code2(None)), GAS["place"],
+                                      capture=(key, *self.topics["order"]))], "place")]
+        if stage == "placed":
+            return steps
+        steps.append(Step(lambda ctx: [
+            Tx(buyer, o.attach(ctx[key], int(DocKind.CONTRACT), doc_hash(f"load:{serial}:contract")), GAS["attach"]),
+            Tx(seller, o.accept(ctx[key]), GAS["accept"])], "accept"))
+        if stage == "accepted":
+            return steps
+        steps += [
+            Step(lambda ctx: [Tx(seller, o.ship(ctx[key], carrier.address, warehouse.address), GAS["ship"])], "ship"),
+            Step(lambda ctx: [
+                Tx(carrier, o.attach(ctx[key], int(DocKind.BILL_OF_LADING), doc_hash(f"load:{serial}:bol")),
+                   GAS["attach"]),
+                Tx(warehouse, o.deliver(ctx[key]), GAS["deliver"])], "deliver"),
+        ]
+        if stage == "delivered":
+            return steps
+        steps.append(Step(lambda ctx: [Tx(seller, o.invoice(ctx[key], text32(f"L-{serial}"),
+                                                           doc_hash(f"load:{serial}:invoice")), GAS["invoice"])],
+                          "invoice"))
+        if stage == "invoiced":
+            return steps
+        steps.append(Step(lambda ctx: self._pay(buyer, self.platform.orders.address, amount)
+                          + [Tx(buyer, o.settle(ctx[key]), GAS["settle"])], "settle"))
+        return steps
+
+    def _pay(self, payer: LocalAccount, spender: str, amount: int) -> list[Tx]:
+        cash = Calls(self.platform.cash("CNY").contract)
+        return [Tx(payer, cash.approve(spender, amount), GAS["approve"])]
+
+    def run_orders(self, count: int, phase: str = "orders", stage: str = "settled") -> PhaseStats:
+        """``count`` orders through their lifecycle (9 transactions each when settled)."""
+        return self.run_flows(phase, [Flow(self.order_flow(i, stage)) for i in range(count)])
+
+    def fill_orders(self, count: int, phase: str = "fill (placements)") -> PhaseStats:
+        """``count`` placed orders, one transaction each: grows the order book cheaply."""
+        return self.run_orders(count, phase=phase, stage="placed")
+
+    def run_financing(self, per_mode: int, phase: str = "financing") -> PhaseStats:
+        """``per_mode`` loans of each of the four modes, from application to a repayment (pledge,
+        prepayment) or to collection after the buyer paid (receivable, payable)."""
+        flows: list[Flow] = []
+        for i in range(per_mode):
+            for mode in (LoanMode.PLEDGE, LoanMode.RECEIVABLE, LoanMode.PREPAYMENT, LoanMode.PAYABLE):
+                flows.append(Flow(self._loan_flow(mode, len(flows))))
+        return self.run_flows(phase, flows)
+
+    def run_extra(self, count: int) -> list[PhaseStats]:
+        """Run the flows the ``extra_flows`` extension point holds (the oracle's batches)."""
+        return [self.run_flows(name, make(self, count)) for name, make in self.extra_flows.items()]
+
+    def _loan_flow(self, mode: LoanMode, i: int) -> list[Step]:
+        cast = self.chains[i % len(self.chains)]
+        lender = self.lenders[i % len(self.lenders)]
+        k = i // len(self.chains)
+        borrower = cast.suppliers[k % len(cast.suppliers)]
+        other = cast.suppliers[(k + 1) % len(cast.suppliers)]
+        warehouse, carrier = cast.warehouses[i % len(cast.warehouses)], cast.carriers[i % len(cast.carriers)]
+        p = self.platform
+        a, lb, f = Calls(p.assets.contract), Calls(p.loans.contract), Calls(p.funds.contract)
+        o = Calls(p.orders.contract)
+        serial = self.next_serial()
+        principal = 100_000_00
+
+        def apply(ctx: dict[str, int], guarantor: LocalAccount | None, purpose: str | None, who: LocalAccount,
+                  rate: int, term: int) -> list[Tx]:
+            application = (int(mode), ctx["asset"], ctx[purpose] if purpose else 0, lender.address,
+                           guarantor.address if guarantor else ZERO_ADDRESS, principal, rate, term)
+            return [Tx(who, lb.applyForLoan(application), GAS["applyForLoan"], capture=("loan", *self.topics["loan"]))]
+
+        def lend(ltv: int, supervisor: str | None = None) -> Step:
+            return Step(lambda ctx: [Tx(lender, lb.approve(ctx["loan"], ltv, supervisor or ZERO_ADDRESS),
+                                        GAS["approveLoan"], label="approve (loan)"),
+                                     *self._pay(lender, p.loans.address, principal),
+                                     Tx(lender, lb.disburse(ctx["loan"]), GAS["disburse"])], "disburse")
+
+        def spend(who: LocalAccount, to: LocalAccount, amount: int) -> Step:
+            return Step(lambda ctx: [Tx(who, f.spend(ctx["loan"], to.address, amount, text32("goods")),
+                                        GAS["spend"])], "spend")
+
+        def repay(who: LocalAccount, amount: int) -> Step:
+            return Step(lambda ctx: [*self._pay(who, p.loans.address, amount),
+                                     Tx(who, lb.repay(ctx["loan"], amount), GAS["repay"])], "repay")
+
+        asset = ("asset", *self.topics["asset"])
+        if mode == LoanMode.PLEDGE:
+            purpose = self.order_flow(i, "accepted", buyer=borrower, seller=other, cast=cast, amount=50_000_00,
+                                      key="purpose")
+            return purpose + [
+                Step(lambda ctx: [Tx(warehouse, a.registerWarehouseReceipt(
+                    borrower.address, text32(f"LOT-{serial}"), 0, b"\x00" * 32, 100, text32("t"), self.cny,
+                    400_000_00), GAS["registerWarehouseReceipt"], capture=asset)], "register"),
+                Step(lambda ctx: apply(ctx, cast.core, "purpose", borrower, 650, 90 * DAY), "apply"),
+                Step(lambda ctx: [*self._pay(cast.core, p.loans.address, principal),
+                                  Tx(cast.core, lb.signGuarantee(ctx["loan"]), GAS["signGuarantee"])], "guarantee"),
+                lend(6_000, warehouse.address),
+                spend(borrower, other, 50_000_00),
+                repay(borrower, 30_000_00),
+            ]
+        if mode in (LoanMode.RECEIVABLE, LoanMode.PAYABLE):
+            sale = self.order_flow(i, "invoiced", buyer=cast.core, seller=borrower, cast=cast, amount=150_000_00,
+                                   key="sale")
+            purpose = self.order_flow(i, "accepted", buyer=borrower, seller=other, cast=cast, amount=50_000_00,
+                                      key="purpose")
+            if mode == LoanMode.RECEIVABLE:
+                register = [Step(lambda ctx: [Tx(borrower, a.registerReceivable(ctx["sale"]), GAS["registerReceivable"],
+                                                 capture=asset)], "register"),
+                            Step(lambda ctx: [Tx(cast.core, a.confirmReceivable(ctx["asset"]),
+                                                 GAS["confirmReceivable"])], "confirm")]
+                ltv = 9_000
+            else:
+                register = [Step(lambda ctx: [Tx(cast.core, a.registerPayable(ctx["sale"]), GAS["registerPayable"],
+                                                 capture=asset)], "register")]
+                ltv = 9_500
+            settle = Step(lambda ctx: [*self._pay(cast.core, p.orders.address, 150_000_00),
+                                       Tx(cast.core, o.settle(ctx["sale"]), GAS["settle"])], "settle")
+            collect = Step(lambda ctx: [Tx(borrower, lb.collect(ctx["loan"]), GAS["collect"])], "collect")
+            return (_merge(sale, purpose) + register
+                    + [Step(lambda ctx: apply(ctx, None, "purpose", borrower, 550, 30 * DAY), "apply"),
+                       lend(ltv), spend(borrower, other, 50_000_00), settle, collect])
+        # prepayment: the seller borrows against goods it bought and has not received yet
+        seller = cast.sellers[k % len(cast.sellers)]
+        goods = self.order_flow(i, "accepted", buyer=seller, seller=cast.core, cast=cast, amount=250_000_00,
+                                key="goods")
+        return goods + [
+            Step(lambda ctx: [Tx(seller, a.registerFutureGoods(ctx["goods"]), GAS["registerFutureGoods"],
+                                 capture=asset)], "register"),
+            Step(lambda ctx: apply(ctx, None, None, seller, 600, 60 * DAY), "apply"),
+            lend(8_000),
+            Step(lambda ctx: [Tx(cast.core, o.ship(ctx["goods"], carrier.address, warehouse.address), GAS["ship"])],
+                 "ship"),
+            Step(lambda ctx: [Tx(warehouse, o.deliver(ctx["goods"]), GAS["deliver"])], "deliver"),
+            Step(lambda ctx: [Tx(warehouse, a.registerWarehouseReceipt(
+                seller.address, text32(f"PRE-{serial}"), ctx["goods"], b"\x00" * 32, 50, text32("pcs"), self.cny,
+                250_000_00), GAS["registerWarehouseReceipt"], capture=("receipt", *self.topics["asset"]))],
+                "receipt"),
+            Step(lambda ctx: [Tx(lender, lb.convertCollateral(ctx["loan"], ctx["receipt"]),
+                                 GAS["convertCollateral"])], "convert"),
+            repay(seller, 60_000_00),
+        ]
+
+    # -- reference workload -----------------------------------------------------------------
+
+    def deploy_reference_token(self) -> Any:
+        """A plain OpenZeppelin ERC-20 held by every trader (minted to the operator, sent out through
+        the driver): the reference workload runs on it."""
+        holder = self.operator
+        with self.sequential():
+            address = self.chain.sender.deploy(holder, "ReferenceERC20", holder.address, 10**30)
+        token = self.chain.contract("ReferenceERC20", address)
+        traders = [t for cast in self.chains for t in (cast.core, *cast.traders)]
+        self.run_rounds("reference setup", [[Tx(holder, Calls(token).transfer(t.address, 10**24), GAS["erc20"])
+                                             for t in traders]])
+        return token
+
+    def erc20_transfers(self, token: Any, count: int, phase: str = "ERC-20 transfers",
+                        rounds: int = 1) -> PhaseStats:
+        """``count`` OpenZeppelin ERC-20 transfers between traders, in ``rounds`` rounds of equal size
+        (the benchmarks shape them like the business load they are compared with)."""
+        traders = [t for cast in self.chains for t in (cast.core, *cast.traders)]
+        txs = [Tx(traders[i % len(traders)],
+                  Calls(token).transfer(traders[(i * 7 + 1) % len(traders)].address, 1 + i % 1000),
+                  GAS["erc20"], label="ERC20.transfer") for i in range(count)]
+        size = max(1, -(-count // max(1, rounds)))
+        stats = self._phase(phase)
+        for start in range(0, count, size):
+            stats = self.run_flows(phase, [Flow([Step(_constant([tx]), "transfer")]) for tx in txs[start:start + size]])
+        return stats
+
+
+def _merge(first: list[Step], second: list[Step]) -> list[Step]:
+    """Two independent step lists run side by side (step k of both in round k)."""
+    merged = []
+    for k in range(max(len(first), len(second))):
+        parts = [s for s in (first[k] if k < len(first) else None, second[k] if k < len(second) else None) if s]
+        merged.append(Step(_both(parts), "+".join(s.name for s in parts)))
+    return merged
+
+
+def _both(parts: list[Step]) -> Callable[[dict[str, int]], list[Tx]]:
+    return lambda ctx: [tx for s in parts for tx in s.build(ctx)]
+
+
+def _constant(txs: list[Tx]) -> Callable[[dict[str, int]], list[Tx]]:
+    return lambda ctx: txs
+
+
+def _resolve(path: str) -> Callable[[Load, int], list[Flow]]:
+    module, _, name = path.partition(":")
+    function: Callable[[Load, int], list[Flow]] = getattr(importlib.import_module(module), name)
+    return function
+
+
+def _topic(contract: Any, event: str) -> bytes:
+    return bytes(HexBytes(getattr(contract.events, event)().topic))
