@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, Literal, Self
 
+from vscm.client.records import Severity  # noqa: F401 - re-exported: the severities of RiskControl alerts
+
 
 @dataclass(frozen=True)
 class ChainEvent:
@@ -112,13 +114,6 @@ def indicator_name(code: int) -> str:
     """An indicator code as words ("circular trading"), or "indicator <code>" for one this client does not know."""
     member = Indicator._value2member_map_.get(int(code))
     return member.name.lower().replace("_", " ") if member is not None else f"indicator {code}"
-
-
-class Severity(IntEnum):
-    LOW = 1
-    MEDIUM = 2
-    HIGH = 3
-    CRITICAL = 4
 
 
 @dataclass(frozen=True)
