@@ -53,6 +53,8 @@ BPS = 10_000
 YEAR = 365 * 24 * 3600
 #: LoanBook.GRACE_PERIOD: a loan can be declared defaulted this long after maturity
 GRACE = 7 * 24 * 3600
+#: RiskControl.FIRST_SWEEP: loans frozen in the transaction that declares a chain fraudulent
+FIRST_SWEEP = 25
 MAX_RATE_BPS = 3_600
 
 RUNNING = frozenset({LoanStatus.DISBURSED, LoanStatus.WARNED, LoanStatus.RECALLED})
@@ -97,6 +99,33 @@ class Members:
 
     def core_of_chain(self, who: str, chain_id: int) -> bool:
         return chain_id != 0 and self.chain_core.get(chain_id) == who and self.active(who)
+
+
+LAPSE_FREEZE, LAPSE_RECALL, LAPSE_CONTINUE = 0, 1, 2
+CONTINUE, RECALL = 1, 2
+
+
+@dataclass
+class ControlM:
+    """RiskControl.LoanControl of one loan."""
+
+    alert_id: int = 0
+    deadline: int = 0
+    decision: int = 0
+    lapsed: bool = False
+    frozen_on_lapse: bool = False
+
+
+@dataclass
+class FraudM:
+    """RiskControl.FraudCase of one supply chain."""
+
+    proposed_by: str = ZERO
+    confirmed_by: str = ZERO
+    evidence: bytes = b"\x00" * 32
+    declared_at: int = 0
+    swept: int = 0
+    sweep_done: bool = False
 
 
 @dataclass
@@ -221,6 +250,18 @@ class Model:
     lender_base: dict[tuple[str, str], int] = field(default_factory=dict)
     #: (currency, lender) -> what a lender paid towards loans itself (`repay` is open to anyone)
     lender_repaid: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: RiskControl: the operator, alerts raised, per-loan control, parameters, fraud cases, exposures
+    operator: str = ""
+    alert_count: int = 0
+    control: dict[int, ControlM] = field(default_factory=dict)
+    decision_window: int = 3 * 24 * 3600
+    lapse_policy: int = LAPSE_FREEZE
+    warn_severity: int = 2
+    #: loan -> the borrower's supply chain when it applied (LoanBook.loanChain)
+    loan_chain: dict[int, int] = field(default_factory=dict)
+    fraud: dict[int, FraudM] = field(default_factory=dict)
+    #: (chain, lender) -> [loans, outstanding, frozen], in the order lenders were first seen
+    exposure: dict[tuple[int, str], list[int]] = field(default_factory=dict)
 
     def copy(self) -> Model:
         return copy.deepcopy(self, {id(self.members): self.members})
@@ -351,7 +392,7 @@ class Model:
     def _redirect(self, order_id: int, payee: str) -> None:
         o = self._order(order_id)
         _require(o.status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED), "OrderWrongStatus")
-        _require(payee == self.loanbook or self.members.active(payee), "OrderPayeeNotMember")
+        _require(payee in (self.loanbook, o.seller) or self.members.active(payee), "OrderPayeeNotMember")
         o.payee = payee
 
     def _record_prepayment(self, order_id: int, amount: int) -> None:
@@ -518,6 +559,7 @@ class Model:
         else:
             _require(mode != LoanMode.PLEDGE, "LoanGuarantorRequired")
         loan_id = len(self.loans) + 1
+        self.loan_chain[loan_id] = self.members.chain_of.get(borrower, 0)
         self.loans[loan_id] = LoanM(loan_id, mode, LoanStatus.APPLIED, borrower, lender, guarantor, a.currency,
                                     asset_id, order_id, principal, rate_bps, term_seconds)
         return loan_id
@@ -784,7 +826,9 @@ class Model:
 
     def recall(self, loan_id: int, by: str, now: int) -> None:
         self._controller(by)
-        ln = self._loan(loan_id)
+        self._recall(self._loan(loan_id), now)
+
+    def _recall(self, ln: LoanM, now: int) -> None:
         _require(ln.status in (LoanStatus.DISBURSED, LoanStatus.WARNED), "LoanWrongStatus")
         self._accrue(ln, now)
         ln.status, ln.maturity, ln.warning_deadline = LoanStatus.RECALLED, now, 0
@@ -799,6 +843,141 @@ class Model:
         assert ln is not None and ln.funds is not None
         _require(ln.funds.frozen != frozen, "FundsAreFrozen" if frozen else "FundsNotFrozen")
         ln.funds.frozen = frozen
+
+    # ------------------------------------------------------------------ RiskControl
+
+    def _risk_loan(self, loan_id: int) -> LoanM:
+        ln = self.loans.get(loan_id)
+        _require(ln is not None, "RiskUnknownLoan")
+        assert ln is not None
+        return ln
+
+    def raise_alert(self, loan_id: int, by: str, severity: int, now: int) -> int:
+        """RiskControl.raiseLoanAlert by a monitor (indicator 103, a non-zero evidence hash)."""
+        _require(self.members.has(by, Role.MONITOR), "RiskNotMonitor")
+        _require(1 <= severity <= 4, "RiskBadSeverity")
+        ln = self._risk_loan(loan_id)
+        self.alert_count += 1
+        if ln.status == LoanStatus.DISBURSED and severity >= self.warn_severity:
+            deadline = now + self.decision_window
+            self.control[loan_id] = ControlM(alert_id=self.alert_count, deadline=deadline)
+            self._accrue(ln, now)
+            ln.status, ln.warning_deadline = LoanStatus.WARNED, deadline
+        return self.alert_count
+
+    def _fraudulent(self, loan_id: int) -> bool:
+        return self.fraud.get(self.loan_chain.get(loan_id, 0), FraudM()).declared_at != 0
+
+    def decide(self, loan_id: int, by: str, decision: int, now: int) -> int:
+        """RiskControl.decide; returns the money intercepted."""
+        ln = self._risk_loan(loan_id)
+        _require(by == ln.lender, "RiskNotLender")
+        fraud = self._fraudulent(loan_id)
+        c = self.control.setdefault(loan_id, ControlM())
+        if decision == RECALL:
+            _require(ln.status == LoanStatus.WARNED or (fraud and ln.status == LoanStatus.DISBURSED),
+                     "RiskNotWarned")
+            c.decision = RECALL
+            assert ln.funds is not None
+            before = ln.funds.returned
+            self._recall(ln, now)
+            return ln.funds.returned - before
+        _require(decision == CONTINUE, "RiskBadDecision")
+        _require(ln.status == LoanStatus.WARNED, "RiskNotWarned")
+        _require(not fraud, "RiskChainFraudulent")
+        self._continue(ln, c)
+        return 0
+
+    def _continue(self, ln: LoanM, c: ControlM) -> None:
+        c.decision = CONTINUE
+        ln.status, ln.warning_deadline = LoanStatus.DISBURSED, 0
+        if c.frozen_on_lapse:
+            c.frozen_on_lapse = False
+            assert ln.funds is not None
+            ln.funds.frozen = False
+
+    def lapse(self, loan_id: int, now: int) -> None:
+        """RiskControl.lapse (anyone) under the current lapse policy."""
+        ln = self._risk_loan(loan_id)
+        _require(ln.status == LoanStatus.WARNED, "RiskNotWarned")
+        c = self.control.setdefault(loan_id, ControlM())
+        _require(not c.lapsed, "RiskAlreadyLapsed")
+        _require(now > ln.warning_deadline, "RiskDeadlineNotPassed")
+        c.lapsed = True
+        if self.lapse_policy == LAPSE_FREEZE:
+            assert ln.funds is not None
+            if not ln.funds.frozen:
+                c.frozen_on_lapse = True
+                ln.funds.frozen = True
+        elif self.lapse_policy == LAPSE_RECALL:
+            self._recall(ln, now)
+        else:
+            self._continue(ln, c)
+
+    def propose_fraud(self, chain_id: int, by: str, evidence: bytes) -> None:
+        _require(by == self.operator, "AccessControlUnauthorizedAccount")
+        _require(evidence != b"\x00" * 32, "RiskEmptyEvidence")
+        self._live_chain(chain_id)
+        f = self.fraud.setdefault(chain_id, FraudM())
+        f.proposed_by, f.evidence = by, evidence
+
+    def _live_chain(self, chain_id: int) -> None:
+        _require(chain_id in self.members.chain_core or chain_id in self.fraud, "RiskUnknownChain")
+        _require(self.fraud.get(chain_id, FraudM()).declared_at == 0, "RiskChainEvicted")
+
+    def confirm_fraud(self, chain_id: int, by: str, evidence: bytes, now: int) -> None:
+        _require(self.members.has(by, Role.AUDITOR), "RiskNotAuditor")
+        f = self.fraud.get(chain_id)
+        _require(f is not None and f.proposed_by != ZERO and f.declared_at == 0, "RiskNoProposal")
+        assert f is not None
+        _require(f.evidence == evidence, "RiskEvidenceMismatch")
+        _require(by != f.proposed_by, "RiskSameSigner")
+        self._live_chain(chain_id)
+        f.confirmed_by, f.declared_at = by, now
+        # MemberRegistry.evictChain: every member of the chain reads as evicted
+        gone = {who for who, c in self.members.chain_of.items() if c == chain_id}
+        self.members = Members(
+            roles={who: r for who, r in self.members.roles.items() if who not in gone},
+            core_tier=self.members.core_tier - gone,
+            chain_of=self.members.chain_of,
+            chain_core={c: core for c, core in self.members.chain_core.items() if c != chain_id},
+            controllers=self.members.controllers,
+        )
+        self._sweep_chain(chain_id, f, FIRST_SWEEP, now)
+
+    def sweep_chain(self, chain_id: int, max_loans: int, now: int) -> None:
+        _require(max_loans != 0, "RiskZeroBatch")
+        f = self.fraud.get(chain_id)
+        _require(f is not None and f.declared_at != 0, "RiskNotDeclared")
+        assert f is not None
+        _require(not f.sweep_done, "RiskSweepDone")
+        self._sweep_chain(chain_id, f, max_loans, now)
+
+    def chain_loans(self, chain_id: int) -> list[int]:
+        return [lid for lid, c in self.loan_chain.items() if c == chain_id]
+
+    def _sweep_chain(self, chain_id: int, f: FraudM, max_loans: int, now: int) -> None:
+        loans = self.chain_loans(chain_id)
+        end = min(f.swept + max_loans, len(loans))
+        for loan_id in loans[f.swept:end]:
+            ln = self.loans[loan_id]
+            running = ln.status in (LoanStatus.DISBURSED, LoanStatus.WARNED)
+            if not running and ln.status not in (LoanStatus.RECALLED, LoanStatus.DEFAULTED):
+                continue
+            frozen = 0
+            if running:
+                assert ln.funds is not None
+                frozen = ln.funds.unspent
+                ln.funds.frozen = True
+            e = self.exposure.setdefault((chain_id, ln.lender), [0, 0, 0])
+            e[0] += 1
+            e[1] += ln.outstanding(now)
+            e[2] += frozen
+        f.swept = end
+        f.sweep_done = end == len(loans)
+
+    def exposed_lenders(self, chain_id: int) -> list[str]:
+        return [lender for (c, lender) in self.exposure if c == chain_id]
 
     # ------------------------------------------------------------------ invariants
 
@@ -878,9 +1057,9 @@ class Model:
         for ln in self.loans.values():
             trials: list[tuple[str, object]] = []
             if ln.status == LoanStatus.APPROVED:
-                trials.append(("disbursed", lambda m, ln=ln: (
-                    m.sign_guarantee(ln.loan_id, ln.guarantor) if ln.guarantor and not ln.guarantee_signed else None,
-                    m.disburse(ln.loan_id, ln.lender, now))))
+                # Disbursed, or else withdrawn by its lender (a borrower evicted since the approval
+                # cannot receive loan money; the approval then only has to be undone).
+                trials.append(("disbursed or withdrawn", lambda m, ln=ln: self._disburse_or_withdraw(m, ln, now)))
             if ln.status in RUNNING or ln.status == LoanStatus.DEFAULTED:
                 trials.append(("repaid in full", lambda m, ln=ln: m.repay(ln.loan_id, ln.borrower, plenty, now)))
             if ln.status == LoanStatus.DEFAULTED:
@@ -901,6 +1080,16 @@ class Model:
                     found.append(f"stuck loan {ln.loan_id} ({ln.mode.name}, {ln.status.name}, order "
                                  f"{order.status.name}): it cannot be {what}: {refused.name}")
         return found
+
+    @staticmethod
+    def _disburse_or_withdraw(m: Model, ln: LoanM, now: int) -> None:
+        trial = m.copy()
+        try:
+            if ln.guarantor and not ln.guarantee_signed:
+                trial.sign_guarantee(ln.loan_id, ln.guarantor)
+            trial.disburse(ln.loan_id, ln.lender, now)
+        except Refused:
+            m.reject(ln.loan_id, ln.lender)
 
     def _may_hold_lock(self, ln: LoanM) -> bool:
         """Approved to Defaulted; or repaid while the debtor's payment of its claim awaits `collect`."""

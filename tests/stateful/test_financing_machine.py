@@ -19,23 +19,26 @@ eth-tester directly (`_Reader`); together that makes a step about four times che
 
 from __future__ import annotations
 
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from eth_abi import decode, encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import function_abi_to_4byte_selector, keccak, to_checksum_address
 from financing_model import (
+    CONTINUE,
     DEBTOR_SETTLED,
     GRACE,
+    RECALL,
     RUNNING,
     ZERO,
     AssetM,
+    ControlM,
+    FraudM,
     LoanM,
     Members,
     Model,
@@ -245,7 +248,8 @@ def _build_stage(chain: Any) -> Stage:
 
     d = platform.deployment
     readers = {"loans": _Reader(chain, platform.loans.contract), "assets": _Reader(chain, platform.assets.contract),
-               "funds": _Reader(chain, platform.funds.contract), "orders": _Reader(chain, platform.orders.contract)}
+               "funds": _Reader(chain, platform.funds.contract), "orders": _Reader(chain, platform.orders.contract),
+               "risk": _Reader(chain, platform.risk.contract)}
     for code in platform.currencies:
         readers[d.cash[code]] = _Reader(chain, platform.cash(code).contract)
     holders = tuple(a.address for a in accounts.values()) + (d.loans, d.funds, d.orders, d.assets)
@@ -275,7 +279,8 @@ def _build_stage(chain: Any) -> Stage:
                                                                        for c in currencies},
                   orders=model_orders,
                   lender_base={(c, accounts[n].address): balances[(c, accounts[n].address)]
-                               for c in currencies for n in LENDERS})
+                               for c in currencies for n in LENDERS},
+                  operator=p.operator.address)
     return Stage(chain, platform, accounts, world.chain_id, sender, model, holders, readers)
 
 
@@ -347,8 +352,8 @@ class FinancingMachine(RuleBasedStateMachine):
 
     #: over a whole run: examples, steps (rule calls), operations (contract calls), and how each
     #: operation ended ("repay all: ok", "spend to lender: FundsPayeeNotAllowed", ...)
-    totals = {"examples": 0, "steps": 0, "operations": 0}
-    outcomes: Counter[str] = Counter()
+    totals: ClassVar[dict[str, int]] = {"examples": 0, "steps": 0, "operations": 0}
+    outcomes: ClassVar[Counter[str]] = Counter()
 
     # ------------------------------------------------------------------ doing and checking
 
@@ -527,6 +532,11 @@ class FinancingMachine(RuleBasedStateMachine):
         for order_id, order in m.orders.items():
             if self.stage.model.orders.get(order_id) != order:
                 self._check_order(order_id)
+        assert self.read["risk"]("alertCount") == m.alert_count
+        for loan_id in m.loans:
+            self._check_control(loan_id)
+        for chain_id in m.fraud:
+            self._check_fraud(chain_id)
         _assert_none("loans that can no longer be closed", m.stuck(self.stage.chain.timestamp() + 1))
 
     # ------------------------------------------------------------------ choosing
@@ -559,6 +569,7 @@ class FinancingMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ orders
 
+    @precondition(lambda self: not self.model.fraud)
     @rule(action=st.sampled_from(("advance", "place", "advance", "settle", "cancel", "dispute")), index=PICK,
           other=PICK,
           code=st.sampled_from(("CNY", "USD")), amount=st.sampled_from((120_000_00, 50_000_00, 300_000_00, 7_500_00)),
@@ -631,6 +642,7 @@ class FinancingMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ assets
 
+    @precondition(lambda self: not self.model.fraud)
     @rule(action=st.sampled_from(("receipt", "receivable", "confirm", "payable", "future goods", "withdraw",
                                   "transfer", "retire")),
           index=PICK, other=PICK, quantity=st.sampled_from((100, 10, 500, 1)),
@@ -720,6 +732,7 @@ class FinancingMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ origination
 
+    @precondition(lambda self: not self.model.fraud)
     @rule(mode=st.sampled_from(list(LoanMode)), index=PICK, purpose=PICK, lender=PICK,
           pct=st.sampled_from((50, 20, 80, 100, 5, 120)), rate=st.sampled_from((650, 500, 1200, 0, 3600, 3601)),
           term=st.sampled_from((30 * DAY, 10 * DAY, 60 * DAY, DAY, 90 * DAY)),
@@ -1003,6 +1016,105 @@ class FinancingMachine(RuleBasedStateMachine):
             "unfreeze": (lambda m, now: m.freeze(lid, by.address, False), lambda: funds.unfreeze(lid)),
         }[action]
         self._act(action, predict, send, loans=(lid,))
+
+    # ------------------------------------------------------------------ RiskControl
+
+    def _check_control(self, loan_id: int) -> None:
+        chain = ControlM(*self.read["risk"]("loanControl", loan_id))
+        model = self.model.control.get(loan_id, ControlM())
+        assert chain == model, f"control of loan {loan_id}: chain {chain}, model {model}"
+
+    def _check_fraud(self, chain_id: int) -> None:
+        m, read = self.model, self.read["risk"]
+        chain = FraudM(*read("fraudCase", chain_id))
+        assert chain == m.fraud[chain_id], f"fraud case of chain {chain_id}: chain {chain}, model {m.fraud[chain_id]}"
+        assert list(read("exposedLenders", chain_id)) == m.exposed_lenders(chain_id)
+        for lender in m.exposed_lenders(chain_id):
+            assert list(read("exposure", chain_id, lender)) == m.exposure[(chain_id, lender)]
+        evicted = self.platform.members.contract.functions.getChain(chain_id).call()[1]
+        assert evicted == bool(m.fraud[chain_id].declared_at)
+
+    def _risk_act(self, label: str, predict: Callable[[Model, int], Any], send: Callable[[], Any],
+                  loan_id: int = 0) -> bool:
+        done = self._act(label, predict, send, loans=(loan_id,) if loan_id else ())
+        assert self.read["risk"]("alertCount") == self.model.alert_count
+        if loan_id:
+            self._check_control(loan_id)
+        return done
+
+    @precondition(lambda self: self.model.loans)
+    @rule(index=PICK, severity=st.sampled_from((3, 2, 1, 4, 3, 0, 5)),
+          caller=st.sampled_from(("monitor",) * 6 + ("bank", "supplier")))
+    def alert(self, index: int, severity: int, caller: str) -> None:
+        """A monitor raises an alert (indicator 103) on a loan: a running loan is warned."""
+        pool = self._loans(lambda ln: ln.status == LoanStatus.DISBURSED) or list(self.model.loans.values())
+        lid, by = _pick(pool, index).loan_id, self.a[caller]
+        self._risk_act("alert", lambda m, now: m.raise_alert(lid, by.address, severity, now),
+                       lambda: self.platform.risk.as_(by).raise_loan_alert(lid, 103, severity,
+                                                                          keccak(text=f"evidence {lid}")), lid)
+
+    @precondition(lambda self: self.model.loans)
+    @rule(index=PICK, decision=st.sampled_from((RECALL, CONTINUE, RECALL, CONTINUE, 0)),
+          caller=st.sampled_from(("lender",) * 6 + ("bank2", "borrower")))
+    def lender_decides(self, index: int, decision: int, caller: str) -> None:
+        """The lender (or someone else) continues or recalls a warned loan."""
+        pool = self._loans(lambda ln: ln.status == LoanStatus.WARNED) or list(self.model.loans.values())
+        ln = _pick(pool, index)
+        lid = ln.loan_id
+        by = self._account(ln.lender) if caller == "lender" else (
+            self._account(ln.borrower) if caller == "borrower" else self.a[caller])
+        def predict(m: Model, now: int) -> None:
+            m.decide(lid, by.address, decision, now)   # the money intercepted is checked through the funds
+
+        self._risk_act(f"decide {decision}", predict, lambda: self.platform.risk.as_(by).decide(lid, decision), lid)
+
+    @precondition(lambda self: self.model.loans)
+    @rule(index=PICK, caller=st.sampled_from(("outsider", "seller", "bank")))
+    def deadline_lapses(self, index: int, caller: str) -> None:
+        """Anyone applies the lapse policy to a warned loan (refused before its deadline)."""
+        pool = self._loans(lambda ln: ln.status == LoanStatus.WARNED) or list(self.model.loans.values())
+        lid, by = _pick(pool, index).loan_id, self.a[caller]
+        self._risk_act("lapse", lambda m, now: m.lapse(lid, now),
+                       lambda: self.platform.risk.as_(by).lapse(lid), lid)
+
+    @rule(policy=st.sampled_from((0, 1, 2)), severity=st.sampled_from((2, 3, 1, 4)),
+          window=st.sampled_from((3 * DAY, DAY, 3600)), caller=st.sampled_from(("operator",) * 5 + ("auditor",)))
+    def control_parameters(self, policy: int, severity: int, window: int, caller: str) -> None:
+        """The operator changes the lapse policy, the lowest warning severity and the decision window."""
+        by = self.a[caller]
+
+        def predict(m: Model, now: int) -> None:
+            if by.address != m.operator:
+                raise Refused("AccessControlUnauthorizedAccount")
+            m.decision_window, m.lapse_policy, m.warn_severity = window, policy, severity
+
+        self._risk_act("parameters", predict,
+                       lambda: self.platform.risk.as_(by).set_parameters(window, policy, severity))
+
+    @precondition(lambda self: self.model.loans and not any(f.declared_at for f in self.model.fraud.values()))
+    @rule(go=st.sampled_from((False,) * 5 + (True,)), proposer=st.sampled_from(("operator",) * 5 + ("bank",)),
+          confirmer=st.sampled_from(("auditor",) * 5 + ("operator", "monitor")), same=st.sampled_from((True,) * 5 + (False,)))
+    def declare_fraud(self, go: bool, proposer: str, confirmer: str, same: bool) -> None:
+        """Now and then: the operator proposes a fraud finding on the chain and an auditor co-signs it."""
+        if not go:
+            return
+        cid, evidence = self.stage.chain_id, keccak(text="circular invoices")
+        by, co = self.a[proposer], self.a[confirmer]
+        self._risk_act("propose fraud", lambda m, now: m.propose_fraud(cid, by.address, evidence),
+                       lambda: self.platform.risk.as_(by).propose_fraud(cid, evidence))
+        given = evidence if same else keccak(text="other evidence")
+        self._risk_act("confirm fraud", lambda m, now: m.confirm_fraud(cid, co.address, given, now),
+                       lambda: self.platform.risk.as_(co).confirm_fraud(cid, given))
+        if cid in self.model.fraud:
+            self._check_fraud(cid)
+
+    @precondition(lambda self: any(f.declared_at and not f.sweep_done for f in self.model.fraud.values()))
+    @rule(batch=st.sampled_from((1, 5, 40, 0)))
+    def sweep_chain(self, batch: int) -> None:
+        cid = self.stage.chain_id
+        self._risk_act("sweep", lambda m, now: m.sweep_chain(cid, batch, now),
+                       lambda: self.platform.risk.as_(self.a["outsider"]).sweep_chain(cid, batch))
+        self._check_fraud(cid)
 
     # ------------------------------------------------------------------ anyone tries anything
 
