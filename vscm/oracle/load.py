@@ -67,6 +67,17 @@ class OracleSetup:
 
 
 _SETUPS: weakref.WeakKeyDictionary[Load, OracleSetup] = weakref.WeakKeyDictionary()
+#: the next lot number per asset registry: a lot's number names its receipt (the registry refuses a
+#: second receipt for the same lot), so it must not repeat when another ``Load`` drives the platform
+_LOTS: dict[tuple[int, str], int] = {}
+
+
+def _reserve_lots(load: Load, count: int) -> int:
+    """The first of ``count`` lot numbers no receipt of this platform has yet (nor a flow already made)."""
+    key = (int(load.chain.chain_id), str(load.platform.assets.address))
+    first = max(_LOTS.get(key, 0), load.platform.assets.count() + 1)
+    _LOTS[key] = first + count
+    return first
 
 
 def setup(load: Load) -> OracleSetup:
@@ -127,13 +138,14 @@ def flows(load: Load, count: int, rounds: int = ROUNDS) -> list[Flow]:
     s = setup(load)
     p = load.platform
     assets, oracle = Calls(p.assets.contract), Calls(p.oracle.contract)
+    first = _reserve_lots(load, count)
     out: list[Flow] = []
     for i in range(count):
         cast = load.chains[i % len(load.chains)]
         k = i // len(load.chains)
         warehouse = cast.warehouses[k % len(cast.warehouses)]
         owner = cast.traders[k % len(cast.traders)]
-        serial = load.next_serial()
+        serial = first + i
         rng = random.Random(f"{load.population.seed}:oracle:{serial}")
         quantity = rng.randrange(100, 501)  # tonnes
         value = quantity * rng.randrange(8_000, 15_000) * 100  # CNY minor units
