@@ -103,12 +103,16 @@ GAS: dict[str, int] = {
     "collect": 350_000,
     "convertCollateral": 330_000,
     "erc20": 80_000,
+    "setSigners": 320_000,
+    "registerDevice": 240_000,
+    "setWatch": 140_000,
+    "submitReport": 480_000,
 }
 
 
 #: More business for the load, by phase name: ``"module:function"`` with the function
-#: ``(load: Load, count: int) -> list[Flow]`` (see the module docstring). Empty until the oracle lands.
-EXTRA_FLOWS: dict[str, str] = {}
+#: ``(load: Load, count: int) -> list[Flow]`` (see the module docstring).
+EXTRA_FLOWS: dict[str, str] = {"oracle batches": "vscm.oracle.load:flows"}
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,11 @@ import pytest
 
 from vscm import load as load_module
 from vscm.chain.backends import connect
-from vscm.client.records import DocKind, LoanMode, LoanStatus, OrderStatus
+from vscm.client.records import DocKind, LoanMode, LoanStatus, OrderStatus, Role
 from vscm.errors import InputError
 from vscm.load import Calls, Flow, Load, Population, Step, Tx
+from vscm.oracle import load as oracle_load
+from vscm.oracle.model import TargetKind
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +70,8 @@ def extra_flows(load: Load, count: int) -> list[Flow]:
 
 
 def test_extra_flows_plug_in_by_name(load, monkeypatch):
-    monkeypatch.setitem(load_module.EXTRA_FLOWS, "extra under test", f"{__name__}:extra_flows")
+    # this phase alone (the oracle's batches, registered there too, have their own test)
+    monkeypatch.setattr(load_module, "EXTRA_FLOWS", {"extra under test": f"{__name__}:extra_flows"})
     fresh = Load(load.chain, load.platform, load.population, load.operator, load.auditor, load.lenders,
                  load.chains, load.driver)
     b = load.chains[0].suppliers[1].address
@@ -76,6 +79,57 @@ def test_extra_flows_plug_in_by_name(load, monkeypatch):
     (stats,) = fresh.run_extra(4)
     assert stats.name == "extra under test" and stats.transactions == 4 and stats.failed == 0
     assert load.platform.cash("CNY").balance(b) == before + 4 * 1_00
+
+
+def test_oracle_batches_are_accepted_on_chain(load):
+    """Two watched receipts, ``ROUNDS`` reports each, published through the load's pipeline."""
+    assert load_module.EXTRA_FLOWS["oracle batches"] == "vscm.oracle.load:flows"
+    oracle, assets = load.platform.oracle, load.platform.assets
+    start = load.chain.w3.eth.block_number + 1
+    (stats,) = load.run_extra(2)
+    assert stats.name == "oracle batches" and stats.failed == 0, stats.errors
+    rounds = oracle_load.ROUNDS
+    # receipt, 3 devices and the watch, then one report a round
+    assert stats.transactions == 2 * (1 + 4 + rounds)
+    assert len(stats.gas["TelemetryOracle.submitReport"]) == 2 * rounds
+
+    set_id, quorum, nodes = oracle.signer_set()
+    assert quorum == 2 and len(set(nodes)) == 3
+    accepted = [e["args"] for e in oracle.contract.events.ReportAccepted().get_logs(from_block=start)]
+    assert len(accepted) == 2 * rounds and len({a["batchId"] for a in accepted}) == 2 * rounds
+    publishers = {a["publisher"] for a in accepted}
+    assert len(publishers) == 1 and load.platform.members.is_active(publishers.pop(), Role.ORACLE)
+    for a in accepted:
+        batch = oracle.batch(a["batchId"])
+        assert batch.signer_set == set_id and 21 <= batch.reading_count <= 48 and batch.root == a["root"]
+
+    receipts = sorted({e["args"]["targetId"] for e in oracle.contract.events.TargetUpdated().get_logs(from_block=start)})
+    assert len(receipts) == 2
+    readings, registered = 0, oracle.devices()
+    for receipt in receipts:
+        state = oracle.target_state(TargetKind.ASSET, receipt)
+        lot = assets.asset(receipt)
+        assert state.active_devices == 3 and state.batch_id in {a["batchId"] for a in accepted}
+        # the load cells weigh what the receipt says; the cold chain stays within 2-8 degrees
+        assert state.quantity == lot.quantity and state.breaches == 0
+        assert 200 <= state.min_temp <= state.max_temp <= 800
+        devices = [d for d in registered if d.target_id == receipt]
+        assert len(devices) == 3 and len({d.last_seq for d in devices}) == 1
+        readings += sum(d.last_seq for d in devices)
+    assert readings == sum(a["readingCount"] for a in accepted)
+
+    # the set-up was done once: more batches, from this load or another one on the same platform,
+    # send no set-up transaction, keep the signer set and register new lots
+    set_up = next(p for p in load.phases if p.name == "oracle set-up").transactions
+    assert set_up == 4  # fund, apply and approve the publisher; the signer set
+    fresh = Load(load.chain, load.platform, load.population, load.operator, load.auditor, load.lenders,
+                 load.chains, load.driver)
+    for again in (load.run_flows("oracle again", oracle_load.flows(load, 1, rounds=1)),
+                  fresh.run_flows("oracle again", oracle_load.flows(fresh, 1, rounds=1))):
+        assert again.failed == 0 and again.transactions == 1 + 4 + 1, again.errors
+    assert next(p for p in load.phases if p.name == "oracle set-up").transactions == set_up
+    assert not any(p.name == "oracle set-up" for p in fresh.phases)
+    assert oracle.signer_set()[0] == set_id
 
 
 def test_a_failing_flow_stops_alone_and_is_counted(load: Any):
