@@ -18,6 +18,7 @@ from harness import World
 
 from vscm import demo
 from vscm.audit.audit import AuditOutcome, audit_chain, audit_stored
+from vscm.audit.oracle import NO_EVENT
 from vscm.chain.backends import connect
 from vscm.client.platform import Platform
 
@@ -63,7 +64,10 @@ def test_replay_of_the_demo_finds_no_difference_on_the_embedded_chain(
     assert outcome.report["verdict"] == "clean"
     # every block with platform logs: its receipts hash to the header's receiptsRoot
     assert outcome.result.receipt_roots == len({lg["block_number"] for lg in stored_logs(demo_history[1])}) > 50
-    assert outcome.result.notes == set()
+    # The only notes: the oracle's state that no event carries (receipts roots were all recomputed).
+    assert outcome.result.notes == set(NO_EVENT)
+    # The oracle's batches are folded in, with the margin call its watched pledge raised.
+    assert state.table("oracle_batches") and state.table("oracle_margin_calls")
     assert any(ln["hops"] for ln in outcome.report["loans"])
     assert outcome.result.events == sum(v for k, v in state.counters.items() if k.startswith("events."))
 
@@ -75,7 +79,7 @@ def test_replay_of_the_demo_finds_no_difference_on_anvil() -> None:
         loans = platform.loans.count()
     assert findings_of(outcome) == []
     assert len(outcome.result.state.table("loans")) == loans >= 5
-    assert outcome.result.receipt_roots > 50 and outcome.result.notes == set()
+    assert outcome.result.receipt_roots > 50 and outcome.result.notes == set(NO_EVENT)
 
 
 def test_a_stored_history_replays_clean_without_the_chain(demo_embedded: Platform,

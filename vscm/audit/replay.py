@@ -20,10 +20,10 @@ from vscm.audit.source import Header, HistoryFile, Source
 from vscm.audit.state import Finding, State
 from vscm.errors import AuditError
 
-__all__ = ["CONTRACT_FIELDS", "Cursor", "ReplayResult", "contracts_of", "replay", "replay_into"]
+__all__ = ["CONTRACT_FIELDS", "CONTRACT_NOTES", "Cursor", "ReplayResult", "contracts_of", "replay", "replay_into"]
 
 #: Deployment attribute -> artifact name. A contract added to the deployment adds a line here
-#: (e.g. ``"oracle": "TelemetryOracle"``) and handlers in ``vscm.audit.fold``.
+#: (e.g. ``"oracle": "TelemetryOracle"``, see ``vscm.audit.oracle``) and handlers in ``vscm.audit.fold``.
 CONTRACT_FIELDS: dict[str, str] = {
     "registry": "MemberRegistry",
     "orders": "OrderBook",
@@ -31,7 +31,12 @@ CONTRACT_FIELDS: dict[str, str] = {
     "funds": "FundTracker",
     "loans": "LoanBook",
     "risk": "RiskControl",
+    "oracle": "TelemetryOracle",
 }
+
+#: Artifact name -> what a replay of that contract cannot rebuild or check (state no event carries):
+#: added to the notes of every replay whose deployment holds the contract, so a gap is said, not skipped.
+CONTRACT_NOTES: dict[str, set[str]] = {}
 
 
 def contracts_of(deployment: Any) -> dict[str, str]:
@@ -112,6 +117,8 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
     """
     contracts = contracts_of(deployment)
     addresses = sorted(contracts)
+    for artifact in set(contracts.values()):
+        result.notes.update(CONTRACT_NOTES.get(artifact, ()))
     ctx = fold.FoldContext({}, loans_address=deployment.loans, funds_address=deployment.funds)
     history = HistoryFile(save) if save else None
     if history:
