@@ -30,8 +30,9 @@ compile: install
 demo: install
 	$(BIN)/python -m vscm.demo
 
+# Two workers (one file each at a time: module fixtures are built once); the 20 slowest tests listed.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=20
 
 bench: install
 	$(BIN)/python -m vscm.bench --readme README.md
