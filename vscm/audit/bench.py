@@ -141,8 +141,8 @@ def memory_note(memory: dict[str, Any]) -> str:
     f_events, f_peak = memory["peak_full"]
     return (f"Peak Python memory of the replay (tracemalloc; {memory['windows']} windows of at most "
             f"{memory['window']} blocks, sized to about {TARGET_LOGS:,} logs): {q_peak / 2**20:.1f} MiB for the "
-            f"first {q_events:,} events, {f_peak / 2**20:.1f} MiB for all {f_events:,}: the logs are streamed "
-            "window by window, only the state is kept.")
+            f"first {q_events:,} events, {f_peak / 2**20:.1f} MiB for all {f_events:,} (the logs are streamed "
+            "window by window and only the folded state is kept, so the peak follows the largest window).")
 
 
 def render_markdown(rows: list[BenchRow], memory: dict[str, Any]) -> str:
