@@ -8,6 +8,7 @@ addresses in a range (raw ``eth_getLogs``), and the logs of one transaction's re
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,24 +61,26 @@ def _header(raw: Any) -> Header:
                   _int(pick("timestamp")), _hex(pick("receiptsRoot", "receipts_root")))
 
 
-class Source:
-    """The interface: override every method."""
+class Source(ABC):
+    """Where a replay reads the history from: an RPC node, the embedded chain, or a stored file."""
 
     name = "source"
 
+    @abstractmethod
     def head(self) -> int:
-        raise NotImplementedError
+        """The newest block number the source holds."""
 
+    @abstractmethod
     def headers(self, start: int, stop: int) -> list[Header]:
         """Headers of blocks ``start..stop`` inclusive, in order."""
-        raise NotImplementedError
 
+    @abstractmethod
     def logs(self, start: int, stop: int, addresses: list[str]) -> list[RawLog]:
-        raise NotImplementedError
+        """The logs of ``addresses`` in blocks ``start..stop`` inclusive, in chain order."""
 
+    @abstractmethod
     def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
         """The logs of each transaction's receipt, as the chain reports them."""
-        raise NotImplementedError
 
     def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
         """For each block (number -> the transactions of interest): the receipts root recomputed from

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,7 @@ def device_key(seed: str, serial: str) -> LocalAccount:
 
 
 @dataclass
-class SimDevice:
+class SimDevice(ABC):
     """A device: serial, key, what it measures, what it watches, its sequence and hash chain."""
 
     serial: str
@@ -64,8 +65,9 @@ class SimDevice:
         self.prev_hash = reading.hash
         return SignedReading.sign(reading, self.key)
 
+    @abstractmethod
     def sample(self, timestamp: int) -> SignedReading:
-        raise NotImplementedError
+        """The device's next reading at ``timestamp`` (each kind of device measures its own way)."""
 
 
 @dataclass
