@@ -76,6 +76,7 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
     for name in cc.__dataclass_fields__:
         chain.fund(getattr(cc, name).address, 10**20)
     op, bank, auditor, wh, carrier = cast.operator, cast.bank, cast.auditor, cast.warehouse, cast.carrier
+    console.print("\n[bold]6. Control: the risk monitor reads the platform's history")
     onboard_sme(platform, op, cc.monitor, [Role.MONITOR], NAMES["monitor"])
     onboard_sme(platform, op, cc.bank2, [Role.FINANCIER], NAMES["bank2"])
     step(f"{NAMES['monitor']} joined as the platform's risk monitor, {NAMES['bank2']} as a second lender")
