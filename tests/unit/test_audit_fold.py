@@ -143,6 +143,6 @@ def test_windows_shrink_on_a_dense_history_so_each_holds_about_the_target(monkey
     progress: list[int] = []
     result = replay(FakeSource(dense, head_block=40), DEPLOYMENT, receipts=False, window=64,
                     progress=lambda done, total: progress.append(done))
-    # blocks 1-8 hold 21 logs (> 4): the next window is 4 blocks, then 2, then 1 block (3 logs) at a time
-    assert progress[:6] == [8, 12, 14, 15, 16, 17]
+    # blocks 1-8 hold 21 logs, 2.6 a block: the next windows are sized to the target, 1 block (3 logs) each
+    assert progress[:6] == [8, 9, 10, 11, 12, 13]
     assert progress[-1] == 40 and result.blocks == 40 and result.events == 117

@@ -78,7 +78,7 @@ Progress = Callable[[int, int], None]
 
 #: Logs one window aims at (windows shrink or grow towards it), and the first window's size in blocks.
 TARGET_LOGS = 5_000
-FIRST_WINDOW = 64
+FIRST_WINDOW = 8
 
 
 def replay(source: Source, deployment: Any, to_block: int | None = None, *, from_block: int | None = None,
@@ -167,13 +167,11 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
                 on_window(headers, logs)
             if progress:
                 progress(last - start + 1, stop - start + 1)
+            # Windows follow the density of the history so one window holds about TARGET_LOGS logs:
+            # memory stays bounded however many events a block carries (a single block is the floor).
+            per_block = len(logs) / (last - first + 1)
+            size = max(1, min(window, int(TARGET_LOGS / per_block))) if per_block else min(window, size * 2)
             first = last + 1
-            # Windows adapt to the density of the history so one window holds about TARGET_LOGS logs:
-            # memory stays bounded however many events a block carries.
-            if len(logs) > TARGET_LOGS and size > 1:
-                size = max(1, size // 2)
-            elif len(logs) < TARGET_LOGS // 4:
-                size = min(window, size * 2)
     finally:
         if history:
             history.close()
