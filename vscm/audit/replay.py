@@ -170,7 +170,9 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
             # Windows follow the density of the history so one window holds about TARGET_LOGS logs:
             # memory stays bounded however many events a block carries (a single block is the floor).
             per_block = len(logs) / (last - first + 1)
-            size = max(1, min(window, int(TARGET_LOGS / per_block))) if per_block else min(window, size * 2)
+            # A window grows at most twofold: a dense stretch after a sparse one costs one window of
+            # twice the last size at most, whatever the history's length.
+            size = max(1, min(window, size * 2, int(TARGET_LOGS / per_block) if per_block else window))
             first = last + 1
     finally:
         if history:
