@@ -5,9 +5,15 @@ BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: install demo test test-fast bench lint compile clean
+.PHONY: install services demo test test-fast bench lint compile clean
 
-install: $(PY_STAMP) $(NODE_STAMP)
+install: $(PY_STAMP) $(NODE_STAMP) services
+
+# The test services' binaries (Debian's postgresql and mosquitto): installed as root with apt-get when
+# missing, no system service started; otherwise one line says which packages to install. The tests
+# start private servers from them on free ports (vscm/devservices.py).
+services: $(PY_STAMP)
+	$(BIN)/python -m vscm.devservices ensure
 
 # Python: a virtual environment with the package (editable) and its dev tools.
 # Re-installs only when pyproject.toml changes.

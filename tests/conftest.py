@@ -14,11 +14,26 @@ from harness import Parties, World, make_parties, populate
 
 from vscm.chain.backends import connect
 from vscm.client.platform import Platform
+from vscm.devservices import Mosquitto, Postgres, start_mosquitto, start_postgres
 
 
 @pytest.fixture(scope="session")
 def parties() -> Parties:
     return make_parties()
+
+
+@pytest.fixture(scope="session")
+def mqtt_broker() -> Iterator[Mosquitto]:
+    """A private Mosquitto broker of this test process on a free port (``mqtt_broker.url``)."""
+    with start_mosquitto() as broker:
+        yield broker
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A private PostgreSQL cluster of this test process on a free port (``postgres.url``)."""
+    with start_postgres() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

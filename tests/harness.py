@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -106,10 +107,11 @@ class _Reverts:
         self.expected = expected
         self.error: ContractRevert | None = None
 
-    def __enter__(self) -> _Reverts:
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
         if exc_type is None:
             raise AssertionError(f"expected revert {self.name}, but the call succeeded")
         if not isinstance(exc, ContractRevert):

@@ -20,8 +20,6 @@ from vscm.chain.backends import connect
 from vscm.client.platform import Platform
 from vscm.index import Index, exposure, loan_detail, open_index, portfolio
 
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
 
 @pytest.fixture(scope="module")
 def anvil_demo() -> Iterator[Platform]:
@@ -33,12 +31,13 @@ def anvil_demo() -> Iterator[Platform]:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def index(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Index]:
+    """The index on SQLite, or on the test process's private PostgreSQL (started on first use)."""
     if request.param == "sqlite":
         with open_index(tmp_path / "index.sqlite") as ix:
             yield ix
         return
     schema = f"vscm_test_{uuid.uuid4().hex[:10]}"  # a fresh schema per test: parallel runs never collide
-    ix = open_index(PG_URL, schema=schema)
+    ix = open_index(request.getfixturevalue("postgres").url, schema=schema)
     try:
         yield ix
     finally:

@@ -152,7 +152,7 @@ def test_device_mistakes_end_in_one_line(setup):
 
 
 @pytest.mark.mqtt
-def test_oracle_run_over_the_mqtt_broker(setup):
+def test_oracle_run_over_the_mqtt_broker(setup, mqtt_broker):
     """`vscm oracle run --source mqtt://…` listens (a separate process) while `vscm oracle simulate
     --publish` sends each device's readings on its own topic; the batch lands on chain."""
     run, world, _ = setup
@@ -167,8 +167,8 @@ def test_oracle_run_over_the_mqtt_broker(setup):
                  str(receipt), wallet="warehouse")
     nodes = [k.address for k in node_keys("oracle-cli")]
     run.json("oracle", "signers", *[x for n in nodes for x in ("--node", n)], "--quorum", "2", wallet="operator")
-    url = f"mqtt://127.0.0.1:1883/vscm-cli-{uuid.uuid4().hex[:12]}"
-    argv = [str(VSCM), "oracle", "run", "--source", url, "--expect", "9", "--timeout", "30", "--node", "node0",
+    url = f"{mqtt_broker.url}/vscm-cli-{uuid.uuid4().hex[:12]}"
+    argv = [str(VSCM), "oracle", "run", "--source", url, "--expect", "9", "--timeout", "600", "--node", "node0",
             "--node", "node1", "--json", "--wallet", "publisher", "--password-file", str(run.password_file)]
     oracle_process = subprocess.Popen(argv, env={**os.environ, **run.env}, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True)
@@ -178,7 +178,7 @@ def test_oracle_run_over_the_mqtt_broker(setup):
         assert listening.startswith("listening on "), listening
         published = run.json("oracle", "simulate", "--devices", str(devices), "--samples", "3", "--publish", url)
         assert published["readings"] == 9
-        out, err = oracle_process.communicate(timeout=60)
+        out, err = oracle_process.communicate(timeout=1800)
     finally:
         if oracle_process.poll() is None:
             oracle_process.kill()

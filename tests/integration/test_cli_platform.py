@@ -50,7 +50,7 @@ class Home:
     def run(self, *args: str, wallet: str | None = None, password_file: Path | None = None
             ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.argv(*args, wallet=wallet, password_file=password_file), env=self.env,
-                              capture_output=True, text=True, timeout=120, check=False)
+                              capture_output=True, text=True, timeout=1800, check=False)
 
     def run_many(self, commands: list[list[str]]) -> list[subprocess.CompletedProcess[str]]:
         """Independent commands (full argv lists), run side by side: each process takes ~0.5 s to start."""
@@ -58,7 +58,7 @@ class Home:
                                            text=True)) for argv in commands]
         done = []
         for argv, process in started:
-            out, err = process.communicate(timeout=120)
+            out, err = process.communicate(timeout=1800)
             done.append(subprocess.CompletedProcess(argv, process.returncode, out, err))
         return done
 

@@ -42,7 +42,7 @@ class Desk:
         net = ["--network", self.url, "--deployment", str(self.deployment)]
         signer = ["--wallet", wallet, "--password-file", str(self.password_file)] if wallet else []
         return subprocess.run([str(VSCM), *args, *net, *signer], env=self.env, capture_output=True, text=True,
-                              timeout=120, check=False)
+                              timeout=1800, check=False)
 
     def json(self, *args: str, wallet: str | None = None) -> Any:
         result = self.run(*args, "--json", wallet=wallet)

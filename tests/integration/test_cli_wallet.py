@@ -314,7 +314,7 @@ def _script(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
         capture_output=True,
         text=True,
         env=env,
-        timeout=120,
+        timeout=1800,
         stdin=subprocess.DEVNULL,
         check=False,
     )

@@ -15,7 +15,7 @@ def demo() -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "COLUMNS": "200"}  # wide enough that rich wraps no line
     env.pop("VSCM_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "vscm.demo"], env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+                          timeout=1800, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""End to end over the real Mosquitto broker at 127.0.0.1:1883: simulated devices publish signed
+"""End to end over a real Mosquitto broker (a private one, `mqtt_broker`): simulated devices publish signed
 readings on their own topics, the oracle collects them, three nodes check and sign, the aggregator
 publishes the batch, and the chain's collateral state follows the goods."""
 
@@ -15,8 +15,6 @@ from vscm.oracle.sources import MqttPublisher, MqttSource
 
 pytestmark = pytest.mark.mqtt
 
-BROKER = "mqtt://127.0.0.1:1883"
-
 
 def _round(world, watched, url, samples=4):
     readings = watched.readings(world, samples)
@@ -24,13 +22,13 @@ def _round(world, watched, url, samples=4):
         for sr in readings:
             serial = next(d.serial for d in watched.site.devices if d.device_id == sr.reading.device_id)
             device_side.publish(serial, sr)
-        received = source.collect(expected=len(readings), timeout=15)
+        received = source.collect(expected=len(readings), timeout=600)
     assert sorted(received, key=lambda s: s.to_json()) == sorted(readings, key=lambda s: s.to_json())
     return watched.aggregator.publish(received)
 
 
-def test_readings_over_mqtt_reach_the_chain_and_a_removal_raises_a_margin_call(fresh):
-    url = f"{BROKER}/vscm-test-{uuid.uuid4().hex[:12]}"  # a topic prefix of this run only
+def test_readings_over_mqtt_reach_the_chain_and_a_removal_raises_a_margin_call(fresh, mqtt_broker):
+    url = f"{mqtt_broker.url}/vscm-test-{uuid.uuid4().hex[:12]}"  # a topic prefix of this run only
     watched = watch_pledge(fresh, seed="mqtt")
     oracle = fresh.platform.oracle
     first = _round(fresh, watched, url)

@@ -121,7 +121,7 @@ def test_brownie_compiles_the_project_offline(shim: Path, tmp_path: Path) -> Non
                PATH=os.pathsep.join([str(NODE_BIN), os.environ.get("PATH", "")]))
     brownie = Path(sys.executable).with_name("brownie")
     proc = subprocess.run([str(brownie), "compile"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                          timeout=120, check=False)
+                          timeout=1800, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Solc version: 0.8.30" in proc.stdout
     assert "EVM Version: Cancun" in proc.stdout
