@@ -46,6 +46,7 @@ bench: install
 lint: install
 	$(BIN)/ruff check vscm tests scripts
 	$(BIN)/mypy vscm
+	$(BIN)/python -m vscm.chain.slither_check
 
 clean:
 	rm -rf $(VENV) node_modules build .hypothesis
