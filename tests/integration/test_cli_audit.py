@@ -13,6 +13,7 @@ import pytest
 from support import usd_pledge_loan
 
 from vscm import demo
+from vscm.audit.replay import contracts_of
 from vscm.chain.backends import connect
 from vscm.cli.main import run
 from vscm.client.platform import Platform
@@ -47,6 +48,24 @@ def test_audit_replay_writes_a_clean_report(setup: Any, capsys: pytest.CaptureFi
     assert all(f"Loan #{n}" in page for n in range(1, platform.loans.count() + 1))
     report = json.loads((home / "audit.json").read_text())
     assert len(report["loans"]) == platform.loans.count() and report["events"] == summary["events"] > 200
+
+
+def test_audit_replay_from_a_block_in_the_middle_audits_the_period(setup: Any,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    platform, net, home = setup
+    head = platform.chain.block_number()
+    middle = (platform.deployment.block + head) // 2
+    code, out, err = vscm(capsys, "audit", "replay", "--from", str(middle), "--to", str(head),
+                          "--report", str(home / "period.md"), "--json", *net)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["from_block"], summary["to_block"], summary["verdict"], summary["findings"]) == (
+        middle, head, "clean", [])
+    assert summary["blocks"] == head - middle + 1
+    logs = platform.chain.w3.eth.get_logs({"fromBlock": middle, "toBlock": head,
+                                            "address": sorted(contracts_of(platform.deployment))})
+    assert summary["events"] == len(logs) > 0
+    assert "Verdict: clean" in (home / "period.md").read_text()
 
 
 def test_audit_replay_beyond_the_head_is_a_one_line_error(setup: Any, capsys: pytest.CaptureFixture[str]) -> None:
