@@ -13,8 +13,10 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3.logs import DISCARD
 
+from vscm import demo
+from vscm.client.financing import DAY, Origination, originate
 from vscm.client.platform import Platform
-from vscm.client.records import Role, Tier
+from vscm.client.records import LoanMode, Role, Tier
 from vscm.client.workflows import ONE_YEAR, doc_hash
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "expire_credential",
     "invoiced_order",
     "the_event",
+    "usd_pledge_loan",
 ]
 
 #: AccessControl roles, computed here rather than read from the contracts so that a renamed role fails.
@@ -97,3 +100,16 @@ def invoiced_order(platform: Platform, buyer: LocalAccount, seller: LocalAccount
     orders.as_(seller).invoice(order_id, f"INV-{order_id:06d}", doc_hash(f"order-{order_id}:invoice"))
     return order_id
 
+
+def usd_pledge_loan(platform: Platform, principal: int) -> int:
+    """The demo's bank lends ``principal`` USD to Baoji against a USD warehouse receipt (a second currency)."""
+    cast = demo.Cast.from_seed()
+    chain_id = platform.members.member(cast.core.address).chain_id
+    platform.cash("USD").as_(cast.bank).mint(cast.bank.address, principal, keccak(text="index:usd-reserves"))
+    lot = platform.assets.as_(cast.warehouse).register_receipt(cast.supplier_a.address, "XY-USD-0001", 40, "t", "USD",
+                                                               4 * principal, doc_hash("lot: 40 t alloy"))
+    order = platform.orders.as_(cast.supplier_a).place(cast.supplier_b.address, chain_id, "USD", principal,
+                                                       platform.chain.now() + 90 * DAY)
+    platform.orders.as_(cast.supplier_b).accept(order)
+    return originate(platform, Origination(LoanMode.PLEDGE, lot, cast.supplier_a, cast.bank, principal, 600, 60 * DAY,
+                                           5_000, order, guarantor=cast.core, supervisor=cast.warehouse.address))

@@ -59,6 +59,8 @@ class ContractRevert(ChainError):
         self.values = dict(args or {})
         self.contract = contract
         self.function = function
+        #: the mined transaction that failed, when the refusal is on the chain (None: refused at estimation)
+        self.tx_hash: str | None = None
         super().__init__(self._message())
 
     def _message(self) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from eth_utils import keccak
+from support import usd_pledge_loan
 
 from vscm import demo
 from vscm.audit.replay import replay
@@ -106,8 +107,40 @@ def test_lender_queries_read_the_index(anvil_demo: Platform, index: Index) -> No
             ln.principal, ln.principal_repaid, ln.interest_paid)
         assert [(h["to"], h["amount"]) for h in detail["hops"]] == [
             (h["to"], h["amount"]) for h in anvil_demo.funds.hops(ln.loan_id)]
-    assert exposure(index, bank)["total"]["loans"] == sum(1 for ln in mine if ln.status.running)
+    assert exposure(index, bank)["loans"] == sum(1 for ln in mine if ln.status.running)
     assert loan_detail(index, 999) is None
+
+
+def test_lender_totals_are_per_currency_and_named_by_code(anvil_demo: Platform, index: Index) -> None:
+    chain, d = anvil_demo.chain, anvil_demo.deployment
+    bank = demo.Cast.from_seed().bank.address
+    mark = chain.snapshot()
+    try:
+        usd_loan = usd_pledge_loan(anvil_demo, 25_000_00)
+        index.update(source_for(chain), d)
+        mine = anvil_demo.loans.loans(lender=bank)
+        open_cny = [ln for ln in mine if ln.status.running and ln.currency == d.cash["CNY"]]
+        assert open_cny, "the demo leaves the bank an open CNY loan"
+
+        view = portfolio(index, bank)
+        assert set(view["totals"]) == {"CNY", "USD"}
+        assert view["totals"]["USD"]["outstanding_principal"] == 25_000_00
+        assert view["totals"]["CNY"]["outstanding_principal"] == sum(
+            ln.principal - ln.principal_repaid - ln.written_off for ln in open_cny)
+        assert view["modes"]["pledge"]["currencies"]["USD"]["outstanding_principal"] == 25_000_00
+        assert all(set(r["currencies"]) <= {"CNY", "USD"} for r in view["modes"].values())
+
+        seen = exposure(index, bank)
+        assert set(seen["currency"]) == {"CNY", "USD"}
+        assert seen["currency"]["USD"] == {"loans": 1, "outstanding": 25_000_00, "unspent": 25_000_00}
+        assert seen["currency"]["CNY"]["loans"] == len(open_cny)
+        assert seen["loans"] == len(open_cny) + 1
+        baoji = demo.Cast.from_seed().supplier_a.address
+        assert seen["borrower"][baoji]["USD"]["outstanding"] == 25_000_00
+        assert all(set(per) <= {"CNY", "USD"} for per in [*seen["borrower"].values(), *seen["supply_chain"].values()])
+        assert loan_detail(index, usd_loan)["currencyCode"] == "USD"
+    finally:
+        chain.revert(mark)
 
 
 def test_an_index_refuses_another_deployment(anvil_demo: Platform, index: Index) -> None:

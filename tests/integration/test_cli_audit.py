@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import usd_pledge_loan
 
 from vscm import demo
+from vscm.audit.replay import contracts_of
 from vscm.chain.backends import connect
 from vscm.cli.main import run
 from vscm.client.platform import Platform
@@ -48,6 +50,24 @@ def test_audit_replay_writes_a_clean_report(setup: Any, capsys: pytest.CaptureFi
     assert len(report["loans"]) == platform.loans.count() and report["events"] == summary["events"] > 200
 
 
+def test_audit_replay_from_a_block_in_the_middle_audits_the_period(setup: Any,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    platform, net, home = setup
+    head = platform.chain.block_number()
+    middle = (platform.deployment.block + head) // 2
+    code, out, err = vscm(capsys, "audit", "replay", "--from", str(middle), "--to", str(head),
+                          "--report", str(home / "period.md"), "--json", *net)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["from_block"], summary["to_block"], summary["verdict"], summary["findings"]) == (
+        middle, head, "clean", [])
+    assert summary["blocks"] == head - middle + 1
+    logs = platform.chain.w3.eth.get_logs({"fromBlock": middle, "toBlock": head,
+                                            "address": sorted(contracts_of(platform.deployment))})
+    assert summary["events"] == len(logs) > 0
+    assert "Verdict: clean" in (home / "period.md").read_text()
+
+
 def test_audit_replay_beyond_the_head_is_a_one_line_error(setup: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, net, _ = setup
     code, _out, err = vscm(capsys, "audit", "replay", "--to", "999999", *net)
@@ -62,7 +82,7 @@ def test_lender_commands_read_the_index(setup: Any, capsys: pytest.CaptureFixtur
     code, out, err = vscm(capsys, "lender", "portfolio", bank, "--json", *index, *net)
     assert code == 0, err
     data = json.loads(out)
-    assert set(data) == {"lender", "modes"}
+    assert set(data) == {"lender", "modes", "totals"}
     assert sum(r["loans"] for r in data["modes"].values()) == len(platform.loans.loans(lender=bank))
     code, out, err = vscm(capsys, "lender", "loan", "1", "--json", "--no-update", *index)
     assert code == 0, err
@@ -71,9 +91,43 @@ def test_lender_commands_read_the_index(setup: Any, capsys: pytest.CaptureFixtur
     assert [h["amount"] for h in loan["hops"]] == [h["amount"] for h in platform.funds.hops(1)]
     code, out, err = vscm(capsys, "lender", "exposure", bank, "--json", "--no-update", *index)
     assert code == 0, err
-    assert json.loads(out)["total"]["loans"] == sum(1 for ln in platform.loans.loans(lender=bank) if ln.status.running)
+    assert json.loads(out)["loans"] == sum(1 for ln in platform.loans.loans(lender=bank) if ln.status.running)
     code, out, err = vscm(capsys, "lender", "loan", "99", "--no-update", *index)
     assert code == 1 and err.startswith("error: loan 99 is not in the index")
+
+
+def test_lender_commands_show_each_currency_by_code_and_never_add_them(
+        setup: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    platform, net, _ = setup
+    monkeypatch.setenv("COLUMNS", "200")  # wide enough that rich wraps no cell
+    bank = demo.Cast.from_seed().bank.address
+    index = ["--index", str(tmp_path / "index.sqlite")]
+    mark = platform.chain.snapshot()
+    try:
+        usd_pledge_loan(platform, 25_000_00)
+        code, out, err = vscm(capsys, "lender", "portfolio", bank, "--json", *index, *net)
+        assert code == 0, err
+        totals = json.loads(out)["totals"]
+        assert set(totals) == {"CNY", "USD"} and totals["USD"]["outstanding_principal"] == 25_000_00
+        cny = totals["CNY"]["outstanding_principal"]
+        code, out, err = vscm(capsys, "lender", "portfolio", bank, "--no-update", *index)
+        assert code == 0, err
+        rows = [line for line in out.splitlines() if "total" in line]
+        assert any("USD" in r and "25000.00" in r for r in rows) and any("CNY" in r for r in rows)
+        assert f"{(cny + 25_000_00) // 100}." not in out  # no sum across currencies anywhere
+        assert platform.deployment.cash["USD"] not in out and platform.deployment.cash["CNY"] not in out
+
+        code, out, err = vscm(capsys, "lender", "exposure", bank, "--json", "--no-update", *index)
+        assert code == 0, err
+        data = json.loads(out)
+        assert set(data["currency"]) == {"CNY", "USD"} and data["currency"]["USD"]["outstanding"] == 25_000_00
+        code, out, err = vscm(capsys, "lender", "exposure", bank, "--no-update", *index)
+        assert code == 0, err
+        by_code = [line for line in out.splitlines() if "USD" in line]
+        assert len(by_code) == 3  # the borrower, its supply chain and the total: each in USD alone
+        assert platform.deployment.cash["USD"] not in out and platform.deployment.cash["CNY"] not in out
+    finally:
+        platform.chain.revert(mark)
 
 
 def test_a_saved_history_is_re_verified_and_a_forged_header_is_found(setup: Any,

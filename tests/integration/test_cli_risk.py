@@ -116,6 +116,33 @@ def test_only_the_lender_decides_and_unknown_loans_are_named(desk: Desk, diverte
     assert bad.returncode == 1 and "maybe" in bad.stderr
 
 
+def test_a_payment_the_cli_refuses_is_on_chain_and_the_monitor_raises_it(desk: Desk,
+                                                                         diverted: dict[str, Any]) -> None:
+    fin = desk.fin
+    fin.chain.nonces.forget(fin.p.bank.address)  # the bank's CLI decision went out from another process
+    deal = fin.pledge()  # the borrower is the desk's "supplier"
+    seller = fin.platform.orders.order(deal.purpose_order_id, with_documents=False).seller
+    spend = ["loan", "spend", str(deal.loan_id), "--amount", "1000", "--purpose", "cash"]
+    paid = desk.json(*spend, "--to", seller, wallet="supplier")  # an allowed payee: paid
+    assert fin.platform.funds.whereabouts(deal.loan_id).paid[seller] == 1000_00 and paid["tx"]
+
+    head = fin.chain.block_number()
+    checked = desk.run(*spend, "--to", fin.p.seller.address, "--check-first", wallet="supplier")
+    assert checked.returncode == 1 and "FundsPayeeNotAllowed" in checked.stderr
+    assert fin.chain.block_number() == head  # --check-first: refused locally, nothing sent
+
+    refused = desk.run(*spend, "--to", fin.p.seller.address, wallet="supplier")
+    assert refused.returncode == 1 and refused.stdout == "" and refused.stderr.count("\n") == 1
+    assert "FundsPayeeNotAllowed" in refused.stderr and "refused on chain in transaction 0x" in refused.stderr
+    tx = refused.stderr.split("in transaction ")[1].split()[0]
+    assert fin.chain.w3.eth.get_transaction_receipt(tx)["status"] == 0
+    assert fin.chain.block_number() == head + 1
+
+    run = desk.json("monitor", "run", "--once", "--state", str(desk.state), wallet="monitor")
+    assert [(a["subject"], a["subject_id"], a["indicator"]) for a in run["alerts"]] == [
+        ("loan", deal.loan_id, 103)]
+
+
 def test_operator_proposes_and_auditor_declares_fraud(desk: Desk, diverted: dict[str, Any]) -> None:
     chain_id = str(desk.fin.w.chain_id)
     evidence = "0x" + b32("circular invoices").hex()

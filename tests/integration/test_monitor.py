@@ -58,6 +58,31 @@ def test_a_refused_payment_on_chain_becomes_an_alert_that_warns_the_loan(fin, tm
     assert monitor.step() == []
 
 
+def test_a_refused_client_payment_is_mined_so_the_monitor_sees_it_unless_checked_first(fin, tmp_path):
+    deal = fin.pledge()
+    monitor = Monitor(fin.platform, fin.p.monitor, tmp_path)
+    assert monitor.step() == []
+    funds = fin.platform.funds.as_(deal.borrower)
+    head = fin.chain.block_number()
+    with pytest.raises(ContractRevert) as checked:
+        funds.spend(deal.loan_id, fin.p.seller.address, 5_000_00, "cash")  # estimation refuses: nothing sent
+    assert checked.value.name == "FundsPayeeNotAllowed" and checked.value.tx_hash is None
+    assert fin.chain.block_number() == head and monitor.step() == []
+
+    with pytest.raises(ContractRevert) as mined:
+        funds.spend(deal.loan_id, fin.p.seller.address, 5_000_00, "cash", refusal_on_chain=True)
+    assert mined.value.name == "FundsPayeeNotAllowed" and mined.value.tx_hash is not None
+    assert fin.chain.w3.eth.get_transaction_receipt(mined.value.tx_hash)["status"] == 0
+    raised = monitor.step()
+    assert [(r.finding.subject_id, r.finding.indicator) for r in raised] == [
+        (deal.loan_id, Indicator.PAYEE_NOT_ALLOWED)]
+    assert raised[0].finding.evidence["tx"] == mined.value.tx_hash
+
+    seller = fin.platform.orders.order(deal.purpose_order_id, with_documents=False).seller
+    receipt = funds.spend(deal.loan_id, seller, 5_000_00, "goods", refusal_on_chain=True)  # allowed: paid
+    assert receipt["status"] == 1
+
+
 def test_a_restarted_monitor_resumes_from_its_cursor_and_raises_nothing_twice(fin, tmp_path):
     first, second = fin.pledge(), fin.payable_loan()
     divert(fin, first)

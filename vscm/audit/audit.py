@@ -35,7 +35,11 @@ def audit_chain(chain: Any, deployment: Any, to_block: int | None = None, *, fro
                 window: int = 2000, receipts: bool = True, save: Path | None = None, report: Path | None = None,
                 progress: Progress | None = None) -> AuditOutcome:
     """Replay ``deployment`` on a connected chain up to ``to_block`` (default: the head) and verify the
-    rebuilt state against the contracts at that block."""
+    rebuilt state against the contracts at that block.
+
+    A ``from_block`` after the deployment's first block audits the period ``from_block..to_block``: the
+    history before it is folded to rebuild the starting state, and the report covers the period's
+    events, findings and money trails (see :func:`vscm.audit.replay.replay`)."""
     source = source_for(chain)
     result = replay(source, deployment, to_block, from_block=from_block, window=window, receipts=receipts,
                     save=save, progress=progress)
@@ -60,14 +64,14 @@ def compare_headers(stored: Source, live: Source, start: int, stop: int, window:
 
 
 def audit_stored(path: Path, deployment: Any, chain: Any | None = None, *, report: Path | None = None) -> AuditOutcome:
-    """Replay a stored history. With ``chain``, its logs are checked against the receipts and the
+    """Replay a stored history (a period audit's history repeats the same period audit). With ``chain``, its logs are checked against the receipts and the
     rebuilt state against the contracts at the history's last block, and its headers against the
     chain's; without, only the hash chain,
     the events' own figures and money conservation are checked."""
     live = source_for(chain) if chain is not None else None
     source = StoredSource(path, live)
-    result = replay(source, deployment, source.head(), from_block=int(source.meta.get("from_block", deployment.block)),
-                    window=10**12, receipts=live is not None)
+    start = source.meta.get("period_from", source.meta.get("from_block", deployment.block))
+    result = replay(source, deployment, source.head(), from_block=int(start), window=10**12, receipts=live is not None)
     if chain is not None and live is not None:
         extra = compare_headers(source, live, result.from_block, result.to_block)
         extra += verify(result.state, chain.w3, deployment, result.to_block)

@@ -20,7 +20,8 @@ from vscm.audit.source import Header, HistoryFile, Source
 from vscm.audit.state import Finding, State
 from vscm.errors import AuditError
 
-__all__ = ["CONTRACT_FIELDS", "CONTRACT_NOTES", "Cursor", "ReplayResult", "contracts_of", "replay", "replay_into"]
+__all__ = ["CONTRACT_FIELDS", "CONTRACT_NOTES", "Cursor", "PeriodStart", "ReplayResult", "contracts_of", "replay",
+           "replay_into"]
 
 #: Deployment attribute -> artifact name. A contract added to the deployment adds a line here
 #: (e.g. ``"oracle": "TelemetryOracle"``, see ``vscm.audit.oracle``) and handlers in ``vscm.audit.fold``.
@@ -60,6 +61,22 @@ class Cursor:
 
 
 @dataclass
+class PeriodStart:
+    """How a period audit (``from_block`` after the deployment) got the state it starts from: the
+    history before the period, folded from the deployment's first block (hash chain checked, receipts
+    not), its findings set aside — the period's report lists only the period's."""
+
+    #: the first block folded (the deployment's)
+    history_from: int
+    #: the state's counters at the end of block ``from_block - 1`` (the period's events are the rest)
+    counters: dict[str, int]
+    #: findings raised while folding the history before the period
+    findings: list[Finding]
+    #: keys written during the period, per table (what the report's loans and money trails show)
+    touched: dict[str, set[str]] = field(default_factory=dict)
+
+
+@dataclass
 class ReplayResult:
     state: State
     from_block: int
@@ -72,6 +89,8 @@ class ReplayResult:
     receipt_roots: int = 0
     #: what this replay could not check, said in the report
     notes: set[str] = field(default_factory=set)
+    #: set for a period audit: how the state at ``from_block - 1`` was rebuilt
+    period: PeriodStart | None = None
 
 
 Progress = Callable[[int, int], None]
@@ -87,6 +106,13 @@ def replay(source: Source, deployment: Any, to_block: int | None = None, *, from
     """Rebuild the platform state from ``from_block`` (default: the deployment's first block) to
     ``to_block`` (default: the head).
 
+    A ``from_block`` after the deployment's first block is a *period* audit: the state at
+    ``from_block - 1`` is rebuilt first by folding the history before the period (its hash chain
+    checked, not its receipts; see :class:`PeriodStart`), then the period is replayed with every check.
+    The result counts only the period's blocks, events and findings; its state is the whole state, so
+    the comparison with the contracts still covers everything. ``save`` keeps the whole history used,
+    so ``vscm.audit.audit.audit_stored`` repeats the same period audit.
+
     Returns:
         The state, the counts, and the findings of the block, log and event checks (not yet the
         comparison with the contracts: see ``vscm.audit.verify``).
@@ -100,30 +126,80 @@ def replay(source: Source, deployment: Any, to_block: int | None = None, *, from
     if stop > head:
         raise AuditError(f"block {stop} is beyond the head of {source.name} ({head})")
     if stop < start:
-        raise AuditError(f"nothing to replay: block {stop} is before the deployment's first block {start}")
-    result = ReplayResult(State(), start, stop)
-    return replay_into(result, source, deployment, start, stop, window=window, receipts=receipts, save=save,
-                       progress=progress)
+        raise AuditError(f"nothing to replay: block {stop} is before the first block {start}")
+    history = HistoryFile(save) if save else None
+    if history:
+        history.open_for_write({"network": deployment.network, "chain_id": deployment.chain_id,
+                                "from_block": min(start, deployment.block), "period_from": start, "to_block": stop,
+                                "contracts": contracts_of(deployment)})
+    try:
+        if start <= deployment.block:
+            result = ReplayResult(State(), start, stop)
+            return replay_into(result, source, deployment, start, stop, window=window, receipts=receipts,
+                               history=history, progress=progress)
+        return _replay_period(source, deployment, start, stop, window=window, receipts=receipts, history=history,
+                              progress=progress)
+    finally:
+        if history:
+            history.close()
+
+
+def _replay_period(source: Source, deployment: Any, start: int, stop: int, *, window: int, receipts: bool,
+                   history: HistoryFile | None, progress: Progress | None) -> ReplayResult:
+    """Fold the history before ``start`` into a state, set its counts and findings aside, replay the period."""
+    first = deployment.block
+    total = stop - first + 1
+
+    def before(done: int, _: int) -> None:
+        if progress:
+            progress(done, total)
+
+    def during(done: int, _: int) -> None:
+        if progress:
+            progress(start - first + done, total)
+
+    earlier = replay_into(ReplayResult(State(), first, start - 1), source, deployment, first, start - 1,
+                          window=window, receipts=False, history=history, progress=before)
+    state = earlier.state
+    set_aside = [*earlier.findings, *state.findings]
+    state.findings = []
+    state.take_dirty()
+    result = ReplayResult(state, start, stop, notes=set(earlier.notes))
+    result.period = PeriodStart(first, dict(state.counters), set_aside)
+    result.notes.add(
+        f"period audit: the state at block {start - 1} was rebuilt by folding blocks {first}-{start - 1} "
+        f"({earlier.events} events; hash chain checked, receipts not"
+        + (f"; {len(set_aside)} finding(s) there, not listed: audit from block {first} to see them)"
+           if set_aside else "; no finding there)")
+        + f"; the contracts' state at block {stop} is compared in full")
+    joined = source.headers(start - 1, start - 1)
+    replay_into(result, source, deployment, start, stop, window=window, receipts=receipts, history=history,
+                progress=during, previous=joined[0] if joined else None)
+    result.period.touched = state.take_dirty()
+    return result
 
 
 def replay_into(result: ReplayResult, source: Source, deployment: Any, start: int, stop: int, *,
                 window: int = 2000, receipts: bool = True, save: Path | None = None,
-                progress: Progress | None = None, previous: Header | None = None,
+                history: HistoryFile | None = None, progress: Progress | None = None,
+                previous: Header | None = None,
                 on_window: Callable[[list[Header], list[RawLog]], None] | None = None) -> ReplayResult:
     """Fold blocks ``start..stop`` into ``result.state`` (the incremental form of :func:`replay`).
 
     ``previous`` is the header of block ``start - 1`` when known, so the hash chain is checked across
-    the join; ``on_window`` sees each window's headers and logs (the index stores them).
+    the join; ``on_window`` sees each window's headers and logs (the index stores them). The headers
+    and logs read go to ``history`` (an open :class:`HistoryFile`, left open) or to a new file at ``save``.
     """
     contracts = contracts_of(deployment)
     addresses = sorted(contracts)
     for artifact in set(contracts.values()):
         result.notes.update(CONTRACT_NOTES.get(artifact, ()))
     ctx = fold.FoldContext({}, loans_address=deployment.loans, funds_address=deployment.funds)
-    history = HistoryFile(save) if save else None
-    if history:
-        history.open_for_write({"network": deployment.network, "chain_id": deployment.chain_id,
-                                "from_block": start, "to_block": stop, "contracts": contracts})
+    own = HistoryFile(save) if save and history is None else None
+    if own:
+        own.open_for_write({"network": deployment.network, "chain_id": deployment.chain_id,
+                            "from_block": start, "to_block": stop, "contracts": contracts})
+        history = own
     state = result.state
     prev = previous
     try:
@@ -175,8 +251,8 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
             size = max(1, min(window, size * 2, int(TARGET_LOGS / per_block) if per_block else window))
             first = last + 1
     finally:
-        if history:
-            history.close()
+        if own:
+            own.close()
     if prev is not None:
         result.cursor = Cursor(prev.number, prev.hash)
     result.to_block = stop

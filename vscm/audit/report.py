@@ -21,12 +21,26 @@ def build_report(result: ReplayResult, findings: list[Finding], *, source: str, 
                  verified_block: int | None) -> dict[str, Any]:
     """Everything the report says, as plain data."""
     state = result.state
-    events = {k.removeprefix("events."): v for k, v in sorted(state.counters.items()) if k.startswith("events.")}
+    period = result.period
+    before = period.counters if period else {}
+    events = {k.removeprefix("events."): v - before.get(k, 0) for k, v in sorted(state.counters.items())
+              if k.startswith("events.") and v > before.get(k, 0)}
+    if period is None:
+        shown = set(state.table("loans"))
+    else:  # a period audit: the loans the period wrote to, with the money moved in the period
+        touched = period.touched
+        shown = {*touched.get("loans", ()), *touched.get("funds", ()),
+                 *(k.split(":")[0] for k in (*touched.get("hops", ()), *touched.get("repayments", ())))}
+        shown &= set(state.table("loans"))
     loans = []
     for lid, loan in sorted(state.table("loans").items(), key=lambda kv: int(kv[0])):
+        if lid not in shown:
+            continue
         funds = state.get("funds", lid) or {}
-        hops = sorted((h for k, h in state.table("hops").items() if k.split(":")[0] == lid), key=lambda h: h["hop"])
-        repayments = [r for k, r in sorted(state.table("repayments").items()) if k.split(":")[0] == lid]
+        hops = sorted((h for k, h in state.table("hops").items() if k.split(":")[0] == lid
+                       and h["block"] >= result.from_block), key=lambda h: h["hop"])
+        repayments = [r for k, r in sorted(state.table("repayments").items()) if k.split(":")[0] == lid
+                      and r["block"] >= result.from_block]
         loans.append({
             "loan": int(lid), "mode": MODES[loan["mode"]], "status": LOAN_STATUS[loan["status"]],
             "borrower": loan["borrower"], "lender": loan["lender"], "currency": loan["currency"],
@@ -41,6 +55,7 @@ def build_report(result: ReplayResult, findings: list[Finding], *, source: str, 
         })
     return _jsonable({
         "network": network, "source": source, "from_block": result.from_block, "to_block": result.to_block,
+        "state_from_block": period.history_from if period else result.from_block,
         "verified_at_block": verified_block, "blocks": result.blocks, "events": result.events,
         "receipt_roots_recomputed": result.receipt_roots, "notes": sorted(result.notes),
         "entities": {name: len(rows) for name, rows in sorted(state.tables.items())},

@@ -252,6 +252,7 @@ class Sender:
         except Exception as exc:  # noqa: BLE001 - whatever the replay raised is the reason to report
             revert = revert_from_exception(exc, contract=where[0], function=where[1])
             if revert is not None:
+                revert.tx_hash = tx_hash
                 return revert
             problem = _reason(exc)
         if int(receipt["gasUsed"]) >= gas:

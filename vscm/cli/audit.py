@@ -27,7 +27,9 @@ def audit() -> None:
 @click.option("--to", "to_block", type=click.IntRange(min=0), default=None,
               help="Last block to replay and verify at [default: the head].")
 @click.option("--from", "from_block", type=click.IntRange(min=0), default=None,
-              help="First block [default: the deployment's first block].")
+              help="First block of the period to audit [default: the deployment's first block]. The history "
+                   "before it is folded too, to rebuild the state the period starts from; the report covers "
+                   "the period, the comparison with the contracts the whole state.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the report here (.html or .md) and its JSON beside it (.json).")
 @click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -38,7 +40,13 @@ def audit() -> None:
 @network_options
 def replay_cmd(to_block: int | None, from_block: int | None, report_path: Path | None, save: Path | None,
                window: int, as_json: bool, **net: Any) -> None:
-    """Rebuild the whole state from events and compare it with the contracts at block --to."""
+    """Rebuild the whole state from events and compare it with the contracts at block --to.
+
+    \b
+    Examples:
+      vscm audit replay --report audit.html                  # the whole history, up to the head
+      vscm audit replay --from 1200 --to 1800 --json         # the period 1200-1800 only
+    """
     choice = choice_from(net)
     deployment = Deployment.load(manifest_path(choice))
     chain = open_chain(choice, expected_chain_id=deployment.chain_id)

@@ -17,6 +17,7 @@ from vscm.cli.session import PARTY
 from vscm.client.financing import DAY, loan_account
 from vscm.client.platform import Platform
 from vscm.client.records import Asset, Loan, LoanMode
+from vscm.errors import ChainError, ContractRevert
 
 __all__ = ["asset", "loan"]
 
@@ -214,13 +215,34 @@ def disburse_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json
 @click.option("--to", "to", type=PARTY, required=True, help="A payee the loan's order allows.")
 @click.option("--amount", type=AMOUNT, required=True)
 @click.option("--purpose", required=True, help="What it pays for (at most 32 bytes).")
+@click.option("--check-first", is_flag=True,
+              help="Send nothing when the FundTracker would refuse (a local dry run). Without it a refused "
+                   "payment is sent all the same, so the refusal is on the chain for the risk monitor.")
 @json_option
 @signed_command
 def spend_cmd(platform: Platform, signer: LocalAccount, loan_id: int, to: str, amount: int, purpose: str,
-              as_json: bool) -> None:
-    """Borrower: pay an allowed payee from the loan's tracked money."""
-    emit_tx(platform.funds.as_(signer).spend(loan_id, to, amount, purpose), "loan money spent", as_json,
-            loan_id=loan_id, to=to, amount=format_amount(amount))
+              check_first: bool, as_json: bool) -> None:
+    """Borrower: pay an allowed payee from the loan's tracked money.
+
+    Every payment is sent to the chain: one the FundTracker refuses (a payee the loan's purpose does
+    not allow, frozen money, ...) is mined and fails there, so the attempt is on the record and the
+    risk monitor raises it (indicator 103, payment outside the allowed payees); the command then exits
+    with code 1 naming the error and the transaction. --check-first refuses locally instead and sends
+    nothing (no gas spent, and nothing on the record).
+
+    \b
+    Examples:
+      vscm loan spend 3 --to supplier_b --amount 150000 --purpose "rubber order" --wallet supplier_a
+      vscm loan spend 3 --to carrier --amount 6000 --purpose freight --check-first --wallet supplier_a
+    """
+    try:
+        receipt = platform.funds.as_(signer).spend(loan_id, to, amount, purpose, refusal_on_chain=not check_first)
+    except ContractRevert as exc:
+        if exc.tx_hash is None:
+            raise
+        raise ChainError(f"{exc}: refused on chain in transaction {exc.tx_hash} (the risk monitor sees the "
+                         "attempt; --check-first refuses without sending)") from exc
+    emit_tx(receipt, "loan money spent", as_json, loan_id=loan_id, to=to, amount=format_amount(amount))
 
 
 @loan.command("repay")

@@ -69,16 +69,30 @@ def lender() -> None:
 @json_option
 @index_command
 def portfolio_cmd(index: Index, who: str, as_json: bool) -> None:
-    """Outstanding principal, accrued interest and collateral state, per mode, of lender WHO."""
+    """Outstanding principal, accrued interest and collateral state, per mode and currency, of lender WHO.
+
+    Amounts are never added across currencies: one row per mode and currency, and one total per currency.
+
+    \b
+    Examples:
+      vscm lender portfolio bank
+      vscm lender portfolio bank --json --no-update
+    """
     view = portfolio(index, who)
-    data = {"lender": who, "modes": view["modes"]}
+    data = {"lender": who, "modes": view["modes"], "totals": view["totals"]}
 
     def table(d: dict[str, Any]) -> Table:
-        t = Table("mode", "loans", "running", "outstanding principal", "accrued interest", "collateral locked",
-                  "written off", title=f"portfolio of {who} (block {view['as_of_block']})")
+        t = Table("mode", "currency", "loans", "running", "outstanding principal", "accrued interest",
+                  "collateral locked", "written off", title=f"portfolio of {who} (block {view['as_of_block']})")
         for mode, r in d["modes"].items():
-            t.add_row(mode, str(r["loans"]), str(r["running"]), format_amount(r["outstanding_principal"]),
-                      format_amount(r["accrued_interest"]), str(r["collateral_locked"]), format_amount(r["written_off"]))
+            for i, (code, a) in enumerate(r["currencies"].items()):
+                counts = (str(r["loans"]), str(r["running"])) if i == 0 else ("", "")
+                t.add_row(mode if i == 0 else "", code, *counts, format_amount(a["outstanding_principal"]),
+                          format_amount(a["accrued_interest"]), str(r["collateral_locked"]) if i == 0 else "",
+                          format_amount(a["written_off"]))
+        for code, a in d["totals"].items():
+            t.add_row("[bold]total", code, "", "", format_amount(a["outstanding_principal"]),
+                      format_amount(a["accrued_interest"]), "", format_amount(a["written_off"]))
         return t
 
     emit(data, as_json, table)
@@ -89,19 +103,31 @@ def portfolio_cmd(index: Index, who: str, as_json: bool) -> None:
 @json_option
 @index_command
 def exposure_cmd(index: Index, who: str, as_json: bool) -> None:
-    """What lender WHO stands to lose on its open loans, by borrower, supply chain and currency."""
+    """What lender WHO stands to lose on its open loans, per currency: by borrower, by supply chain, in total.
+
+    Amounts are never added across currencies: each row is one currency, shown by its code.
+
+    \b
+    Examples:
+      vscm lender exposure bank
+      vscm lender exposure bank --json --no-update
+    """
     data = exposure(index, who)
 
     def tables(d: dict[str, Any]) -> Group:
         parts = []
-        for dimension in ("borrower", "supply_chain", "currency"):
-            t = Table(dimension.replace("_", " "), "loans", "outstanding", "unspent loan money",
+        for dimension in ("borrower", "supply_chain"):
+            t = Table(dimension.replace("_", " "), "currency", "loans", "outstanding", "unspent loan money",
                       title=f"exposure of {who} by {dimension.replace('_', ' ')} (block {d['as_of_block']})")
-            for k, r in d[dimension].items():
-                t.add_row(k, str(r["loans"]), format_amount(r["outstanding"]), format_amount(r["unspent"]))
-            t.add_row("[bold]total", str(d["total"]["loans"]), format_amount(d["total"]["outstanding"]),
-                      format_amount(d["total"]["unspent"]))
+            for k, per_currency in d[dimension].items():
+                for code, r in per_currency.items():
+                    t.add_row(k, code, str(r["loans"]), format_amount(r["outstanding"]), format_amount(r["unspent"]))
             parts.append(t)
+        t = Table("currency", "loans", "outstanding", "unspent loan money",
+                  title=f"exposure of {who} by currency: the totals (block {d['as_of_block']})")
+        for code, r in d["currency"].items():
+            t.add_row(code, str(r["loans"]), format_amount(r["outstanding"]), format_amount(r["unspent"]))
+        parts.append(t)
         return Group(*parts)
 
     emit(data, as_json, tables)

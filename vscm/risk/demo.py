@@ -129,10 +129,9 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
     platform.funds.as_(cc.maiji).spend(loan, cc.qinzhou.address, 45_000_00, "pig iron")
     step(f"supply chain #{tianshui} (Tianshui): Maiji Castings borrowed {yuan(120_000_00)} (loan #{loan}) against "
          f"its invoice on Tianshui Machinery, to buy pig iron; it paid Qinzhou {yuan(45_000_00)}")
-    diversion = platform.funds.as_(cc.maiji).contract.functions.spend(
-        loan, cc.maiji_holdings.address, 60_000_00, b"cash advance".ljust(32, b"\x00"))
-    try:
-        chain.sender.transact(cc.maiji, diversion, gas=300_000)  # sent without a dry run: it lands, and fails
+    try:  # as `vscm loan spend` does: a refused payment is sent all the same, it lands and fails
+        platform.funds.as_(cc.maiji).spend(loan, cc.maiji_holdings.address, 60_000_00, "cash advance",
+                                           refusal_on_chain=True)
     except ContractRevert as exc:
         step(f"Maiji tried to move {yuan(60_000_00)} of it to Maiji Holdings → the transaction failed on chain: "
              f"{exc.name}")

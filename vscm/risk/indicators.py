@@ -16,11 +16,14 @@ Rules (thresholds in ``thresholds.toml``):
   ``critical_seconds`` after it (critical). A recall makes the loan due at once.
 * 103 payee not allowed: a mined ``FundTracker.spend`` that reverted with ``FundsPayeeNotAllowed``;
   critical from the ``critical_attempts``-th attempt of the loan within the window.
-* 104 round trip: loan money paid out (``FundsMoved``) and, within the window, PlatformCash sent by
-  the payee (or by up to ``max_intermediaries`` members that each got at least ``share`` of it along
-  the way) back to the borrower, cumulating to ``share`` of the payment. The settlement of an order
-  whose goods an independent carrier shipped and an independent warehouse delivered is trade, not a
-  round trip, and is not followed.
+* 104 round trip: loan money paid out (``FundsMoved``) that comes back to the borrower within the
+  window, over all paths: the payout is followed as it spreads from the payee through up to
+  ``max_intermediaries`` members (each member's outgoing PlatformCash carries the payout money it
+  holds first, never more than it received), and the parts that reach the borrower, from the payee or
+  any intermediary, add up; it fires when they reach ``share`` of the payment (48 % through one
+  member and 48 % through another is 96 % back). The settlement of an order whose goods an
+  independent carrier shipped and an independent warehouse delivered is trade, not a round trip,
+  and is not followed.
 * 201 order unwound after financing: ``OrderCancelled``, ``DisputeResolved`` to Cancelled or
   ``OrderDisputed`` on the purpose order or the collateral's order of a disbursed, open loan.
 * 202 invoice without delivery: an invoice (``OrderInvoiced`` or an Invoice document) with no delivery
@@ -50,7 +53,9 @@ from vscm.risk.config import Thresholds, load_thresholds
 from vscm.risk.events import ChainEvent, FailedCall, Finding, Indicator, Record, Severity
 from vscm.risk.graph import canonical, cycle_edges, cycles_through
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+#: Earlier state versions :meth:`RiskEngine.from_state` still reads (upgraded on load).
+READABLE_VERSIONS = (1, 2)
 ZERO = "0x0000000000000000000000000000000000000000"
 
 # Enum values of the contracts (IOrderBook.OrderStatus, IOrderBook.DocKind, IAssetRegistry.AssetKind).
@@ -159,7 +164,7 @@ class RiskEngine:
     @classmethod
     def from_state(cls, state: Mapping[str, Any], thresholds: Thresholds | None = None) -> RiskEngine:
         """An engine that continues from ``state`` (as returned by :meth:`state_dict`)."""
-        if not isinstance(state, Mapping) or state.get("version") != STATE_VERSION:
+        if not isinstance(state, Mapping) or state.get("version") not in READABLE_VERSIONS:
             found = state.get("version") if isinstance(state, Mapping) else type(state).__name__
             raise ValueError(f"risk engine state: version {found!r} is not {STATE_VERSION}")
         engine = cls(thresholds)
@@ -167,6 +172,9 @@ class RiskEngine:
         if missing:
             raise ValueError(f"risk engine state: missing key {missing[0]!r}")
         engine.s = copy.deepcopy(dict(state))
+        if engine.s["version"] == 1:
+            engine.s["payouts"] = [_payout_v2(p) for p in engine.s["payouts"]]
+            engine.s["version"] = STATE_VERSION
         engine._emitted = set(engine.s["emitted"])
         return engine
 
@@ -600,7 +608,9 @@ class RiskEngine:
         self.s["payouts"].append({
             "loan": lid, "borrower": borrower, "payee": payee, "amount": int(ev.args["amount"]),
             "currency": ln["currency"] if ln is not None else None, "time": ev.time, "tx": ev.tx,
-            "hop": int(ev.args.get("hop", 0)), "holders": {payee: 0}, "received": {},
+            "hop": int(ev.args.get("hop", 0)),
+            # member -> [payout money it holds, members between the payee and it]
+            "holders": {payee: [int(ev.args["amount"]), 0]},
             "returned": 0, "returns": [], "fired": False,
         })
         return []
@@ -625,26 +635,33 @@ class RiskEngine:
                 continue
             if p["currency"] is not None and currency is not None and p["currency"] != currency:
                 continue
-            need = t.round_trip_share * p["amount"]
+            holding = p["holders"][sender]
+            # A member pays with the payout money it holds first: this transfer carries that much of
+            # it, so every path is measured and no part of the payout is counted twice.
+            carried = min(value, holding[0])
+            if carried == 0:
+                continue
+            holding[0] -= carried
             if to == p["borrower"]:
-                p["returned"] += value
-                p["returns"].append({"from": sender, "amount": value, "tx": ev.tx})
-                if p["returned"] >= need:
+                p["returned"] += carried
+                p["returns"].append({"from": sender, "amount": carried, "tx": ev.tx})
+                if p["returned"] >= t.round_trip_share * p["amount"]:
                     p["fired"] = True
                     direct = all(r["from"] == p["payee"] for r in p["returns"])
                     evidence = {"borrower": p["borrower"], "payee": p["payee"], "paid_out": p["amount"],
                                 "paid_tx": p["tx"], "hop": p["hop"], "returned": p["returned"],
                                 "share": p["returned"] / p["amount"], "threshold_share": t.round_trip_share,
-                                "returns": p["returns"], "via": sorted(m for m, d in p["holders"].items() if d > 0),
+                                "returns": p["returns"],
+                                "via": sorted({r["from"] for r in p["returns"]} - {p["payee"]}),
                                 "seconds_after_payout": ev.time - p["time"]}
                     out += self._finding("loan", p["loan"], Indicator.ROUND_TRIP,
                                          Severity.CRITICAL if direct else Severity.HIGH,
                                          f"payout:{p['tx'] or p['time']}:{p['hop']}", evidence, ev.block)
-            elif (p["holders"][sender] < t.round_trip_max_intermediaries and not self._is_platform(to)
-                  and to != ZERO):
-                p["received"][to] = p["received"].get(to, 0) + value
-                if p["received"][to] >= need and to not in p["holders"]:
-                    p["holders"][to] = p["holders"][sender] + 1
+            elif holding[1] < t.round_trip_max_intermediaries and not self._is_platform(to) and to != ZERO:
+                # followed one member further: it now holds that part of the payout
+                theirs = p["holders"].setdefault(to, [0, holding[1] + 1])
+                theirs[0] += carried
+                theirs[1] = min(theirs[1], holding[1] + 1)
         return out
 
     # ------------------------------------------------------------------ 101 receipts drop
@@ -704,3 +721,14 @@ class RiskEngine:
         if asset is None:
             return []
         return self._member_signal(asset["owner"], Indicator.GOODS_MISSING, severity, key, evidence, ev.block)
+
+
+def _payout_v2(p: dict[str, Any]) -> dict[str, Any]:
+    """A followed payout of a version-1 state (depths, and amounts received by intermediaries) in the
+    version-2 form (what each member holds of it): the payee holds what the others do not."""
+    received = p.pop("received", {})
+    depths = p["holders"]
+    others = {m: [int(received.get(m, 0)), d] for m, d in depths.items() if d > 0}
+    payee = max(0, p["amount"] - p["returned"] - sum(v for v, _ in others.values()))
+    p["holders"] = {p["payee"]: [payee, 0], **others}
+    return p

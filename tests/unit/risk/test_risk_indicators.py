@@ -256,6 +256,87 @@ def test_round_trip_near_misses() -> None:
     assert [(f.indicator, f.subject_id) for f in run(s.records, engine)] == [(Indicator.ROUND_TRIP, lid)]
 
 
+def round_trip_base() -> tuple[Stream, int]:
+    """A pledge loan of 100,000 to SUP_A whose money went to its seller SUP_B."""
+    s = Stream()
+    s.setup_chain()
+    lid, _ = pledge_loan(s)
+    s.spend(lid, SUP_B, 100_000)
+    return s, lid
+
+
+def test_round_trip_split_over_two_members_counts_every_path() -> None:
+    s, lid = round_trip_base()
+    s.pay(SUP_B, DIST, 48_000)  # 48 % each: neither member alone holds half of it
+    s.pay(SUP_B, OUTSIDER, 48_000)
+    s.wait(5 * DAY)
+    s.pay(DIST, SUP_A, 48_000)
+    s.pay(OUTSIDER, SUP_A, 48_000)  # 96 % came back
+    found = run(s.records)
+    assert [(f.indicator, f.subject_id, f.severity) for f in found] == [(Indicator.ROUND_TRIP, lid, Severity.HIGH)]
+    f = found[0]
+    assert (f.evidence["returned"], f.evidence["share"]) == (96_000, 0.96)
+    assert f.evidence["via"] == sorted([DIST, OUTSIDER])
+    assert [(r["from"], r["amount"]) for r in f.evidence["returns"]] == [(DIST, 48_000), (OUTSIDER, 48_000)]
+
+
+def test_round_trip_adds_the_payee_and_its_intermediaries() -> None:
+    s, lid = round_trip_base()
+    s.pay(SUP_B, DIST, 30_000)
+    s.pay(SUP_B, SUP_A, 25_000)  # 25 % straight back
+    s.pay(DIST, SUP_A, 30_000)   # and 30 % round through DIST: 55 %
+    found = run(s.records)
+    assert [(f.indicator, f.subject_id, f.severity) for f in found] == [(Indicator.ROUND_TRIP, lid, Severity.HIGH)]
+    assert found[0].evidence["returned"] == 55_000
+
+
+def test_round_trip_counts_only_the_payout_money_each_path_carries() -> None:
+    # Split paths that bring back 40 % in all stay below the 50 % share.
+    s, _ = round_trip_base()
+    for middle in (DIST, OUTSIDER):
+        s.pay(SUP_B, middle, 20_000)
+        s.pay(middle, SUP_A, 20_000)
+    assert run(s.records) == []
+    # An intermediary's own money is not the payout's: DIST got 20 % and pays back 90,000 of its own.
+    s, _ = round_trip_base()
+    s.pay(SUP_B, DIST, 20_000)
+    s.pay(OUTSIDER, DIST, 200_000)
+    s.pay(DIST, SUP_A, 90_000)
+    s.pay(DIST, SUP_A, 90_000)
+    assert run(s.records) == []
+    # The payee's money spent elsewhere first is gone: 60 % sent to a member who keeps it, then the
+    # payee pays the borrower 45,000 of which only 40 % can be the payout's.
+    s, _ = round_trip_base()
+    s.pay(SUP_B, CORE, 60_000)
+    s.pay(SUP_B, SUP_A, 45_000)
+    assert run(s.records) == []
+
+
+def test_round_trip_follows_no_deeper_than_max_intermediaries() -> None:
+    s, lid = round_trip_base()
+    s.pay(SUP_B, DIST, 90_000)
+    s.pay(DIST, OUTSIDER, 90_000)  # a second member between the payee and the borrower
+    s.pay(OUTSIDER, SUP_A, 90_000)
+    assert run(s.records) == []
+    engine = RiskEngine(replace(load_thresholds(), round_trip_max_intermediaries=2))
+    assert [(f.indicator, f.subject_id) for f in run(s.records, engine)] == [(Indicator.ROUND_TRIP, lid)]
+
+
+def test_round_trip_healthy_spending_of_a_loan_is_silent() -> None:
+    # SUP_B is paid for its goods and pays its own suppliers; they sell to the borrower with goods an
+    # independent carrier and warehouse handled (trade), and one small payment comes back.
+    s, _ = round_trip_base()
+    s.pay(SUP_B, DIST, 40_000)
+    s.pay(SUP_B, OUTSIDER, 40_000)
+    s.wait(2 * DAY)
+    s.trade(SUP_A, DIST, 35_000)         # the borrower buys from DIST: it pays, DIST returns nothing
+    s.trade(DIST, SUP_A, 40_000)         # DIST buys from the borrower, delivered by others: trade
+    s.pay(OUTSIDER, SUP_A, 10_000)       # 10 %: a refund-sized payment
+    s.wait(40 * DAY)
+    s.pay(SUP_B, SUP_A, 20_000)          # after the window
+    assert only(run(s.records), Indicator.ROUND_TRIP) == []
+
+
 def test_round_trip_by_a_self_delivered_order_still_counts() -> None:
     s = Stream()
     s.setup_chain()

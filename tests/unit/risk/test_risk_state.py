@@ -91,7 +91,7 @@ def test_same_record_twice_in_a_block_counts_once() -> None:
 
 
 def test_bad_state_is_refused_with_one_line() -> None:
-    with pytest.raises(ValueError, match="version 7 is not 1"):
+    with pytest.raises(ValueError, match="version 7 is not 2"):
         RiskEngine.from_state({"version": 7})
     state = RiskEngine().state_dict()
     del state["loans"]
@@ -132,3 +132,26 @@ def test_findings_are_json_and_name_their_subject() -> None:
         assert 1 <= f.severity <= 4 and f.key.startswith(f"{f.indicator}:")
         assert f.key.endswith(f"@{f.subject}:{f.subject_id}")
         assert 0 < f.block <= s.block
+
+
+def test_a_version_1_state_is_upgraded_and_goes_on_following_its_payouts() -> None:
+    s = Stream()
+    s.setup_chain()
+    oid = s.place(SUP_A, SUP_B, 100_000)
+    s.accept(oid)
+    lid = s.loan(0, SUP_A, s.warehouse_receipt(SUP_A, 200_000), oid, 100_000, 30 * DAY)
+    s.spend(lid, SUP_B, 100_000)
+    s.pay(SUP_B, DIST, 90_000)
+    cut = len(s.records)
+    s.pay(DIST, SUP_A, 80_000)
+    engine = RiskEngine()
+    assert run(s.records[:cut], engine, tick_every=None) == []
+    state = json.loads(json.dumps(engine.state_dict()))
+    state["version"] = 1  # what a monitor saved before the all-paths measure: depths and amounts received
+    for p in state["payouts"]:
+        p["holders"] = {SUP_B: 0, DIST: 1}
+        p["received"] = {DIST: 90_000}
+    restored = RiskEngine.from_state(state)
+    assert restored.state_dict()["version"] == 2
+    found = run(s.records[cut:], restored, tick_every=None)
+    assert [(f.indicator, f.evidence["returned"]) for f in found] == [(Indicator.ROUND_TRIP, 80_000)]
