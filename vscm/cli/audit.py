@@ -11,7 +11,7 @@ from rich.table import Table
 
 from vscm.audit.audit import AuditOutcome, audit_chain, audit_stored
 from vscm.cli.output import emit, json_option
-from vscm.cli.session import choice_from, manifest_path, network_options, open_chain
+from vscm.cli.session import choice_from, manifest_path, network_options, open_deployment
 from vscm.client.deployment import Deployment
 from vscm.errors import VscmError
 
@@ -39,9 +39,7 @@ def audit() -> None:
 def replay_cmd(to_block: int | None, from_block: int | None, report_path: Path | None, save: Path | None,
                window: int, as_json: bool, **net: Any) -> None:
     """Rebuild the whole state from events and compare it with the contracts at block --to."""
-    choice = choice_from(net)
-    deployment = Deployment.load(manifest_path(choice))
-    chain = open_chain(choice, expected_chain_id=deployment.chain_id)
+    deployment, chain = open_deployment(choice_from(net))
     try:
         with Progress(TextColumn("replaying blocks"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeRemainingColumn(), transient=True, disable=as_json) as bar:
@@ -72,7 +70,7 @@ def stored_cmd(history: Path, offline: bool, report_path: Path | None, as_json: 
     if offline:
         outcome = audit_stored(history, deployment, report=report_path)
     else:
-        chain = open_chain(choice, expected_chain_id=deployment.chain_id)
+        deployment, chain = open_deployment(choice)
         try:
             outcome = audit_stored(history, deployment, chain, report=report_path)
         finally:
