@@ -162,3 +162,51 @@ def test_a_bad_index_target_is_a_clear_error(tmp_path: Path) -> None:
         open_index("mysql://x")
     with pytest.raises(InputError, match="cannot open the index at postgresql://nobody@127.0.0.1:1/none"):
         open_index("postgresql://nobody@127.0.0.1:1/none")
+
+
+UPDATER = """
+import json, sys
+from vscm.audit.source import source_for
+from vscm.chain.backends import connect
+from vscm.client.deployment import Deployment
+from vscm.index import open_index
+
+url, manifest, target, schema = sys.argv[1:5]
+deployment = Deployment.load(__import__("pathlib").Path(manifest))
+with connect(url) as chain, open_index(target, schema=schema or None) as index:
+    report = index.update(source_for(chain), deployment, window=3)
+    print(json.dumps({"from": report.from_block, "to": report.to_block, "events": report.events}))
+"""
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_concurrent_updaters_fold_every_window_once(anvil_demo: Platform, kind: str, tmp_path: Path,
+                                                    request: pytest.FixtureRequest) -> None:
+    """Updaters started together on a new index (schema created by whichever comes first) leave the
+    state of one fresh rebuild: no window folded twice, no failed first use."""
+    import subprocess
+    import sys
+
+    manifest = anvil_demo.deployment.save(tmp_path / "deployment.json")
+    url = anvil_demo.chain.node.url  # type: ignore[attr-defined]
+    if kind == "sqlite":
+        target, schema = str(tmp_path / "index.sqlite"), ""
+    else:
+        target, schema = request.getfixturevalue("postgres").url, f"vscm_race_{uuid.uuid4().hex[:10]}"
+    updaters = [subprocess.Popen([sys.executable, "-c", UPDATER, url, str(manifest), target, schema],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    results = [(p, *p.communicate(timeout=600)) for p in updaters]
+    for process, _, err in results:
+        assert process.returncode == 0, err
+    head = anvil_demo.chain.block_number()
+    with open_index(target, schema=schema or None) as index:
+        try:
+            assert index.cursor() is not None and index.cursor().block == head
+            assert index.load_state().fingerprint() == full_replay(anvil_demo).fingerprint()
+            assert len(index.loans_of()) == anvil_demo.loans.count()
+            assert index.findings() == []
+        finally:
+            if schema:
+                index.db.rollback()
+                index.db.execute(f'DROP SCHEMA "{schema}" CASCADE')
+                index.db.commit()

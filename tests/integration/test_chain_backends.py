@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -402,6 +403,70 @@ def test_kept_node_survives_stop_and_start_with_its_state(tmp_path: Path) -> Non
     finally:
         anvil.stop(tmp_path)
     assert not anvil.status(tmp_path).running
+
+
+def kill_hard(pid: int) -> None:
+    """kill -9, as a crash or the OOM killer does: anvil gets no chance to write its state."""
+    import signal
+
+    os.kill(pid, signal.SIGKILL)
+    try:
+        os.waitpid(pid, 0)  # started from this process: reap it, or it lingers as a zombie
+    except ChildProcessError:
+        pass
+    while process_exists(pid):
+        time.sleep(0.01)
+
+
+def saved_head(state_dir: Path) -> int:
+    """The head block of the kept node's last written state file (-1 when none is readable yet)."""
+    import json
+
+    try:
+        return int(json.loads((state_dir / anvil.STATE_FILE).read_text())["best_block_number"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return -1
+
+
+@pytest.mark.anvil
+def test_kept_node_writes_its_state_while_running_and_survives_kill_9(tmp_path: Path) -> None:
+    node = AnvilNode.start_detached(tmp_path)
+    try:
+        assert anvil.status(tmp_path).state_interval == anvil.STATE_INTERVAL == 1
+        with connect(AnvilNode.attach(tmp_path)) as chain:
+            receipts = [chain.fund("0x" + f"{i:02x}" * 20, 1) for i in range(1, 6)]
+        last = int(receipts[-1]["blockNumber"])
+        while saved_head(tmp_path) < last:  # written while running, no stop needed
+            time.sleep(0.05)
+        kill_hard(node.pid)
+
+        again = AnvilNode.start_detached(tmp_path)
+        assert again.recovery is not None and not again.recovery.lost
+        assert (again.recovery.had_block, again.recovery.has_block) == (last, last)
+        with connect(AnvilNode.attach(tmp_path)) as chain:
+            for receipt in receipts:
+                assert chain.w3.eth.get_transaction_receipt(receipt["transactionHash"])["status"] == 1
+    finally:
+        anvil.stop(tmp_path)
+
+
+@pytest.mark.anvil
+def test_start_after_kill_9_names_the_blocks_that_were_lost(tmp_path: Path) -> None:
+    node = AnvilNode.start_detached(tmp_path, state_interval=3600)  # nothing written before the kill
+    try:
+        with connect(AnvilNode.attach(tmp_path)) as chain:
+            lost_block = int(chain.fund("0x" + "ab" * 20, 1)["blockNumber"])
+        kill_hard(node.pid)
+
+        again = AnvilNode.start_detached(tmp_path)
+        assert again.recovery is not None and again.recovery.lost
+        assert (again.recovery.had_block, again.recovery.has_block) == (lost_block, 0)
+        assert f"it had block {lost_block}, it restarted at block 0" in again.recovery.message
+        anvil.stop(tmp_path)
+        clean = AnvilNode.start_detached(tmp_path)  # after a clean stop: nothing to report
+        assert clean.recovery is None
+    finally:
+        anvil.stop(tmp_path)
 
 
 @pytest.mark.anvil

@@ -297,6 +297,91 @@ def test_malformed_amount_is_one_line(platform: Home) -> None:
         assert_one_line_error(result, "--amount", f"bad amount '{amount}'", reason)
 
 
+def manifest_variant(h: Home, name: str, **changes: Any) -> Path:
+    """A copy of the deployed manifest with some fields changed (``cash`` merged), written to NAME.json."""
+    data = json.loads((h.path / "deployments" / "node.json").read_text())
+    if isinstance(changes.get("cash"), dict):
+        changes["cash"] = {**data["cash"], **changes["cash"]}
+    data.update(changes)
+    path = h.path / f"{name}.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_a_platform_the_chain_does_not_hold_is_refused_before_anything_is_sent(platform: Home) -> None:
+    """A transfer to a PlatformCash address without code would be mined and move nothing (anvil
+    restarted without its state): every command checks the manifest against the chain first."""
+    h = platform
+    deployed = json.loads((h.path / "deployments" / "node.json").read_text())
+    nowhere = "0x" + "5a" * 20
+    before = h.json("cash", "balance", "core")
+    gone = manifest_variant(h, "gone", cash={"CNY": nowhere})
+    wrong = manifest_variant(h, "wrong", registry=deployed["orders"])
+    other_chain = manifest_variant(h, "other-chain", chain_id=1)
+    results = h.run_many([
+        h.argv("cash", "transfer", "CNY", "supplier", "10", "--deployment", str(gone), wallet="core"),
+        h.argv("cash", "balance", "core", "--deployment", str(gone)),
+        h.argv("member", "show", "core", "--deployment", str(wrong)),
+        h.argv("cash", "transfer", "CNY", "supplier", "10", "--deployment", str(other_chain), wallet="core"),
+        h.argv("lender", "portfolio", "bank", "--deployment", str(gone), "--index", str(h.path / "gone.sqlite")),
+    ])
+    assert_one_line_error(results[0], f"no contract at {nowhere}", "PlatformCash (cash.CNY)", "redeploy")
+    assert_one_line_error(results[1], f"no contract at {nowhere}")
+    assert_one_line_error(results[2], f"the contract at {deployed['orders']}", "is not this vscm's MemberRegistry")
+    assert_one_line_error(results[3], "chain id 1", "31337", "--network")
+    assert_one_line_error(results[4], f"no contract at {nowhere}")
+    assert not (h.path / "gone.sqlite").exists()
+    assert h.json("cash", "balance", "core") == before and before["CNY"] != "0.00"
+
+
+def test_a_malformed_manifest_is_one_line_naming_the_field(platform: Home) -> None:
+    h = platform
+    cases = {
+        "bad-address": (manifest_variant(h, "bad-address", loans="0x1234"), "field 'loans' is not an address"),
+        "bad-cash": (manifest_variant(h, "bad-cash", cash={"USD": 7}), "field 'cash' must be an object of strings"),
+        "null": (manifest_variant(h, "null", registry=None), "field 'registry' is not an address"),
+        "unknown": (manifest_variant(h, "unknown", colour="red"), "unknown field(s) 'colour'"),
+    }
+    shape = h.path / "shape.json"
+    shape.write_text("[1, 2, 3]")
+    cases["shape"] = (shape, "expected a JSON object")
+    broken = h.path / "broken.json"
+    broken.write_text("{not json")
+    cases["broken"] = (broken, "is not valid JSON")
+    results = h.run_many([h.argv("cash", "balance", "core", "--deployment", str(path)) for path, _ in cases.values()])
+    for (path, reason), result in zip(cases.values(), results):
+        assert_one_line_error(result, f"deployment manifest {path}", reason)
+
+
+def test_a_negative_amount_argument_is_refused_as_an_amount(platform: Home) -> None:
+    results = platform.run_many([
+        platform.argv("cash", "transfer", "CNY", "supplier", "-5", wallet="core"),
+        platform.argv("cash", "mint", "CNY", "core", "-0.01", "--ref", "x", wallet="bank"),
+        platform.argv("cash", "burn", "CNY", "-7", "--ref", "x", wallet="bank"),
+    ])
+    for amount, result in zip(("-5", "-0.01", "-7"), results):
+        assert_one_line_error(result, f"bad amount '{amount}'", "must not be negative")
+
+
+def test_text_that_is_not_utf8_is_one_line_naming_it(platform: Home) -> None:
+    argv = platform.argv("member", "apply", "--role", "supplier", "--name", "Caf\udce9 Ltd", "--credential",
+                         CREDENTIAL, "--expires", "2040-01-01", wallet="carrier")
+    result = subprocess.run([os.fsencode(arg) for arg in argv], env=platform.env, capture_output=True, text=True,
+                            timeout=1800, check=False)
+    assert_one_line_error(result, "argument 'Caf\\xe9 Ltd' is not valid UTF-8 text")
+
+
+def test_lender_commands_without_a_node_write_no_index(home: Home, tmp_path: Path) -> None:
+    index = tmp_path / "nowhere" / "index.sqlite"
+    env = {**home.env, "VSCM_HOME": str(tmp_path)}  # no node, no manifest here
+    runs = [subprocess.run([str(VSCM), "lender", "portfolio", home.addresses["bank"], "--index", str(index), *extra],
+                           env=env, capture_output=True, text=True, timeout=1800, check=False)
+            for extra in ([], ["--no-update"])]
+    assert_one_line_error(runs[0], "no deployment manifest")
+    assert_one_line_error(runs[1], f"no index at {index}", "without --no-update")
+    assert not index.exists() and not index.parent.exists()
+
+
 def test_wrong_passphrase_is_one_line_and_sends_nothing(settled: dict[str, Any], platform: Home) -> None:
     wrong = platform.path / "wrong-passphrase"
     wrong.write_text("Tr0ub4dor&3\n")
@@ -358,3 +443,25 @@ def test_state_survives_node_stop_and_start(settled: dict[str, Any], platform: H
     assert platform.json("order", "show", order_id)["status"] == "SETTLED"
     assert platform.json("cash", "balance", "supplier") == settled["after"]["supplier"]
     assert platform.json("member", "show", "core")["status"] == "ACTIVE"
+
+
+def test_start_after_kill_9_says_the_node_was_not_stopped_cleanly(settled: dict[str, Any], platform: Home) -> None:
+    import signal
+    import time
+
+    info = json.loads((platform.path / "node" / "node.json").read_text())
+    os.kill(info["pid"], signal.SIGKILL)
+    while anvil._pid_alive(info["pid"]):
+        time.sleep(0.01)
+
+    result = platform.run("node", "start", "--json")
+
+    assert result.returncode == 0, result.stderr
+    warning = result.stderr.splitlines()
+    assert len(warning) == 1 and warning[0].startswith("warning: the node was not stopped cleanly"), result.stderr
+    started = json.loads(result.stdout)
+    assert started["unclean_shutdown"]["had_block"] == started["block_number"] >= settled["settle"]["block"]
+    assert started["unclean_shutdown"]["lost"] is False and started["state_interval"] == 1
+    assert platform.json("order", "show", str(settled["order_id"]))["status"] == "SETTLED"
+    again = platform.json("node", "stop"), platform.run("node", "start", "--json")
+    assert again[1].returncode == 0 and again[1].stderr == "" and "unclean_shutdown" not in json.loads(again[1].stdout)

@@ -8,7 +8,11 @@ Two ways to run it:
   ``vscm node start``. The node is described by ``state_dir/node.json`` (pid, port, chain id) so
   that later processes ``AnvilNode.attach(state_dir)`` to it, and ``stop(state_dir)`` ends it.
   Its chain state lives in ``state_dir/state.json`` (anvil's ``--state``): anvil writes it when
-  it stops and loads it when it starts, so deployed contracts survive a stop and start.
+  it stops, and every ``STATE_INTERVAL`` seconds while it runs (``--state-interval``), and loads it
+  when it starts, so deployed contracts survive a stop and start, and a crash loses at most the last
+  interval. ``node.json`` keeps the pid while the node runs and drops it at a clean stop: a pid of a
+  process that is gone means the node was killed, and the next start compares the head anvil logged
+  last (``anvil.log``) with the head it loaded, to say what was lost (``AnvilNode.recovery``).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -34,8 +39,10 @@ from vscm.errors import ChainError
 __all__ = [
     "DEFAULT_CHAIN_ID",
     "FAUCET_KEY",
+    "STATE_INTERVAL",
     "AnvilNode",
     "NodeStatus",
+    "Recovery",
     "anvil_binary",
     "free_port",
     "status",
@@ -52,6 +59,9 @@ HARDFORK = "cancun"
 #: faucet can fund a whole cast of parties on either dev chain.
 DEV_BALANCE_ETHER = 1_000_000
 HOST = "127.0.0.1"
+#: Seconds between two writes of a kept node's state file (anvil's --state-interval): what a crash
+#: (kill -9, power loss) can lose at most. See README "Local node: what survives a crash" for the cost.
+STATE_INTERVAL = 1
 
 NODE_FILE = "node.json"
 STATE_FILE = "state.json"
@@ -76,6 +86,30 @@ class NodeStatus:
     chain_id: int | None = None
     url: str | None = None
     block_number: int | None = None
+    #: seconds between two writes of the state file while the node runs (None: written at stop only)
+    state_interval: int | None = None
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What a start found after a node that was not stopped cleanly (killed, crashed, power loss)."""
+
+    had_block: int | None
+    had_hash: str | None
+    has_block: int
+    lost: bool
+
+    @property
+    def message(self) -> str:
+        if self.had_block is None:
+            return (f"the node was not stopped cleanly; it restarted at block {self.has_block} "
+                    "(its log does not say which head it had)")
+        if not self.lost:
+            return (f"the node was not stopped cleanly, but nothing was lost: it had block {self.had_block} "
+                    f"and has it again (head {self.has_block})")
+        return (f"the node was not stopped cleanly: it had block {self.had_block}, it restarted at block "
+                f"{self.has_block} from its last saved state; the blocks after {self.has_block} and their "
+                "transactions are lost: send them again")
 
 
 class AnvilNode:
@@ -101,6 +135,8 @@ class AnvilNode:
         self.log_file = log_file
         self._process = process
         self._temp_log = False
+        #: Set by ``start_detached`` when the previous node of its directory was not stopped cleanly.
+        self.recovery: Recovery | None = None
         #: True when this process started the node for itself (not a kept node): whoever holds it
         #: stops it when done.
         self.owned = owned
@@ -161,12 +197,15 @@ class AnvilNode:
         port: int | None = None,
         chain_id: int | None = None,
         timeout: float = 15.0,
+        state_interval: int = STATE_INTERVAL,
     ) -> AnvilNode:
         """Start a node that outlives this process, kept in ``state_dir``.
 
-        The chain state is loaded from ``state_dir/state.json`` when it exists. The port and chain
-        id default to those of the node last kept in ``state_dir`` (so a restarted node keeps its
-        URL and chain id), else a free port and 31337.
+        The chain state is loaded from ``state_dir/state.json`` when it exists, and written there
+        every ``state_interval`` seconds and at a clean stop. The port and chain id default to those
+        of the node last kept in ``state_dir`` (so a restarted node keeps its URL and chain id), else
+        a free port and 31337. If the previous node was not stopped cleanly, ``recovery`` of the
+        returned node says which head it had and which it has now.
 
         Raises:
             ChainError: a node is already running for ``state_dir`` (stop it first), or the node
@@ -184,16 +223,30 @@ class AnvilNode:
             port = int(previous["port"])
         if chain_id is None:
             chain_id = int(previous["chain_id"]) if previous is not None else DEFAULT_CHAIN_ID
+        log_file = directory / LOG_FILE
+        # The previous node still has its pid recorded: it never went through a clean stop.
+        unclean = previous is not None and previous.get("pid") is not None
+        had = None
+        if unclean and previous is not None:
+            start = previous.get("start_block")
+            had = _last_logged_block(log_file, int(previous.get("log_offset") or 0)) or (
+                (int(start), previous.get("start_hash")) if start is not None else None)
+        log_offset = log_file.stat().st_size if log_file.is_file() else 0
         node = cls._launch(
             port=port,
             chain_id=chain_id,
             state_file=directory / STATE_FILE,
-            log_file=directory / LOG_FILE,
+            log_file=log_file,
             detached=True,
             timeout=timeout,
+            extra_args=["--state-interval", str(int(state_interval))],
         )
         node.state_dir = directory
-        _write_node_file(directory, node)
+        head = _rpc(node.url, "eth_getBlockByNumber", ["latest", False], timeout)
+        _write_node_file(directory, node, log_offset=log_offset, state_interval=int(state_interval),
+                         start=(int(head["number"], 16), str(head["hash"])))
+        if unclean:
+            node.recovery = _recovery(node.url, had)
         return node
 
     @classmethod
@@ -228,10 +281,10 @@ class AnvilNode:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the node (SIGTERM, so anvil writes its state file), wait until it is gone and its
         port is free. Killed if it does not exit within ``timeout`` seconds."""
-        _terminate(self.pid, self._process, timeout)
+        clean = _terminate(self.pid, self._process, timeout)
         _DETACHED.pop(self.pid, None)
         _wait_port_free(self.port, timeout=2.0)
-        if self.state_dir is not None:
+        if self.state_dir is not None and clean:  # killed: its pid stays, the next start reports it
             info = _read_node_file(self.state_dir)
             if info is not None and info.get("pid") == self.pid:
                 _write_node_file(self.state_dir, self, running=False)
@@ -324,6 +377,7 @@ def status(state_dir: str | Path) -> NodeStatus:
         chain_id=int(info["chain_id"]),
         url=url,
         block_number=block,
+        state_interval=info.get("state_interval") if running else None,
     )
 
 
@@ -430,7 +484,8 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float) -> N
     raise ChainError(f"anvil did not answer at {url} within {timeout:g} s")
 
 
-def _terminate(pid: int, process: subprocess.Popen[bytes] | None, timeout: float) -> None:
+def _terminate(pid: int, process: subprocess.Popen[bytes] | None, timeout: float) -> bool:
+    """SIGTERM, then SIGKILL after ``timeout`` s. Returns False if it had to be killed (state not written)."""
     if process is not None:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -439,17 +494,21 @@ def _terminate(pid: int, process: subprocess.Popen[bytes] | None, timeout: float
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        return
+                return False
+        return True
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
-        return
+        return True
+    clean = True
     deadline = time.monotonic() + timeout
     while _pid_alive(pid):
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
+            clean = False
             deadline = time.monotonic() + 2.0
         time.sleep(0.02)
+    return clean
 
 
 def _pid_alive(pid: int) -> bool:
@@ -498,8 +557,9 @@ def _read_node_file(directory: Path) -> dict[str, Any] | None:
     return info if {"port", "chain_id"} <= info.keys() else None
 
 
-def _write_node_file(directory: Path, node: AnvilNode, running: bool = True) -> None:
-    info = {
+def _write_node_file(directory: Path, node: AnvilNode, running: bool = True, *, log_offset: int = 0,
+                     state_interval: int | None = None, start: tuple[int, str] | None = None) -> None:
+    info: dict[str, Any] = {
         "pid": node.pid if running else None,
         "host": HOST,
         "port": node.port,
@@ -508,11 +568,49 @@ def _write_node_file(directory: Path, node: AnvilNode, running: bool = True) -> 
         "state_file": str(directory / STATE_FILE),
         "log_file": str(directory / LOG_FILE),
         "started_at": int(time.time()) if running else None,
+        # where this node's lines start in the log (its last "Block Number" tells the head after a crash)
+        "log_offset": log_offset if running else None,
+        "state_interval": state_interval if running else None,
+        # the head it loaded: what it had after a crash if it mined nothing since
+        "start_block": start[0] if running and start else None,
+        "start_hash": start[1] if running and start else None,
     }
     path = directory / NODE_FILE
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(info, indent=1, sort_keys=True) + "\n")
     temporary.replace(path)
+
+
+def _last_logged_block(log_file: Path, offset: int) -> tuple[int, str | None] | None:
+    """The last block anvil logged ("Block Number: N" / "Block Hash: 0x…") after ``offset``, if any."""
+    try:
+        with open(log_file, "rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(offset, size - 256 * 1024))  # the last block is near the end
+            text = handle.read().decode(errors="replace")
+    except OSError:
+        return None
+    found = None
+    for match in re.finditer(r"Block Number: (\d+)\s*\n\s*Block Hash: (0x[0-9a-fA-F]{64})?", text):
+        found = (int(match.group(1)), match.group(2))
+    return found
+
+
+def _recovery(url: str, had: tuple[int, str | None] | None) -> Recovery:
+    has = _block_number(url)
+    if has is None:
+        raise ChainError(f"the restarted node at {url} does not answer eth_blockNumber")
+    if had is None:
+        return Recovery(None, None, has, lost=False)
+    number, digest = had
+    lost = has < number
+    if not lost and digest is not None:
+        try:
+            block = _rpc(url, "eth_getBlockByNumber", [hex(number), False], 2.0)
+        except (OSError, urllib.error.URLError, ValueError, KeyError):
+            block = None
+        lost = block is None or str(block.get("hash", "")).lower() != digest.lower()
+    return Recovery(number, digest, has, lost)
 
 
 def _log_tail(path: Path, lines: int = 5) -> str:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from vscm.audit.audit import AuditOutcome, audit_chain, audit_stored
 from vscm.cli.output import emit, json_option
-from vscm.cli.session import choice_from, manifest_path, network_options, open_chain
+from vscm.cli.session import choice_from, manifest_path, network_options, open_deployment
 from vscm.client.deployment import Deployment
 from vscm.errors import VscmError
 
@@ -47,9 +47,7 @@ def replay_cmd(to_block: int | None, from_block: int | None, report_path: Path |
       vscm audit replay --report audit.html                  # the whole history, up to the head
       vscm audit replay --from 1200 --to 1800 --json         # the period 1200-1800 only
     """
-    choice = choice_from(net)
-    deployment = Deployment.load(manifest_path(choice))
-    chain = open_chain(choice, expected_chain_id=deployment.chain_id)
+    deployment, chain = open_deployment(choice_from(net))
     try:
         with Progress(TextColumn("replaying blocks"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeRemainingColumn(), transient=True, disable=as_json) as bar:
@@ -80,7 +78,7 @@ def stored_cmd(history: Path, offline: bool, report_path: Path | None, as_json: 
     if offline:
         outcome = audit_stored(history, deployment, report=report_path)
     else:
-        chain = open_chain(choice, expected_chain_id=deployment.chain_id)
+        deployment, chain = open_deployment(choice)
         try:
             outcome = audit_stored(history, deployment, chain, report=report_path)
         finally:

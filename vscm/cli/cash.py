@@ -16,6 +16,9 @@ from vscm.client.platform import Platform
 __all__ = ["cash"]
 
 CURRENCY = click.argument("currency", metavar="CURRENCY")
+#: "-5" as AMOUNT reaches the amount's own check ("must not be negative") instead of being taken for
+#: an unknown option ("No such option: -5"); a mistyped option still ends as an unexpected argument.
+_NEGATIVE_AMOUNTS = {"ignore_unknown_options": True}
 
 
 @click.group("cash")
@@ -23,7 +26,7 @@ def cash() -> None:
     """Settlement cash (PlatformCash), per currency; amounts like 1250.50."""
 
 
-@cash.command("mint")
+@cash.command("mint", context_settings=_NEGATIVE_AMOUNTS)
 @CURRENCY
 @click.argument("to", type=PARTY)
 @click.argument("amount", type=AMOUNT)
@@ -37,7 +40,7 @@ def mint_cmd(platform: Platform, signer: LocalAccount, currency: str, to: str, a
     emit_tx(receipt, "minted", as_json, currency=currency.upper(), to=to, amount=format_amount(amount))
 
 
-@cash.command("burn")
+@cash.command("burn", context_settings=_NEGATIVE_AMOUNTS)
 @CURRENCY
 @click.argument("amount", type=AMOUNT)
 @click.option("--ref", required=True, help="Your withdrawal reference (stored as its hash).")
@@ -49,7 +52,7 @@ def burn_cmd(platform: Platform, signer: LocalAccount, currency: str, amount: in
     emit_tx(receipt, "burned", as_json, currency=currency.upper(), amount=format_amount(amount))
 
 
-@cash.command("transfer")
+@cash.command("transfer", context_settings=_NEGATIVE_AMOUNTS)
 @CURRENCY
 @click.argument("to", type=PARTY)
 @click.argument("amount", type=AMOUNT)

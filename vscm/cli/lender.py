@@ -17,8 +17,7 @@ from rich.table import Table
 
 from vscm.audit.source import source_for
 from vscm.cli.output import emit, format_amount, json_option, key_value_table
-from vscm.cli.session import PARTY, choice_from, manifest_path, network_options, open_chain, vscm_home
-from vscm.client.deployment import Deployment
+from vscm.cli.session import PARTY, choice_from, network_options, open_deployment, vscm_home
 from vscm.errors import NotFound
 from vscm.index import Index, exposure, loan_detail, open_index, portfolio
 
@@ -39,17 +38,19 @@ def index_command(fn: F) -> F:
         target: str = kwargs.pop("index_target") or default_index()
         update: bool = kwargs.pop("update")
         choice = choice_from(kwargs)
-        with open_index(target) as index:
-            if update:
-                deployment = Deployment.load(manifest_path(choice))
-                chain = open_chain(choice, expected_chain_id=deployment.chain_id)
-                try:
-                    index.update(source_for(chain), deployment)
-                finally:
-                    chain.close()
-            elif index.cursor() is None:
-                raise NotFound(f"the index at {target} is empty: run once without --no-update")
-            return fn(index, **kwargs)
+        if not update:
+            with open_index(target, create=False) as index:
+                if index.cursor() is None:
+                    raise NotFound(f"the index at {target} is empty: run once without --no-update")
+                return fn(index, **kwargs)
+        # The chain first: a command that cannot reach the platform leaves no index file behind.
+        deployment, chain = open_deployment(choice)
+        try:
+            with open_index(target) as index:
+                index.update(source_for(chain), deployment)
+                return fn(index, **kwargs)
+        finally:
+            chain.close()
 
     wrapper = click.option("--no-update", "update", is_flag=True, flag_value=False, default=True,
                            help="Read the index as it is, without asking the chain for new blocks.")(wrapper)

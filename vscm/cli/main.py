@@ -1,7 +1,7 @@
 """The ``vscm`` command: the root click group, and the one place where errors become messages.
 
 Every error a user can cause ends as one line ``error: <message>`` on stderr and exit code 1 -
-vscm's own errors, bad parameters, unknown commands, Ctrl-C. Anything else is a bug: it is reported
+vscm's own errors, bad parameters, unknown commands, an argument that is not UTF-8, Ctrl-C. Anything else is a bug: it is reported
 as ``error: internal: <type>: <message>`` (exit 1), or re-raised with its traceback when
 ``VSCM_DEBUG=1``.
 
@@ -43,8 +43,12 @@ EXIT_ERROR = 1
 _NoArgsIsHelpError: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
-def run_guarded(invoke: Callable[[], Any]) -> int:
+def run_guarded(invoke: Callable[[], Any], args: Sequence[str] | None = None) -> int:
     """Call ``invoke`` (a click ``main(..., standalone_mode=False)``) and turn errors into one line.
+
+    Args:
+        invoke: runs the command.
+        args: its command-line arguments (default ``sys.argv[1:]``), to name one that is not UTF-8.
 
     Returns:
         The exit code: 0, an explicit ``ctx.exit(code)``, or 1 after printing ``error: ...``.
@@ -63,6 +67,14 @@ def run_guarded(invoke: Callable[[], Any]) -> int:
         return _fail(str(exc) or type(exc).__name__)
     except (click.Abort, KeyboardInterrupt, EOFError):
         return _fail("aborted")
+    except UnicodeEncodeError as exc:  # text from argv with bytes that are not UTF-8 (kept as surrogates)
+        bad = _not_utf8(sys.argv[1:] if args is None else args)
+        if bad is None:
+            if os.environ.get(DEBUG_ENV) == "1":
+                raise
+            return _fail(f"internal: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)")
+        return _fail(f"argument {bad} is not valid UTF-8 text: pass it in UTF-8 (check the terminal's or the "
+                     "script's encoding)")
     except Exception as exc:
         if os.environ.get(DEBUG_ENV) == "1":
             raise
@@ -94,7 +106,7 @@ class VscmGroup(click.Group):
 
         if not standalone_mode:
             return invoke()
-        sys.exit(run_guarded(invoke))
+        sys.exit(run_guarded(invoke, args))
 
 
 @click.group(
@@ -139,7 +151,7 @@ cli.add_command(device)
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the ``vscm`` command line on ``argv`` (default ``sys.argv[1:]``) and return the exit code."""
-    return run_guarded(lambda: cli.main(args=argv, prog_name="vscm", standalone_mode=False))
+    return run_guarded(lambda: cli.main(args=argv, prog_name="vscm", standalone_mode=False), argv)
 
 
 def main() -> NoReturn:
@@ -150,6 +162,17 @@ def main() -> NoReturn:
 def _fail(message: str) -> int:
     click.echo(f"error: {_one_line(message)}", err=True)
     return EXIT_ERROR
+
+
+def _not_utf8(args: Sequence[str]) -> str | None:
+    """The first argument that held bytes other than UTF-8 (Python keeps them as lone surrogates),
+    shown with those bytes escaped (``'Caf\\xe9 Ltd'``)."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return "'" + arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace") + "'"
+    return None
 
 
 def _one_line(message: str) -> str:

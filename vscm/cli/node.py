@@ -28,11 +28,25 @@ def node() -> None:
 @node.command("start")
 @click.option("--port", type=int, default=None, help="Port to listen on [default: the last one, else free].")
 @click.option("--chain-id", type=int, default=None, help="Chain id of a new node [default: 31337].")
+@click.option("--state-interval", type=click.IntRange(min=1), default=anvil.STATE_INTERVAL, show_default=True,
+              help="Seconds between two writes of the chain state to disk: what a crash can lose at most.")
 @json_option
-def start_cmd(port: int | None, chain_id: int | None, as_json: bool) -> None:
-    """Start the node in the background (its state is loaded from the last stop)."""
-    started = AnvilNode.start_detached(node_dir(), port=port, chain_id=chain_id)
-    _show_status(as_json, f"started {started.url}")
+def start_cmd(port: int | None, chain_id: int | None, state_interval: int, as_json: bool) -> None:
+    """Start the node in the background (its state is loaded from the last saved state).
+
+    If the last node was killed rather than stopped, a warning line on stderr says which head it had
+    and which it has now (the blocks after the last saved state are lost).
+
+    \b
+    Examples:
+      vscm node start
+      vscm node start --port 8545 --state-interval 5 --json
+    """
+    started = AnvilNode.start_detached(node_dir(), port=port, chain_id=chain_id, state_interval=state_interval)
+    recovery = started.recovery
+    if recovery is not None:
+        click.echo(f"warning: {recovery.message}", err=True)
+    _show_status(as_json, f"started {started.url}", recovery=recovery)
 
 
 @node.command("stop")
@@ -64,12 +78,17 @@ def fund_cmd(who: str, ether: float, as_json: bool) -> None:
              lambda r: key_value_table(r.items(), title="funded"))
 
 
-def _show_status(as_json: bool, title: str) -> None:
+def _show_status(as_json: bool, title: str, recovery: anvil.Recovery | None = None) -> None:
     s = anvil.status(node_dir())
-    emit(s, as_json, lambda st: key_value_table(
-        [("running", st.running), ("url", st.url or "-"), ("chain id", st.chain_id or "-"),
-         ("block", st.block_number if st.block_number is not None else "-"), ("pid", st.pid or "-"),
-         ("state file", st.state_file), ("state saved", st.state_saved)], title=title))
+    data: dict[str, Any] = {**s.__dict__}
+    if recovery is not None:
+        data["unclean_shutdown"] = {"had_block": recovery.had_block, "has_block": recovery.has_block,
+                                    "lost": recovery.lost, "message": recovery.message}
+    emit(data, as_json, lambda d: key_value_table(
+        [("running", d["running"]), ("url", d["url"] or "-"), ("chain id", d["chain_id"] or "-"),
+         ("block", d["block_number"] if d["block_number"] is not None else "-"), ("pid", d["pid"] or "-"),
+         ("state file", d["state_file"]), ("state saved", d["state_saved"]),
+         ("saved every", f"{d['state_interval']} s" if d["state_interval"] else "-")], title=title))
 
 
 @click.command("deploy")

@@ -24,6 +24,7 @@ from vscm.chain.anvil import AnvilNode
 from vscm.chain.backends import Chain, connect
 from vscm.cli.params import parse_address
 from vscm.cli.wallet import open_keystore
+from vscm.client.check import check_deployment
 from vscm.client.deployment import Deployment
 from vscm.client.platform import Platform
 from vscm.errors import InputError, WalletError
@@ -35,6 +36,7 @@ __all__ = [
     "network_options",
     "node_dir",
     "open_chain",
+    "open_deployment",
     "open_platform",
     "resolve_party",
     "vscm_home",
@@ -101,9 +103,27 @@ def open_chain(choice: NetworkChoice, expected_chain_id: int | None = None) -> C
     raise InputError(f"bad network {choice.network!r}: use 'node' or an http(s):// URL")
 
 
+def open_deployment(choice: NetworkChoice) -> tuple[Deployment, Chain]:
+    """The manifest and a chain checked to hold it (chain id, and the expected contract at every address).
+
+    Raises:
+        NotFound: there is no manifest; InputError: it is malformed; ChainError: the chain is not
+            reachable or does not hold that deployment (the message says what to do).
+    """
+    path = manifest_path(choice)
+    deployment = Deployment.load(path)
+    chain = open_chain(choice)
+    try:
+        check_deployment(chain, deployment, manifest=str(path))
+    except BaseException:
+        chain.close()
+        raise
+    return deployment, chain
+
+
 def open_platform(choice: NetworkChoice) -> Platform:
-    deployment = Deployment.load(manifest_path(choice))
-    chain = open_chain(choice, expected_chain_id=deployment.chain_id)
+    """The platform of the manifest on the chosen network, checked first (see :func:`open_deployment`)."""
+    deployment, chain = open_deployment(choice)
     return Platform(chain, deployment)
 
 

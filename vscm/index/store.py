@@ -8,14 +8,19 @@ two typed tables for queries: ``loans`` (indexed by lender and borrower) and ``h
 stored as decimal TEXT: uint256 does not fit SQLite's integers; queries sum them in Python.
 
 ``Index.update(source, deployment)`` folds the blocks after the cursor, one transaction per window
-(cursor included), so an interrupted update resumes where it stopped.
+(cursor included), so an interrupted update resumes where it stopped. Several processes may update one
+index at once: each window is written under a lock (PostgreSQL ``pg_advisory_xact_lock``, SQLite
+``BEGIN IMMEDIATE``) only if the cursor is still the one its state was read at, in the same transaction;
+otherwise another updater got there first and the update starts again from the new cursor. The tables
+are created under the same kind of lock, so two first uses do not race.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +29,7 @@ from vscm.audit.decode import RawLog
 from vscm.audit.replay import Cursor, ReplayResult, replay_into
 from vscm.audit.source import Header, Source
 from vscm.audit.state import Finding, State
-from vscm.errors import AuditError, InputError
+from vscm.errors import AuditError, InputError, NotFound
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -55,6 +60,14 @@ SCHEMA = [
     " PRIMARY KEY (loan_id, hop))"),
 ]
 STATE_TABLES = ("records", "counters", "findings", "loans", "hops")
+#: First key of the PostgreSQL advisory locks of the index (the second is the schema's hash).
+LOCK_KEY = 0x5653434D  # "VSCM"
+#: Seconds a SQLite writer waits for another one to commit before giving up.
+SQLITE_BUSY_TIMEOUT = 600.0
+
+
+class _Raced(Exception):
+    """Another updater moved the cursor since this one read it: start again from the new cursor."""
 
 
 @dataclass
@@ -74,6 +87,38 @@ class _Db:
     def __init__(self, conn: Any, kind: str) -> None:
         self.conn = conn
         self.kind = kind
+        self._depth = 0
+
+    @contextmanager
+    def locked(self, name: str = "") -> Iterator[None]:
+        """One transaction that holds the index's write lock; nested calls join the outer one.
+
+        PostgreSQL: ``pg_advisory_xact_lock`` on (``LOCK_KEY``, hash of ``name`` or of the current
+        schema), released at commit or rollback, also when the process dies. SQLite: ``BEGIN
+        IMMEDIATE``, the database's single writer lock, taken before the first read.
+        """
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self.conn.rollback()  # end a read-only transaction: the lock must come first
+        if self.kind == "postgresql":
+            key = "hashtext(%s)" if name else "hashtext(current_schema())"
+            self.conn.execute(f"SELECT pg_advisory_xact_lock(%s, {key})", (LOCK_KEY, name) if name else (LOCK_KEY,))
+        else:
+            self.conn.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._depth = 0
+            self.conn.rollback()
+            raise
+        self._depth = 0
+        self.conn.commit()
 
     def _sql(self, sql: str) -> str:
         return sql.replace("?", "%s") if self.kind == "postgresql" else sql
@@ -94,21 +139,27 @@ class _Db:
         return list(self.execute(sql, params).fetchall())
 
     def commit(self) -> None:
-        self.conn.commit()
+        if not self._depth:  # inside locked() the outer block commits
+            self.conn.commit()
 
     def rollback(self) -> None:
-        self.conn.rollback()
+        if not self._depth:  # inside locked() the outer block rolls back when the error reaches it
+            self.conn.rollback()
 
     def close(self) -> None:
         self.conn.close()
 
 
-def open_index(target: str | Path, *, schema: str | None = None) -> Index:
+def open_index(target: str | Path, *, schema: str | None = None, create: bool = True) -> Index:
     """Open (creating its tables) the index at ``target``: a file path or ``sqlite:///path`` for SQLite,
     a ``postgresql://`` URL for PostgreSQL (``schema``: a PostgreSQL schema to keep it in).
 
+    Args:
+        create: False to open only an index that exists (a missing SQLite file is not created).
+
     Raises:
         InputError: the target is neither a path nor a supported URL, or the database cannot be opened.
+        NotFound: ``create`` is False and there is no SQLite file at ``target``.
     """
     text = str(target)
     conn: Any
@@ -123,21 +174,33 @@ def open_index(target: str | Path, *, schema: str | None = None) -> Index:
             raise InputError(f"cannot open the index at {text}: {str(exc).strip()}") from None
         db = _Db(conn, "postgresql")
         if schema:
-            db.execute(f'CREATE SCHEMA IF NOT EXISTS "{_ident(schema)}"')
+            # CREATE ... IF NOT EXISTS is not safe against a concurrent CREATE (UniqueViolation): lock.
+            with db.locked(f"schema {_ident(schema)}"):
+                db.execute(f'CREATE SCHEMA IF NOT EXISTS "{_ident(schema)}"')
             db.execute(f'SET search_path TO "{_ident(schema)}"')
+            db.commit()
     elif "://" in text and not text.startswith("sqlite:///"):
         raise InputError(f"unknown index {text!r}: use a file path, sqlite:///PATH or postgresql://...")
     else:
         path = Path(text.removeprefix("sqlite:///"))
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not create and not path.is_file():
+            raise NotFound(f"no index at {path}: run the command once without --no-update to build it")
         try:
-            conn = sqlite3.connect(path)
-        except sqlite3.Error as exc:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE in _Db.locked).
+            conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
             raise InputError(f"cannot open the index at {path}: {exc}") from None
         db = _Db(conn, "sqlite")
-    for statement in SCHEMA:
-        db.execute(statement)
-    db.commit()
+    try:
+        with db.locked("schema"):
+            for statement in SCHEMA:
+                db.execute(statement)
+    except Exception as exc:
+        db.close()
+        if isinstance(exc, sqlite3.DatabaseError):
+            raise InputError(f"the index at {text} is not a usable SQLite database: {exc}") from None
+        raise
     return Index(db, text)
 
 
@@ -212,17 +275,27 @@ class Index:
     # ---------------------------------------------------------------- writing
 
     def _bind(self, deployment: Any) -> None:
-        meta = self.meta()
         ident = f"{deployment.chain_id}:{deployment.registry}"
-        if meta and meta.get("deployment") != ident:
+        with self.db.locked():
+            meta = self.meta()
+            if not meta:
+                self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", ("deployment", ident))
+                self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", ("network", deployment.network))
+                meta = {"deployment": ident}
+        if meta.get("deployment") != ident:
             raise InputError(f"the index at {self.target} holds deployment {meta.get('deployment')}, not {ident}: "
                              "use another index")
-        if not meta:
-            self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", ("deployment", ident))
-            self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)", ("network", deployment.network))
-            self.db.commit()
 
     def _flush(self, state: State, findings: list[Finding], headers: list[Header], logs: list[RawLog],
+               cursor: Header | None, expected: tuple[int, str] | None) -> None:
+        """Write one window and move the cursor to ``cursor``, in one transaction under the write lock,
+        if the stored cursor is still ``expected`` (where ``state`` was read); else raise ``_Raced``."""
+        with self.db.locked():
+            if _key(self.cursor()) != expected:
+                raise _Raced
+            self._write(state, findings, headers, logs, cursor)
+
+    def _write(self, state: State, findings: list[Finding], headers: list[Header], logs: list[RawLog],
                cursor: Header | None) -> None:
         db = self.db
         db.executemany("INSERT INTO blocks (number, hash, parent_hash, timestamp, receipts_root) VALUES (?, ?, ?, ?, ?)"
@@ -270,39 +343,56 @@ class Index:
     def update(self, source: Source, deployment: Any, to_block: int | None = None, *, window: int = 2000,
                receipts: bool = False, progress: Any = None) -> UpdateReport:
         """Fold the blocks after the cursor up to ``to_block`` (default: the head), first rolling back
-        to the fork point if the chain reorganised since the last update."""
+        to the fork point if the chain reorganised since the last update.
+
+        Safe to run in several processes at once: a window is written only if the cursor has not moved
+        since its state was read; if it has, the update starts again from the new cursor."""
         self._bind(deployment)
         head = source.head()
         stop = head if to_block is None else min(to_block, head)
-        cursor = self.cursor()
         reorg_at = None
-        if cursor is not None:
-            theirs = source.headers(cursor.block, cursor.block) if cursor.block <= head else []
-            if not theirs or theirs[0].hash != cursor.hash:
-                reorg_at = self._fork_point(source, cursor.block, head)
-                self._rollback(deployment, reorg_at)
+        while True:
+            # The cursor and the state it belongs to, read in one transaction (no window lands between).
+            with self.db.locked():
                 cursor = self.cursor()
-        start = deployment.block if cursor is None else cursor.block + 1
-        previous = self._header(cursor.block) if cursor is not None else None
-        state = self.load_state()
-        if stop < start:
-            return UpdateReport(start, stop, 0, reorg_at, [])
-        return self._fold(source, deployment, state, start, stop, previous, window=window, receipts=receipts,
-                          progress=progress, reorg_at=reorg_at)
+                state = self.load_state()
+                previous = self._header(cursor.block) if cursor is not None else None
+            if cursor is not None:
+                theirs = source.headers(cursor.block, cursor.block) if cursor.block <= head else []
+                if not theirs or theirs[0].hash != cursor.hash:
+                    reorg_at = self._fork_point(source, cursor.block, head)
+                    try:
+                        self._rollback(deployment, reorg_at, expected=_key(cursor))
+                    except _Raced:
+                        pass
+                    continue
+            start = deployment.block if cursor is None else cursor.block + 1
+            if stop < start:
+                return UpdateReport(start, stop, 0, reorg_at, [])
+            try:
+                return self._fold(source, deployment, state, start, stop, previous, window=window, receipts=receipts,
+                                  progress=progress, reorg_at=reorg_at, expected=_key(cursor))
+            except _Raced:
+                continue
 
     def _fold(self, source: Source, deployment: Any, state: State, start: int, stop: int, previous: Header | None,
-              *, window: int, receipts: bool, progress: Any, reorg_at: int | None) -> UpdateReport:
+              *, window: int, receipts: bool, progress: Any, reorg_at: int | None,
+              expected: tuple[int, str] | None) -> UpdateReport:
         result = ReplayResult(state, start, stop)
         all_findings: list[Finding] = []
         seen = len(state.findings)
+        at = expected
 
         def on_window(headers: list[Header], logs: list[RawLog]) -> None:
-            nonlocal seen
+            nonlocal seen, at
             new = [*result.findings, *state.findings[seen:]]
             seen = len(state.findings)
             result.findings.clear()
             all_findings.extend(new)
-            self._flush(state, new, headers, logs, headers[-1] if headers else None)
+            cursor = headers[-1] if headers else None
+            self._flush(state, new, headers, logs, cursor, at)
+            if cursor is not None:
+                at = (cursor.number, cursor.hash)
 
         try:
             replay_into(result, source, deployment, start, stop, window=window, receipts=receipts,
@@ -330,19 +420,21 @@ class Index:
             number = first - 1
         return -1
 
-    def _rollback(self, deployment: Any, fork: int) -> None:
-        """Forget everything after ``fork`` and rebuild the state up to it from the stored logs."""
+    def _rollback(self, deployment: Any, fork: int, expected: tuple[int, str] | None) -> None:
+        """Forget everything after ``fork`` and rebuild the state up to it from the stored logs, in one
+        transaction, if the cursor is still ``expected`` (else raise ``_Raced``: another updater did it)."""
         db = self.db
-        db.execute("DELETE FROM blocks WHERE number > ?", (fork,))
-        db.execute("DELETE FROM logs WHERE block_number > ?", (fork,))
-        for table in STATE_TABLES:
-            db.execute(f"DELETE FROM {table}")
-        db.execute("DELETE FROM cursor")
-        db.commit()
-        if fork < deployment.block:
-            return
-        self._fold(_IndexSource(self), deployment, State(), deployment.block, fork, None, window=10_000,
-                   receipts=False, progress=None, reorg_at=None)
+        with db.locked():
+            if _key(self.cursor()) != expected:
+                raise _Raced
+            db.execute("DELETE FROM blocks WHERE number > ?", (fork,))
+            db.execute("DELETE FROM logs WHERE block_number > ?", (fork,))
+            for table in STATE_TABLES:
+                db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM cursor")
+            if fork >= deployment.block:
+                self._fold(_IndexSource(self), deployment, State(), deployment.block, fork, None, window=10_000,
+                           receipts=False, progress=None, reorg_at=None, expected=None)
 
 
 class _IndexSource(Source):
@@ -374,6 +466,10 @@ class _IndexSource(Source):
 
     def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
         raise AuditError("the index re-folds its own stored logs without receipts")
+
+
+def _key(cursor: Cursor | None) -> tuple[int, str] | None:
+    return (cursor.block, cursor.hash) if cursor is not None else None
 
 
 def _loan_row(loan: dict[str, Any]) -> tuple[Any, ...]:
