@@ -21,6 +21,8 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     uint256 public constant MAX_NODES = 32;
     uint256 public constant MAX_WAYPOINTS = 32;
     uint16 public constant BPS = 10_000;
+    /// @notice the most a device's sequence may move forward in one report (see {ITelemetryOracle})
+    uint64 public constant MAX_SEQ_ADVANCE = 2 ** 32;
     uint16 internal constant F_QUANTITY = 1;
     uint16 internal constant F_TEMPERATURE = 2;
     uint16 internal constant F_LOCATION = 4;
@@ -209,6 +211,8 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         // Accepted once: the same signed report (on this chain, for this contract) never counts twice.
         if (_accepted[digest]) revert OracleReportReplayed(digest);
         if (_batches[report.batchId].root != bytes32(0)) revert OracleBatchExists(report.batchId);
+        // Until the operator installs a signer set there is no node and no quorum: nothing counts.
+        if (_signerSet == 0) revert OracleNoSignerSet();
         if (report.signerSet != _signerSet) {
             if (report.signerSet < _signerSet && report.signerSet != 0) {
                 revert OracleSignerSetRetired(report.signerSet, _signerSet);
@@ -361,6 +365,10 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         if (s.firstSeq > s.lastSeq) revert OracleBadSequenceRange(s.deviceId, s.firstSeq, s.lastSeq);
         // Sequence numbers only increase: a batch starts after the last one accepted for the device.
         if (s.firstSeq <= d.lastSeq) revert OracleSequenceNotIncreasing(s.deviceId, d.lastSeq, s.firstSeq);
+        // ... and by at most MAX_SEQ_ADVANCE a report, so no report can exhaust the device's sequence.
+        if (s.lastSeq - d.lastSeq > MAX_SEQ_ADVANCE) {
+            revert OracleSequenceJump(s.deviceId, d.lastSeq, s.lastSeq, MAX_SEQ_ADVANCE);
+        }
         d.lastSeq = s.lastSeq;
         emit DeviceSeqAdvanced(s.deviceId, batchId, s.lastSeq);
     }

@@ -16,6 +16,13 @@ pragma solidity ^0.8.24;
 /// the call is raised when `limit < outstanding(loanId)` and cleared when a later report shows
 /// `limit >= outstanding`. Breach flags and the margin call raise events (and alerts) only when they
 /// change, so a standing breach is not reported again with every batch.
+/// Trust: no report is accepted before the operator installs a signer set (`OracleNoSignerSet`), and a
+/// signer set always has a quorum of at least one node and a majority (`2 * quorum > n`).
+/// Sequence rule: a report moves a device's `lastSeq` forward (`firstSeq > lastSeq`) and by at most
+/// `MAX_SEQ_ADVANCE` = 2^32 (`reported lastSeq - lastSeq <= 2^32`, else `OracleSequenceJump`). A device
+/// reading once a second needs 136 years to number 2^32 readings, so an honest batch, gaps of lost
+/// readings included, is never refused; a signed report that names an absurd sequence can no longer
+/// push a device to 2^64 - 1 (after which it could never report again): that takes 2^32 accepted reports.
 interface ITelemetryOracle {
     /// What a device measures. Reading values: Weight in thousandths of the receipt's unit, Temperature
     /// in hundredths of a degree Celsius, Location latitude in `value` and longitude in `value2` (both
@@ -182,6 +189,11 @@ interface ITelemetryOracle {
     error OracleDuplicateSigner(address signer);
     error OracleQuorumNotMet(uint256 signatures, uint8 quorum);
     error OracleSequenceNotIncreasing(bytes32 deviceId, uint64 lastSeq, uint64 firstSeq);
+    /// @notice A report moves a device's sequence from `lastSeq` to `reportedLastSeq`, more than
+    /// `maxAdvance` (MAX_SEQ_ADVANCE, 2^32) at once.
+    error OracleSequenceJump(bytes32 deviceId, uint64 lastSeq, uint64 reportedLastSeq, uint64 maxAdvance);
+    /// @notice No signer set is installed yet (the operator's `setSigners`): no report is accepted.
+    error OracleNoSignerSet();
     error OracleBadSequenceRange(bytes32 deviceId, uint64 firstSeq, uint64 lastSeq);
     error OracleValueOutOfBounds(Metric metric, int256 value, int64 min, int64 max);
     error OracleTargetNotWatched(TargetKind kind, uint256 targetId);
@@ -216,7 +228,8 @@ interface ITelemetryOracle {
     function setAlertSink(address sink) external;
 
     /// @notice An oracle publisher (active member with the Oracle role) submits a report signed by
-    /// `quorum` distinct nodes of the current signer set.
+    /// `quorum` distinct nodes of the current signer set; refused (`OracleNoSignerSet`) while no set is
+    /// installed, and when a device's sequence would move by more than `MAX_SEQ_ADVANCE` (2^32).
     function submitReport(Report calldata report, bytes[] calldata signatures) external;
 
     /// @notice Anyone: the leaf of `reading` if `proof` proves it is in accepted batch `batchId`;

@@ -43,6 +43,8 @@ ASSET, SHIPMENT = 0, 1
 GOODS_MISSING, TEMPERATURE, DOOR_OUT_OF_HOURS, OFF_ROUTE = range(4)
 MODE_PLEDGE = 0
 BPS = 10_000
+#: TelemetryOracle.MAX_SEQ_ADVANCE: how far one report may move a device's sequence
+MAX_SEQ_ADVANCE = 2**32
 
 #: The constructor's bounds per metric (Weight, Temperature, Location, Door) and limits: set without an event.
 DEFAULT_BOUNDS = {0: (0, 10**15), 1: (-8000, 15000), 2: (-180_000_000, 180_000_000), 3: (0, 1)}
@@ -176,6 +178,7 @@ def _report_accepted(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     _check(s, ev, f"batch {bid}", "accepted before", None, s.get("oracle_batches", str(bid)) and "accepted")
     _check(s, ev, f"batch {bid}", "digest seen before", None, s.get("oracle_digests", a["digest"]) and "seen")
     current = s.get("oracle_signers", "current") or {"id": 0}
+    _check(s, ev, f"batch {bid}", "signer set installed", True, current["id"] != 0)
     _check(s, ev, f"batch {bid}", "signerSet", current["id"], a["signerSet"])
     max_age, max_skew = _limits(s)
     s.put("oracle_batches", str(bid), {
@@ -190,8 +193,9 @@ def _seq_advanced(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     device = _live_device(s, ev)
     did = ev.args["deviceId"]
     _check(s, ev, f"device {did}", "batchId", _current_batch(s), ev.args["batchId"])
-    if ev.args["lastSeq"] <= device["lastSeq"]:
-        _check(s, ev, f"device {did}", "lastSeq", f"> {device['lastSeq']}", ev.args["lastSeq"])
+    if not 0 < ev.args["lastSeq"] - device["lastSeq"] <= MAX_SEQ_ADVANCE:
+        _check(s, ev, f"device {did}", "lastSeq", f"> {device['lastSeq']}, <= {device['lastSeq']} + 2^32",
+               ev.args["lastSeq"])
     s.update("oracle_devices", did, lastSeq=ev.args["lastSeq"])
     s.put("oracle_device_seqs", key(did, ev.args["batchId"]), {"lastSeq": ev.args["lastSeq"]})
 

@@ -85,3 +85,12 @@ def test_a_watch_is_set_by_the_custodian_with_a_sane_range(fresh, watched: Watch
     with reverts("OracleNotCustodian"):
         oracle.as_(fresh.p.supplier).set_watch(TargetKind.ASSET, watched.deal.asset_id, 0, 800)
     assert oracle.watch(TargetKind.ASSET, watched.deal.asset_id) == (200, 800, 8 * 3600, 18 * 3600)
+
+
+def test_deploy_platform_installs_no_signer_set_unless_given_one(fresh):
+    from vscm.chain.deploy import deploy_platform
+
+    assert fresh.platform.oracle.signer_set() == (0, 0, [])  # the test world: closed until set_signers
+    keys = [k.address for k in node_keys()]
+    platform = deploy_platform(fresh.chain, fresh.p.operator, manifest=False, network="signed", oracle_signers=keys)
+    assert platform.oracle.signer_set() == (1, 2, keys)
