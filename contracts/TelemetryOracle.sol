@@ -424,6 +424,14 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         }
         uint8 before = st.breaches;
         uint8 flags = before;
+        // Flags are announced to a loan: a new lock (goods known short, pledged again) hears the
+        // standing breaches afresh and gets its own margin call; a released receipt hears nothing.
+        uint8 announced = before;
+        if (a.lockedBy != st.loanId) {
+            st.loanId = a.lockedBy;
+            st.marginCall = false;
+            if (a.lockedBy != 0) announced = 0;
+        }
         if (s.fields & F_QUANTITY != 0) {
             st.quantity = s.quantity;
             // Pledged goods must be in store; free goods may come and go (withdrawGoods records them).
@@ -450,7 +458,7 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         }
         st.breaches = flags;
         emit TargetUpdated(s.kind, s.targetId, batchId, st.quantity, flags);
-        _announce(s, before, flags, batchId, a.lockedBy, digest);
+        _announce(s, before, announced, flags, batchId, a.lockedBy, digest);
         if (s.kind == TargetKind.Asset && s.fields & F_QUANTITY != 0 && a.lockedBy != 0) {
             _checkMargin(st, s.targetId, a, digest);
         }
@@ -461,17 +469,24 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         return on ? flags | bit : flags & ~bit;
     }
 
-    /// Events (and alerts to the sink) for the breaches that changed with this summary.
-    function _announce(Summary calldata s, uint8 before, uint8 flags, uint256 batchId, uint256 loanId, bytes32 digest)
-        internal
-    {
+    /// Events (and alerts to the sink) for the breaches that changed with this summary: detected when
+    /// set and not yet announced to the loan (`announced`), cleared when set before and no longer.
+    function _announce(
+        Summary calldata s,
+        uint8 before,
+        uint8 announced,
+        uint8 flags,
+        uint256 batchId,
+        uint256 loanId,
+        bytes32 digest
+    ) internal {
         for (uint8 b = 0; b < 4; b++) {
             uint8 bit = uint8(1) << b;
-            if (before & bit == flags & bit) continue;
             if (flags & bit != 0) {
+                if (announced & bit != 0) continue;
                 emit BreachDetected(s.kind, s.targetId, Breach(b), batchId, loanId, _observed(s, Breach(b)));
                 if (loanId != 0) _alert(loanId, IND_BREACH_BASE + b, b == 0 ? 3 : 2, digest);
-            } else {
+            } else if (before & bit != 0) {
                 emit BreachCleared(s.kind, s.targetId, Breach(b), batchId);
             }
         }

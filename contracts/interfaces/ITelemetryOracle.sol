@@ -15,7 +15,10 @@ pragma solidity ^0.8.24;
 /// appraised value pro rata, released goods not counted) and `limit = collateralValue * ltvBps / 10000`;
 /// the call is raised when `limit < outstanding(loanId)` and cleared when a later report shows
 /// `limit >= outstanding`. Breach flags and the margin call raise events (and alerts) only when they
-/// change, so a standing breach is not reported again with every batch.
+/// change, so a standing breach is not reported again with every batch. They are announced per loan:
+/// `TargetState.loanId` is the lock they were announced to; when the first report after a new lock
+/// (a new pledge loan on the same receipt) finds it, the margin call is evaluated afresh for the new
+/// loan and every standing breach is detected again, with alerts to that loan.
 /// Trust: no report is accepted before the operator installs a signer set (`OracleNoSignerSet`), and a
 /// signer set always has a quorum of at least one node and a majority (`2 * quorum > n`).
 /// Sequence rule: a report moves a device's `lastSeq` forward (`firstSeq > lastSeq`) and by at most
@@ -140,6 +143,9 @@ interface ITelemetryOracle {
         uint16 doorOpenings;
         uint64 outOfHoursAt;
         uint256 collateralValue;
+        /// the loan the breaches and `marginCall` were announced to (the target's lock at the last
+        /// report; 0 when none)
+        uint256 loanId;
     }
 
     event DeviceRegistered(

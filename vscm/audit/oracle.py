@@ -67,7 +67,7 @@ NO_EVENT = (
 CONTRACT_NOTES[CONTRACT] = set(NO_EVENT)
 
 #: TargetState fields the history rebuilds (the others are in NO_EVENT).
-TARGET_FIELDS = ("batchId", "updatedAt", "breaches", "marginCall", "activeDevices", "quantity")
+TARGET_FIELDS = ("batchId", "updatedAt", "breaches", "marginCall", "activeDevices", "quantity", "loanId")
 
 
 def _target_key(kind: int, target_id: int) -> str:
@@ -77,7 +77,7 @@ def _target_key(kind: int, target_id: int) -> str:
 def _target(s: State, kind: int, target_id: int) -> dict[str, Any]:
     return s.get("oracle_targets", _target_key(kind, target_id)) or {
         "kind": kind, "targetId": target_id, "batchId": 0, "updatedAt": 0, "breaches": 0, "marginCall": False,
-        "activeDevices": 0, "quantity": 0, "collateralValue": 0, "maxTemp": 0}
+        "activeDevices": 0, "quantity": 0, "collateralValue": 0, "maxTemp": 0, "loanId": 0}
 
 
 def _current_batch(s: State) -> int:
@@ -208,9 +208,20 @@ def _target_updated(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     _check(s, ev, f"target {tk}", "batchId", _current_batch(s), a["batchId"])
     if t["activeDevices"] == 0:
         _check(s, ev, f"target {tk}", "activeDevices", "> 0", 0)
+    # Flags are announced per loan: a new lock resets the margin call and re-announces standing breaches.
+    before = announced = t["breaches"]
+    lock = _asset_of(s, a["kind"], a["targetId"]).get("lockedBy", 0)
+    if lock != t.get("loanId", 0):
+        old = s.get("oracle_margin_calls", str(t.get("loanId", 0)))
+        if old and old["active"] and old["assetId"] == a["targetId"] and a["kind"] == ASSET:
+            s.put("oracle_margin_calls", str(t["loanId"]), {**old, "active": False, "endedBy": "lock changed"})
+        t = {**t, "loanId": lock, "marginCall": False}
+        if lock:
+            announced = 0
     s.put("oracle_targets", tk, {**t, "batchId": a["batchId"], "updatedAt": ctx.ts(ev.log.block_number),
                                  "quantity": a["quantity"], "breaches": a["breaches"]})
-    s.put("oracle_cursor", "pending", {"target": tk, "batchId": a["batchId"], "changed": t["breaches"] ^ a["breaches"],
+    changed = (a["breaches"] & ~announced) | (before & ~a["breaches"])
+    s.put("oracle_cursor", "pending", {"target": tk, "batchId": a["batchId"], "changed": changed,
                                        "block": ev.log.block_number})
 
 
@@ -436,7 +447,8 @@ def _oracle(state: State, v: Views, out: list[Finding]) -> None:
         _diff(out, f"watch of target {tk}", watch, v.call(CONTRACT, "getWatch", kind, target_id), v.block)
 
     for lid, call in state.table("oracle_margin_calls").items():
-        found = v.call(CONTRACT, "targetState", ASSET, call["assetId"])["marginCall"]
+        theirs = v.call(CONTRACT, "targetState", ASSET, call["assetId"])
+        found = theirs["marginCall"] and theirs["loanId"] == int(lid)  # a call belongs to one loan
         _state(out, f"margin call of loan {lid}", "active", call["active"], found, v.block)
 
     for oid, route in state.table("oracle_routes").items():

@@ -74,6 +74,8 @@ class TargetState:
     door_openings: int
     out_of_hours_at: int
     collateral_value: int
+    #: the loan the breaches and the margin call were announced to (0: none)
+    loan_id: int = 0
 
     @property
     def breach_names(self) -> list[str]:

@@ -147,3 +147,26 @@ def test_route_check_follows_the_legs(fresh, watched: Watched):
     assert oracle.is_off_route(order_id, 31_265_000, 121_600_000)      # 50 km east of it
     with reverts("OracleNotCustodian", targetId=order_id, caller=fresh.p.warehouse.address):
         oracle.as_(fresh.p.warehouse).set_route(order_id, ROUTE, 10_000)
+
+
+def test_a_new_loan_on_goods_known_short_gets_its_margin_call_and_alerts(fresh, watched: Watched):
+    # F-09: the flags belonged to the receipt, so a new pledge of goods already short heard nothing.
+    oracle, loans, fin = fresh.platform.oracle, fresh.platform.loans, Fin(fresh)
+    sink = _sink(fresh)
+    first = watched.deal
+    watched.cell.remove(100)
+    watched.aggregator.publish(watched.readings(fresh, 3))  # the first loan's breach and margin call
+    fin.repay(first, loans.contract.functions.outstanding(first.loan_id).call() + 1_000_00)
+    assert fin.asset(first.asset_id).locked_by == 0
+    second = fin.pledge(asset_id=first.asset_id, lender=fresh.p.bank2)
+    receipt = watched.aggregator.publish(watched.readings(fresh, 3)).receipt
+    breach = the_event(oracle, receipt, "BreachDetected")
+    assert (breach["breach"], breach["loanId"], breach["observed"]) == (0, second.loan_id, 400)
+    assert the_event(oracle, receipt, "MarginCall")["loanId"] == second.loan_id
+    calls = _calls(sink)
+    assert [c[1:3] for c in calls[-2:]] == [(second.loan_id, 302), (second.loan_id, 301)]
+    state = oracle.target_state(TargetKind.ASSET, first.asset_id)
+    assert (state.loan_id, state.margin_call, state.breach_names) == (second.loan_id, True, ["goods_missing"])
+    again = watched.aggregator.publish(watched.readings(fresh, 3)).receipt  # standing: not raised again
+    assert emitted(oracle, again, "MarginCall") == [] and emitted(oracle, again, "BreachDetected") == []
+    assert len(_calls(sink)) == len(calls)
