@@ -120,9 +120,7 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     /// @inheritdoc ITelemetryOracle
     function retireDevice(bytes32 deviceId) external {
         Device storage d = _liveDevice(deviceId);
-        if (msg.sender != d.owner && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
-            revert OracleNotDeviceOwner(deviceId, msg.sender);
-        }
+        if (!hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) _requireActiveOwner(d, deviceId);
         d.retired = true;
         _state[d.kind][d.targetId].activeDevices -= 1;
         emit DeviceRetired(deviceId, msg.sender);
@@ -131,7 +129,7 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     /// @inheritdoc ITelemetryOracle
     function rotateDeviceKey(bytes32 deviceId, address newKey) external {
         Device storage d = _liveDevice(deviceId);
-        if (msg.sender != d.owner) revert OracleNotDeviceOwner(deviceId, msg.sender);
+        _requireActiveOwner(d, deviceId);
         if (newKey == address(0)) revert OracleZeroKey();
         address old = d.key;
         d.key = newKey;
@@ -318,6 +316,15 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         d = _devices[deviceId];
         if (d.key == address(0)) revert OracleUnknownDevice(deviceId);
         if (d.retired) revert OracleDeviceRetired(deviceId);
+    }
+
+    /// The caller owns the device and is still an active custodian: an evicted or suspended warehouse
+    /// (carrier) no longer retires or re-keys the devices watching the goods (the operator still may retire).
+    function _requireActiveOwner(Device storage d, bytes32 deviceId) internal view {
+        if (msg.sender != d.owner) revert OracleNotDeviceOwner(deviceId, msg.sender);
+        IMemberRegistry.Role role =
+            d.kind == TargetKind.Asset ? IMemberRegistry.Role.Warehouse : IMemberRegistry.Role.Logistics;
+        if (!registry.isActive(msg.sender, role)) revert OracleCustodianNotActive(deviceId, msg.sender);
     }
 
     /// The custodian of a receipt is the warehouse that issued it; of a shipment, its carrier. Either

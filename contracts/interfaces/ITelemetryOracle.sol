@@ -179,6 +179,9 @@ interface ITelemetryOracle {
     error OracleDeviceRetired(bytes32 deviceId);
     error OracleNotDeviceOwner(bytes32 deviceId, address caller);
     error OracleZeroKey();
+    /// @notice The device's owner is no longer an active warehouse (carrier): suspended or evicted, it
+    /// may not retire or re-key the device (the operator may still retire it).
+    error OracleCustodianNotActive(bytes32 deviceId, address owner);
     error OracleOwnerNotActive(address owner);
     error OracleNotCustodian(TargetKind kind, uint256 targetId, address caller);
     error OracleBadSignerSet(uint256 nodes, uint8 quorum);
@@ -216,8 +219,10 @@ interface ITelemetryOracle {
     /// key, bound to a warehouse receipt it issued or a shipment it carries.
     function registerDevice(bytes32 deviceId, address key, Metric metric, TargetKind kind, uint256 targetId) external;
     /// @notice The device's owner (or the operator) retires it for good; its readings are refused from then.
+    /// The owner must still be an active warehouse (carrier) (`OracleCustodianNotActive`).
     function retireDevice(bytes32 deviceId) external;
-    /// @notice The device's owner gives it a new key; its sequence numbers carry on.
+    /// @notice The device's owner, while an active warehouse (carrier), gives it a new key; its sequence
+    /// numbers carry on.
     function rotateDeviceKey(bytes32 deviceId, address newKey) external;
     /// @notice Operator: a new signer set (the oracle nodes' keys and the quorum k of n); the previous
     /// set is retired and reports it signed are refused. `2 * quorum > n` (a majority).

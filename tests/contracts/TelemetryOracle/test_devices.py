@@ -94,3 +94,23 @@ def test_deploy_platform_installs_no_signer_set_unless_given_one(fresh):
     keys = [k.address for k in node_keys()]
     platform = deploy_platform(fresh.chain, fresh.p.operator, manifest=False, network="signed", oracle_signers=keys)
     assert platform.oracle.signer_set() == (1, 2, keys)
+
+
+def test_a_suspended_or_evicted_custodian_neither_retires_nor_rekeys_its_devices(fresh, watched: Watched):
+    oracle, members = fresh.platform.oracle, fresh.platform.members.as_(fresh.p.operator)
+    cell, door = watched.cell.device_id, watched.site.devices[2].device_id
+    warehouse = fresh.p.warehouse
+    new = device_key("rekeyed", "LC").address
+    members.suspend(warehouse.address, b"\x01" * 32)
+    with reverts("OracleCustodianNotActive", deviceId=cell, owner=warehouse.address):
+        oracle.as_(warehouse).retire_device(cell)
+    with reverts("OracleCustodianNotActive", deviceId=cell, owner=warehouse.address):
+        oracle.as_(warehouse).rotate_device_key(cell, new)
+    members.evict(warehouse.address, b"\x02" * 32)
+    with reverts("OracleCustodianNotActive", deviceId=door, owner=warehouse.address):
+        oracle.as_(warehouse).retire_device(door)
+    with reverts("OracleCustodianNotActive", deviceId=door, owner=warehouse.address):
+        oracle.as_(warehouse).rotate_device_key(door, new)
+    assert not oracle.device(cell).retired and oracle.device(cell).key == watched.cell.key.address
+    oracle.as_(fresh.p.operator).retire_device(cell)  # the operator still can
+    assert oracle.device(cell).retired
