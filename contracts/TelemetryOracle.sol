@@ -23,6 +23,10 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     uint16 public constant BPS = 10_000;
     /// @notice the most a device's sequence may move forward in one report (see {ITelemetryOracle})
     uint64 public constant MAX_SEQ_ADVANCE = 2 ** 32;
+    /// @notice gas the alert sink gets per alert (see {ITelemetryOracle}); RiskControl needs about 305,000
+    uint256 public constant ALERT_GAS = 500_000;
+    /// the most of a failing sink's answer an AlertSinkFailed carries: a selector and four words
+    uint256 internal constant MAX_REASON = 132;
     uint16 internal constant F_QUANTITY = 1;
     uint16 internal constant F_TEMPERATURE = 2;
     uint16 internal constant F_LOCATION = 4;
@@ -530,13 +534,25 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     }
 
     /// Tell the alert sink; a failing sink never fails the batch but is reported, never swallowed.
+    /// Bounded both ways: the sink gets ALERT_GAS and at most MAX_REASON bytes of its answer are copied,
+    /// so a hostile or broken sink costs a report at most about ALERT_GAS and a short event per alert.
     function _alert(uint256 loanId, uint16 indicator, uint8 severity, bytes32 evidence) internal {
         address sink = alertSink;
         if (sink == address(0)) return;
-        try IAlertSink(sink).raiseLoanAlert(loanId, indicator, severity, evidence) returns (uint256) {}
-        catch (bytes memory reason) {
-            emit AlertSinkFailed(loanId, indicator, reason);
+        bytes memory data = abi.encodeCall(IAlertSink.raiseLoanAlert, (loanId, indicator, severity, evidence));
+        bool ok;
+        bytes memory reason;
+        assembly ("memory-safe") {
+            ok := call(ALERT_GAS, sink, 0, add(data, 32), mload(data), 0, 0)
+            let size := returndatasize()
+            if gt(size, MAX_REASON) { size := MAX_REASON }
+            reason := mload(0x40)
+            mstore(reason, size)
+            returndatacopy(add(reason, 32), 0, size)
+            mstore(0x40, add(add(reason, 32), and(add(size, 31), not(31))))
         }
+        // Done is a call that answered an alert id; a revert, running out of gas or no code at all failed.
+        if (!ok || reason.length < 32) emit AlertSinkFailed(loanId, indicator, reason);
     }
 
     function _hashReport(Report calldata r) internal pure returns (bytes32) {

@@ -172,6 +172,9 @@ interface ITelemetryOracle {
         uint256 indexed loanId, uint256 indexed assetId, uint256 collateralValue, uint256 limit, uint256 outstanding
     );
     event MarginCallCleared(uint256 indexed loanId, uint256 indexed assetId, uint256 collateralValue, uint256 limit);
+    /// @notice The alert sink did not take an alert: it reverted (`reason`: the first 132 bytes of its
+    /// revert data), ran out of its `ALERT_GAS` (500,000 gas per alert; `reason` empty) or has no code.
+    /// The report is accepted all the same; a hostile sink costs it at most ALERT_GAS per alert.
     event AlertSinkFailed(uint256 indexed loanId, uint16 indicator, bytes reason);
 
     error OracleDeviceExists(bytes32 deviceId);

@@ -170,3 +170,44 @@ def test_a_new_loan_on_goods_known_short_gets_its_margin_call_and_alerts(fresh, 
     again = watched.aggregator.publish(watched.readings(fresh, 3)).receipt  # standing: not raised again
     assert emitted(oracle, again, "MarginCall") == [] and emitted(oracle, again, "BreachDetected") == []
     assert len(_calls(sink)) == len(calls)
+
+
+def _hostile_sink(world, bomb: bool) -> str:
+    address = world.chain.sender.deploy(world.p.operator, "GasBurningAlertSink", bomb)
+    world.platform.oracle.as_(world.p.operator).set_alert_sink(address)
+    return str(address)
+
+
+def _three_alerts(world, watched: Watched):
+    watched.cell.remove(100)                   # goods missing (302) and a margin call (301)
+    watched.site.devices[1].excursion = 9.0    # temperature (303)
+    return watched.aggregator.publish(watched.readings(world, 3))
+
+
+def test_a_gas_burning_alert_sink_costs_a_report_at_most_its_stipend_per_alert(fresh, watched: Watched):
+    oracle = fresh.platform.oracle
+    _hostile_sink(fresh, bomb=False)
+    published = _three_alerts(fresh, watched)
+    failures = emitted(oracle, published.receipt, "AlertSinkFailed")
+    assert [(f["indicator"], bytes(f["reason"])) for f in failures] == [(302, b""), (303, b""), (301, b"")]
+    assert the_event(oracle, published.receipt, "MarginCall")["loanId"] == watched.deal.loan_id
+    alert_gas = oracle.contract.functions.ALERT_GAS().call()
+    assert alert_gas == 500_000
+    assert 3 * alert_gas < published.gas_used < 3 * alert_gas + 1_000_000
+
+
+def test_a_sink_reverting_with_a_huge_reason_is_reported_with_its_first_bytes(fresh, watched: Watched):
+    oracle = fresh.platform.oracle
+    _hostile_sink(fresh, bomb=True)
+    published = _three_alerts(fresh, watched)
+    failures = emitted(oracle, published.receipt, "AlertSinkFailed")
+    assert [(f["indicator"], len(f["reason"])) for f in failures] == [(302, 132), (303, 132), (301, 132)]
+    assert published.gas_used < 1_500_000
+
+
+def test_a_sink_without_code_is_reported_and_the_report_accepted(fresh, watched: Watched):
+    oracle = fresh.platform.oracle
+    oracle.as_(fresh.p.operator).set_alert_sink(fresh.p.outsider.address)
+    published = _three_alerts(fresh, watched)
+    failures = emitted(oracle, published.receipt, "AlertSinkFailed")
+    assert [(f["indicator"], bytes(f["reason"])) for f in failures] == [(302, b""), (303, b""), (301, b"")]
