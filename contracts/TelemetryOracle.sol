@@ -102,9 +102,12 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     // ------------------------------------------------------------------------------------ devices
 
     /// @inheritdoc ITelemetryOracle
-    function registerDevice(bytes32 deviceId, address key, Metric metric, TargetKind kind, uint256 targetId)
+    function registerDevice(bytes32 serial, address key, Metric metric, TargetKind kind, uint256 targetId)
         external
+        returns (bytes32 deviceId)
     {
+        // Ids are namespaced by custodian: nobody can take an id in another custodian's namespace.
+        deviceId = keccak256(abi.encode(msg.sender, serial));
         if (_devices[deviceId].key != address(0)) revert OracleDeviceExists(deviceId);
         if (key == address(0)) revert OracleZeroKey();
         _requireCustodian(kind, targetId, msg.sender);
@@ -118,7 +121,7 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
             targetId: targetId
         });
         _state[kind][targetId].activeDevices += 1;
-        emit DeviceRegistered(deviceId, msg.sender, key, metric, kind, targetId);
+        emit DeviceRegistered(deviceId, msg.sender, key, metric, kind, targetId, serial);
     }
 
     /// @inheritdoc ITelemetryOracle

@@ -148,8 +148,15 @@ interface ITelemetryOracle {
         uint256 loanId;
     }
 
+    /// @notice `deviceId = keccak256(abi.encode(owner, serial))`; `serial` is keccak256 of the serial number.
     event DeviceRegistered(
-        bytes32 indexed deviceId, address indexed owner, address key, Metric metric, TargetKind kind, uint256 targetId
+        bytes32 indexed deviceId,
+        address indexed owner,
+        address key,
+        Metric metric,
+        TargetKind kind,
+        uint256 targetId,
+        bytes32 serial
     );
     event DeviceRetired(bytes32 indexed deviceId, address indexed by);
     event DeviceRotated(bytes32 indexed deviceId, address oldKey, address newKey);
@@ -219,8 +226,13 @@ interface ITelemetryOracle {
     error OracleBadRoute(uint256 waypoints, uint32 corridor);
 
     /// @notice A warehouse or carrier (active member) registers a device it runs, with the device's own
-    /// key, bound to a warehouse receipt it issued or a shipment it carries.
-    function registerDevice(bytes32 deviceId, address key, Metric metric, TargetKind kind, uint256 targetId) external;
+    /// key, bound to a warehouse receipt it issued or a shipment it carries. Device ids are namespaced by
+    /// custodian: the id is `keccak256(abi.encode(msg.sender, serial))` (`serial`: keccak256 of the
+    /// device's serial number), so no custodian can register, and squat, an id of another's.
+    /// @return deviceId the id readings and reports name the device by
+    function registerDevice(bytes32 serial, address key, Metric metric, TargetKind kind, uint256 targetId)
+        external
+        returns (bytes32 deviceId);
     /// @notice The device's owner (or the operator) retires it for good; its readings are refused from then.
     /// The owner must still be an active warehouse (carrier) (`OracleCustodianNotActive`).
     function retireDevice(bytes32 deviceId) external;

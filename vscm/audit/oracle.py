@@ -95,10 +95,16 @@ def _device_registered(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     a = ev.args
     did = a["deviceId"]
     _check(s, ev, f"device {did}", "registered before", None, s.get("oracle_devices", did) and "registered")
+    namespaced = "0x" + keccak(abi_encode(["address", "bytes32"], [a["owner"], _bytes32(a["serial"])])).hex()
+    _check(s, ev, f"device {did}", "id in its owner's namespace", namespaced, did)
     s.put("oracle_devices", did, {"key": a["key"], "owner": a["owner"], "metric": a["metric"], "kind": a["kind"],
                                   "retired": False, "lastSeq": 0, "targetId": a["targetId"]})
     t = _target(s, a["kind"], a["targetId"])
     s.put("oracle_targets", _target_key(a["kind"], a["targetId"]), {**t, "activeDevices": t["activeDevices"] + 1})
+
+
+def _bytes32(value: Any) -> bytes:
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
 
 
 def _live_device(s: State, ev: DecodedEvent) -> dict[str, Any]:

@@ -101,7 +101,7 @@ def test_a_signer_outside_the_set_is_refused(fresh, watched):
 
 def test_unregistered_device_is_refused(fresh, watched):
     batch = _batch(fresh, watched)
-    ghost = device_id("GHOST-1")
+    ghost = device_id("GHOST-1", fresh.p.warehouse.address)
     report = replace(batch.report, devices=batch.report.devices + (DeviceSeq(ghost, 1, 3),))
     with reverts("OracleUnknownDevice", deviceId=ghost):
         _publish(fresh, watched, report, signed(fresh, report, node_keys()[:2]))
@@ -169,8 +169,7 @@ def test_sequence_going_backwards_is_refused(fresh, watched):
     first = _batch(fresh, watched, samples=3)
     _publish(fresh, watched, first.report, signed(fresh, first.report, node_keys()[:2]))
     cell = watched.cell.device_id
-    devices = tuple(DeviceSeq(d.device_id, 2, 4) if d.device_id == cell else d for d in first.report.devices)
-    report = replace(first.report, batch_id=first.report.batch_id + 1, devices=devices)
+    report = replace(first.report, batch_id=first.report.batch_id + 1, devices=(DeviceSeq(cell, 2, 4),))
     with reverts("OracleSequenceNotIncreasing", deviceId=cell, lastSeq=3, firstSeq=2):
         _publish(fresh, watched, report, signed(fresh, report, node_keys()[:2]))
 
@@ -195,9 +194,9 @@ def test_no_report_is_accepted_before_a_signer_set_is_installed(fresh):
     # F-01: with no set installed, set 0 had no nodes and a quorum of 0, so zero signatures passed.
     deal = Fin(fresh).pledge()
     oracle = fresh.platform.oracle
-    site = Site.warehouse("unsigned", deal.asset_id, 500)
+    site = Site.warehouse("unsigned", deal.asset_id, 500, custodian=fresh.p.warehouse.address)
     for dev in site.devices:
-        oracle.as_(fresh.p.warehouse).register_device(dev.device_id, dev.key.address, dev.metric, TargetKind.ASSET,
+        oracle.as_(fresh.p.warehouse).register_device(dev.serial, dev.key.address, dev.metric, TargetKind.ASSET,
                                                       deal.asset_id)
     site.devices[0].remove(500)  # a forged empty warehouse
     report = OracleNode(node_keys()[0], oracle).prepare(site.run(int(fresh.chain.now()) - 30, 3, 10)).report
@@ -235,6 +234,7 @@ def test_a_report_cannot_push_a_sequence_to_the_end_of_its_range(fresh, watched)
     report = with_cell(batch.report, 1, 2**32, batch.report.batch_id)
     _publish(fresh, watched, report, signed(fresh, report, node_keys()[:2]))
     assert fresh.platform.oracle.device(cell).last_seq == 2**32
-    report = with_cell(batch.report, 2**32 + 1, 2**33 + 1, batch.report.batch_id + 1)
+    report = replace(batch.report, devices=(DeviceSeq(cell, 2**32 + 1, 2**33 + 1),),
+                     batch_id=batch.report.batch_id + 1)
     with reverts("OracleSequenceJump", deviceId=cell, lastSeq=2**32, reportedLastSeq=2**33 + 1):
         _publish(fresh, watched, report, signed(fresh, report, node_keys()[:2]))

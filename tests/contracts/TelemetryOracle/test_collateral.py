@@ -124,9 +124,9 @@ def test_shipment_off_route_is_a_breach_of_the_prepayment_loan(fresh, watched: W
     order_id = deal.purpose_order_id
     carrier = oracle.as_(fresh.p.carrier)
     carrier.set_route(order_id, ROUTE, 20_000)
-    truck = Site.truck("truck", order_id, ROUTE)
+    truck = Site.truck("truck", order_id, ROUTE, custodian=fresh.p.carrier.address)
     for dev in truck.devices:
-        carrier.register_device(dev.device_id, dev.key.address, dev.metric, TargetKind.SHIPMENT, order_id)
+        carrier.register_device(dev.serial, dev.key.address, dev.metric, TargetKind.SHIPMENT, order_id)
     sink = _sink(fresh)
     on_route = watched.aggregator.publish(truck.run(int(fresh.chain.now()) - 30, 3, 10)).receipt
     assert emitted(oracle, on_route, "BreachDetected") == []

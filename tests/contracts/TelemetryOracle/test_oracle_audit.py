@@ -34,8 +34,8 @@ def _story(fresh: Any) -> tuple[Watched, dict[str, Any]]:
     oracle, p = fresh.platform.oracle, fresh.p
     ops = oracle.as_(p.operator)
     w.aggregator.publish(w.readings(fresh, 3))                       # a clean batch
-    spare = device_id("WH-SPARE-1")
-    oracle.as_(p.warehouse).register_device(spare, Account.from_key(keccak(text="spare")).address, Metric.WEIGHT,
+    spare = device_id("WH-SPARE-1", p.warehouse.address)
+    oracle.as_(p.warehouse).register_device("WH-SPARE-1", Account.from_key(keccak(text="spare")).address, Metric.WEIGHT,
                                             TargetKind.ASSET, w.deal.asset_id)
     oracle.as_(p.warehouse).retire_device(spare)
     door = w.site.devices[2]
