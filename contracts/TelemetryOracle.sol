@@ -21,6 +21,12 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     uint256 public constant MAX_NODES = 32;
     uint256 public constant MAX_WAYPOINTS = 32;
     uint16 public constant BPS = 10_000;
+    /// @notice the most a device's sequence may move forward in one report (see {ITelemetryOracle})
+    uint64 public constant MAX_SEQ_ADVANCE = 2 ** 32;
+    /// @notice gas the alert sink gets per alert (see {ITelemetryOracle}); RiskControl needs about 305,000
+    uint256 public constant ALERT_GAS = 500_000;
+    /// the most of a failing sink's answer an AlertSinkFailed carries: a selector and four words
+    uint256 internal constant MAX_REASON = 132;
     uint16 internal constant F_QUANTITY = 1;
     uint16 internal constant F_TEMPERATURE = 2;
     uint16 internal constant F_LOCATION = 4;
@@ -96,9 +102,12 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     // ------------------------------------------------------------------------------------ devices
 
     /// @inheritdoc ITelemetryOracle
-    function registerDevice(bytes32 deviceId, address key, Metric metric, TargetKind kind, uint256 targetId)
+    function registerDevice(bytes32 serial, address key, Metric metric, TargetKind kind, uint256 targetId)
         external
+        returns (bytes32 deviceId)
     {
+        // Ids are namespaced by custodian: nobody can take an id in another custodian's namespace.
+        deviceId = keccak256(abi.encode(msg.sender, serial));
         if (_devices[deviceId].key != address(0)) revert OracleDeviceExists(deviceId);
         if (key == address(0)) revert OracleZeroKey();
         _requireCustodian(kind, targetId, msg.sender);
@@ -112,15 +121,13 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
             targetId: targetId
         });
         _state[kind][targetId].activeDevices += 1;
-        emit DeviceRegistered(deviceId, msg.sender, key, metric, kind, targetId);
+        emit DeviceRegistered(deviceId, msg.sender, key, metric, kind, targetId, serial);
     }
 
     /// @inheritdoc ITelemetryOracle
     function retireDevice(bytes32 deviceId) external {
         Device storage d = _liveDevice(deviceId);
-        if (msg.sender != d.owner && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
-            revert OracleNotDeviceOwner(deviceId, msg.sender);
-        }
+        if (!hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) _requireActiveOwner(d, deviceId);
         d.retired = true;
         _state[d.kind][d.targetId].activeDevices -= 1;
         emit DeviceRetired(deviceId, msg.sender);
@@ -129,7 +136,7 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     /// @inheritdoc ITelemetryOracle
     function rotateDeviceKey(bytes32 deviceId, address newKey) external {
         Device storage d = _liveDevice(deviceId);
-        if (msg.sender != d.owner) revert OracleNotDeviceOwner(deviceId, msg.sender);
+        _requireActiveOwner(d, deviceId);
         if (newKey == address(0)) revert OracleZeroKey();
         address old = d.key;
         d.key = newKey;
@@ -209,6 +216,8 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         // Accepted once: the same signed report (on this chain, for this contract) never counts twice.
         if (_accepted[digest]) revert OracleReportReplayed(digest);
         if (_batches[report.batchId].root != bytes32(0)) revert OracleBatchExists(report.batchId);
+        // Until the operator installs a signer set there is no node and no quorum: nothing counts.
+        if (_signerSet == 0) revert OracleNoSignerSet();
         if (report.signerSet != _signerSet) {
             if (report.signerSet < _signerSet && report.signerSet != 0) {
                 revert OracleSignerSetRetired(report.signerSet, _signerSet);
@@ -316,6 +325,15 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         if (d.retired) revert OracleDeviceRetired(deviceId);
     }
 
+    /// The caller owns the device and is still an active custodian: an evicted or suspended warehouse
+    /// (carrier) no longer retires or re-keys the devices watching the goods (the operator still may retire).
+    function _requireActiveOwner(Device storage d, bytes32 deviceId) internal view {
+        if (msg.sender != d.owner) revert OracleNotDeviceOwner(deviceId, msg.sender);
+        IMemberRegistry.Role role =
+            d.kind == TargetKind.Asset ? IMemberRegistry.Role.Warehouse : IMemberRegistry.Role.Logistics;
+        if (!registry.isActive(msg.sender, role)) revert OracleCustodianNotActive(deviceId, msg.sender);
+    }
+
     /// The custodian of a receipt is the warehouse that issued it; of a shipment, its carrier. Either
     /// must be an active member.
     function _requireCustodian(TargetKind kind, uint256 targetId, address who) internal view {
@@ -361,6 +379,10 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         if (s.firstSeq > s.lastSeq) revert OracleBadSequenceRange(s.deviceId, s.firstSeq, s.lastSeq);
         // Sequence numbers only increase: a batch starts after the last one accepted for the device.
         if (s.firstSeq <= d.lastSeq) revert OracleSequenceNotIncreasing(s.deviceId, d.lastSeq, s.firstSeq);
+        // ... and by at most MAX_SEQ_ADVANCE a report, so no report can exhaust the device's sequence.
+        if (s.lastSeq - d.lastSeq > MAX_SEQ_ADVANCE) {
+            revert OracleSequenceJump(s.deviceId, d.lastSeq, s.lastSeq, MAX_SEQ_ADVANCE);
+        }
         d.lastSeq = s.lastSeq;
         emit DeviceSeqAdvanced(s.deviceId, batchId, s.lastSeq);
     }
@@ -416,6 +438,14 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         }
         uint8 before = st.breaches;
         uint8 flags = before;
+        // Flags are announced to a loan: a new lock (goods known short, pledged again) hears the
+        // standing breaches afresh and gets its own margin call; a released receipt hears nothing.
+        uint8 announced = before;
+        if (a.lockedBy != st.loanId) {
+            st.loanId = a.lockedBy;
+            st.marginCall = false;
+            if (a.lockedBy != 0) announced = 0;
+        }
         if (s.fields & F_QUANTITY != 0) {
             st.quantity = s.quantity;
             // Pledged goods must be in store; free goods may come and go (withdrawGoods records them).
@@ -442,7 +472,7 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         }
         st.breaches = flags;
         emit TargetUpdated(s.kind, s.targetId, batchId, st.quantity, flags);
-        _announce(s, before, flags, batchId, a.lockedBy, digest);
+        _announce(s, before, announced, flags, batchId, a.lockedBy, digest);
         if (s.kind == TargetKind.Asset && s.fields & F_QUANTITY != 0 && a.lockedBy != 0) {
             _checkMargin(st, s.targetId, a, digest);
         }
@@ -453,17 +483,24 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         return on ? flags | bit : flags & ~bit;
     }
 
-    /// Events (and alerts to the sink) for the breaches that changed with this summary.
-    function _announce(Summary calldata s, uint8 before, uint8 flags, uint256 batchId, uint256 loanId, bytes32 digest)
-        internal
-    {
+    /// Events (and alerts to the sink) for the breaches that changed with this summary: detected when
+    /// set and not yet announced to the loan (`announced`), cleared when set before and no longer.
+    function _announce(
+        Summary calldata s,
+        uint8 before,
+        uint8 announced,
+        uint8 flags,
+        uint256 batchId,
+        uint256 loanId,
+        bytes32 digest
+    ) internal {
         for (uint8 b = 0; b < 4; b++) {
             uint8 bit = uint8(1) << b;
-            if (before & bit == flags & bit) continue;
             if (flags & bit != 0) {
+                if (announced & bit != 0) continue;
                 emit BreachDetected(s.kind, s.targetId, Breach(b), batchId, loanId, _observed(s, Breach(b)));
                 if (loanId != 0) _alert(loanId, IND_BREACH_BASE + b, b == 0 ? 3 : 2, digest);
-            } else {
+            } else if (before & bit != 0) {
                 emit BreachCleared(s.kind, s.targetId, Breach(b), batchId);
             }
         }
@@ -500,13 +537,25 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     }
 
     /// Tell the alert sink; a failing sink never fails the batch but is reported, never swallowed.
+    /// Bounded both ways: the sink gets ALERT_GAS and at most MAX_REASON bytes of its answer are copied,
+    /// so a hostile or broken sink costs a report at most about ALERT_GAS and a short event per alert.
     function _alert(uint256 loanId, uint16 indicator, uint8 severity, bytes32 evidence) internal {
         address sink = alertSink;
         if (sink == address(0)) return;
-        try IAlertSink(sink).raiseLoanAlert(loanId, indicator, severity, evidence) returns (uint256) {}
-        catch (bytes memory reason) {
-            emit AlertSinkFailed(loanId, indicator, reason);
+        bytes memory data = abi.encodeCall(IAlertSink.raiseLoanAlert, (loanId, indicator, severity, evidence));
+        bool ok;
+        bytes memory reason;
+        assembly ("memory-safe") {
+            ok := call(ALERT_GAS, sink, 0, add(data, 32), mload(data), 0, 0)
+            let size := returndatasize()
+            if gt(size, MAX_REASON) { size := MAX_REASON }
+            reason := mload(0x40)
+            mstore(reason, size)
+            returndatacopy(add(reason, 32), 0, size)
+            mstore(0x40, add(add(reason, 32), and(add(size, 31), not(31))))
         }
+        // Done is a call that answered an alert id; a revert, running out of gas or no code at all failed.
+        if (!ok || reason.length < 32) emit AlertSinkFailed(loanId, indicator, reason);
     }
 
     function _hashReport(Report calldata r) internal pure returns (bytes32) {

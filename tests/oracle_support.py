@@ -63,9 +63,9 @@ def watch_pledge(world: Any, seed: str = "watched", quantity: int = 500) -> Watc
     deal = fin.pledge(quantity=quantity)
     oracle = world.platform.oracle
     nodes = setup_oracle(world)
-    site = Site.warehouse(seed, deal.asset_id, quantity)
+    site = Site.warehouse(seed, deal.asset_id, quantity, custodian=world.p.warehouse.address)
     for dev in site.devices:
-        oracle.as_(world.p.warehouse).register_device(dev.device_id, dev.key.address, dev.metric, TargetKind.ASSET,
+        oracle.as_(world.p.warehouse).register_device(dev.serial, dev.key.address, dev.metric, TargetKind.ASSET,
                                                       deal.asset_id)
     oracle.as_(world.p.warehouse).set_watch(TargetKind.ASSET, deal.asset_id, 200, 800, 8 * 3600, 18 * 3600)
     return Watched(deal, site, nodes, Aggregator(nodes, oracle, world.p.oracle))

@@ -15,7 +15,17 @@ pragma solidity ^0.8.24;
 /// appraised value pro rata, released goods not counted) and `limit = collateralValue * ltvBps / 10000`;
 /// the call is raised when `limit < outstanding(loanId)` and cleared when a later report shows
 /// `limit >= outstanding`. Breach flags and the margin call raise events (and alerts) only when they
-/// change, so a standing breach is not reported again with every batch.
+/// change, so a standing breach is not reported again with every batch. They are announced per loan:
+/// `TargetState.loanId` is the lock they were announced to; when the first report after a new lock
+/// (a new pledge loan on the same receipt) finds it, the margin call is evaluated afresh for the new
+/// loan and every standing breach is detected again, with alerts to that loan.
+/// Trust: no report is accepted before the operator installs a signer set (`OracleNoSignerSet`), and a
+/// signer set always has a quorum of at least one node and a majority (`2 * quorum > n`).
+/// Sequence rule: a report moves a device's `lastSeq` forward (`firstSeq > lastSeq`) and by at most
+/// `MAX_SEQ_ADVANCE` = 2^32 (`reported lastSeq - lastSeq <= 2^32`, else `OracleSequenceJump`). A device
+/// reading once a second needs 136 years to number 2^32 readings, so an honest batch, gaps of lost
+/// readings included, is never refused; a signed report that names an absurd sequence can no longer
+/// push a device to 2^64 - 1 (after which it could never report again): that takes 2^32 accepted reports.
 interface ITelemetryOracle {
     /// What a device measures. Reading values: Weight in thousandths of the receipt's unit, Temperature
     /// in hundredths of a degree Celsius, Location latitude in `value` and longitude in `value2` (both
@@ -133,10 +143,20 @@ interface ITelemetryOracle {
         uint16 doorOpenings;
         uint64 outOfHoursAt;
         uint256 collateralValue;
+        /// the loan the breaches and `marginCall` were announced to (the target's lock at the last
+        /// report; 0 when none)
+        uint256 loanId;
     }
 
+    /// @notice `deviceId = keccak256(abi.encode(owner, serial))`; `serial` is keccak256 of the serial number.
     event DeviceRegistered(
-        bytes32 indexed deviceId, address indexed owner, address key, Metric metric, TargetKind kind, uint256 targetId
+        bytes32 indexed deviceId,
+        address indexed owner,
+        address key,
+        Metric metric,
+        TargetKind kind,
+        uint256 targetId,
+        bytes32 serial
     );
     event DeviceRetired(bytes32 indexed deviceId, address indexed by);
     event DeviceRotated(bytes32 indexed deviceId, address oldKey, address newKey);
@@ -159,6 +179,9 @@ interface ITelemetryOracle {
         uint256 indexed loanId, uint256 indexed assetId, uint256 collateralValue, uint256 limit, uint256 outstanding
     );
     event MarginCallCleared(uint256 indexed loanId, uint256 indexed assetId, uint256 collateralValue, uint256 limit);
+    /// @notice The alert sink did not take an alert: it reverted (`reason`: the first 132 bytes of its
+    /// revert data), ran out of its `ALERT_GAS` (500,000 gas per alert; `reason` empty) or has no code.
+    /// The report is accepted all the same; a hostile sink costs it at most ALERT_GAS per alert.
     event AlertSinkFailed(uint256 indexed loanId, uint16 indicator, bytes reason);
 
     error OracleDeviceExists(bytes32 deviceId);
@@ -166,6 +189,9 @@ interface ITelemetryOracle {
     error OracleDeviceRetired(bytes32 deviceId);
     error OracleNotDeviceOwner(bytes32 deviceId, address caller);
     error OracleZeroKey();
+    /// @notice The device's owner is no longer an active warehouse (carrier): suspended or evicted, it
+    /// may not retire or re-key the device (the operator may still retire it).
+    error OracleCustodianNotActive(bytes32 deviceId, address owner);
     error OracleOwnerNotActive(address owner);
     error OracleNotCustodian(TargetKind kind, uint256 targetId, address caller);
     error OracleBadSignerSet(uint256 nodes, uint8 quorum);
@@ -182,6 +208,11 @@ interface ITelemetryOracle {
     error OracleDuplicateSigner(address signer);
     error OracleQuorumNotMet(uint256 signatures, uint8 quorum);
     error OracleSequenceNotIncreasing(bytes32 deviceId, uint64 lastSeq, uint64 firstSeq);
+    /// @notice A report moves a device's sequence from `lastSeq` to `reportedLastSeq`, more than
+    /// `maxAdvance` (MAX_SEQ_ADVANCE, 2^32) at once.
+    error OracleSequenceJump(bytes32 deviceId, uint64 lastSeq, uint64 reportedLastSeq, uint64 maxAdvance);
+    /// @notice No signer set is installed yet (the operator's `setSigners`): no report is accepted.
+    error OracleNoSignerSet();
     error OracleBadSequenceRange(bytes32 deviceId, uint64 firstSeq, uint64 lastSeq);
     error OracleValueOutOfBounds(Metric metric, int256 value, int64 min, int64 max);
     error OracleTargetNotWatched(TargetKind kind, uint256 targetId);
@@ -195,11 +226,18 @@ interface ITelemetryOracle {
     error OracleBadRoute(uint256 waypoints, uint32 corridor);
 
     /// @notice A warehouse or carrier (active member) registers a device it runs, with the device's own
-    /// key, bound to a warehouse receipt it issued or a shipment it carries.
-    function registerDevice(bytes32 deviceId, address key, Metric metric, TargetKind kind, uint256 targetId) external;
+    /// key, bound to a warehouse receipt it issued or a shipment it carries. Device ids are namespaced by
+    /// custodian: the id is `keccak256(abi.encode(msg.sender, serial))` (`serial`: keccak256 of the
+    /// device's serial number), so no custodian can register, and squat, an id of another's.
+    /// @return deviceId the id readings and reports name the device by
+    function registerDevice(bytes32 serial, address key, Metric metric, TargetKind kind, uint256 targetId)
+        external
+        returns (bytes32 deviceId);
     /// @notice The device's owner (or the operator) retires it for good; its readings are refused from then.
+    /// The owner must still be an active warehouse (carrier) (`OracleCustodianNotActive`).
     function retireDevice(bytes32 deviceId) external;
-    /// @notice The device's owner gives it a new key; its sequence numbers carry on.
+    /// @notice The device's owner, while an active warehouse (carrier), gives it a new key; its sequence
+    /// numbers carry on.
     function rotateDeviceKey(bytes32 deviceId, address newKey) external;
     /// @notice Operator: a new signer set (the oracle nodes' keys and the quorum k of n); the previous
     /// set is retired and reports it signed are refused. `2 * quorum > n` (a majority).
@@ -216,7 +254,8 @@ interface ITelemetryOracle {
     function setAlertSink(address sink) external;
 
     /// @notice An oracle publisher (active member with the Oracle role) submits a report signed by
-    /// `quorum` distinct nodes of the current signer set.
+    /// `quorum` distinct nodes of the current signer set; refused (`OracleNoSignerSet`) while no set is
+    /// installed, and when a device's sequence would move by more than `MAX_SEQ_ADVANCE` (2^32).
     function submitReport(Report calldata report, bytes[] calldata signatures) external;
 
     /// @notice Anyone: the leaf of `reading` if `proof` proves it is in accepted batch `batchId`;

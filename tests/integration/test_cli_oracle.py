@@ -82,8 +82,10 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cli, Any, 
 def test_devices_readings_batches_and_a_margin_call_from_the_command_line(setup):
     run, _world, receipt = setup
     devices, readings = run.home / "bay.json", run.home / "r1.jsonl"
-    sim = run.json("oracle", "simulate", "--devices", str(devices), "--receipt", str(receipt), "--samples", "3",
-                   "--out", str(readings))
+    assert "need --custodian" in run.fails("oracle", "simulate", "--devices", str(devices), "--receipt",
+                                           str(receipt), "--out", str(readings))
+    sim = run.json("oracle", "simulate", "--devices", str(devices), "--receipt", str(receipt), "--custodian",
+                   "warehouse", "--samples", "3", "--out", str(readings))
     assert sim["readings"] == 9 and [d["seq"] for d in sim["devices"]] == [3, 3, 3]
     for d in sim["devices"]:
         out = run.json("device", "register", d["serial"], "--key", d["address"], "--metric", d["metric"],
@@ -160,7 +162,7 @@ def test_oracle_run_over_the_mqtt_broker(setup, mqtt_broker):
                        "--quantity", "200", "--unit", "t", "--currency", "CNY", "--value", "100000",
                        wallet="warehouse")["asset_id"]
     devices = run.home / "mqtt-bay.json"
-    sim = run.json("oracle", "simulate", "--devices", str(devices), "--receipt", str(receipt), "--seed", "mqtt-cli",
+    sim = run.json("oracle", "simulate", "--devices", str(devices), "--receipt", str(receipt), "--custodian", "warehouse", "--seed", "mqtt-cli",
                    "--quantity", "200", "--samples", "1", "--out", str(run.home / "mqtt-warmup.jsonl"))
     for d in sim["devices"]:
         run.json("device", "register", d["serial"], "--key", d["address"], "--metric", d["metric"], "--receipt",

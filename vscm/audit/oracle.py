@@ -43,6 +43,8 @@ ASSET, SHIPMENT = 0, 1
 GOODS_MISSING, TEMPERATURE, DOOR_OUT_OF_HOURS, OFF_ROUTE = range(4)
 MODE_PLEDGE = 0
 BPS = 10_000
+#: TelemetryOracle.MAX_SEQ_ADVANCE: how far one report may move a device's sequence
+MAX_SEQ_ADVANCE = 2**32
 
 #: The constructor's bounds per metric (Weight, Temperature, Location, Door) and limits: set without an event.
 DEFAULT_BOUNDS = {0: (0, 10**15), 1: (-8000, 15000), 2: (-180_000_000, 180_000_000), 3: (0, 1)}
@@ -65,7 +67,7 @@ NO_EVENT = (
 CONTRACT_NOTES[CONTRACT] = set(NO_EVENT)
 
 #: TargetState fields the history rebuilds (the others are in NO_EVENT).
-TARGET_FIELDS = ("batchId", "updatedAt", "breaches", "marginCall", "activeDevices", "quantity")
+TARGET_FIELDS = ("batchId", "updatedAt", "breaches", "marginCall", "activeDevices", "quantity", "loanId")
 
 
 def _target_key(kind: int, target_id: int) -> str:
@@ -75,7 +77,7 @@ def _target_key(kind: int, target_id: int) -> str:
 def _target(s: State, kind: int, target_id: int) -> dict[str, Any]:
     return s.get("oracle_targets", _target_key(kind, target_id)) or {
         "kind": kind, "targetId": target_id, "batchId": 0, "updatedAt": 0, "breaches": 0, "marginCall": False,
-        "activeDevices": 0, "quantity": 0, "collateralValue": 0, "maxTemp": 0}
+        "activeDevices": 0, "quantity": 0, "collateralValue": 0, "maxTemp": 0, "loanId": 0}
 
 
 def _current_batch(s: State) -> int:
@@ -93,10 +95,16 @@ def _device_registered(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     a = ev.args
     did = a["deviceId"]
     _check(s, ev, f"device {did}", "registered before", None, s.get("oracle_devices", did) and "registered")
+    namespaced = "0x" + keccak(abi_encode(["address", "bytes32"], [a["owner"], _bytes32(a["serial"])])).hex()
+    _check(s, ev, f"device {did}", "id in its owner's namespace", namespaced, did)
     s.put("oracle_devices", did, {"key": a["key"], "owner": a["owner"], "metric": a["metric"], "kind": a["kind"],
                                   "retired": False, "lastSeq": 0, "targetId": a["targetId"]})
     t = _target(s, a["kind"], a["targetId"])
     s.put("oracle_targets", _target_key(a["kind"], a["targetId"]), {**t, "activeDevices": t["activeDevices"] + 1})
+
+
+def _bytes32(value: Any) -> bytes:
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
 
 
 def _live_device(s: State, ev: DecodedEvent) -> dict[str, Any]:
@@ -176,6 +184,7 @@ def _report_accepted(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     _check(s, ev, f"batch {bid}", "accepted before", None, s.get("oracle_batches", str(bid)) and "accepted")
     _check(s, ev, f"batch {bid}", "digest seen before", None, s.get("oracle_digests", a["digest"]) and "seen")
     current = s.get("oracle_signers", "current") or {"id": 0}
+    _check(s, ev, f"batch {bid}", "signer set installed", True, current["id"] != 0)
     _check(s, ev, f"batch {bid}", "signerSet", current["id"], a["signerSet"])
     max_age, max_skew = _limits(s)
     s.put("oracle_batches", str(bid), {
@@ -190,8 +199,9 @@ def _seq_advanced(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     device = _live_device(s, ev)
     did = ev.args["deviceId"]
     _check(s, ev, f"device {did}", "batchId", _current_batch(s), ev.args["batchId"])
-    if ev.args["lastSeq"] <= device["lastSeq"]:
-        _check(s, ev, f"device {did}", "lastSeq", f"> {device['lastSeq']}", ev.args["lastSeq"])
+    if not 0 < ev.args["lastSeq"] - device["lastSeq"] <= MAX_SEQ_ADVANCE:
+        _check(s, ev, f"device {did}", "lastSeq", f"> {device['lastSeq']}, <= {device['lastSeq']} + 2^32",
+               ev.args["lastSeq"])
     s.update("oracle_devices", did, lastSeq=ev.args["lastSeq"])
     s.put("oracle_device_seqs", key(did, ev.args["batchId"]), {"lastSeq": ev.args["lastSeq"]})
 
@@ -204,9 +214,20 @@ def _target_updated(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     _check(s, ev, f"target {tk}", "batchId", _current_batch(s), a["batchId"])
     if t["activeDevices"] == 0:
         _check(s, ev, f"target {tk}", "activeDevices", "> 0", 0)
+    # Flags are announced per loan: a new lock resets the margin call and re-announces standing breaches.
+    before = announced = t["breaches"]
+    lock = _asset_of(s, a["kind"], a["targetId"]).get("lockedBy", 0)
+    if lock != t.get("loanId", 0):
+        old = s.get("oracle_margin_calls", str(t.get("loanId", 0)))
+        if old and old["active"] and old["assetId"] == a["targetId"] and a["kind"] == ASSET:
+            s.put("oracle_margin_calls", str(t["loanId"]), {**old, "active": False, "endedBy": "lock changed"})
+        t = {**t, "loanId": lock, "marginCall": False}
+        if lock:
+            announced = 0
     s.put("oracle_targets", tk, {**t, "batchId": a["batchId"], "updatedAt": ctx.ts(ev.log.block_number),
                                  "quantity": a["quantity"], "breaches": a["breaches"]})
-    s.put("oracle_cursor", "pending", {"target": tk, "batchId": a["batchId"], "changed": t["breaches"] ^ a["breaches"],
+    changed = (a["breaches"] & ~announced) | (before & ~a["breaches"])
+    s.put("oracle_cursor", "pending", {"target": tk, "batchId": a["batchId"], "changed": changed,
                                        "block": ev.log.block_number})
 
 
@@ -432,7 +453,8 @@ def _oracle(state: State, v: Views, out: list[Finding]) -> None:
         _diff(out, f"watch of target {tk}", watch, v.call(CONTRACT, "getWatch", kind, target_id), v.block)
 
     for lid, call in state.table("oracle_margin_calls").items():
-        found = v.call(CONTRACT, "targetState", ASSET, call["assetId"])["marginCall"]
+        theirs = v.call(CONTRACT, "targetState", ASSET, call["assetId"])
+        found = theirs["marginCall"] and theirs["loanId"] == int(lid)  # a call belongs to one loan
         _state(out, f"margin call of loan {lid}", "active", call["active"], found, v.block)
 
     for oid, route in state.table("oracle_routes").items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ def deploy_platform(
     currencies: tuple[str, ...] = DEFAULT_CURRENCIES,
     network: str | None = None,
     manifest: Path | None | bool = None,
+    oracle_signers: Sequence[str] = (),
+    oracle_quorum: int | None = None,
 ) -> Platform:
     """Deploy every platform contract and wire them together.
 
@@ -50,6 +53,10 @@ def deploy_platform(
         network: the name written in the manifest (defaults to the chain's name).
         manifest: where to write the manifest; ``None`` writes ``deployments/<network>.json``,
             ``False`` writes nothing.
+        oracle_signers: the oracle nodes' addresses, installed as TelemetryOracle's first signer set;
+            empty (the default) installs none, and the oracle accepts no report until the operator
+            runs ``setSigners`` (``vscm oracle signers``).
+        oracle_quorum: the signer set's quorum; default the smallest majority, ``n // 2 + 1``.
 
     Returns:
         The connected :class:`Platform`.
@@ -96,6 +103,9 @@ def deploy_platform(
     # The oracle raises its margin calls and breaches on loans as RiskControl alerts.
     platform.risk.as_(op).grant_detector(oracle)
     platform.oracle.as_(op).set_alert_sink(risk)
+    if oracle_signers:
+        quorum = oracle_quorum if oracle_quorum is not None else len(oracle_signers) // 2 + 1
+        platform.oracle.as_(op).set_signers(list(oracle_signers), quorum)
     if manifest is not False:
         path = manifest if isinstance(manifest, Path) else DEFAULT_DEPLOYMENTS_DIR / f"{deployment.network}.json"
         deployment.save(path)

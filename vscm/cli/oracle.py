@@ -1,6 +1,6 @@
 """``vscm oracle`` and ``vscm device``: simulated devices, the oracle nodes' run, reading checks.
 
-    vscm oracle simulate --devices bay.json --receipt 3 --out readings.jsonl
+    vscm oracle simulate --devices bay.json --receipt 3 --custodian warehouse --out readings.jsonl
     vscm device register WH-LC-3 --key 0x… --metric weight --receipt 3 --wallet warehouse
     vscm oracle signers --node 0x… --node 0x… --node 0x… --quorum 2 --wallet operator
     vscm oracle run --source readings.jsonl --node node1 --node node2 --wallet oracle
@@ -22,7 +22,7 @@ from vscm.cli.params import ADDRESS
 from vscm.cli.session import PARTY
 from vscm.cli.wallet import unlock_signer
 from vscm.client.platform import Platform
-from vscm.errors import InputError
+from vscm.errors import InputError, NotFound
 from vscm.oracle.model import Metric, OracleError, TargetKind, device_id
 from vscm.oracle.node import Aggregator, Batch, OracleNode
 from vscm.oracle.simulator import GpsTracker, LoadCell, Site, TemperatureLogger, load_fleet, save_fleet
@@ -34,8 +34,8 @@ ID = click.IntRange(min=1)
 METRICS = [m.name.lower() for m in Metric]
 
 
-def parse_device(text: str) -> bytes:
-    """A device id: ``0x`` + 64 hex digits, or a serial number (hashed)."""
+def parse_device(text: str) -> bytes | str:
+    """A device id (``0x`` + 64 hex digits, as bytes) or a serial number (the stripped text)."""
     value = text.strip()
     if value.lower().startswith("0x"):
         raw = value[2:]
@@ -47,7 +47,31 @@ def parse_device(text: str) -> bytes:
             raise InputError(f"bad device id {value!r}: not hex") from None
     if not value:
         raise InputError("empty device serial")
-    return device_id(value)
+    return value
+
+
+def resolve_device(platform: Platform, text: str, owner: str | None = None, prefer: str | None = None) -> bytes:
+    """The id of a device named by its 0x id, or by its serial number: in ``owner``'s namespace when
+    given, else the one registered device with that serial (``prefer``'s when several custodians use it).
+
+    Raises:
+        NotFound: no registered device has that serial.
+        InputError: several custodians registered that serial and none is ``prefer``.
+    """
+    named = parse_device(text)
+    if isinstance(named, bytes):
+        return named
+    if owner is not None:
+        return device_id(named, owner)
+    found = platform.oracle.devices(serial=named)
+    if len(found) == 1:
+        return found[0].device_id
+    mine = [d for d in found if prefer is not None and d.owner == prefer]
+    if mine:
+        return mine[0].device_id
+    if not found:
+        raise NotFound(f"no device with serial {named!r} is registered: `vscm device list` shows them")
+    raise InputError(f"serial {named!r} is registered by {len(found)} custodians: give --owner or the 0x device id")
 
 
 def parse_route(text: str) -> list[tuple[int, int]]:
@@ -101,6 +125,8 @@ def oracle() -> None:
 @click.option("--quantity", type=click.FloatRange(min=0), default=500.0, show_default=True,
               help="New load cell: the goods on it, in the receipt's unit.")
 @click.option("--route", default=None, help="New tracker: waypoints lat,lon;lat,lon;… in degrees.")
+@click.option("--custodian", type=PARTY, default=None,
+              help="New devices: the warehouse or carrier that registers them (device ids are in its namespace).")
 @click.option("--seed", default="vscm", show_default=True, help="Seed of the device keys and the noise.")
 @click.option("--samples", type=click.IntRange(1, 10_000), default=5, show_default=True, help="Readings per device.")
 @click.option("--interval", type=click.IntRange(min=1), default=10, show_default=True, help="Seconds between them.")
@@ -114,24 +140,27 @@ def oracle() -> None:
 @click.option("--publish", "publish_url", default=None, help="Publish them to mqtt://host:port/prefix instead.")
 @json_option
 def simulate_cmd(devices_file: Path, receipt: int | None, shipment: int | None, quantity: float, route: str | None,
-                 seed: str, samples: int, interval: int, start: int | None, remove: float,
+                 custodian: str | None, seed: str, samples: int, interval: int, start: int | None, remove: float,
                  excursion: float | None, detour: str | None, out: Path | None, publish_url: str | None,
                  as_json: bool) -> None:
     """Simulated devices produce signed, hash-chained readings (to a file or an MQTT broker)."""
     if (out is None) == (publish_url is None):
         raise InputError("give exactly one of --out FILE.jsonl or --publish mqtt://host:port/prefix")
     if devices_file.exists():
-        if receipt is not None or shipment is not None:
-            raise InputError(f"{devices_file} already holds devices: drop --receipt/--shipment to continue them")
+        if receipt is not None or shipment is not None or custodian is not None:
+            raise InputError(f"{devices_file} already holds devices: drop --receipt/--shipment/--custodian to "
+                             "continue them")
         site = load_fleet(devices_file, seed)
     else:
         kind, target_id = _target(receipt, shipment)
+        if custodian is None:
+            raise InputError("new devices need --custodian: the warehouse or carrier that will register them")
         if kind == TargetKind.ASSET:
-            site = Site.warehouse(seed, target_id, quantity)
+            site = Site.warehouse(seed, target_id, quantity, custodian=custodian)
         else:
             if not route:
                 raise InputError("a new shipment tracker needs --route lat,lon;lat,lon")
-            site = Site.truck(seed, target_id, parse_route(route))
+            site = Site.truck(seed, target_id, parse_route(route), custodian=custodian)
     for d in site.devices:
         if isinstance(d, LoadCell):
             d.remove(remove)
@@ -218,10 +247,12 @@ def run_cmd(platform: Platform, signer: LocalAccount, source: str, nodes: tuple[
 @click.option("--batch", "batch_file", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The batch file written by `oracle run --batch-out`.")
 @click.option("--device", "device", required=True, help="Serial number or 0x device id.")
+@click.option("--owner", type=PARTY, default=None, help="The device's custodian, when several use its serial.")
 @click.option("--seq", type=ID, required=True, help="The reading's sequence number.")
 @json_option
 @platform_command
-def verify_reading_cmd(platform: Platform, batch_file: Path, device: str, seq: int, as_json: bool) -> None:
+def verify_reading_cmd(platform: Platform, batch_file: Path, device: str, owner: str | None, seq: int,
+                       as_json: bool) -> None:
     """Anyone: prove on chain that a reading is in an accepted batch (a Merkle proof against its root)."""
     batch_id, root, readings = Batch.load_readings(batch_file)
     from vscm.oracle.merkle import MerkleTree
@@ -229,16 +260,16 @@ def verify_reading_cmd(platform: Platform, batch_file: Path, device: str, seq: i
     tree = MerkleTree([sr.reading.leaf for sr in readings])
     if tree.root != root:
         raise OracleError(f"batch file {batch_file} is inconsistent: its readings do not make its root")
-    dev = parse_device(device)
+    dev = resolve_device(platform, device, owner)
     index = next((i for i, sr in enumerate(readings) if sr.reading.device_id == dev and sr.reading.seq == seq), None)
     if index is None:
         raise OracleError(f"batch file {batch_file} has no reading {seq} of device {device}")
     sr = readings[index]
     leaf = platform.oracle.verify_reading(batch_id, sr.reading, tree.proof(index))
-    owner = platform.oracle.device(dev)
+    registered = platform.oracle.device(dev)
     result = {"batch_id": batch_id, "device": device, "seq": seq, "leaf": leaf, "proof_length": len(tree.proof(index)),
               "value": sr.reading.value, "value2": sr.reading.value2, "timestamp": sr.reading.timestamp,
-              "device_signature_valid": sr.signer() == owner.key, "in_batch": True}
+              "device_signature_valid": sr.signer() == registered.key, "in_batch": True}
     emit(result, as_json, lambda r: key_value_table(r.items(), title="reading verified"))
 
 
@@ -298,21 +329,28 @@ def device() -> None:
 @signed_command
 def register_cmd(platform: Platform, signer: LocalAccount, serial: str, key: str, metric: str,
                  receipt: int | None, shipment: int | None, as_json: bool) -> None:
-    """Warehouse or carrier: register a device on a receipt you issued or a shipment you carry."""
+    """Warehouse or carrier: register a device on a receipt you issued or a shipment you carry.
+
+    Its id is in your namespace: keccak256(abi.encode(you, keccak256(SERIAL))).
+    """
     kind, target_id = _target(receipt, shipment)
-    dev = parse_device(serial)
-    tx = platform.oracle.as_(signer).register_device(dev, key, Metric.parse(metric), kind, target_id)
+    named = parse_device(serial)
+    if isinstance(named, bytes):
+        raise InputError(f"register a device by its serial number, not an id: {serial!r}")
+    dev = device_id(named, signer.address)
+    tx = platform.oracle.as_(signer).register_device(named, key, Metric.parse(metric), kind, target_id)
     emit_tx(tx, "device registered", as_json, device_id=dev, serial=serial, key=key, kind=kind.name.lower(),
             target_id=target_id)
 
 
 @device.command("retire")
 @click.argument("serial")
+@click.option("--owner", type=PARTY, default=None, help="The device's custodian (the operator retiring another's).")
 @json_option
 @signed_command
-def retire_cmd(platform: Platform, signer: LocalAccount, serial: str, as_json: bool) -> None:
+def retire_cmd(platform: Platform, signer: LocalAccount, serial: str, owner: str | None, as_json: bool) -> None:
     """Owner (or operator): retire a device; its readings are refused from now on."""
-    dev = parse_device(serial)
+    dev = resolve_device(platform, serial, owner, prefer=signer.address)
     emit_tx(platform.oracle.as_(signer).retire_device(dev), "device retired", as_json, device_id=dev, serial=serial)
 
 

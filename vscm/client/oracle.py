@@ -1,7 +1,7 @@
 """Facade over the TelemetryOracle: devices, signer sets, watches, reports, collateral state.
 
-    platform.oracle.as_(warehouse).register_device(device_id("LC-1"), key.address, Metric.WEIGHT,
-                                                   TargetKind.ASSET, receipt_id)
+    platform.oracle.as_(warehouse).register_device("LC-1", key.address, Metric.WEIGHT, TargetKind.ASSET,
+                                                   receipt_id)   # id: device_id("LC-1", warehouse.address)
     platform.oracle.as_(publisher).submit_report(report, signatures)
     platform.oracle.target_state(TargetKind.ASSET, receipt_id).margin_call
 """
@@ -16,7 +16,7 @@ from hexbytes import HexBytes
 
 from vscm.client.platform import _Facade
 from vscm.errors import ContractRevert, NotFound
-from vscm.oracle.model import Metric, Reading, TargetKind
+from vscm.oracle.model import Metric, Reading, TargetKind, serial_hash
 from vscm.oracle.report import Report
 
 __all__ = ["BREACHES", "BatchInfo", "DeviceInfo", "OracleFacade", "TargetState"]
@@ -74,6 +74,8 @@ class TargetState:
     door_openings: int
     out_of_hours_at: int
     collateral_value: int
+    #: the loan the breaches and the margin call were announced to (0: none)
+    loan_id: int = 0
 
     @property
     def breach_names(self) -> list[str]:
@@ -90,8 +92,12 @@ class OracleFacade(_Facade):
     contract_name = "TelemetryOracle"
 
     # ---- writes
-    def register_device(self, device: bytes, key: str, metric: Metric, kind: TargetKind, target_id: int) -> Any:
-        return self._send(self.contract.functions.registerDevice(device, key, int(metric), int(kind), target_id))
+    def register_device(self, serial: str | bytes, key: str, metric: Metric, kind: TargetKind,
+                        target_id: int) -> Any:
+        """Custodian: register a device by its serial number (text, or its keccak256 as 32 bytes); its id,
+        in the sender's namespace, is ``device_id(serial, sender)`` (the event's ``deviceId``)."""
+        hashed = serial if isinstance(serial, bytes) else serial_hash(serial)
+        return self._send(self.contract.functions.registerDevice(hashed, key, int(metric), int(kind), target_id))
 
     def retire_device(self, device: bytes) -> Any:
         return self._send(self.contract.functions.retireDevice(device))
@@ -148,10 +154,13 @@ class OracleFacade(_Facade):
         key, owner, metric, kind, retired, last_seq, target_id = raw
         return DeviceInfo(device, key, owner, Metric(metric), TargetKind(kind), retired, last_seq, target_id)
 
-    def devices(self, owner: str | None = None) -> list[DeviceInfo]:
-        """Every registered device (from the DeviceRegistered events), optionally of one owner."""
+    def devices(self, owner: str | None = None, serial: str | None = None) -> list[DeviceInfo]:
+        """Every registered device (from the DeviceRegistered events), optionally of one owner or with
+        one serial number (several custodians may use the same serial, each in its own namespace)."""
         logs = self.contract.events.DeviceRegistered().get_logs(from_block=self.platform.deployment.block)
-        found = [self.device(bytes(e["args"]["deviceId"])) for e in logs]
+        wanted = serial_hash(serial) if serial is not None else None
+        found = [self.device(bytes(e["args"]["deviceId"])) for e in logs
+                 if wanted is None or bytes(e["args"]["serial"]) == wanted]
         return [d for d in found if owner is None or d.owner == owner]
 
     def batch(self, batch_id: int) -> BatchInfo:

@@ -74,9 +74,9 @@ def measure(sizes: tuple[int, ...] = BATCH_SIZES, seed: str = "vscm-oracle-bench
                                  6_000, purpose, guarantor=a["core"], supervisor=a["warehouse"].address))
         nodes = [Account.from_key(keccak(text=f"{seed}:node:{i}")) for i in range(3)]
         p.oracle.as_(op).set_signers([n.address for n in nodes], 2)
-        site = Site.warehouse(seed, receipt, 500)
+        site = Site.warehouse(seed, receipt, 500, custodian=a["warehouse"].address)
         for dev in site.devices:
-            p.oracle.as_(a["warehouse"]).register_device(dev.device_id, dev.key.address, dev.metric,
+            p.oracle.as_(a["warehouse"]).register_device(dev.serial, dev.key.address, dev.metric,
                                                          TargetKind.ASSET, receipt)
         p.oracle.as_(a["warehouse"]).set_watch(TargetKind.ASSET, receipt, 200, 800, 0, 0)
         agg = Aggregator([OracleNode(n, p.oracle) for n in nodes], p.oracle, a["publisher"])

@@ -77,9 +77,9 @@ def run_watched_pledge(platform: Platform, *, operator: LocalAccount, lender: Lo
     say(f"pledge loan #{loan_id}: receipt #{receipt} ({QUANTITY} t rubber, {_yuan(VALUE)}) backs {_yuan(PRINCIPAL)} "
         f"at a {LTV_BPS // 100} % LTV (limit {_yuan(VALUE * LTV_BPS // 10_000)})")
 
-    site = Site.warehouse(seed, receipt, QUANTITY, prefix="XY")
+    site = Site.warehouse(seed, receipt, QUANTITY, prefix="XY", custodian=warehouse.address)
     for dev in site.devices:
-        oracle.as_(warehouse).register_device(dev.device_id, dev.key.address, dev.metric, TargetKind.ASSET, receipt)
+        oracle.as_(warehouse).register_device(dev.serial, dev.key.address, dev.metric, TargetKind.ASSET, receipt)
     oracle.as_(warehouse).set_watch(TargetKind.ASSET, receipt, 200, 800, 0, 0)
     say(f"the warehouse registered a load cell, a temperature logger (2-8 °C) and a door sensor on receipt "
         f"#{receipt}: {', '.join(d.serial for d in site.devices)}")

@@ -36,7 +36,7 @@ from vscm.client.records import Role, Tier, roles_to_mask
 from vscm.client.workflows import doc_hash
 from vscm.errors import ChainError
 from vscm.load import GAS, Calls, Flow, Load, Step, Tx
-from vscm.oracle.model import TargetKind
+from vscm.oracle.model import TargetKind, serial_hash
 from vscm.oracle.node import Aggregator, Batch, OracleNode
 from vscm.oracle.simulator import Site
 
@@ -162,9 +162,10 @@ def flows(load: Load, count: int, rounds: int = ROUNDS) -> list[Flow]:
         def devices(ctx: dict[str, int], warehouse: LocalAccount = warehouse, lot: _Lot = lot, seed: str = seed,
                     quantity: int = quantity) -> list[Tx]:
             receipt = ctx["asset"]
-            lot.site = Site.warehouse(seed, receipt, quantity, prefix="LOAD")
-            return [*(Tx(warehouse, oracle.registerDevice(d.device_id, d.key.address, int(d.metric),
-                                                          int(TargetKind.ASSET), receipt), GAS["registerDevice"])
+            lot.site = Site.warehouse(seed, receipt, quantity, prefix="LOAD", custodian=warehouse.address)
+            return [*(Tx(warehouse, oracle.registerDevice(serial_hash(d.serial), d.key.address, int(d.metric),
+                                                          int(TargetKind.ASSET), receipt),
+                         GAS["registerDevice"])
                       for d in lot.site.devices),
                     Tx(warehouse, oracle.setWatch(int(TargetKind.ASSET), receipt, (MIN_TEMP, MAX_TEMP, 0, 0)),
                        GAS["setWatch"])]

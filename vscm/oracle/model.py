@@ -29,6 +29,7 @@ __all__ = [
     "SignedReading",
     "TargetKind",
     "device_id",
+    "serial_hash",
 ]
 
 ZERO32 = b"\x00" * 32
@@ -74,9 +75,16 @@ class TargetKind(IntEnum):
             raise OracleError(f"unknown target kind {text!r}: expected asset or shipment") from None
 
 
-def device_id(serial: str) -> bytes:
-    """The on-chain id of a device: keccak256 of its serial number."""
+def serial_hash(serial: str) -> bytes:
+    """What a custodian registers a device under: keccak256 of its serial number."""
     return keccak(text=serial)
+
+
+def device_id(serial: str | bytes, custodian: str) -> bytes:
+    """The on-chain id of a device, namespaced by the custodian that registers it:
+    ``keccak256(abi.encode(custodian, keccak256(serial)))`` (``serial`` text, or its 32-byte hash)."""
+    hashed = serial if isinstance(serial, bytes) else serial_hash(serial)
+    return keccak(encode(["address", "bytes32"], [custodian, hashed]))
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,8 @@ __all__ = ["Aggregator", "Batch", "OracleNode", "Published", "Rejection", "summa
 
 #: the load-cell readings averaged for a quantity (the last ones of each cell in the batch)
 WEIGHT_WINDOW = 5
+#: the contract's MAX_SEQ_ADVANCE: a report moves a device's sequence by at most this much
+MAX_SEQ_ADVANCE = 2**32
 DAY = 86_400
 
 
@@ -251,6 +253,8 @@ class OracleNode:
         floor = max(dev.last_seq, prev[0] if prev else 0)
         if r.seq <= floor:
             return f"sequence {r.seq} not after {floor}"
+        if r.seq - dev.last_seq > MAX_SEQ_ADVANCE:
+            return f"sequence {r.seq} more than 2^32 past {dev.last_seq}"
         if prev is not None and r.seq == prev[0] + 1 and r.prev_hash != prev[1]:
             return "hash chain broken"
         if r.timestamp > latest:

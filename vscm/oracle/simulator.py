@@ -43,20 +43,22 @@ def device_key(seed: str, serial: str) -> LocalAccount:
 
 @dataclass
 class SimDevice(ABC):
-    """A device: serial, key, what it measures, what it watches, its sequence and hash chain."""
+    """A device: serial, key, what it measures, what it watches (and whose it is: the custodian that
+    registers it, whose namespace its id is in), its sequence and hash chain."""
 
     serial: str
     key: LocalAccount
     metric: Metric
     kind: TargetKind
     target_id: int
+    custodian: str
     seq: int = 0
     prev_hash: bytes = ZERO32
     rng: random.Random = field(default_factory=random.Random)
 
     @property
     def device_id(self) -> bytes:
-        return device_id(self.serial)
+        return device_id(self.serial, self.custodian)
 
     def emit(self, timestamp: int, value: int, value2: int = 0) -> SignedReading:
         """The next reading, signed by the device and chained to the previous one."""
@@ -166,28 +168,32 @@ class Site:
         return out
 
     @classmethod
-    def warehouse(cls, seed: str, receipt_id: int, quantity: float, prefix: str = "WH") -> Site:
-        """A bay of pledged goods: a load cell, a temperature logger and a door sensor."""
+    def warehouse(cls, seed: str, receipt_id: int, quantity: float, prefix: str = "WH", *,
+                  custodian: str) -> Site:
+        """A bay of pledged goods run by warehouse ``custodian``: a load cell, a temperature logger and a
+        door sensor."""
         rng = random.Random(seed)
         mk = lambda s: device_key(seed, s)
         return cls([
             LoadCell(f"{prefix}-LC-{receipt_id}", mk(f"{prefix}-LC-{receipt_id}"), Metric.WEIGHT, TargetKind.ASSET,
-                     receipt_id, rng=random.Random(rng.random()), quantity=quantity),
+                     receipt_id, custodian, rng=random.Random(rng.random()), quantity=quantity),
             TemperatureLogger(f"{prefix}-TL-{receipt_id}", mk(f"{prefix}-TL-{receipt_id}"), Metric.TEMPERATURE,
-                              TargetKind.ASSET, receipt_id, rng=random.Random(rng.random())),
+                              TargetKind.ASSET, receipt_id, custodian, rng=random.Random(rng.random())),
             DoorSensor(f"{prefix}-DS-{receipt_id}", mk(f"{prefix}-DS-{receipt_id}"), Metric.DOOR, TargetKind.ASSET,
-                       receipt_id, rng=random.Random(rng.random())),
+                       receipt_id, custodian, rng=random.Random(rng.random())),
         ])
 
     @classmethod
-    def truck(cls, seed: str, order_id: int, route: Sequence[tuple[int, int]], prefix: str = "TR") -> Site:
-        """A shipment on the road: a GPS tracker and a temperature logger."""
+    def truck(cls, seed: str, order_id: int, route: Sequence[tuple[int, int]], prefix: str = "TR", *,
+              custodian: str) -> Site:
+        """A shipment on the road, run by carrier ``custodian``: a GPS tracker and a temperature logger."""
         rng = random.Random(seed)
         return cls([
             GpsTracker(f"{prefix}-GPS-{order_id}", device_key(seed, f"{prefix}-GPS-{order_id}"), Metric.LOCATION,
-                       TargetKind.SHIPMENT, order_id, rng=random.Random(rng.random()), route=list(route)),
+                       TargetKind.SHIPMENT, order_id, custodian, rng=random.Random(rng.random()), route=list(route)),
             TemperatureLogger(f"{prefix}-TL-{order_id}", device_key(seed, f"{prefix}-TL-{order_id}"),
-                              Metric.TEMPERATURE, TargetKind.SHIPMENT, order_id, rng=random.Random(rng.random())),
+                              Metric.TEMPERATURE, TargetKind.SHIPMENT, order_id, custodian,
+                              rng=random.Random(rng.random())),
         ])
 
 
@@ -201,7 +207,7 @@ def save_fleet(path: Path, site: Site) -> Path:
     for d in site.devices:
         entry: dict[str, object] = {
             "serial": d.serial, "metric": d.metric.name.lower(), "kind": d.kind.name.lower(),
-            "target_id": d.target_id, "address": d.key.address, "key": "0x" + bytes(d.key.key).hex(),
+            "target_id": d.target_id, "custodian": d.custodian, "address": d.key.address, "key": "0x" + bytes(d.key.key).hex(),
             "seq": d.seq, "prev_hash": "0x" + d.prev_hash.hex(),
         }
         if isinstance(d, LoadCell):
@@ -223,14 +229,15 @@ def save_fleet(path: Path, site: Site) -> Path:
 def load_fleet(path: Path, seed: str = "vscm") -> Site:
     """The simulated devices saved by :func:`save_fleet`, ready to continue."""
     if not path.is_file():
-        raise OracleError(f"no device file at {path}: run `vscm oracle simulate --devices {path} --receipt ID` first")
+        raise OracleError(f"no device file at {path}: run `vscm oracle simulate --devices {path} --receipt ID "
+                          "--custodian WAREHOUSE` first")
     try:
         entries = json.loads(path.read_text())
         devices: list[SimDevice] = []
         for i, e in enumerate(entries):
             metric = Metric.parse(e["metric"])
             common = {"serial": e["serial"], "key": Account.from_key(e["key"]), "metric": metric,
-                          "kind": TargetKind.parse(e["kind"]), "target_id": int(e["target_id"]), "seq": int(e["seq"]),
+                          "kind": TargetKind.parse(e["kind"]), "target_id": int(e["target_id"]), "custodian": str(e["custodian"]), "seq": int(e["seq"]),
                           "prev_hash": bytes.fromhex(e["prev_hash"].removeprefix("0x")),
                           "rng": random.Random(f"{seed}:{e['serial']}:{e['seq']}:{i}")}
             if metric == Metric.WEIGHT:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from eth_keys.constants import SECPK1_N
+from financing_support import Fin
 from harness import reverts
 from oracle_support import Watched, node_keys, signed
 
-from vscm.oracle.model import device_id
+from vscm.oracle.model import TargetKind, device_id
+from vscm.oracle.node import OracleNode
 from vscm.oracle.report import DeviceSeq
+from vscm.oracle.simulator import Site
 
 
 def _publish(world, watched: Watched, report, sigs):
@@ -98,7 +101,7 @@ def test_a_signer_outside_the_set_is_refused(fresh, watched):
 
 def test_unregistered_device_is_refused(fresh, watched):
     batch = _batch(fresh, watched)
-    ghost = device_id("GHOST-1")
+    ghost = device_id("GHOST-1", fresh.p.warehouse.address)
     report = replace(batch.report, devices=batch.report.devices + (DeviceSeq(ghost, 1, 3),))
     with reverts("OracleUnknownDevice", deviceId=ghost):
         _publish(fresh, watched, report, signed(fresh, report, node_keys()[:2]))
@@ -166,8 +169,7 @@ def test_sequence_going_backwards_is_refused(fresh, watched):
     first = _batch(fresh, watched, samples=3)
     _publish(fresh, watched, first.report, signed(fresh, first.report, node_keys()[:2]))
     cell = watched.cell.device_id
-    devices = tuple(DeviceSeq(d.device_id, 2, 4) if d.device_id == cell else d for d in first.report.devices)
-    report = replace(first.report, batch_id=first.report.batch_id + 1, devices=devices)
+    report = replace(first.report, batch_id=first.report.batch_id + 1, devices=(DeviceSeq(cell, 2, 4),))
     with reverts("OracleSequenceNotIncreasing", deviceId=cell, lastSeq=3, firstSeq=2):
         _publish(fresh, watched, report, signed(fresh, report, node_keys()[:2]))
 
@@ -186,3 +188,53 @@ def test_only_an_oracle_member_publishes(fresh, watched):
     with reverts("OracleNotPublisher", caller=fresh.p.outsider.address):
         fresh.platform.oracle.as_(fresh.p.outsider).submit_report(batch.report,
                                                                  signed(fresh, batch.report, node_keys()[:2]))
+
+
+def test_no_report_is_accepted_before_a_signer_set_is_installed(fresh):
+    # F-01: with no set installed, set 0 had no nodes and a quorum of 0, so zero signatures passed.
+    deal = Fin(fresh).pledge()
+    oracle = fresh.platform.oracle
+    site = Site.warehouse("unsigned", deal.asset_id, 500, custodian=fresh.p.warehouse.address)
+    for dev in site.devices:
+        oracle.as_(fresh.p.warehouse).register_device(dev.serial, dev.key.address, dev.metric, TargetKind.ASSET,
+                                                      deal.asset_id)
+    site.devices[0].remove(500)  # a forged empty warehouse
+    report = OracleNode(node_keys()[0], oracle).prepare(site.run(int(fresh.chain.now()) - 30, 3, 10)).report
+    cell = site.devices[0].device_id
+    forged = replace(report, devices=tuple(DeviceSeq(d.device_id, 1, 2**64 - 1) if d.device_id == cell else d
+                                           for d in report.devices))
+    assert oracle.signer_set() == (0, 0, [])
+    for r in (report, forged):
+        with reverts("OracleNoSignerSet"):
+            oracle.as_(fresh.p.oracle).submit_report(r, [])
+    state = oracle.target_state(TargetKind.ASSET, deal.asset_id)
+    assert (state.batch_id, state.breaches, state.margin_call) == (0, 0, False)
+    assert oracle.device(cell).last_seq == 0
+
+
+def test_a_signer_set_never_has_a_quorum_of_zero(fresh):
+    keys = [k.address for k in node_keys()]
+    with reverts("OracleBadSignerSet", nodes=3, quorum=0):
+        fresh.platform.oracle.as_(fresh.p.operator).set_signers(keys, 0)
+
+
+def test_a_report_cannot_push_a_sequence_to_the_end_of_its_range(fresh, watched):
+    # F-01: a signed report naming lastSeq 2^64-1 would silence the device for good.
+    batch = _batch(fresh, watched)
+    cell = watched.cell.device_id
+
+    def with_cell(report, first, last, batch_id):
+        devices = tuple(DeviceSeq(cell, first, last) if d.device_id == cell else d for d in report.devices)
+        return replace(report, devices=devices, batch_id=batch_id)
+
+    report = with_cell(batch.report, 1, 2**64 - 1, batch.report.batch_id)
+    with reverts("OracleSequenceJump", deviceId=cell, lastSeq=0, reportedLastSeq=2**64 - 1, maxAdvance=2**32):
+        _publish(fresh, watched, report, signed(fresh, report, node_keys()[:2]))
+    # An advance of exactly MAX_SEQ_ADVANCE is a long gap of lost readings, not an attack.
+    report = with_cell(batch.report, 1, 2**32, batch.report.batch_id)
+    _publish(fresh, watched, report, signed(fresh, report, node_keys()[:2]))
+    assert fresh.platform.oracle.device(cell).last_seq == 2**32
+    report = replace(batch.report, devices=(DeviceSeq(cell, 2**32 + 1, 2**33 + 1),),
+                     batch_id=batch.report.batch_id + 1)
+    with reverts("OracleSequenceJump", deviceId=cell, lastSeq=2**32, reportedLastSeq=2**33 + 1):
+        _publish(fresh, watched, report, signed(fresh, report, node_keys()[:2]))

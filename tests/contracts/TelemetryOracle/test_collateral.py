@@ -124,9 +124,9 @@ def test_shipment_off_route_is_a_breach_of_the_prepayment_loan(fresh, watched: W
     order_id = deal.purpose_order_id
     carrier = oracle.as_(fresh.p.carrier)
     carrier.set_route(order_id, ROUTE, 20_000)
-    truck = Site.truck("truck", order_id, ROUTE)
+    truck = Site.truck("truck", order_id, ROUTE, custodian=fresh.p.carrier.address)
     for dev in truck.devices:
-        carrier.register_device(dev.device_id, dev.key.address, dev.metric, TargetKind.SHIPMENT, order_id)
+        carrier.register_device(dev.serial, dev.key.address, dev.metric, TargetKind.SHIPMENT, order_id)
     sink = _sink(fresh)
     on_route = watched.aggregator.publish(truck.run(int(fresh.chain.now()) - 30, 3, 10)).receipt
     assert emitted(oracle, on_route, "BreachDetected") == []
@@ -147,3 +147,67 @@ def test_route_check_follows_the_legs(fresh, watched: Watched):
     assert oracle.is_off_route(order_id, 31_265_000, 121_600_000)      # 50 km east of it
     with reverts("OracleNotCustodian", targetId=order_id, caller=fresh.p.warehouse.address):
         oracle.as_(fresh.p.warehouse).set_route(order_id, ROUTE, 10_000)
+
+
+def test_a_new_loan_on_goods_known_short_gets_its_margin_call_and_alerts(fresh, watched: Watched):
+    # F-09: the flags belonged to the receipt, so a new pledge of goods already short heard nothing.
+    oracle, loans, fin = fresh.platform.oracle, fresh.platform.loans, Fin(fresh)
+    sink = _sink(fresh)
+    first = watched.deal
+    watched.cell.remove(100)
+    watched.aggregator.publish(watched.readings(fresh, 3))  # the first loan's breach and margin call
+    fin.repay(first, loans.contract.functions.outstanding(first.loan_id).call() + 1_000_00)
+    assert fin.asset(first.asset_id).locked_by == 0
+    second = fin.pledge(asset_id=first.asset_id, lender=fresh.p.bank2)
+    receipt = watched.aggregator.publish(watched.readings(fresh, 3)).receipt
+    breach = the_event(oracle, receipt, "BreachDetected")
+    assert (breach["breach"], breach["loanId"], breach["observed"]) == (0, second.loan_id, 400)
+    assert the_event(oracle, receipt, "MarginCall")["loanId"] == second.loan_id
+    calls = _calls(sink)
+    assert [c[1:3] for c in calls[-2:]] == [(second.loan_id, 302), (second.loan_id, 301)]
+    state = oracle.target_state(TargetKind.ASSET, first.asset_id)
+    assert (state.loan_id, state.margin_call, state.breach_names) == (second.loan_id, True, ["goods_missing"])
+    again = watched.aggregator.publish(watched.readings(fresh, 3)).receipt  # standing: not raised again
+    assert emitted(oracle, again, "MarginCall") == [] and emitted(oracle, again, "BreachDetected") == []
+    assert len(_calls(sink)) == len(calls)
+
+
+def _hostile_sink(world, bomb: bool) -> str:
+    address = world.chain.sender.deploy(world.p.operator, "GasBurningAlertSink", bomb)
+    world.platform.oracle.as_(world.p.operator).set_alert_sink(address)
+    return str(address)
+
+
+def _three_alerts(world, watched: Watched):
+    watched.cell.remove(100)                   # goods missing (302) and a margin call (301)
+    watched.site.devices[1].excursion = 9.0    # temperature (303)
+    return watched.aggregator.publish(watched.readings(world, 3))
+
+
+def test_a_gas_burning_alert_sink_costs_a_report_at_most_its_stipend_per_alert(fresh, watched: Watched):
+    oracle = fresh.platform.oracle
+    _hostile_sink(fresh, bomb=False)
+    published = _three_alerts(fresh, watched)
+    failures = emitted(oracle, published.receipt, "AlertSinkFailed")
+    assert [(f["indicator"], bytes(f["reason"])) for f in failures] == [(302, b""), (303, b""), (301, b"")]
+    assert the_event(oracle, published.receipt, "MarginCall")["loanId"] == watched.deal.loan_id
+    alert_gas = oracle.contract.functions.ALERT_GAS().call()
+    assert alert_gas == 500_000
+    assert 3 * alert_gas < published.gas_used < 3 * alert_gas + 1_000_000
+
+
+def test_a_sink_reverting_with_a_huge_reason_is_reported_with_its_first_bytes(fresh, watched: Watched):
+    oracle = fresh.platform.oracle
+    _hostile_sink(fresh, bomb=True)
+    published = _three_alerts(fresh, watched)
+    failures = emitted(oracle, published.receipt, "AlertSinkFailed")
+    assert [(f["indicator"], len(f["reason"])) for f in failures] == [(302, 132), (303, 132), (301, 132)]
+    assert published.gas_used < 1_500_000
+
+
+def test_a_sink_without_code_is_reported_and_the_report_accepted(fresh, watched: Watched):
+    oracle = fresh.platform.oracle
+    oracle.as_(fresh.p.operator).set_alert_sink(fresh.p.outsider.address)
+    published = _three_alerts(fresh, watched)
+    failures = emitted(oracle, published.receipt, "AlertSinkFailed")
+    assert [(f["indicator"], bytes(f["reason"])) for f in failures] == [(302, b""), (303, b""), (301, b"")]

@@ -34,8 +34,8 @@ def _story(fresh: Any) -> tuple[Watched, dict[str, Any]]:
     oracle, p = fresh.platform.oracle, fresh.p
     ops = oracle.as_(p.operator)
     w.aggregator.publish(w.readings(fresh, 3))                       # a clean batch
-    spare = device_id("WH-SPARE-1")
-    oracle.as_(p.warehouse).register_device(spare, Account.from_key(keccak(text="spare")).address, Metric.WEIGHT,
+    spare = device_id("WH-SPARE-1", p.warehouse.address)
+    oracle.as_(p.warehouse).register_device("WH-SPARE-1", Account.from_key(keccak(text="spare")).address, Metric.WEIGHT,
                                             TargetKind.ASSET, w.deal.asset_id)
     oracle.as_(p.warehouse).retire_device(spare)
     door = w.site.devices[2]
@@ -146,3 +146,20 @@ def test_an_altered_goods_count_is_found_by_the_event_checks_without_the_chain(f
     asset = w.deal.asset_id
     assert ("event", f"target 0:{asset}", "observed quantity", 450, 400) in found
     assert ("event", f"margin call of loan {w.deal.loan_id}", "collateralValue", 360_000_00, 320_000_00) in found
+
+
+def test_replay_follows_breaches_and_a_margin_call_announced_again_to_a_new_loan(fresh):
+    w = watch_pledge(fresh)
+    fin = Fin(fresh)
+    w.cell.remove(100)
+    w.aggregator.publish(w.readings(fresh, 3))                       # the first loan's margin call
+    fin.repay(w.deal, fresh.platform.loans.contract.functions.outstanding(w.deal.loan_id).call() + 1_000_00)
+    second = fin.pledge(asset_id=w.deal.asset_id, lender=fresh.p.bank2)
+    w.aggregator.publish(w.readings(fresh, 3))                       # the second loan's, on the same receipt
+    outcome = audit_chain(fresh.chain, fresh.platform.deployment)
+
+    assert [str(f) for f in outcome.findings] == []
+    state = outcome.result.state
+    assert state.get("oracle_margin_calls", str(second.loan_id))["active"] is True
+    assert state.get("oracle_margin_calls", str(w.deal.loan_id))["active"] is False
+    assert state.get("oracle_targets", f"0:{w.deal.asset_id}")["loanId"] == second.loan_id
