@@ -241,6 +241,8 @@ class Model:
     allowances: dict[tuple[str, str], int] = field(default_factory=dict)
     assets: dict[int, AssetM] = field(default_factory=dict)
     keys: dict[tuple[object, ...], int] = field(default_factory=dict)
+    #: order id -> the receipt born locked to the loan holding its future-goods right (AssetRegistry)
+    goods_receipt: dict[int, int] = field(default_factory=dict)
     loans: dict[int, LoanM] = field(default_factory=dict)
     #: order -> settlement money the LoanBook received for it and has not passed on
     custody: dict[int, int] = field(default_factory=dict)
@@ -427,14 +429,30 @@ class Model:
         _require(quantity != 0, "AssetZeroQuantity")
         _require(value != 0, "AssetZeroValue")
         _require(currency in self.currencies, "AssetUnknownCurrency")
+        right_loan = 0
         if order_id:
             o = self.order(order_id)
             _require(o.warehouse == by, "AssetNotWarehouse")
             _require(o.buyer == owner, "AssetNotBuyerOfOrder")
+            right = self.keys.get(("future-goods", order_id))
+            right_loan = self.assets[right].locked_by if right else 0
+            # The goods of a financed order come under one receipt, which its loan holds.
+            _require(not (right_loan and order_id in self.goods_receipt), "AssetGoodsAlreadyReceipted")
         asset = self._register(AssetKind.WAREHOUSE_RECEIPT, AssetStatus.CONFIRMED, ("lot", by, lot), owner, by,
                                order_id, currency, value)
         asset.quantity = quantity
+        if right_loan:
+            # Born locked to the loan holding the order's future-goods right (F-05).
+            self.goods_receipt[order_id] = asset.asset_id
+            asset.locked_by, asset.pledged_quantity = right_loan, quantity
         return asset.asset_id
+
+    def _born_locked(self, right: AssetM, loan_id: int) -> AssetM | None:
+        """The receipt born locked to `loan_id` through the future-goods right `right`, if any."""
+        if right.kind != AssetKind.FUTURE_GOODS or right.order_id not in self.goods_receipt:
+            return None
+        receipt = self.assets[self.goods_receipt[right.order_id]]
+        return receipt if receipt.locked_by == loan_id else None
 
     def register_receivable(self, by: str, order_id: int) -> int:
         o = self.order(order_id)
@@ -517,12 +535,19 @@ class Model:
         a.locked_by, a.pledged_quantity = 0, 0
         if retire:
             a.status = AssetStatus.RETIRED
+        receipt = self._born_locked(a, loan_id)
+        if receipt is not None:
+            receipt.locked_by, receipt.pledged_quantity = 0, 0
 
     def _seize(self, a: AssetM, loan_id: int, to: str) -> None:
         _require(a.locked_by == loan_id != 0, "AssetNotLockedBy")
         a.locked_by, a.pledged_quantity = 0, 0
         _require(self.members.active(to), "AssetOwnerNotActive")
         a.owner = to
+        receipt = self._born_locked(a, loan_id)
+        if receipt is not None:
+            receipt.locked_by, receipt.pledged_quantity = 0, 0
+            receipt.owner = to
 
     # ------------------------------------------------------------------ loans
 
@@ -1027,7 +1052,12 @@ class Model:
                     found.append(f"asset {a.asset_id}: unlocked with {a.pledged_quantity} still pledged")
                 continue
             ln = self.loans.get(a.locked_by)
-            if ln is None or not self._may_hold_lock(ln) or ln.asset_id != a.asset_id:
+            # A receipt born locked to a prepayment loan still holding the order's right (F-05).
+            born = (ln is not None and a.kind == AssetKind.WAREHOUSE_RECEIPT
+                    and self.goods_receipt.get(a.order_id) == a.asset_id
+                    and self.assets[ln.asset_id].kind == AssetKind.FUTURE_GOODS
+                    and self.assets[ln.asset_id].order_id == a.order_id)
+            if ln is None or not self._may_hold_lock(ln) or (ln.asset_id != a.asset_id and not born):
                 found.append(f"asset {a.asset_id}: locked by loan {a.locked_by}, which is "
                              f"{ln.status.name if ln else 'missing'} on asset {ln.asset_id if ln else '-'}")
             elif a.owner != ln.borrower:

@@ -68,11 +68,12 @@ def test_invoice_financed_as_a_receivable_cannot_be_financed_again_as_a_payable(
 
 def test_receipt_of_prepaid_goods_cannot_be_pledged_to_another_lender(fin):
     # Bug fixed: while a prepayment loan held the future-goods right, the warehouse receipt of the same
-    # goods could be pledged to a second lender; the first could then never take the goods.
+    # goods could be pledged to a second lender; the first could then never take the goods. The receipt
+    # is now born locked to the prepayment loan (F-05).
     p = fin.p
     prepay = fin.prepayment_loan()
     receipt_id = fin.deliver_receipt(prepay)
-    with reverts("AssetIsLocked", assetId=prepay.asset_id, loanId=prepay.loan_id):
+    with reverts("LoanAssetLocked", assetId=receipt_id, byLoan=prepay.loan_id):
         fin.pledge(borrower=p.seller, asset_id=receipt_id, lender=p.bank2, stage="approved", terms=SMALL,
                    purpose_order_id=fin.order(p.seller, p.core, 1_000_00))
 
