@@ -23,6 +23,9 @@ contract RiskControl is IRiskControl, AccessControl {
     /// @notice Loans frozen in the confirming transaction; the rest through `sweepChain`.
     uint256 public constant FIRST_SWEEP = 25;
     uint8 public constant MAX_SEVERITY = 4;
+    /// @notice How long a fraud proposal waits for an auditor's co-signature; meanwhile nobody leaves
+    /// the chain.
+    uint64 public constant PROPOSAL_WINDOW = 14 days;
 
     IMemberRegistry public immutable registry;
     ILoanBook public immutable loans;
@@ -146,6 +149,18 @@ contract RiskControl is IRiskControl, AccessControl {
         f.proposedBy = msg.sender;
         f.evidence = evidence;
         emit FraudProposed(chainId, msg.sender, evidence);
+        // The proposal is public: the chain is frozen for leaving until it is confirmed, withdrawn or
+        // expires, so no member slips out before the eviction.
+        registry.setInvestigation(chainId, uint64(block.timestamp) + PROPOSAL_WINDOW);
+    }
+
+    /// @inheritdoc IRiskControl
+    function withdrawFraud(uint64 chainId) external onlyRole(OPERATOR_ROLE) {
+        FraudCase storage f = _fraud[chainId];
+        if (f.proposedBy == address(0) || f.declaredAt != 0) revert RiskNoProposal(chainId);
+        delete _fraud[chainId];
+        emit FraudWithdrawn(chainId, msg.sender);
+        registry.setInvestigation(chainId, 0);
     }
 
     /// @inheritdoc IRiskControl
@@ -155,6 +170,9 @@ contract RiskControl is IRiskControl, AccessControl {
         if (f.proposedBy == address(0) || f.declaredAt != 0) revert RiskNoProposal(chainId);
         if (f.evidence != evidence) revert RiskEvidenceMismatch(chainId, f.evidence, evidence);
         if (msg.sender == f.proposedBy) revert RiskSameSigner(msg.sender);
+        // A proposal left unconfirmed past its window has lapsed (the chain was free to leave again).
+        uint64 until = registry.investigatedUntil(chainId);
+        if (block.timestamp > until) revert RiskProposalExpired(chainId, until);
         _requireLiveChain(chainId);
         f.confirmedBy = msg.sender;
         f.declaredAt = uint64(block.timestamp);

@@ -89,6 +89,7 @@ interface IRiskControl is IAlertSink {
     event DeadlineLapsed(uint256 indexed loanId, LapsePolicy policy, address indexed by);
     event ParametersSet(uint64 decisionWindow, LapsePolicy lapsePolicy, uint8 warnSeverity);
     event FraudProposed(uint64 indexed chainId, address indexed operator, bytes32 evidence);
+    event FraudWithdrawn(uint64 indexed chainId, address indexed operator);
     event FraudDeclared(uint64 indexed chainId, address indexed operator, address indexed auditor, bytes32 evidence);
     event LoanFrozenForFraud(uint64 indexed chainId, uint256 indexed loanId, address indexed lender, uint256 unspent);
     event ChainSwept(uint64 indexed chainId, uint256 swept, uint256 total, bool done);
@@ -117,6 +118,8 @@ interface IRiskControl is IAlertSink {
     error RiskSweepDone(uint64 chainId);
     error RiskBadWindow(uint64 window);
     error RiskZeroBatch();
+    /// @notice The fraud proposal on `chainId` waited past `expiredAt` for its co-signature.
+    error RiskProposalExpired(uint64 chainId, uint64 expiredAt);
 
     /// @notice A monitor's or detector's alert on a supply chain (evidence for a fraud finding).
     function raiseChainAlert(uint64 chainId, uint16 indicator, uint8 severity, bytes32 evidence)
@@ -130,10 +133,15 @@ interface IRiskControl is IAlertSink {
     /// @notice After a warning's deadline, anyone applies the lapse policy.
     function lapse(uint256 loanId) external;
 
-    /// @notice Operator: propose a fraud finding on a supply chain.
+    /// @notice Operator: propose a fraud finding on a supply chain. The chain is under investigation
+    /// (its members cannot leave it) until the finding is confirmed or withdrawn, or `PROPOSAL_WINDOW`
+    /// passes without a co-signature (the proposal then expires).
     function proposeFraud(uint64 chainId, bytes32 evidence) external;
 
-    /// @notice An auditor (not the proposer) co-signs the same evidence: the chain is evicted, the
+    /// @notice Operator: withdraw a pending fraud proposal; the chain is no longer under investigation.
+    function withdrawFraud(uint64 chainId) external;
+
+    /// @notice An auditor (not the proposer) co-signs the same unexpired evidence: the chain is evicted, the
     /// first page of its loans is frozen and, when the sweep is done, every exposed lender notified.
     function confirmFraud(uint64 chainId, bytes32 evidence) external;
 

@@ -55,6 +55,8 @@ YEAR = 365 * 24 * 3600
 GRACE = 7 * 24 * 3600
 #: RiskControl.FIRST_SWEEP: loans frozen in the transaction that declares a chain fraudulent
 FIRST_SWEEP = 25
+#: RiskControl.PROPOSAL_WINDOW: how long a fraud proposal waits for its co-signature
+PROPOSAL_WINDOW = 14 * 24 * 3600
 MAX_RATE_BPS = 3_600
 
 RUNNING = frozenset({LoanStatus.DISBURSED, LoanStatus.WARNED, LoanStatus.RECALLED})
@@ -243,6 +245,8 @@ class Model:
     keys: dict[tuple[object, ...], int] = field(default_factory=dict)
     #: order id -> the receipt born locked to the loan holding its future-goods right (AssetRegistry)
     goods_receipt: dict[int, int] = field(default_factory=dict)
+    #: chain id -> until when a pending fraud proposal keeps its members in it (MemberRegistry)
+    investigated_until: dict[int, int] = field(default_factory=dict)
     loans: dict[int, LoanM] = field(default_factory=dict)
     #: order -> settlement money the LoanBook received for it and has not passed on
     custody: dict[int, int] = field(default_factory=dict)
@@ -939,12 +943,14 @@ class Model:
         else:
             self._continue(ln, c)
 
-    def propose_fraud(self, chain_id: int, by: str, evidence: bytes) -> None:
+    def propose_fraud(self, chain_id: int, by: str, evidence: bytes, now: int) -> None:
         _require(by == self.operator, "AccessControlUnauthorizedAccount")
         _require(evidence != b"\x00" * 32, "RiskEmptyEvidence")
         self._live_chain(chain_id)
         f = self.fraud.setdefault(chain_id, FraudM())
         f.proposed_by, f.evidence = by, evidence
+        # The chain is under investigation (nobody leaves it) until confirmed, withdrawn or expired.
+        self.investigated_until[chain_id] = now + PROPOSAL_WINDOW
 
     def _live_chain(self, chain_id: int) -> None:
         _require(chain_id in self.members.chain_core or chain_id in self.fraud, "RiskUnknownChain")
@@ -957,6 +963,7 @@ class Model:
         assert f is not None
         _require(f.evidence == evidence, "RiskEvidenceMismatch")
         _require(by != f.proposed_by, "RiskSameSigner")
+        _require(now <= self.investigated_until.get(chain_id, 0), "RiskProposalExpired")
         self._live_chain(chain_id)
         f.confirmed_by, f.declared_at = by, now
         # MemberRegistry.evictChain: every member of the chain reads as evicted

@@ -90,6 +90,11 @@ def _fraud_proposed(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     s.put("fraud_cases", cid, {**case, "proposedBy": ev.args["operator"], "evidence": ev.args["evidence"]})
 
 
+def _fraud_withdrawn(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
+    """withdrawFraud deletes the pending proposal."""
+    s.update("fraud_cases", str(ev.args["chainId"]), proposedBy=ZERO, evidence="0x" + "00" * 32)
+
+
 def _fraud_declared(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     cid = str(ev.args["chainId"])
     s.update("fraud_cases", cid, confirmedBy=ev.args["auditor"], declaredAt=ctx.ts(ev.log.block_number))
@@ -149,6 +154,7 @@ register("RiskControl", {
     "LenderDecided": _decided,
     "DeadlineLapsed": _lapsed,
     "FraudProposed": _fraud_proposed,
+    "FraudWithdrawn": _fraud_withdrawn,
     "FraudDeclared": _fraud_declared,
     "LoanFrozenForFraud": _frozen_for_fraud,
     "ChainSwept": _chain_swept,
