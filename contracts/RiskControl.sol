@@ -144,8 +144,11 @@ contract RiskControl is IRiskControl, AccessControl {
     /// @inheritdoc IRiskControl
     function proposeFraud(uint64 chainId, bytes32 evidence) external onlyRole(OPERATOR_ROLE) {
         if (evidence == bytes32(0)) revert RiskEmptyEvidence();
-        _requireLiveChain(chainId);
+        // A chain the operator evicted on its own (a court order) may still be found fraudulent, so
+        // that its money is frozen and its lenders notified; a finding is made once.
+        _requireChain(chainId);
         FraudCase storage f = _fraud[chainId];
+        if (f.declaredAt != 0) revert RiskChainFraudulent(chainId);
         f.proposedBy = msg.sender;
         f.evidence = evidence;
         emit FraudProposed(chainId, msg.sender, evidence);
@@ -173,11 +176,10 @@ contract RiskControl is IRiskControl, AccessControl {
         // A proposal left unconfirmed past its window has lapsed (the chain was free to leave again).
         uint64 until = registry.investigatedUntil(chainId);
         if (block.timestamp > until) revert RiskProposalExpired(chainId, until);
-        _requireLiveChain(chainId);
         f.confirmedBy = msg.sender;
         f.declaredAt = uint64(block.timestamp);
         emit FraudDeclared(chainId, f.proposedBy, msg.sender, evidence);
-        registry.evictChain(chainId, evidence);
+        if (!registry.getChain(chainId).evicted) registry.evictChain(chainId, evidence);
         _sweep(chainId, f, FIRST_SWEEP);
     }
 
@@ -320,7 +322,11 @@ contract RiskControl is IRiskControl, AccessControl {
     }
 
     function _requireLiveChain(uint64 chainId) internal view {
-        if (chainId == 0 || chainId > registry.chainCount()) revert RiskUnknownChain(chainId);
+        _requireChain(chainId);
         if (registry.getChain(chainId).evicted) revert RiskChainEvicted(chainId);
+    }
+
+    function _requireChain(uint64 chainId) internal view {
+        if (chainId == 0 || chainId > registry.chainCount()) revert RiskUnknownChain(chainId);
     }
 }

@@ -133,7 +133,8 @@ interface IRiskControl is IAlertSink {
     /// @notice After a warning's deadline, anyone applies the lapse policy.
     function lapse(uint256 loanId) external;
 
-    /// @notice Operator: propose a fraud finding on a supply chain. The chain is under investigation
+    /// @notice Operator: propose a fraud finding on a supply chain, live or already evicted by the
+    /// operator (`MemberRegistry.evictChain`, e.g. on a court order), once per chain. The chain is under investigation
     /// (its members cannot leave it) until the finding is confirmed or withdrawn, or `PROPOSAL_WINDOW`
     /// passes without a co-signature (the proposal then expires).
     function proposeFraud(uint64 chainId, bytes32 evidence) external;
@@ -141,7 +142,8 @@ interface IRiskControl is IAlertSink {
     /// @notice Operator: withdraw a pending fraud proposal; the chain is no longer under investigation.
     function withdrawFraud(uint64 chainId) external;
 
-    /// @notice An auditor (not the proposer) co-signs the same unexpired evidence: the chain is evicted, the
+    /// @notice An auditor (not the proposer) co-signs the same unexpired evidence: the chain is evicted
+    /// (unless it already was), the
     /// first page of its loans is frozen and, when the sweep is done, every exposed lender notified.
     function confirmFraud(uint64 chainId, bytes32 evidence) external;
 

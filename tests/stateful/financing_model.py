@@ -946,7 +946,9 @@ class Model:
     def propose_fraud(self, chain_id: int, by: str, evidence: bytes, now: int) -> None:
         _require(by == self.operator, "AccessControlUnauthorizedAccount")
         _require(evidence != b"\x00" * 32, "RiskEmptyEvidence")
-        self._live_chain(chain_id)
+        # A chain evicted by the operator alone may still be found fraudulent, once.
+        _require(chain_id in self.members.chain_core or chain_id in self.fraud, "RiskUnknownChain")
+        _require(self.fraud.get(chain_id, FraudM()).declared_at == 0, "RiskChainFraudulent")
         f = self.fraud.setdefault(chain_id, FraudM())
         f.proposed_by, f.evidence = by, evidence
         # The chain is under investigation (nobody leaves it) until confirmed, withdrawn or expired.
@@ -964,7 +966,6 @@ class Model:
         _require(f.evidence == evidence, "RiskEvidenceMismatch")
         _require(by != f.proposed_by, "RiskSameSigner")
         _require(now <= self.investigated_until.get(chain_id, 0), "RiskProposalExpired")
-        self._live_chain(chain_id)
         f.confirmed_by, f.declared_at = by, now
         # MemberRegistry.evictChain: every member of the chain reads as evicted
         gone = {who for who, c in self.members.chain_of.items() if c == chain_id}

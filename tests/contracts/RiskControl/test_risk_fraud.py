@@ -76,7 +76,7 @@ def test_a_finding_evicts_every_member_of_the_chain_and_no_one_else(fin):
     assert the_event(fin.platform.risk, fin.platform.last_receipt, "FraudDeclared") == {
         "chainId": fin.w.chain_id, "operator": p.operator.address, "auditor": p.auditor.address,
         "evidence": EVIDENCE}
-    with reverts("RiskChainEvicted", chainId=fin.w.chain_id):
+    with reverts("RiskChainFraudulent", chainId=fin.w.chain_id):
         fin.platform.risk.as_(p.operator).propose_fraud(fin.w.chain_id, EVIDENCE)
 
 
@@ -270,3 +270,25 @@ def test_only_the_control_mechanism_puts_a_chain_under_investigation(fin):
     role = members.role("CONTROLLER_ROLE")
     with reverts("AccessControlUnauthorizedAccount", account=p.operator.address, neededRole=role):
         call_as(fin.w, p.operator, members, "setInvestigation", fin.w.chain_id, fin.now() + DAY)
+
+
+# ---- a chain the operator evicted on its own can still be found fraudulent
+
+
+def test_a_finding_on_a_chain_the_operator_evicted_freezes_the_money_and_notifies_the_lenders(fin):
+    # Bug fixed: after the operator's own evictChain (a court order) RiskControl refused any finding,
+    # so the chain's loan money stayed unfrozen and its lenders were never notified.
+    p, chain_id = fin.p, fin.w.chain_id
+    pledge = fin.pledge(lender=p.bank)
+    fin.platform.members.as_(p.operator).evict_chain(chain_id, b32("court order 2026-12"))
+
+    declare(fin)
+    receipt = fin.platform.last_receipt
+
+    risk = fin.platform.risk
+    assert risk.fraud_case(chain_id).sweep_done
+    assert fin.platform.funds.funds(pledge.loan_id).frozen
+    assert [e["lender"] for e in emitted(risk, receipt, "LenderExposed")] == [p.bank.address]
+    assert emitted(fin.platform.members, receipt, "ChainEvicted") == []  # evicted once, by the operator
+    with reverts("RiskChainFraudulent", chainId=chain_id):
+        risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
