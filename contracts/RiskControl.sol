@@ -66,10 +66,14 @@ contract RiskControl is IRiskControl, AccessControl {
         if (l.status == ILoanBook.LoanStatus.Disbursed && severity >= warnSeverity) {
             deadline = uint64(block.timestamp) + decisionWindow;
             alertId = _record(Subject.Loan, loanId, indicator, severity, evidence, deadline);
+            // A warned borrower must not empty the loan money before the lender decides: it is frozen
+            // now (by this contract unless already frozen), and only a continue unfreezes it.
+            bool freeze = !funds.getFunds(loanId).frozen;
             _control[loanId] = LoanControl({
-                alertId: alertId, deadline: deadline, decision: Decision.None, lapsed: false, frozenOnLapse: false
+                alertId: alertId, deadline: deadline, decision: Decision.None, lapsed: false, frozenForWarning: freeze
             });
             loans.warn(loanId, deadline);
+            if (freeze) funds.freeze(loanId);
         } else {
             // Already warned: the alert joins the open warning. Otherwise it only informs the lender.
             if (l.status == ILoanBook.LoanStatus.Warned) deadline = c.deadline;
@@ -128,8 +132,9 @@ contract RiskControl is IRiskControl, AccessControl {
         LapsePolicy policy = lapsePolicy;
         emit DeadlineLapsed(loanId, policy, msg.sender);
         if (policy == LapsePolicy.Freeze) {
+            // Frozen since the warning; frozen again if another controller unfroze it meanwhile.
             if (!funds.getFunds(loanId).frozen) {
-                c.frozenOnLapse = true;
+                c.frozenForWarning = true;
                 funds.freeze(loanId);
             }
         } else if (policy == LapsePolicy.Recall) {
@@ -276,8 +281,8 @@ contract RiskControl is IRiskControl, AccessControl {
         LoanControl storage c = _control[loanId];
         c.decision = Decision.Continue;
         loans.clearWarning(loanId);
-        if (c.frozenOnLapse) {
-            c.frozenOnLapse = false;
+        if (c.frozenForWarning) {
+            c.frozenForWarning = false;
             // another controller may have unfrozen it meanwhile: a continue must not fail on that
             if (funds.getFunds(loanId).frozen) funds.unfreeze(loanId);
         }

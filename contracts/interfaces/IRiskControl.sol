@@ -6,8 +6,8 @@ import {IAlertSink} from "./IAlertSink.sol";
 /// @title The platform's management and control mechanism
 /// @notice Monitors (members holding the Monitor role) and detector contracts (the telemetry oracle)
 /// raise alerts with an indicator code, a severity and the hash of their evidence. An alert on a
-/// running loan warns it with a decision deadline and notifies its lender. The lender decides:
-/// continue (the warning is cleared, tracking goes on) or recall (the loan falls due now and its
+/// running loan warns it with a decision deadline, freezes its tracked money and notifies its lender.
+/// The lender decides: continue (the warning is cleared, the money unfrozen, tracking goes on) or recall (the loan falls due now and its
 /// unspent tracked money is intercepted and returned to the lender). A deadline that passes without a
 /// decision is handled by the lapse policy, anyone may trigger it.
 /// A fraud finding needs two signers: the operator proposes it with an evidence hash, an auditor
@@ -26,8 +26,9 @@ interface IRiskControl is IAlertSink {
     }
 
     /// @notice What happens when a warning's deadline passes without the lender's decision.
-    /// Freeze (the default): the loan's tracked money is frozen and the loan stays warned until the
-    /// lender decides. Recall: the loan is recalled. Continue: the warning is cleared.
+    /// Freeze (the default): the loan's tracked money (frozen since the warning) stays frozen and the
+    /// loan stays warned until the lender decides. Recall: the loan is recalled. Continue: the warning
+    /// is cleared and the money unfrozen.
     enum LapsePolicy {
         Freeze,
         Recall,
@@ -52,8 +53,9 @@ interface IRiskControl is IAlertSink {
         uint64 deadline;
         Decision decision;
         bool lapsed;
-        /// frozen by this contract after a lapse (a continue unfreezes it)
-        bool frozenOnLapse;
+        /// the loan money frozen by this contract for the warning (at the warning, or again at a
+        /// freezing lapse); a continue unfreezes it
+        bool frozenForWarning;
     }
 
     struct FraudCase {

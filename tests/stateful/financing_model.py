@@ -115,7 +115,7 @@ class ControlM:
     deadline: int = 0
     decision: int = 0
     lapsed: bool = False
-    frozen_on_lapse: bool = False
+    frozen_for_warning: bool = False
 
 
 @dataclass
@@ -889,9 +889,13 @@ class Model:
         self.alert_count += 1
         if ln.status == LoanStatus.DISBURSED and severity >= self.warn_severity:
             deadline = now + self.decision_window
-            self.control[loan_id] = ControlM(alert_id=self.alert_count, deadline=deadline)
+            assert ln.funds is not None
+            # The warning freezes the tracked money at once, unless already frozen.
+            freeze = not ln.funds.frozen
+            self.control[loan_id] = ControlM(alert_id=self.alert_count, deadline=deadline, frozen_for_warning=freeze)
             self._accrue(ln, now)
             ln.status, ln.warning_deadline = LoanStatus.WARNED, deadline
+            ln.funds.frozen = True
         return self.alert_count
 
     def _fraudulent(self, loan_id: int) -> bool:
@@ -920,8 +924,8 @@ class Model:
     def _continue(self, ln: LoanM, c: ControlM) -> None:
         c.decision = CONTINUE
         ln.status, ln.warning_deadline = LoanStatus.DISBURSED, 0
-        if c.frozen_on_lapse:
-            c.frozen_on_lapse = False
+        if c.frozen_for_warning:
+            c.frozen_for_warning = False
             assert ln.funds is not None
             ln.funds.frozen = False
 
@@ -936,7 +940,7 @@ class Model:
         if self.lapse_policy == LAPSE_FREEZE:
             assert ln.funds is not None
             if not ln.funds.frozen:
-                c.frozen_on_lapse = True
+                c.frozen_for_warning = True
                 ln.funds.frozen = True
         elif self.lapse_policy == LAPSE_RECALL:
             self._recall(ln, now)
