@@ -99,6 +99,9 @@ contract RiskControl is IRiskControl, AccessControl {
         ILoanBook.Loan memory l = loans.getLoan(loanId);
         if (l.status == ILoanBook.LoanStatus.None) revert RiskUnknownLoan(loanId);
         if (msg.sender != l.lender) revert RiskNotLender(loanId, msg.sender);
+        // A suspended or evicted lender no longer acts on the platform, here as in the LoanBook.
+        IMemberRegistry.Status status = registry.statusOf(msg.sender);
+        if (status != IMemberRegistry.Status.Active) revert IMemberRegistry.MemberNotActive(msg.sender, status);
         uint64 chainId = loans.loanChain(loanId);
         bool fraud = _fraud[chainId].declaredAt != 0;
         if (decision == Decision.Recall) {

@@ -128,8 +128,9 @@ interface IRiskControl is IAlertSink {
         external
         returns (uint256 alertId);
 
-    /// @notice The loan's lender decides on a warned loan (or on any running loan of a chain declared
-    /// fraudulent, where only Recall is accepted).
+    /// @notice The loan's lender, while an active member, decides on a warned loan (or on any running
+    /// loan of a chain declared fraudulent, where only Recall is accepted). A suspended or evicted
+    /// lender is refused with `IMemberRegistry.MemberNotActive`.
     function decide(uint256 loanId, Decision decision) external;
 
     /// @notice After a warning's deadline, anyone applies the lapse policy.

@@ -905,6 +905,7 @@ class Model:
         """RiskControl.decide; returns the money intercepted."""
         ln = self._risk_loan(loan_id)
         _require(by == ln.lender, "RiskNotLender")
+        self._require_active(by)
         fraud = self._fraudulent(loan_id)
         c = self.control.setdefault(loan_id, ControlM())
         if decision == RECALL:

@@ -238,3 +238,21 @@ def test_a_warning_leaves_money_frozen_by_another_controller_to_it(fin):
     fin.platform.risk.as_(deal.lender).decide(deal.loan_id, Decision.CONTINUE)
 
     assert fin.platform.funds.funds(deal.loan_id).frozen  # not this contract's freeze to lift
+
+
+@pytest.mark.parametrize("decision", [Decision.CONTINUE, Decision.RECALL])
+def test_a_suspended_lender_cannot_decide(fin, decision):
+    # Bug fixed: a suspended or evicted lender could still continue or recall.
+    deal = fin.pledge()
+    alert(fin, deal.loan_id)
+    fin.platform.members.as_(fin.p.operator).suspend(deal.lender.address, b"\x01" * 32)
+    with reverts("MemberNotActive", member=deal.lender.address, status=3):
+        fin.platform.risk.as_(deal.lender).decide(deal.loan_id, decision)
+
+
+def test_an_evicted_lender_cannot_decide(fin):
+    deal = fin.pledge()
+    alert(fin, deal.loan_id)
+    fin.platform.members.as_(fin.p.operator).evict(deal.lender.address, b"\x02" * 32)
+    with reverts("MemberNotActive", member=deal.lender.address, status=4):
+        fin.platform.risk.as_(deal.lender).decide(deal.loan_id, Decision.RECALL)
