@@ -10,9 +10,10 @@ import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 /// @title AssetRegistry
 /// @notice Financeable assets as ERC-721 tokens, keyed by business identity and locked while
 /// pledged. See {IAssetRegistry}.
-/// @dev Business keys: an invoice is keyed by (debtor, invoice number) whether it is registered as
-/// a receivable by the creditor or as a payable by the debtor, so one invoice is one asset across
-/// the receivable and payable products. A lot is keyed by (warehouse, lot number), a future-goods
+/// @dev Business keys: an invoice is keyed by (creditor, debtor, invoice number) whether it is
+/// registered as a receivable by the creditor or as a payable by the debtor, so one invoice is one
+/// asset across the receivable and payable products, and one supplier's invoice numbers cannot be
+/// taken by another supplier of the same debtor. A lot is keyed by (warehouse, lot number), a future-goods
 /// right by its order. A receipt for the goods of an order whose future-goods right backs a loan is
 /// born locked to that loan, and follows the right when the loan lets it go or seizes it.
 contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
@@ -44,7 +45,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         _requireActive(msg.sender);
         if (o.status != IOrderBook.OrderStatus.Invoiced) revert AssetOrderNotInvoiced(orderId);
         assetId = _register(
-            AssetKind.Receivable, AssetStatus.Registered, invoiceKey(o.buyer, o.invoiceNumber), msg.sender, o.buyer,
+            AssetKind.Receivable, AssetStatus.Registered, invoiceKey(msg.sender, o.buyer, o.invoiceNumber), msg.sender, o.buyer,
             orderId, o.currency, o.amount - o.prepaid
         );
     }
@@ -68,7 +69,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         if (registry.getMember(msg.sender).tier != IMemberRegistry.Tier.Core) revert AssetNotCoreDebtor(msg.sender);
         if (o.status != IOrderBook.OrderStatus.Invoiced) revert AssetOrderNotInvoiced(orderId);
         assetId = _register(
-            AssetKind.Payable, AssetStatus.Confirmed, invoiceKey(o.buyer, o.invoiceNumber), o.seller, o.buyer,
+            AssetKind.Payable, AssetStatus.Confirmed, invoiceKey(o.seller, o.buyer, o.invoiceNumber), o.seller, o.buyer,
             orderId, o.currency, o.amount - o.prepaid
         );
         emit AssetConfirmed(assetId, msg.sender);
@@ -255,8 +256,8 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     }
 
     /// @inheritdoc IAssetRegistry
-    function invoiceKey(address debtor, bytes32 invoiceNumber) public pure returns (bytes32) {
-        return keccak256(abi.encode("invoice", debtor, invoiceNumber));
+    function invoiceKey(address creditor, address debtor, bytes32 invoiceNumber) public pure returns (bytes32) {
+        return keccak256(abi.encode("invoice", creditor, debtor, invoiceNumber));
     }
 
     /// @inheritdoc IAssetRegistry

@@ -136,7 +136,9 @@ interface IAssetRegistry {
     function getAsset(uint256 assetId) external view returns (Asset memory);
     function assetByKey(bytes32 businessKey) external view returns (uint256);
     function assetCount() external view returns (uint256);
-    function invoiceKey(address debtor, bytes32 invoiceNumber) external pure returns (bytes32);
+    /// @notice The business key of an invoice: the creditor (the order's seller) issues its own
+    /// numbers, so the key is (creditor, debtor, number).
+    function invoiceKey(address creditor, address debtor, bytes32 invoiceNumber) external pure returns (bytes32);
     function lotKey(address warehouse, bytes32 lotNumber) external pure returns (bytes32);
     function futureGoodsKey(uint256 orderId) external pure returns (bytes32);
 }

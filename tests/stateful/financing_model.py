@@ -463,7 +463,9 @@ class Model:
         _require(o.seller == by, "AssetNotSellerOfOrder")
         self._require_active(by)
         _require(o.status == OrderStatus.INVOICED, "AssetOrderNotInvoiced")
-        return self._register(AssetKind.RECEIVABLE, AssetStatus.REGISTERED, ("invoice", o.buyer, o.invoice_number),
+        # An invoice is keyed by its creditor, debtor and number.
+        key = ("invoice", o.seller, o.buyer, o.invoice_number)
+        return self._register(AssetKind.RECEIVABLE, AssetStatus.REGISTERED, key,
                               by, o.buyer, order_id, o.currency, o.amount - o.prepaid).asset_id
 
     def confirm_receivable(self, by: str, asset_id: int) -> None:
@@ -479,7 +481,8 @@ class Model:
         self._require_active(by)
         _require(by in self.members.core_tier, "AssetNotCoreDebtor")
         _require(o.status == OrderStatus.INVOICED, "AssetOrderNotInvoiced")
-        return self._register(AssetKind.PAYABLE, AssetStatus.CONFIRMED, ("invoice", o.buyer, o.invoice_number),
+        key = ("invoice", o.seller, o.buyer, o.invoice_number)
+        return self._register(AssetKind.PAYABLE, AssetStatus.CONFIRMED, key,
                               o.seller, o.buyer, order_id, o.currency, o.amount - o.prepaid).asset_id
 
     def register_future_goods(self, by: str, order_id: int) -> int:

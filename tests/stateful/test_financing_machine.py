@@ -702,7 +702,7 @@ class FinancingMachine(RuleBasedStateMachine):
             fits = self._orders(lambda o: o.status == OrderStatus.ACCEPTED and ("future-goods", o.order_id)
                                 not in m.keys)
         else:
-            fits = self._orders(lambda o: o.status == OrderStatus.INVOICED and ("invoice", o.buyer, o.invoice_number)
+            fits = self._orders(lambda o: o.status == OrderStatus.INVOICED and ("invoice", o.seller, o.buyer, o.invoice_number)
                                 not in m.keys and (kind == "receivable" or o.buyer == core))
         pool = fits if fits and not odd else self._orders(lambda o: o.status != OrderStatus.NONE)
         o = _pick(pool, index)

@@ -59,6 +59,22 @@ def test_same_invoice_number_on_another_order_of_the_same_debtor_is_the_same_inv
         fin.platform.assets.as_(p.supplier2).register_receivable(copy)
 
 
+def test_another_supplier_cannot_squat_a_victims_invoice_number(fin):
+    # Bug fixed: an invoice was keyed by (debtor, number), so another supplier of the same debtor could
+    # register the victim's invoice number first and block the victim's receivable.
+    p, orders = fin.p, fin.platform.orders
+    squat = fin.order(p.core, p.supplier, 1_000_00, OrderStatus.DELIVERED)
+    orders.as_(p.supplier).invoice(squat, "INV-2026-0042", b32("squatted"))
+    squatted = int(fin.platform.assets.as_(p.supplier).register_receivable(squat))
+    victim = fin.order(p.core, p.supplier2, 180_000_00, OrderStatus.DELIVERED)
+    orders.as_(p.supplier2).invoice(victim, "INV-2026-0042", b32("the real invoice"))
+
+    asset_id = int(fin.platform.assets.as_(p.supplier2).register_receivable(victim))
+
+    assert asset_id != squatted
+    assert fin.asset(asset_id).owner == p.supplier2.address
+
+
 def test_invoice_financed_as_a_receivable_cannot_be_financed_again_as_a_payable(fin):
     p = fin.p
     deal = fin.receivable_loan()
