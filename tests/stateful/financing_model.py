@@ -245,6 +245,8 @@ class Model:
     keys: dict[tuple[object, ...], int] = field(default_factory=dict)
     #: order id -> the receipt born locked to the loan holding its future-goods right (AssetRegistry)
     goods_receipt: dict[int, int] = field(default_factory=dict)
+    #: order id -> loan money its carrier and warehouse got (FundTracker)
+    logistics_paid: dict[int, int] = field(default_factory=dict)
     #: chain id -> until when a pending fraud proposal keeps its members in it (MemberRegistry)
     investigated_until: dict[int, int] = field(default_factory=dict)
     loans: dict[int, LoanM] = field(default_factory=dict)
@@ -686,6 +688,10 @@ class Model:
         _require(to not in (ZERO, o.buyer) and to in (o.seller, o.carrier, o.warehouse), "FundsPayeeNotAllowed")
         _require(self.members.active(to), "FundsPayeeNotActive")
         _require(amount <= f.unspent, "FundsInsufficient")
+        if to != o.seller:
+            # Carrier and warehouse get at most the purpose order's amount, over all its loans.
+            _require(self.logistics_paid.get(f.order_id, 0) + amount <= o.amount, "FundsLogisticsCapExceeded")
+            self.logistics_paid[f.order_id] = self.logistics_paid.get(f.order_id, 0) + amount
         f.spent += amount
         f.paid[to] = f.paid.get(to, 0) + amount
         if to == o.seller:
