@@ -10,10 +10,12 @@ import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 /// @title AssetRegistry
 /// @notice Financeable assets as ERC-721 tokens, keyed by business identity and locked while
 /// pledged. See {IAssetRegistry}.
-/// @dev Business keys: an invoice is keyed by (debtor, invoice number) whether it is registered as
-/// a receivable by the creditor or as a payable by the debtor, so one invoice is one asset across
-/// the receivable and payable products. A lot is keyed by (warehouse, lot number), a future-goods
-/// right by its order.
+/// @dev Business keys: an invoice is keyed by (creditor, debtor, invoice number) whether it is
+/// registered as a receivable by the creditor or as a payable by the debtor, so one invoice is one
+/// asset across the receivable and payable products, and one supplier's invoice numbers cannot be
+/// taken by another supplier of the same debtor. A lot is keyed by (warehouse, lot number), a future-goods
+/// right by its order. A receipt for the goods of an order whose future-goods right backs a loan is
+/// born locked to that loan, and follows the right when the loan lets it go or seizes it.
 contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     /// @notice The LoanBook: locks, releases, unlocks and seizes assets.
     bytes32 public constant LOCKER_ROLE = keccak256("LOCKER_ROLE");
@@ -24,6 +26,9 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     mapping(uint256 => Asset) private _assets;
     mapping(bytes32 => uint256) private _byKey;
     uint256 private _assetCount;
+    /// the receipt born locked to the loan holding an order's future-goods right (a receipt needs the
+    /// order shipped, a right locks only before: no receipt exists for a right when it is locked)
+    mapping(uint256 => uint256) private _goodsReceipt;
 
     constructor(IMemberRegistry registry_, IOrderBook orders_, address operator) ERC721("VSCM Asset", "VASSET") {
         registry = registry_;
@@ -40,7 +45,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         _requireActive(msg.sender);
         if (o.status != IOrderBook.OrderStatus.Invoiced) revert AssetOrderNotInvoiced(orderId);
         assetId = _register(
-            AssetKind.Receivable, AssetStatus.Registered, invoiceKey(o.buyer, o.invoiceNumber), msg.sender, o.buyer,
+            AssetKind.Receivable, AssetStatus.Registered, invoiceKey(msg.sender, o.buyer, o.invoiceNumber), msg.sender, o.buyer,
             orderId, o.currency, o.amount - o.prepaid
         );
     }
@@ -64,7 +69,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         if (registry.getMember(msg.sender).tier != IMemberRegistry.Tier.Core) revert AssetNotCoreDebtor(msg.sender);
         if (o.status != IOrderBook.OrderStatus.Invoiced) revert AssetOrderNotInvoiced(orderId);
         assetId = _register(
-            AssetKind.Payable, AssetStatus.Confirmed, invoiceKey(o.buyer, o.invoiceNumber), o.seller, o.buyer,
+            AssetKind.Payable, AssetStatus.Confirmed, invoiceKey(o.seller, o.buyer, o.invoiceNumber), o.seller, o.buyer,
             orderId, o.currency, o.amount - o.prepaid
         );
         emit AssetConfirmed(assetId, msg.sender);
@@ -86,11 +91,16 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         if (quantity == 0) revert AssetZeroQuantity();
         if (value == 0) revert AssetZeroValue();
         if (!orders.isCurrency(currency)) revert AssetUnknownCurrency(currency);
+        uint256 rightLoan;
         if (orderId != 0) {
             // Goods of an order are received by the order's destination warehouse for its buyer.
             IOrderBook.Order memory o = orders.getOrder(orderId);
             if (o.warehouse != msg.sender) revert AssetNotWarehouse(msg.sender);
             if (o.buyer != owner) revert AssetNotBuyerOfOrder(orderId, owner);
+            rightLoan = _assets[_byKey[futureGoodsKey(orderId)]].lockedBy;
+            // The goods of a financed order come under one receipt, which its loan holds.
+            uint256 prior = _goodsReceipt[orderId];
+            if (rightLoan != 0 && prior != 0) revert AssetGoodsAlreadyReceipted(orderId, prior);
         }
         assetId = _register(
             AssetKind.WarehouseReceipt, AssetStatus.Confirmed, lotKey(msg.sender, lotNumber), owner, msg.sender,
@@ -102,6 +112,14 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         a.descriptionHash = descriptionHash;
         emit ReceiptDetails(assetId, quantity, unit, descriptionHash);
         emit AssetConfirmed(assetId, msg.sender);
+        if (rightLoan != 0) {
+            _goodsReceipt[orderId] = assetId;
+            // Goods whose right backs a loan are born locked to that loan (after the mint, which a lock
+            // would refuse): they cannot be moved, retired, released or pledged again while it runs.
+            a.lockedBy = rightLoan;
+            a.pledgedQuantity = quantity;
+            emit AssetLocked(assetId, rightLoan, quantity);
+        }
     }
 
     /// @inheritdoc IAssetRegistry
@@ -189,6 +207,15 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
             a.status = AssetStatus.Retired;
             emit AssetRetired(assetId, msg.sender);
         }
+        // The receipt born locked to the loan through this right is let go with it (a conversion locks
+        // it again at once).
+        uint256 receiptId = _bornLocked(a, loanId);
+        if (receiptId != 0) {
+            Asset storage r = _assets[receiptId];
+            r.lockedBy = 0;
+            r.pledgedQuantity = 0;
+            emit AssetUnlocked(receiptId, loanId);
+        }
     }
 
     /// @inheritdoc IAssetRegistry
@@ -199,6 +226,16 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         emit AssetUnlocked(assetId, loanId);
         _transfer(ownerOf(assetId), to, assetId);
         emit AssetSeized(assetId, loanId, to);
+        // A written-off right hands over the goods already received for it too.
+        uint256 receiptId = _bornLocked(a, loanId);
+        if (receiptId != 0) {
+            Asset storage r = _assets[receiptId];
+            r.lockedBy = 0;
+            r.pledgedQuantity = 0;
+            emit AssetUnlocked(receiptId, loanId);
+            _transfer(ownerOf(receiptId), to, receiptId);
+            emit AssetSeized(receiptId, loanId, to);
+        }
     }
 
     // ---------------------------------------------------------------- views
@@ -219,8 +256,8 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     }
 
     /// @inheritdoc IAssetRegistry
-    function invoiceKey(address debtor, bytes32 invoiceNumber) public pure returns (bytes32) {
-        return keccak256(abi.encode("invoice", debtor, invoiceNumber));
+    function invoiceKey(address creditor, address debtor, bytes32 invoiceNumber) public pure returns (bytes32) {
+        return keccak256(abi.encode("invoice", creditor, debtor, invoiceNumber));
     }
 
     /// @inheritdoc IAssetRegistry
@@ -276,6 +313,13 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     function _lockedTo(uint256 assetId, uint256 loanId) internal view returns (Asset storage a) {
         a = _asset(assetId);
         if (a.lockedBy != loanId || loanId == 0) revert AssetNotLockedBy(assetId, loanId);
+    }
+
+    /// The receipt for the goods of a future-goods right, while it is locked to the right's loan.
+    function _bornLocked(Asset storage right, uint256 loanId) internal view returns (uint256 receiptId) {
+        if (right.kind != AssetKind.FutureGoods) return 0;
+        receiptId = _goodsReceipt[right.orderId];
+        if (receiptId != 0 && _assets[receiptId].lockedBy != loanId) receiptId = 0;
     }
 
     function _requireActive(address who) internal view {

@@ -30,6 +30,8 @@ contract FundTracker is IFundTracker, AccessControl {
     mapping(uint256 => address[]) private _payees;
     mapping(uint256 => uint256) private _hops;
     mapping(address => uint256) private _totalUnspent;
+    /// loan money paid to an order's carrier and warehouse (freight, storage), over all its loans
+    mapping(uint256 => uint256) private _logisticsPaid;
 
     constructor(IMemberRegistry registry_, IOrderBook orders_, address operator) {
         registry = registry_;
@@ -75,6 +77,13 @@ contract FundTracker is IFundTracker, AccessControl {
         if (!registry.isActiveMember(to)) revert FundsPayeeNotActive(to);
         uint256 left = _unspent(f);
         if (amount > left) revert FundsInsufficient(loanId, amount, left);
+        if (to != o.seller) {
+            // Freight and storage are paid out of loan money only up to the purpose order's amount
+            // (the order declares no fees): loan money cannot leave as unlimited "freight".
+            uint256 logistics = _logisticsPaid[f.orderId];
+            if (logistics + amount > o.amount) revert FundsLogisticsCapExceeded(loanId, to, amount, o.amount - logistics);
+            _logisticsPaid[f.orderId] = logistics + amount;
+        }
         f.spent += amount;
         _totalUnspent[f.currency] -= amount;
         if (_paidTo[loanId][to] == 0) _payees[loanId].push(to);

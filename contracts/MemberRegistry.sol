@@ -12,7 +12,8 @@ import {IMemberRegistry} from "./interfaces/IMemberRegistry.sol";
 contract MemberRegistry is IMemberRegistry, AccessControl {
     /// @notice Admits members, renews credentials, suspends, reinstates and evicts.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
-    /// @notice The control mechanism (RiskControl): may suspend, reinstate and evict.
+    /// @notice The control mechanism (RiskControl): may suspend, reinstate and evict, and put a chain
+    /// under investigation.
     bytes32 public constant CONTROLLER_ROLE = keccak256("CONTROLLER_ROLE");
 
     uint16 internal constant ALL_ROLES = uint16((1 << (uint8(type(Role).max) + 1)) - 1);
@@ -27,6 +28,8 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     mapping(uint64 => SupplyChain) private _chains;
     mapping(uint64 => mapping(address => bool)) private _pendingJoin;
     uint64 private _chainCount;
+    /// until when a chain is under investigation (a pending fraud proposal): nobody leaves it
+    mapping(uint64 => uint64) private _investigatedUntil;
 
     modifier onlyOperatorOrController() {
         if (!hasRole(OPERATOR_ROLE, msg.sender) && !hasRole(CONTROLLER_ROLE, msg.sender)) {
@@ -193,6 +196,9 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
         if (c.core == msg.sender) revert CoreCannotLeave(chainId);
         // Only an active member leaves: a suspended one would step out of reach of a chain eviction.
         _requireActive(msg.sender, m);
+        // Nor does anyone leave a chain under investigation, to dodge the eviction a fraud finding brings.
+        uint64 until = _investigatedUntil[chainId];
+        if (block.timestamp <= until) revert ChainUnderInvestigation(chainId, until);
         m.chainId = 0;
         c.memberCount -= 1;
         emit ChainLeft(chainId, msg.sender);
@@ -203,6 +209,13 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
         SupplyChain storage c = _requireLiveChain(chainId);
         c.evicted = true;
         emit ChainEvicted(chainId, msg.sender, evidence);
+    }
+
+    /// @inheritdoc IMemberRegistry
+    function setInvestigation(uint64 chainId, uint64 until) external onlyRole(CONTROLLER_ROLE) {
+        if (_chains[chainId].core == address(0)) revert ChainNotFound(chainId);
+        _investigatedUntil[chainId] = until;
+        emit ChainInvestigationSet(chainId, msg.sender, until);
     }
 
     // ---------------------------------------------------------------- views
@@ -241,6 +254,11 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     /// @inheritdoc IMemberRegistry
     function getChain(uint64 chainId) external view returns (SupplyChain memory) {
         return _chains[chainId];
+    }
+
+    /// @inheritdoc IMemberRegistry
+    function investigatedUntil(uint64 chainId) external view returns (uint64) {
+        return _investigatedUntil[chainId];
     }
 
     /// @inheritdoc IMemberRegistry

@@ -23,6 +23,9 @@ contract RiskControl is IRiskControl, AccessControl {
     /// @notice Loans frozen in the confirming transaction; the rest through `sweepChain`.
     uint256 public constant FIRST_SWEEP = 25;
     uint8 public constant MAX_SEVERITY = 4;
+    /// @notice How long a fraud proposal waits for an auditor's co-signature; meanwhile nobody leaves
+    /// the chain.
+    uint64 public constant PROPOSAL_WINDOW = 14 days;
 
     IMemberRegistry public immutable registry;
     ILoanBook public immutable loans;
@@ -63,10 +66,14 @@ contract RiskControl is IRiskControl, AccessControl {
         if (l.status == ILoanBook.LoanStatus.Disbursed && severity >= warnSeverity) {
             deadline = uint64(block.timestamp) + decisionWindow;
             alertId = _record(Subject.Loan, loanId, indicator, severity, evidence, deadline);
+            // A warned borrower must not empty the loan money before the lender decides: it is frozen
+            // now (by this contract unless already frozen), and only a continue unfreezes it.
+            bool freeze = !funds.getFunds(loanId).frozen;
             _control[loanId] = LoanControl({
-                alertId: alertId, deadline: deadline, decision: Decision.None, lapsed: false, frozenOnLapse: false
+                alertId: alertId, deadline: deadline, decision: Decision.None, lapsed: false, frozenForWarning: freeze
             });
             loans.warn(loanId, deadline);
+            if (freeze) funds.freeze(loanId);
         } else {
             // Already warned: the alert joins the open warning. Otherwise it only informs the lender.
             if (l.status == ILoanBook.LoanStatus.Warned) deadline = c.deadline;
@@ -92,6 +99,9 @@ contract RiskControl is IRiskControl, AccessControl {
         ILoanBook.Loan memory l = loans.getLoan(loanId);
         if (l.status == ILoanBook.LoanStatus.None) revert RiskUnknownLoan(loanId);
         if (msg.sender != l.lender) revert RiskNotLender(loanId, msg.sender);
+        // A suspended or evicted lender no longer acts on the platform, here as in the LoanBook.
+        IMemberRegistry.Status status = registry.statusOf(msg.sender);
+        if (status != IMemberRegistry.Status.Active) revert IMemberRegistry.MemberNotActive(msg.sender, status);
         uint64 chainId = loans.loanChain(loanId);
         bool fraud = _fraud[chainId].declaredAt != 0;
         if (decision == Decision.Recall) {
@@ -125,8 +135,9 @@ contract RiskControl is IRiskControl, AccessControl {
         LapsePolicy policy = lapsePolicy;
         emit DeadlineLapsed(loanId, policy, msg.sender);
         if (policy == LapsePolicy.Freeze) {
+            // Frozen since the warning; frozen again if another controller unfroze it meanwhile.
             if (!funds.getFunds(loanId).frozen) {
-                c.frozenOnLapse = true;
+                c.frozenForWarning = true;
                 funds.freeze(loanId);
             }
         } else if (policy == LapsePolicy.Recall) {
@@ -141,11 +152,26 @@ contract RiskControl is IRiskControl, AccessControl {
     /// @inheritdoc IRiskControl
     function proposeFraud(uint64 chainId, bytes32 evidence) external onlyRole(OPERATOR_ROLE) {
         if (evidence == bytes32(0)) revert RiskEmptyEvidence();
-        _requireLiveChain(chainId);
+        // A chain the operator evicted on its own (a court order) may still be found fraudulent, so
+        // that its money is frozen and its lenders notified; a finding is made once.
+        _requireChain(chainId);
         FraudCase storage f = _fraud[chainId];
+        if (f.declaredAt != 0) revert RiskChainFraudulent(chainId);
         f.proposedBy = msg.sender;
         f.evidence = evidence;
         emit FraudProposed(chainId, msg.sender, evidence);
+        // The proposal is public: the chain is frozen for leaving until it is confirmed, withdrawn or
+        // expires, so no member slips out before the eviction.
+        registry.setInvestigation(chainId, uint64(block.timestamp) + PROPOSAL_WINDOW);
+    }
+
+    /// @inheritdoc IRiskControl
+    function withdrawFraud(uint64 chainId) external onlyRole(OPERATOR_ROLE) {
+        FraudCase storage f = _fraud[chainId];
+        if (f.proposedBy == address(0) || f.declaredAt != 0) revert RiskNoProposal(chainId);
+        delete _fraud[chainId];
+        emit FraudWithdrawn(chainId, msg.sender);
+        registry.setInvestigation(chainId, 0);
     }
 
     /// @inheritdoc IRiskControl
@@ -155,11 +181,13 @@ contract RiskControl is IRiskControl, AccessControl {
         if (f.proposedBy == address(0) || f.declaredAt != 0) revert RiskNoProposal(chainId);
         if (f.evidence != evidence) revert RiskEvidenceMismatch(chainId, f.evidence, evidence);
         if (msg.sender == f.proposedBy) revert RiskSameSigner(msg.sender);
-        _requireLiveChain(chainId);
+        // A proposal left unconfirmed past its window has lapsed (the chain was free to leave again).
+        uint64 until = registry.investigatedUntil(chainId);
+        if (block.timestamp > until) revert RiskProposalExpired(chainId, until);
         f.confirmedBy = msg.sender;
         f.declaredAt = uint64(block.timestamp);
         emit FraudDeclared(chainId, f.proposedBy, msg.sender, evidence);
-        registry.evictChain(chainId, evidence);
+        if (!registry.getChain(chainId).evicted) registry.evictChain(chainId, evidence);
         _sweep(chainId, f, FIRST_SWEEP);
     }
 
@@ -256,8 +284,8 @@ contract RiskControl is IRiskControl, AccessControl {
         LoanControl storage c = _control[loanId];
         c.decision = Decision.Continue;
         loans.clearWarning(loanId);
-        if (c.frozenOnLapse) {
-            c.frozenOnLapse = false;
+        if (c.frozenForWarning) {
+            c.frozenForWarning = false;
             // another controller may have unfrozen it meanwhile: a continue must not fail on that
             if (funds.getFunds(loanId).frozen) funds.unfreeze(loanId);
         }
@@ -302,7 +330,11 @@ contract RiskControl is IRiskControl, AccessControl {
     }
 
     function _requireLiveChain(uint64 chainId) internal view {
-        if (chainId == 0 || chainId > registry.chainCount()) revert RiskUnknownChain(chainId);
+        _requireChain(chainId);
         if (registry.getChain(chainId).evicted) revert RiskChainEvicted(chainId);
+    }
+
+    function _requireChain(uint64 chainId) internal view {
+        if (chainId == 0 || chainId > registry.chainCount()) revert RiskUnknownChain(chainId);
     }
 }

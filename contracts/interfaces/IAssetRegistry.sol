@@ -86,6 +86,9 @@ interface IAssetRegistry {
     error AssetQuantityTooLarge(uint256 assetId, uint256 requested, uint256 available);
     error AssetNotOwner(uint256 assetId, address caller);
     error AssetUnknownCurrency(address currency);
+    /// @notice The goods of `orderId` are already under receipt `receiptId`: while the order's
+    /// future-goods right backs a loan they come under one receipt, the one the loan holds.
+    error AssetGoodsAlreadyReceipted(uint256 orderId, uint256 receiptId);
 
     /// @notice The creditor (seller) of an invoiced order registers its receivable on the buyer.
     function registerReceivable(uint256 orderId) external returns (uint256 assetId);
@@ -95,6 +98,10 @@ interface IAssetRegistry {
     /// supplier owns it.
     function registerPayable(uint256 orderId) external returns (uint256 assetId);
     /// @notice A warehouse issues a receipt for a lot of goods it holds for `owner`.
+    /// @dev A receipt for the goods of an order whose future-goods right is locked to a loan is born
+    /// locked to that loan (`AssetLocked`, all its goods pledged): it cannot be transferred, retired,
+    /// withdrawn or pledged again until the loan converts to it, ends (unlocked with the right) or is
+    /// written off (seized with the right).
     function registerWarehouseReceipt(
         address owner,
         bytes32 lotNumber,
@@ -120,14 +127,18 @@ interface IAssetRegistry {
     /// @notice LoanBook: release part of the pledged goods as a loan is repaid.
     function releasePledge(uint256 assetId, uint256 loanId, uint256 quantity) external;
     /// @notice LoanBook: unlock at the end of a loan; `retireIt` consumes the asset (paid claims).
+    /// @dev Unlocking a future-goods right also unlocks the receipt born locked to the same loan.
     function unlock(uint256 assetId, uint256 loanId, bool retireIt) external;
     /// @notice LoanBook: hand the asset to the lender on write-off, unlocked.
+    /// @dev Seizing a future-goods right also seizes the receipt born locked to the same loan.
     function seize(uint256 assetId, uint256 loanId, address to) external;
 
     function getAsset(uint256 assetId) external view returns (Asset memory);
     function assetByKey(bytes32 businessKey) external view returns (uint256);
     function assetCount() external view returns (uint256);
-    function invoiceKey(address debtor, bytes32 invoiceNumber) external pure returns (bytes32);
+    /// @notice The business key of an invoice: the creditor (the order's seller) issues its own
+    /// numbers, so the key is (creditor, debtor, number).
+    function invoiceKey(address creditor, address debtor, bytes32 invoiceNumber) external pure returns (bytes32);
     function lotKey(address warehouse, bytes32 lotNumber) external pure returns (bytes32);
     function futureGoodsKey(uint256 orderId) external pure returns (bytes32);
 }

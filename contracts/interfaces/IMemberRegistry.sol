@@ -67,6 +67,8 @@ interface IMemberRegistry {
     event ChainJoinApproved(uint64 indexed chainId, address indexed member);
     event ChainLeft(uint64 indexed chainId, address indexed member);
     event ChainEvicted(uint64 indexed chainId, address indexed by, bytes32 evidence);
+    /// @notice The chain is under investigation until `until` (inclusive; 0: no longer).
+    event ChainInvestigationSet(uint64 indexed chainId, address indexed by, uint64 until);
 
     error MemberAlreadyRegistered(address member, Status status);
     error MemberNotRegistered(address member);
@@ -93,6 +95,8 @@ interface IMemberRegistry {
     error JoinNotRequested(uint64 chainId, address member);
     error NotChainCore(uint64 chainId, address caller);
     error CoreCannotLeave(uint64 chainId);
+    /// @notice A fraud finding on the chain is pending until `until`: its members cannot leave it.
+    error ChainUnderInvestigation(uint64 chainId, uint64 until);
 
     /// @notice Ask to join the platform with `roles` (bit mask) and `tier`. Status becomes Pending.
     function applyForMembership(uint16 roles, Tier tier, bytes32 credentialHash, uint64 credentialExpiry, string calldata name)
@@ -110,9 +114,15 @@ interface IMemberRegistry {
     function createChain(bytes32 name) external returns (uint64 chainId);
     function requestJoin(uint64 chainId) external;
     function approveJoin(uint64 chainId, address member) external;
+    /// @notice Leave one's supply chain (not its core; not while suspended or under investigation).
     function leaveChain() external;
     /// @notice Evict a whole supply chain: every member of it counts as evicted from now on.
     function evictChain(uint64 chainId, bytes32 evidence) external;
+    /// @notice Controller (RiskControl): the chain is under investigation until `until` (a pending
+    /// fraud proposal), so no member can leave it; 0 ends the investigation (proposal withdrawn).
+    function setInvestigation(uint64 chainId, uint64 until) external;
+    /// @notice Until when (inclusive) the chain is under investigation; past means not.
+    function investigatedUntil(uint64 chainId) external view returns (uint64);
 
     /// @notice Effective status: a member of an evicted chain is Evicted; an expired credential is
     /// reported as Suspended.

@@ -6,8 +6,8 @@ import {IAlertSink} from "./IAlertSink.sol";
 /// @title The platform's management and control mechanism
 /// @notice Monitors (members holding the Monitor role) and detector contracts (the telemetry oracle)
 /// raise alerts with an indicator code, a severity and the hash of their evidence. An alert on a
-/// running loan warns it with a decision deadline and notifies its lender. The lender decides:
-/// continue (the warning is cleared, tracking goes on) or recall (the loan falls due now and its
+/// running loan warns it with a decision deadline, freezes its tracked money and notifies its lender.
+/// The lender decides: continue (the warning is cleared, the money unfrozen, tracking goes on) or recall (the loan falls due now and its
 /// unspent tracked money is intercepted and returned to the lender). A deadline that passes without a
 /// decision is handled by the lapse policy, anyone may trigger it.
 /// A fraud finding needs two signers: the operator proposes it with an evidence hash, an auditor
@@ -26,8 +26,9 @@ interface IRiskControl is IAlertSink {
     }
 
     /// @notice What happens when a warning's deadline passes without the lender's decision.
-    /// Freeze (the default): the loan's tracked money is frozen and the loan stays warned until the
-    /// lender decides. Recall: the loan is recalled. Continue: the warning is cleared.
+    /// Freeze (the default): the loan's tracked money (frozen since the warning) stays frozen and the
+    /// loan stays warned until the lender decides. Recall: the loan is recalled. Continue: the warning
+    /// is cleared and the money unfrozen.
     enum LapsePolicy {
         Freeze,
         Recall,
@@ -52,8 +53,9 @@ interface IRiskControl is IAlertSink {
         uint64 deadline;
         Decision decision;
         bool lapsed;
-        /// frozen by this contract after a lapse (a continue unfreezes it)
-        bool frozenOnLapse;
+        /// the loan money frozen by this contract for the warning (at the warning, or again at a
+        /// freezing lapse); a continue unfreezes it
+        bool frozenForWarning;
     }
 
     struct FraudCase {
@@ -89,6 +91,7 @@ interface IRiskControl is IAlertSink {
     event DeadlineLapsed(uint256 indexed loanId, LapsePolicy policy, address indexed by);
     event ParametersSet(uint64 decisionWindow, LapsePolicy lapsePolicy, uint8 warnSeverity);
     event FraudProposed(uint64 indexed chainId, address indexed operator, bytes32 evidence);
+    event FraudWithdrawn(uint64 indexed chainId, address indexed operator);
     event FraudDeclared(uint64 indexed chainId, address indexed operator, address indexed auditor, bytes32 evidence);
     event LoanFrozenForFraud(uint64 indexed chainId, uint256 indexed loanId, address indexed lender, uint256 unspent);
     event ChainSwept(uint64 indexed chainId, uint256 swept, uint256 total, bool done);
@@ -117,23 +120,33 @@ interface IRiskControl is IAlertSink {
     error RiskSweepDone(uint64 chainId);
     error RiskBadWindow(uint64 window);
     error RiskZeroBatch();
+    /// @notice The fraud proposal on `chainId` waited past `expiredAt` for its co-signature.
+    error RiskProposalExpired(uint64 chainId, uint64 expiredAt);
 
     /// @notice A monitor's or detector's alert on a supply chain (evidence for a fraud finding).
     function raiseChainAlert(uint64 chainId, uint16 indicator, uint8 severity, bytes32 evidence)
         external
         returns (uint256 alertId);
 
-    /// @notice The loan's lender decides on a warned loan (or on any running loan of a chain declared
-    /// fraudulent, where only Recall is accepted).
+    /// @notice The loan's lender, while an active member, decides on a warned loan (or on any running
+    /// loan of a chain declared fraudulent, where only Recall is accepted). A suspended or evicted
+    /// lender is refused with `IMemberRegistry.MemberNotActive`.
     function decide(uint256 loanId, Decision decision) external;
 
     /// @notice After a warning's deadline, anyone applies the lapse policy.
     function lapse(uint256 loanId) external;
 
-    /// @notice Operator: propose a fraud finding on a supply chain.
+    /// @notice Operator: propose a fraud finding on a supply chain, live or already evicted by the
+    /// operator (`MemberRegistry.evictChain`, e.g. on a court order), once per chain. The chain is under investigation
+    /// (its members cannot leave it) until the finding is confirmed or withdrawn, or `PROPOSAL_WINDOW`
+    /// passes without a co-signature (the proposal then expires).
     function proposeFraud(uint64 chainId, bytes32 evidence) external;
 
-    /// @notice An auditor (not the proposer) co-signs the same evidence: the chain is evicted, the
+    /// @notice Operator: withdraw a pending fraud proposal; the chain is no longer under investigation.
+    function withdrawFraud(uint64 chainId) external;
+
+    /// @notice An auditor (not the proposer) co-signs the same unexpired evidence: the chain is evicted
+    /// (unless it already was), the
     /// first page of its loans is frozen and, when the sweep is done, every exposed lender notified.
     function confirmFraud(uint64 chainId, bytes32 evidence) external;
 

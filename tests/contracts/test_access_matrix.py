@@ -228,6 +228,8 @@ MATRIX: list[Row] = [
         {"core": Refusal("CoreCannotLeave", {"chainId": chain_id}), "supplier2": not_active(Status.SUSPENDED)}),
     row("MemberRegistry", "evictChain", lambda c: (c.chain_id, b32("matrix:evidence")), OPERATOR,
         unauthorized(CONTROLLER_ROLE)),
+    # Only the control mechanism (RiskControl, CONTROLLER_ROLE) puts a chain under investigation.
+    row("MemberRegistry", "setInvestigation", lambda c: (c.chain_id, c.far), set(), unauthorized(CONTROLLER_ROLE)),
     *role_rows("MemberRegistry"),
     # ---------------------------------------------------------------- PlatformCash (CNY)
     row("PlatformCash", "mint", lambda c: (c.address("supplier"), 1_00, b32("matrix:deposit")), FINANCIERS,

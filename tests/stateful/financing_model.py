@@ -55,6 +55,8 @@ YEAR = 365 * 24 * 3600
 GRACE = 7 * 24 * 3600
 #: RiskControl.FIRST_SWEEP: loans frozen in the transaction that declares a chain fraudulent
 FIRST_SWEEP = 25
+#: RiskControl.PROPOSAL_WINDOW: how long a fraud proposal waits for its co-signature
+PROPOSAL_WINDOW = 14 * 24 * 3600
 MAX_RATE_BPS = 3_600
 
 RUNNING = frozenset({LoanStatus.DISBURSED, LoanStatus.WARNED, LoanStatus.RECALLED})
@@ -113,7 +115,7 @@ class ControlM:
     deadline: int = 0
     decision: int = 0
     lapsed: bool = False
-    frozen_on_lapse: bool = False
+    frozen_for_warning: bool = False
 
 
 @dataclass
@@ -241,6 +243,12 @@ class Model:
     allowances: dict[tuple[str, str], int] = field(default_factory=dict)
     assets: dict[int, AssetM] = field(default_factory=dict)
     keys: dict[tuple[object, ...], int] = field(default_factory=dict)
+    #: order id -> the receipt born locked to the loan holding its future-goods right (AssetRegistry)
+    goods_receipt: dict[int, int] = field(default_factory=dict)
+    #: order id -> loan money its carrier and warehouse got (FundTracker)
+    logistics_paid: dict[int, int] = field(default_factory=dict)
+    #: chain id -> until when a pending fraud proposal keeps its members in it (MemberRegistry)
+    investigated_until: dict[int, int] = field(default_factory=dict)
     loans: dict[int, LoanM] = field(default_factory=dict)
     #: order -> settlement money the LoanBook received for it and has not passed on
     custody: dict[int, int] = field(default_factory=dict)
@@ -427,21 +435,39 @@ class Model:
         _require(quantity != 0, "AssetZeroQuantity")
         _require(value != 0, "AssetZeroValue")
         _require(currency in self.currencies, "AssetUnknownCurrency")
+        right_loan = 0
         if order_id:
             o = self.order(order_id)
             _require(o.warehouse == by, "AssetNotWarehouse")
             _require(o.buyer == owner, "AssetNotBuyerOfOrder")
+            right = self.keys.get(("future-goods", order_id))
+            right_loan = self.assets[right].locked_by if right else 0
+            # The goods of a financed order come under one receipt, which its loan holds.
+            _require(not (right_loan and order_id in self.goods_receipt), "AssetGoodsAlreadyReceipted")
         asset = self._register(AssetKind.WAREHOUSE_RECEIPT, AssetStatus.CONFIRMED, ("lot", by, lot), owner, by,
                                order_id, currency, value)
         asset.quantity = quantity
+        if right_loan:
+            # Born locked to the loan holding the order's future-goods right (F-05).
+            self.goods_receipt[order_id] = asset.asset_id
+            asset.locked_by, asset.pledged_quantity = right_loan, quantity
         return asset.asset_id
+
+    def _born_locked(self, right: AssetM, loan_id: int) -> AssetM | None:
+        """The receipt born locked to `loan_id` through the future-goods right `right`, if any."""
+        if right.kind != AssetKind.FUTURE_GOODS or right.order_id not in self.goods_receipt:
+            return None
+        receipt = self.assets[self.goods_receipt[right.order_id]]
+        return receipt if receipt.locked_by == loan_id else None
 
     def register_receivable(self, by: str, order_id: int) -> int:
         o = self.order(order_id)
         _require(o.seller == by, "AssetNotSellerOfOrder")
         self._require_active(by)
         _require(o.status == OrderStatus.INVOICED, "AssetOrderNotInvoiced")
-        return self._register(AssetKind.RECEIVABLE, AssetStatus.REGISTERED, ("invoice", o.buyer, o.invoice_number),
+        # An invoice is keyed by its creditor, debtor and number.
+        key = ("invoice", o.seller, o.buyer, o.invoice_number)
+        return self._register(AssetKind.RECEIVABLE, AssetStatus.REGISTERED, key,
                               by, o.buyer, order_id, o.currency, o.amount - o.prepaid).asset_id
 
     def confirm_receivable(self, by: str, asset_id: int) -> None:
@@ -457,7 +483,8 @@ class Model:
         self._require_active(by)
         _require(by in self.members.core_tier, "AssetNotCoreDebtor")
         _require(o.status == OrderStatus.INVOICED, "AssetOrderNotInvoiced")
-        return self._register(AssetKind.PAYABLE, AssetStatus.CONFIRMED, ("invoice", o.buyer, o.invoice_number),
+        key = ("invoice", o.seller, o.buyer, o.invoice_number)
+        return self._register(AssetKind.PAYABLE, AssetStatus.CONFIRMED, key,
                               o.seller, o.buyer, order_id, o.currency, o.amount - o.prepaid).asset_id
 
     def register_future_goods(self, by: str, order_id: int) -> int:
@@ -517,12 +544,19 @@ class Model:
         a.locked_by, a.pledged_quantity = 0, 0
         if retire:
             a.status = AssetStatus.RETIRED
+        receipt = self._born_locked(a, loan_id)
+        if receipt is not None:
+            receipt.locked_by, receipt.pledged_quantity = 0, 0
 
     def _seize(self, a: AssetM, loan_id: int, to: str) -> None:
         _require(a.locked_by == loan_id != 0, "AssetNotLockedBy")
         a.locked_by, a.pledged_quantity = 0, 0
         _require(self.members.active(to), "AssetOwnerNotActive")
         a.owner = to
+        receipt = self._born_locked(a, loan_id)
+        if receipt is not None:
+            receipt.locked_by, receipt.pledged_quantity = 0, 0
+            receipt.owner = to
 
     # ------------------------------------------------------------------ loans
 
@@ -654,6 +688,10 @@ class Model:
         _require(to not in (ZERO, o.buyer) and to in (o.seller, o.carrier, o.warehouse), "FundsPayeeNotAllowed")
         _require(self.members.active(to), "FundsPayeeNotActive")
         _require(amount <= f.unspent, "FundsInsufficient")
+        if to != o.seller:
+            # Carrier and warehouse get at most the purpose order's amount, over all its loans.
+            _require(self.logistics_paid.get(f.order_id, 0) + amount <= o.amount, "FundsLogisticsCapExceeded")
+            self.logistics_paid[f.order_id] = self.logistics_paid.get(f.order_id, 0) + amount
         f.spent += amount
         f.paid[to] = f.paid.get(to, 0) + amount
         if to == o.seller:
@@ -860,9 +898,13 @@ class Model:
         self.alert_count += 1
         if ln.status == LoanStatus.DISBURSED and severity >= self.warn_severity:
             deadline = now + self.decision_window
-            self.control[loan_id] = ControlM(alert_id=self.alert_count, deadline=deadline)
+            assert ln.funds is not None
+            # The warning freezes the tracked money at once, unless already frozen.
+            freeze = not ln.funds.frozen
+            self.control[loan_id] = ControlM(alert_id=self.alert_count, deadline=deadline, frozen_for_warning=freeze)
             self._accrue(ln, now)
             ln.status, ln.warning_deadline = LoanStatus.WARNED, deadline
+            ln.funds.frozen = True
         return self.alert_count
 
     def _fraudulent(self, loan_id: int) -> bool:
@@ -872,6 +914,7 @@ class Model:
         """RiskControl.decide; returns the money intercepted."""
         ln = self._risk_loan(loan_id)
         _require(by == ln.lender, "RiskNotLender")
+        self._require_active(by)
         fraud = self._fraudulent(loan_id)
         c = self.control.setdefault(loan_id, ControlM())
         if decision == RECALL:
@@ -891,8 +934,8 @@ class Model:
     def _continue(self, ln: LoanM, c: ControlM) -> None:
         c.decision = CONTINUE
         ln.status, ln.warning_deadline = LoanStatus.DISBURSED, 0
-        if c.frozen_on_lapse:
-            c.frozen_on_lapse = False
+        if c.frozen_for_warning:
+            c.frozen_for_warning = False
             assert ln.funds is not None
             ln.funds.frozen = False
 
@@ -907,19 +950,23 @@ class Model:
         if self.lapse_policy == LAPSE_FREEZE:
             assert ln.funds is not None
             if not ln.funds.frozen:
-                c.frozen_on_lapse = True
+                c.frozen_for_warning = True
                 ln.funds.frozen = True
         elif self.lapse_policy == LAPSE_RECALL:
             self._recall(ln, now)
         else:
             self._continue(ln, c)
 
-    def propose_fraud(self, chain_id: int, by: str, evidence: bytes) -> None:
+    def propose_fraud(self, chain_id: int, by: str, evidence: bytes, now: int) -> None:
         _require(by == self.operator, "AccessControlUnauthorizedAccount")
         _require(evidence != b"\x00" * 32, "RiskEmptyEvidence")
-        self._live_chain(chain_id)
+        # A chain evicted by the operator alone may still be found fraudulent, once.
+        _require(chain_id in self.members.chain_core or chain_id in self.fraud, "RiskUnknownChain")
+        _require(self.fraud.get(chain_id, FraudM()).declared_at == 0, "RiskChainFraudulent")
         f = self.fraud.setdefault(chain_id, FraudM())
         f.proposed_by, f.evidence = by, evidence
+        # The chain is under investigation (nobody leaves it) until confirmed, withdrawn or expired.
+        self.investigated_until[chain_id] = now + PROPOSAL_WINDOW
 
     def _live_chain(self, chain_id: int) -> None:
         _require(chain_id in self.members.chain_core or chain_id in self.fraud, "RiskUnknownChain")
@@ -932,7 +979,7 @@ class Model:
         assert f is not None
         _require(f.evidence == evidence, "RiskEvidenceMismatch")
         _require(by != f.proposed_by, "RiskSameSigner")
-        self._live_chain(chain_id)
+        _require(now <= self.investigated_until.get(chain_id, 0), "RiskProposalExpired")
         f.confirmed_by, f.declared_at = by, now
         # MemberRegistry.evictChain: every member of the chain reads as evicted
         gone = {who for who, c in self.members.chain_of.items() if c == chain_id}
@@ -1027,7 +1074,12 @@ class Model:
                     found.append(f"asset {a.asset_id}: unlocked with {a.pledged_quantity} still pledged")
                 continue
             ln = self.loans.get(a.locked_by)
-            if ln is None or not self._may_hold_lock(ln) or ln.asset_id != a.asset_id:
+            # A receipt born locked to a prepayment loan still holding the order's right (F-05).
+            born = (ln is not None and a.kind == AssetKind.WAREHOUSE_RECEIPT
+                    and self.goods_receipt.get(a.order_id) == a.asset_id
+                    and self.assets[ln.asset_id].kind == AssetKind.FUTURE_GOODS
+                    and self.assets[ln.asset_id].order_id == a.order_id)
+            if ln is None or not self._may_hold_lock(ln) or (ln.asset_id != a.asset_id and not born):
                 found.append(f"asset {a.asset_id}: locked by loan {a.locked_by}, which is "
                              f"{ln.status.name if ln else 'missing'} on asset {ln.asset_id if ln else '-'}")
             elif a.owner != ln.borrower:

@@ -702,7 +702,7 @@ class FinancingMachine(RuleBasedStateMachine):
             fits = self._orders(lambda o: o.status == OrderStatus.ACCEPTED and ("future-goods", o.order_id)
                                 not in m.keys)
         else:
-            fits = self._orders(lambda o: o.status == OrderStatus.INVOICED and ("invoice", o.buyer, o.invoice_number)
+            fits = self._orders(lambda o: o.status == OrderStatus.INVOICED and ("invoice", o.seller, o.buyer, o.invoice_number)
                                 not in m.keys and (kind == "receivable" or o.buyer == core))
         pool = fits if fits and not odd else self._orders(lambda o: o.status != OrderStatus.NONE)
         o = _pick(pool, index)
@@ -1100,7 +1100,7 @@ class FinancingMachine(RuleBasedStateMachine):
             return
         cid, evidence = self.stage.chain_id, keccak(text="circular invoices")
         by, co = self.a[proposer], self.a[confirmer]
-        self._risk_act("propose fraud", lambda m, now: m.propose_fraud(cid, by.address, evidence),
+        self._risk_act("propose fraud", lambda m, now: m.propose_fraud(cid, by.address, evidence, now),
                        lambda: self.platform.risk.as_(by).propose_fraud(cid, evidence))
         given = evidence if same else keccak(text="other evidence")
         self._risk_act("confirm fraud", lambda m, now: m.confirm_fraud(cid, co.address, given, now),

@@ -152,6 +152,8 @@ register("MemberRegistry", {
     "ChainJoinApproved": _join_approved,
     "ChainLeft": _chain_left,
     "ChainEvicted": _chain_evicted,
+    "ChainInvestigationSet": lambda s, ev, ctx: s.put("chain_investigations", str(ev.args["chainId"]),
+                                                      {"until": ev.args["until"]}),
 })
 
 # ---------------------------------------------------------------- PlatformCash (one per currency)

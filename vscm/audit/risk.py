@@ -50,8 +50,10 @@ def _alert(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     params = s.get("risk_params", "current") or {"warnSeverity": 2}
     # raiseLoanAlert opens a warning on a disbursed loan when the alert is severe enough.
     if loan.get("status") == L_DISBURSED and a["severity"] >= params["warnSeverity"]:
+        # ... and freezes its tracked money, unless already frozen (FundsFrozen follows).
+        frozen = (s.get("funds", str(a["subjectId"])) or {}).get("frozen", False)
         s.put("loan_controls", str(a["subjectId"]), {"alertId": a["alertId"], "deadline": a["deadline"],
-                                                      "decision": 0, "lapsed": False, "frozenOnLapse": False})
+                                                      "decision": 0, "lapsed": False, "frozenForWarning": not frozen})
 
 
 def _decided(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
@@ -62,14 +64,14 @@ def _decided(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
         returned = s.get("recall_intercepts", lid)
         _check(s, ev, f"loan {lid}", "intercepted", (returned or {}).get("amount", 0), ev.args["intercepted"])
     else:
-        s.put("loan_controls", lid, {**control, "decision": DECISION_CONTINUE, "frozenOnLapse": False})
+        s.put("loan_controls", lid, {**control, "decision": DECISION_CONTINUE, "frozenForWarning": False})
     s.put("decisions", f"{lid}:{s.count(f'decisions.{lid}')}", {
         "loanId": ev.args["loanId"], "lender": ev.args["lender"], "decision": ev.args["decision"],
         "intercepted": ev.args["intercepted"], "block": ev.log.block_number})
 
 
 def _no_control() -> dict[str, Any]:
-    return {"alertId": 0, "deadline": 0, "decision": 0, "lapsed": False, "frozenOnLapse": False}
+    return {"alertId": 0, "deadline": 0, "decision": 0, "lapsed": False, "frozenForWarning": False}
 
 
 def _lapsed(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
@@ -77,9 +79,9 @@ def _lapsed(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     control = {**(s.get("loan_controls", lid) or _no_control()), "lapsed": True}
     policy = ev.args["policy"]
     if policy == FREEZE and not (s.get("funds", lid) or {}).get("frozen", False):
-        control["frozenOnLapse"] = True
+        control["frozenForWarning"] = True
     elif policy == CONTINUE:
-        control.update(decision=DECISION_CONTINUE, frozenOnLapse=False)
+        control.update(decision=DECISION_CONTINUE, frozenForWarning=False)
     s.put("loan_controls", lid, control)
 
 
@@ -88,6 +90,11 @@ def _fraud_proposed(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     case = s.get("fraud_cases", cid) or {"proposedBy": ZERO, "confirmedBy": ZERO, "evidence": "0x" + "00" * 32,
                                          "declaredAt": 0, "swept": 0, "sweepDone": False, "lenders": []}
     s.put("fraud_cases", cid, {**case, "proposedBy": ev.args["operator"], "evidence": ev.args["evidence"]})
+
+
+def _fraud_withdrawn(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
+    """withdrawFraud deletes the pending proposal."""
+    s.update("fraud_cases", str(ev.args["chainId"]), proposedBy=ZERO, evidence="0x" + "00" * 32)
 
 
 def _fraud_declared(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
@@ -149,6 +156,7 @@ register("RiskControl", {
     "LenderDecided": _decided,
     "DeadlineLapsed": _lapsed,
     "FraudProposed": _fraud_proposed,
+    "FraudWithdrawn": _fraud_withdrawn,
     "FraudDeclared": _fraud_declared,
     "LoanFrozenForFraud": _frozen_for_fraud,
     "ChainSwept": _chain_swept,

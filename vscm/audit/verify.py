@@ -109,6 +109,10 @@ def _members(state: State, v: Views, out: list[Finding]) -> None:
     _count(out, "supply chains", len(chains), v.call("MemberRegistry", "chainCount"), v.block)
     for cid, c in chains.items():
         _diff(out, f"supply chain {cid}", c, v.call("MemberRegistry", "getChain", int(cid)), v.block)
+    for cid, inv in state.table("chain_investigations").items():
+        found = v.call("MemberRegistry", "investigatedUntil", int(cid))
+        if found != inv["until"]:
+            out.append(Finding("state", f"supply chain {cid}", "investigatedUntil", inv["until"], found, v.block))
     for k, p in state.table("pending_joins").items():
         cid, member = k.split(":")
         found = v.call("MemberRegistry", "pendingJoin", int(cid), member)

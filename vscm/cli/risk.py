@@ -6,6 +6,7 @@
     vscm risk decide 6 recall --wallet bank                           # the lender's decision
     vscm risk declare-fraud 3 --evidence 0x… --wallet operator        # operator proposes,
     vscm risk declare-fraud 3 --evidence 0x… --wallet auditor         # an auditor co-signs
+    vscm risk withdraw-fraud 3 --wallet operator                      # or the operator withdraws it
 """
 
 from __future__ import annotations
@@ -212,8 +213,12 @@ def declare_fraud_cmd(platform: Platform, signer: LocalAccount, chain_id: int, e
     if r.contract.functions.hasRole(r.role("OPERATOR_ROLE"), signer.address).call() and \
             case.proposed_by != signer.address:
         receipt = r.as_(signer).propose_fraud(chain_id, evidence)
+        from datetime import datetime, timezone
+
+        until = platform.members.investigated_until(chain_id)
         emit_tx(receipt, f"fraud finding on chain #{chain_id} proposed", as_json,
-                next_step="an auditor runs the same command with the same --evidence")
+                under_investigation_until=datetime.fromtimestamp(until, tz=timezone.utc),
+                next_step="an auditor runs the same command with the same --evidence before then")
         return
     receipt = r.as_(signer).confirm_fraud(chain_id, evidence)
     case = r.fraud_case(chain_id)
@@ -222,6 +227,20 @@ def declare_fraud_cmd(platform: Platform, signer: LocalAccount, chain_id: int, e
                for ln in r.exposed_lenders(chain_id)] if case.sweep_done else []
     emit_tx(receipt, f"chain #{chain_id} declared fraudulent and evicted", as_json, swept=case.swept,
             sweep_done=case.sweep_done, lenders_notified=len(notices))
+
+
+@risk.command("withdraw-fraud")
+@click.argument("chain_id", type=ID)
+@json_option
+@signed_command
+def withdraw_fraud_cmd(platform: Platform, signer: LocalAccount, chain_id: int, as_json: bool) -> None:
+    """The operator withdraws its pending fraud proposal: the chain's members may leave it again.
+
+    \b
+    vscm risk withdraw-fraud 3 --wallet operator
+    """
+    receipt = platform.risk.as_(signer).withdraw_fraud(chain_id)
+    emit_tx(receipt, f"fraud proposal on chain #{chain_id} withdrawn", as_json)
 
 
 @risk.command("sweep")

@@ -200,6 +200,11 @@ class MembersFacade(_Facade):
             raise NotFound(f"unknown supply chain {chain_id}")
         return SupplyChain.from_chain(chain_id, raw)
 
+    def investigated_until(self, chain_id: int) -> int:
+        """Until when (Unix seconds, inclusive) a pending fraud proposal keeps the chain's members in it;
+        0 or a past time: not under investigation."""
+        return int(self.contract.functions.investigatedUntil(chain_id).call())
+
     def supply_chains(self) -> list[SupplyChain]:
         return [self.supply_chain(i) for i in range(1, self.contract.functions.chainCount().call() + 1)]
 

@@ -418,7 +418,8 @@ class LoanControl:
     deadline: int
     decision: Decision
     lapsed: bool
-    frozen_on_lapse: bool
+    #: the loan money frozen by RiskControl for the warning (a continue unfreezes it)
+    frozen_for_warning: bool
 
 
 @dataclass(frozen=True)

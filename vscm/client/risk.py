@@ -43,6 +43,10 @@ class RiskFacade(_Facade):
     def propose_fraud(self, chain_id: int, evidence: bytes) -> Any:
         return self._send(self.contract.functions.proposeFraud(chain_id, evidence))
 
+    def withdraw_fraud(self, chain_id: int) -> Any:
+        """Operator: withdraw a pending fraud proposal (the chain is no longer under investigation)."""
+        return self._send(self.contract.functions.withdrawFraud(chain_id))
+
     def confirm_fraud(self, chain_id: int, evidence: bytes) -> Any:
         return self._send(self.contract.functions.confirmFraud(chain_id, evidence))
 

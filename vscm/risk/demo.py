@@ -139,8 +139,9 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
     show(alerts)
     held = platform.funds.funds(loan).unspent
     status = platform.loans.loan(loan)
+    frozen = " (frozen by the warning)" if platform.funds.funds(loan).frozen else ""
     step(f"loan #{loan} is {status.status.name.lower()}; the bank must decide by the deadline "
-         f"(block time {status.warning_deadline}); unspent tracked money: {yuan(held)}")
+         f"(block time {status.warning_deadline}); unspent tracked money: {yuan(held)}{frozen}")
     before = platform.cash("CNY").balance(bank.address)
     platform.risk.as_(bank).decide(loan, Decision.RECALL)
     back = platform.cash("CNY").balance(bank.address) - before

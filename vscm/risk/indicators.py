@@ -61,7 +61,7 @@ ZERO = "0x0000000000000000000000000000000000000000"
 # Enum values of the contracts (IOrderBook.OrderStatus, IOrderBook.DocKind, IAssetRegistry.AssetKind).
 ORDER_CANCELLED = 7
 DOC_INVOICE = 1
-ASSET_RECEIVABLE, ASSET_PAYABLE = 0, 1
+ASSET_RECEIVABLE, ASSET_PAYABLE, ASSET_RECEIPT, ASSET_FUTURE_GOODS = 0, 1, 2, 3
 
 #: Oracle events read as "goods missing" (203). ``kinds`` maps the value of the ``kind`` argument
 #: to a severity (only those kinds count); ``severity`` applies when there is no kind filter.
@@ -446,7 +446,11 @@ class RiskEngine:
         aid, lid = _id(ev.args["assetId"]), _id(ev.args["loanId"])
         asset = self.s["assets"].get(aid)
         ln = self.s["loans"].get(lid)
-        if ln is not None:
+        held = self.s["assets"].get(ln["asset"] or "") if ln is not None else None
+        # A receipt born locked to a prepayment loan is not its collateral until CollateralConverted.
+        born_locked = (asset is not None and held is not None and asset["kind"] == ASSET_RECEIPT
+                       and held["kind"] == ASSET_FUTURE_GOODS and asset["order"] == held["order"])
+        if ln is not None and not born_locked:
             ln["asset"] = aid
         if asset is None or asset["suspect"] is None:
             return []

@@ -20,7 +20,7 @@ def test_seller_registers_the_receivable_of_an_invoiced_order(fin):
         AssetKind.RECEIVABLE, AssetStatus.REGISTERED, p.supplier2.address, p.supplier2.address, p.core.address)
     assert (a.order_id, a.value, a.currency, a.locked_by) == (
         order_id, 180_000_00, fin.platform.currency_address("CNY"), 0)
-    key = assets.contract.functions.invoiceKey(p.core.address, f"INV-{order_id:06d}".encode().ljust(32, b"\0")).call()
+    key = assets.contract.functions.invoiceKey(p.supplier2.address, p.core.address, f"INV-{order_id:06d}".encode().ljust(32, b"\0")).call()
     assert a.business_key == key
     assert assets.contract.functions.assetByKey(key).call() == asset_id
     event = the_event(assets, fin.platform.last_receipt, "AssetRegistered")

@@ -147,3 +147,17 @@ def test_spending_refuses_more_than_the_order_still_asks_of_the_seller(fin):
     with reverts("OrderPrepaymentTooLarge", amount=10_000_01, due=10_000_00):
         call_as(fin.w, p.supplier, fin.platform.funds, "spend", deal.loan_id, p.supplier2.address, 10_000_01,
                 b32("too much"))
+
+
+def test_carrier_and_warehouse_get_at_most_the_purpose_orders_amount(fin):
+    # Bug fixed: loan money could leave as unlimited "freight" to the carrier or the warehouse.
+    p, funds = fin.p, fin.platform.funds
+    deal = fin.pledge()  # 200,000.00 lent for a 150,000.00 purpose order
+    fin.advance(deal.purpose_order_id, OrderStatus.SHIPPED)
+    funds.as_(p.supplier).spend(deal.loan_id, p.carrier.address, 100_000_00, "freight")
+
+    with reverts("FundsLogisticsCapExceeded", loanId=deal.loan_id, payee=p.warehouse.address, amount=50_000_01,
+                 available=50_000_00):
+        funds.as_(p.supplier).spend(deal.loan_id, p.warehouse.address, 50_000_01, "storage")
+    funds.as_(p.supplier).spend(deal.loan_id, p.warehouse.address, 50_000_00, "storage")
+    funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 10_000_00, "rubber")  # the seller is not capped so

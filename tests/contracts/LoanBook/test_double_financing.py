@@ -59,6 +59,22 @@ def test_same_invoice_number_on_another_order_of_the_same_debtor_is_the_same_inv
         fin.platform.assets.as_(p.supplier2).register_receivable(copy)
 
 
+def test_another_supplier_cannot_squat_a_victims_invoice_number(fin):
+    # Bug fixed: an invoice was keyed by (debtor, number), so another supplier of the same debtor could
+    # register the victim's invoice number first and block the victim's receivable.
+    p, orders = fin.p, fin.platform.orders
+    squat = fin.order(p.core, p.supplier, 1_000_00, OrderStatus.DELIVERED)
+    orders.as_(p.supplier).invoice(squat, "INV-2026-0042", b32("squatted"))
+    squatted = int(fin.platform.assets.as_(p.supplier).register_receivable(squat))
+    victim = fin.order(p.core, p.supplier2, 180_000_00, OrderStatus.DELIVERED)
+    orders.as_(p.supplier2).invoice(victim, "INV-2026-0042", b32("the real invoice"))
+
+    asset_id = int(fin.platform.assets.as_(p.supplier2).register_receivable(victim))
+
+    assert asset_id != squatted
+    assert fin.asset(asset_id).owner == p.supplier2.address
+
+
 def test_invoice_financed_as_a_receivable_cannot_be_financed_again_as_a_payable(fin):
     p = fin.p
     deal = fin.receivable_loan()
@@ -68,11 +84,12 @@ def test_invoice_financed_as_a_receivable_cannot_be_financed_again_as_a_payable(
 
 def test_receipt_of_prepaid_goods_cannot_be_pledged_to_another_lender(fin):
     # Bug fixed: while a prepayment loan held the future-goods right, the warehouse receipt of the same
-    # goods could be pledged to a second lender; the first could then never take the goods.
+    # goods could be pledged to a second lender; the first could then never take the goods. The receipt
+    # is now born locked to the prepayment loan (F-05).
     p = fin.p
     prepay = fin.prepayment_loan()
     receipt_id = fin.deliver_receipt(prepay)
-    with reverts("AssetIsLocked", assetId=prepay.asset_id, loanId=prepay.loan_id):
+    with reverts("LoanAssetLocked", assetId=receipt_id, byLoan=prepay.loan_id):
         fin.pledge(borrower=p.seller, asset_id=receipt_id, lender=p.bank2, stage="approved", terms=SMALL,
                    purpose_order_id=fin.order(p.seller, p.core, 1_000_00))
 

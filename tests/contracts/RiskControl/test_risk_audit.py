@@ -37,7 +37,7 @@ def test_replay_of_alerts_decisions_a_lapse_and_a_fraud_sweep_finds_no_differenc
     assert [str(f) for f in outcome.findings] == []
     state = outcome.result.state
     assert len(state.table("alerts")) == 5
-    assert state.get("loan_controls", str(lapsed.loan_id))["frozenOnLapse"] is True
+    assert state.get("loan_controls", str(lapsed.loan_id))["frozenForWarning"] is True
     case = state.get("fraud_cases", str(fin.w.chain_id))
     assert case["sweepDone"] and case["lenders"] == [p.bank.address]
     assert state.get("exposures", f"{fin.w.chain_id}:{p.bank.address}")["loans"] == 2

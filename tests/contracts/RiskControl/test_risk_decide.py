@@ -56,7 +56,8 @@ def test_recall_intercepts_exactly_the_unspent_money_and_spent_money_stays_spent
     assert (loan.status, loan.principal_repaid, loan.outstanding_now) == (LoanStatus.RECALLED, 130_000_00, 70_000_00)
     assert loan.maturity == fin.now()
     books_balance(fin, deal)
-    with reverts("FundsInsufficient"):
+    # frozen since the warning, and nothing left to spend anyway (held 0)
+    with reverts("FundsAreFrozen", loanId=deal.loan_id):
         fin.platform.funds.as_(p.supplier).spend(deal.loan_id, seller, 1, "goods")
 
 
@@ -201,3 +202,57 @@ def test_parameters_are_the_operators_and_bounded(fin):
     assert the_event(risk, fin.platform.last_receipt, "ParametersSet") == {
         "decisionWindow": DAY, "lapsePolicy": LapsePolicy.RECALL, "warnSeverity": 3}
     assert risk.parameters() == (DAY, LapsePolicy.RECALL, 3)
+
+
+def test_a_warning_freezes_the_loan_money_at_once(fin):
+    # Bug fixed: a warning froze nothing until its deadline lapsed, so a warned borrower could empty
+    # the loan money before the lender's recall.
+    deal = fin.pledge(terms=ZERO_RATE)
+
+    alert(fin, deal.loan_id)
+
+    assert fin.platform.funds.funds(deal.loan_id).frozen
+    assert fin.platform.risk.control(deal.loan_id).frozen_for_warning
+    with reverts("FundsAreFrozen", loanId=deal.loan_id):
+        spend(fin, deal, 1)
+    fin.platform.risk.as_(deal.lender).decide(deal.loan_id, Decision.RECALL)
+    assert the_event(fin.platform.risk, fin.platform.last_receipt, "LenderDecided")["intercepted"] == 200_000_00
+
+
+def test_continue_unfreezes_the_money_the_warning_froze(fin):
+    deal = fin.pledge()
+    alert(fin, deal.loan_id)
+
+    fin.platform.risk.as_(deal.lender).decide(deal.loan_id, Decision.CONTINUE)
+
+    assert not fin.platform.funds.funds(deal.loan_id).frozen
+    assert not fin.platform.risk.control(deal.loan_id).frozen_for_warning
+
+
+def test_a_warning_leaves_money_frozen_by_another_controller_to_it(fin):
+    deal = fin.pledge()
+    fin.grant_controller(fin.p.monitor)
+    fin.platform.funds.as_(fin.p.monitor).freeze(deal.loan_id)
+    alert(fin, deal.loan_id)
+
+    fin.platform.risk.as_(deal.lender).decide(deal.loan_id, Decision.CONTINUE)
+
+    assert fin.platform.funds.funds(deal.loan_id).frozen  # not this contract's freeze to lift
+
+
+@pytest.mark.parametrize("decision", [Decision.CONTINUE, Decision.RECALL])
+def test_a_suspended_lender_cannot_decide(fin, decision):
+    # Bug fixed: a suspended or evicted lender could still continue or recall.
+    deal = fin.pledge()
+    alert(fin, deal.loan_id)
+    fin.platform.members.as_(fin.p.operator).suspend(deal.lender.address, b"\x01" * 32)
+    with reverts("MemberNotActive", member=deal.lender.address, status=3):
+        fin.platform.risk.as_(deal.lender).decide(deal.loan_id, decision)
+
+
+def test_an_evicted_lender_cannot_decide(fin):
+    deal = fin.pledge()
+    alert(fin, deal.loan_id)
+    fin.platform.members.as_(fin.p.operator).evict(deal.lender.address, b"\x02" * 32)
+    with reverts("MemberNotActive", member=deal.lender.address, status=4):
+        fin.platform.risk.as_(deal.lender).decide(deal.loan_id, Decision.RECALL)

@@ -76,7 +76,7 @@ def test_a_finding_evicts_every_member_of_the_chain_and_no_one_else(fin):
     assert the_event(fin.platform.risk, fin.platform.last_receipt, "FraudDeclared") == {
         "chainId": fin.w.chain_id, "operator": p.operator.address, "auditor": p.auditor.address,
         "evidence": EVIDENCE}
-    with reverts("RiskChainEvicted", chainId=fin.w.chain_id):
+    with reverts("RiskChainFraudulent", chainId=fin.w.chain_id):
         fin.platform.risk.as_(p.operator).propose_fraud(fin.w.chain_id, EVIDENCE)
 
 
@@ -201,3 +201,94 @@ def test_after_a_finding_a_lender_can_still_withdraw_an_approval(fin):
     assert fin.state(deal.loan_id).status == LoanStatus.REJECTED
     assert fin.asset(deal.asset_id).locked_by == 0
     assert fin.platform.orders.order(deal.asset_order_id, with_documents=False).payee == deal.borrower.address
+
+
+# ---- F-03: a chain with a pending fraud proposal is frozen for leaving
+
+PROPOSAL_WINDOW = 14 * DAY
+
+
+def test_members_cannot_leave_a_chain_while_a_fraud_proposal_is_pending(fin):
+    # Bug fixed (F-03): between the public proposal and the auditor's co-signature a member could
+    # leave the chain and was never evicted.
+    p, chain_id = fin.p, fin.w.chain_id
+    fin.platform.risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+    until = fin.platform.members.investigated_until(chain_id)
+    assert until == fin.now() + PROPOSAL_WINDOW
+    assert the_event(fin.platform.members, fin.platform.last_receipt, "ChainInvestigationSet") == {
+        "chainId": chain_id, "by": fin.platform.risk.address, "until": until}
+
+    with reverts("ChainUnderInvestigation", chainId=chain_id, until=until):
+        fin.platform.members.as_(p.supplier).leave_chain()
+
+    fin.platform.risk.as_(p.auditor).confirm_fraud(chain_id, EVIDENCE)
+    assert fin.platform.members.status(p.supplier.address) == Status.EVICTED
+
+
+def test_a_withdrawn_proposal_lets_members_leave_again(fin):
+    p, chain_id, risk = fin.p, fin.w.chain_id, fin.platform.risk
+    risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+
+    risk.as_(p.operator).withdraw_fraud(chain_id)
+
+    assert the_event(risk, fin.platform.last_receipt, "FraudWithdrawn") == {
+        "chainId": chain_id, "operator": p.operator.address}
+    assert fin.platform.members.investigated_until(chain_id) == 0
+    assert risk.fraud_case(chain_id).proposed_by == "0x" + "00" * 20
+    with reverts("RiskNoProposal", chainId=chain_id):
+        risk.as_(p.auditor).confirm_fraud(chain_id, EVIDENCE)
+    fin.platform.members.as_(p.supplier).leave_chain()
+    assert fin.platform.members.member(p.supplier.address).chain_id == 0
+
+
+def test_only_the_operator_withdraws_a_pending_proposal(fin):
+    p, chain_id, risk = fin.p, fin.w.chain_id, fin.platform.risk
+    with reverts("RiskNoProposal", chainId=chain_id):
+        risk.as_(p.operator).withdraw_fraud(chain_id)
+    risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+    with reverts("AccessControlUnauthorizedAccount", account=p.auditor.address):
+        risk.as_(p.auditor).withdraw_fraud(chain_id)
+    risk.as_(p.auditor).confirm_fraud(chain_id, EVIDENCE)
+    with reverts("RiskNoProposal", chainId=chain_id):
+        risk.as_(p.operator).withdraw_fraud(chain_id)
+
+
+def test_an_expired_proposal_frees_the_chain_and_cannot_be_confirmed(fin):
+    p, chain_id, risk = fin.p, fin.w.chain_id, fin.platform.risk
+    risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+    until = fin.platform.members.investigated_until(chain_id)
+    fin.chain.time_travel(PROPOSAL_WINDOW + 1)
+
+    with reverts("RiskProposalExpired", chainId=chain_id, expiredAt=until):
+        risk.as_(p.auditor).confirm_fraud(chain_id, EVIDENCE)
+    fin.platform.members.as_(p.supplier).leave_chain()
+    assert fin.platform.members.member(p.supplier.address).chain_id == 0
+
+
+def test_only_the_control_mechanism_puts_a_chain_under_investigation(fin):
+    p, members = fin.p, fin.platform.members
+    role = members.role("CONTROLLER_ROLE")
+    with reverts("AccessControlUnauthorizedAccount", account=p.operator.address, neededRole=role):
+        call_as(fin.w, p.operator, members, "setInvestigation", fin.w.chain_id, fin.now() + DAY)
+
+
+# ---- a chain the operator evicted on its own can still be found fraudulent
+
+
+def test_a_finding_on_a_chain_the_operator_evicted_freezes_the_money_and_notifies_the_lenders(fin):
+    # Bug fixed: after the operator's own evictChain (a court order) RiskControl refused any finding,
+    # so the chain's loan money stayed unfrozen and its lenders were never notified.
+    p, chain_id = fin.p, fin.w.chain_id
+    pledge = fin.pledge(lender=p.bank)
+    fin.platform.members.as_(p.operator).evict_chain(chain_id, b32("court order 2026-12"))
+
+    declare(fin)
+    receipt = fin.platform.last_receipt
+
+    risk = fin.platform.risk
+    assert risk.fraud_case(chain_id).sweep_done
+    assert fin.platform.funds.funds(pledge.loan_id).frozen
+    assert [e["lender"] for e in emitted(risk, receipt, "LenderExposed")] == [p.bank.address]
+    assert emitted(fin.platform.members, receipt, "ChainEvicted") == []  # evicted once, by the operator
+    with reverts("RiskChainFraudulent", chainId=chain_id):
+        risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)

@@ -155,3 +155,23 @@ def test_a_version_1_state_is_upgraded_and_goes_on_following_its_payouts() -> No
     assert restored.state_dict()["version"] == 2
     found = run(s.records[cut:], restored, tick_every=None)
     assert [(f.indicator, f.evidence["returned"]) for f in found] == [(Indicator.ROUND_TRIP, 80_000)]
+
+
+def test_a_receipt_born_locked_to_a_prepayment_loan_is_not_its_collateral_until_converted():
+    """AssetRegistry locks the receipt of a financed order's goods to the loan holding the order's
+    future-goods right when it is issued; the loan's collateral is still the right (LoanBook)."""
+    s = Stream()
+    s.setup_chain()
+    oid = s.place(DIST, SUP_A, 100_000)
+    s.accept(oid)
+    right = s.register_asset(3, oid, DIST, SUP_A, 100_000)
+    lid = s.loan(2, DIST, right, oid, 80_000, 60 * DAY)
+    s.ship(oid)
+    s.deliver(oid)
+    receipt = s.register_asset(2, oid, DIST, SUP_A, 100_000)
+    s.emit("AssetRegistry", "AssetLocked", assetId=receipt, loanId=lid, pledgedQuantity=0)
+    engine = RiskEngine()
+
+    run(s.records, engine)
+
+    assert engine.s["loans"][str(lid)]["asset"] == str(right)
