@@ -210,7 +210,8 @@ contract LoanBook is ILoanBook, AccessControl {
             IERC20(l.currency).safeTransfer(l.lender, toLender);
             _applyPayment(loanId, l, asset.obligor, toLender);
         }
-        if (surplus != 0) IERC20(l.currency).safeTransfer(l.borrower, surplus);
+        // After a guarantor paid for the borrower, the claim's surplus is its security, not the borrower's.
+        if (surplus != 0) IERC20(l.currency).safeTransfer(l.guarantorPaid != 0 ? l.guarantor : l.borrower, surplus);
         // The paid claim is consumed.
         if (assets.getAsset(l.assetId).lockedBy == loanId) assets.unlock(l.assetId, loanId, true);
     }
@@ -249,11 +250,19 @@ contract LoanBook is ILoanBook, AccessControl {
         if (!_running(l.status)) revert LoanWrongStatus(loanId, l.status);
         uint64 defaultableAt = l.maturity + GRACE_PERIOD;
         if (block.timestamp <= defaultableAt) revert LoanNotMature(loanId, defaultableAt, uint64(block.timestamp));
+        _requireNothingToCollect(loanId, l);
         _accrue(loanId, l);
+        // Loan money not yet spent goes back to the lender first, as on a recall, booked as repayment
+        // (any more than the debt is the borrower's own, released when the returned money closes the
+        // loan). Nothing stays tracked: a defaulted loan's money cannot be spent any more.
+        uint256 back = funds.revoke(loanId, _owed(l));
+        if (back != 0) _applyPayment(loanId, l, address(funds), back);
+        if (l.status == LoanStatus.Repaid) return; // the returned money covered it all
         l.status = LoanStatus.Defaulted;
         l.defaultedAt = uint64(block.timestamp);
         emit LoanDefaulted(loanId, _owed(l));
-        // The guarantor is charged first, as far as its allowance and balance go.
+        // The guarantor is charged only for what is really lost, as far as its allowance and balance
+        // go; what it pays, it takes over of the lender's claim (`guarantorPaid`, subrogation).
         if (l.guarantor != address(0)) {
             IERC20 cash = IERC20(l.currency);
             uint256 take = _min(_owed(l), _min(cash.allowance(l.guarantor, address(this)), cash.balanceOf(l.guarantor)));
@@ -269,26 +278,12 @@ contract LoanBook is ILoanBook, AccessControl {
     /// @inheritdoc ILoanBook
     function writeOff(uint256 loanId) external {
         Loan storage l = _lenderAction(loanId, LoanStatus.Defaulted);
-        // Loan money not yet spent goes back to the lender before the loss is counted, up to the debt
-        // (any more is the borrower's, released when the returned money closes the loan).
-        uint256 back = funds.revoke(loanId, _owed(l));
-        if (back != 0) _applyPayment(loanId, l, address(funds), back);
-        if (l.status != LoanStatus.Defaulted) return; // the returned money covered it all
+        // The loan's unspent money came back to the lender when it was declared defaulted.
         uint256 loss = _owed(l);
         l.writtenOff = loss;
         l.status = LoanStatus.WrittenOff;
         emit LoanWrittenOff(loanId, loss);
-        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
-        if (asset.lockedBy == loanId) {
-            if (l.mode == Mode.Receivable || l.mode == Mode.Payable) {
-                // A settlement already paid here is passed on by `collect` first.
-                if (orders.getOrder(asset.orderId).status == IOrderBook.OrderStatus.Settled) {
-                    revert LoanSettlementToCollect(loanId);
-                }
-                _redirectIfOpen(asset.orderId, l.lender);
-            }
-            assets.seize(l.assetId, loanId, l.lender);
-        }
+        _handOver(loanId, l, l.lender);
     }
 
     // ---------------------------------------------------------------- control mechanism
@@ -426,7 +421,11 @@ contract LoanBook is ILoanBook, AccessControl {
             // Purpose binding ends with the debt: unspent loan money is the borrower's own again.
             funds.release(loanId);
             IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
-            if (asset.lockedBy == loanId) {
+            if (l.guarantorPaid != 0) {
+                // Subrogation: the guarantor that paid for the defaulted borrower holds the lender's
+                // claim; the collateral is its security, never freed to the borrower.
+                _handOver(loanId, l, l.guarantor);
+            } else if (asset.lockedBy == loanId) {
                 bool claim = l.mode == Mode.Receivable || l.mode == Mode.Payable;
                 if (!claim || l.settlementCollected) {
                     // Goods go back free; a claim whose settlement was collected is consumed.
@@ -437,8 +436,36 @@ contract LoanBook is ILoanBook, AccessControl {
                 // Otherwise the debtor has paid here already: the claim stays with the loan until
                 // `collect` passes the whole settlement on to the borrower.
             }
-        } else {
+        } else if (l.status != LoanStatus.Defaulted) {
+            // After a default the goods secure what is still owed (to the lender and the guarantor).
             _releaseInStep(loanId, l);
+        }
+    }
+
+    /// The collateral of a loan that ends unpaid goes to whoever holds the claim on the borrower: the
+    /// lender at write-off, the guarantor that paid for the borrower (a claim's settlement follows it;
+    /// a claim whose settlement was collected is consumed). A guarantor that is no longer an active
+    /// member cannot hold assets: the collateral then stays locked to the loan, for it.
+    function _handOver(uint256 loanId, Loan storage l, address to) internal {
+        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        if (asset.lockedBy != loanId) return;
+        if (l.mode == Mode.Receivable || l.mode == Mode.Payable) {
+            if (l.settlementCollected) return assets.unlock(l.assetId, loanId, true);
+            _requireNothingToCollect(loanId, l);
+            _redirectIfOpen(asset.orderId, to);
+        }
+        if (registry.isActiveMember(to)) assets.seize(l.assetId, loanId, to);
+    }
+
+    /// A settlement already paid here for the loan's claim is passed on by `collect` first.
+    function _requireNothingToCollect(uint256 loanId, Loan storage l) internal view {
+        if (l.mode != Mode.Receivable && l.mode != Mode.Payable) return;
+        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        if (
+            !l.settlementCollected && asset.lockedBy == loanId
+                && orders.getOrder(asset.orderId).status == IOrderBook.OrderStatus.Settled
+        ) {
+            revert LoanSettlementToCollect(loanId);
         }
     }
 

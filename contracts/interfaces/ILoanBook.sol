@@ -146,16 +146,22 @@ interface ILoanBook {
     /// @notice Anyone (the borrower, even suspended or evicted) repays up to `amount`.
     function repay(uint256 loanId, uint256 amount) external;
     /// @notice Receivable and payable loans: after the debtor settled the order to the LoanBook, pass
-    /// what it paid to the lender, up to what is owed (surplus to the borrower); the claim is consumed.
+    /// what it paid to the lender, up to what is owed (surplus to the borrower, or to the guarantor once
+    /// it paid for the borrower); the claim is consumed.
     /// Anyone may call it.
     function collect(uint256 loanId) external;
     /// @notice Prepayment: the lender replaces the future-goods right with the warehouse receipt of
     /// the delivered goods (of the financed order, owned by the borrower).
     function convertCollateral(uint256 loanId, uint256 receiptId) external;
-    /// @notice The lender declares a late loan defaulted; the guarantor is charged first.
+    /// @notice The lender declares a late loan defaulted. The loan's unspent tracked money first goes
+    /// back to the lender, up to the debt, booked as repayment (as on a recall; if it covers the debt
+    /// the loan is repaid, not defaulted); then the guarantor is charged for what is still owed, as far
+    /// as its guarantee goes. A guarantor that pays takes over the lender's claim for what it paid
+    /// (`guarantorPaid`): when its payment (or any later one) closes the loan, the collateral goes to
+    /// it (stays locked for it while it is not an active member), never back to the borrower; after
+    /// a default no goods are released in step. Refused while a claim's settlement waits for `collect`.
     function markDefault(uint256 loanId) external;
-    /// @notice The lender writes off what is still owed after default, once the loan's unspent money
-    /// has come back to it (up to the debt); it takes the collateral.
+    /// @notice The lender writes off what is still owed after default; it takes the collateral.
     function writeOff(uint256 loanId) external;
     /// @notice Control mechanism: a warning with a decision deadline.
     function warn(uint256 loanId, uint64 deadline) external;

@@ -685,17 +685,23 @@ class Model:
         ln.interest_accrued += amount
 
     def _apply_payment(self, ln: LoanM, pay: int) -> None:
-        """Interest first, then principal; pledged goods released in step; closed when paid."""
+        """Interest first, then principal; pledged goods released in step (not after a default);
+        closed when paid."""
         to_interest = min(pay, ln.interest_accrued - ln.interest_paid)
         ln.interest_paid += to_interest
         ln.principal_repaid += pay - to_interest
         if ln.owed() != 0:
-            self._release_in_step(ln)
+            if ln.status != LoanStatus.DEFAULTED:
+                self._release_in_step(ln)
             return
         ln.status = LoanStatus.REPAID
         self._release_funds(ln)
         a = self.assets[ln.asset_id]
-        if a.locked_by == ln.loan_id:
+        if ln.guarantor_paid:
+            # Subrogation: the guarantor that paid for the borrower holds the claim; the collateral is its.
+            assert ln.guarantor is not None
+            self._hand_over(ln, ln.guarantor)
+        elif a.locked_by == ln.loan_id:
             claim = ln.mode in DEBTOR_SETTLED
             if not claim or ln.settlement_collected:
                 # Goods go back free; a claim whose settlement was collected is consumed.
@@ -704,6 +710,29 @@ class Model:
                 # A repaid claim not yet settled goes back to its creditor (void if cancelled).
                 self._release_claim_or_goods(ln)
             # Otherwise the debtor paid the LoanBook already: the claim stays locked until `collect`.
+
+    def _hand_over(self, ln: LoanM, to: str) -> None:
+        """The collateral of a loan ending unpaid goes to the claim's holder (the contract's `_handOver`);
+        it stays locked for a guarantor that is no longer an active member."""
+        a = self.assets[ln.asset_id]
+        if a.locked_by != ln.loan_id:
+            return
+        if ln.mode in DEBTOR_SETTLED:
+            if ln.settlement_collected:
+                self._unlock(a, ln.loan_id, retire=True)
+                return
+            self._require_nothing_to_collect(ln)
+            if self.order(a.order_id).status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED):
+                self._redirect(a.order_id, to)
+        if self.members.active(to):
+            self._seize(a, ln.loan_id, to)
+
+    def _require_nothing_to_collect(self, ln: LoanM) -> None:
+        if ln.mode not in DEBTOR_SETTLED:
+            return
+        a = self.assets[ln.asset_id]
+        _require(ln.settlement_collected or a.locked_by != ln.loan_id
+                 or self.order(a.order_id).status != OrderStatus.SETTLED, "LoanSettlementToCollect")
 
     def _release_in_step(self, ln: LoanM) -> None:
         a = self.assets[ln.asset_id]
@@ -747,7 +776,8 @@ class Model:
             self._move(ln.currency, self.loanbook, ln.lender, to_lender)
             self._apply_payment(ln, to_lender)
         if surplus:
-            self._move(ln.currency, self.loanbook, ln.borrower, surplus)
+            self._move(ln.currency, self.loanbook, ln.guarantor if ln.guarantor_paid and ln.guarantor else ln.borrower,
+                       surplus)
         self.custody[a.order_id] = self.custody.get(a.order_id, 0) - received
         if a.locked_by == loan_id:
             # The paid claim is consumed.
@@ -776,11 +806,18 @@ class Model:
         self._require_active(by)
         _require(ln.status in RUNNING, "LoanWrongStatus")
         _require(now > ln.maturity + GRACE, "LoanNotMature")
+        self._require_nothing_to_collect(ln)
         self._accrue(ln, now)
+        # Unspent loan money goes back to the lender first, up to the debt, as a repayment.
+        back = self._revoke(ln, ln.owed())
+        if back:
+            self._apply_payment(ln, back)
+        if ln.status == LoanStatus.REPAID:
+            return
         ln.status, ln.defaulted_at = LoanStatus.DEFAULTED, now
         g = ln.guarantor
         if g is not None:
-            # The guarantor is charged first, as far as its allowance and balance go.
+            # The guarantor pays what is really lost, as far as its allowance and balance go.
             take = min(ln.owed(), self.allowance(ln.currency, g), self.balance(ln.currency, g))
             if take:
                 ln.guarantor_paid += take
@@ -789,22 +826,9 @@ class Model:
 
     def write_off(self, loan_id: int, by: str) -> None:
         ln = self._lender_action(loan_id, by, LoanStatus.DEFAULTED)
-        # Unspent loan money goes back to the lender, up to the debt, as a repayment.
-        back = self._revoke(ln, ln.owed())
-        if back:
-            self._apply_payment(ln, back)
-        if ln.status != LoanStatus.DEFAULTED:
-            return
         ln.written_off = ln.owed()
         ln.status = LoanStatus.WRITTEN_OFF
-        a = self.assets[ln.asset_id]
-        if a.locked_by == loan_id:
-            if ln.mode in DEBTOR_SETTLED:
-                status = self.order(a.order_id).status
-                _require(status != OrderStatus.SETTLED, "LoanSettlementToCollect")
-                if status != OrderStatus.CANCELLED:
-                    self._redirect(a.order_id, ln.lender)
-            self._seize(a, loan_id, ln.lender)
+        self._hand_over(ln, ln.lender)
 
     # ------------------------------------------------------------------ control mechanism
 
@@ -1095,6 +1119,8 @@ class Model:
         """Approved to Defaulted; or repaid while the debtor's payment of its claim awaits `collect`."""
         if ln.status in HOLDS_LOCK:
             return True
+        if ln.status == LoanStatus.REPAID and ln.guarantor_paid and ln.guarantor and not self.members.active(ln.guarantor):
+            return True  # kept locked for a subrogated guarantor that cannot hold assets
         return (ln.status == LoanStatus.REPAID and ln.mode in DEBTOR_SETTLED and not ln.settlement_collected
                 and self.order(self.assets[ln.asset_id].order_id).status == OrderStatus.SETTLED)
 
