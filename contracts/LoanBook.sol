@@ -445,16 +445,17 @@ contract LoanBook is ILoanBook, AccessControl {
     /// The collateral of a loan that ends unpaid goes to whoever holds the claim on the borrower: the
     /// lender at write-off, the guarantor that paid for the borrower (a claim's settlement follows it;
     /// a claim whose settlement was collected is consumed). A guarantor that is no longer an active
-    /// member cannot hold assets: the collateral then stays locked to the loan, for it.
+    /// member cannot hold assets: the collateral then stays locked to the loan, for it (a claim's
+    /// settlement still comes here, and `collect` passes it to the guarantor).
     function _handOver(uint256 loanId, Loan storage l, address to) internal {
         IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
         if (asset.lockedBy != loanId) return;
-        if (l.mode == Mode.Receivable || l.mode == Mode.Payable) {
-            if (l.settlementCollected) return assets.unlock(l.assetId, loanId, true);
-            _requireNothingToCollect(loanId, l);
-            _redirectIfOpen(asset.orderId, to);
-        }
-        if (registry.isActiveMember(to)) assets.seize(l.assetId, loanId, to);
+        bool claim = l.mode == Mode.Receivable || l.mode == Mode.Payable;
+        if (claim && l.settlementCollected) return assets.unlock(l.assetId, loanId, true);
+        _requireNothingToCollect(loanId, l);
+        if (!registry.isActiveMember(to)) return;
+        if (claim) _redirectIfOpen(asset.orderId, to);
+        assets.seize(l.assetId, loanId, to);
     }
 
     /// A settlement already paid here for the loan's claim is passed on by `collect` first.

@@ -717,15 +717,16 @@ class Model:
         a = self.assets[ln.asset_id]
         if a.locked_by != ln.loan_id:
             return
-        if ln.mode in DEBTOR_SETTLED:
-            if ln.settlement_collected:
-                self._unlock(a, ln.loan_id, retire=True)
-                return
-            self._require_nothing_to_collect(ln)
-            if self.order(a.order_id).status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED):
-                self._redirect(a.order_id, to)
-        if self.members.active(to):
-            self._seize(a, ln.loan_id, to)
+        claim = ln.mode in DEBTOR_SETTLED
+        if claim and ln.settlement_collected:
+            self._unlock(a, ln.loan_id, retire=True)
+            return
+        self._require_nothing_to_collect(ln)
+        if not self.members.active(to):
+            return  # kept locked for the guarantor; a claim's settlement still comes to the LoanBook
+        if claim and self.order(a.order_id).status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED):
+            self._redirect(a.order_id, to)
+        self._seize(a, ln.loan_id, to)
 
     def _require_nothing_to_collect(self, ln: LoanM) -> None:
         if ln.mode not in DEBTOR_SETTLED:
@@ -1088,7 +1089,11 @@ class Model:
                 trials.append(("repaid in full", lambda m, ln=ln: m.repay(ln.loan_id, ln.borrower, plenty, now)))
             if ln.status == LoanStatus.DEFAULTED:
                 trials.append(("written off", lambda m, ln=ln: m.write_off(ln.loan_id, ln.lender)))
-            if ln.status == LoanStatus.REPAID and self.assets[ln.asset_id].locked_by == ln.loan_id:
+            kept = ln.guarantor_paid and ln.guarantor and not self.members.active(ln.guarantor)
+            if (ln.status == LoanStatus.REPAID and self.assets[ln.asset_id].locked_by == ln.loan_id
+                    and not (kept and self.order(self.assets[ln.asset_id].order_id).status != OrderStatus.SETTLED)):
+                # (Collateral kept locked for a subrogated guarantor that was evicted waits for it; a claim's
+                # settlement, once paid here, is collected for it.)
                 trials.append(("collected", lambda m, ln=ln: m.collect(ln.loan_id, now)))
             for what, attempt in trials:
                 trial = self.copy()

@@ -234,3 +234,23 @@ def test_guarantee_allowed_for_the_principal_only_leaves_as_much_owed_as_the_int
     assert (loan.status, loan.guarantor_paid) == (LoanStatus.DEFAULTED, 40_000_00)
     assert loan.interest_paid == loan.interest_accrued > 0  # the guarantor's money paid interest first
     assert loan.outstanding_now == 40_000_00 - loan.principal_repaid == loan.interest_accrued
+
+
+def test_claim_kept_for_an_evicted_guarantor_stays_locked_with_its_settlement_payable_here(fin):
+    # Bug fixed (found by the financing machine): the claim's settlement was redirected to the evicted
+    # guarantor, which the OrderBook refuses (OrderPayeeNotMember): the default could not be declared.
+    # The settlement keeps coming here and `collect` passes it to the guarantor.
+    p = fin.p
+    deal = fin.receivable_loan(guarantor=p.core)
+    fin.platform.funds.as_(p.supplier2).spend(deal.loan_id, p.supplier.address, 60_000_00, "goods")
+    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
+    fin.to_default(deal)
+    fin.platform.members.as_(p.operator).evict(p.core.address, b32("fraud"))
+
+    fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
+
+    loan = fin.state(deal.loan_id)
+    assert loan.status == LoanStatus.REPAID and loan.guarantor_paid > 0
+    asset = fin.asset(deal.asset_id)
+    assert (asset.owner, asset.locked_by) == (p.supplier2.address, deal.loan_id)
+    assert fin.platform.orders.order(deal.asset_order_id).payee == fin.platform.loans.address
