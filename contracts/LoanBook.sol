@@ -393,14 +393,26 @@ contract LoanBook is ILoanBook, AccessControl {
     }
 
     function _pendingInterest(Loan storage l) internal view returns (uint256) {
-        if (!_running(l.status) || block.timestamp <= l.lastAccrual) return 0;
-        uint256 principalLeft = l.principal - l.principalRepaid;
-        return principalLeft * l.rateBps * (block.timestamp - l.lastAccrual) / (BPS * YEAR);
+        return _interestScaled(l) / (BPS * YEAR);
     }
 
+    /// Interest since the last accrual plus the carried remainder, in 1/(BPS x YEAR) of a minor unit.
+    function _interestScaled(Loan storage l) internal view returns (uint256 scaled) {
+        scaled = l.interestCarry;
+        if (_running(l.status) && block.timestamp > l.lastAccrual) {
+            scaled += (l.principal - l.principalRepaid) * l.rateBps * (block.timestamp - l.lastAccrual);
+        }
+    }
+
+    /// Books the whole units of interest due and carries the remainder: accruing often (say, at every
+    /// dust repayment) books the same interest as accruing once.
     function _accrue(uint256 loanId, Loan storage l) internal {
-        uint256 amount = _pendingInterest(l);
-        if (_running(l.status)) l.lastAccrual = uint64(block.timestamp);
+        if (!_running(l.status)) return;
+        uint256 scaled = _interestScaled(l);
+        uint256 amount = scaled / (BPS * YEAR);
+        // The remainder is below BPS x YEAR (3.2e11), which fits 64 bits.
+        l.interestCarry = uint64(scaled % (BPS * YEAR));
+        l.lastAccrual = uint64(block.timestamp);
         if (amount == 0) return;
         l.interestAccrued += amount;
         emit InterestAccrued(loanId, amount, l.interestAccrued, uint64(block.timestamp));

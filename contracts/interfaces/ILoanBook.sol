@@ -4,8 +4,9 @@ pragma solidity ^0.8.24;
 /// @title One loan lifecycle for the four financing modes of the platform
 /// @notice Applied -> Approved (or Rejected) -> Disbursed -> Repaid | Defaulted -> WrittenOff, with
 /// Warned and Recalled driven by the control mechanism. Simple interest accrues per second on the
-/// outstanding principal at `rateBps` a year (365 days) while the loan runs; repayments pay interest
-/// first, then principal.
+/// outstanding principal at `rateBps` a year (365 days) while the loan runs; each accrual books the
+/// whole minor units and carries the remainder (`interestCarry`) to the next, so the interest does not
+/// depend on how often the loan is touched; repayments pay interest first, then principal.
 interface ILoanBook {
     enum Mode {
         Pledge,
@@ -40,6 +41,9 @@ interface ILoanBook {
         uint64 lastAccrual;
         uint64 defaultedAt;
         uint64 warningDeadline;
+        /// interest below one minor unit not yet booked, in 1/(10,000 x 365 days) of a unit: carried
+        /// to the next accrual, so that how often interest is accrued does not change how much
+        uint64 interestCarry;
         address borrower;
         address lender;
         address guarantor;

@@ -206,6 +206,7 @@ class LoanM:
     last_accrual: int = 0
     defaulted_at: int = 0
     warning_deadline: int = 0
+    interest_carry: int = 0
     collateral_quantity: int = 0
     interest_accrued: int = 0
     principal_repaid: int = 0
@@ -219,10 +220,15 @@ class LoanM:
         return (self.principal + self.interest_accrued - self.principal_repaid - self.interest_paid
                 - self.written_off)
 
+    def interest_scaled(self, now: int) -> int:
+        """The carried remainder plus interest since the last accrual, in 1/(BPS x YEAR) of a unit."""
+        scaled = self.interest_carry
+        if self.status in RUNNING and now > self.last_accrual:
+            scaled += (self.principal - self.principal_repaid) * self.rate_bps * (now - self.last_accrual)
+        return scaled
+
     def pending_interest(self, now: int) -> int:
-        if self.status not in RUNNING or now <= self.last_accrual:
-            return 0
-        return (self.principal - self.principal_repaid) * self.rate_bps * (now - self.last_accrual) // (BPS * YEAR)
+        return self.interest_scaled(now) // (BPS * YEAR)
 
     def outstanding(self, now: int) -> int:
         return self.owed() + self.pending_interest(now)
@@ -679,9 +685,10 @@ class Model:
         self._move(f.currency, self.fundtracker, f.borrower, amount)
 
     def _accrue(self, ln: LoanM, now: int) -> None:
-        amount = ln.pending_interest(now)
-        if ln.status in RUNNING:
-            ln.last_accrual = now
+        if ln.status not in RUNNING:
+            return
+        amount, ln.interest_carry = divmod(ln.interest_scaled(now), BPS * YEAR)
+        ln.last_accrual = now
         ln.interest_accrued += amount
 
     def _apply_payment(self, ln: LoanM, pay: int) -> None:
