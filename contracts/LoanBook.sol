@@ -174,6 +174,12 @@ contract LoanBook is ILoanBook, AccessControl {
         if (amount == 0) revert LoanZeroAmount();
         // A lender paying itself moves no money: forgiving a debt is a write-off, not a repayment.
         if (msg.sender == l.lender) revert LoanLenderCannotRepay(loanId);
+        // A restricted member pays only what it owes itself (as borrower or guarantor): the payment-agent
+        // rule must not let it move money into anyone else's loan.
+        if (msg.sender != l.borrower && msg.sender != l.guarantor) {
+            IMemberRegistry.Status s = registry.statusOf(msg.sender);
+            if (s != IMemberRegistry.Status.Active) revert LoanPayerRestricted(loanId, msg.sender, uint8(s));
+        }
         _accrue(loanId, l);
         uint256 owed = _owed(l);
         if (owed == 0) revert LoanNothingOwed(loanId);

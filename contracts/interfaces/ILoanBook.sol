@@ -133,6 +133,9 @@ interface ILoanBook {
     error LoanReceiptMismatch(uint256 loanId, uint256 receiptId);
     error LoanLenderCannotRepay(uint256 loanId);
     error LoanSettlementToCollect(uint256 loanId);
+    /// @notice A suspended or evicted member (`status`, IMemberRegistry.Status) tried to repay a loan
+    /// it is neither the borrower nor the guarantor of.
+    error LoanPayerRestricted(uint256 loanId, address payer, uint8 status);
 
     /// @notice A borrower applies, naming the asset it pledges and the order the money is for.
     function applyForLoan(Application calldata a) external returns (uint256 loanId);
@@ -147,7 +150,8 @@ interface ILoanBook {
     /// @notice The lender pays the principal in; it becomes tracked money (prepayment: paid straight
     /// to the supplier).
     function disburse(uint256 loanId) external;
-    /// @notice Anyone (the borrower, even suspended or evicted) repays up to `amount`.
+    /// @notice Anyone active repays up to `amount`; a suspended or evicted member only a loan it owes
+    /// (as its borrower or guarantor).
     function repay(uint256 loanId, uint256 amount) external;
     /// @notice Receivable and payable loans: after the debtor settled the order to the LoanBook, pass
     /// what it paid to the lender, up to what is owed (surplus to the borrower, or to the guarantor once

@@ -755,6 +755,7 @@ class Model:
         _require(ln.status in RUNNING or ln.status == LoanStatus.DEFAULTED, "LoanWrongStatus")
         _require(amount != 0, "LoanZeroAmount")
         _require(by != ln.lender, "LoanLenderCannotRepay")
+        _require(by in (ln.borrower, ln.guarantor) or self.members.active(by), "LoanPayerRestricted")
         self._accrue(ln, now)
         owed = ln.owed()
         _require(owed != 0, "LoanNothingOwed")
