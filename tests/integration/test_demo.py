@@ -81,7 +81,7 @@ def test_each_financing_mode_runs_to_repayment(lines: list[str]) -> None:
 
 def test_late_default_is_covered_by_the_guarantor(lines: list[str]) -> None:
     line_with(lines, "late past the grace period", "guarantor", "charged CNY 40,521.64")
-    line_with(lines, "late past the grace period", "pledged rubber went to it, not back to Lanzhou")
+    line_with(lines, "took over the bank's claim", "the pledged rubber went to it, not back to Lanzhou")
     line_with(lines, "loan #5", "defaulted, then repaid by the guarantor")
 
 
