@@ -174,6 +174,12 @@ contract LoanBook is ILoanBook, AccessControl {
         if (amount == 0) revert LoanZeroAmount();
         // A lender paying itself moves no money: forgiving a debt is a write-off, not a repayment.
         if (msg.sender == l.lender) revert LoanLenderCannotRepay(loanId);
+        // A restricted member pays only what it owes itself (as borrower or guarantor): the payment-agent
+        // rule must not let it move money into anyone else's loan.
+        if (msg.sender != l.borrower && msg.sender != l.guarantor) {
+            IMemberRegistry.Status s = registry.statusOf(msg.sender);
+            if (s != IMemberRegistry.Status.Active) revert LoanPayerRestricted(loanId, msg.sender, uint8(s));
+        }
         _accrue(loanId, l);
         uint256 owed = _owed(l);
         if (owed == 0) revert LoanNothingOwed(loanId);
@@ -210,7 +216,8 @@ contract LoanBook is ILoanBook, AccessControl {
             IERC20(l.currency).safeTransfer(l.lender, toLender);
             _applyPayment(loanId, l, asset.obligor, toLender);
         }
-        if (surplus != 0) IERC20(l.currency).safeTransfer(l.borrower, surplus);
+        // After a guarantor paid for the borrower, the claim's surplus is its security, not the borrower's.
+        if (surplus != 0) IERC20(l.currency).safeTransfer(l.guarantorPaid != 0 ? l.guarantor : l.borrower, surplus);
         // The paid claim is consumed.
         if (assets.getAsset(l.assetId).lockedBy == loanId) assets.unlock(l.assetId, loanId, true);
     }
@@ -249,11 +256,19 @@ contract LoanBook is ILoanBook, AccessControl {
         if (!_running(l.status)) revert LoanWrongStatus(loanId, l.status);
         uint64 defaultableAt = l.maturity + GRACE_PERIOD;
         if (block.timestamp <= defaultableAt) revert LoanNotMature(loanId, defaultableAt, uint64(block.timestamp));
+        _requireNothingToCollect(loanId, l);
         _accrue(loanId, l);
+        // Loan money not yet spent goes back to the lender first, as on a recall, booked as repayment
+        // (any more than the debt is the borrower's own, released when the returned money closes the
+        // loan). Nothing stays tracked: a defaulted loan's money cannot be spent any more.
+        uint256 back = funds.revoke(loanId, _owed(l));
+        if (back != 0) _applyPayment(loanId, l, address(funds), back);
+        if (l.status == LoanStatus.Repaid) return; // the returned money covered it all
         l.status = LoanStatus.Defaulted;
         l.defaultedAt = uint64(block.timestamp);
         emit LoanDefaulted(loanId, _owed(l));
-        // The guarantor is charged first, as far as its allowance and balance go.
+        // The guarantor is charged only for what is really lost, as far as its allowance and balance
+        // go; what it pays, it takes over of the lender's claim (`guarantorPaid`, subrogation).
         if (l.guarantor != address(0)) {
             IERC20 cash = IERC20(l.currency);
             uint256 take = _min(_owed(l), _min(cash.allowance(l.guarantor, address(this)), cash.balanceOf(l.guarantor)));
@@ -269,26 +284,12 @@ contract LoanBook is ILoanBook, AccessControl {
     /// @inheritdoc ILoanBook
     function writeOff(uint256 loanId) external {
         Loan storage l = _lenderAction(loanId, LoanStatus.Defaulted);
-        // Loan money not yet spent goes back to the lender before the loss is counted, up to the debt
-        // (any more is the borrower's, released when the returned money closes the loan).
-        uint256 back = funds.revoke(loanId, _owed(l));
-        if (back != 0) _applyPayment(loanId, l, address(funds), back);
-        if (l.status != LoanStatus.Defaulted) return; // the returned money covered it all
+        // The loan's unspent money came back to the lender when it was declared defaulted.
         uint256 loss = _owed(l);
         l.writtenOff = loss;
         l.status = LoanStatus.WrittenOff;
         emit LoanWrittenOff(loanId, loss);
-        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
-        if (asset.lockedBy == loanId) {
-            if (l.mode == Mode.Receivable || l.mode == Mode.Payable) {
-                // A settlement already paid here is passed on by `collect` first.
-                if (orders.getOrder(asset.orderId).status == IOrderBook.OrderStatus.Settled) {
-                    revert LoanSettlementToCollect(loanId);
-                }
-                _redirectIfOpen(asset.orderId, l.lender);
-            }
-            assets.seize(l.assetId, loanId, l.lender);
-        }
+        _handOver(loanId, l, l.lender);
     }
 
     // ---------------------------------------------------------------- control mechanism
@@ -398,14 +399,26 @@ contract LoanBook is ILoanBook, AccessControl {
     }
 
     function _pendingInterest(Loan storage l) internal view returns (uint256) {
-        if (!_running(l.status) || block.timestamp <= l.lastAccrual) return 0;
-        uint256 principalLeft = l.principal - l.principalRepaid;
-        return principalLeft * l.rateBps * (block.timestamp - l.lastAccrual) / (BPS * YEAR);
+        return _interestScaled(l) / (BPS * YEAR);
     }
 
+    /// Interest since the last accrual plus the carried remainder, in 1/(BPS x YEAR) of a minor unit.
+    function _interestScaled(Loan storage l) internal view returns (uint256 scaled) {
+        scaled = l.interestCarry;
+        if (_running(l.status) && block.timestamp > l.lastAccrual) {
+            scaled += (l.principal - l.principalRepaid) * l.rateBps * (block.timestamp - l.lastAccrual);
+        }
+    }
+
+    /// Books the whole units of interest due and carries the remainder: accruing often (say, at every
+    /// dust repayment) books the same interest as accruing once.
     function _accrue(uint256 loanId, Loan storage l) internal {
-        uint256 amount = _pendingInterest(l);
-        if (_running(l.status)) l.lastAccrual = uint64(block.timestamp);
+        if (!_running(l.status)) return;
+        uint256 scaled = _interestScaled(l);
+        uint256 amount = scaled / (BPS * YEAR);
+        // The remainder is below BPS x YEAR (3.2e11), which fits 64 bits.
+        l.interestCarry = uint64(scaled % (BPS * YEAR));
+        l.lastAccrual = uint64(block.timestamp);
         if (amount == 0) return;
         l.interestAccrued += amount;
         emit InterestAccrued(loanId, amount, l.interestAccrued, uint64(block.timestamp));
@@ -426,7 +439,11 @@ contract LoanBook is ILoanBook, AccessControl {
             // Purpose binding ends with the debt: unspent loan money is the borrower's own again.
             funds.release(loanId);
             IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
-            if (asset.lockedBy == loanId) {
+            if (l.guarantorPaid != 0) {
+                // Subrogation: the guarantor that paid for the defaulted borrower holds the lender's
+                // claim; the collateral is its security, never freed to the borrower.
+                _handOver(loanId, l, l.guarantor);
+            } else if (asset.lockedBy == loanId) {
                 bool claim = l.mode == Mode.Receivable || l.mode == Mode.Payable;
                 if (!claim || l.settlementCollected) {
                     // Goods go back free; a claim whose settlement was collected is consumed.
@@ -437,8 +454,37 @@ contract LoanBook is ILoanBook, AccessControl {
                 // Otherwise the debtor has paid here already: the claim stays with the loan until
                 // `collect` passes the whole settlement on to the borrower.
             }
-        } else {
+        } else if (l.status != LoanStatus.Defaulted) {
+            // After a default the goods secure what is still owed (to the lender and the guarantor).
             _releaseInStep(loanId, l);
+        }
+    }
+
+    /// The collateral of a loan that ends unpaid goes to whoever holds the claim on the borrower: the
+    /// lender at write-off, the guarantor that paid for the borrower (a claim's settlement follows it;
+    /// a claim whose settlement was collected is consumed). A guarantor that is no longer an active
+    /// member cannot hold assets: the collateral then stays locked to the loan, for it (a claim's
+    /// settlement still comes here, and `collect` passes it to the guarantor).
+    function _handOver(uint256 loanId, Loan storage l, address to) internal {
+        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        if (asset.lockedBy != loanId) return;
+        bool claim = l.mode == Mode.Receivable || l.mode == Mode.Payable;
+        if (claim && l.settlementCollected) return assets.unlock(l.assetId, loanId, true);
+        _requireNothingToCollect(loanId, l);
+        if (!registry.isActiveMember(to)) return;
+        if (claim) _redirectIfOpen(asset.orderId, to);
+        assets.seize(l.assetId, loanId, to);
+    }
+
+    /// A settlement already paid here for the loan's claim is passed on by `collect` first.
+    function _requireNothingToCollect(uint256 loanId, Loan storage l) internal view {
+        if (l.mode != Mode.Receivable && l.mode != Mode.Payable) return;
+        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        if (
+            !l.settlementCollected && asset.lockedBy == loanId
+                && orders.getOrder(asset.orderId).status == IOrderBook.OrderStatus.Settled
+        ) {
+            revert LoanSettlementToCollect(loanId);
         }
     }
 

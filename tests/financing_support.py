@@ -353,7 +353,8 @@ class InterestModel:
     The rule (ILoanBook): simple interest accrues on the principal still outstanding at `rate_bps` a
     year of 365 days; it is booked (floor division by 10,000 x 365 days) whenever the loan is touched
     (a repayment, a warning, a recall, a default, a collection); a payment goes to booked interest
-    first, then principal; it is capped at what is owed.
+    first, then principal; it is capped at what is owed. The part below one unit is carried to the
+    next booking, so booking often books as much as booking once.
     """
 
     def __init__(self, principal: int, rate_bps: int, start: int) -> None:
@@ -363,6 +364,7 @@ class InterestModel:
         self.interest_accrued = 0
         self.interest_paid = 0
         self.principal_repaid = 0
+        self.carry = 0  # interest below one unit not yet booked, in 1/(BPS x YEAR) of a unit
 
     @property
     def principal_left(self) -> int:
@@ -373,12 +375,15 @@ class InterestModel:
         """Owed as booked (without interest since the last accrual)."""
         return self.principal_left + self.interest_accrued - self.interest_paid
 
-    def pending(self, at: int) -> int:
+    def _scaled(self, at: int) -> int:
         seconds = max(at - self.last, 0)
-        return self.principal_left * self.rate_bps * seconds // (BPS * YEAR)
+        return self.carry + self.principal_left * self.rate_bps * seconds
+
+    def pending(self, at: int) -> int:
+        return self._scaled(at) // (BPS * YEAR)
 
     def accrue(self, at: int) -> int:
-        amount = self.pending(at)
+        amount, self.carry = divmod(self._scaled(at), BPS * YEAR)
         self.interest_accrued += amount
         self.last = max(self.last, at)
         return amount

@@ -298,6 +298,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
     covered = platform.loans.loan(bad)
     step(f"loan #{bad} was late past the grace period: the bank declared it defaulted and the guarantor "
          f"Xi'an Motors was charged {yuan(covered.guarantor_paid)}, which closed it")
+    step("Xi'an Motors took over the bank's claim: the pledged rubber went to it, not back to Lanzhou")
 
     console.print()
     for loan_id in (pledge, recv_loan, prepay, pay_loan, bad):

@@ -78,6 +78,8 @@ interface IFundTracker {
             uint256 released
         );
     function isAllowedPayee(uint256 loanId, address payee) external view returns (bool);
-    /// @notice Total tracked money held over all loans (equals this contract's cash balances).
+    /// @notice Total tracked money held over all loans: what loans deposited and have not spent, returned
+    /// or released. This contract's cash balance is at least this; cash anyone sends here directly is
+    /// nobody's loan money and is not counted.
     function totalUnspent(address currency) external view returns (uint256);
 }

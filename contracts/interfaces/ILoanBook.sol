@@ -4,8 +4,9 @@ pragma solidity ^0.8.24;
 /// @title One loan lifecycle for the four financing modes of the platform
 /// @notice Applied -> Approved (or Rejected) -> Disbursed -> Repaid | Defaulted -> WrittenOff, with
 /// Warned and Recalled driven by the control mechanism. Simple interest accrues per second on the
-/// outstanding principal at `rateBps` a year (365 days) while the loan runs; repayments pay interest
-/// first, then principal.
+/// outstanding principal at `rateBps` a year (365 days) while the loan runs; each accrual books the
+/// whole minor units and carries the remainder (`interestCarry`) to the next, so the interest does not
+/// depend on how often the loan is touched; repayments pay interest first, then principal.
 interface ILoanBook {
     enum Mode {
         Pledge,
@@ -40,6 +41,9 @@ interface ILoanBook {
         uint64 lastAccrual;
         uint64 defaultedAt;
         uint64 warningDeadline;
+        /// interest below one minor unit not yet booked, in 1/(10,000 x 365 days) of a unit: carried
+        /// to the next accrual, so that how often interest is accrued does not change how much
+        uint64 interestCarry;
         address borrower;
         address lender;
         address guarantor;
@@ -129,6 +133,9 @@ interface ILoanBook {
     error LoanReceiptMismatch(uint256 loanId, uint256 receiptId);
     error LoanLenderCannotRepay(uint256 loanId);
     error LoanSettlementToCollect(uint256 loanId);
+    /// @notice A suspended or evicted member (`status`, IMemberRegistry.Status) tried to repay a loan
+    /// it is neither the borrower nor the guarantor of.
+    error LoanPayerRestricted(uint256 loanId, address payer, uint8 status);
 
     /// @notice A borrower applies, naming the asset it pledges and the order the money is for.
     function applyForLoan(Application calldata a) external returns (uint256 loanId);
@@ -143,19 +150,26 @@ interface ILoanBook {
     /// @notice The lender pays the principal in; it becomes tracked money (prepayment: paid straight
     /// to the supplier).
     function disburse(uint256 loanId) external;
-    /// @notice Anyone (the borrower, even suspended or evicted) repays up to `amount`.
+    /// @notice Anyone active repays up to `amount`; a suspended or evicted member only a loan it owes
+    /// (as its borrower or guarantor).
     function repay(uint256 loanId, uint256 amount) external;
     /// @notice Receivable and payable loans: after the debtor settled the order to the LoanBook, pass
-    /// what it paid to the lender, up to what is owed (surplus to the borrower); the claim is consumed.
+    /// what it paid to the lender, up to what is owed (surplus to the borrower, or to the guarantor once
+    /// it paid for the borrower); the claim is consumed.
     /// Anyone may call it.
     function collect(uint256 loanId) external;
     /// @notice Prepayment: the lender replaces the future-goods right with the warehouse receipt of
     /// the delivered goods (of the financed order, owned by the borrower).
     function convertCollateral(uint256 loanId, uint256 receiptId) external;
-    /// @notice The lender declares a late loan defaulted; the guarantor is charged first.
+    /// @notice The lender declares a late loan defaulted. The loan's unspent tracked money first goes
+    /// back to the lender, up to the debt, booked as repayment (as on a recall; if it covers the debt
+    /// the loan is repaid, not defaulted); then the guarantor is charged for what is still owed, as far
+    /// as its guarantee goes. A guarantor that pays takes over the lender's claim for what it paid
+    /// (`guarantorPaid`): when its payment (or any later one) closes the loan, the collateral goes to
+    /// it (stays locked for it while it is not an active member), never back to the borrower; after
+    /// a default no goods are released in step. Refused while a claim's settlement waits for `collect`.
     function markDefault(uint256 loanId) external;
-    /// @notice The lender writes off what is still owed after default, once the loan's unspent money
-    /// has come back to it (up to the debt); it takes the collateral.
+    /// @notice The lender writes off what is still owed after default; it takes the collateral.
     function writeOff(uint256 loanId) external;
     /// @notice Control mechanism: a warning with a decision deadline.
     function warn(uint256 loanId, uint64 deadline) external;

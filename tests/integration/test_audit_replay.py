@@ -241,3 +241,15 @@ def test_a_header_whose_receipts_root_the_receipts_do_not_hash_to_is_found(demo_
     assert any(f.check == "receipt" and f.entity == f"block {target}" and f.field == "receiptsRoot"
                and f.expected == "0x" + "42" * 32 for f in outcome.findings)
     assert ("blocks", f"stored block {target}", "receipts_root", "0x" + "42" * 32) in found
+
+
+def test_cash_sent_straight_to_the_fund_tracker_is_nobodys_and_breaks_no_audit(fresh: World) -> None:
+    # Bug fixed (review, low): anyone could send cash to the FundTracker directly, which broke the
+    # audit's `balance == totalUnspent`; only deposited loan money is counted, a stray transfer is not.
+    w, chain, p = fresh, fresh.chain, fresh.p
+    platform = w.platform
+    platform.cash("CNY").as_(p.bank).mint(p.supplier.address, 1_000_00, keccak(text="deposit:stray"))
+    platform.cash("CNY").as_(p.supplier).transfer(platform.deployment.funds, 1_00)
+
+    assert platform.funds.total_unspent("CNY") == 0
+    assert findings_of(audit_chain(chain, platform.deployment)) == []

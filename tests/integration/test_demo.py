@@ -69,7 +69,7 @@ def test_final_balances_conserve_the_money_minted(lines: list[str]) -> None:
     line_with(lines, "total supply", "CNY 3,650,000.00", "USD 60,000.00")
     # The embedded clock ticks one second a block, so interest (and these balances) are exact.
     line_with(lines, "Xi'an Motors (core)", "CNY 574,477.86", "USD 42,500.00")
-    line_with(lines, "Urumqi Trading", "CNY 98,614.31", "USD 17,500.00")
+    line_with(lines, "Urumqi Trading", "CNY 98,614.30", "USD 17,500.00")  # F-02: the remainder is carried
 
 
 def test_each_financing_mode_runs_to_repayment(lines: list[str]) -> None:
@@ -81,6 +81,7 @@ def test_each_financing_mode_runs_to_repayment(lines: list[str]) -> None:
 
 def test_late_default_is_covered_by_the_guarantor(lines: list[str]) -> None:
     line_with(lines, "late past the grace period", "guarantor", "charged CNY 40,521.64")
+    line_with(lines, "took over the bank's claim", "the pledged rubber went to it, not back to Lanzhou")
     line_with(lines, "loan #5", "defaulted, then repaid by the guarantor")
 
 

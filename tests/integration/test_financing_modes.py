@@ -203,7 +203,7 @@ def test_payable_loan_repaid_by_the_core_enterprise_at_maturity(fin):
     ledger.assert_conserved()
 
 
-def test_late_pledge_loan_is_defaulted_and_paid_by_its_guarantor(fin):
+def test_late_pledge_loan_is_defaulted_and_paid_by_its_guarantor_which_takes_the_goods(fin):
     p, loans = fin.p, fin.platform.loans
     deal = fin.pledge(borrower=p.supplier2, terms=Terms(40_000_00, 700, 30 * DAY, 5_000), quantity=80,
                       value=100_000_00, purpose_order_id=fin.order(p.supplier2, p.supplier, 40_000_00))
@@ -225,7 +225,8 @@ def test_late_pledge_loan_is_defaulted_and_paid_by_its_guarantor(fin):
     loan = fin.state(deal.loan_id)
     assert (loan.status, loan.guarantor_paid, loan.interest_paid) == (LoanStatus.REPAID, owed, owed - 40_000_00)
     assert loan.defaulted_at == block_time(fin.w, receipt)
-    assert (fin.asset(deal.asset_id).locked_by, fin.asset(deal.asset_id).owner) == (0, p.supplier2.address)
+    # The guarantor stepped into the lender's claim: the goods are its security, not the borrower's.
+    assert (fin.asset(deal.asset_id).locked_by, fin.asset(deal.asset_id).owner) == (0, p.core.address)
     assert ledger.changes() == {"core": -owed, "bank": owed}
     ledger.assert_conserved()
 

@@ -208,6 +208,7 @@ class LoanM:
     last_accrual: int = 0
     defaulted_at: int = 0
     warning_deadline: int = 0
+    interest_carry: int = 0
     collateral_quantity: int = 0
     interest_accrued: int = 0
     principal_repaid: int = 0
@@ -221,10 +222,15 @@ class LoanM:
         return (self.principal + self.interest_accrued - self.principal_repaid - self.interest_paid
                 - self.written_off)
 
+    def interest_scaled(self, now: int) -> int:
+        """The carried remainder plus interest since the last accrual, in 1/(BPS x YEAR) of a unit."""
+        scaled = self.interest_carry
+        if self.status in RUNNING and now > self.last_accrual:
+            scaled += (self.principal - self.principal_repaid) * self.rate_bps * (now - self.last_accrual)
+        return scaled
+
     def pending_interest(self, now: int) -> int:
-        if self.status not in RUNNING or now <= self.last_accrual:
-            return 0
-        return (self.principal - self.principal_repaid) * self.rate_bps * (now - self.last_accrual) // (BPS * YEAR)
+        return self.interest_scaled(now) // (BPS * YEAR)
 
     def outstanding(self, now: int) -> int:
         return self.owed() + self.pending_interest(now)
@@ -717,23 +723,30 @@ class Model:
         self._move(f.currency, self.fundtracker, f.borrower, amount)
 
     def _accrue(self, ln: LoanM, now: int) -> None:
-        amount = ln.pending_interest(now)
-        if ln.status in RUNNING:
-            ln.last_accrual = now
+        if ln.status not in RUNNING:
+            return
+        amount, ln.interest_carry = divmod(ln.interest_scaled(now), BPS * YEAR)
+        ln.last_accrual = now
         ln.interest_accrued += amount
 
     def _apply_payment(self, ln: LoanM, pay: int) -> None:
-        """Interest first, then principal; pledged goods released in step; closed when paid."""
+        """Interest first, then principal; pledged goods released in step (not after a default);
+        closed when paid."""
         to_interest = min(pay, ln.interest_accrued - ln.interest_paid)
         ln.interest_paid += to_interest
         ln.principal_repaid += pay - to_interest
         if ln.owed() != 0:
-            self._release_in_step(ln)
+            if ln.status != LoanStatus.DEFAULTED:
+                self._release_in_step(ln)
             return
         ln.status = LoanStatus.REPAID
         self._release_funds(ln)
         a = self.assets[ln.asset_id]
-        if a.locked_by == ln.loan_id:
+        if ln.guarantor_paid:
+            # Subrogation: the guarantor that paid for the borrower holds the claim; the collateral is its.
+            assert ln.guarantor is not None
+            self._hand_over(ln, ln.guarantor)
+        elif a.locked_by == ln.loan_id:
             claim = ln.mode in DEBTOR_SETTLED
             if not claim or ln.settlement_collected:
                 # Goods go back free; a claim whose settlement was collected is consumed.
@@ -742,6 +755,30 @@ class Model:
                 # A repaid claim not yet settled goes back to its creditor (void if cancelled).
                 self._release_claim_or_goods(ln)
             # Otherwise the debtor paid the LoanBook already: the claim stays locked until `collect`.
+
+    def _hand_over(self, ln: LoanM, to: str) -> None:
+        """The collateral of a loan ending unpaid goes to the claim's holder (the contract's `_handOver`);
+        it stays locked for a guarantor that is no longer an active member."""
+        a = self.assets[ln.asset_id]
+        if a.locked_by != ln.loan_id:
+            return
+        claim = ln.mode in DEBTOR_SETTLED
+        if claim and ln.settlement_collected:
+            self._unlock(a, ln.loan_id, retire=True)
+            return
+        self._require_nothing_to_collect(ln)
+        if not self.members.active(to):
+            return  # kept locked for the guarantor; a claim's settlement still comes to the LoanBook
+        if claim and self.order(a.order_id).status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED):
+            self._redirect(a.order_id, to)
+        self._seize(a, ln.loan_id, to)
+
+    def _require_nothing_to_collect(self, ln: LoanM) -> None:
+        if ln.mode not in DEBTOR_SETTLED:
+            return
+        a = self.assets[ln.asset_id]
+        _require(ln.settlement_collected or a.locked_by != ln.loan_id
+                 or self.order(a.order_id).status != OrderStatus.SETTLED, "LoanSettlementToCollect")
 
     def _release_in_step(self, ln: LoanM) -> None:
         a = self.assets[ln.asset_id]
@@ -756,6 +793,7 @@ class Model:
         _require(ln.status in RUNNING or ln.status == LoanStatus.DEFAULTED, "LoanWrongStatus")
         _require(amount != 0, "LoanZeroAmount")
         _require(by != ln.lender, "LoanLenderCannotRepay")
+        _require(by in (ln.borrower, ln.guarantor) or self.members.active(by), "LoanPayerRestricted")
         self._accrue(ln, now)
         owed = ln.owed()
         _require(owed != 0, "LoanNothingOwed")
@@ -785,7 +823,8 @@ class Model:
             self._move(ln.currency, self.loanbook, ln.lender, to_lender)
             self._apply_payment(ln, to_lender)
         if surplus:
-            self._move(ln.currency, self.loanbook, ln.borrower, surplus)
+            self._move(ln.currency, self.loanbook, ln.guarantor if ln.guarantor_paid and ln.guarantor else ln.borrower,
+                       surplus)
         self.custody[a.order_id] = self.custody.get(a.order_id, 0) - received
         if a.locked_by == loan_id:
             # The paid claim is consumed.
@@ -814,11 +853,18 @@ class Model:
         self._require_active(by)
         _require(ln.status in RUNNING, "LoanWrongStatus")
         _require(now > ln.maturity + GRACE, "LoanNotMature")
+        self._require_nothing_to_collect(ln)
         self._accrue(ln, now)
+        # Unspent loan money goes back to the lender first, up to the debt, as a repayment.
+        back = self._revoke(ln, ln.owed())
+        if back:
+            self._apply_payment(ln, back)
+        if ln.status == LoanStatus.REPAID:
+            return
         ln.status, ln.defaulted_at = LoanStatus.DEFAULTED, now
         g = ln.guarantor
         if g is not None:
-            # The guarantor is charged first, as far as its allowance and balance go.
+            # The guarantor pays what is really lost, as far as its allowance and balance go.
             take = min(ln.owed(), self.allowance(ln.currency, g), self.balance(ln.currency, g))
             if take:
                 ln.guarantor_paid += take
@@ -827,22 +873,9 @@ class Model:
 
     def write_off(self, loan_id: int, by: str) -> None:
         ln = self._lender_action(loan_id, by, LoanStatus.DEFAULTED)
-        # Unspent loan money goes back to the lender, up to the debt, as a repayment.
-        back = self._revoke(ln, ln.owed())
-        if back:
-            self._apply_payment(ln, back)
-        if ln.status != LoanStatus.DEFAULTED:
-            return
         ln.written_off = ln.owed()
         ln.status = LoanStatus.WRITTEN_OFF
-        a = self.assets[ln.asset_id]
-        if a.locked_by == loan_id:
-            if ln.mode in DEBTOR_SETTLED:
-                status = self.order(a.order_id).status
-                _require(status != OrderStatus.SETTLED, "LoanSettlementToCollect")
-                if status != OrderStatus.CANCELLED:
-                    self._redirect(a.order_id, ln.lender)
-            self._seize(a, loan_id, ln.lender)
+        self._hand_over(ln, ln.lender)
 
     # ------------------------------------------------------------------ control mechanism
 
@@ -1036,7 +1069,7 @@ class Model:
             if held != self.supply[currency]:
                 found.append(f"cash {currency}: balances sum to {held}, supply is {self.supply[currency]}")
             ft = self.balance(currency, self.fundtracker)
-            if self.tracked(currency) != ft:
+            if ft < self.tracked(currency):  # stray cash sent to the FundTracker is nobody's
                 found.append(f"tracked {currency}: loans hold {self.tracked(currency)} unspent, the FundTracker {ft}")
             custody = sum(v for o, v in self.custody.items() if self.orders[o].currency == currency)
             lb = self.balance(currency, self.loanbook)
@@ -1116,7 +1149,11 @@ class Model:
                 trials.append(("repaid in full", lambda m, ln=ln: m.repay(ln.loan_id, ln.borrower, plenty, now)))
             if ln.status == LoanStatus.DEFAULTED:
                 trials.append(("written off", lambda m, ln=ln: m.write_off(ln.loan_id, ln.lender)))
-            if ln.status == LoanStatus.REPAID and self.assets[ln.asset_id].locked_by == ln.loan_id:
+            kept = ln.guarantor_paid and ln.guarantor and not self.members.active(ln.guarantor)
+            if (ln.status == LoanStatus.REPAID and self.assets[ln.asset_id].locked_by == ln.loan_id
+                    and not (kept and self.order(self.assets[ln.asset_id].order_id).status != OrderStatus.SETTLED)):
+                # (Collateral kept locked for a subrogated guarantor that was evicted waits for it; a claim's
+                # settlement, once paid here, is collected for it.)
                 trials.append(("collected", lambda m, ln=ln: m.collect(ln.loan_id, now)))
             for what, attempt in trials:
                 trial = self.copy()
@@ -1147,6 +1184,8 @@ class Model:
         """Approved to Defaulted; or repaid while the debtor's payment of its claim awaits `collect`."""
         if ln.status in HOLDS_LOCK:
             return True
+        if ln.status == LoanStatus.REPAID and ln.guarantor_paid and ln.guarantor and not self.members.active(ln.guarantor):
+            return True  # kept locked for a subrogated guarantor that cannot hold assets
         return (ln.status == LoanStatus.REPAID and ln.mode in DEBTOR_SETTLED and not ln.settlement_collected
                 and self.order(self.assets[ln.asset_id].order_id).status == OrderStatus.SETTLED)
 

@@ -112,7 +112,7 @@ STOCK = (
 
 LOAN_FIELDS = (
     "mode", "status", "guarantee_signed", "settlement_collected", "ltv_bps", "rate_bps", "term_seconds",
-    "disbursed_at", "maturity", "last_accrual", "defaulted_at", "warning_deadline", "borrower", "lender",
+    "disbursed_at", "maturity", "last_accrual", "defaulted_at", "warning_deadline", "interest_carry", "borrower", "lender",
     "guarantor", "supervisor", "currency", "asset_id", "purpose_order_id", "principal", "collateral_quantity",
     "interest_accrued", "principal_repaid", "interest_paid", "guarantor_paid", "written_off",
 )

@@ -63,16 +63,16 @@ def test_model_caps_a_payment_at_what_is_owed():
     assert model.owed == 0 and model.outstanding(60 * DAY) == 0
 
 
-def test_model_floors_each_accrual_separately():
-    # 0.999 fen a second (see the LoanBook schedule test): 12,332.655 + 54,266.679 floor to 66,598,
-    # one fen less than 66,599.334 floored once.
+def test_model_carries_the_remainder_so_two_accruals_book_what_one_does():
+    # 0.999 fen a second (see the LoanBook schedule test): 12,332.655 + 54,266.679 floored separately
+    # would be 66,598, one fen less than 66,599.334 floored once; the carried remainder keeps it.
     split = InterestModel(1_050_148_80, 3_000, start=0)
     split.accrue(12_345)
     split.accrue(12_345 + 54_321)
     joined = InterestModel(1_050_148_80, 3_000, start=0)
     joined.accrue(12_345 + 54_321)
 
-    assert (split.interest_accrued, joined.interest_accrued) == (66_598, 66_599)
+    assert (split.interest_accrued, joined.interest_accrued) == (66_599, 66_599)
 
 
 def test_model_books_nothing_for_time_that_does_not_pass():

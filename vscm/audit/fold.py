@@ -425,12 +425,23 @@ def owed(loan: dict[str, Any]) -> int:
             - loan["writtenOff"])
 
 
+SCALE = 10_000 * 365 * 86400  # LoanBook: BPS x YEAR
+
+
+def interest_scaled(loan: dict[str, Any], now: int) -> int:
+    """LoanBook._interestScaled: the carried remainder plus, on a running loan, the interest since its
+    last accrual up to ``now``, in 1/SCALE of a minor unit."""
+    scaled: int = loan.get("interestCarry", 0)
+    if loan["status"] in RUNNING and now > loan["lastAccrual"]:
+        left = loan["principal"] - loan["principalRepaid"]
+        scaled += left * loan["rateBps"] * (now - loan["lastAccrual"])
+    return scaled
+
+
 def pending_interest(loan: dict[str, Any], now: int) -> int:
-    """LoanBook._pendingInterest: interest on a running loan since its last accrual, up to ``now``."""
-    if loan["status"] not in RUNNING or now <= loan["lastAccrual"]:
-        return 0
-    left = loan["principal"] - loan["principalRepaid"]
-    return left * loan["rateBps"] * (now - loan["lastAccrual"]) // (10_000 * 365 * 86400)
+    """LoanBook._pendingInterest: interest on a running loan since its last accrual, up to ``now``
+    (with the remainder carried from earlier accruals)."""
+    return interest_scaled(loan, now) // SCALE
 
 
 def _loan(s: State, ev: DecodedEvent) -> tuple[str, dict[str, Any]]:
@@ -439,11 +450,12 @@ def _loan(s: State, ev: DecodedEvent) -> tuple[str, dict[str, Any]]:
 
 
 def _touch_accrual(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
-    """LoanBook._accrue ran in this call: a running loan's lastAccrual is now (it emits only when
-    interest is due, so the timestamp comes from the block)."""
+    """LoanBook._accrue ran in this call: a running loan's lastAccrual is now and the remainder below a
+    unit is carried (it emits only when interest is due, so the timestamp comes from the block)."""
     lid, loan = _loan(s, ev)
     if loan["status"] in RUNNING:
-        s.update("loans", lid, lastAccrual=ctx.ts(ev.log.block_number))
+        now = ctx.ts(ev.log.block_number)
+        s.update("loans", lid, lastAccrual=now, interestCarry=interest_scaled(loan, now) % SCALE)
 
 
 def _loan_applied(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
@@ -452,7 +464,7 @@ def _loan_applied(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     s.put("loans", str(a["loanId"]), {
         "mode": a["mode"], "status": L_APPLIED, "guaranteeSigned": False, "settlementCollected": False,
         "ltvBps": 0, "rateBps": a["rateBps"], "termSeconds": a["termSeconds"], "disbursedAt": 0, "maturity": 0,
-        "lastAccrual": 0, "defaultedAt": 0, "warningDeadline": 0, "borrower": a["borrower"], "lender": a["lender"],
+        "lastAccrual": 0, "defaultedAt": 0, "warningDeadline": 0, "interestCarry": 0, "borrower": a["borrower"], "lender": a["lender"],
         "guarantor": a["guarantor"], "supervisor": ZERO, "currency": a["currency"], "assetId": a["assetId"],
         "purposeOrderId": a["purposeOrderId"], "principal": a["principal"], "collateralQuantity": 0,
         "interestAccrued": 0, "principalRepaid": 0, "interestPaid": 0, "guarantorPaid": 0, "writtenOff": 0})
@@ -475,7 +487,9 @@ def _interest_accrued(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     lid, loan = _loan(s, ev)
     total = loan["interestAccrued"] + ev.args["amount"]
     _check(s, ev, f"loan {lid}", "interestAccrued", total, ev.args["total"])
-    s.update("loans", lid, interestAccrued=total, lastAccrual=ev.args["at"])
+    scaled = interest_scaled(loan, ev.args["at"])
+    _check(s, ev, f"loan {lid}", "interest accrued", scaled // SCALE, ev.args["amount"])
+    s.update("loans", lid, interestAccrued=total, lastAccrual=ev.args["at"], interestCarry=scaled % SCALE)
 
 
 def _loan_repayment(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:

@@ -284,7 +284,13 @@ def convert_cmd(platform: Platform, signer: LocalAccount, loan_id: int, receipt_
 @json_option
 @signed_command
 def default_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json: bool) -> None:
-    """Lender: declare a late loan defaulted; the guarantor is charged first."""
+    """Lender: declare a late loan defaulted.
+
+    The loan's unspent tracked money comes back to you first (as repayment); then the guarantor is
+    charged for the rest and takes over your claim for what it paid (the collateral goes to it).
+
+    Example: vscm loan default 5 --wallet bank
+    """
     receipt = platform.loans.as_(signer).mark_default(loan_id)
     ln = platform.loans.loan(loan_id)
     emit_tx(receipt, "loan defaulted", as_json, loan_id=loan_id, guarantor_paid=format_amount(ln.guarantor_paid),

@@ -294,6 +294,8 @@ class Loan:
     last_accrual: int
     defaulted_at: int
     warning_deadline: int
+    #: interest below one minor unit carried to the next accrual, in 1/(10,000 x 365 days) of a unit
+    interest_carry: int
     borrower: str
     lender: str
     guarantor: str | None
@@ -318,12 +320,12 @@ class Loan:
     @classmethod
     def from_chain(cls, loan_id: int, raw: Any, accrued_now: int = 0, outstanding_now: int = 0) -> Loan:
         (mode, status, signed, collected, ltv, rate, term, disbursed_at, maturity, last_accrual, defaulted_at,
-         deadline, borrower, lender, guarantor, supervisor, currency, asset_id, order_id, principal,
+         deadline, carry, borrower, lender, guarantor, supervisor, currency, asset_id, order_id, principal,
          quantity, accrued, principal_repaid, interest_paid, guarantor_paid, written_off) = raw
         return cls(loan_id=loan_id, mode=LoanMode(mode), status=LoanStatus(status), guarantee_signed=signed,
                    settlement_collected=collected, ltv_bps=ltv, rate_bps=rate, term_seconds=term,
                    disbursed_at=disbursed_at, maturity=maturity, last_accrual=last_accrual,
-                   defaulted_at=defaulted_at, warning_deadline=deadline, borrower=borrower, lender=lender,
+                   defaulted_at=defaulted_at, warning_deadline=deadline, interest_carry=carry, borrower=borrower, lender=lender,
                    guarantor=None if guarantor == ZERO_ADDRESS else guarantor,
                    supervisor=None if supervisor == ZERO_ADDRESS else supervisor, currency=currency,
                    asset_id=asset_id, purpose_order_id=order_id, principal=principal,

@@ -1,6 +1,6 @@
 """Interest, to the wei: the LoanBook against the pure-Python reference (`InterestModel`) over whole
 repayment schedules — partial repayments at uneven times, interest first, accrual on the principal
-still outstanding, floor division by 10,000 x 365 days at each accrual."""
+still outstanding, whole units booked at each accrual and the remainder carried to the next."""
 
 from __future__ import annotations
 
@@ -71,10 +71,10 @@ def test_views_of_accrued_interest_and_outstanding_match_the_reference_between_p
     assert fin.state(deal.loan_id).interest_accrued == model.interest_accrued
 
 
-def test_each_accrual_floors_separately_so_a_warning_in_between_is_booked_like_a_repayment(fin):
-    # Two accruals of the same span floor twice: the reference must book the warning's accrual too.
-    # 1,050,148.80 at 30 % accrues 0.999 fen a second: over ~12,345 s and ~54,321 s the two floors
-    # drop 0.655 + 0.679 of a fen, one fen more than a single accrual over the whole span.
+def test_a_warning_in_between_books_no_less_interest_than_a_single_accrual(fin):
+    # Two accruals of the same span used to floor twice (F-02): 1,050,148.80 at 30 % accrues 0.999 fen
+    # a second: over ~12,345 s and ~54,321 s the two floors dropped 0.655 + 0.679 of a fen, one fen
+    # less than a single accrual over the whole span. The remainder is now carried.
     terms = Terms(1_050_148_80, 3_000, 30 * DAY, 6_000)
     deal = fin.pledge(terms=terms, value=2_000_000_00)
     fin.grant_controller(fin.p.monitor)
@@ -90,4 +90,37 @@ def test_each_accrual_floors_separately_so_a_warning_in_between_is_booked_like_a
     assert fin.state(deal.loan_id).interest_accrued == model.interest_accrued
     joined = InterestModel(terms.principal, terms.rate_bps, fin.state(deal.loan_id).disbursed_at)
     joined.accrue(block_time(fin.w, receipt))
-    assert joined.interest_accrued == model.interest_accrued + 1  # the split floors lost one unit
+    assert joined.interest_accrued == model.interest_accrued  # the remainder was carried, not lost
+
+
+def test_dust_repayments_accrue_the_same_interest_as_one_repayment_at_the_end(fin):
+    # Bug fixed (F-02): each accrual floored the interest and restarted the clock, so anyone repaying
+    # 0.01 every few seconds erased the interest (842 s of 200,000.00 at 6.5 %: 34 units, or 0).
+    terms = Terms(200_000_00, 650, 90 * DAY, 6_000)
+    deal = fin.pledge(terms=terms)
+    start = fin.state(deal.loan_id).disbursed_at
+
+    for _ in range(40):
+        fin.chain.time_travel(20)
+        receipt = fin.repay(deal, 1, payer=fin.p.seller)
+
+    loan = fin.state(deal.loan_id)
+    seconds = block_time(fin.w, receipt) - start
+    once = terms.principal * terms.rate_bps * seconds // (10_000 * 365 * DAY)
+    assert seconds >= 800 and once >= 32
+    assert abs(loan.interest_accrued - once) <= 1
+
+
+def test_interest_does_not_depend_on_how_often_the_loan_is_touched(fin):
+    terms = Terms(123_456_78, 1_234, 45 * DAY, 6_000)
+    often, once = fin.pledge(terms=terms), fin.pledge(terms=terms)
+    fin.grant_controller(fin.p.monitor)
+    for _ in range(5):
+        fin.chain.time_travel(7 * 3_600 + 13)
+        fin.platform.loans.as_(fin.p.monitor).warn(often.loan_id, fin.now() + DAY)   # accrues
+        fin.platform.loans.as_(fin.p.monitor).clear_warning(often.loan_id)
+    fin.chain.time_travel(DAY)
+
+    a, b = fin.state(often.loan_id), fin.state(once.loan_id)
+    assert abs(a.accrued_now - b.accrued_now
+               - (terms.principal * terms.rate_bps * (b.disbursed_at - a.disbursed_at)) // (10_000 * 365 * DAY)) <= 1

@@ -1,5 +1,7 @@
 """LoanBook.markDefault: the lender declares a loan defaulted once it is past maturity plus the grace
-period; the guarantor is charged first, as far as its allowance and balance go."""
+period; the loan's unspent tracked money goes back to the lender first (as repayment), then the
+guarantor is charged for what is still owed, as far as its guarantee goes, and takes over the lender's
+claim for what it paid (the collateral is then its security, never the defaulting borrower's)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from harness import reverts
 from vscm.client.records import LoanStatus
 
 
-def test_default_charges_the_guarantor_first_and_its_payment_closes_the_loan(fin):
+def test_default_charges_the_guarantor_and_its_payment_closes_the_loan_with_the_collateral_to_it(fin):
     p = fin.p
     deal = fin.pledge(terms=Terms(40_000_00, 700, 30 * DAY, 5_000))
     fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 40_000_00, "rubber")
@@ -29,25 +31,81 @@ def test_default_charges_the_guarantor_first_and_its_payment_closes_the_loan(fin
     assert the_event(fin.platform.loans, receipt, "LoanDefaulted") == {"loanId": deal.loan_id, "outstanding": owed}
     assert the_event(fin.platform.loans, receipt, "GuaranteeCalled") == {
         "loanId": deal.loan_id, "guarantor": p.core.address, "amount": owed}
-    assert fin.asset(deal.asset_id).locked_by == 0
+    asset = fin.asset(deal.asset_id)
+    assert (asset.owner, asset.locked_by) == (p.core.address, 0)  # subrogation: the guarantor's security
+
+
+def test_default_returns_the_unspent_money_to_the_lender_before_charging_the_guarantor(fin):
+    # Bug fixed (F-08): the guarantor paid the whole debt first, its payment closed the loan and the
+    # unspent loan money was released to the defaulting borrower as free cash, its goods unlocked.
+    p = fin.p
+    deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000))
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 50_000_00, "rubber")
+    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
+    fin.to_default(deal)
+    before = fin.balances(p.core, p.bank, p.supplier)
+
+    receipt = fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
+
+    assert fin.balances(p.core, p.bank, p.supplier) == [before[0] - 50_000_00, before[1] + 200_000_00, before[2]]
+    where = fin.platform.funds.whereabouts(deal.loan_id)
+    assert (where.held, where.returned, where.released) == (0, 150_000_00, 0)
+    assert the_event(fin.platform.funds, receipt, "FundsRevoked")["amount"] == 150_000_00
+    assert emitted(fin.platform.funds, receipt, "FundsReleased") == []
+    loan = fin.state(deal.loan_id)
+    assert (loan.status, loan.guarantor_paid, loan.principal_repaid) == (LoanStatus.REPAID, 50_000_00, 200_000_00)
+    asset = fin.asset(deal.asset_id)
+    assert (asset.owner, asset.locked_by) == (p.core.address, 0)  # not unlocked to the borrower
+
+
+def test_defaulted_loan_money_can_no_longer_be_spent(fin):
+    p = fin.p
+    deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000))
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 150_000_00, "rubber")
+    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 0)  # the guarantor balks
+    fin.to_default(deal)
+    fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
+    assert fin.state(deal.loan_id).status == LoanStatus.DEFAULTED
+
+    with reverts("FundsInsufficient", loanId=deal.loan_id, requested=10_000_00, unspent=0):
+        fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 10_000_00, "rubber")
+
+
+def test_default_whose_unspent_money_covers_the_debt_repays_the_loan_and_charges_no_one(fin):
+    p = fin.p
+    deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000))
+    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
+    fin.to_default(deal)
+    core_before = fin.cash(p.core)
+
+    receipt = fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
+
+    loan = fin.state(deal.loan_id)
+    assert (loan.status, loan.guarantor_paid, loan.defaulted_at) == (LoanStatus.REPAID, 0, 0)
+    assert fin.cash(p.core) == core_before
+    assert emitted(fin.platform.loans, receipt, "LoanDefaulted") == []
+    assert fin.asset(deal.asset_id).owner == p.supplier.address  # repaid by its own loan money
 
 
 def test_default_charges_the_guarantor_only_as_far_as_its_allowance_goes(fin):
     p = fin.p
     deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000), quantity=500)
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 150_000_00, "rubber")
     fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 50_000_00)
     fin.to_default(deal)
 
     fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
 
     loan = fin.state(deal.loan_id)
-    assert (loan.status, loan.guarantor_paid, loan.principal_repaid) == (LoanStatus.DEFAULTED, 50_000_00, 50_000_00)
-    assert fin.asset(deal.asset_id).pledged_quantity == 375  # a quarter paid: a quarter of the goods released
+    assert (loan.status, loan.guarantor_paid, loan.principal_repaid) == (LoanStatus.DEFAULTED, 50_000_00, 100_000_00)
+    # The returned loan money (a quarter) released a quarter of the goods; the guarantor's payment none.
+    assert fin.asset(deal.asset_id).pledged_quantity == 375
 
 
 def test_default_charges_the_guarantor_only_as_far_as_its_balance_goes(fin):
     p = fin.p
     deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000))
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 150_000_00, "rubber")
     fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
     keep = fin.cash(p.core) - 30_000_00
     fin.platform.cash("CNY").as_(p.core).transfer(p.seller.address, keep)
@@ -57,6 +115,21 @@ def test_default_charges_the_guarantor_only_as_far_as_its_balance_goes(fin):
 
     assert fin.state(deal.loan_id).guarantor_paid == 30_000_00
     assert fin.cash(p.core) == 0
+
+
+def test_borrower_repaying_after_the_guarantor_paid_part_does_not_get_the_collateral_back(fin):
+    p = fin.p
+    deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000))
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 150_000_00, "rubber")
+    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 50_000_00)
+    fin.to_default(deal)
+    fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
+
+    fin.repay(deal, 100_000_00)
+
+    assert fin.state(deal.loan_id).status == LoanStatus.REPAID
+    asset = fin.asset(deal.asset_id)
+    assert (asset.owner, asset.locked_by) == (p.core.address, 0)  # the guarantor still has a claim
 
 
 def test_default_without_a_guarantor_charges_no_one(fin):
@@ -152,6 +225,7 @@ def test_default_refuses_a_suspended_lender(fin):
 def test_guarantee_allowed_for_the_principal_only_leaves_as_much_owed_as_the_interest(fin):
     p = fin.p
     deal = fin.pledge(terms=Terms(40_000_00, 700, 30 * DAY, 5_000))  # signed with an allowance of 40,000.00
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 40_000_00, "rubber")
     fin.to_default(deal)
 
     fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
@@ -160,3 +234,23 @@ def test_guarantee_allowed_for_the_principal_only_leaves_as_much_owed_as_the_int
     assert (loan.status, loan.guarantor_paid) == (LoanStatus.DEFAULTED, 40_000_00)
     assert loan.interest_paid == loan.interest_accrued > 0  # the guarantor's money paid interest first
     assert loan.outstanding_now == 40_000_00 - loan.principal_repaid == loan.interest_accrued
+
+
+def test_claim_kept_for_an_evicted_guarantor_stays_locked_with_its_settlement_payable_here(fin):
+    # Bug fixed (found by the financing machine): the claim's settlement was redirected to the evicted
+    # guarantor, which the OrderBook refuses (OrderPayeeNotMember): the default could not be declared.
+    # The settlement keeps coming here and `collect` passes it to the guarantor.
+    p = fin.p
+    deal = fin.receivable_loan(guarantor=p.core)
+    fin.platform.funds.as_(p.supplier2).spend(deal.loan_id, p.supplier.address, 60_000_00, "goods")
+    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
+    fin.to_default(deal)
+    fin.platform.members.as_(p.operator).evict(p.core.address, b32("fraud"))
+
+    fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
+
+    loan = fin.state(deal.loan_id)
+    assert loan.status == LoanStatus.REPAID and loan.guarantor_paid > 0
+    asset = fin.asset(deal.asset_id)
+    assert (asset.owner, asset.locked_by) == (p.supplier2.address, deal.loan_id)
+    assert fin.platform.orders.order(deal.asset_order_id).payee == fin.platform.loans.address

@@ -192,3 +192,28 @@ def test_repayment_refuses_a_payer_that_has_not_allowed_the_amount(fin):
     deal = fin.pledge()
     with reverts("ERC20InsufficientAllowance", spender=fin.platform.loans.address, allowance=0, needed=1_00):
         call_as(fin.w, fin.p.seller, fin.platform.loans, "repay", deal.loan_id, 1_00)
+
+
+def test_suspended_member_cannot_repay_someone_elses_loan(fin):
+    # Bug fixed (F-06): through the LoanBook (a payment agent) a restricted member could pay any loan,
+    # closing an accomplice's loan and releasing its unspent loan money to it as free cash.
+    p = fin.p
+    deal = fin.pledge()
+    fin.mint(p.seller, 300_000_00)
+    fin.platform.cash("CNY").as_(p.seller).approve(fin.platform.loans.address, 10**12)
+    fin.platform.members.as_(p.operator).suspend(p.seller.address, b32("review"))
+
+    with reverts("LoanPayerRestricted", loanId=deal.loan_id, payer=p.seller.address, status=3):
+        call_as(fin.w, p.seller, fin.platform.loans, "repay", deal.loan_id, 10**12)
+
+
+def test_evicted_guarantor_can_still_repay_the_loan_it_guarantees(fin):
+    p = fin.p
+    deal = fin.pledge()
+    fin.mint(p.core, 10_000_00)
+    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
+    fin.platform.members.as_(p.operator).evict(p.core.address, b32("fraud"))
+
+    call_as(fin.w, p.core, fin.platform.loans, "repay", deal.loan_id, 10_000_00)
+
+    assert fin.state(deal.loan_id).principal_repaid + fin.state(deal.loan_id).interest_paid == 10_000_00
