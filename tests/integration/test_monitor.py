@@ -14,7 +14,7 @@ from financing_support import Fin
 from harness import b32
 
 from vscm.client.platform import Platform
-from vscm.client.records import LoanMode, LoanStatus, OrderStatus
+from vscm.client.records import Decision, LoanMode, LoanStatus, OrderStatus
 from vscm.errors import ChainError, ContractRevert, InputError
 from vscm.risk.events import Indicator
 from vscm.risk.monitor import Monitor
@@ -78,7 +78,13 @@ def test_a_refused_client_payment_is_mined_so_the_monitor_sees_it_unless_checked
         (deal.loan_id, Indicator.PAYEE_NOT_ALLOWED)]
     assert raised[0].finding.evidence["tx"] == mined.value.tx_hash
 
+    # The alert warned the loan, which froze its money at once; the lender's *continue* frees it, and
+    # a payment the purpose allows then goes through the same path.
     seller = fin.platform.orders.order(deal.purpose_order_id, with_documents=False).seller
+    with pytest.raises(ContractRevert) as frozen:
+        funds.spend(deal.loan_id, seller, 5_000_00, "goods", refusal_on_chain=True)
+    assert frozen.value.name == "FundsAreFrozen"
+    fin.platform.risk.as_(deal.lender).decide(deal.loan_id, Decision.CONTINUE)
     receipt = funds.spend(deal.loan_id, seller, 5_000_00, "goods", refusal_on_chain=True)  # allowed: paid
     assert receipt["status"] == 1
 
