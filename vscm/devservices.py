@@ -33,6 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
 
+from vscm.chain.anvil import free_port
 from vscm.errors import VscmError
 
 __all__ = [
@@ -194,18 +195,14 @@ def start_mosquitto(timeout: float = 30.0) -> Mosquitto:
     try:
         if user is not None:
             os.chown(directory, user.pw_uid, user.pw_gid)
-        for attempt in range(ATTEMPTS):
-            port = _free_port()
-            config = directory / "mosquitto.conf"
+        config = directory / "mosquitto.conf"
+
+        def launch(port: int) -> subprocess.Popen[bytes]:
             config.write_text(f"listener {port} {HOST}\nallow_anonymous true\npersistence false\n"
                               "log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\n")
-            process = _spawn([str(binary), "-c", str(config)], directory / "server.log", user=user)
-            broker = Mosquitto(port=port, directory=directory, process=process)
-            if _wait(broker, timeout, _mqtt_answers):
-                return broker
-            if not _port_was_taken(broker.log) or attempt + 1 == ATTEMPTS:
-                raise ServiceError(f"mosquitto did not start on {HOST}:{port}: {broker.log or 'no output'}")
-        raise AssertionError("unreachable")
+            return _spawn([str(binary), "-c", str(config)], directory / "server.log", user=user)
+
+        return _on_a_free_port(Mosquitto, directory, launch, _mqtt_answers, timeout)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
@@ -234,20 +231,30 @@ def start_postgres(timeout: float = 60.0) -> Postgres:
             stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
         if init.returncode != 0:
             raise ServiceError(f"initdb failed (exit {init.returncode}): {_last_line(init.stderr or init.stdout)}")
-        for attempt in range(ATTEMPTS):
-            port = _free_port()
-            command = [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h", HOST, "-k", str(sockets),
-                       "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
-            process = _spawn(command, directory / "server.log", user=user)
-            server = Postgres(port=port, directory=directory, process=process)
-            if _wait(server, timeout, _postgres_answers):
-                return server
-            if not _port_was_taken(server.log) or attempt + 1 == ATTEMPTS:
-                raise ServiceError(f"postgres did not start on {HOST}:{port}: {_last_line(server.log) or 'no output'}")
-        raise AssertionError("unreachable")
+
+        def launch(port: int) -> subprocess.Popen[bytes]:
+            return _spawn([str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h", HOST, "-k", str(sockets),
+                           "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
+                          directory / "server.log", user=user)
+
+        return _on_a_free_port(Postgres, directory, launch, _postgres_answers, timeout)
     except BaseException:
         shutil.rmtree(directory, ignore_errors=True)
         raise
+
+
+def _on_a_free_port(kind: type[_S], directory: Path, launch: Callable[[int], subprocess.Popen[bytes]],
+                    answers: Callable[[_S], bool], timeout: float) -> _S:
+    """Launch the server on a free port until it answers; a port taken in between is tried anew."""
+    for attempt in range(ATTEMPTS):
+        port = free_port()
+        server = kind(port=port, directory=directory, process=launch(port))
+        if _wait(server, timeout, answers):
+            return server
+        if not _port_was_taken(server.log) or attempt + 1 == ATTEMPTS:
+            name = kind.__name__.lower()
+            raise ServiceError(f"{name} did not start on {HOST}:{port}: {_last_line(server.log) or 'no output'}")
+    raise AssertionError("unreachable")
 
 
 def _workdir(kind: str) -> Path:
@@ -341,13 +348,6 @@ def _postgres_answers(server: Postgres) -> bool:
         return True
     except psycopg.OperationalError:
         return False
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _port_was_taken(log: str) -> bool:
