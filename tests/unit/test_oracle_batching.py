@@ -56,7 +56,7 @@ def test_summary_of_a_watched_bay():
 
 
 def test_sources_are_named_by_url_or_file(tmp_path):
-    assert MqttTarget.parse("mqtt://127.0.0.1:18830/vscm/x").topic("LC-1") == "vscm/x/devices/LC-1"
+    assert MqttTarget.parse("mqtt://127.0.0.1:2883/vscm/x").topic("LC-1") == "vscm/x/devices/LC-1"
     with pytest.raises(OracleError, match="unknown source"):
         open_source("readings.csv")
     readings = Site.warehouse("unit", 7, 500, custodian=WAREHOUSE).run(1_000, 2, 10)
