@@ -33,7 +33,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
 
-from vscm.chain.anvil import free_port
+from vscm.chain.anvil import free_port, pid_alive
 from vscm.errors import VscmError
 
 __all__ = [
@@ -266,21 +266,11 @@ def _workdir(kind: str) -> Path:
             owner = int((stale / "owner.pid").read_text())
         except (OSError, ValueError):
             continue
-        if not _alive(owner):
+        if not pid_alive(owner):
             shutil.rmtree(stale, ignore_errors=True)
     directory = Path(tempfile.mkdtemp(prefix=f"vscm-{kind}-"))
     (directory / "owner.pid").write_text(str(os.getpid()))
     return directory
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _unprivileged_user(*names: str) -> pwd.struct_passwd:

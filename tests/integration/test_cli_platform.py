@@ -451,7 +451,7 @@ def test_start_after_kill_9_says_the_node_was_not_stopped_cleanly(settled: dict[
 
     info = json.loads((platform.path / "node" / "node.json").read_text())
     os.kill(info["pid"], signal.SIGKILL)
-    while anvil._pid_alive(info["pid"]):
+    while anvil.pid_alive(info["pid"]):
         time.sleep(0.01)
 
     result = platform.run("node", "start", "--json")

@@ -45,6 +45,7 @@ __all__ = [
     "Recovery",
     "anvil_binary",
     "free_port",
+    "pid_alive",
     "status",
     "stop",
 ]
@@ -502,7 +503,7 @@ def _terminate(pid: int, process: subprocess.Popen[bytes] | None, timeout: float
         return True
     clean = True
     deadline = time.monotonic() + timeout
-    while _pid_alive(pid):
+    while pid_alive(pid):
         if time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             clean = False
@@ -511,7 +512,9 @@ def _terminate(pid: int, process: subprocess.Popen[bytes] | None, timeout: float
     return clean
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: a zombie child is reaped and counts as gone; a process of
+    another user (EPERM) counts as running."""
     try:
         waited, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our child and has exited
         if waited == pid:
@@ -535,7 +538,7 @@ def _pid_alive(pid: int) -> bool:
 
 def _is_anvil(pid: Any) -> bool:
     """Whether ``pid`` is a live anvil process (not a recycled pid of something else)."""
-    if not isinstance(pid, int) or pid <= 0 or not _pid_alive(pid):
+    if not isinstance(pid, int) or pid <= 0 or not pid_alive(pid):
         return False
     cmdline = Path(f"/proc/{pid}/cmdline")
     if cmdline.is_file():
