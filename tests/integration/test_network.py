@@ -121,6 +121,22 @@ def test_zero_price_cancun_platform_runs_a_financing_story(chain: Chain, platfor
     assert len(views) == 1
 
 
+def test_audit_replays_from_one_validator_and_verifies_against_another(chain: Chain, platform: Platform,
+                                                                      network: Network) -> None:
+    from vscm.audit.audit import audit_chain
+    from vscm.audit.replay import replay
+    from vscm.audit.source import RpcSource
+    from vscm.audit.verify import verify
+
+    height = network.wait_final(above=chain.block_number())
+    result = replay(RpcSource(network.urls[0]), platform.deployment, height)
+    with connect(network.urls[2], gas_price="zero", poa=True) as other:
+        findings = verify(result.state, other.w3, platform.deployment, result.to_block)
+    assert (result.findings, findings) == ([], [])
+    assert result.receipt_roots > 0  # Kaia's receipts hash to the header's receiptsRoot: really checked
+    assert audit_chain(chain, platform.deployment).report["verdict"] == "clean"  # through the failover client
+
+
 def test_one_validator_killed_blocks_continue_and_the_client_fails_over(
         chain: Chain, platform: Platform, cast: Cast, network: Network) -> None:
     provider = chain.w3.provider

@@ -51,6 +51,11 @@ class FailoverProvider(JSONBaseProvider):
         """The URL of the node requests go to now."""
         return self.urls[self._current]
 
+    @property
+    def endpoint_uri(self) -> str:
+        """The current node's URL, as ``HTTPProvider`` names it (the auditor's replay reads from it)."""
+        return self.current_url
+
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         start = self._current
         failures = []
