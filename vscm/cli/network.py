@@ -121,19 +121,23 @@ def _show(net: Any, as_json: bool, title: str) -> None:
             "validators": [s.__dict__ for s in statuses]}
 
     def render(d: dict[str, Any]) -> Any:
+        from rich.console import Group
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(title=title)
-        for column in ("#", "validator", "url", "state", "peers", "head", "hash"):
-            table.add_column(column)
+        for column in ("#", "url", "validator", "state", "peers", "head", "hash"):
+            table.add_column(column, no_wrap=column in ("url", "head"))
         for s in d["validators"]:
-            table.add_row(str(s["index"]), s["address"], s["url"], "running" if s["running"] else "down",
+            table.add_row(str(s["index"]), s["url"], s["address"][:8] + "…", "running" if s["running"] else "down",
                           "-" if s["peers"] is None else str(s["peers"]),
                           "-" if s["head"] is None else str(s["head"]),
-                          (s["head_hash"] or "-")[:18])
+                          (s["head_hash"] or "-")[:10])
         table.caption = (f"{d['running']} of {len(d['validators'])} running, {d['quorum']} needed: "
                          + ("blocks are committed" if d["can_commit"] else "NO new blocks until enough validators "
                             "run again (vscm network start N)"))
-        return table
+        client = Text("RPC URLs (give them comma-separated to --network, with --gas-price zero):\n"
+                      + "\n".join(f"  {url}" for url in d["urls"]))
+        return Group(table, client)
 
     emit(data, as_json, render)
