@@ -23,7 +23,7 @@ from web3.contract import Contract
 from vscm.chain import anvil
 from vscm.chain.anvil import FAUCET_KEY, AnvilNode, free_port
 from vscm.chain.backends import EMBEDDED_CHAIN_ID, Chain, connect
-from vscm.chain.tx import TransactionRejected
+from vscm.chain.tx import ChainStalled, TransactionRejected
 from vscm.errors import ChainError, ContractRevert, InputError, TransactionFailed
 
 ETHER = 10**18
@@ -341,6 +341,45 @@ def test_zero_gas_price_lets_an_empty_account_transact() -> None:
             address = chain.sender.deploy(member, "ErrorProbe")
             chain.sender.transact(member, chain.contract("ErrorProbe", address).functions.setValue(8))
             assert chain.balance(member.address) == 0
+    finally:
+        node.stop()
+
+
+@pytest.mark.anvil
+def test_several_urls_skip_a_node_that_does_not_answer(anvil_node: AnvilNode) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    with connect(f"{dead},{anvil_node.url}", expected_chain_id=4242) as chain:
+        funded: LocalAccount = Account.from_key(FAUCET_KEY)
+        nonce = chain.w3.eth.get_transaction_count(funded.address)
+        address = chain.sender.deploy(funded, "ErrorProbe")
+        chain.sender.transact(funded, chain.contract("ErrorProbe", address).functions.setValue(5))
+        assert chain.w3.provider.current_url == anvil_node.url  # type: ignore[attr-defined]
+        assert chain.w3.eth.get_transaction_count(funded.address) == nonce + 2
+
+
+def test_several_urls_none_answering_is_chain_error() -> None:
+    urls = ",".join(f"http://127.0.0.1:{free_port()}" for _ in range(2))
+    with pytest.raises(ChainError, match="cannot reach"):
+        connect(urls, timeout=2)
+
+
+def test_a_url_list_with_a_non_http_entry_is_input_error() -> None:
+    with pytest.raises(InputError, match="every one must be http"):
+        connect("http://127.0.0.1:1,ws://127.0.0.1:2")
+
+
+@pytest.mark.anvil
+def test_send_on_a_chain_that_makes_no_blocks_stops_with_one_line() -> None:
+    node = AnvilNode.start(extra_args=["--no-mining"])
+    try:
+        with connect(node.url, stall_timeout=2) as chain:
+            funded: LocalAccount = Account.from_key(FAUCET_KEY)
+            chain.sender.receipt_timeout = 60
+            started = time.monotonic()
+            with pytest.raises(ChainStalled) as caught:
+                chain.sender.send_value(funded, Account.create().address, 1)
+            assert time.monotonic() - started < 30
+            assert "no new block for 2 s (head 0)" in str(caught.value) and "\n" not in str(caught.value)
     finally:
         node.stop()
 

@@ -7,7 +7,10 @@ Three backends:
 * ``connect("anvil")``: a local anvil node started for this session and stopped by ``close()``;
   ``connect(AnvilNode.attach(state_dir))`` uses a node kept by ``vscm node start``.
 * ``connect("http://host:port", expected_chain_id=..., poa=..., gas_price=...)``: any JSON-RPC
-  node (Besu, geth, a remote anvil), its chain id checked.
+  node (Besu, geth, a remote anvil), its chain id checked. Several comma-separated URLs of one
+  network (``vscm network up`` prints them) fail over: a node that does not answer is skipped
+  (``vscm.chain.failover``), and a send waiting for its receipt stops with ``ChainStalled`` when no
+  block comes for ``stall_timeout`` seconds (a BFT network short of its quorum).
 
 Dev chains (embedded, anvil) have a ``faucet`` account that ``fund`` pays from, and support
 ``snapshot``/``revert``, ``time_travel`` and ``mine``.
@@ -67,6 +70,9 @@ class Chain:
     """
 
     kind: ChainKind = "rpc"
+
+    #: Seconds without a new block after which a send waiting for its receipt gives up (None: never).
+    stall_timeout: float | None = None
 
     def __init__(self, w3: Web3, *, chain_id: int, name: str, fee_policy: FeePolicy,
                  faucet: LocalAccount | None = None) -> None:
@@ -244,12 +250,14 @@ def connect(
     port: int | None = None,
     chain_id: int | None = None,
     timeout: float = 30.0,
+    stall_timeout: float = 30.0,
 ) -> Chain:
     """Connect to a chain.
 
     Args:
         target: ``"embedded"``; ``"anvil"`` (a node started now, stopped by ``close()``); an
-            ``AnvilNode`` (for example ``AnvilNode.attach(state_dir)``); or an ``http(s)://`` URL.
+            ``AnvilNode`` (for example ``AnvilNode.attach(state_dir)``); an ``http(s)://`` URL, or
+            several comma-separated URLs of one network's nodes (failover).
         expected_chain_id: Refuse a node whose chain id differs (URL and AnvilNode targets).
         poa: Accept proof-of-authority blocks (long extra-data: Besu QBFT/IBFT, Clique).
         gas_price: URL targets: ``"zero"`` for free-gas networks (legacy gasPrice 0), ``"node"``
@@ -258,6 +266,8 @@ def connect(
         port: ``"anvil"``: port to listen on (a free one by default).
         chain_id: ``"anvil"``: chain id of the new node (31337 by default).
         timeout: Seconds to wait for a node to start or answer a request.
+        stall_timeout: URL targets: seconds without a new block after which a send stops waiting
+            for its receipt (``ChainStalled``) instead of waiting out its receipt timeout.
 
     Returns:
         The connected ``Chain``; use it as a context manager or call ``close()``.
@@ -278,6 +288,7 @@ def connect(
     elif target.startswith(("http://", "https://")):
         _only(target="a URL", state_file=state_file, port=port, chain_id=chain_id)
         chain = _connect_rpc(target, poa=poa, gas_price=gas_price, timeout=timeout)
+        chain.stall_timeout = stall_timeout
     else:
         raise InputError(f"unknown chain {target!r}: use 'embedded', 'anvil' or an http(s):// URL")
     if expected_chain_id is not None and chain.chain_id != expected_chain_id:
@@ -292,7 +303,16 @@ def connect(
 def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node"], timeout: float) -> Chain:
     if gas_price not in ("zero", "node"):
         raise InputError(f"gas_price must be 'zero' or 'node', not {gas_price!r}")
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    urls = [part.strip() for part in url.split(",") if part.strip()]
+    bad = [part for part in urls if not part.startswith(("http://", "https://"))]
+    if bad:
+        raise InputError(f"bad RPC URL {bad[0]!r} in {url!r}: every one must be http(s)://")
+    if len(urls) > 1:
+        from vscm.chain.failover import FailoverProvider
+
+        w3 = Web3(FailoverProvider(urls, timeout=timeout))
+    else:
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
     if poa:
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     try:

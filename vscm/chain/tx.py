@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Literal
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 from eth_utils.exceptions import ValidationError
-from web3.exceptions import TimeExhausted, Web3RPCError
+from web3.exceptions import TransactionNotFound, Web3RPCError
 from web3.types import BlockData, TxParams, TxReceipt, Wei
 
 from vscm.chain import artifacts as artifact_store
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "GAS_MULTIPLIER",
     "PRIORITY_FEE_WEI",
+    "ChainStalled",
     "FeePolicy",
     "NonceTracker",
     "Sender",
@@ -52,6 +54,10 @@ PRIORITY_FEE_WEI = 10**9  # 1 gwei
 
 class TransactionRejected(ChainError):
     """The node refused a transaction before mining it (nonce, balance, fee, size)."""
+
+
+class ChainStalled(ChainError):
+    """No new block came for the chain's ``stall_timeout`` while a transaction waited to be mined."""
 
 
 class NonceTracker:
@@ -214,17 +220,35 @@ class Sender:
                     f"the node refused the transaction from {account.address} (nonce {tx['nonce']}): "
                     f"{_reason(exc)}{_hint(exc)}"
                 ) from exc
-        try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(
-                tx_hash, timeout=self.receipt_timeout, poll_latency=0.05
-            )
-        except TimeExhausted as exc:
-            raise ChainError(
-                f"transaction 0x{bytes(tx_hash).hex()} was not mined within {self.receipt_timeout:g} s"
-            ) from exc
+        receipt = self._wait_for_receipt(bytes(tx_hash))
         if receipt["status"] != 1:
             raise self._failure(request, gas, receipt, where)
         return receipt
+
+    def _wait_for_receipt(self, tx_hash: bytes) -> TxReceipt:
+        """Poll for the receipt; give up after ``receipt_timeout``, or at once when the chain's head has
+        not moved for its ``stall_timeout`` (no block can include the transaction then)."""
+        deadline = time.monotonic() + self.receipt_timeout
+        stall = self.chain.stall_timeout
+        head, moved = -1, time.monotonic()
+        while True:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+            except TransactionNotFound:
+                pass
+            now = time.monotonic()
+            if now > deadline:
+                raise ChainError(f"transaction 0x{tx_hash.hex()} was not mined within {self.receipt_timeout:g} s")
+            if stall is not None:
+                number = int(self.w3.eth.block_number)
+                if number != head:
+                    head, moved = number, now
+                elif now - moved > stall:
+                    raise ChainStalled(
+                        f"{self.chain.name}: no new block for {stall:g} s (head {head}), so transaction "
+                        f"0x{tx_hash.hex()} waits unmined: a BFT network commits blocks only while 2f+1 of its "
+                        "3f+1 validators run (`vscm network status`)")
+            time.sleep(0.05)
 
     def _estimate(self, request: dict[str, Any], latest: BlockData,
                   where: tuple[str | None, str | None]) -> int:

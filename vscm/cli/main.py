@@ -26,6 +26,7 @@ from vscm.cli.context import CliConfig
 from vscm.cli.finance import asset, loan
 from vscm.cli.lender import lender
 from vscm.cli.members import member, supply_chain
+from vscm.cli.network import network
 from vscm.cli.node import deploy, node
 from vscm.cli.oracle import device, oracle
 from vscm.cli.orders import order
@@ -134,6 +135,7 @@ def cli(ctx: click.Context, keystore_dir: Path | None) -> None:
 
 cli.add_command(wallet)
 cli.add_command(node)
+cli.add_command(network)
 cli.add_command(deploy)
 cli.add_command(member)
 cli.add_command(supply_chain)

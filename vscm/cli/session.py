@@ -1,7 +1,8 @@
 """Where a platform command acts: the network, the deployment manifest and the signing wallet.
 
     --network node          the local anvil kept by `vscm node start` (the default)
-    --network http://...    any JSON-RPC node (Besu/QBFT: add --poa and --gas-price zero)
+    --network http://...    any JSON-RPC node, or several comma-separated (failover); zero-gas
+                            networks add --gas-price zero (`vscm network up`; Besu/QBFT also --poa)
     --deployment FILE       the manifest (default: $VSCM_HOME/deployments/<network>.json)
 
 All of them also come from the environment: VSCM_NETWORK, VSCM_DEPLOYMENT, VSCM_HOME (default
@@ -84,7 +85,8 @@ def network_options(command: F) -> F:
                            envvar="VSCM_DEPLOYMENT", default=None,
                            help="Deployment manifest [default: $VSCM_HOME/deployments/<network>.json].")(command)
     command = click.option("--network", envvar="VSCM_NETWORK", default="node", show_default=True,
-                           help="'node' (the local anvil of `vscm node start`) or an http(s):// RPC URL.")(command)
+                           help="'node' (the local anvil of `vscm node start`), an http(s):// RPC URL, or several "
+                                "comma-separated URLs of one network's nodes (failover).")(command)
     return command
 
 
