@@ -14,6 +14,7 @@ from vscm.client.records import DocKind, OrderStatus
 from vscm.errors import NotFound
 from vscm.index import Index, open_index
 from vscm.underwriting import credit_profile
+from vscm.underwriting.scorecard import score
 
 
 def tx_of(receipt: Any) -> str:
@@ -141,3 +142,11 @@ def test_as_of_a_past_time_leaves_out_what_came_after(story: dict[str, Any], p: 
 def test_a_stranger_has_no_profile(story: dict[str, Any], p: Any) -> None:
     with pytest.raises(NotFound, match="not a member"):
         credit_profile(story["index"], p.outsider.address)
+
+
+def test_the_scorecard_on_the_story_shows_what_fired(story: dict[str, Any], p: Any) -> None:
+    result = score(credit_profile(story["index"], p.seller.address))
+    fired = {c["feature"]: c["points"] for c in result["contributions"] if c["fired"]}
+    # 1 of 2 invoices late (0.5 >= 0.25), 2 of 5 orders unwound (0.4 >= 0.2), 0.6 documents per order (< 1)
+    assert fired == {"late_payment": -30, "unwound": -10, "documents": -5}
+    assert result["score"] == 55
