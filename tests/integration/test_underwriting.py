@@ -3,6 +3,8 @@ on a history built here, each with the transactions it was computed from."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +13,13 @@ from financing_support import DAY, Fin, b32
 
 from vscm.audit.source import source_for
 from vscm.client.records import DocKind, OrderStatus
-from vscm.errors import NotFound
+from vscm.errors import InputError, NotFound
 from vscm.index import Index, open_index
 from vscm.underwriting import credit_profile
+from vscm.underwriting.consent import ConsentRequired, access, consents, record, require, sign_consent
 from vscm.underwriting.scorecard import score
+
+NOW = 1_900_000_000  # consents are judged at a time the test gives
 
 
 def tx_of(receipt: Any) -> str:
@@ -150,3 +155,55 @@ def test_the_scorecard_on_the_story_shows_what_fired(story: dict[str, Any], p: A
     # 1 of 2 invoices late (0.5 >= 0.25), 2 of 5 orders unwound (0.4 >= 0.2), 0.6 documents per order (< 1)
     assert fired == {"late_payment": -30, "unwound": -10, "documents": -5}
     assert result["score"] == 55
+
+
+# ---------------------------------------------------------------- consent
+
+
+@pytest.fixture
+def ix(fresh: Any, tmp_path: Path) -> Iterator[Index]:
+    with open_index(tmp_path / "consent.sqlite") as index:
+        index.update(source_for(fresh.chain), fresh.platform.deployment)
+        yield index
+
+
+def test_a_lender_without_consent_is_refused(ix: Index, p: Any) -> None:
+    with pytest.raises(ConsentRequired, match="ask the member for consent"):
+        require(ix, p.supplier.address, p.bank2.address, now=NOW)
+
+
+def test_a_signed_grant_gives_access_until_revoked(ix: Index, p: Any) -> None:
+    grant = record(ix, sign_consent(ix, p.supplier, p.bank2.address, "grant", NOW + 30 * DAY, NOW))
+    assert require(ix, p.supplier.address, p.bank2.address, now=NOW + DAY).basis == "consent"
+    assert access(ix, p.supplier.address, p.bank.address, now=NOW + DAY) is None  # granted to bank2 only
+    record(ix, sign_consent(ix, p.supplier, p.bank2.address, "revoke", NOW + 30 * DAY, NOW + 2 * DAY))
+    assert access(ix, p.supplier.address, p.bank2.address, now=NOW + 3 * DAY) is None
+    assert [c.action for c in consents(ix, p.supplier.address)] == ["grant", "revoke"]
+    assert grant.signer() == p.supplier.address
+
+
+def test_a_grant_expires(ix: Index, p: Any) -> None:
+    record(ix, sign_consent(ix, p.supplier, p.bank2.address, "grant", NOW + DAY, NOW))
+    assert access(ix, p.supplier.address, p.bank2.address, now=NOW + DAY - 1) is not None
+    assert access(ix, p.supplier.address, p.bank2.address, now=NOW + DAY) is None
+
+
+def test_a_consent_not_signed_by_the_member_grants_nothing(ix: Index, p: Any) -> None:
+    forged = sign_consent(ix, p.bank2, p.bank2.address, "grant", NOW + DAY, NOW)
+    forged = dataclasses.replace(forged, member=p.supplier.address)  # bank2's signature, the supplier named
+    with pytest.raises(InputError, match="not signed by the member"):
+        record(ix, forged)
+    ix.db.execute("INSERT INTO consents (id, member, lender, action, expires, signed_at, message, signature)"
+                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (forged.id, forged.member, forged.lender, "grant", forged.expires,
+                                                       forged.signed_at, forged.message, forged.signature))
+    ix.db.commit()
+    assert access(ix, p.supplier.address, p.bank2.address, now=NOW) is None
+
+
+def test_an_open_application_grants_its_lender_and_the_auditor_sees_all(fresh: Any, tmp_path: Path, p: Any) -> None:
+    Fin(fresh).pledge(stage="applied", lender=p.bank2)
+    with open_index(tmp_path / "ix.sqlite") as index:
+        index.update(source_for(fresh.chain), fresh.platform.deployment)
+        assert require(index, p.supplier.address, p.bank2.address, now=NOW).basis == "application"
+        assert require(index, p.supplier.address, p.auditor.address, now=NOW).basis == "auditor"
+        assert access(index, p.supplier.address, p.bank.address, now=NOW) is None
