@@ -36,6 +36,8 @@ AUDITOR_ROLE = 6
 ACTIVE = 2
 OPEN_LOAN = (1, 2, 4, 5, 6, 8)  # applied, approved, disbursed, warned, recalled, defaulted
 HEADER = "VSCM consent to read a credit profile"
+#: Oldest first; of two signed in the same second, the revocation counts last (refusal wins a tie).
+ORDER = " ORDER BY signed_at, CASE WHEN action = 'revoke' THEN 1 ELSE 0 END"
 
 
 class ConsentRequired(VscmError):
@@ -134,7 +136,7 @@ def consents(index: Index, member: str | None = None) -> list[Consent]:
     if member is not None:
         sql, params = sql + " WHERE member = ?", (member,)
     out = []
-    for action, m, lender, expires, signed_at, message, signature in index.db.query(sql + " ORDER BY signed_at",
+    for action, m, lender, expires, signed_at, message, signature in index.db.query(sql + ORDER,
                                                                                     params):
         deployment = str(message).rpartition("\ndeployment: ")[2]
         c = Consent(action, m, lender, int(expires), int(signed_at), deployment, signature)
