@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from vscm.underwriting.backtest import roc_auc
 from vscm.underwriting.scorecard import FEATURES, baseline, load_scorecard, score
 
 
@@ -93,3 +94,15 @@ def test_a_bad_file_is_refused_with_the_key_named(tmp_path: Path, text: str, mes
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
         load_scorecard(path)
+
+
+def test_roc_auc_matches_the_known_value_of_scikit_learns_example() -> None:
+    # sklearn.metrics.roc_auc_score([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]) == 0.75
+    assert roc_auc([0.1, 0.4, 0.35, 0.8], [False, False, True, True]) == 0.75
+
+
+def test_roc_auc_counts_ties_as_one_half_and_needs_both_classes() -> None:
+    assert roc_auc([1, 1, 0], [True, False, False]) == 0.75
+    assert roc_auc([5, 5], [True, False]) == 0.5
+    with pytest.raises(ValueError, match="at least one bad and one good"):
+        roc_auc([1, 2], [True, True])

@@ -260,3 +260,42 @@ def profile_cmd(index: Index, member: str, as_of: int | None, scorecard_file: Pa
     data = {"viewer": viewer, "access": f"{granted.basis}: {granted.detail}", "profile": profile,
             "score": score(profile, load_scorecard(scorecard_file))}
     emit(data, as_json, profile_view)
+
+
+@lender.command("backtest")
+@click.option("--chains", type=click.IntRange(min=3), default=3, show_default=True,
+              help="Supply chains of the generated population (3 hold the bad actors; more add good ones).")
+@click.option("--backend", type=click.Choice(["anvil", "embedded"]), default="anvil", show_default=True,
+              help="The throw-away chain the population runs on.")
+@click.option("--seed", default="vscm-underwriting-backtest", show_default=True, help="Seed of every party's key.")
+@json_option
+def backtest_cmd(chains: int, backend: str, seed: str, as_json: bool) -> None:
+    """Back-test the scorecard on a generated population with injected bad actors.
+
+    A late payer, a colluding chain and a borrower whose loan money came straight back, among members doing
+    ordinary business; the risk monitor runs, the index folds the history, every trader is scored. Prints the
+    ROC AUC of the scorecard and of the naive baseline (the core enterprise's status only) on the same members.
+    Runs on a fresh chain of its own (minutes, not seconds).
+
+    \b
+    Examples:
+      vscm lender backtest
+      vscm lender backtest --chains 5 --json
+    """
+    from vscm.chain.backends import connect
+    from vscm.underwriting.backtest import run_backtest
+
+    with connect(backend) as chain:
+        result = run_backtest(chain, chains=chains, seed=seed)
+
+    def view(d: dict[str, Any]) -> Group:
+        t = Table("member", "chain", "bad", "score", "baseline", "fired", title="back-test of the scorecard")
+        for m in d["members"]:
+            t.add_row(m["member"], str(m["chain"]), "yes" if m["bad"] else "", str(m["score"]), str(m["baseline"]),
+                      ", ".join(m["fired"]))
+        summary = key_value_table([("ROC AUC, scorecard", f"{d['scorecard_auc']:.3f}"),
+                                   ("ROC AUC, baseline (core status)", f"{d['baseline_auc']:.3f}"),
+                                   ("alerts the monitor raised", d["alerts"])])
+        return Group(t, summary)
+
+    emit(result.to_json(), as_json, view)
