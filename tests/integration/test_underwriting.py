@@ -4,6 +4,7 @@ on a history built here, each with the transactions it was computed from."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,21 @@ def test_an_open_application_grants_its_lender_and_the_auditor_sees_all(fresh: A
         assert require(index, p.supplier.address, p.bank2.address, now=NOW).basis == "application"
         assert require(index, p.supplier.address, p.auditor.address, now=NOW).basis == "auditor"
         assert access(index, p.supplier.address, p.bank.address, now=NOW) is None
+
+
+def test_profile_and_consent_work_on_postgresql(fresh: Any, request: pytest.FixtureRequest, p: Any) -> None:
+    Fin(fresh).pledge()
+    schema = f"vscm_uw_{uuid.uuid4().hex[:10]}"
+    index = open_index(request.getfixturevalue("postgres").url, schema=schema)
+    try:
+        index.update(source_for(fresh.chain), fresh.platform.deployment)
+        credit = credit_profile(index, p.supplier.address)["credit"]
+        assert credit["loans"]["pledge"]["running"]["value"] == 1
+        record(index, sign_consent(index, p.supplier, p.bank2.address, "grant", NOW + DAY, NOW))
+        assert require(index, p.supplier.address, p.bank2.address, now=NOW).basis == "consent"
+        assert access(index, p.supplier.address, p.bank2.address, now=NOW + DAY) is None
+    finally:
+        index.db.rollback()
+        index.db.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        index.db.commit()
+        index.close()
