@@ -226,3 +226,18 @@ def test_profile_and_consent_work_on_postgresql(fresh: Any, request: pytest.Fixt
         index.db.execute(f'DROP SCHEMA "{schema}" CASCADE')
         index.db.commit()
         index.close()
+
+
+def test_a_loan_repaid_past_the_grace_after_maturity_is_late(fresh: Any, tmp_path: Path, p: Any) -> None:
+    fin = Fin(fresh)
+    deal = fin.prepayment_loan()
+    maturity = fresh.platform.loans.loan(deal.loan_id).maturity
+    fresh.chain.time_travel(maturity - fin.now() + 2 * DAY)  # past the 1-day grace of repayment.grace_seconds
+    late = fin.repay(deal, 210_000_00)
+    with open_index(tmp_path / "ix.sqlite") as index:
+        index.update(source_for(fresh.chain), fresh.platform.deployment)
+        loans = credit_profile(index, p.seller.address)["credit"]["loans"]["prepayment"]
+        lenient = credit_profile(index, p.seller.address, grace_seconds=3 * DAY)["credit"]["loans"]["prepayment"]
+    assert value(loans["repaid_late"]) == 1 and txs(loans["repaid_late"]) == [tx_of(late)]
+    assert value(loans["repaid_on_time"]) == 0
+    assert value(lenient["repaid_on_time"]) == 1

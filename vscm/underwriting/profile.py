@@ -14,12 +14,15 @@ Rules (each counted by hand in tests/integration/test_underwriting.py):
 * Invoices paid (as buyer) and collected (as seller): an ``OrderSettled`` at or before the due date is on
   time; after it, late by whole days rounded up. An invoiced order still unsettled after its due date
   is *overdue*.
-* Loans (as borrower), by mode: repaid on time when ``LoanRepaid`` is at or before the maturity
-  (a recall moves the maturity to the recall); recalled, defaulted and written off as their events say.
+* Loans (as borrower), by mode: repaid on time when ``LoanRepaid`` is at most the risk monitor's
+  ``repayment.grace_seconds`` (``vscm/risk/thresholds.toml``, 1 day) after the maturity, the point from
+  which the monitor reports a loan late (a recall moves the maturity to the recall); recalled, defaulted
+  and written off as their events say.
   Outstanding principal per currency: disbursed principal less principal repaid and written off.
 * Risk: alerts on the member's loans and on its supply chain by indicator, the lenders' decisions on
   its loans, the oracle's breaches on goods pledged for its loans, and the status of its chain's core
-  enterprise and of the chain (evicted, declared fraudulent, under investigation).
+  enterprise and of the chain (evicted, declared fraudulent, under investigation). A member of an evicted
+  chain is evicted, as MemberRegistry reads it.
 """
 
 from __future__ import annotations
@@ -209,6 +212,16 @@ def _fold_loan(w: _World, ev: Event) -> None:
         loan.written_off, loan.written_off_amount = ev, a["amount"]
 
 
+def _status(w: _World, address: str) -> tuple[int, Event | None]:
+    """A member's status and the event that set it; eviction of a chain is lazy (MemberRegistry): every
+    member of an evicted chain reads as evicted, by the ``ChainEvicted`` event."""
+    chain = w.chain_of.get(address)
+    evicted = w.chains[chain[0]]["evicted"] if chain else None
+    if evicted is not None:
+        return 4, evicted
+    return w.status.get(address, (0, None))
+
+
 def _name(w: _World, address: str) -> str:
     return w.names.get(address, address)
 
@@ -299,7 +312,7 @@ def _performance(member: str, mine: list[_Order], now: int) -> dict[str, Any]:
     }
 
 
-def _credit(w: _World, member: str, loans: list[_Loan]) -> dict[str, Any]:
+def _credit(w: _World, member: str, loans: list[_Loan], grace: int) -> dict[str, Any]:
     modes: dict[str, dict[str, Figure]] = {}
     outstanding: dict[str, Figure] = {}
     borrowed: dict[str, Figure] = {}
@@ -315,7 +328,7 @@ def _credit(w: _World, member: str, loans: list[_Loan]) -> dict[str, Any]:
         if ln.written_off is not None:
             r["written_off"].add(ln.written_off)
         if ln.repaid is not None:
-            r["repaid_on_time" if ln.repaid.timestamp <= ln.maturity else "repaid_late"].add(ln.repaid)
+            r["repaid_on_time" if ln.repaid.timestamp <= ln.maturity + grace else "repaid_late"].add(ln.repaid)
         elif ln.disbursed is not None and ln.written_off is None and ln.defaulted is None:
             r["running"].add(ln.disbursed)
         if ln.disbursed is None:
@@ -381,7 +394,7 @@ def _risk(w: _World, member: str, loans: list[_Loan], now: int) -> dict[str, Any
     state: dict[str, Any] | None = None
     if chain_id:
         c = w.chains[chain_id]
-        status, since = w.status.get(c["core"], (0, None))
+        status, since = _status(w, c["core"])
         core = {"address": c["core"], "name": _name(w, c["core"]), "status": MEMBER_STATUS[status],
                 "evidence": [since.evidence.to_json()] if since else []}
         inv = c["investigation"]
@@ -397,9 +410,11 @@ def _risk(w: _World, member: str, loans: list[_Loan], now: int) -> dict[str, Any
             "core": core, "chain": state}
 
 
-def credit_profile(index: Index, member: str, as_of: int | None = None) -> dict[str, Any]:
+def credit_profile(index: Index, member: str, as_of: int | None = None, grace_seconds: int | None = None,
+                   ) -> dict[str, Any]:
     """The credit profile of ``member`` from the index's history up to Unix time ``as_of`` (default: its
-    last block).
+    last block); a loan repaid within ``grace_seconds`` of its maturity (default: the risk thresholds'
+    ``repayment.grace_seconds``) counts as repaid on time.
 
     Returns:
         ``{"member", "name", "tier", "status", "as_of", "as_of_block", "trade", "performance", "credit",
@@ -420,14 +435,19 @@ def credit_profile(index: Index, member: str, as_of: int | None = None) -> dict[
     if as_of is not None:
         rows = index.db.query("SELECT COALESCE(MAX(number), -1) FROM blocks WHERE timestamp <= ?", (as_of,))
         block = int(rows[0][0])
+    if grace_seconds is None:
+        from vscm.risk.config import load_thresholds
+
+        grace_seconds = load_thresholds().repayment_grace_seconds
+    grace = grace_seconds
     mine = sorted((o for o in w.orders.values() if member in (o.buyer, o.seller)), key=lambda o: o.id)
     loans = sorted((ln for ln in w.loans.values() if ln.borrower == member), key=lambda ln: ln.id)
-    status = w.status.get(member, (0, None))[0]
+    status = _status(w, member)[0]
     return {
         "member": member, "name": w.names[member], "tier": "core" if w.tiers.get(member) == 1 else "sme",
         "status": MEMBER_STATUS[status], "as_of": iso(now), "as_of_block": block,
         "trade": _trade(w, member, mine, now),
         "performance": _performance(member, mine, now),
-        "credit": _credit(w, member, loans),
+        "credit": _credit(w, member, loans, grace),
         "risk": _risk(w, member, loans, now),
     }
