@@ -18,7 +18,7 @@ from vscm.cli.main import run
 from vscm.wallet.keystore import Keystore
 
 PASSPHRASE = "correct horse battery staple"
-SIGNERS = ("bank2", "supplier", "auditor")
+SIGNERS = ("bank", "bank2", "supplier", "auditor")
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +88,15 @@ def test_the_auditor_reads_any_profile(vscm: Any, desk: dict[str, Any]) -> None:
     data = json.loads(out)
     assert data["access"].startswith("auditor") and data["profile"]["tier"] == "core"
     assert data["profile"]["credit"]["guarantees"]["given"]["value"] == 1
+
+
+def test_loan_show_gives_the_lender_its_applicants_profile_summary(vscm: Any, desk: dict[str, Any]) -> None:
+    pass_file = str(desk["home"] / "pass")
+    code, out, err = vscm("loan", "show", "1", "--applicant-as", "bank", "--password-file", pass_file, "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    applicant = data["applicant"]
+    assert applicant["member"] == desk["p"].supplier.address and applicant["access"] == "application"
+    assert applicant["loans"] == {"pledge": {"applied": 1, "running": 1}}
+    code, _, err = vscm("loan", "show", "1", "--applicant-as", "bank2", "--password-file", pass_file)
+    assert code == 1 and "may not read the profile" in err
