@@ -52,6 +52,7 @@ SECTIONS: list[str] = [
     "vscm.bench:gas_section",
     "vscm.oracle.bench:section",
     "vscm.audit.bench:section",
+    "vscm.underwriting.backtest:section",
 ]
 
 README_START = "<!-- bench:start -->"

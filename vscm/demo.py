@@ -161,7 +161,11 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True)
 
     from vscm.risk.demo import control  # the control mechanism builds on this module's cast
 
-    control(platform, cast, step, console, yuan)
+    controlled = control(platform, cast, step, console, yuan)
+
+    from vscm.underwriting.demo import underwrite
+
+    underwrite(platform, cast, controlled, step, console)
 
     console.print("\n[bold]9. The platform now")
     report(platform, cast)

@@ -125,3 +125,14 @@ def test_the_oracles_margin_call_reaches_the_control_mechanism(lines: list[str])
 
 def test_the_auditor_replays_the_history_without_a_difference(lines: list[str]) -> None:
     line_with(lines, "Chang'an Audit replayed blocks", "events rebuilt", "→ clean")
+
+
+def test_the_lender_reads_a_profile_before_lending_and_refuses_a_flagged_chain(lines: list[str]) -> None:
+    read = line_with(lines, "Baoji Steel Parts signed a consent for Silk Road Bank", "(consent)")
+    good = line_with(lines, "Baoji:", "2 repaid on time")
+    refused = line_with(lines, "Yiwu's chain", "fraud declared", "the bank refuses it")
+    assert read < good < line_with(lines, "Yiwu Components applied to the bank too", "applied for by the member") < refused
+    scores = [int(re.search(r"score (\d+) of 100", lines[i]).group(1))
+              for i in (good, line_with(lines, "Yiwu:", "score"))]
+    assert scores[0] > scores[1]
+    assert "core" in lines[line_with(lines, "Yiwu:", "fired:")]

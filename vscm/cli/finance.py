@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ from vscm.cli.common import emit_tx, platform_command, signed_command
 from vscm.cli.output import emit, format_amount, json_option, key_value_table
 from vscm.cli.params import AMOUNT, HASH32
 from vscm.cli.session import PARTY
+from vscm.cli.wallet import password_file_option
 from vscm.client.financing import DAY, loan_account
 from vscm.client.platform import Platform
 from vscm.client.records import Asset, Loan, LoanMode
@@ -322,14 +324,72 @@ def _loan_rows(platform: Platform, ln: Loan) -> list[tuple[str, Any]]:
     ]
 
 
+def applicant_summary(platform: Platform, borrower: str, wallet: str, password_file: Path | None,
+                      index_target: str | None) -> dict[str, Any]:
+    """The borrower's credit profile in short, read from the lenders' index (brought up to date first) by
+    the lender whose wallet is ``wallet``, under the consent rules of ``vscm lender profile``."""
+    import time
+
+    from vscm.audit.source import source_for
+    from vscm.cli.lender import default_index
+    from vscm.cli.wallet import unlock_signer
+    from vscm.index import open_index
+    from vscm.underwriting import credit_profile, require, score
+
+    viewer = unlock_signer(wallet, password_file).address
+    with open_index(index_target or default_index()) as index:
+        index.update(source_for(platform.chain), platform.deployment)
+        granted = require(index, borrower, viewer, int(time.time()))
+        profile = credit_profile(index, borrower)
+        result = score(profile)
+    paid = profile["performance"]["invoices_paid"]
+    return {"member": borrower, "name": profile["name"], "access": granted.basis, "score": result["score"],
+            "fired": [c["feature"] for c in result["contributions"] if c["fired"]],
+            "orders": sum(profile["trade"]["by_counterparty"].values()),
+            "invoices_paid_late": paid["late"]["value"], "invoices_overdue": paid["overdue_unsettled"]["value"],
+            "loans": {mode: {k: f["value"] for k, f in r.items() if f["value"]}
+                      for mode, r in profile["credit"]["loans"].items()},
+            "chain": profile["risk"]["chain"] and {k: v for k, v in profile["risk"]["chain"].items()
+                                                   if k != "evidence"}}
+
+
 @loan.command("show")
 @click.argument("loan_id", type=ID)
+@click.option("--applicant-as", "applicant_as", metavar="LABEL", default=None,
+              help="Add the applicant's credit profile in short, read as the lender whose wallet this is "
+                   "(`vscm lender profile` for all of it).")
+@password_file_option
+@click.option("--index", "index_target", envvar="VSCM_INDEX", default=None,
+              help="The lenders' index for --applicant-as [default: $VSCM_HOME/index.sqlite].")
 @json_option
 @platform_command
-def show_loan(platform: Platform, loan_id: int, as_json: bool) -> None:
-    """One loan."""
+def show_loan(platform: Platform, loan_id: int, applicant_as: str | None, password_file: Path | None,
+              index_target: str | None, as_json: bool) -> None:
+    """One loan; with --applicant-as LENDER, the applicant's profile summary too.
+
+    \b
+    Examples:
+      vscm loan show 3
+      vscm loan show 3 --applicant-as bank --json
+    """
     ln = platform.loans.loan(loan_id)
-    emit(ln, as_json, lambda x: key_value_table(_loan_rows(platform, x), title=f"loan {loan_id}"))
+    if applicant_as is None:
+        emit(ln, as_json, lambda x: key_value_table(_loan_rows(platform, x), title=f"loan {loan_id}"))
+        return
+    summary = applicant_summary(platform, ln.borrower, applicant_as, password_file, index_target)
+
+    def view(d: dict[str, Any]) -> Group:
+        a = d["applicant"]
+        rows = [("applicant", f"{a['name']} ({a['member']})"), ("read as", a["access"]),
+                ("score", f"{a['score']} of 100 (fired: {', '.join(a['fired']) or 'none'})"),
+                ("orders", a["orders"]), ("invoices paid late / overdue",
+                                          f"{a['invoices_paid_late']} / {a['invoices_overdue']}"),
+                ("loans", "; ".join(f"{m}: {', '.join(f'{k} {v}' for k, v in r.items())}"
+                                    for m, r in a["loans"].items()) or "-")]
+        return Group(key_value_table(_loan_rows(platform, ln), title=f"loan {loan_id}"),
+                     key_value_table(rows, title="applicant's profile (vscm lender profile for all of it)"))
+
+    emit({"loan": ln, "applicant": summary}, as_json, view)
 
 
 @loan.command("list")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import click
@@ -10,9 +12,11 @@ from eth_utils import keccak
 from rich.table import Table
 
 from vscm.cli.common import emit_tx, platform_command, signed_command
+from vscm.cli.lender import index_command
 from vscm.cli.output import emit, json_option, key_value_table
 from vscm.cli.params import DATE, HASH32
 from vscm.cli.session import PARTY
+from vscm.cli.wallet import signer_options
 from vscm.client.platform import Platform
 from vscm.client.records import Member, Role, SupplyChain, Tier
 
@@ -194,3 +198,77 @@ def _chain_view(sc: SupplyChain, members: list[Member]) -> Any:
     head = key_value_table([("chain", sc.chain_id), ("name", sc.name), ("core", sc.core),
                             ("members", sc.member_count), ("evicted", sc.evicted)], title=f"supply chain {sc.chain_id}")
     return Group(head, members_table(members))
+
+
+@member.group("consent")
+def consent() -> None:
+    """Let a lender read your credit profile (`vscm lender profile`), revoke it, list the consents.
+
+    A consent is signed with the member's own key and kept in the lenders' index (not on chain); a lender
+    of an open loan application of the member and the auditors need none.
+    """
+
+
+def _sign(index: Any, wallet: str, password_file: Path | None, lender: str, action: str, until: int,
+          as_json: bool) -> None:
+    from vscm.cli.wallet import unlock_signer
+    from vscm.underwriting.consent import record, sign_consent
+
+    signer = unlock_signer(wallet, password_file)
+    c = record(index, sign_consent(index, signer, lender, action, until, int(time.time())))
+    emit(c.to_json(), as_json, lambda d: key_value_table(list(d.items()), title=f"consent {action}ed"))
+
+
+@consent.command("grant")
+@click.argument("lender", type=PARTY)
+@click.option("--until", type=DATE, required=True, help="When the consent expires (YYYY-MM-DD or ISO, UTC).")
+@json_option
+@signer_options
+@index_command
+def consent_grant(index: Any, lender: str, until: int, as_json: bool, wallet: str, password_file: Path | None) -> None:
+    """Let LENDER read the profile of the member whose wallet signs, until --until.
+
+    \b
+    Examples:
+      vscm member consent grant bank --until 2027-03-31 --wallet supplier
+    """
+    _sign(index, wallet, password_file, lender, "grant", until, as_json)
+
+
+@consent.command("revoke")
+@click.argument("lender", type=PARTY)
+@json_option
+@signer_options
+@index_command
+def consent_revoke(index: Any, lender: str, as_json: bool, wallet: str, password_file: Path | None) -> None:
+    """Take back LENDER's read access to the signing member's profile (from now on).
+
+    \b
+    Examples:
+      vscm member consent revoke bank --wallet supplier
+    """
+    _sign(index, wallet, password_file, lender, "revoke", int(time.time()), as_json)
+
+
+@consent.command("list")
+@click.argument("who", type=PARTY)
+@json_option
+@index_command
+def consent_list(index: Any, who: str, as_json: bool) -> None:
+    """The consents member WHO signed (each re-verified against its key), oldest first.
+
+    \b
+    Examples:
+      vscm member consent list supplier --json
+    """
+    from vscm.underwriting.consent import consents
+
+    rows = [c.to_json() for c in consents(index, who)]
+
+    def table(d: list[dict[str, Any]]) -> Table:
+        t = Table("action", "lender", "expires", "signed", "id", title=f"consents of {who}")
+        for r in d:
+            t.add_row(r["action"], r["lender"], r["expires"], r["signed_at"], r["id"][:18] + "…")
+        return t
+
+    emit(rows, as_json, table)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vscm.audit.decode import RawLog
-from vscm.audit.replay import Cursor, ReplayResult, replay_into
+from vscm.audit.replay import Cursor, ReplayResult, contracts_of, replay_into
 from vscm.audit.source import Header, Source
 from vscm.audit.state import Finding, State
 from vscm.errors import AuditError, InputError, NotFound
@@ -58,6 +58,12 @@ SCHEMA = [
     ("CREATE TABLE IF NOT EXISTS hops (loan_id BIGINT NOT NULL, hop BIGINT NOT NULL, payee TEXT NOT NULL,"
     " amount TEXT NOT NULL, purpose TEXT NOT NULL, block BIGINT NOT NULL, tx TEXT NOT NULL,"
     " PRIMARY KEY (loan_id, hop))"),
+    # Consents a member signed with its own key (vscm.underwriting.consent): kept across rebuilds and
+    # rollbacks, since they are not chain state (not in STATE_TABLES).
+    ("CREATE TABLE IF NOT EXISTS consents (id TEXT PRIMARY KEY, member TEXT NOT NULL, lender TEXT NOT NULL,"
+    " action TEXT NOT NULL, expires BIGINT NOT NULL, signed_at BIGINT NOT NULL, message TEXT NOT NULL,"
+    " signature TEXT NOT NULL)"),
+    "CREATE INDEX IF NOT EXISTS consents_by_member ON consents (member, lender)",
 ]
 STATE_TABLES = ("records", "counters", "findings", "loans", "hops")
 #: First key of the PostgreSQL advisory locks of the index (the second is the schema's hash).
@@ -253,6 +259,28 @@ class Index:
             raise AuditError(f"block {number} is not in the index")
         return int(rows[0][0])
 
+    def contracts(self) -> dict[str, str]:
+        """Address -> artifact name of the platform's contracts, as the last update bound them.
+
+        Raises:
+            NotFound: the index was built before it recorded them (update it once).
+        """
+        text = self.meta().get("contracts")
+        if text is None:
+            raise NotFound(f"the index at {self.target} does not name its contracts yet: update it once "
+                           "(run the command without --no-update)")
+        return dict(json.loads(text))
+
+    def raw_history(self, until: int | None = None) -> Iterator[tuple[RawLog, int]]:
+        """Every stored platform log in chain order with its block's timestamp, up to timestamp ``until``."""
+        sql = ("SELECT l.block_number, l.block_hash, l.tx_hash, l.tx_index, l.log_index, l.address, l.topics, l.data,"
+               " b.timestamp FROM logs l JOIN blocks b ON b.number = l.block_number")
+        params: tuple[Any, ...] = ()
+        if until is not None:
+            sql, params = sql + " WHERE b.timestamp <= ?", (until,)
+        for b, bh, tx, ti, li, a, t, d, ts in self.db.query(sql + " ORDER BY l.block_number, l.log_index", params):
+            yield RawLog(int(b), bh, tx, int(ti), int(li), a, tuple(json.loads(t)), d), int(ts)
+
     def findings(self) -> list[dict[str, Any]]:
         return [json.loads(d) for (d,) in self.db.query("SELECT data FROM findings ORDER BY id")]
 
@@ -285,6 +313,12 @@ class Index:
         if meta.get("deployment") != ident:
             raise InputError(f"the index at {self.target} holds deployment {meta.get('deployment')}, not {ident}: "
                              "use another index")
+        # Which contract wrote each stored log: readers of the raw history (vscm.underwriting) decode with it.
+        contracts = json.dumps(contracts_of(deployment), sort_keys=True)
+        if meta.get("contracts") != contracts:
+            with self.db.locked():
+                self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)"
+                                " ON CONFLICT (name) DO UPDATE SET value = excluded.value", ("contracts", contracts))
 
     def _flush(self, state: State, findings: list[Finding], headers: list[Header], logs: list[RawLog],
                cursor: Header | None, expected: tuple[int, str] | None) -> None:
