@@ -1,0 +1,294 @@
+"""The console's HTTP API on the demo's story: sign-in (EIP-4361 in the page, script tokens), figures
+that agree with the client's views, currencies never added together, and a 403 outside each party's
+scope for every endpoint (the route table is the list: a new endpoint without a case fails here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from console_support import Story, amount_units, console_story
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from vscm.client.records import LoanStatus
+from vscm.console.siwe import SiweMessage, iso, mint_token
+
+pytestmark = pytest.mark.anvil
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
+    with console_story(tmp_path_factory.mktemp("console") / "index.sqlite") as s:
+        yield s
+
+
+@pytest.fixture
+def client(story: Story) -> Iterator[TestClient]:
+    with TestClient(story.app) as c:
+        yield c
+
+
+# ---------------------------------------------------------------- scope: every endpoint
+
+def _cases(s: Story) -> dict[str, tuple[str, Any]]:
+    """Per API route: a request outside the caller's scope, and the caller (a party that is signed in)."""
+    c = s.cast
+    bank, supplier_b = c.bank.address, c.supplier_b.address
+    baoji_loan = next(ln.loan_id for ln in s.platform.loans.loans() if ln.borrower == c.supplier_a.address)
+    return {
+        "/api/lenders/{address}/portfolio": (f"/api/lenders/{bank}/portfolio", c.supplier_a),
+        "/api/lenders/{address}/exposure": (f"/api/lenders/{bank}/exposure", c.core),
+        "/api/lenders/{address}/maturities": (f"/api/lenders/{bank}/maturities", c.seller),
+        "/api/lenders/{address}/alerts": (f"/api/lenders/{bank}/alerts", c.supplier_b),
+        "/api/lenders/{address}/defaults": (f"/api/lenders/{bank}/defaults", c.warehouse),
+        "/api/loans": (f"/api/loans?borrower={c.supplier_a.address}", c.supplier_b),
+        "/api/loans/{loan_id}": (f"/api/loans/{baoji_loan}", c.carrier),
+        "/api/members/{address}": (f"/api/members/{supplier_b}", c.supplier_a),
+        "/api/audit": ("/api/audit", c.bank),
+    }
+
+
+#: API routes every signed-in party may call (what they answer depends on who asks).
+OPEN_TO_EVERY_SIGNED_IN = {"/api/me"}
+
+
+def test_every_api_route_has_a_scope_case(story: Story) -> None:
+    routes = {r.path for r in story.app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/")}
+    assert routes == set(_cases(story)) | OPEN_TO_EVERY_SIGNED_IN
+
+
+@pytest.mark.parametrize("route", ["/api/lenders/{address}/portfolio", "/api/lenders/{address}/exposure",
+                                   "/api/lenders/{address}/maturities", "/api/lenders/{address}/alerts",
+                                   "/api/lenders/{address}/defaults", "/api/loans", "/api/loans/{loan_id}",
+                                   "/api/members/{address}", "/api/audit"])
+def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
+    url, caller = _cases(story)[route]
+    answer = client.get(url, headers=story.auth(caller))
+    assert answer.status_code == 403, answer.text
+    assert "detail" in answer.json()
+    # ... and the same request by a party whose scope it is (the auditor sees everything) answers.
+    assert client.get(url, headers=story.auth(story.cast.auditor)).status_code == 200
+
+
+@pytest.mark.parametrize("route", sorted(["/api/me", "/api/lenders/{address}/portfolio", "/api/loans",
+                                          "/api/loans/{loan_id}", "/api/members/{address}", "/api/audit"]))
+def test_an_unsigned_request_is_401(story: Story, client: TestClient, route: str) -> None:
+    url = _cases(story)[route][0] if route in _cases(story) else route
+    answer = client.get(url)
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == "Bearer"
+
+
+def test_an_outsider_sees_who_it_is_and_nothing_else(story: Story, client: TestClient) -> None:
+    headers = story.auth(story.outsider)
+    me = client.get("/api/me", headers=headers).json()
+    assert (me["address"], me["kind"], me["sees_all"]) == (story.outsider.address, "visitor", False)
+    assert client.get("/api/loans", headers=headers).status_code == 403
+    assert client.get(f"/api/members/{story.outsider.address}", headers=headers).status_code == 403
+
+
+def test_a_member_lists_only_its_own_loans(story: Story, client: TestClient) -> None:
+    baoji = story.cast.supplier_a.address
+    seen = client.get("/api/loans", headers=story.auth(story.cast.supplier_a)).json()["loans"]
+    theirs = [ln for ln in story.platform.loans.loans() if baoji in (ln.borrower, ln.lender, ln.guarantor)]
+    assert sorted(ln["loan"] for ln in seen) == sorted(ln.loan_id for ln in theirs) and seen
+    assert client.get(f"/api/loans?borrower={baoji}", headers=story.auth(story.cast.supplier_a)).status_code == 200
+
+
+def test_the_operator_is_the_council_and_sees_everything(story: Story, client: TestClient) -> None:
+    me = client.get("/api/me", headers=story.auth(story.cast.operator)).json()
+    assert me["council"] and me["kind"] == "council"
+    everything = client.get("/api/loans", headers=story.auth(story.cast.operator)).json()["loans"]
+    assert len(everything) == story.platform.loans.count()
+
+
+# ---------------------------------------------------------------- figures against the client's views
+
+def test_the_portfolio_keeps_currencies_apart_and_agrees_with_the_chain(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank.address
+    view = client.get(f"/api/lenders/{bank}/portfolio", headers=story.auth(story.cast.bank)).json()
+    assert set(view["totals"]) == {"CNY", "USD"}
+    d = story.platform.deployment
+    for code in ("CNY", "USD"):
+        open_loans = [ln for ln in story.platform.loans.loans(lender=bank)
+                      if ln.currency == d.cash[code] and ln.status not in (LoanStatus.REJECTED, LoanStatus.REPAID,
+                                                                           LoanStatus.WRITTEN_OFF)]
+        total = view["totals"][code]["outstanding_principal"]
+        assert total["currency"] == code and total["decimals"] == 2
+        assert amount_units(total) == sum(ln.principal - ln.principal_repaid - ln.written_off for ln in open_loans)
+        assert total["text"].endswith(f" {code}")
+    assert view["lender"]["name"] == "Silk Road Bank" and view["lender"]["short"].startswith(bank[:6])
+
+
+def test_a_loan_shows_its_figures_trail_and_timeline_as_the_chain_has_them(story: Story, client: TestClient) -> None:
+    for ln in story.platform.loans.loans(lender=story.cast.bank.address):
+        view = client.get(f"/api/loans/{ln.loan_id}", headers=story.auth(story.cast.bank)).json()
+        assert amount_units(view["principal"]) == ln.principal
+        assert amount_units(view["principal_repaid"]) == ln.principal_repaid
+        assert amount_units(view["interest_paid"]) == ln.interest_paid
+        assert [(h["to"]["address"], amount_units(h["amount"])) for h in view["trail"]] == [
+            (h["to"], h["amount"]) for h in story.platform.funds.hops(ln.loan_id)]
+        assert view["status"] == ln.status.name.lower()
+        assert view["timeline"][0]["event"] == "LoanApplied"
+        assert all(e["time"].endswith("Z") for e in view["timeline"])
+    usd = client.get(f"/api/loans/{story.usd_loan}", headers=story.auth(story.cast.bank)).json()
+    assert usd["currency"] == "USD" and usd["principal"]["text"] == "25,000.00 USD"
+    assert usd["sankey"][0] == {"source": "Silk Road Bank", "target": "FundTracker", "units": 25_000_00,
+                                "amount": {"units": "2500000", "currency": "USD", "decimals": 2,
+                                           "text": "25,000.00 USD"}}
+
+
+def test_the_lender_s_ladder_alerts_and_defaults_agree_with_the_chain(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank.address
+    headers = story.auth(story.cast.bank)
+    mine = story.platform.loans.loans(lender=bank)
+    ladder = client.get(f"/api/lenders/{bank}/maturities", headers=headers).json()["ladder"]
+    assert sum(b["loans"] for b in ladder) == sum(1 for ln in mine if ln.status.running)
+    defaults = client.get(f"/api/lenders/{bank}/defaults", headers=headers).json()["loans"]
+    assert [x["loan"] for x in defaults] == [ln.loan_id for ln in mine if ln.status == LoanStatus.DEFAULTED]
+    alerts = client.get(f"/api/lenders/{bank}/alerts", headers=headers).json()["alerts"]
+    assert {a["loan"] for a in alerts} <= {ln.loan_id for ln in mine if ln.status == LoanStatus.WARNED}
+    assert all(a["seconds_left"] >= 0 for a in alerts)
+
+
+def test_the_audit_view_names_the_chain_and_contracts_and_the_verdict(story: Story, client: TestClient) -> None:
+    view = client.get("/api/audit", headers=story.auth(story.cast.auditor)).json()
+    d = story.platform.deployment
+    assert view["chain_id"] == d.chain_id
+    assert {c["address"] for c in view["contracts"]} >= {d.registry, d.loans, d.funds, d.orders}
+    assert view["verdict"] == "clean" and view["verified"]["block"] == view["as_of"]["block"]
+
+
+def test_the_index_follows_the_chain_on_refresh(story: Story, client: TestClient) -> None:
+    chain = story.platform.chain
+    mark = chain.snapshot()
+    try:
+        before = client.get("/api/audit", headers=story.auth(story.cast.auditor)).json()["as_of"]["block"]
+        chain.mine(2)
+        story.refresh()
+        after = client.get("/api/audit", headers=story.auth(story.cast.auditor)).json()["as_of"]["block"]
+        assert after == before + 2
+    finally:
+        chain.revert(mark)
+        story.refresh()  # the two blocks are gone: the index rolls back to the chain's head
+
+
+# ---------------------------------------------------------------- sign-in
+
+def _sign_in(client: TestClient, account: Any, story: Story, **override: Any) -> Any:
+    fields = client.get("/auth/nonce").json()
+    message = SiweMessage(domain=override.get("domain", fields["domain"]), address=account.address,
+                          statement=fields["statement"], uri=fields["uri"],
+                          chain_id=override.get("chain_id", fields["chain_id"]),
+                          nonce=override.get("nonce", fields["nonce"]), issued_at=fields["issued_at"]).text()
+    signature = "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
+    return client.post("/auth/siwe", json={"message": message, "signature": signature})
+
+
+def test_sign_in_with_ethereum_opens_a_session(story: Story, client: TestClient) -> None:
+    answer = _sign_in(client, story.cast.bank, story)
+    assert answer.status_code == 200 and answer.json()["kind"] == "lender"
+    assert client.get("/api/me").json()["address"] == story.cast.bank.address
+    client.post("/auth/logout")
+    assert client.get("/api/me").status_code == 401
+
+
+@pytest.mark.parametrize(("override", "reason"), [
+    ({"domain": "evil.example"}, "is for 'evil.example'"),
+    ({"chain_id": 1}, "for chain 1"),
+    ({"nonce": "aaaaaaaaaaaa"}, "nonce is not the one"),
+])
+def test_a_sign_in_for_another_site_chain_or_nonce_is_refused(story: Story, client: TestClient,
+                                                              override: dict[str, Any], reason: str) -> None:
+    answer = _sign_in(client, story.cast.bank, story, **override)
+    assert answer.status_code == 401 and reason in answer.json()["detail"]
+    assert client.get("/api/me").status_code == 401
+
+
+def test_a_nonce_is_used_once(story: Story, client: TestClient) -> None:
+    fields = client.get("/auth/nonce").json()
+    text = SiweMessage(domain=fields["domain"], address=story.cast.bank.address, uri=fields["uri"],
+                       chain_id=fields["chain_id"], nonce=fields["nonce"], issued_at=fields["issued_at"]).text()
+    signature = "0x" + bytes(story.cast.bank.sign_message(encode_defunct(text=text)).signature).hex()
+    assert client.post("/auth/siwe", json={"message": text, "signature": signature}).status_code == 200
+    again = client.post("/auth/siwe", json={"message": text, "signature": signature})
+    assert again.status_code == 401 and "GET /auth/nonce first" in again.json()["detail"]
+
+
+def test_a_signature_by_another_key_is_refused(story: Story, client: TestClient) -> None:
+    fields = client.get("/auth/nonce").json()
+    text = SiweMessage(domain=fields["domain"], address=story.cast.bank.address, uri=fields["uri"],
+                       chain_id=fields["chain_id"], nonce=fields["nonce"], issued_at=fields["issued_at"]).text()
+    forged = "0x" + bytes(story.outsider.sign_message(encode_defunct(text=text)).signature).hex()
+    answer = client.post("/auth/siwe", json={"message": text, "signature": forged})
+    assert answer.status_code == 401 and f"by {story.outsider.address}, not by {story.cast.bank.address}" in \
+        answer.json()["detail"]
+
+
+def test_an_expired_or_foreign_token_is_refused(story: Story, client: TestClient) -> None:
+    d = story.platform.deployment
+    past = mint_token(story.cast.bank, chain_id=d.chain_id, registry=d.registry,
+                      now=datetime.now(UTC) - timedelta(hours=2), lifetime=timedelta(hours=1))
+    answer = client.get("/api/me", headers={"Authorization": f"Bearer {past}"})
+    assert answer.status_code == 401 and "expired" in answer.json()["detail"]
+    other = mint_token(story.cast.bank, chain_id=d.chain_id, registry="0x" + "77" * 20, now=datetime.now(UTC),
+                       lifetime=timedelta(hours=1))
+    answer = client.get("/api/me", headers={"Authorization": f"Bearer {other}"})
+    assert answer.status_code == 401 and "registry" in answer.json()["detail"]
+    answer = client.get("/api/me", headers={"Authorization": "Bearer nonsense"})
+    assert answer.status_code == 401 and "vscm serve token" in answer.json()["detail"]
+
+
+def test_the_message_text_round_trips_through_the_parser() -> None:
+    account = Account.from_key(b"\x01" * 32)
+    message = SiweMessage(domain="127.0.0.1:8080", address=account.address, statement="Sign in.",
+                          uri="http://127.0.0.1:8080", chain_id=31337, nonce="abcdef012345",
+                          issued_at=iso(datetime(2026, 12, 6, tzinfo=UTC)), expiration_time="2026-12-07T00:00:00Z",
+                          resources=("vscm:registry:0x1",))
+    assert SiweMessage.parse(message.text()) == message
+
+
+# ---------------------------------------------------------------- the OpenAPI document
+
+def test_the_openapi_document_lists_every_api_route(story: Story, client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert set(document["paths"]) >= set(_cases(story)) | OPEN_TO_EVERY_SIGNED_IN | {"/auth/nonce", "/auth/siwe"}
+
+
+def test_the_console_serves_a_postgresql_index(story: Story, postgres: Any) -> None:
+    import uuid
+
+    from vscm.audit.source import source_for
+    from vscm.console import ConsoleConfig, create_app
+    from vscm.index import open_index
+
+    schema = f"vscm_console_{uuid.uuid4().hex[:10]}"
+    chain = story.platform.chain
+    config = ConsoleConfig(index=postgres.url, schema=schema, deployment=story.platform.deployment,
+                           chain=lambda: chain)
+    with open_index(postgres.url, schema=schema) as ix:
+        ix.update(source_for(chain), story.platform.deployment)
+    story.refresh()
+    try:
+        bank = story.cast.bank.address
+        with TestClient(create_app(config, background=False)) as pg, TestClient(story.app) as lite:
+            url = f"/api/lenders/{bank}/portfolio"
+            assert pg.get(url, headers=story.auth(story.cast.bank)).json() == \
+                lite.get(url, headers=story.auth(story.cast.bank)).json()
+    finally:
+        with open_index(postgres.url, schema=schema) as ix:
+            ix.db.rollback()
+            ix.db.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            ix.db.commit()
+
+
+def test_a_path_that_is_not_an_address_is_422(story: Story, client: TestClient) -> None:
+    answer = client.get("/api/members/nobody", headers=story.auth(story.cast.auditor))
+    assert answer.status_code == 422 and "bad address" in answer.json()["detail"]
+
+
