@@ -292,3 +292,38 @@ def test_a_path_that_is_not_an_address_is_422(story: Story, client: TestClient) 
     assert answer.status_code == 422 and "bad address" in answer.json()["detail"]
 
 
+
+
+# ---------------------------------------------------------------- pages (server-rendered)
+
+def test_the_lender_page_shows_each_currency_apart_with_names(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank.address
+    html = client.get(f"/lenders/{bank}", headers={**story.auth(story.cast.bank), "accept": "text/html"}).text
+    assert 'data-currency="CNY"' in html and 'data-currency="USD"' in html
+    assert "Silk Road Bank" in html and "Baoji Steel Parts" in html and "25,000.00 USD" in html
+    for section in ("totals", "modes", "alerts", "ladder", "exposure-borrower", "exposure-chain", "defaults"):
+        assert f'id="{section}"' in html
+
+
+@pytest.mark.parametrize("page", ["lender", "loan", "member", "audit"])
+def test_a_page_outside_the_party_s_scope_is_a_403_page(story: Story, client: TestClient, page: str) -> None:
+    c = story.cast
+    url, caller = {"lender": (f"/lenders/{c.bank.address}", c.supplier_a),
+                   "loan": (f"/loans/{story.usd_loan}", c.supplier_b),
+                   "member": (f"/members/{c.supplier_b.address}", c.supplier_a),
+                   "audit": ("/audit", c.bank)}[page]
+    answer = client.get(url, headers={**story.auth(caller), "accept": "text/html"})
+    assert answer.status_code == 403 and 'data-testid="error"' in answer.text
+    assert client.get(url, headers={**story.auth(c.auditor), "accept": "text/html"}).status_code == 200
+
+
+def test_a_page_without_a_session_sends_to_the_sign_in(story: Story, client: TestClient) -> None:
+    answer = client.get(f"/loans/{story.usd_loan}", headers={"accept": "text/html"}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == f"/login?next=/loans/{story.usd_loan}"
+
+
+def test_the_audit_page_names_the_chain_contracts_and_verdict(story: Story, client: TestClient) -> None:
+    html = client.get("/audit", headers={**story.auth(story.cast.auditor), "accept": "text/html"}).text
+    d = story.platform.deployment
+    assert f'data-field="chain_id">{d.chain_id}<' in html and d.loans in html and d.registry in html
+    assert 'class="verdict-clean">clean' in html
