@@ -125,3 +125,9 @@ def test_the_oracles_margin_call_reaches_the_control_mechanism(lines: list[str])
 
 def test_the_auditor_replays_the_history_without_a_difference(lines: list[str]) -> None:
     line_with(lines, "Chang'an Audit replayed blocks", "events rebuilt", "→ clean")
+
+
+def test_the_demo_ends_with_the_console_command(lines: list[str]) -> None:
+    start = line_with(lines, "The console")
+    assert any("vscm serve" in line for line in lines[start:])
+    assert any("http://127.0.0.1:8080/" in line for line in lines[start:])
