@@ -4,8 +4,10 @@ scope for every endpoint (the route table is the list: a new endpoint without a 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -327,3 +329,27 @@ def test_the_audit_page_names_the_chain_contracts_and_verdict(story: Story, clie
     d = story.platform.deployment
     assert f'data-field="chain_id">{d.chain_id}<' in html and d.loans in html and d.registry in html
     assert 'class="verdict-clean">clean' in html
+
+
+# ---------------------------------------------------------------- the CLI
+
+def test_vscm_serve_token_mints_a_token_the_console_accepts(story: Story, client: TestClient, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from vscm.cli.main import cli
+
+    monkeypatch.setenv("VSCM_KEYSTORE_DIR", str(tmp_path / "keys"))
+    (tmp_path / "pw").write_text("correct horse battery staple\n")
+    (tmp_path / "key").write_text("0x" + bytes(story.cast.bank.key).hex() + "\n")
+    manifest = story.platform.deployment.save(tmp_path / "deployment.json")
+    runner = CliRunner()
+    imported = runner.invoke(cli, ["wallet", "import", "bank", "--key-file", str(tmp_path / "key"),
+                                   "--password-file", str(tmp_path / "pw")])
+    assert imported.exit_code == 0, imported.output
+    minted = runner.invoke(cli, ["serve", "token", "--wallet", "bank", "--password-file", str(tmp_path / "pw"),
+                                 "--deployment", str(manifest), "--hours", "1", "--json"])
+    assert minted.exit_code == 0, minted.output
+    token = json.loads(minted.stdout)["token"]
+    me = client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert (me["address"], me["name"], me["kind"]) == (story.cast.bank.address, "Silk Road Bank", "lender")
