@@ -136,7 +136,10 @@ def test_a_loan_shows_its_figures_trail_and_timeline_as_the_chain_has_them(story
         assert [(h["to"]["address"], amount_units(h["amount"])) for h in view["trail"]] == [
             (h["to"], h["amount"]) for h in story.platform.funds.hops(ln.loan_id)]
         assert view["status"] == ln.status.name.lower()
-        assert view["timeline"][0]["event"] == "LoanApplied"
+        applied = view["timeline"][0]
+        assert applied["event"] == "LoanApplied"
+        assert applied["args"]["principal"] == view["principal"] and applied["args"]["currency"] == view["currency"]
+        assert applied["args"]["lender"]["name"] == "Silk Road Bank"
         assert all(e["time"].endswith("Z") for e in view["timeline"])
     usd = client.get(f"/api/loans/{story.usd_loan}", headers=story.auth(story.cast.bank)).json()
     assert usd["currency"] == "USD" and usd["principal"]["text"] == "25,000.00 USD"

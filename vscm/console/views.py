@@ -194,8 +194,15 @@ def defaults(d: Directory, lender: str) -> dict[str, Any]:
                       for ln in d.index.loans_of(lender=lender) if ln["status"] == DEFAULTED]}
 
 
-def _events_of_loan(d: Directory, loan_id: int) -> list[dict[str, Any]]:
-    """Every platform event about the loan, in chain order, decoded from the index's stored logs."""
+#: Event arguments that are amounts of the loan's currency, and those that are Unix times.
+MONEY_ARGS = frozenset({"principal", "amount", "total", "interest", "outstanding", "received", "toLender", "surplus",
+                        "intercepted", "unspent"})
+TIME_ARGS = frozenset({"maturity", "at", "deadline"})
+
+
+def _events_of_loan(d: Directory, loan_id: int, code: str) -> list[dict[str, Any]]:
+    """Every platform event about the loan, in chain order, decoded from the index's stored logs; amounts
+    with the loan's currency ``code``, times ISO, parties by name, the currency by its code."""
     contracts = contracts_of(d.deployment)
     rows = d.index.db.query("SELECT block_number, block_hash, tx_hash, tx_index, log_index, address, topics, data"
                             " FROM logs ORDER BY block_number, log_index")
@@ -216,11 +223,20 @@ def _events_of_loan(d: Directory, loan_id: int) -> list[dict[str, Any]]:
         if about != loan_id:
             continue
         out.append({"block": int(b), "time": iso(int(stamps.get(int(b), 0))), "tx": tx, "contract": name,
-                    "event": ev.name, "args": {k: _shown(d, v) for k, v in ev.args.items() if k != "loanId"}})
+                    "event": ev.name,
+                    "args": {k: _shown(d, k, v, code) for k, v in ev.args.items() if k != "loanId"}})
     return out
 
 
-def _shown(d: Directory, value: Any) -> Any:
+def _shown(d: Directory, name: str, value: Any, code: str) -> Any:
+    if name == "currency" and isinstance(value, str):
+        return d.code(value)
+    if name == "mode" and isinstance(value, int) and value < len(MODES):
+        return MODES[value]
+    if name in MONEY_ARGS and isinstance(value, int):
+        return money(value, code)
+    if name in TIME_ARGS and isinstance(value, int):
+        return iso(value)
     if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
         return d.party(value)
     return value
@@ -272,7 +288,7 @@ def loan_view(d: Directory, loan_id: int) -> dict[str, Any] | None:
         "repayments": [{"payer": d.party(r["payer"]), "interest": money(r["interest"], code),
                         "principal": money(r["principal"], code), "outstanding": money(r["outstanding"], code),
                         "block": r["block"], "tx": r["tx"]} for r in detail["repayments"]],
-        "timeline": _events_of_loan(d, loan_id),
+        "timeline": _events_of_loan(d, loan_id, code),
     }
 
 
