@@ -48,6 +48,7 @@ def _cases(s: Story) -> dict[str, tuple[str, Any]]:
         "/api/lenders/{address}/maturities": (f"/api/lenders/{bank}/maturities", c.seller),
         "/api/lenders/{address}/alerts": (f"/api/lenders/{bank}/alerts", c.supplier_b),
         "/api/lenders/{address}/defaults": (f"/api/lenders/{bank}/defaults", c.warehouse),
+        "/api/lenders/{address}/exports/{kind}": (f"/api/lenders/{bank}/exports/loans", c.supplier_a),
         "/api/loans": (f"/api/loans?borrower={c.supplier_a.address}", c.supplier_b),
         "/api/loans/{loan_id}": (f"/api/loans/{baoji_loan}", c.carrier),
         "/api/members/{address}": (f"/api/members/{supplier_b}", c.supplier_a),
@@ -66,7 +67,8 @@ def test_every_api_route_has_a_scope_case(story: Story) -> None:
 
 @pytest.mark.parametrize("route", ["/api/lenders/{address}/portfolio", "/api/lenders/{address}/exposure",
                                    "/api/lenders/{address}/maturities", "/api/lenders/{address}/alerts",
-                                   "/api/lenders/{address}/defaults", "/api/loans", "/api/loans/{loan_id}",
+                                   "/api/lenders/{address}/defaults", "/api/lenders/{address}/exports/{kind}",
+                                   "/api/loans", "/api/loans/{loan_id}",
                                    "/api/members/{address}", "/api/audit"])
 def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
     url, caller = _cases(story)[route]
@@ -356,3 +358,54 @@ def test_vscm_serve_token_mints_a_token_the_console_accepts(story: Story, client
     token = json.loads(minted.stdout)["token"]
     me = client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()
     assert (me["address"], me["name"], me["kind"]) == (story.cast.bank.address, "Silk Road Bank", "lender")
+
+
+
+# ---------------------------------------------------------------- exports
+
+def test_the_loans_export_has_a_currency_column_and_the_chain_s_figures(story: Story, client: TestClient) -> None:
+    import csv
+
+    bank = story.cast.bank.address
+    answer = client.get(f"/api/lenders/{bank}/exports/loans", headers=story.auth(story.cast.bank))
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(answer.text.splitlines()))
+    d = story.platform.deployment
+    codes = {a: c for c, a in d.cash.items()}
+    disbursed = [ln for ln in story.platform.loans.loans(lender=bank) if ln.disbursed_at]
+    assert [int(r["loan"]) for r in rows] == [ln.loan_id for ln in disbursed]
+    for r, ln in zip(rows, disbursed, strict=True):
+        assert r["currency"] == codes[ln.currency]
+        assert r["principal"] == f"{ln.principal // 100}.{ln.principal % 100:02d}"
+        assert r["borrower_address"] == ln.borrower and r["borrower"] != "unregistered"
+    assert {r["currency"] for r in rows} == {"CNY", "USD"}
+
+
+def test_an_export_keeps_to_its_date_range(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank.address
+    headers = story.auth(story.cast.bank)
+    first = min(ln.disbursed_at for ln in story.platform.loans.loans(lender=bank) if ln.disbursed_at)
+    day = datetime.fromtimestamp(first, UTC).date()
+    before = client.get(f"/api/lenders/{bank}/exports/loans?end={day - timedelta(days=1)}", headers=headers)
+    assert before.status_code == 200 and before.text.strip().count("\n") == 0  # the header alone
+    since = client.get(f"/api/lenders/{bank}/exports/loans?start={day}", headers=headers).text
+    assert since == client.get(f"/api/lenders/{bank}/exports/loans", headers=headers).text
+
+
+def test_the_trails_export_lists_every_hop_and_the_xlsx_holds_the_same_rows(story: Story, client: TestClient) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    bank = story.cast.bank.address
+    headers = story.auth(story.cast.bank)
+    rows = list(csv.DictReader(client.get(f"/api/lenders/{bank}/exports/trails", headers=headers).text.splitlines()))
+    hops = [(ln.loan_id, h["to"], h["amount"]) for ln in story.platform.loans.loans(lender=bank)
+            for h in story.platform.funds.hops(ln.loan_id)]
+    assert [(int(r["loan"]), r["paid_to_address"], round(float(r["amount"]) * 100)) for r in rows] == hops and hops
+    book = load_workbook(io.BytesIO(client.get(f"/api/lenders/{bank}/exports/trails?format=xlsx",
+                                               headers=headers).content))
+    sheet = book["trails"]
+    cells = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [(row[0], row[6], round(float(row[8]) * 100)) for row in cells] == hops

@@ -18,9 +18,9 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from eth_utils import is_address, to_checksum_address
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -43,6 +43,9 @@ HERE = Path(__file__).parent
 SESSION_SECONDS = 8 * 3600
 #: How long a nonce handed out by /auth/nonce may be used.
 NONCE_SECONDS = 600
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ExportKind = Literal["loans", "repayments", "trails", "alerts"]
+ExportFormat = Literal["csv", "xlsx"]
 
 
 def vendor_dir() -> Path:
@@ -302,6 +305,24 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         lender = address_of(address)
         party.see_lender(lender)
         return views.defaults(directory(index), lender)
+
+    @app.get("/api/lenders/{address}/exports/{kind}", tags=["lender"],
+             responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
+    def api_export(address: str, kind: ExportKind, party: PartyDep, index: IndexDep,
+                   format: ExportFormat = "csv", start: date | None = None, end: date | None = None) -> Response:
+        """The lender's loans, repayments, money trails or alerts as CSV or XLSX, one currency column,
+        amounts as decimals of their currency, optionally from ``start`` to ``end`` (UTC days, inclusive)."""
+        from vscm.console import exports
+
+        lender = address_of(address)
+        party.see_lender(lender)
+        table = exports.rows(directory(index), lender, kind, start, end)
+        name = f"{kind}-{lender[:10]}"
+        if format == "xlsx":
+            return Response(exports.to_xlsx(table, kind), media_type=XLSX,
+                            headers={"content-disposition": f'attachment; filename="{name}.xlsx"'})
+        return Response(exports.to_csv(table), media_type="text/csv",
+                        headers={"content-disposition": f'attachment; filename="{name}.csv"'})
 
     @app.get("/api/loans", tags=["loans"])
     def api_loans(party: PartyDep, index: IndexDep, lender: str | None = Query(None),

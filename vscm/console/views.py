@@ -132,7 +132,8 @@ def exposure_view(d: Directory, lender: str) -> dict[str, Any]:
                              for c, per in view["supply_chain"].items()]}
 
 
-def _outstanding(ln: dict[str, Any], now: int) -> int:
+def outstanding(ln: dict[str, Any], now: int) -> int:
+    """What a loan owes at ``now``: principal and interest, with the interest not yet accrued."""
     return (ln["principal"] + ln["interestAccrued"] - ln["principalRepaid"] - ln["interestPaid"] - ln["writtenOff"]
             + pending_interest(ln, now))
 
@@ -142,7 +143,7 @@ def loan_summary(d: Directory, ln: dict[str, Any]) -> dict[str, Any]:
     return {"loan": ln["loanId"], "mode": MODES[ln["mode"]], "status": STATUSES[ln["status"]],
             "lender": d.party(ln["lender"]), "borrower": d.party(ln["borrower"]),
             "principal": money(ln["principal"], code),
-            "outstanding": money(_outstanding(ln, d.now) if ln["status"] in (*RUNNING, DEFAULTED) else 0, code),
+            "outstanding": money(outstanding(ln, d.now) if ln["status"] in (*RUNNING, DEFAULTED) else 0, code),
             "maturity": iso(ln["maturity"]), "rate_bps": ln["rateBps"]}
 
 
@@ -165,7 +166,7 @@ def maturity_ladder(d: Directory, lender: str) -> dict[str, Any]:
         slot = next(b for b, (_, bound) in zip(buckets, LADDER, strict=True) if bound is None or left <= bound)
         code = d.code(ln["currency"])
         slot["loans"] += 1
-        slot["currencies"][code] = slot["currencies"].get(code, 0) + _outstanding(ln, d.now)
+        slot["currencies"][code] = slot["currencies"].get(code, 0) + outstanding(ln, d.now)
     for b in buckets:
         b["currencies"] = {code: money(units, code) for code, units in b["currencies"].items()}
     return {"lender": d.party(lender), "as_of": d.as_of(), "ladder": buckets}
