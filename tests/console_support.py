@@ -21,7 +21,9 @@ from vscm import demo
 from vscm.chain.backends import connect
 from vscm.client.platform import Platform
 from vscm.console import ConsoleConfig, create_app
+from vscm.client.records import LoanStatus, Severity
 from vscm.console.siwe import mint_token
+from vscm.risk.demo import ControlCast
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Story:
     cast: demo.Cast
     app: FastAPI
     usd_loan: int
+    warned_loan: int
     outsider: LocalAccount
 
     def token(self, account: LocalAccount, hours: float = 1.0) -> str:
@@ -50,12 +53,25 @@ def console_story(index_path: Path) -> Iterator[Story]:
         with contextlib.redirect_stdout(io.StringIO()):
             platform = demo.run(chain=chain, audit=False)
         usd_loan = usd_pledge_loan(platform, 25_000_00)
+        warned_loan = warn_a_loan(platform)
         config = ConsoleConfig(index=str(index_path), deployment=platform.deployment, chain=lambda: chain,
                                interval=3600)
         app = create_app(config, background=False)
-        story = Story(platform, demo.Cast.from_seed(), app, usd_loan, Account.from_key(keccak(text="console:outsider")))
+        story = Story(platform, demo.Cast.from_seed(), app, usd_loan, warned_loan, Account.from_key(keccak(text="console:outsider")))
         story.refresh()
         yield story
+
+
+def warn_a_loan(platform: Platform) -> int:
+    """The risk monitor raises a high alert on the bank's first running CNY loan: it is warned and waits
+    for the bank's decision."""
+    cast = demo.Cast.from_seed()
+    loan = next(ln for ln in platform.loans.loans(lender=cast.bank.address)
+                if ln.status == LoanStatus.DISBURSED and ln.currency == platform.deployment.cash["CNY"])
+    platform.risk.as_(ControlCast.from_seed().monitor).raise_loan_alert(loan.loan_id, 101, Severity.HIGH,
+                                                                        keccak(text="console:warning"))
+    assert platform.loans.loan(loan.loan_id).status == LoanStatus.WARNED
+    return loan.loan_id
 
 
 def amount_units(value: dict[str, Any]) -> int:

@@ -56,13 +56,38 @@ def _cases(s: Story) -> dict[str, tuple[str, Any]]:
     }
 
 
+def _post_cases(s: Story) -> dict[str, tuple[str, dict[str, Any], Any, Any]]:
+    """Per POST route: url, body, a caller outside its scope and one inside (None: inside would send)."""
+    c = s.cast
+    foreign = Account.sign_transaction({"to": s.platform.deployment.risk, "data": "0x", "value": 0, "gas": 50_000,
+                                        "gasPrice": 0, "nonce": 0, "chainId": s.platform.deployment.chain_id},
+                                       c.bank.key)
+    return {
+        # Not even an auditor decides for a lender; the lender gets the unsigned transaction.
+        "/api/loans/{loan_id}/decision": (f"/api/loans/{s.warned_loan}/decision", {"decision": "recall"},
+                                          c.auditor, c.bank),
+        # A transaction signed by the bank, sent through the auditor's session.
+        "/api/tx": ("/api/tx", {"raw": "0x" + bytes(foreign.raw_transaction).hex()}, c.auditor, None),
+    }
+
+
 #: API routes every signed-in party may call (what they answer depends on who asks).
 OPEN_TO_EVERY_SIGNED_IN = {"/api/me"}
 
 
 def test_every_api_route_has_a_scope_case(story: Story) -> None:
     routes = {r.path for r in story.app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/")}
-    assert routes == set(_cases(story)) | OPEN_TO_EVERY_SIGNED_IN
+    assert routes == set(_cases(story)) | set(_post_cases(story)) | OPEN_TO_EVERY_SIGNED_IN
+
+
+@pytest.mark.parametrize("route", ["/api/loans/{loan_id}/decision", "/api/tx"])
+def test_a_write_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
+    url, body, outsider, insider = _post_cases(story)[route]
+    answer = client.post(url, json=body, headers=story.auth(outsider))
+    assert answer.status_code == 403, answer.text
+    assert client.post(url, json=body).status_code == 401
+    if insider is not None:
+        assert client.post(url, json=body, headers=story.auth(insider)).status_code == 200
 
 
 @pytest.mark.parametrize("route", ["/api/lenders/{address}/portfolio", "/api/lenders/{address}/exposure",
@@ -159,8 +184,11 @@ def test_the_lender_s_ladder_alerts_and_defaults_agree_with_the_chain(story: Sto
     defaults = client.get(f"/api/lenders/{bank}/defaults", headers=headers).json()["loans"]
     assert [x["loan"] for x in defaults] == [ln.loan_id for ln in mine if ln.status == LoanStatus.DEFAULTED]
     alerts = client.get(f"/api/lenders/{bank}/alerts", headers=headers).json()["alerts"]
-    assert {a["loan"] for a in alerts} <= {ln.loan_id for ln in mine if ln.status == LoanStatus.WARNED}
-    assert all(a["seconds_left"] >= 0 for a in alerts)
+    assert {a["loan"] for a in alerts} == {ln.loan_id for ln in mine if ln.status == LoanStatus.WARNED}
+    waiting = next(a for a in alerts if a["loan"] == story.warned_loan)
+    control = story.platform.risk.control(story.warned_loan)
+    assert waiting["deadline"] == datetime.fromtimestamp(control.deadline, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert 0 < waiting["seconds_left"] <= control.deadline - story.platform.chain.now() + 60
 
 
 def test_the_audit_view_names_the_chain_and_contracts_and_the_verdict(story: Story, client: TestClient) -> None:
@@ -409,3 +437,28 @@ def test_the_trails_export_lists_every_hop_and_the_xlsx_holds_the_same_rows(stor
     sheet = book["trails"]
     cells = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
     assert [(row[0], row[6], round(float(row[8]) * 100)) for row in cells] == hops
+
+
+
+# ---------------------------------------------------------------- decisions signed by the lender's wallet
+
+def test_the_lender_s_decision_is_built_unsigned_and_refused_on_a_loan_not_warned(story: Story,
+                                                                                 client: TestClient) -> None:
+    headers = story.auth(story.cast.bank)
+    built = client.post(f"/api/loans/{story.warned_loan}/decision", json={"decision": "recall"},
+                        headers=headers).json()
+    d = story.platform.deployment
+    assert built["tx"]["to"] == d.risk and built["tx"]["from"] == story.cast.bank.address
+    assert int(built["tx"]["chainId"], 16) == d.chain_id and int(built["tx"]["gas"], 16) > 21_000
+    refused = client.post(f"/api/loans/{story.usd_loan}/decision", json={"decision": "recall"}, headers=headers)
+    assert refused.status_code == 409 and "the chain refuses" in refused.json()["detail"]
+
+
+def test_a_transaction_to_another_address_is_not_relayed(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank
+    tx = Account.sign_transaction({"to": story.outsider.address, "data": "0x", "value": 1, "gas": 21_000,
+                                   "gasPrice": 0, "nonce": 0, "chainId": story.platform.deployment.chain_id}, bank.key)
+    answer = client.post("/api/tx", json={"raw": "0x" + bytes(tx.raw_transaction).hex()}, headers=story.auth(bank))
+    assert answer.status_code == 403 and "only to the platform's contracts" in answer.json()["detail"]
+    garbage = client.post("/api/tx", json={"raw": "0x1234"}, headers=story.auth(bank))
+    assert garbage.status_code == 422 and "not a signed transaction" in garbage.json()["detail"]

@@ -29,6 +29,7 @@ window.ethereum = {
   request: async ({ method, params }) => {
     if (method === "eth_requestAccounts" || method === "eth_accounts") return [%r];
     if (method === "personal_sign") return await window.vscmTestSign(params[0]);
+    if (method === "eth_signTransaction") return await window.vscmTestSignTx(params[0]);
     throw new Error("unsupported method " + method);
   },
 };
@@ -75,7 +76,13 @@ def signed_in_page(browser: Any, base: str, account: Any, next_path: str = "/") 
         message = bytes.fromhex(hex_message.removeprefix("0x"))
         return "0x" + bytes(account.sign_message(encode_defunct(primitive=message)).signature).hex()
 
+    def sign_tx(tx: dict[str, Any]) -> str:
+        fields = {k: (int(v, 16) if isinstance(v, str) and k not in ("to", "data") else v)
+                  for k, v in tx.items() if k != "from"}
+        return "0x" + bytes(account.sign_transaction(fields).raw_transaction).hex()
+
     context.expose_function("vscmTestSign", sign)
+    context.expose_function("vscmTestSignTx", sign_tx)
     context.add_init_script(PROVIDER % account.address.lower())
     page = context.new_page()
     page.goto(f"/login?next={next_path}")
@@ -133,4 +140,26 @@ def test_an_auditor_sees_the_audit_page(served: tuple[Story, str], browser: Any)
     assert page.text_content('[data-field="chain_id"]').strip() == str(story.platform.deployment.chain_id)
     assert page.text_content('[data-field="verdict"]').strip().startswith("clean")
     shot(page, "audit")
+    page.context.close()
+
+
+def test_a_lender_recalls_a_warned_loan_signed_in_the_page(served: tuple[Story, str], browser: Any) -> None:
+    from vscm.client.records import Decision, LoanStatus
+
+    story, base = served
+    loan_id = story.warned_loan
+    page = signed_in_page(browser, base, story.cast.bank)
+    row = page.locator("#alerts tbody tr", has=page.locator(f'a[href="/loans/{loan_id}"]'))
+    assert int(row.locator("td.timeleft").get_attribute("data-seconds")) > 0
+    row.locator(f'a[href="/loans/{loan_id}"]').click()
+    page.wait_for_url(f"**/loans/{loan_id}")
+    shot(page, "loan-warned")
+    page.click('button.decision[data-decision="recall"]')
+    page.wait_for_selector('[data-testid=decision-status][data-done="true"]')
+    assert story.platform.loans.loan(loan_id).status == LoanStatus.RECALLED
+    assert story.platform.risk.control(loan_id).decision == Decision.RECALL
+    page.reload()
+    assert "recalled" in page.text_content("h1")
+    assert "RiskControl.LenderDecided" in page.text_content("#timeline")
+    shot(page, "loan-recalled")
     page.context.close()

@@ -33,6 +33,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from vscm import __version__
 from vscm.console import siwe, views
 from vscm.console.scope import OutOfScope, Party, whois
+from vscm.errors import ContractRevert, InputError
 from vscm.index import Index, open_index
 
 __all__ = ["Console", "ConsoleConfig", "create_app", "vendor_dir"]
@@ -94,15 +95,19 @@ class Console:
     def open(self, create: bool = False) -> Index:
         return open_index(self.config.index, schema=self.config.schema, create=create)
 
+    def chain(self) -> Any:
+        """The chain the console reads and sends to (None when it serves the index as it is)."""
+        if self._chain is None and self.config.chain is not None:
+            self._chain = self.config.chain()
+        return self._chain
+
     def refresh(self) -> None:
         """Fold the new blocks into the index, then check the state against the contracts' views."""
         from vscm.audit.source import source_for
         from vscm.audit.verify import verify
 
-        if self.config.chain is None:
+        if self.chain() is None:
             return
-        if self._chain is None:
-            self._chain = self.config.chain()
         deployment = self.config.deployment
         with self.open(create=True) as index:
             index.update(source_for(self._chain), deployment)
@@ -135,6 +140,18 @@ class Console:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+
+class DecisionRequest(BaseModel):
+    """A lender's decision on a warned loan."""
+
+    decision: Literal["continue", "recall"]
+
+
+class SignedTx(BaseModel):
+    """A transaction signed by the party's own wallet (hex)."""
+
+    raw: str
 
 
 class SignIn(BaseModel):
@@ -348,6 +365,48 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         view = views.loan_view(directory(index), loan_id)
         assert view is not None
         return view
+
+    @app.post("/api/loans/{loan_id}/decision", tags=["loans"])
+    def api_decision(loan_id: int, body: DecisionRequest, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The unsigned transaction of the lender's decision (continue or recall) on its warned loan, for
+        its own wallet to sign (``eth_signTransaction``); send the signed bytes to ``POST /api/tx``."""
+        from vscm.console.tx import build_decision
+
+        record = index.record("loans", str(loan_id))
+        if record is None:
+            party.see_everything(f"loan {loan_id}")
+            raise HTTPException(404, f"loan {loan_id} is not in the index")
+        chain = needs_chain()
+        try:
+            tx = build_decision(chain, config.deployment, party, {"loanId": loan_id, **record}, body.decision)
+        except ContractRevert as exc:
+            raise HTTPException(409, f"the chain refuses: {exc}") from None
+        return {"function": "RiskControl.decide", "loan": loan_id, "decision": body.decision, "tx": tx}
+
+    @app.post("/api/tx", tags=["loans"])
+    def api_send(body: SignedTx, party: PartyDep) -> dict[str, Any]:
+        """Send a transaction the party signed in its own wallet, to a platform contract, and wait for it;
+        the index is brought up to date before the answer."""
+        from vscm.console.tx import send_signed
+
+        try:
+            raw = bytes.fromhex(body.raw.removeprefix("0x"))
+        except ValueError:
+            raise HTTPException(422, "raw must be the signed transaction in hex") from None
+        try:
+            result = send_signed(needs_chain(), config.deployment, party, raw)
+        except ContractRevert as exc:
+            raise HTTPException(409, f"the chain refuses: {exc}") from None
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from None
+        console.refresh()
+        return result
+
+    def needs_chain() -> Any:
+        chain = console.chain()
+        if chain is None:
+            raise HTTPException(503, "this console serves the index without a chain: it cannot send")
+        return chain
 
     @app.get("/api/members/{address}", tags=["members"])
     def api_member(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:

@@ -290,7 +290,17 @@ def loan_view(d: Directory, loan_id: int) -> dict[str, Any] | None:
                         "principal": money(r["principal"], code), "outstanding": money(r["outstanding"], code),
                         "block": r["block"], "tx": r["tx"]} for r in detail["repayments"]],
         "timeline": _events_of_loan(d, loan_id, code),
+        "control": _control(d, loan_id),
     }
+
+
+def _control(d: Directory, loan_id: int) -> dict[str, Any] | None:
+    """The loan's warning, if RiskControl ever warned it: alert, deadline, decision."""
+    control = d.index.record("loan_controls", str(loan_id))
+    if control is None:
+        return None
+    return {"alert": control["alertId"], "deadline": iso(control["deadline"]),
+            "decision": ("none", "continue", "recall")[control["decision"]], "lapsed": control["lapsed"]}
 
 
 def member_view(d: Directory, address: str) -> dict[str, Any] | None:

@@ -42,6 +42,34 @@ async function checksum(address) {
   return window.ethers.getAddress(address);
 }
 
+async function decide(button) {
+  // The console builds the unsigned transaction; the lender's own wallet signs it here; the console sends it.
+  const status = document.getElementById("decision-status");
+  const { loan, decision } = button.dataset;
+  document.querySelectorAll("button.decision").forEach((b) => { b.disabled = true; });
+  try {
+    const built = await fetch(`/api/loans/${loan}/decision`, {
+      method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ decision }),
+    });
+    const unsigned = await built.json();
+    if (!built.ok) throw new Error(unsigned.detail);
+    status.textContent = "Sign the transaction in your wallet…";
+    const raw = await window.ethereum.request({ method: "eth_signTransaction", params: [unsigned.tx] });
+    const sent = await fetch("/api/tx", {
+      method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ raw }),
+    });
+    const result = await sent.json();
+    if (!sent.ok) throw new Error(result.detail);
+    status.textContent = `${decision} mined in block ${result.block} (tx ${result.tx})`;
+    status.dataset.done = "true";
+  } catch (err) {
+    status.textContent = `The ${decision} failed: ${err.message || err}`;
+    document.querySelectorAll("button.decision").forEach((b) => { b.disabled = false; });
+  }
+}
+
 function sankey(el) {
   if (!window.echarts) { el.textContent = "charts unavailable (the ECharts file is missing: run make install)"; return; }
   const links = JSON.parse(el.dataset.links || "[]");
@@ -71,4 +99,5 @@ document.addEventListener("DOMContentLoaded", () => {
     window.location.assign("/login");
   });
   document.querySelectorAll("#sankey").forEach(sankey);
+  document.querySelectorAll("button.decision").forEach((b) => b.addEventListener("click", () => decide(b)));
 });
