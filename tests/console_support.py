@@ -20,8 +20,8 @@ from support import usd_pledge_loan
 from vscm import demo
 from vscm.chain.backends import connect
 from vscm.client.platform import Platform
-from vscm.console import ConsoleConfig, create_app
 from vscm.client.records import LoanStatus, Severity
+from vscm.console import ConsoleConfig, create_app
 from vscm.console.siwe import mint_token
 from vscm.risk.demo import ControlCast
 
