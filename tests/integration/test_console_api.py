@@ -462,3 +462,54 @@ def test_a_transaction_to_another_address_is_not_relayed(story: Story, client: T
     assert answer.status_code == 403 and "only to the platform's contracts" in answer.json()["detail"]
     garbage = client.post("/api/tx", json={"raw": "0x1234"}, headers=story.auth(bank))
     assert garbage.status_code == 422 and "not a signed transaction" in garbage.json()["detail"]
+
+
+def test_vscm_serve_builds_the_index_in_the_background_and_answers(story: Story, tmp_path: Path) -> None:
+    """The real command: Uvicorn on a free port, the updater thread folding the chain into a new index."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from vscm.chain.anvil import free_port
+
+    manifest = story.platform.deployment.save(tmp_path / "deployment.json")
+    port = free_port()
+    url = story.platform.chain.node.url  # type: ignore[attr-defined]
+    server = subprocess.Popen([sys.executable, "-m", "vscm.cli.main", "serve", "--network", url, "--deployment",
+                               str(manifest), "--index", str(tmp_path / "index.sqlite"), "--port", str(port),
+                               "--interval", "0.5"], env={**os.environ, "VSCM_HOME": str(tmp_path / "home")},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        headers = story.auth(story.cast.auditor)
+        audit: dict[str, Any] = {}
+        while audit.get("as_of", {}).get("block") != story.platform.chain.block_number():
+            assert server.poll() is None, server.communicate()[1]
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/audit", headers=headers, timeout=30)
+            except httpx.TransportError:
+                continue  # not listening yet
+            if answer.status_code == 503:  # listening, the index not built yet: it says so
+                assert "still being built" in answer.json()["detail"]
+                continue
+            assert answer.status_code == 200, answer.text
+            audit = answer.json()
+        assert audit["chain_id"] == story.platform.deployment.chain_id and audit["update_error"] is None
+        assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()["info"]["title"] == "VSCM console"
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+
+
+def test_a_console_on_an_index_not_yet_built_says_so(story: Story, tmp_path: Path) -> None:
+    from vscm.console import ConsoleConfig, create_app
+    from vscm.index import open_index
+
+    open_index(tmp_path / "empty.sqlite").close()
+    app = create_app(ConsoleConfig(index=str(tmp_path / "empty.sqlite"), deployment=story.platform.deployment),
+                     background=False)
+    with TestClient(app) as empty:
+        answer = empty.get("/api/me", headers=story.auth(story.cast.auditor))
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert "still being built" in answer.json()["detail"]
