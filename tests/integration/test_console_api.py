@@ -53,6 +53,7 @@ def _cases(s: Story) -> dict[str, tuple[str, Any]]:
         "/api/loans/{loan_id}": (f"/api/loans/{baoji_loan}", c.carrier),
         "/api/members/{address}": (f"/api/members/{supplier_b}", c.supplier_a),
         "/api/audit": ("/api/audit", c.bank),
+        "/api/audit/replay": (f"/api/audit/replay?from_block={s.platform.deployment.block + 5}", c.bank),
     }
 
 
@@ -94,7 +95,7 @@ def test_a_write_outside_the_party_s_scope_is_403(story: Story, client: TestClie
                                    "/api/lenders/{address}/maturities", "/api/lenders/{address}/alerts",
                                    "/api/lenders/{address}/defaults", "/api/lenders/{address}/exports/{kind}",
                                    "/api/loans", "/api/loans/{loan_id}",
-                                   "/api/members/{address}", "/api/audit"])
+                                   "/api/members/{address}", "/api/audit", "/api/audit/replay"])
 def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
     url, caller = _cases(story)[route]
     answer = client.get(url, headers=story.auth(caller))
@@ -513,3 +514,39 @@ def test_a_console_on_an_index_not_yet_built_says_so(story: Story, tmp_path: Pat
         answer = empty.get("/api/me", headers=story.auth(story.cast.auditor))
     assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
     assert "still being built" in answer.json()["detail"]
+
+
+
+# ---------------------------------------------------------------- the auditor's period replay
+
+def test_a_period_replay_reports_the_period_with_names_and_verifies_it(story: Story, client: TestClient) -> None:
+    import csv
+
+    headers = story.auth(story.cast.auditor)
+    d = story.platform.deployment
+    usd = story.platform.loans.loan(story.usd_loan)
+    usd_view = client.get(f"/api/loans/{story.usd_loan}", headers=headers).json()
+    first = usd_view["timeline"][0]["block"]  # the period starts with the USD loan's application
+    report = client.get(f"/api/audit/replay?from_block={first}", headers=headers).json()
+    assert (report["chain_id"], report["from_block"], report["verdict"]) == (d.chain_id, first, "clean")
+    assert report["to_block"] == report["verified_at_block"] and report["tool_version"]
+    touched = {ln["loan"]: ln for ln in report["loans"]}
+    assert story.usd_loan in touched and touched[story.usd_loan]["currency"] == "USD"
+    assert touched[story.usd_loan]["principal"]["text"] == f"{usd.principal / 100:,.2f} USD"
+    assert touched[story.usd_loan]["lender"]["name"] == "Silk Road Bank"
+    rows = list(csv.DictReader(client.get(f"/api/audit/replay?from_block={first}&format=csv",
+                                          headers=headers).text.splitlines()))
+    assert [int(r["loan"]) for r in rows] == [ln["loan"] for ln in report["loans"]]
+    assert {r["currency"] for r in rows} <= {"CNY", "USD"}
+    findings = client.get(f"/api/audit/replay?from_block={first}&format=csv&table=findings", headers=headers).text
+    assert findings.splitlines() == ["check,entity,field,expected,found,block,note"]
+
+
+def test_a_period_by_days_is_turned_into_its_blocks(story: Story, client: TestClient) -> None:
+    headers = story.auth(story.cast.auditor)
+    today = datetime.fromtimestamp(story.platform.chain.now(), UTC).date()
+    report = client.get(f"/api/audit/replay?start={today}&end={today}", headers=headers).json()
+    assert report["to_block"] <= story.platform.chain.block_number()
+    assert report["from_block"] >= story.platform.deployment.block
+    empty = client.get("/api/audit/replay?from_block=9&to_block=3", headers=headers)
+    assert empty.status_code == 422 and "the period is empty" in empty.json()["detail"]

@@ -134,12 +134,26 @@ def test_a_member_cannot_open_another_member_s_loan(served: tuple[Story, str], b
     page.context.close()
 
 
-def test_an_auditor_sees_the_audit_page(served: tuple[Story, str], browser: Any) -> None:
+def test_an_auditor_runs_a_period_audit_and_downloads_the_csv(served: tuple[Story, str], browser: Any) -> None:
     story, base = served
     page = signed_in_page(browser, base, story.cast.auditor, "/audit")
     assert page.text_content('[data-field="chain_id"]').strip() == str(story.platform.deployment.chain_id)
     assert page.text_content('[data-field="verdict"]').strip().startswith("clean")
     shot(page, "audit")
+    usd_applied = page.request.get(f"/api/loans/{story.usd_loan}").json()["timeline"][0]["block"]
+    page.fill('input[name="from_block"]', str(usd_applied))
+    page.click('#replay button[type="submit"]')
+    page.wait_for_url("**/audit/replay?**")
+    assert page.text_content('[data-field="verdict"]').strip() == "clean"
+    assert page.text_content('[data-field="range"]').startswith(f"{usd_applied} –")
+    assert page.locator(f'#period-loans a[href="/loans/{story.usd_loan}"]').count() == 1
+    shot(page, "audit-period")
+    with page.expect_download() as caught:
+        page.click("#download-csv")
+    text = Path(caught.value.path()).read_text()
+    header, *rows = text.splitlines()
+    assert header.startswith("loan,mode,status,lender,lender_address,borrower,borrower_address,currency,")
+    assert any(r.startswith(f"{story.usd_loan},pledge,") and ",USD,25000.00," in r for r in rows)
     page.context.close()
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from eth_utils import is_address, to_checksum_address
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -33,7 +34,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from vscm import __version__
 from vscm.console import siwe, views
 from vscm.console.scope import OutOfScope, Party, whois
-from vscm.errors import ContractRevert, InputError
+from vscm.errors import ContractRevert, InputError, VscmError
 from vscm.index import Index, open_index
 
 __all__ = ["Console", "ConsoleConfig", "create_app", "vendor_dir"]
@@ -430,6 +431,41 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         return {**views.audit_view(directory(index), console.verdict), "tool_version": __version__,
                 "update_error": console.last_error}
 
+    @app.get("/api/audit/replay", tags=["audit"], responses={200: {"content": {"text/csv": {}}}})
+    def api_audit_replay(party: PartyDep, index: IndexDep, from_block: int | None = None,
+                         to_block: int | None = None, start: date | None = None, end: date | None = None,
+                         format: Literal["json", "csv"] = "json",
+                         table: Literal["loans", "findings"] = "loans") -> Any:
+        """Replay a period from the chain (blocks, or UTC days ``start``..``end``) and verify it against the
+        contracts at its last block: the report (chain id, contracts, range, time, tool version, events,
+        findings, the loans it touched with names and currencies), as JSON or CSV (its loans or findings)."""
+        party.see_everything("the auditor's replay")
+        report = _replay(index, from_block, to_block, start, end)
+        if format == "csv":
+            from vscm.console import exports
+
+            name = f"audit-{report['from_block']}-{report['to_block']}-{table}.csv"
+            return Response(exports.to_csv(exports.audit_rows(report, table)), media_type="text/csv",
+                            headers={"content-disposition": f'attachment; filename="{name}"'})
+        return report
+
+    def _replay(index: Index, from_block: int | None, to_block: int | None, start: date | None,
+                end: date | None) -> dict[str, Any]:
+        from vscm.audit.audit import audit_chain
+
+        d = directory(index)
+        by_date = views.period_blocks(d, start, end)
+        first = from_block if from_block is not None else by_date[0]
+        last = to_block if to_block is not None else by_date[1]
+        if first is not None and last is not None and first > last:
+            raise HTTPException(422, f"the period is empty: block {first} comes after block {last}")
+        try:
+            outcome = audit_chain(needs_chain(), config.deployment, last, from_block=first)
+        except VscmError as exc:
+            raise HTTPException(422, f"the replay cannot run: {exc}") from None
+        return {**views.audit_report_view(d, outcome.report), "tool_version": __version__,
+                "run_at": siwe.iso(datetime.now(UTC))}
+
     # ------------------------------------------------------------------ pages
 
     def page(request: Request, name: str, party: Party, **context: Any) -> Response:
@@ -469,6 +505,21 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
     @app.get("/audit", include_in_schema=False)
     def audit_page(request: Request, party: PartyDep, index: IndexDep) -> Response:
         return page(request, "audit.html", party, audit=api_audit(party, index))
+
+    @app.get("/audit/replay", include_in_schema=False)
+    def audit_replay_page(request: Request, party: PartyDep, index: IndexDep) -> Response:
+        party.see_everything("the auditor's replay")
+        # The page's form sends empty fields for what was left out: only the filled ones count.
+        given = {k: v.strip() for k, v in request.query_params.items()
+                 if k in ("from_block", "to_block", "start", "end") and v.strip()}
+        try:
+            blocks = [int(given[k]) if k in given else None for k in ("from_block", "to_block")]
+            days = [date.fromisoformat(given[k]) if k in given else None for k in ("start", "end")]
+        except ValueError as exc:
+            raise HTTPException(422, f"bad period: {exc}") from None
+        report = _replay(index, blocks[0], blocks[1], days[0], days[1])
+        query = urlencode({"from_block": report["from_block"], "to_block": report["to_block"]})
+        return page(request, "audit_report.html", party, report=report, query=query)
 
     @app.get("/static/vendor/{name}", include_in_schema=False)
     def vendor(name: str) -> Response:

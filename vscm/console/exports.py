@@ -138,3 +138,23 @@ def to_xlsx(table: Rows, title: str) -> bytes:
     book.save(buffer)
     return buffer.getvalue()
 
+
+
+def audit_rows(report: dict[str, Any], table: str) -> Rows:
+    """A period audit's loans (with the money of the period, per currency) or its findings, as rows."""
+    if table == "findings":
+        header = ["check", "entity", "field", "expected", "found", "block", "note"]
+        return header, [[f[k] for k in header] for f in report["findings"]]
+    header = ["loan", "mode", "status", "lender", "lender_address", "borrower", "borrower_address", "currency",
+              "principal", "principal_repaid", "interest_paid", "written_off", "disbursed", "paid_out_in_period",
+              "repaid_in_period"]
+    out = []
+    for ln in report["loans"]:
+        paid = sum(int(h["amount"]["units"]) for h in ln["hops"])
+        repaid = sum(int(r["interest"]["units"]) + int(r["principal"]["units"]) for r in ln["repayments"])
+        out.append([ln["loan"], ln["mode"], ln["status"], ln["lender"]["name"], ln["lender"]["address"],
+                    ln["borrower"]["name"], ln["borrower"]["address"], ln["currency"],
+                    *(_decimal(int(ln[k]["units"])) for k in ("principal", "principal_repaid", "interest_paid",
+                                                               "written_off", "disbursed")),
+                    _decimal(paid), _decimal(repaid)])
+    return header, out

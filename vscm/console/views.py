@@ -8,7 +8,7 @@ render them. Who may see what is decided in ``vscm.console.scope``, not here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from enum import IntEnum
 from typing import Any
 
@@ -341,3 +341,35 @@ def audit_view(d: Directory, verdict: dict[str, Any] | None) -> dict[str, Any]:
 
 def role_names() -> list[str]:
     return [r.label for r in Role]
+
+
+def period_blocks(d: Directory, start: date | None, end: date | None) -> tuple[int | None, int | None]:
+    """The first block on or after ``start`` and the last on or before ``end`` (UTC days), from the
+    index's block times; None where no date is given."""
+    first = last = None
+    if start is not None:
+        low = int(datetime.combine(start, time.min, UTC).timestamp())
+        rows = d.index.db.query("SELECT MIN(number) FROM blocks WHERE timestamp >= ?", (low,))
+        first = int(rows[0][0]) if rows and rows[0][0] is not None else d.block + 1
+    if end is not None:
+        high = int(datetime.combine(end, time.max, UTC).timestamp())
+        rows = d.index.db.query("SELECT MAX(number) FROM blocks WHERE timestamp <= ?", (high,))
+        last = int(rows[0][0]) if rows and rows[0][0] is not None else d.deployment.block
+    return first, last
+
+
+def audit_report_view(d: Directory, report: dict[str, Any]) -> dict[str, Any]:
+    """The replay's report with names and currencies: parties by name and address, amounts with codes."""
+    loans = []
+    for ln in report["loans"]:
+        code = d.code(ln["currency"])
+        loans.append({**ln, "lender": d.party(ln["lender"]), "borrower": d.party(ln["borrower"]), "currency": code,
+                      **{k: money(ln[k], code) for k in ("principal", "principal_repaid", "interest_paid",
+                                                         "written_off", "disbursed", "returned_to_lender",
+                                                         "released_to_borrower")},
+                      "hops": [{**h, "to": d.party(h["to"]), "amount": money(h["amount"], code)} for h in ln["hops"]],
+                      "repayments": [{**r, "payer": d.party(r["payer"]), "interest": money(r["interest"], code),
+                                      "principal": money(r["principal"], code)} for r in ln["repayments"]]})
+    return {**report, "loans": loans, "chain_id": d.deployment.chain_id,
+            "contracts": [{"name": n, "address": a} for a, n in sorted(contracts_of(d.deployment).items(),
+                                                                        key=lambda x: x[1])]}
