@@ -14,6 +14,7 @@ import pytest
 from console_support import Story, amount_units, console_story
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from eth_utils import keccak
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
@@ -53,6 +54,7 @@ def _cases(s: Story) -> dict[str, tuple[str, Any]]:
         "/api/loans/{loan_id}": (f"/api/loans/{baoji_loan}", c.carrier),
         "/api/members/{address}": (f"/api/members/{supplier_b}", c.supplier_a),
         "/api/audit": ("/api/audit", c.bank),
+        "/api/council": ("/api/council", c.core),
         "/api/audit/replay": (f"/api/audit/replay?from_block={s.platform.deployment.block + 5}", c.bank),
     }
 
@@ -95,7 +97,7 @@ def test_a_write_outside_the_party_s_scope_is_403(story: Story, client: TestClie
                                    "/api/lenders/{address}/maturities", "/api/lenders/{address}/alerts",
                                    "/api/lenders/{address}/defaults", "/api/lenders/{address}/exports/{kind}",
                                    "/api/loans", "/api/loans/{loan_id}",
-                                   "/api/members/{address}", "/api/audit", "/api/audit/replay"])
+                                   "/api/members/{address}", "/api/audit", "/api/audit/replay", "/api/council"])
 def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
     url, caller = _cases(story)[route]
     answer = client.get(url, headers=story.auth(caller))
@@ -341,13 +343,13 @@ def test_the_lender_page_shows_each_currency_apart_with_names(story: Story, clie
         assert f'id="{section}"' in html
 
 
-@pytest.mark.parametrize("page", ["lender", "loan", "member", "audit"])
+@pytest.mark.parametrize("page", ["lender", "loan", "member", "audit", "council"])
 def test_a_page_outside_the_party_s_scope_is_a_403_page(story: Story, client: TestClient, page: str) -> None:
     c = story.cast
     url, caller = {"lender": (f"/lenders/{c.bank.address}", c.supplier_a),
                    "loan": (f"/loans/{story.usd_loan}", c.supplier_b),
                    "member": (f"/members/{c.supplier_b.address}", c.supplier_a),
-                   "audit": ("/audit", c.bank)}[page]
+                   "audit": ("/audit", c.bank), "council": ("/council", c.supplier_b)}[page]
     answer = client.get(url, headers={**story.auth(caller), "accept": "text/html"})
     assert answer.status_code == 403 and 'data-testid="error"' in answer.text
     assert client.get(url, headers={**story.auth(c.auditor), "accept": "text/html"}).status_code == 200
@@ -550,3 +552,26 @@ def test_a_period_by_days_is_turned_into_its_blocks(story: Story, client: TestCl
     assert report["from_block"] >= story.platform.deployment.block
     empty = client.get("/api/audit/replay?from_block=9&to_block=3", headers=headers)
     assert empty.status_code == 422 and "the period is empty" in empty.json()["detail"]
+
+
+
+def test_the_council_sees_an_applicant_waiting_with_its_attestations(story: Story, client: TestClient) -> None:
+    from vscm.client.records import Role, Tier
+
+    chain = story.platform.chain
+    applicant = Account.from_key(keccak(text="console:applicant"))
+    mark = chain.snapshot()
+    try:
+        chain.fund(applicant.address, 10**18)
+        story.platform.members.as_(applicant).apply([Role.SUPPLIER], Tier.CORE, keccak(text="licence:applicant"),
+                                                    chain.now() + 86400 * 365, "Dunhuang Fasteners")
+        story.platform.members.as_(story.cast.bank).attest(applicant.address, Role.FINANCIER)
+        story.refresh()
+        view = client.get("/api/council", headers=story.auth(story.cast.operator)).json()
+        waiting = [m for m in view["membership_queue"] if m["member"]["address"] == applicant.address]
+        assert len(waiting) == 1 and waiting[0]["member"]["name"] == "Dunhuang Fasteners"
+        assert waiting[0]["roles"] == ["supplier"]
+        assert [a["name"] for a in waiting[0]["attested_by"]] == ["Silk Road Bank"]
+    finally:
+        chain.revert(mark)
+        story.refresh()

@@ -431,6 +431,13 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         return {**views.audit_view(directory(index), console.verdict), "tool_version": __version__,
                 "update_error": console.last_error}
 
+    @app.get("/api/council", tags=["council"])
+    def api_council(party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The membership queue (applied, not yet admitted, with their attestations), requests to join a
+        supply chain, suspended members (the council and auditors)."""
+        party.see_everything("the council's queue")
+        return views.council_view(directory(index))
+
     @app.get("/api/audit/replay", tags=["audit"], responses={200: {"content": {"text/csv": {}}}})
     def api_audit_replay(party: PartyDep, index: IndexDep, from_block: int | None = None,
                          to_block: int | None = None, start: date | None = None, end: date | None = None,
@@ -505,6 +512,10 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
     @app.get("/audit", include_in_schema=False)
     def audit_page(request: Request, party: PartyDep, index: IndexDep) -> Response:
         return page(request, "audit.html", party, audit=api_audit(party, index))
+
+    @app.get("/council", include_in_schema=False)
+    def council_page(request: Request, party: PartyDep, index: IndexDep) -> Response:
+        return page(request, "council.html", party, council=api_council(party, index))
 
     @app.get("/audit/replay", include_in_schema=False)
     def audit_replay_page(request: Request, party: PartyDep, index: IndexDep) -> Response:

@@ -13,7 +13,7 @@ from enum import IntEnum
 from typing import Any
 
 from vscm.audit.decode import RawLog, decoder_for
-from vscm.audit.fold import pending_interest
+from vscm.audit.fold import STATUS_PENDING, STATUS_SUSPENDED, pending_interest
 from vscm.audit.replay import contracts_of
 from vscm.client.records import AssetKind, DocKind, OrderStatus, Role, mask_to_roles
 from vscm.index import Index, exposure, loan_detail, portfolio
@@ -373,3 +373,17 @@ def audit_report_view(d: Directory, report: dict[str, Any]) -> dict[str, Any]:
     return {**report, "loans": loans, "chain_id": d.deployment.chain_id,
             "contracts": [{"name": n, "address": a} for a, n in sorted(contracts_of(d.deployment).items(),
                                                                         key=lambda x: x[1])]}
+
+
+def council_view(d: Directory) -> dict[str, Any]:
+    """What waits for the operator and the council: members applied and not yet admitted (with the
+    attestations they have), requests to join a supply chain, suspended members."""
+    zero = "0x" + "00" * 20
+    queue = [{"member": d.party(a), "roles": roles_of(m), "tier": m["tier"], "applied_index": m["index"],
+              "credential_expiry": iso(m["credentialExpiry"]),
+              "attested_by": [d.party(x) for x in (m["financierAttestor"], m["auditorAttestor"]) if x != zero]}
+             for a, m in sorted(d.members.items(), key=lambda kv: kv[1]["index"]) if m["status"] == STATUS_PENDING]
+    joins = [{"chain": d.chain_name(int(k.split(":")[0])), "member": d.party(k.split(":")[1])}
+             for k, r in sorted(d.index.records("pending_joins").items()) if r["pending"]]
+    suspended = [d.party(a) for a, m in d.members.items() if m["status"] == STATUS_SUSPENDED]
+    return {"as_of": d.as_of(), "membership_queue": queue, "join_requests": joins, "suspended": suspended}
