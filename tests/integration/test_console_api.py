@@ -575,3 +575,16 @@ def test_the_council_sees_an_applicant_waiting_with_its_attestations(story: Stor
     finally:
         chain.revert(mark)
         story.refresh()
+
+
+def test_a_console_behind_a_proxy_checks_its_configured_domain(story: Story, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from vscm.console import create_app
+
+    config = replace(story.app.state.console.config, domain="console.bank.example")
+    with TestClient(create_app(config, background=False)) as proxied:
+        assert proxied.get("/auth/nonce").json()["domain"] == "console.bank.example"
+        assert _sign_in(proxied, story.cast.bank, story).status_code == 200
+        refused = _sign_in(proxied, story.cast.bank, story, domain="testserver")
+        assert refused.status_code == 401 and "not 'console.bank.example'" in refused.json()["detail"]

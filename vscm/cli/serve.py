@@ -26,10 +26,12 @@ __all__ = ["serve"]
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True, help="Port to listen on.")
 @click.option("--interval", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
               help="Seconds between updates of the index from the chain.")
+@click.option("--domain", default=None,
+              help="The host name sign-in messages must name (behind a proxy) [default: the request's Host].")
 @network_options
 @click.pass_context
 def serve(ctx: click.Context, index_target: str | None, schema: str | None, host: str, port: int, interval: float,
-          **kwargs: Any) -> None:
+          domain: str | None, **kwargs: Any) -> None:
     """Serve the console: pages and JSON API (OpenAPI at /openapi.json, docs at /docs) on the index,
     which a background thread keeps up to date from the chain.
 
@@ -54,7 +56,7 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
     target = index_target or default_index()
     opened = iter([chain])
     config = ConsoleConfig(index=target, deployment=deployment, chain=lambda: next(opened), schema=schema,
-                           interval=interval, **({"secret": os.environ["VSCM_CONSOLE_SECRET"]}
+                           interval=interval, domain=domain, **({"secret": os.environ["VSCM_CONSOLE_SECRET"]}
                                                  if os.environ.get("VSCM_CONSOLE_SECRET") else {}))
     from vscm.index import open_index
 
