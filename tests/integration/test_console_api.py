@@ -495,9 +495,11 @@ def test_vscm_serve_builds_the_index_in_the_background_and_answers(story: Story,
                 continue  # not listening yet
             if answer.status_code == 503:  # listening, the index not built yet: it says so
                 assert "still being built" in answer.json()["detail"]
+                assert "the last update failed" not in answer.json()["detail"]
                 continue
             assert answer.status_code == 200, answer.text
             audit = answer.json()
+            assert audit["update_error"] is None  # an updater that fails says so: the test stops here
         assert audit["chain_id"] == story.platform.deployment.chain_id and audit["update_error"] is None
         assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()["info"]["title"] == "VSCM console"
     finally:
@@ -515,7 +517,11 @@ def test_a_console_on_an_index_not_yet_built_says_so(story: Story, tmp_path: Pat
     with TestClient(app) as empty:
         answer = empty.get("/api/me", headers=story.auth(story.cast.auditor))
     assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
-    assert "still being built" in answer.json()["detail"]
+    assert answer.json()["detail"] == "the index is still being built from the chain: try again in a moment"
+    app.state.console.last_error = "ChainError: node down"  # what the updater thread records when it fails
+    with TestClient(app) as empty:
+        answer = empty.get("/api/me", headers=story.auth(story.cast.auditor))
+    assert answer.json()["detail"].endswith("(the last update failed: ChainError: node down)")
 
 
 
@@ -588,3 +594,17 @@ def test_a_console_behind_a_proxy_checks_its_configured_domain(story: Story, tmp
         assert _sign_in(proxied, story.cast.bank, story).status_code == 200
         refused = _sign_in(proxied, story.cast.bank, story, domain="testserver")
         assert refused.status_code == 401 and "not 'console.bank.example'" in refused.json()["detail"]
+
+
+def test_the_updater_records_a_failure_and_goes_on_serving(story: Story, tmp_path: Path) -> None:
+    from vscm.console import Console, ConsoleConfig
+    from vscm.errors import ChainError
+
+    def unreachable() -> Any:
+        console._stop.set()  # one round of the loop: it ends after recording this failure
+        raise ChainError("cannot reach http://127.0.0.1:1")
+
+    console = Console(ConsoleConfig(index=str(tmp_path / "i.sqlite"), deployment=story.platform.deployment,
+                                    chain=unreachable))
+    console._loop()
+    assert console.last_error == "ChainError: cannot reach http://127.0.0.1:1"

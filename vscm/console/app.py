@@ -198,8 +198,9 @@ def party_dep(request: Request, index: IndexDep) -> Party:
         raise HTTPException(401, "sign in first: Sign-In with Ethereum at /login, or a bearer token from "
                                  "`vscm serve token --wallet NAME`", headers={"WWW-Authenticate": "Bearer"})
     if index.cursor() is None:  # who is who is not known before the registry's events are folded
-        raise HTTPException(503, "the index is still being built from the chain: try again in a moment",
-                            headers={"Retry-After": "5"})
+        failed = request.app.state.console.last_error
+        raise HTTPException(503, "the index is still being built from the chain: try again in a moment"
+                            + (f" (the last update failed: {failed})" if failed else ""), headers={"Retry-After": "5"})
     return whois(index, request.app.state.console.config.deployment, address)
 
 
