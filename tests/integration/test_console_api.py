@@ -314,7 +314,9 @@ def test_the_console_serves_a_postgresql_index(story: Story, postgres: Any) -> N
     story.refresh()
     try:
         bank = story.cast.bank.address
-        with TestClient(create_app(config, background=False)) as pg, TestClient(story.app) as lite:
+        pg_app = create_app(config, background=False)
+        pg_app.state.console.refresh()
+        with TestClient(pg_app) as pg, TestClient(story.app) as lite:
             url = f"/api/lenders/{bank}/portfolio"
             assert pg.get(url, headers=story.auth(story.cast.bank)).json() == \
                 lite.get(url, headers=story.auth(story.cast.bank)).json()
@@ -608,3 +610,19 @@ def test_the_updater_records_a_failure_and_goes_on_serving(story: Story, tmp_pat
                                     chain=unreachable))
     console._loop()
     assert console.last_error == "ChainError: cannot reach http://127.0.0.1:1"
+
+
+
+def test_a_console_answers_for_parties_only_once_its_index_caught_up_with_the_chain(story: Story) -> None:
+    """An index folded part of the way (a cursor, but not yet the registry's admissions) would answer a
+    member with a 403 as if it were nobody: until the first update reaches the head, it is a 503."""
+    from dataclasses import replace
+
+    from vscm.console import create_app
+
+    app = create_app(replace(story.app.state.console.config), background=False)
+    with TestClient(app) as fresh:
+        answer = fresh.get("/api/me", headers=story.auth(story.cast.auditor))
+        assert answer.status_code == 503 and "still being built" in answer.json()["detail"]
+        app.state.console.refresh()
+        assert fresh.get("/api/me", headers=story.auth(story.cast.auditor)).json()["kind"] == "auditor"

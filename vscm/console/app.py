@@ -92,6 +92,9 @@ class Console:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._chain: Any = None
+        #: the index has caught up with the chain once (until then it is a partial state: who is who may
+        #: not be folded yet); always true for a console that serves the index as it is
+        self.caught_up = config.chain is None
 
     def open(self, create: bool = False) -> Index:
         return open_index(self.config.index, schema=self.config.schema, create=create)
@@ -121,6 +124,7 @@ class Console:
                                 "checked_at": siwe.iso(datetime.now(UTC)),
                                 "findings": [f.to_json() for f in found]}
         self.last_error = None
+        self.caught_up = True
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -197,8 +201,9 @@ def party_dep(request: Request, index: IndexDep) -> Party:
     if address is None:
         raise HTTPException(401, "sign in first: Sign-In with Ethereum at /login, or a bearer token from "
                                  "`vscm serve token --wallet NAME`", headers={"WWW-Authenticate": "Bearer"})
-    if index.cursor() is None:  # who is who is not known before the registry's events are folded
-        failed = request.app.state.console.last_error
+    console: Console = request.app.state.console
+    if not console.caught_up or index.cursor() is None:  # who is who is known once the index caught up
+        failed = console.last_error
         raise HTTPException(503, "the index is still being built from the chain: try again in a moment"
                             + (f" (the last update failed: {failed})" if failed else ""), headers={"Retry-After": "5"})
     return whois(index, request.app.state.console.config.deployment, address)
