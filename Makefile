@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PY_STAMP   := $(VENV)/.installed
+# The console's browser tests drive Debian's chromium (installed by `services`): Playwright never fetches one.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 NODE_STAMP := node_modules/.installed
 
 .PHONY: install services engines demo test test-fast bench lint compile clean
 
 install: $(PY_STAMP) $(NODE_STAMP) services engines
 
-# The test services' binaries (Debian's postgresql and mosquitto): installed as root with apt-get when
+# The test services' binaries (Debian's postgresql and mosquitto, and chromium for the browser tests): installed as root with apt-get when
 # missing, no system service started; otherwise one line says which packages to install. The tests
 # start private servers from them on free ports (vscm/devservices.py).
 services: $(PY_STAMP)

@@ -172,7 +172,18 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True)
     if audit:
         console.print("\n[bold]10. The auditor replays the history")
         replay_as_auditor(platform)
+    say_console()
     return platform
+
+
+def say_console() -> None:
+    """How to open the console (the web pages and HTTP API of `vscm serve`) on a platform of one's own."""
+    console.print("\n[bold]The console")
+    console.print("  This demo ran on an embedded chain that ends with it. To see a platform in the console, on the "
+                  "local node:")
+    console.print("    vscm node start && vscm deploy --wallet operator && vscm serve")
+    console.print("  then open http://127.0.0.1:8080/ and sign in with your wallet, or call the API with a token of "
+                  "`vscm serve token --wallet bank` (OpenAPI at /docs).")
 
 
 def replay_as_auditor(platform: Platform) -> None:

@@ -12,7 +12,9 @@ process that started it dies first, the server gets SIGTERM from the kernel (``s
 
 ``python -m vscm.devservices ensure`` (run by ``make install``) checks that the binaries are there
 and, as root with ``apt-get``, installs Debian's ``postgresql`` and ``mosquitto`` packages without
-starting or enabling their system services; otherwise it names the packages to install and exits 1.
+starting or enabling their system services, and Debian's ``chromium`` (the browser the console's
+Playwright tests drive: Playwright never downloads one); otherwise it names the packages to install
+and exits 1.
 """
 
 from __future__ import annotations
@@ -37,11 +39,13 @@ from vscm.chain.anvil import free_port, pid_alive
 from vscm.errors import VscmError
 
 __all__ = [
+    "CHROMIUM_PACKAGE",
     "MOSQUITTO_PACKAGE",
     "POSTGRES_PACKAGE",
     "Mosquitto",
     "Postgres",
     "ServiceError",
+    "chromium_binary",
     "ensure_installed",
     "missing_packages",
     "mosquitto_binary",
@@ -53,6 +57,7 @@ __all__ = [
 HOST = "127.0.0.1"
 MOSQUITTO_PACKAGE = "mosquitto"
 POSTGRES_PACKAGE = "postgresql"
+CHROMIUM_PACKAGE = "chromium"
 # Debian puts daemons in sbin (not on a user's PATH) and PostgreSQL's server in a versioned directory.
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 POSTGRES_GLOB = "/usr/lib/postgresql/*/bin"
@@ -98,6 +103,19 @@ def postgres_bindir(path: str | None = None) -> Path:
                        f"{POSTGRES_PACKAGE} package (`make install` does it as root)")
 
 
+def chromium_binary(path: str | None = None) -> Path:
+    """Debian's ``chromium`` browser (``/usr/bin/chromium``), which the console's browser tests drive.
+
+    Raises:
+        ServiceError: it is not installed, with the package that brings it.
+    """
+    found = shutil.which("chromium", path=path)
+    if found is None:
+        raise ServiceError(f"the chromium browser is missing: install Debian's {CHROMIUM_PACKAGE} package "
+                           "(`make install` does it as root)")
+    return Path(found)
+
+
 def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in name.split(".") if part.isdigit())
 
@@ -105,7 +123,9 @@ def _version_key(name: str) -> tuple[int, ...]:
 def missing_packages(path: str | None = None) -> list[str]:
     """The Debian packages whose binaries are not found, in install order."""
     missing = []
-    for package, find in ((POSTGRES_PACKAGE, postgres_bindir), (MOSQUITTO_PACKAGE, mosquitto_binary)):
+    finders: tuple[tuple[str, Callable[[str | None], Path]], ...] = (
+        (POSTGRES_PACKAGE, postgres_bindir), (MOSQUITTO_PACKAGE, mosquitto_binary), (CHROMIUM_PACKAGE, chromium_binary))
+    for package, find in finders:
         try:
             find(path)
         except ServiceError:

@@ -136,3 +136,9 @@ def test_the_lender_reads_a_profile_before_lending_and_refuses_a_flagged_chain(l
               for i in (good, line_with(lines, "Yiwu:", "score"))]
     assert scores[0] > scores[1]
     assert "core" in lines[line_with(lines, "Yiwu:", "fired:")]
+
+
+def test_the_demo_ends_with_the_console_command(lines: list[str]) -> None:
+    start = line_with(lines, "The console")
+    assert any("vscm serve" in line for line in lines[start:])
+    assert any("http://127.0.0.1:8080/" in line for line in lines[start:])

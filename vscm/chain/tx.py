@@ -194,6 +194,46 @@ class Sender:
                 raise
             raise revert from exc
 
+    def build(self, call: Any, sender: str) -> dict[str, Any]:
+        """The unsigned transaction of a contract call from ``sender``, ready for its own wallet to sign:
+        gas estimated (a revert is raised here, by name), fees by the chain's policy, the sender's next
+        nonce as the node counts it. The server that builds it never holds the key.
+
+        Raises:
+            ContractRevert: the call would revert.
+        """
+        to, data = _encode_call(call, sender, self.chain.chain_id)
+        where = (contract_name_for_abi(call.contract_abi), call.fn_name)
+        request = {"from": to_checksum_address(sender), "to": to, "data": data, "value": 0}
+        latest = self.w3.eth.get_block("latest")
+        gas = self._estimate(request, latest, where)
+        nonce = int(self.w3.eth.get_transaction_count(request["from"], "pending"))
+        return {**request, "chainId": self.chain.chain_id, "gas": gas, "nonce": nonce,
+                **fee_fields(self.w3, self.chain.fee_policy, latest)}
+
+    def send_signed(self, raw: bytes, request: dict[str, Any], where: tuple[str | None, str | None] = (None, None),
+                    ) -> TxReceipt:
+        """Send a transaction its sender signed elsewhere (``request``: its from/to/data, to explain a
+        failure) and wait for its receipt.
+
+        Raises:
+            TransactionRejected: the node refused it; ContractRevert or TransactionFailed: mined and failed.
+        """
+        try:
+            tx_hash = self.w3.eth.send_raw_transaction(raw)
+        except Exception as exc:
+            raise TransactionRejected(f"the node refused the transaction from {request.get('from')}: "
+                                      f"{_reason(exc)}{_hint(exc)}") from exc
+        try:
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout,
+                                                               poll_latency=0.05)
+        except TimeExhausted as exc:
+            raise ChainError(
+                f"transaction 0x{bytes(tx_hash).hex()} was not mined within {self.receipt_timeout:g} s") from exc
+        if receipt["status"] != 1:
+            raise self._failure(request, int(request.get("gas", 0)), receipt, where)
+        return receipt
+
     def send_value(self, account: LocalAccount, to: str, wei: int) -> TxReceipt:
         """Transfer ``wei`` to ``to``."""
         return self.transact(account, to=to, value=wei)

@@ -31,6 +31,7 @@ from vscm.cli.node import deploy, node
 from vscm.cli.oracle import device, oracle
 from vscm.cli.orders import order
 from vscm.cli.risk import monitor, risk
+from vscm.cli.serve import serve
 from vscm.cli.wallet import wallet
 from vscm.errors import VscmError
 from vscm.wallet.keystore import KEYSTORE_DIR_ENV
@@ -149,6 +150,7 @@ cli.add_command(monitor)
 cli.add_command(risk)
 cli.add_command(oracle)
 cli.add_command(device)
+cli.add_command(serve)
 
 
 def run(argv: Sequence[str] | None = None) -> int:

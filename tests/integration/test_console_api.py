@@ -1,0 +1,628 @@
+"""The console's HTTP API on the demo's story: sign-in (EIP-4361 in the page, script tokens), figures
+that agree with the client's views, currencies never added together, and a 403 outside each party's
+scope for every endpoint (the route table is the list: a new endpoint without a case fails here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from console_support import Story, amount_units, console_story
+from eth_account import Account
+from eth_account.messages import encode_defunct
+from eth_utils import keccak
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from vscm.client.records import LoanStatus
+from vscm.console.siwe import SiweMessage, iso, mint_token
+
+pytestmark = pytest.mark.anvil
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
+    with console_story(tmp_path_factory.mktemp("console") / "index.sqlite") as s:
+        yield s
+
+
+@pytest.fixture
+def client(story: Story) -> Iterator[TestClient]:
+    with TestClient(story.app) as c:
+        yield c
+
+
+# ---------------------------------------------------------------- scope: every endpoint
+
+def _cases(s: Story) -> dict[str, tuple[str, Any]]:
+    """Per API route: a request outside the caller's scope, and the caller (a party that is signed in)."""
+    c = s.cast
+    bank, supplier_b = c.bank.address, c.supplier_b.address
+    baoji_loan = next(ln.loan_id for ln in s.platform.loans.loans() if ln.borrower == c.supplier_a.address)
+    return {
+        "/api/lenders/{address}/portfolio": (f"/api/lenders/{bank}/portfolio", c.supplier_a),
+        "/api/lenders/{address}/exposure": (f"/api/lenders/{bank}/exposure", c.core),
+        "/api/lenders/{address}/maturities": (f"/api/lenders/{bank}/maturities", c.seller),
+        "/api/lenders/{address}/alerts": (f"/api/lenders/{bank}/alerts", c.supplier_b),
+        "/api/lenders/{address}/defaults": (f"/api/lenders/{bank}/defaults", c.warehouse),
+        "/api/lenders/{address}/exports/{kind}": (f"/api/lenders/{bank}/exports/loans", c.supplier_a),
+        "/api/loans": (f"/api/loans?borrower={c.supplier_a.address}", c.supplier_b),
+        "/api/loans/{loan_id}": (f"/api/loans/{baoji_loan}", c.carrier),
+        "/api/members/{address}": (f"/api/members/{supplier_b}", c.supplier_a),
+        "/api/audit": ("/api/audit", c.bank),
+        "/api/council": ("/api/council", c.core),
+        "/api/audit/replay": (f"/api/audit/replay?from_block={s.platform.deployment.block + 5}", c.bank),
+    }
+
+
+def _post_cases(s: Story) -> dict[str, tuple[str, dict[str, Any], Any, Any]]:
+    """Per POST route: url, body, a caller outside its scope and one inside (None: inside would send)."""
+    c = s.cast
+    foreign = Account.sign_transaction({"to": s.platform.deployment.risk, "data": "0x", "value": 0, "gas": 50_000,
+                                        "gasPrice": 0, "nonce": 0, "chainId": s.platform.deployment.chain_id},
+                                       c.bank.key)
+    return {
+        # Not even an auditor decides for a lender; the lender gets the unsigned transaction.
+        "/api/loans/{loan_id}/decision": (f"/api/loans/{s.warned_loan}/decision", {"decision": "recall"},
+                                          c.auditor, c.bank),
+        # A transaction signed by the bank, sent through the auditor's session.
+        "/api/tx": ("/api/tx", {"raw": "0x" + bytes(foreign.raw_transaction).hex()}, c.auditor, None),
+    }
+
+
+#: API routes every signed-in party may call (what they answer depends on who asks).
+OPEN_TO_EVERY_SIGNED_IN = {"/api/me"}
+
+
+def test_every_api_route_has_a_scope_case(story: Story) -> None:
+    routes = {r.path for r in story.app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/")}
+    assert routes == set(_cases(story)) | set(_post_cases(story)) | OPEN_TO_EVERY_SIGNED_IN
+
+
+@pytest.mark.parametrize("route", ["/api/loans/{loan_id}/decision", "/api/tx"])
+def test_a_write_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
+    url, body, outsider, insider = _post_cases(story)[route]
+    answer = client.post(url, json=body, headers=story.auth(outsider))
+    assert answer.status_code == 403, answer.text
+    assert client.post(url, json=body).status_code == 401
+    if insider is not None:
+        assert client.post(url, json=body, headers=story.auth(insider)).status_code == 200
+
+
+@pytest.mark.parametrize("route", ["/api/lenders/{address}/portfolio", "/api/lenders/{address}/exposure",
+                                   "/api/lenders/{address}/maturities", "/api/lenders/{address}/alerts",
+                                   "/api/lenders/{address}/defaults", "/api/lenders/{address}/exports/{kind}",
+                                   "/api/loans", "/api/loans/{loan_id}",
+                                   "/api/members/{address}", "/api/audit", "/api/audit/replay", "/api/council"])
+def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
+    url, caller = _cases(story)[route]
+    answer = client.get(url, headers=story.auth(caller))
+    assert answer.status_code == 403, answer.text
+    assert "detail" in answer.json()
+    # ... and the same request by a party whose scope it is (the auditor sees everything) answers.
+    assert client.get(url, headers=story.auth(story.cast.auditor)).status_code == 200
+
+
+@pytest.mark.parametrize("route", sorted(["/api/me", "/api/lenders/{address}/portfolio", "/api/loans",
+                                          "/api/loans/{loan_id}", "/api/members/{address}", "/api/audit"]))
+def test_an_unsigned_request_is_401(story: Story, client: TestClient, route: str) -> None:
+    url = _cases(story)[route][0] if route in _cases(story) else route
+    answer = client.get(url)
+    assert answer.status_code == 401
+    assert answer.headers["www-authenticate"] == "Bearer"
+
+
+def test_an_outsider_sees_who_it_is_and_nothing_else(story: Story, client: TestClient) -> None:
+    headers = story.auth(story.outsider)
+    me = client.get("/api/me", headers=headers).json()
+    assert (me["address"], me["kind"], me["sees_all"]) == (story.outsider.address, "visitor", False)
+    assert client.get("/api/loans", headers=headers).status_code == 403
+    assert client.get(f"/api/members/{story.outsider.address}", headers=headers).status_code == 403
+
+
+def test_a_member_lists_only_its_own_loans(story: Story, client: TestClient) -> None:
+    baoji = story.cast.supplier_a.address
+    seen = client.get("/api/loans", headers=story.auth(story.cast.supplier_a)).json()["loans"]
+    theirs = [ln for ln in story.platform.loans.loans() if baoji in (ln.borrower, ln.lender, ln.guarantor)]
+    assert sorted(ln["loan"] for ln in seen) == sorted(ln.loan_id for ln in theirs) and seen
+    assert client.get(f"/api/loans?borrower={baoji}", headers=story.auth(story.cast.supplier_a)).status_code == 200
+
+
+def test_the_operator_is_the_council_and_sees_everything(story: Story, client: TestClient) -> None:
+    me = client.get("/api/me", headers=story.auth(story.cast.operator)).json()
+    assert me["council"] and me["kind"] == "council"
+    everything = client.get("/api/loans", headers=story.auth(story.cast.operator)).json()["loans"]
+    assert len(everything) == story.platform.loans.count()
+
+
+# ---------------------------------------------------------------- figures against the client's views
+
+def test_the_portfolio_keeps_currencies_apart_and_agrees_with_the_chain(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank.address
+    view = client.get(f"/api/lenders/{bank}/portfolio", headers=story.auth(story.cast.bank)).json()
+    assert set(view["totals"]) == {"CNY", "USD"}
+    d = story.platform.deployment
+    for code in ("CNY", "USD"):
+        open_loans = [ln for ln in story.platform.loans.loans(lender=bank)
+                      if ln.currency == d.cash[code] and ln.status not in (LoanStatus.REJECTED, LoanStatus.REPAID,
+                                                                           LoanStatus.WRITTEN_OFF)]
+        total = view["totals"][code]["outstanding_principal"]
+        assert total["currency"] == code and total["decimals"] == 2
+        assert amount_units(total) == sum(ln.principal - ln.principal_repaid - ln.written_off for ln in open_loans)
+        assert total["text"].endswith(f" {code}")
+    assert view["lender"]["name"] == "Silk Road Bank" and view["lender"]["short"].startswith(bank[:6])
+
+
+def test_a_loan_shows_its_figures_trail_and_timeline_as_the_chain_has_them(story: Story, client: TestClient) -> None:
+    for ln in story.platform.loans.loans(lender=story.cast.bank.address):
+        view = client.get(f"/api/loans/{ln.loan_id}", headers=story.auth(story.cast.bank)).json()
+        assert amount_units(view["principal"]) == ln.principal
+        assert amount_units(view["principal_repaid"]) == ln.principal_repaid
+        assert amount_units(view["interest_paid"]) == ln.interest_paid
+        assert [(h["to"]["address"], amount_units(h["amount"])) for h in view["trail"]] == [
+            (h["to"], h["amount"]) for h in story.platform.funds.hops(ln.loan_id)]
+        assert view["status"] == ln.status.name.lower()
+        applied = view["timeline"][0]
+        assert applied["event"] == "LoanApplied"
+        assert applied["args"]["principal"] == view["principal"] and applied["args"]["currency"] == view["currency"]
+        assert applied["args"]["lender"]["name"] == "Silk Road Bank"
+        assert all(e["time"].endswith("Z") for e in view["timeline"])
+    usd = client.get(f"/api/loans/{story.usd_loan}", headers=story.auth(story.cast.bank)).json()
+    assert usd["currency"] == "USD" and usd["principal"]["text"] == "25,000.00 USD"
+    assert usd["sankey"][0] == {"source": "Silk Road Bank", "target": "FundTracker", "units": 25_000_00,
+                                "amount": {"units": "2500000", "currency": "USD", "decimals": 2,
+                                           "text": "25,000.00 USD"}}
+
+
+def test_the_lender_s_ladder_alerts_and_defaults_agree_with_the_chain(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank.address
+    headers = story.auth(story.cast.bank)
+    mine = story.platform.loans.loans(lender=bank)
+    ladder = client.get(f"/api/lenders/{bank}/maturities", headers=headers).json()["ladder"]
+    assert sum(b["loans"] for b in ladder) == sum(1 for ln in mine if ln.status.running)
+    defaults = client.get(f"/api/lenders/{bank}/defaults", headers=headers).json()["loans"]
+    assert [x["loan"] for x in defaults] == [ln.loan_id for ln in mine if ln.status == LoanStatus.DEFAULTED]
+    alerts = client.get(f"/api/lenders/{bank}/alerts", headers=headers).json()["alerts"]
+    assert {a["loan"] for a in alerts} == {ln.loan_id for ln in mine if ln.status == LoanStatus.WARNED}
+    waiting = next(a for a in alerts if a["loan"] == story.warned_loan)
+    control = story.platform.risk.control(story.warned_loan)
+    assert waiting["deadline"] == datetime.fromtimestamp(control.deadline, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert 0 < waiting["seconds_left"] <= control.deadline - story.platform.chain.now() + 60
+
+
+def test_the_audit_view_names_the_chain_and_contracts_and_the_verdict(story: Story, client: TestClient) -> None:
+    view = client.get("/api/audit", headers=story.auth(story.cast.auditor)).json()
+    d = story.platform.deployment
+    assert view["chain_id"] == d.chain_id
+    assert {c["address"] for c in view["contracts"]} >= {d.registry, d.loans, d.funds, d.orders}
+    assert view["verdict"] == "clean" and view["verified"]["block"] == view["as_of"]["block"]
+
+
+def test_the_index_follows_the_chain_on_refresh(story: Story, client: TestClient) -> None:
+    chain = story.platform.chain
+    mark = chain.snapshot()
+    try:
+        before = client.get("/api/audit", headers=story.auth(story.cast.auditor)).json()["as_of"]["block"]
+        chain.mine(2)
+        story.refresh()
+        after = client.get("/api/audit", headers=story.auth(story.cast.auditor)).json()["as_of"]["block"]
+        assert after == before + 2
+    finally:
+        chain.revert(mark)
+        story.refresh()  # the two blocks are gone: the index rolls back to the chain's head
+
+
+# ---------------------------------------------------------------- sign-in
+
+def _sign_in(client: TestClient, account: Any, story: Story, **override: Any) -> Any:
+    fields = client.get("/auth/nonce").json()
+    message = SiweMessage(domain=override.get("domain", fields["domain"]), address=account.address,
+                          statement=fields["statement"], uri=fields["uri"],
+                          chain_id=override.get("chain_id", fields["chain_id"]),
+                          nonce=override.get("nonce", fields["nonce"]), issued_at=fields["issued_at"]).text()
+    signature = "0x" + bytes(account.sign_message(encode_defunct(text=message)).signature).hex()
+    return client.post("/auth/siwe", json={"message": message, "signature": signature})
+
+
+def test_sign_in_with_ethereum_opens_a_session(story: Story, client: TestClient) -> None:
+    answer = _sign_in(client, story.cast.bank, story)
+    assert answer.status_code == 200 and answer.json()["kind"] == "lender"
+    assert client.get("/api/me").json()["address"] == story.cast.bank.address
+    client.post("/auth/logout")
+    assert client.get("/api/me").status_code == 401
+
+
+@pytest.mark.parametrize(("override", "reason"), [
+    ({"domain": "evil.example"}, "is for 'evil.example'"),
+    ({"chain_id": 1}, "for chain 1"),
+    ({"nonce": "aaaaaaaaaaaa"}, "nonce is not the one"),
+])
+def test_a_sign_in_for_another_site_chain_or_nonce_is_refused(story: Story, client: TestClient,
+                                                              override: dict[str, Any], reason: str) -> None:
+    answer = _sign_in(client, story.cast.bank, story, **override)
+    assert answer.status_code == 401 and reason in answer.json()["detail"]
+    assert client.get("/api/me").status_code == 401
+
+
+def test_a_nonce_is_used_once(story: Story, client: TestClient) -> None:
+    fields = client.get("/auth/nonce").json()
+    text = SiweMessage(domain=fields["domain"], address=story.cast.bank.address, uri=fields["uri"],
+                       chain_id=fields["chain_id"], nonce=fields["nonce"], issued_at=fields["issued_at"]).text()
+    signature = "0x" + bytes(story.cast.bank.sign_message(encode_defunct(text=text)).signature).hex()
+    assert client.post("/auth/siwe", json={"message": text, "signature": signature}).status_code == 200
+    again = client.post("/auth/siwe", json={"message": text, "signature": signature})
+    assert again.status_code == 401 and "GET /auth/nonce first" in again.json()["detail"]
+
+
+def test_a_signature_by_another_key_is_refused(story: Story, client: TestClient) -> None:
+    fields = client.get("/auth/nonce").json()
+    text = SiweMessage(domain=fields["domain"], address=story.cast.bank.address, uri=fields["uri"],
+                       chain_id=fields["chain_id"], nonce=fields["nonce"], issued_at=fields["issued_at"]).text()
+    forged = "0x" + bytes(story.outsider.sign_message(encode_defunct(text=text)).signature).hex()
+    answer = client.post("/auth/siwe", json={"message": text, "signature": forged})
+    assert answer.status_code == 401 and f"by {story.outsider.address}, not by {story.cast.bank.address}" in \
+        answer.json()["detail"]
+
+
+def test_an_expired_or_foreign_token_is_refused(story: Story, client: TestClient) -> None:
+    d = story.platform.deployment
+    past = mint_token(story.cast.bank, chain_id=d.chain_id, registry=d.registry,
+                      now=datetime.now(UTC) - timedelta(hours=2), lifetime=timedelta(hours=1))
+    answer = client.get("/api/me", headers={"Authorization": f"Bearer {past}"})
+    assert answer.status_code == 401 and "expired" in answer.json()["detail"]
+    other = mint_token(story.cast.bank, chain_id=d.chain_id, registry="0x" + "77" * 20, now=datetime.now(UTC),
+                       lifetime=timedelta(hours=1))
+    answer = client.get("/api/me", headers={"Authorization": f"Bearer {other}"})
+    assert answer.status_code == 401 and "registry" in answer.json()["detail"]
+    answer = client.get("/api/me", headers={"Authorization": "Bearer nonsense"})
+    assert answer.status_code == 401 and "vscm serve token" in answer.json()["detail"]
+
+
+def test_the_message_text_round_trips_through_the_parser() -> None:
+    account = Account.from_key(b"\x01" * 32)
+    message = SiweMessage(domain="127.0.0.1:8080", address=account.address, statement="Sign in.",
+                          uri="http://127.0.0.1:8080", chain_id=31337, nonce="abcdef012345",
+                          issued_at=iso(datetime(2026, 12, 6, tzinfo=UTC)), expiration_time="2026-12-07T00:00:00Z",
+                          resources=("vscm:registry:0x1",))
+    assert SiweMessage.parse(message.text()) == message
+
+
+# ---------------------------------------------------------------- the OpenAPI document
+
+def test_the_openapi_document_lists_every_api_route(story: Story, client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    assert set(document["paths"]) >= set(_cases(story)) | OPEN_TO_EVERY_SIGNED_IN | {"/auth/nonce", "/auth/siwe"}
+
+
+def test_the_console_serves_a_postgresql_index(story: Story, postgres: Any) -> None:
+    import uuid
+
+    from vscm.audit.source import source_for
+    from vscm.console import ConsoleConfig, create_app
+    from vscm.index import open_index
+
+    schema = f"vscm_console_{uuid.uuid4().hex[:10]}"
+    chain = story.platform.chain
+    config = ConsoleConfig(index=postgres.url, schema=schema, deployment=story.platform.deployment,
+                           chain=lambda: chain)
+    with open_index(postgres.url, schema=schema) as ix:
+        ix.update(source_for(chain), story.platform.deployment)
+    story.refresh()
+    try:
+        bank = story.cast.bank.address
+        pg_app = create_app(config, background=False)
+        pg_app.state.console.refresh()
+        with TestClient(pg_app) as pg, TestClient(story.app) as lite:
+            url = f"/api/lenders/{bank}/portfolio"
+            assert pg.get(url, headers=story.auth(story.cast.bank)).json() == \
+                lite.get(url, headers=story.auth(story.cast.bank)).json()
+    finally:
+        with open_index(postgres.url, schema=schema) as ix:
+            ix.db.rollback()
+            ix.db.execute(f'DROP SCHEMA "{schema}" CASCADE')
+            ix.db.commit()
+
+
+def test_a_path_that_is_not_an_address_is_422(story: Story, client: TestClient) -> None:
+    answer = client.get("/api/members/nobody", headers=story.auth(story.cast.auditor))
+    assert answer.status_code == 422 and "bad address" in answer.json()["detail"]
+
+
+
+
+# ---------------------------------------------------------------- pages (server-rendered)
+
+def test_the_lender_page_shows_each_currency_apart_with_names(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank.address
+    html = client.get(f"/lenders/{bank}", headers={**story.auth(story.cast.bank), "accept": "text/html"}).text
+    assert 'data-currency="CNY"' in html and 'data-currency="USD"' in html
+    assert "Silk Road Bank" in html and "Baoji Steel Parts" in html and "25,000.00 USD" in html
+    for section in ("totals", "modes", "alerts", "ladder", "exposure-borrower", "exposure-chain", "defaults"):
+        assert f'id="{section}"' in html
+
+
+@pytest.mark.parametrize("page", ["lender", "loan", "member", "audit", "council"])
+def test_a_page_outside_the_party_s_scope_is_a_403_page(story: Story, client: TestClient, page: str) -> None:
+    c = story.cast
+    url, caller = {"lender": (f"/lenders/{c.bank.address}", c.supplier_a),
+                   "loan": (f"/loans/{story.usd_loan}", c.supplier_b),
+                   "member": (f"/members/{c.supplier_b.address}", c.supplier_a),
+                   "audit": ("/audit", c.bank), "council": ("/council", c.supplier_b)}[page]
+    answer = client.get(url, headers={**story.auth(caller), "accept": "text/html"})
+    assert answer.status_code == 403 and 'data-testid="error"' in answer.text
+    assert client.get(url, headers={**story.auth(c.auditor), "accept": "text/html"}).status_code == 200
+
+
+def test_a_page_without_a_session_sends_to_the_sign_in(story: Story, client: TestClient) -> None:
+    answer = client.get(f"/loans/{story.usd_loan}", headers={"accept": "text/html"}, follow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["location"] == f"/login?next=/loans/{story.usd_loan}"
+
+
+def test_the_audit_page_names_the_chain_contracts_and_verdict(story: Story, client: TestClient) -> None:
+    html = client.get("/audit", headers={**story.auth(story.cast.auditor), "accept": "text/html"}).text
+    d = story.platform.deployment
+    assert f'data-field="chain_id">{d.chain_id}<' in html and d.loans in html and d.registry in html
+    assert 'class="verdict-clean">clean' in html
+
+
+# ---------------------------------------------------------------- the CLI
+
+def test_vscm_serve_token_mints_a_token_the_console_accepts(story: Story, client: TestClient, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from vscm.cli.main import cli
+
+    monkeypatch.setenv("VSCM_KEYSTORE_DIR", str(tmp_path / "keys"))
+    (tmp_path / "pw").write_text("correct horse battery staple\n")
+    (tmp_path / "key").write_text("0x" + bytes(story.cast.bank.key).hex() + "\n")
+    manifest = story.platform.deployment.save(tmp_path / "deployment.json")
+    runner = CliRunner()
+    imported = runner.invoke(cli, ["wallet", "import", "bank", "--key-file", str(tmp_path / "key"),
+                                   "--password-file", str(tmp_path / "pw")])
+    assert imported.exit_code == 0, imported.output
+    minted = runner.invoke(cli, ["serve", "token", "--wallet", "bank", "--password-file", str(tmp_path / "pw"),
+                                 "--deployment", str(manifest), "--hours", "1", "--json"])
+    assert minted.exit_code == 0, minted.output
+    token = json.loads(minted.stdout)["token"]
+    me = client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).json()
+    assert (me["address"], me["name"], me["kind"]) == (story.cast.bank.address, "Silk Road Bank", "lender")
+
+
+
+# ---------------------------------------------------------------- exports
+
+def test_the_loans_export_has_a_currency_column_and_the_chain_s_figures(story: Story, client: TestClient) -> None:
+    import csv
+
+    bank = story.cast.bank.address
+    answer = client.get(f"/api/lenders/{bank}/exports/loans", headers=story.auth(story.cast.bank))
+    assert answer.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(answer.text.splitlines()))
+    d = story.platform.deployment
+    codes = {a: c for c, a in d.cash.items()}
+    disbursed = [ln for ln in story.platform.loans.loans(lender=bank) if ln.disbursed_at]
+    assert [int(r["loan"]) for r in rows] == [ln.loan_id for ln in disbursed]
+    for r, ln in zip(rows, disbursed, strict=True):
+        assert r["currency"] == codes[ln.currency]
+        assert r["principal"] == f"{ln.principal // 100}.{ln.principal % 100:02d}"
+        assert r["borrower_address"] == ln.borrower and r["borrower"] != "unregistered"
+    assert {r["currency"] for r in rows} == {"CNY", "USD"}
+
+
+def test_an_export_keeps_to_its_date_range(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank.address
+    headers = story.auth(story.cast.bank)
+    first = min(ln.disbursed_at for ln in story.platform.loans.loans(lender=bank) if ln.disbursed_at)
+    day = datetime.fromtimestamp(first, UTC).date()
+    before = client.get(f"/api/lenders/{bank}/exports/loans?end={day - timedelta(days=1)}", headers=headers)
+    assert before.status_code == 200 and before.text.strip().count("\n") == 0  # the header alone
+    since = client.get(f"/api/lenders/{bank}/exports/loans?start={day}", headers=headers).text
+    assert since == client.get(f"/api/lenders/{bank}/exports/loans", headers=headers).text
+
+
+def test_the_trails_export_lists_every_hop_and_the_xlsx_holds_the_same_rows(story: Story, client: TestClient) -> None:
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    bank = story.cast.bank.address
+    headers = story.auth(story.cast.bank)
+    rows = list(csv.DictReader(client.get(f"/api/lenders/{bank}/exports/trails", headers=headers).text.splitlines()))
+    hops = [(ln.loan_id, h["to"], h["amount"]) for ln in story.platform.loans.loans(lender=bank)
+            for h in story.platform.funds.hops(ln.loan_id)]
+    assert [(int(r["loan"]), r["paid_to_address"], round(float(r["amount"]) * 100)) for r in rows] == hops and hops
+    book = load_workbook(io.BytesIO(client.get(f"/api/lenders/{bank}/exports/trails?format=xlsx",
+                                               headers=headers).content))
+    sheet = book["trails"]
+    cells = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [(row[0], row[6], round(float(row[8]) * 100)) for row in cells] == hops
+
+
+
+# ---------------------------------------------------------------- decisions signed by the lender's wallet
+
+def test_the_lender_s_decision_is_built_unsigned_and_refused_on_a_loan_not_warned(story: Story,
+                                                                                 client: TestClient) -> None:
+    headers = story.auth(story.cast.bank)
+    built = client.post(f"/api/loans/{story.warned_loan}/decision", json={"decision": "recall"},
+                        headers=headers).json()
+    d = story.platform.deployment
+    assert built["tx"]["to"] == d.risk and built["tx"]["from"] == story.cast.bank.address
+    assert int(built["tx"]["chainId"], 16) == d.chain_id and int(built["tx"]["gas"], 16) > 21_000
+    refused = client.post(f"/api/loans/{story.usd_loan}/decision", json={"decision": "recall"}, headers=headers)
+    assert refused.status_code == 409 and "the chain refuses" in refused.json()["detail"]
+
+
+def test_a_transaction_to_another_address_is_not_relayed(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank
+    tx = Account.sign_transaction({"to": story.outsider.address, "data": "0x", "value": 1, "gas": 21_000,
+                                   "gasPrice": 0, "nonce": 0, "chainId": story.platform.deployment.chain_id}, bank.key)
+    answer = client.post("/api/tx", json={"raw": "0x" + bytes(tx.raw_transaction).hex()}, headers=story.auth(bank))
+    assert answer.status_code == 403 and "only to the platform's contracts" in answer.json()["detail"]
+    garbage = client.post("/api/tx", json={"raw": "0x1234"}, headers=story.auth(bank))
+    assert garbage.status_code == 422 and "not a signed transaction" in garbage.json()["detail"]
+
+
+def test_vscm_serve_builds_the_index_in_the_background_and_answers(story: Story, tmp_path: Path) -> None:
+    """The real command: Uvicorn on a free port, the updater thread folding the chain into a new index."""
+    import os
+    import subprocess
+    import sys
+
+    import httpx
+
+    from vscm.chain.anvil import free_port
+
+    manifest = story.platform.deployment.save(tmp_path / "deployment.json")
+    port = free_port()
+    url = story.platform.chain.node.url  # type: ignore[attr-defined]
+    server = subprocess.Popen([sys.executable, "-m", "vscm.cli.main", "serve", "--network", url, "--deployment",
+                               str(manifest), "--index", str(tmp_path / "index.sqlite"), "--port", str(port),
+                               "--interval", "0.5"], env={**os.environ, "VSCM_HOME": str(tmp_path / "home")},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        headers = story.auth(story.cast.auditor)
+        audit: dict[str, Any] = {}
+        while audit.get("as_of", {}).get("block") != story.platform.chain.block_number():
+            assert server.poll() is None, server.communicate()[1]
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/api/audit", headers=headers, timeout=30)
+            except httpx.TransportError:
+                continue  # not listening yet
+            if answer.status_code == 503:  # listening, the index not built yet: it says so
+                assert "still being built" in answer.json()["detail"]
+                assert "the last update failed" not in answer.json()["detail"]
+                continue
+            assert answer.status_code == 200, answer.text
+            audit = answer.json()
+            assert audit["update_error"] is None  # an updater that fails says so: the test stops here
+        assert audit["chain_id"] == story.platform.deployment.chain_id and audit["update_error"] is None
+        assert httpx.get(f"http://127.0.0.1:{port}/openapi.json").json()["info"]["title"] == "VSCM console"
+    finally:
+        server.terminate()
+        server.communicate(timeout=60)
+
+
+def test_a_console_on_an_index_not_yet_built_says_so(story: Story, tmp_path: Path) -> None:
+    from vscm.console import ConsoleConfig, create_app
+    from vscm.index import open_index
+
+    open_index(tmp_path / "empty.sqlite").close()
+    app = create_app(ConsoleConfig(index=str(tmp_path / "empty.sqlite"), deployment=story.platform.deployment),
+                     background=False)
+    with TestClient(app) as empty:
+        answer = empty.get("/api/me", headers=story.auth(story.cast.auditor))
+    assert answer.status_code == 503 and answer.headers["retry-after"] == "5"
+    assert answer.json()["detail"] == "the index is still being built from the chain: try again in a moment"
+    app.state.console.last_error = "ChainError: node down"  # what the updater thread records when it fails
+    with TestClient(app) as empty:
+        answer = empty.get("/api/me", headers=story.auth(story.cast.auditor))
+    assert answer.json()["detail"].endswith("(the last update failed: ChainError: node down)")
+
+
+
+# ---------------------------------------------------------------- the auditor's period replay
+
+def test_a_period_replay_reports_the_period_with_names_and_verifies_it(story: Story, client: TestClient) -> None:
+    import csv
+
+    headers = story.auth(story.cast.auditor)
+    d = story.platform.deployment
+    usd = story.platform.loans.loan(story.usd_loan)
+    usd_view = client.get(f"/api/loans/{story.usd_loan}", headers=headers).json()
+    first = usd_view["timeline"][0]["block"]  # the period starts with the USD loan's application
+    report = client.get(f"/api/audit/replay?from_block={first}", headers=headers).json()
+    assert (report["chain_id"], report["from_block"], report["verdict"]) == (d.chain_id, first, "clean")
+    assert report["to_block"] == report["verified_at_block"] and report["tool_version"]
+    touched = {ln["loan"]: ln for ln in report["loans"]}
+    assert story.usd_loan in touched and touched[story.usd_loan]["currency"] == "USD"
+    assert touched[story.usd_loan]["principal"]["text"] == f"{usd.principal / 100:,.2f} USD"
+    assert touched[story.usd_loan]["lender"]["name"] == "Silk Road Bank"
+    rows = list(csv.DictReader(client.get(f"/api/audit/replay?from_block={first}&format=csv",
+                                          headers=headers).text.splitlines()))
+    assert [int(r["loan"]) for r in rows] == [ln["loan"] for ln in report["loans"]]
+    assert {r["currency"] for r in rows} <= {"CNY", "USD"}
+    findings = client.get(f"/api/audit/replay?from_block={first}&format=csv&table=findings", headers=headers).text
+    assert findings.splitlines() == ["check,entity,field,expected,found,block,note"]
+
+
+def test_a_period_by_days_is_turned_into_its_blocks(story: Story, client: TestClient) -> None:
+    headers = story.auth(story.cast.auditor)
+    today = datetime.fromtimestamp(story.platform.chain.now(), UTC).date()
+    report = client.get(f"/api/audit/replay?start={today}&end={today}", headers=headers).json()
+    assert report["to_block"] <= story.platform.chain.block_number()
+    assert report["from_block"] >= story.platform.deployment.block
+    empty = client.get("/api/audit/replay?from_block=9&to_block=3", headers=headers)
+    assert empty.status_code == 422 and "the period is empty" in empty.json()["detail"]
+
+
+
+def test_the_council_sees_an_applicant_waiting_with_its_attestations(story: Story, client: TestClient) -> None:
+    from vscm.client.records import Role, Tier
+
+    chain = story.platform.chain
+    applicant = Account.from_key(keccak(text="console:applicant"))
+    mark = chain.snapshot()
+    try:
+        chain.fund(applicant.address, 10**18)
+        story.platform.members.as_(applicant).apply([Role.SUPPLIER], Tier.CORE, keccak(text="licence:applicant"),
+                                                    chain.now() + 86400 * 365, "Dunhuang Fasteners")
+        story.platform.members.as_(story.cast.bank).attest(applicant.address, Role.FINANCIER)
+        story.refresh()
+        view = client.get("/api/council", headers=story.auth(story.cast.operator)).json()
+        waiting = [m for m in view["membership_queue"] if m["member"]["address"] == applicant.address]
+        assert len(waiting) == 1 and waiting[0]["member"]["name"] == "Dunhuang Fasteners"
+        assert waiting[0]["roles"] == ["supplier"]
+        assert [a["name"] for a in waiting[0]["attested_by"]] == ["Silk Road Bank"]
+    finally:
+        chain.revert(mark)
+        story.refresh()
+
+
+def test_a_console_behind_a_proxy_checks_its_configured_domain(story: Story, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from vscm.console import create_app
+
+    config = replace(story.app.state.console.config, domain="console.bank.example")
+    with TestClient(create_app(config, background=False)) as proxied:
+        assert proxied.get("/auth/nonce").json()["domain"] == "console.bank.example"
+        assert _sign_in(proxied, story.cast.bank, story).status_code == 200
+        refused = _sign_in(proxied, story.cast.bank, story, domain="testserver")
+        assert refused.status_code == 401 and "not 'console.bank.example'" in refused.json()["detail"]
+
+
+def test_the_updater_records_a_failure_and_goes_on_serving(story: Story, tmp_path: Path) -> None:
+    from vscm.console import Console, ConsoleConfig
+    from vscm.errors import ChainError
+
+    def unreachable() -> Any:
+        console._stop.set()  # one round of the loop: it ends after recording this failure
+        raise ChainError("cannot reach http://127.0.0.1:1")
+
+    console = Console(ConsoleConfig(index=str(tmp_path / "i.sqlite"), deployment=story.platform.deployment,
+                                    chain=unreachable))
+    console._loop()
+    assert console.last_error == "ChainError: cannot reach http://127.0.0.1:1"
+
+
+
+def test_a_console_answers_for_parties_only_once_its_index_caught_up_with_the_chain(story: Story) -> None:
+    """An index folded part of the way (a cursor, but not yet the registry's admissions) would answer a
+    member with a 403 as if it were nobody: until the first update reaches the head, it is a 503."""
+    from dataclasses import replace
+
+    from vscm.console import create_app
+
+    app = create_app(replace(story.app.state.console.config), background=False)
+    with TestClient(app) as fresh:
+        answer = fresh.get("/api/me", headers=story.auth(story.cast.auditor))
+        assert answer.status_code == 503 and "still being built" in answer.json()["detail"]
+        app.state.console.refresh()
+        assert fresh.get("/api/me", headers=story.auth(story.cast.auditor)).json()["kind"] == "auditor"

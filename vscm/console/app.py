@@ -1,0 +1,565 @@
+"""The console: an ASGI app (FastAPI) with the JSON API (OpenAPI at ``/openapi.json``, docs at
+``/docs``) and the server-rendered pages (Jinja2), both read from the lenders' index.
+
+A party signs in with its own key: Sign-In with Ethereum in the page (``GET /auth/nonce``, the
+wallet signs the EIP-4361 message, ``POST /auth/siwe``; the session is a signed cookie), or a script
+token from ``vscm serve token`` sent as ``Authorization: Bearer``. The server never sees a key.
+
+The index is kept up to date by one background thread (``Console.start``): it folds the blocks after
+the cursor, then checks the rebuilt state against the contracts' views at that block (the replay's
+verdict on the audit page). Each request opens its own connection to the index.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
+
+from eth_utils import is_address, to_checksum_address
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel
+from starlette.middleware.sessions import SessionMiddleware
+
+from vscm import __version__
+from vscm.console import siwe, views
+from vscm.console.scope import OutOfScope, Party, whois
+from vscm.errors import ContractRevert, InputError, VscmError
+from vscm.index import Index, open_index
+
+__all__ = ["Console", "ConsoleConfig", "create_app", "vendor_dir"]
+
+log = logging.getLogger("vscm.console")
+HERE = Path(__file__).parent
+#: How long a browser session lasts after signing in.
+SESSION_SECONDS = 8 * 3600
+#: How long a nonce handed out by /auth/nonce may be used.
+NONCE_SECONDS = 600
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ExportKind = Literal["loans", "repayments", "trails", "alerts"]
+ExportFormat = Literal["csv", "xlsx"]
+
+
+def vendor_dir() -> Path:
+    """Where the JS libraries from npm are (``node_modules`` of the checkout: ``make install`` runs npm ci)."""
+    return HERE.parents[1] / "node_modules"
+
+
+#: Browser libraries served from npm's copy under /static/vendor (never from a CDN at run time).
+VENDOR = {"echarts.min.js": "echarts/dist/echarts.min.js", "ethers.umd.min.js": "ethers/dist/ethers.umd.min.js"}
+
+
+@dataclass(frozen=True)
+class ConsoleConfig:
+    """Built once by ``vscm serve`` (or a test): where the index is and which deployment it holds.
+
+    Args:
+        index: a SQLite path or a ``postgresql://`` URL; ``schema``: its PostgreSQL schema.
+        deployment: the platform's manifest (a ``Deployment``).
+        chain: gives the chain for the background updater (None: serve the index as it is); the
+            caller that opened the chain closes it.
+        interval: seconds between background updates.
+        secret: signs the session cookies (random per process when not given).
+        domain: the host name sign-in messages must name (default: the request's Host header).
+    """
+
+    index: str
+    deployment: Any
+    chain: Callable[[], Any] | None = None
+    schema: str | None = None
+    interval: float = 5.0
+    secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    domain: str | None = None
+
+
+class Console:
+    """The app's state: its configuration, the background updater and the replay's last verdict."""
+
+    def __init__(self, config: ConsoleConfig) -> None:
+        self.config = config
+        self.verdict: dict[str, Any] | None = None
+        self.last_error: str | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._chain: Any = None
+        #: the index has caught up with the chain once (until then it is a partial state: who is who may
+        #: not be folded yet); always true for a console that serves the index as it is
+        self.caught_up = config.chain is None
+
+    def open(self, create: bool = False) -> Index:
+        return open_index(self.config.index, schema=self.config.schema, create=create)
+
+    def chain(self) -> Any:
+        """The chain the console reads and sends to (None when it serves the index as it is)."""
+        if self._chain is None and self.config.chain is not None:
+            self._chain = self.config.chain()
+        return self._chain
+
+    def refresh(self) -> None:
+        """Fold the new blocks into the index, then check the state against the contracts' views."""
+        from vscm.audit.source import source_for
+        from vscm.audit.verify import verify
+
+        if self.chain() is None:
+            return
+        deployment = self.config.deployment
+        with self.open(create=True) as index:
+            index.update(source_for(self._chain), deployment)
+            cursor = index.cursor()
+            if cursor is None:
+                return
+            if self.verdict is None or self.verdict["block"] != cursor.block:
+                found = verify(index.load_state(), self._chain.w3, deployment, cursor.block)
+                self.verdict = {"block": cursor.block, "time": views.iso(index.block_timestamp(cursor.block)),
+                                "checked_at": siwe.iso(datetime.now(UTC)),
+                                "findings": [f.to_json() for f in found]}
+        self.last_error = None
+        self.caught_up = True
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.refresh()
+            except Exception as exc:  # noqa: BLE001 - any failure: the console keeps serving the index as it is, and says why
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("index update failed: %s", self.last_error)
+            self._stop.wait(self.config.interval)
+
+    def start(self) -> None:
+        if self.config.chain is not None and self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="vscm-console-updater", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+
+class DecisionRequest(BaseModel):
+    """A lender's decision on a warned loan."""
+
+    decision: Literal["continue", "recall"]
+
+
+class SignedTx(BaseModel):
+    """A transaction signed by the party's own wallet (hex)."""
+
+    raw: str
+
+
+class SignIn(BaseModel):
+    """A signed EIP-4361 message."""
+
+    message: str
+    signature: str
+
+
+# ---------------------------------------------------------------------- dependencies (module level:
+# FastAPI resolves the string annotations of ``from __future__ import annotations`` in this module)
+
+def index_dep(request: Request) -> Iterator[Index]:
+    """A connection to the index for one request."""
+    with request.app.state.console.open() as index:
+        yield index
+
+
+IndexDep = Annotated[Index, Depends(index_dep)]
+
+
+def signed_in(request: Request) -> str | None:
+    """The address that signed in (bearer token or session cookie), or None."""
+    config: ConsoleConfig = request.app.state.console.config
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        try:
+            message = siwe.read_token(header[7:].strip(), chain_id=config.deployment.chain_id,
+                                      registry=config.deployment.registry, now=datetime.now(UTC))
+        except siwe.SiweError as exc:
+            raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+        return message.address
+    address = request.session.get("address")
+    if address and request.session.get("expires", 0) > datetime.now(UTC).timestamp():
+        return str(address)
+    return None
+
+
+def party_dep(request: Request, index: IndexDep) -> Party:
+    """The signed-in party (401 when nobody is)."""
+    address = signed_in(request)
+    if address is None:
+        raise HTTPException(401, "sign in first: Sign-In with Ethereum at /login, or a bearer token from "
+                                 "`vscm serve token --wallet NAME`", headers={"WWW-Authenticate": "Bearer"})
+    console: Console = request.app.state.console
+    if not console.caught_up or index.cursor() is None:  # who is who is known once the index caught up
+        failed = console.last_error
+        raise HTTPException(503, "the index is still being built from the chain: try again in a moment"
+                            + (f" (the last update failed: {failed})" if failed else ""), headers={"Retry-After": "5"})
+    return whois(index, request.app.state.console.config.deployment, address)
+
+
+PartyDep = Annotated[Party, Depends(party_dep)]
+
+
+def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
+    """The console app for ``config``; ``background`` starts the index updater with the app."""
+    console = Console(config)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        if background:
+            console.start()
+        try:
+            yield
+        finally:
+            console.stop()
+
+    app = FastAPI(title="VSCM console", version=__version__, lifespan=lifespan,
+                  description="The lenders', members', auditors' and council's view of the platform, read from "
+                              "the lenders' index. Authenticate with a session from Sign-In with Ethereum "
+                              "(/auth/nonce, /auth/siwe) or `Authorization: Bearer <token of vscm serve token>`.")
+    app.state.console = console
+    app.add_middleware(SessionMiddleware, secret_key=config.secret, max_age=SESSION_SECONDS, same_site="strict",
+                       session_cookie="vscm_session")
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+
+    def directory(index: Index) -> views.Directory:
+        return views.Directory(index, config.deployment)
+
+    def address_of(text: str) -> str:
+        if not is_address(text):
+            raise HTTPException(422, f"bad address {text!r}: 0x and 40 hex digits")
+        return str(to_checksum_address(text))
+
+    @app.exception_handler(OutOfScope)
+    async def out_of_scope(request: Request, exc: OutOfScope) -> Response:
+        if _wants_html(request):
+            return templates.TemplateResponse(request, "error.html", {"status": 403, "message": str(exc)},
+                                              status_code=403)
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _wants_html(request):
+            if exc.status_code == 401:
+                return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            return templates.TemplateResponse(request, "error.html", {"status": exc.status_code,
+                                                                      "message": exc.detail},
+                                              status_code=exc.status_code)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+
+    # ------------------------------------------------------------------ sign-in
+
+    @app.get("/auth/nonce", tags=["auth"])
+    def nonce(request: Request) -> dict[str, Any]:
+        """A fresh nonce and the fields the sign-in message must carry (domain, URI, chain id)."""
+        value = siwe.new_nonce()
+        request.session["nonce"] = value
+        request.session["nonce_expires"] = datetime.now(UTC).timestamp() + NONCE_SECONDS
+        return {"nonce": value, "domain": config.domain or request.url.netloc,
+                "uri": str(request.base_url).rstrip("/"), "chain_id": config.deployment.chain_id,
+                "issued_at": siwe.iso(datetime.now(UTC)), "statement": "Sign in to the VSCM console."}
+
+    @app.post("/auth/siwe", tags=["auth"])
+    def sign_in(request: Request, body: SignIn, index: IndexDep) -> dict[str, Any]:
+        """Check a signed EIP-4361 message against the nonce this session was given; open the session."""
+        expected = request.session.pop("nonce", None)
+        if expected is None or request.session.pop("nonce_expires", 0) < datetime.now(UTC).timestamp():
+            raise HTTPException(401, "no nonce for this session (or it expired): GET /auth/nonce first")
+        try:
+            message = siwe.verify(body.message, body.signature, domain=config.domain or request.url.netloc,
+                                  chain_id=config.deployment.chain_id, now=datetime.now(UTC), nonce=expected)
+        except siwe.SiweError as exc:
+            raise HTTPException(401, str(exc)) from None
+        request.session["address"] = message.address
+        request.session["expires"] = datetime.now(UTC).timestamp() + SESSION_SECONDS
+        return whois(index, config.deployment, message.address).to_json()
+
+    @app.post("/auth/logout", tags=["auth"])
+    def sign_out(request: Request) -> dict[str, Any]:
+        request.session.clear()
+        return {"signed_in": False}
+
+    # ------------------------------------------------------------------ the JSON API
+
+    @app.get("/api/me", tags=["api"])
+    def me(party: PartyDep) -> dict[str, Any]:
+        """Who is signed in, and what the registry says it is (any signed-in address may ask)."""
+        return party.to_json()
+
+    @app.get("/api/lenders/{address}/portfolio", tags=["lender"])
+    def api_portfolio(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The lender's outstanding principal, accrued interest and write-offs, per mode and currency."""
+        lender = address_of(address)
+        party.see_lender(lender)
+        return views.portfolio_view(directory(index), lender)
+
+    @app.get("/api/lenders/{address}/exposure", tags=["lender"])
+    def api_exposure(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """What the lender stands to lose on open loans, per currency, by borrower and supply chain."""
+        lender = address_of(address)
+        party.see_lender(lender)
+        return views.exposure_view(directory(index), lender)
+
+    @app.get("/api/lenders/{address}/maturities", tags=["lender"])
+    def api_maturities(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The lender's running loans by time to maturity, per currency."""
+        lender = address_of(address)
+        party.see_lender(lender)
+        return views.maturity_ladder(directory(index), lender)
+
+    @app.get("/api/lenders/{address}/alerts", tags=["lender"])
+    def api_alerts(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """Warned loans waiting for the lender's decision, with the time left."""
+        lender = address_of(address)
+        party.see_lender(lender)
+        return views.alerts_waiting(directory(index), lender)
+
+    @app.get("/api/lenders/{address}/defaults", tags=["lender"])
+    def api_defaults(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The lender's loans in default."""
+        lender = address_of(address)
+        party.see_lender(lender)
+        return views.defaults(directory(index), lender)
+
+    @app.get("/api/lenders/{address}/exports/{kind}", tags=["lender"],
+             responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
+    def api_export(address: str, kind: ExportKind, party: PartyDep, index: IndexDep,
+                   format: ExportFormat = "csv", start: date | None = None, end: date | None = None) -> Response:
+        """The lender's loans, repayments, money trails or alerts as CSV or XLSX, one currency column,
+        amounts as decimals of their currency, optionally from ``start`` to ``end`` (UTC days, inclusive)."""
+        from vscm.console import exports
+
+        lender = address_of(address)
+        party.see_lender(lender)
+        table = exports.rows(directory(index), lender, kind, start, end)
+        name = f"{kind}-{lender[:10]}"
+        if format == "xlsx":
+            return Response(exports.to_xlsx(table, kind), media_type=XLSX,
+                            headers={"content-disposition": f'attachment; filename="{name}.xlsx"'})
+        return Response(exports.to_csv(table), media_type="text/csv",
+                        headers={"content-disposition": f'attachment; filename="{name}.csv"'})
+
+    @app.get("/api/loans", tags=["loans"])
+    def api_loans(party: PartyDep, index: IndexDep, lender: str | None = Query(None),
+                  borrower: str | None = Query(None)) -> dict[str, Any]:
+        """Loans by lender and/or borrower; without either, the loans the party lends, borrows or guarantees
+        (every loan for auditors and the council)."""
+        who = [address_of(x) if x else None for x in (lender, borrower)]
+        party.see_loans(who[0], who[1])
+        mine = None if party.sees_all or any(who) else party.address
+        return views.loan_list(directory(index), lender=who[0], borrower=who[1], party=mine)
+
+    @app.get("/api/loans/{loan_id}", tags=["loans"])
+    def api_loan(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """One loan: figures, collateral, documents, money trail, repayments and the timeline of its events."""
+        return _loan(loan_id, party, index)
+
+    def _loan(loan_id: int, party: Party, index: Index) -> dict[str, Any]:
+        record = index.record("loans", str(loan_id))
+        if record is None:
+            party.see_everything(f"loan {loan_id}")  # whether a loan exists is not for everyone to learn
+            raise HTTPException(404, f"loan {loan_id} is not in the index")
+        party.see_loan({"loanId": loan_id, **record})
+        view = views.loan_view(directory(index), loan_id)
+        assert view is not None
+        return view
+
+    @app.post("/api/loans/{loan_id}/decision", tags=["loans"])
+    def api_decision(loan_id: int, body: DecisionRequest, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The unsigned transaction of the lender's decision (continue or recall) on its warned loan, for
+        its own wallet to sign (``eth_signTransaction``); send the signed bytes to ``POST /api/tx``."""
+        from vscm.console.tx import build_decision
+
+        record = index.record("loans", str(loan_id))
+        if record is None:
+            party.see_everything(f"loan {loan_id}")
+            raise HTTPException(404, f"loan {loan_id} is not in the index")
+        chain = needs_chain()
+        try:
+            tx = build_decision(chain, config.deployment, party, {"loanId": loan_id, **record}, body.decision)
+        except ContractRevert as exc:
+            raise HTTPException(409, f"the chain refuses: {exc}") from None
+        return {"function": "RiskControl.decide", "loan": loan_id, "decision": body.decision, "tx": tx}
+
+    @app.post("/api/tx", tags=["loans"])
+    def api_send(body: SignedTx, party: PartyDep) -> dict[str, Any]:
+        """Send a transaction the party signed in its own wallet, to a platform contract, and wait for it;
+        the index is brought up to date before the answer."""
+        from vscm.console.tx import send_signed
+
+        try:
+            raw = bytes.fromhex(body.raw.removeprefix("0x"))
+        except ValueError:
+            raise HTTPException(422, "raw must be the signed transaction in hex") from None
+        try:
+            result = send_signed(needs_chain(), config.deployment, party, raw)
+        except ContractRevert as exc:
+            raise HTTPException(409, f"the chain refuses: {exc}") from None
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from None
+        console.refresh()
+        return result
+
+    def needs_chain() -> Any:
+        chain = console.chain()
+        if chain is None:
+            raise HTTPException(503, "this console serves the index without a chain: it cannot send")
+        return chain
+
+    @app.get("/api/members/{address}", tags=["members"])
+    def api_member(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """A member: registration, orders with their documents, assets, loans."""
+        return _member(address_of(address), party, index)
+
+    def _member(member: str, party: Party, index: Index) -> dict[str, Any]:
+        party.see_member(member)
+        view = views.member_view(directory(index), member)
+        if view is None:
+            raise HTTPException(404, f"{member} is not a member of this platform")
+        return view
+
+    @app.get("/api/audit", tags=["audit"])
+    def api_audit(party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """Chain id, contract addresses, the index's range and the replay's verdict (auditors and council)."""
+        party.see_everything("the audit view")
+        return {**views.audit_view(directory(index), console.verdict), "tool_version": __version__,
+                "update_error": console.last_error}
+
+    @app.get("/api/council", tags=["council"])
+    def api_council(party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The membership queue (applied, not yet admitted, with their attestations), requests to join a
+        supply chain, suspended members (the council and auditors)."""
+        party.see_everything("the council's queue")
+        return views.council_view(directory(index))
+
+    @app.get("/api/audit/replay", tags=["audit"], responses={200: {"content": {"text/csv": {}}}})
+    def api_audit_replay(party: PartyDep, index: IndexDep, from_block: int | None = None,
+                         to_block: int | None = None, start: date | None = None, end: date | None = None,
+                         format: Literal["json", "csv"] = "json",
+                         table: Literal["loans", "findings"] = "loans") -> Any:
+        """Replay a period from the chain (blocks, or UTC days ``start``..``end``) and verify it against the
+        contracts at its last block: the report (chain id, contracts, range, time, tool version, events,
+        findings, the loans it touched with names and currencies), as JSON or CSV (its loans or findings)."""
+        party.see_everything("the auditor's replay")
+        report = _replay(index, from_block, to_block, start, end)
+        if format == "csv":
+            from vscm.console import exports
+
+            name = f"audit-{report['from_block']}-{report['to_block']}-{table}.csv"
+            return Response(exports.to_csv(exports.audit_rows(report, table)), media_type="text/csv",
+                            headers={"content-disposition": f'attachment; filename="{name}"'})
+        return report
+
+    def _replay(index: Index, from_block: int | None, to_block: int | None, start: date | None,
+                end: date | None) -> dict[str, Any]:
+        from vscm.audit.audit import audit_chain
+
+        d = directory(index)
+        by_date = views.period_blocks(d, start, end)
+        first = from_block if from_block is not None else by_date[0]
+        last = to_block if to_block is not None else by_date[1]
+        if first is not None and last is not None and first > last:
+            raise HTTPException(422, f"the period is empty: block {first} comes after block {last}")
+        try:
+            outcome = audit_chain(needs_chain(), config.deployment, last, from_block=first)
+        except VscmError as exc:
+            raise HTTPException(422, f"the replay cannot run: {exc}") from None
+        return {**views.audit_report_view(d, outcome.report), "tool_version": __version__,
+                "run_at": siwe.iso(datetime.now(UTC))}
+
+    # ------------------------------------------------------------------ pages
+
+    def page(request: Request, name: str, party: Party, **context: Any) -> Response:
+        return templates.TemplateResponse(request, name, {"party": party.to_json(), **context})
+
+    @app.get("/", include_in_schema=False)
+    def home(party: PartyDep) -> Response:
+        if party.sees_all:
+            return RedirectResponse("/audit", status_code=303)
+        if party.lender:
+            return RedirectResponse(f"/lenders/{party.address}", status_code=303)
+        return RedirectResponse(f"/members/{party.address}", status_code=303)
+
+    @app.get("/login", include_in_schema=False, response_class=HTMLResponse)
+    def login(request: Request) -> Response:
+        return templates.TemplateResponse(request, "login.html", {"party": None,
+                                                                  "next": request.query_params.get("next", "/")})
+
+    @app.get("/lenders/{address}", include_in_schema=False)
+    def lender_page(request: Request, address: str, party: PartyDep, index: IndexDep) -> Response:
+        lender = address_of(address)
+        party.see_lender(lender)
+        d = directory(index)
+        return page(request, "lender.html", party, portfolio=views.portfolio_view(d, lender),
+                    exposure=views.exposure_view(d, lender), ladder=views.maturity_ladder(d, lender),
+                    alerts=views.alerts_waiting(d, lender), defaults=views.defaults(d, lender),
+                    loans=views.loan_list(d, lender=lender))
+
+    @app.get("/loans/{loan_id}", include_in_schema=False)
+    def loan_page(request: Request, loan_id: int, party: PartyDep, index: IndexDep) -> Response:
+        return page(request, "loan.html", party, loan=_loan(loan_id, party, index))
+
+    @app.get("/members/{address}", include_in_schema=False)
+    def member_page(request: Request, address: str, party: PartyDep, index: IndexDep) -> Response:
+        return page(request, "member.html", party, member=_member(address_of(address), party, index))
+
+    @app.get("/audit", include_in_schema=False)
+    def audit_page(request: Request, party: PartyDep, index: IndexDep) -> Response:
+        return page(request, "audit.html", party, audit=api_audit(party, index))
+
+    @app.get("/council", include_in_schema=False)
+    def council_page(request: Request, party: PartyDep, index: IndexDep) -> Response:
+        return page(request, "council.html", party, council=api_council(party, index))
+
+    @app.get("/audit/replay", include_in_schema=False)
+    def audit_replay_page(request: Request, party: PartyDep, index: IndexDep) -> Response:
+        party.see_everything("the auditor's replay")
+        # The page's form sends empty fields for what was left out: only the filled ones count.
+        given = {k: v.strip() for k, v in request.query_params.items()
+                 if k in ("from_block", "to_block", "start", "end") and v.strip()}
+        try:
+            blocks = [int(given[k]) if k in given else None for k in ("from_block", "to_block")]
+            days = [date.fromisoformat(given[k]) if k in given else None for k in ("start", "end")]
+        except ValueError as exc:
+            raise HTTPException(422, f"bad period: {exc}") from None
+        report = _replay(index, blocks[0], blocks[1], days[0], days[1])
+        query = urlencode({"from_block": report["from_block"], "to_block": report["to_block"]})
+        return page(request, "audit_report.html", party, report=report, query=query)
+
+    @app.get("/static/vendor/{name}", include_in_schema=False)
+    def vendor(name: str) -> Response:
+        from fastapi.responses import FileResponse
+
+        if name not in VENDOR:
+            raise HTTPException(404, f"no vendored library {name}")
+        path = vendor_dir() / VENDOR[name]
+        if not path.is_file():
+            raise HTTPException(404, f"{path} is missing: run `make install` (npm ci)")
+        return FileResponse(path, media_type="text/javascript")
+
+    # After /static/vendor/{name}: the first route that matches answers.
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    return app
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api/", "/auth/")) and "text/html" in request.headers.get("accept", "")
+
+
+def mint(account: Any, deployment: Any, hours: float) -> str:
+    """A script token for ``account`` on ``deployment``, valid ``hours`` from now."""
+    return siwe.mint_token(account, chain_id=deployment.chain_id, registry=deployment.registry,
+                           now=datetime.now(UTC), lifetime=timedelta(hours=hours))
+

@@ -1,0 +1,103 @@
+// The console's small JS layer: Sign-In with Ethereum through the page's EIP-1193 wallet
+// (window.ethereum), and the charts (Apache ECharts, served from npm's copy under /static/vendor).
+"use strict";
+
+function siweText(f, address) {
+  // EIP-4361, field by field (the server parses exactly this layout).
+  return `${f.domain} wants you to sign in with your Ethereum account:\n${address}\n\n${f.statement}\n\n` +
+    `URI: ${f.uri}\nVersion: 1\nChain ID: ${f.chain_id}\nNonce: ${f.nonce}\nIssued At: ${f.issued_at}`;
+}
+
+async function signIn(button) {
+  const status = document.getElementById("login-status");
+  if (!window.ethereum) {
+    status.textContent = "No wallet in this browser (an EIP-1193 provider such as a browser wallet is needed).";
+    return;
+  }
+  try {
+    const [account] = await window.ethereum.request({ method: "eth_requestAccounts" });
+    const fields = await (await fetch("/auth/nonce", { credentials: "same-origin" })).json();
+    const address = await checksum(account);
+    const message = siweText(fields, address);
+    const signature = await window.ethereum.request({ method: "personal_sign", params: [toHex(message), account] });
+    const answer = await fetch("/auth/siwe", {
+      method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ message, signature }),
+    });
+    const body = await answer.json();
+    if (!answer.ok) { status.textContent = `Sign-in refused: ${body.detail}`; return; }
+    status.textContent = `Signed in as ${body.name} (${body.kind})`;
+    window.location.assign(button.dataset.next || "/");
+  } catch (err) {
+    status.textContent = `Sign-in failed: ${err.message || err}`;
+  }
+}
+
+function toHex(text) {
+  return "0x" + Array.from(new TextEncoder().encode(text)).map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function checksum(address) {
+  // EIP-4361 wants the address in its EIP-55 form; wallets often answer in lower case (ethers, from npm).
+  return window.ethers.getAddress(address);
+}
+
+async function decide(button) {
+  // The console builds the unsigned transaction; the lender's own wallet signs it here; the console sends it.
+  const status = document.getElementById("decision-status");
+  const { loan, decision } = button.dataset;
+  document.querySelectorAll("button.decision").forEach((b) => { b.disabled = true; });
+  try {
+    const built = await fetch(`/api/loans/${loan}/decision`, {
+      method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ decision }),
+    });
+    const unsigned = await built.json();
+    if (!built.ok) throw new Error(unsigned.detail);
+    status.textContent = "Sign the transaction in your wallet…";
+    const raw = await window.ethereum.request({ method: "eth_signTransaction", params: [unsigned.tx] });
+    const sent = await fetch("/api/tx", {
+      method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ raw }),
+    });
+    const result = await sent.json();
+    if (!sent.ok) throw new Error(result.detail);
+    status.textContent = `${decision} mined in block ${result.block} (tx ${result.tx})`;
+    status.dataset.done = "true";
+  } catch (err) {
+    status.textContent = `The ${decision} failed: ${err.message || err}`;
+    document.querySelectorAll("button.decision").forEach((b) => { b.disabled = false; });
+  }
+}
+
+function sankey(el) {
+  if (!window.echarts) { el.textContent = "charts unavailable (the ECharts file is missing: run make install)"; return; }
+  const links = JSON.parse(el.dataset.links || "[]");
+  if (!links.length) { el.textContent = "no money moved yet"; el.classList.add("empty"); return; }
+  const names = [...new Set(links.flatMap((l) => [l.source, l.target]))];
+  const chart = window.echarts.init(el, null, { renderer: "svg" });
+  chart.setOption({
+    animation: false,
+    tooltip: { formatter: (p) => p.data.amount ? `${p.data.source} → ${p.data.target}: ${p.data.amount.text}` : p.name },
+    series: [{
+      type: "sankey", emphasis: { focus: "adjacency" }, nodeAlign: "left",
+      data: names.map((name) => ({ name })),
+      // Values in minor units as numbers only for the widths; the labels carry the exact text with currency.
+      links: links.map((l) => ({ source: l.source, target: l.target, value: Number(l.units), amount: l.amount })),
+      label: { formatter: (p) => p.name },
+    }],
+  });
+  el.dataset.rendered = "true";
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  const button = document.getElementById("siwe");
+  if (button) button.addEventListener("click", () => signIn(button));
+  const out = document.getElementById("logout");
+  if (out) out.addEventListener("click", async () => {
+    await fetch("/auth/logout", { method: "POST", credentials: "same-origin" });
+    window.location.assign("/login");
+  });
+  document.querySelectorAll("#sankey").forEach(sankey);
+  document.querySelectorAll("button.decision").forEach((b) => b.addEventListener("click", () => decide(b)));
+});
