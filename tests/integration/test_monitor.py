@@ -142,6 +142,18 @@ def test_a_reorganised_cursor_is_refused(fin, tmp_path):
         Monitor(fin.platform, fin.p.monitor, tmp_path).step()
 
 
+def test_a_cursor_beyond_a_shorter_reorganised_chain_is_refused_in_one_line(fin, tmp_path):
+    snapshot = fin.chain.snapshot()
+    fin.mint(fin.p.core, 1_00)
+    fin.mint(fin.p.core, 2_00)
+    monitor = Monitor(fin.platform, fin.p.monitor, tmp_path)
+    monitor.step()
+    fin.chain.revert(snapshot)  # the chain is now shorter than the monitor's cursor
+
+    with pytest.raises(ChainError, match=f"block {monitor.cursor} the monitor read is no longer on the chain"):
+        Monitor(fin.platform, fin.p.monitor, tmp_path).step()
+
+
 def test_the_monitor_needs_a_risk_control_and_a_key(fin, tmp_path):
     bare = Platform(fin.chain, replace(fin.platform.deployment, risk=""))
     with pytest.raises(InputError, match="no RiskControl"):

@@ -274,7 +274,15 @@ class Monitor:
     def _check_cursor(self) -> None:
         if not self.state.cursor_hash:
             return
-        now = "0x" + bytes(self.source.w3.eth.get_block(self.state.cursor)["hash"]).hex()
+        from web3.exceptions import BlockNotFound
+
+        try:
+            now = "0x" + bytes(self.source.w3.eth.get_block(self.state.cursor)["hash"]).hex()
+        except BlockNotFound:
+            head = int(self.source.w3.eth.block_number)
+            raise ChainError(f"block {self.state.cursor} the monitor read is no longer on the chain (its head is "
+                             f"block {head}): the chain was reorganised to a shorter one; start over with a new "
+                             "--state directory") from None
         if now != self.state.cursor_hash:
             raise ChainError(f"block {self.state.cursor} changed since the monitor read it "
                              f"({self.state.cursor_hash} -> {now}): the chain was reorganised; "
