@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from vscm.audit import fold
-from vscm.audit.decode import RawLog, decoder_for
 from vscm.audit.bloom import Bloom
+from vscm.audit.decode import RawLog, decoder_for
 from vscm.audit.source import Header, HistoryFile, Source
 from vscm.audit.state import Finding, State
 from vscm.errors import AuditError
