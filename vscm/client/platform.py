@@ -69,15 +69,13 @@ MAX_NAME_BYTES = 256
 
 
 def check_name(name: str) -> None:
-    """Refuse a member name the chain would refuse as too long, or that is not UTF-8 text.
+    """Refuse a member name the chain would refuse as too long.
 
     Raises:
         InputError: naming the length and the limit.
+        UnicodeEncodeError: the name is not UTF-8 text (lone surrogates from undecodable bytes).
     """
-    try:
-        size = len(name.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise InputError(f"name {name.encode('utf-8', 'backslashreplace').decode()!r} is not valid UTF-8 text") from None
+    size = len(name.encode("utf-8"))  # UnicodeEncodeError for text that is not UTF-8: the CLI names the argument
     if size > MAX_NAME_BYTES:
         raise InputError(f"name is {size} bytes of UTF-8, at most {MAX_NAME_BYTES} are stored on chain "
                          "(MemberRegistry.MAX_NAME_BYTES): shorten it")
