@@ -15,6 +15,9 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     /// @notice The control mechanism (RiskControl): may suspend, reinstate and evict, and put a chain
     /// under investigation.
     bytes32 public constant CONTROLLER_ROLE = keccak256("CONTROLLER_ROLE");
+    /// @notice The longest member name stored, in bytes of UTF-8 (85 CJK characters, 256 Latin ones):
+    /// an unbounded name would make every read of the member (and the audit's replay) pay for it.
+    uint256 public constant MAX_NAME_BYTES = 256;
 
     uint16 internal constant ALL_ROLES = uint16((1 << (uint8(type(Role).max) + 1)) - 1);
     /// Roles an institution holds; a core enterprise is an enterprise, never one of these.
@@ -61,6 +64,7 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
         if (tier == Tier.Core && roles & INSTITUTION_ROLES != 0) revert CoreTierNotAllowed(roles);
         if (credentialExpiry <= block.timestamp) revert CredentialExpired(credentialExpiry, uint64(block.timestamp));
         if (bytes(name).length == 0) revert EmptyName();
+        if (bytes(name).length > MAX_NAME_BYTES) revert NameTooLong(bytes(name).length, MAX_NAME_BYTES);
         m.roles = roles;
         m.tier = tier;
         m.status = Status.Pending;

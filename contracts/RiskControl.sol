@@ -41,6 +41,8 @@ contract RiskControl is IRiskControl, AccessControl {
     mapping(uint64 => FraudCase) private _fraud;
     mapping(uint64 => address[]) private _lenders;
     mapping(uint64 => mapping(address => Exposure)) private _exposure;
+    /// the alert that first carried an evidence hash, by keccak256(subject, subjectId, indicator, evidence)
+    mapping(bytes32 => uint256) private _alertByEvidence;
 
     constructor(IMemberRegistry registry_, ILoanBook loans_, IFundTracker funds_, address operator) {
         registry = registry_;
@@ -61,6 +63,7 @@ contract RiskControl is IRiskControl, AccessControl {
         _checkAlert(indicator, severity, evidence);
         ILoanBook.Loan memory l = loans.getLoan(loanId);
         if (l.status == ILoanBook.LoanStatus.None) revert RiskUnknownLoan(loanId);
+        _requireNewEvidence(Subject.Loan, loanId, indicator, evidence);
         LoanControl storage c = _control[loanId];
         uint64 deadline;
         if (l.status == ILoanBook.LoanStatus.Disbursed && severity >= warnSeverity) {
@@ -89,6 +92,7 @@ contract RiskControl is IRiskControl, AccessControl {
     {
         _checkAlert(indicator, severity, evidence);
         _requireLiveChain(chainId);
+        _requireNewEvidence(Subject.Chain, chainId, indicator, evidence);
         alertId = _record(Subject.Chain, chainId, indicator, severity, evidence, 0);
     }
 
@@ -260,6 +264,7 @@ contract RiskControl is IRiskControl, AccessControl {
         returns (uint256 alertId)
     {
         alertId = ++_alertCount;
+        _alertByEvidence[_evidenceKey(subject, subjectId, indicator, evidence)] = alertId;
         _alerts[alertId] = Alert({
             subject: subject,
             severity: severity,
@@ -271,6 +276,24 @@ contract RiskControl is IRiskControl, AccessControl {
             evidence: evidence
         });
         emit AlertRaised(alertId, subject, subjectId, indicator, severity, msg.sender, evidence, deadline);
+    }
+
+    /// A finding is raised once: the same evidence for the same subject and indicator is a repeat (a
+    /// monitor restarted after a crash, a resent transaction), not a new alert.
+    function _requireNewEvidence(Subject subject, uint256 subjectId, uint16 indicator, bytes32 evidence)
+        internal
+        view
+    {
+        uint256 earlier = _alertByEvidence[_evidenceKey(subject, subjectId, indicator, evidence)];
+        if (earlier != 0) revert RiskAlertRepeated(subject, subjectId, indicator, evidence, earlier);
+    }
+
+    function _evidenceKey(Subject subject, uint256 subjectId, uint16 indicator, bytes32 evidence)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(subject, subjectId, indicator, evidence));
     }
 
     /// The LoanBook accelerates the loan and pulls back the unspent tracked money (up to the debt).

@@ -5,7 +5,8 @@ pragma solidity ^0.8.24;
 /// @notice Implemented by RiskControl. A detector contract holds RiskControl's DETECTOR_ROLE and calls
 /// `raiseLoanAlert`; RiskControl records the alert, warns the loan and notifies its lender. An alert
 /// on a loan that cannot be warned any more (repaid, recalled, already warned) is still recorded and
-/// does not revert, so a detector's batch never fails because of the loan's state.
+/// does not revert, so a detector's batch never fails because of the loan's state. The same evidence
+/// hash for the same loan and indicator is accepted once (`IRiskControl.RiskAlertRepeated`).
 interface IAlertSink {
     /// @notice indicator codes shared by the Python monitor (`vscm.risk`) and on-chain detectors
     /// 301 = collateral below the loan's LTV limit (margin call), 302 = goods missing,

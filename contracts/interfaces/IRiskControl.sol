@@ -122,8 +122,12 @@ interface IRiskControl is IAlertSink {
     error RiskZeroBatch();
     /// @notice The fraud proposal on `chainId` waited past `expiredAt` for its co-signature.
     error RiskProposalExpired(uint64 chainId, uint64 expiredAt);
+    /// @notice Alert `alertId` already holds this evidence hash for the same subject and indicator: a
+    /// monitor that restarted after a crash, or a resent transaction, raises nothing twice.
+    error RiskAlertRepeated(Subject subject, uint256 subjectId, uint16 indicator, bytes32 evidence, uint256 alertId);
 
-    /// @notice A monitor's or detector's alert on a supply chain (evidence for a fraud finding).
+    /// @notice A monitor's or detector's alert on a supply chain (evidence for a fraud finding). The same
+    /// evidence hash for the same chain and indicator is accepted once (`RiskAlertRepeated`).
     function raiseChainAlert(uint64 chainId, uint16 indicator, uint8 severity, bytes32 evidence)
         external
         returns (uint256 alertId);

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from eth_utils import keccak
+from harness import World
 from support import usd_pledge_loan
 
 from vscm import demo
@@ -19,6 +20,7 @@ from vscm.audit.replay import replay
 from vscm.audit.source import source_for
 from vscm.chain.backends import connect
 from vscm.client.platform import Platform
+from vscm.errors import InputError
 from vscm.index import Index, exposure, loan_detail, open_index, portfolio
 
 
@@ -210,3 +212,17 @@ def test_concurrent_updaters_fold_every_window_once(anvil_demo: Platform, kind: 
                 index.db.rollback()
                 index.db.execute(f'DROP SCHEMA "{schema}" CASCADE')
                 index.db.commit()
+
+
+def test_a_full_disk_is_one_named_error_and_keeps_the_windows_written(fresh: World, tmp_path: Path) -> None:
+    """SQLite's max_page_count stands in for a full disk: the write fails with SQLITE_FULL."""
+    source, d = source_for(fresh.chain), fresh.platform.deployment
+    with open_index(tmp_path / "full.sqlite") as ix:
+        pages = ix.db.query("PRAGMA page_count")[0][0]
+        ix.db.query(f"PRAGMA max_page_count = {pages + 2}")
+        with pytest.raises(InputError, match="cannot write the index at .*full.sqlite: database or disk is full"):
+            ix.update(source, d, window=4)
+        kept = ix.cursor()
+        ix.db.query("PRAGMA max_page_count = 1000000")
+        report = ix.update(source, d)
+        assert report.from_block == (kept.block + 1 if kept else d.block) and ix.cursor().block == source.head()

@@ -196,8 +196,59 @@ def test_a_broken_block_hash_link_in_a_stored_history_is_found(demo_embedded: Pl
 
     tampered = rewrite(path, tmp_path / "broken.jsonl", break_link)
     outcome = audit_stored(tampered, demo_embedded.deployment)
-    assert [(f.check, f.entity, f.field, f.found) for f in outcome.findings] == [
-        ("blocks", f"block {broken['number']}", "parentHash", "0x" + "ab" * 32)]
+    # the altered field no longer hashes to the block's hash, and the link to the parent is broken
+    assert [(f.check, f.entity, f.field) for f in outcome.findings] == [
+        ("blocks", f"block {broken['number']}", "hash"), ("blocks", f"block {broken['number']}", "parentHash")]
+    assert outcome.findings[1].found == "0x" + "ab" * 32
+
+
+@pytest.mark.parametrize("field", ["timestamp", "receipts_root"])
+def test_a_forged_header_field_in_a_stored_history_is_found_offline(demo_embedded: Platform,
+                                                                   demo_history: tuple[AuditOutcome, Path],
+                                                                   tmp_path: Path, field: str) -> None:
+    """A stored history keeps whole headers: without the chain, each block hash is recomputed."""
+    _, path = demo_history
+    target = sorted({lg["block_number"] for lg in stored_logs(path)})[3]
+    forged: dict[str, Any] = {}
+
+    def forge(record: dict[str, Any]) -> bool:
+        header = record.get("header")
+        if not header or header["number"] != target:
+            return False
+        header[field] = header[field] + 1 if field == "timestamp" else "0x" + "42" * 32
+        forged.update(header)
+        return True
+
+    outcome = audit_stored(rewrite(path, tmp_path / "forged.jsonl", forge), demo_embedded.deployment)
+    assert [(f.check, f.entity, f.field, f.expected) for f in outcome.findings] == [
+        ("blocks", f"block {target}", "hash", forged["hash"])]
+
+
+def test_every_log_of_two_blocks_removed_from_a_stored_history_is_found(fresh: World, tmp_path: Path) -> None:
+    """A cash round trip nets to zero, so the rebuilt state still matches the contracts: the blocks'
+    receipts (with the chain) and their logs blooms (offline) show the logs that are missing."""
+    w, p = fresh, fresh.p
+    cash = w.platform.cash("CNY")
+    there = cash.as_(p.core).transfer(p.seller.address, 123_00)
+    back = cash.as_(p.seller).transfer(p.core.address, 123_00)
+    gone = {int(there["blockNumber"]), int(back["blockNumber"])}
+    path = tmp_path / "history.jsonl"
+    assert findings_of(audit_chain(w.chain, w.platform.deployment, save=path)) == []
+    lines = [line for line in path.read_text().splitlines()
+             if json.loads(line).get("log", {}).get("block_number") not in gone]
+    removed = path.read_text().count("\n") - len(lines)
+    assert removed >= 2
+    pruned = tmp_path / "pruned.jsonl"
+    pruned.write_text("\n".join(lines) + "\n")
+
+    online = audit_stored(pruned, w.platform.deployment, w.chain)
+    assert {(f.check, f.entity, f.expected, f.found) for f in online.findings if f.check == "receipt"} == {
+        ("receipt", f"tx 0x{bytes(r['transactionHash']).hex()}", "present", "absent") for r in (there, back)}
+    assert not [f for f in online.findings if f.check == "state"]  # the state alone would not show it
+
+    offline = audit_stored(pruned, w.platform.deployment)
+    assert sorted((f.check, f.entity, f.field) for f in offline.findings) == [
+        ("log", f"block {n}", "logs") for n in sorted(gone)]
 
 
 def test_a_backdoor_changing_a_balance_without_an_event_is_found(fresh: World) -> None:

@@ -371,6 +371,12 @@ def test_text_that_is_not_utf8_is_one_line_naming_it(platform: Home) -> None:
     assert_one_line_error(result, "argument 'Caf\\xe9 Ltd' is not valid UTF-8 text")
 
 
+def test_a_name_too_long_for_the_chain_is_one_line_and_sends_nothing(platform: Home) -> None:
+    result = platform.run("member", "apply", "--role", "supplier", "--name", "Ltd " * 80, "--credential",
+                          CREDENTIAL, "--expires", "2040-01-01", wallet="carrier")
+    assert_one_line_error(result, "name is 320 bytes of UTF-8, at most 256 are stored on chain", "shorten it")
+
+
 def test_lender_commands_without_a_node_write_no_index(home: Home, tmp_path: Path) -> None:
     index = tmp_path / "nowhere" / "index.sqlite"
     env = {**home.env, "VSCM_HOME": str(tmp_path)}  # no node, no manifest here

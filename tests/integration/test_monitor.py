@@ -142,6 +142,18 @@ def test_a_reorganised_cursor_is_refused(fin, tmp_path):
         Monitor(fin.platform, fin.p.monitor, tmp_path).step()
 
 
+def test_a_cursor_beyond_a_shorter_reorganised_chain_is_refused_in_one_line(fin, tmp_path):
+    snapshot = fin.chain.snapshot()
+    fin.mint(fin.p.core, 1_00)
+    fin.mint(fin.p.core, 2_00)
+    monitor = Monitor(fin.platform, fin.p.monitor, tmp_path)
+    monitor.step()
+    fin.chain.revert(snapshot)  # the chain is now shorter than the monitor's cursor
+
+    with pytest.raises(ChainError, match=f"block {monitor.cursor} the monitor read is no longer on the chain"):
+        Monitor(fin.platform, fin.p.monitor, tmp_path).step()
+
+
 def test_the_monitor_needs_a_risk_control_and_a_key(fin, tmp_path):
     bare = Platform(fin.chain, replace(fin.platform.deployment, risk=""))
     with pytest.raises(InputError, match="no RiskControl"):
@@ -162,3 +174,70 @@ def test_an_alert_the_contract_refuses_is_reported_not_lost(fin):
     raised = Monitor(fin.platform, fin.p.monitor).step()
 
     assert raised[0].alert_id is None and "RiskNotMonitor" in (raised[0].error or "")
+
+
+# The monitor process of the kill -9 drill: it raises the window's alerts and kills itself (SIGKILL,
+# no cleanup, nothing flushed) right after the chain accepted alert number KILL_AFTER, before the
+# monitor could save it.
+DRILL = """
+import json, os, signal, sys
+from pathlib import Path
+from eth_account import Account
+from vscm.chain.backends import connect
+from vscm.client.deployment import Deployment
+from vscm.client.platform import Platform
+from vscm.client.risk import RiskFacade
+from vscm.risk.monitor import Monitor
+
+url, manifest, key, state, kill_after = sys.argv[1:]
+platform = Platform(connect(url), Deployment.from_dict(json.loads(manifest)))
+real, sent = RiskFacade.raise_loan_alert, []
+
+def raise_then_crash(self, *args):
+    alert_id = real(self, *args)
+    sent.append(alert_id)
+    if len(sent) == int(kill_after):
+        os.kill(os.getpid(), signal.SIGKILL)
+    return alert_id
+
+RiskFacade.raise_loan_alert = raise_then_crash
+Monitor(platform, Account.from_key(key), Path(state)).step()
+"""
+
+
+@pytest.mark.anvil
+def test_a_monitor_killed_between_alerts_raises_nothing_twice_after_restart(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from harness import make_parties, populate
+
+    from vscm.chain.backends import connect
+
+    with connect("anvil") as chain:
+        fin = Fin(populate(chain, make_parties("vscm-monitor-drill")))
+        deals = [fin.pledge(), fin.payable_loan(), fin.pledge()]
+        for deal in deals:
+            divert(fin, deal)
+        run = [sys.executable, "-c", DRILL, chain.node.url, fin.platform.deployment.to_json(),
+               "0x" + bytes(fin.p.monitor.key).hex(), str(tmp_path), "2"]
+
+        crashed = subprocess.run(run, capture_output=True, text=True, timeout=600, check=False)
+
+        assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+        assert fin.platform.risk.count() == 2  # alerts 1 and 2 went out; only 1 was saved
+        saved = json.loads((tmp_path / "monitor.json").read_text())
+        assert [r["alert_id"] for r in saved["raised"]] == [1]
+
+        with connect(chain.node.url) as again:  # a new process would start with no nonce cache either
+            raised = Monitor(Platform(again, fin.platform.deployment), fin.p.monitor, tmp_path).step()
+
+        assert [(r.alert_id, r.error) for r in raised] == [(2, None), (3, None)]  # 2 found on chain, 3 new
+        alerts = fin.platform.risk.alerts()
+        assert sorted(a.subject_id for a in alerts) == sorted(d.loan_id for d in deals)
+        assert len({a.evidence for a in alerts}) == 3
+        assert [r["alert_id"] for r in json.loads((tmp_path / "monitor.json").read_text())["raised"]] == [1, 2, 3]
+        assert Monitor(fin.platform, fin.p.monitor, tmp_path).step() == [] and fin.platform.risk.count() == 3
+        assert os.listdir(tmp_path / "evidence") and len(os.listdir(tmp_path / "evidence")) == 3

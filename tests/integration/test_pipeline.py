@@ -167,7 +167,7 @@ def test_node_restart_mid_batch_loses_nothing_acknowledged_and_resends_nothing_t
         node.stop()  # SIGTERM: anvil writes its state (blocks, not its pool)
         restarted = AnvilNode.start(state_file=state, port=node.port)
         try:
-            resent = pipe.resume()
+            resent = len(pipe.resume())
             done = pipe.wait()
         finally:
             pipe.close()
@@ -176,7 +176,7 @@ def test_node_restart_mid_batch_loses_nothing_acknowledged_and_resends_nothing_t
         chain.close()
 
     # Only what the node lost was resent, once, as the same signed bytes (same hash).
-    assert resent == 10 and pipe.resent == [r.tx_hash for r in in_pool]
+    assert resent == 10 and pipe.resent == [r.tx_hash for r in sorted(in_pool, key=lambda r: (r.sender.lower(), r.nonce))]
     assert [r.sends for r in collected + mined_unseen] == [1] * 20
     assert [r.sends for r in in_pool] == [2] * 10
     assert all(r.ok for r in done) and Counter(r.status for r in done)["mined"] == 20
@@ -187,6 +187,80 @@ def test_node_restart_mid_batch_loses_nothing_acknowledged_and_resends_nothing_t
         assert [token.functions.balanceOf(p).call() for p in payees] == [1000 + i for i in range(30)]
         for signer in tokens.signers:
             assert again.w3.eth.get_transaction_count(signer.address) == start[signer.address] + 10
+
+
+def kill_hard(pid: int) -> None:
+    """kill -9, as a crash or the OOM killer does: anvil writes nothing, its unsaved blocks are gone."""
+    import os
+    import signal
+    import time
+
+    os.kill(pid, signal.SIGKILL)
+    try:
+        os.waitpid(pid, 0)  # started from this process: reap it
+    except ChildProcessError:
+        pass
+    while True:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.01)
+
+
+@pytest.mark.anvil
+def test_node_killed_mid_batch_gets_every_journaled_transaction_back_once_in_nonce_order(tmp_path):
+    from vscm.chain import anvil
+
+    kept, journal = tmp_path / "node", tmp_path / "journal.jsonl"
+    AnvilNode.start_detached(kept, state_interval=3600)
+    chain = connect(AnvilNode.attach(kept))
+    pipe: Pipeline | None = None
+    try:
+        tokens = Tokens(chain, signers=3)
+        start = {s.address: tokens.nonce(s) for s in tokens.signers}
+        anvil.stop(kept)  # a clean stop writes the state: the token survives what follows
+        node = AnvilNode.start_detached(kept, state_interval=3600)  # nothing written again before the kill
+        payees = [key(f"kill-payee-{i}").address for i in range(36)]
+        pipe = Pipeline(chain, mining="manual", batch_size=8, journal=journal)
+
+        def pay(round_: range) -> list[TxResult]:
+            assert pipe is not None
+            return [pipe.submit(tokens.signers[i % 3], tokens.transfer(payees[i], 1000 + i), gas=TRANSFER_GAS)
+                    for i in round_]
+
+        confirmed = pay(range(12))
+        assert all(r.ok for r in pipe.wait())  # receipts collected: the node confirmed them
+        mined_unseen = pay(range(12, 24))
+        pipe.flush()
+        rpc(chain, "evm_mine")
+        in_pool = pay(range(24, 36))
+        pipe.flush()
+        head = chain.block_number()
+        kill_hard(node.pid)
+
+        again = AnvilNode.start_detached(kept, state_interval=3600)
+        assert again.recovery is not None and again.recovery.lost and again.recovery.had_block == head
+        replayed = pipe.resume()
+        done = pipe.wait()
+        everything = confirmed + mined_unseen + in_pool
+
+        # every transaction the node lost, confirmed or not, resent once, per signer in nonce order
+        assert [r.tx_hash for r in replayed] == [r.tx_hash for r in sorted(
+            everything, key=lambda r: (r.sender.lower(), r.nonce))]
+        assert pipe.resent == [r.tx_hash for r in replayed] and all(r.ok for r in replayed)
+        assert done == mined_unseen + in_pool and all(r.ok for r in done)  # the round's, replayed ones included
+        assert all(r.sends == 2 for r in mined_unseen + in_pool)  # the confirmed ones come back from the journal
+        assert [token_balance for token_balance in map(tokens.balance, payees)] == [1000 + i for i in range(36)]
+        for signer in tokens.signers:
+            assert tokens.nonce(signer) == start[signer.address] + 12
+        # a new process resuming from the same journal finds nothing missing
+        assert Pipeline(chain, journal=journal).resume() == []
+    finally:
+        if pipe is not None:
+            pipe.close()
+        anvil.stop(kept)
+        chain.close()
 
 
 def rpc(chain: Any, method: str, params: list[Any] | None = None) -> Any:

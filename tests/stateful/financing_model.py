@@ -267,6 +267,8 @@ class Model:
     #: RiskControl: the operator, alerts raised, per-loan control, parameters, fraud cases, exposures
     operator: str = ""
     alert_count: int = 0
+    #: (loan, evidence) of every indicator-103 alert raised: the same evidence again is a repeat
+    alerted: set[tuple[int, bytes]] = field(default_factory=set)
     control: dict[int, ControlM] = field(default_factory=dict)
     decision_window: int = 3 * 24 * 3600
     lapse_policy: int = LAPSE_FREEZE
@@ -923,12 +925,14 @@ class Model:
         assert ln is not None
         return ln
 
-    def raise_alert(self, loan_id: int, by: str, severity: int, now: int) -> int:
+    def raise_alert(self, loan_id: int, by: str, severity: int, now: int, evidence: bytes) -> int:
         """RiskControl.raiseLoanAlert by a monitor (indicator 103, a non-zero evidence hash)."""
         _require(self.members.has(by, Role.MONITOR), "RiskNotMonitor")
         _require(1 <= severity <= 4, "RiskBadSeverity")
         ln = self._risk_loan(loan_id)
+        _require((loan_id, evidence) not in self.alerted, "RiskAlertRepeated")
         self.alert_count += 1
+        self.alerted.add((loan_id, evidence))
         if ln.status == LoanStatus.DISBURSED and severity >= self.warn_severity:
             deadline = now + self.decision_window
             assert ln.funds is not None

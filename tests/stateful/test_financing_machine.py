@@ -1044,14 +1044,15 @@ class FinancingMachine(RuleBasedStateMachine):
 
     @precondition(lambda self: self.model.loans)
     @rule(index=PICK, severity=st.sampled_from((3, 2, 1, 4, 3, 0, 5)),
-          caller=st.sampled_from(("monitor",) * 6 + ("bank", "supplier")))
-    def alert(self, index: int, severity: int, caller: str) -> None:
-        """A monitor raises an alert (indicator 103) on a loan: a running loan is warned."""
+          caller=st.sampled_from(("monitor",) * 6 + ("bank", "supplier")), tag=st.integers(0, 2))
+    def alert(self, index: int, severity: int, caller: str, tag: int) -> None:
+        """A monitor raises an alert (indicator 103) on a loan: a running loan is warned; the same
+        evidence twice is refused."""
         pool = self._loans(lambda ln: ln.status == LoanStatus.DISBURSED) or list(self.model.loans.values())
         lid, by = _pick(pool, index).loan_id, self.a[caller]
-        self._risk_act("alert", lambda m, now: m.raise_alert(lid, by.address, severity, now),
-                       lambda: self.platform.risk.as_(by).raise_loan_alert(lid, 103, severity,
-                                                                          keccak(text=f"evidence {lid}")), lid)
+        evidence = keccak(text=f"evidence {lid} {tag}")
+        self._risk_act("alert", lambda m, now: m.raise_alert(lid, by.address, severity, now, evidence),
+                       lambda: self.platform.risk.as_(by).raise_loan_alert(lid, 103, severity, evidence), lid)
 
     @precondition(lambda self: self.model.loans)
     @rule(index=PICK, decision=st.sampled_from((RECALL, CONTINUE, RECALL, CONTINUE, 0)),

@@ -2,7 +2,8 @@
 
 On an anvil node, a platform history of at least ``N`` events is generated (``generate_history``),
 then, in the same run, measured: the raw ``eth_getLogs`` fetch rate over the same block windows the
-replay uses, the replay rate (fetch + decode + fold + block hash chain), and the peak Python memory
+replay uses, the replay rate (fetch + decode + fold + block hash chain), the end-to-end audit rate
+(replay + receipts roots + every record compared with the contracts + money, with its CPU time), and the peak Python memory
 of the replay (tracemalloc) over the first quarter and over the whole history — equal peaks show
 that memory stays bounded (windows are streamed; only the state is kept).
 """
@@ -21,6 +22,7 @@ from typing import Any
 from eth_account import Account
 from eth_utils import keccak
 
+from vscm.audit.audit import audit_chain
 from vscm.audit.replay import TARGET_LOGS, contracts_of, replay
 from vscm.audit.source import RpcSource
 from vscm.chain.backends import connect
@@ -110,6 +112,12 @@ def measure_replay(url: str, platform: Platform, *, window: int = 2000) -> tuple
     checked = replay(source, deployment, head, window=window, receipts=True)
     checked_s = time.perf_counter() - start
 
+    # What `vscm audit replay` does end to end: the replay with receipts roots, then every record
+    # compared with the contracts' views at the head and money conservation (`audit_chain`).
+    start, cpu = time.perf_counter(), time.process_time()
+    audited = audit_chain(platform.chain, deployment, head, window=window)
+    audit_s, audit_cpu = time.perf_counter() - start, time.process_time() - cpu
+
     peaks = {}
     quarter = next(last for last, seen in per_window if seen >= fetched // 4)
     for label, stop in (("quarter", quarter), ("full", head)):
@@ -124,6 +132,10 @@ def measure_replay(url: str, platform: Platform, *, window: int = 2000) -> tuple
         BenchRow("replay + receipts roots recomputed (eth_getBlockReceipts)", checked.events, checked_s,
                  checked.events / checked_s,
                  f"{checked.receipt_roots} roots, {len(checked.findings) + len(checked.state.findings)} findings"),
+        BenchRow("audit end to end: replay + receipts roots + every check (views, money)", audited.result.events,
+                 audit_s, audited.result.events / audit_s,
+                 f"{audit_cpu:.2f} s CPU in this process, {audited.result.receipt_roots} roots, "
+                 f"{len(audited.findings)} findings"),
     ]
     memory = {"blocks": result.blocks, "window": window, "windows": len(ends),
               "peak_quarter": peaks["quarter"], "peak_full": peaks["full"]}

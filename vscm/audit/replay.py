@@ -5,6 +5,13 @@ about ``TARGET_LOGS`` logs each: headers (the hash
 chain must link), logs of the platform's contracts (each must carry its block's hash; with
 ``receipts=True`` the platform logs of every transaction must equal its receipt's), decoded and
 folded in (block, log index) order. Memory holds the state and one window, never the whole history.
+
+Every block of the range is accounted for, not only those with logs: each header's fields must
+hash to its hash (a forged timestamp or receipts root is found, offline too), every platform log
+must be in its block's logs bloom, and a block whose bloom names a platform contract is read in full
+(with ``receipts=True``: all its receipts, so a log missing from the history is found; offline: a
+bloom naming a contract and one of its events with no log of that contract is a finding). A bloom
+has no false negatives, so a block whose bloom names no platform contract has no platform log.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from vscm.audit import fold
+from vscm.audit.bloom import Bloom
 from vscm.audit.decode import RawLog, decoder_for
 from vscm.audit.source import Header, HistoryFile, Source
 from vscm.audit.state import Finding, State
@@ -202,6 +210,7 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
         history = own
     state = result.state
     prev = previous
+    bloom = Bloom(contracts)
     try:
         size, first = min(window, FIRST_WINDOW), start
         while first <= stop:
@@ -212,8 +221,11 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
             hashes = {h.number: h.hash for h in headers}
             logs = sorted(source.logs(first, last, addresses), key=lambda lg: (lg.block_number, lg.log_index))
             _check_logs(result, logs, hashes)
-            if receipts and logs:
-                _check_receipts(result, source, logs, set(addresses), {h.number: h for h in headers})
+            named = _check_blooms(result, bloom, headers, logs, offline=not receipts)
+            if receipts:
+                wanted = named | {lg.block_number for lg in logs}
+                if wanted:
+                    _check_receipts(result, source, logs, set(addresses), {h.number: h for h in headers}, wanted)
             for lg in logs:
                 if lg.block_number not in ctx.timestamps:
                     continue  # reported by _check_logs
@@ -267,6 +279,13 @@ def _check_headers(result: ReplayResult, headers: list[Header], first: int, last
         result.findings.append(Finding("blocks", f"blocks {first}-{last}", "headers", "every block",
                                        f"missing {missing[:10]}" if missing else f"out of order {numbers[:10]}"))
     for h in headers:
+        computed = h.computed_hash()
+        if computed is None:
+            result.notes.add("headers without their whole fields (stored by an older vscm): block hashes "
+                             "not recomputed, blocks without logs not checked against their logs bloom")
+        elif computed != h.hash:
+            result.findings.append(Finding("blocks", f"block {h.number}", "hash", h.hash, computed, h.number,
+                                           "the header's fields do not hash to its hash: a field was altered"))
         if prev is not None and h.number == prev.number + 1 and h.parent_hash != prev.hash:
             result.findings.append(Finding("blocks", f"block {h.number}", "parentHash", prev.hash, h.parent_hash,
                                            h.number, "the hash chain is broken"))
@@ -282,17 +301,55 @@ def _check_logs(result: ReplayResult, logs: list[RawLog], hashes: dict[int, str]
                                            lg.block_hash, lg.block_number, "the log is not of this block"))
 
 
+def _check_blooms(result: ReplayResult, bloom: Bloom, headers: list[Header], logs: list[RawLog],
+                  offline: bool) -> set[int]:
+    """Every platform log is in its block's logs bloom; returns the blocks whose bloom names a
+    platform contract (blocks stored without a bloom count as named: they must be read in full).
+    ``offline``: a bloom that names a contract and one of its events where the history holds no log
+    of that contract is a finding (a log removed from a stored history)."""
+    by_block: dict[int, set[str]] = {}
+    for lg in logs:
+        by_block.setdefault(lg.block_number, set()).add(lg.address)
+    named: set[int] = set()
+    for h in headers:
+        value = h.logs_bloom
+        if value is None:
+            named.add(h.number)
+            continue
+        if not value:
+            continue  # no log at all in this block
+        present = by_block.get(h.number, set())
+        for address in bloom.addresses_in(value):
+            named.add(h.number)
+            if offline and address not in present and bloom.events_in(value, address):
+                result.findings.append(Finding(
+                    "log", f"block {h.number}", "logs", f"the logs its logsBloom names ({bloom.names[address]} "
+                    f"{address})", "none in the history", h.number, "a log was removed from the history"))
+    blooms = {h.number: h.logs_bloom for h in headers}
+    for lg in logs:
+        value = blooms.get(lg.block_number)
+        if value is not None and not bloom.holds(value, lg):
+            result.findings.append(Finding("log", f"log {lg.tx_hash}#{lg.log_index}", "logsBloom",
+                                           "in the block's logs bloom", "absent", lg.block_number,
+                                           "the block never emitted this log"))
+    return named
+
+
 def _check_receipts(result: ReplayResult, source: Source, logs: list[RawLog], platform: set[str],
-                    headers: dict[int, Header]) -> None:
-    """The receipts of each block with platform logs hash to its header's receiptsRoot, and each
-    transaction's platform logs are exactly those of its receipt."""
+                    headers: dict[int, Header], wanted: set[int]) -> None:
+    """The receipts of each ``wanted`` block (those with platform logs or whose bloom names a
+    platform contract) hash to its header's receiptsRoot, and each transaction's platform logs are
+    exactly those of its receipt, including transactions the history holds no log of."""
     by_tx: dict[str, list[RawLog]] = {}
-    blocks: dict[int, list[str]] = {}
+    blocks: dict[int, list[str]] = {n: [] for n in sorted(wanted)}
     for lg in logs:
         if lg.tx_hash not in by_tx:
             blocks.setdefault(lg.block_number, []).append(lg.tx_hash)
         by_tx.setdefault(lg.tx_hash, []).append(lg)
     roots, receipts = source.block_receipts(blocks)
+    for tx, chain_logs in receipts.items():
+        if tx not in by_tx and any(lg.address in platform for lg in chain_logs):
+            by_tx[tx] = []  # the chain's receipt holds platform logs the history does not
     for number, root in sorted(roots.items()):
         header = headers.get(number)
         if root is None:

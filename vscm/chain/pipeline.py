@@ -35,6 +35,14 @@ Restart safety: every signed transaction keeps its raw bytes and hash. After the
 be mined, by hash, and resends the SAME raw bytes only for those it no longer knows: the same nonce
 means a transaction can never execute twice, and nothing the node acknowledged is lost.
 
+A node that was killed (kill -9, power loss) may also have lost blocks it had mined: transactions
+whose receipts were collected are gone too. Give the pipeline a ``journal`` file: every signed
+transaction is appended to it (one JSON line, the raw bytes included) and fsync'd before it is
+handed to the node, so the journal holds everything the node ever acknowledged. ``resume()`` then
+asks the node for EVERY journaled transaction, mined or not, and resends those it no longer has in
+nonce order (per signer); it returns exactly those, and their receipts are collected by the next
+``wait()``. A new process can resume from the journal of one that crashed.
+
 A transaction the node rejects (balance, fee) would leave a gap in its signer's nonces that
 stalls every later transaction of that signer; the pipeline fills the gap with a zero-value
 transfer to the signer itself at that nonce (reported as ``filler``), so the others still land.
@@ -49,12 +57,15 @@ it depended on.
 from __future__ import annotations
 
 import itertools
+import json
 import math
+import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import coincurve
@@ -169,13 +180,16 @@ class Pipeline:
         receipt_timeout: Seconds ``wait`` waits for the last receipt before reporting the
             transactions still missing as failed.
         gas_multiplier: Head-room over estimated gas.
+        journal: An append-only file of every signed transaction handed to the node (fsync'd
+            before sending); ``resume`` resends from it whatever the node lost, mined or not.
 
     Submitting is thread-safe: any number of threads may ``submit`` for the same or different
     signers; each signer's nonces are taken, and its transactions queued, in one critical section.
     """
 
     def __init__(self, chain: Chain, *, batch_size: int = DEFAULT_BATCH_SIZE, mining: Mining = "auto",
-                 receipt_timeout: float = 120.0, gas_multiplier: float = GAS_MULTIPLIER) -> None:
+                 receipt_timeout: float = 120.0, gas_multiplier: float = GAS_MULTIPLIER,
+                 journal: str | Path | None = None) -> None:
         if batch_size < 1:
             raise InputError(f"batch_size must be at least 1, not {batch_size}")
         if mining not in ("auto", "manual"):
@@ -197,6 +211,9 @@ class Pipeline:
         self._encoder = CallEncoder()
         self._ids = itertools.count()
         self._signers: dict[str, LocalAccount] = {}  # to fill a rejected nonce with the same key
+        self.journal = Path(journal) if journal is not None else None
+        if self.journal is not None:
+            self.journal.parent.mkdir(parents=True, exist_ok=True)
         self._url: str | None = None
         if chain.kind != "embedded":
             self._url = str(getattr(chain.w3.provider, "endpoint_uri", "") or "")
@@ -308,6 +325,7 @@ class Pipeline:
             return
         for start in range(0, len(batch), self.batch_size):
             chunk = batch[start:start + self.batch_size]
+            self._journal(chunk)
             try:
                 answers = self._batch("eth_sendRawTransaction", [["0x" + r.raw.hex()] for r in chunk])
             except ChainError:
@@ -340,20 +358,29 @@ class Pipeline:
             done, self.results = self.results, []
         return done
 
-    def resume(self) -> int:
-        """After the node restarted (or a batch failed mid-way): find out, by hash, which of the
-        transactions not yet known to be mined the node still knows, and resend the same signed
-        bytes of those it lost. Manual mining is switched back off if the restart turned it on.
+    def resume(self) -> list[TxResult]:
+        """After the node restarted (or a batch failed mid-way): find out, by hash, which
+        transactions the node no longer has, and resend their same signed bytes, per signer in
+        nonce order. Without a journal the candidates are the transactions not yet known to be
+        mined; with one, every journaled transaction (a killed node may have lost mined blocks).
+        Manual mining is switched back off if the restart turned it on. The next ``wait`` collects
+        the receipts of what was resent.
 
         Returns:
-            How many transactions were resent.
+            The transactions resent, in the order they were resent (``tx_hash``, ``sender``,
+            ``nonce``, ``label`` say which; ``sends`` counts this one).
         """
         if self._url is None:
-            return 0
+            return []
         if self.mining == "manual":
             self._rpc("evm_setAutomine", [False])
         with self._lock:
             candidates = [r for r in self._open if r.status in ("sent", "signed")]
+        seen = {r.tx_hash for r in candidates}
+        for entry in self._journaled():
+            if entry.tx_hash not in seen:
+                seen.add(entry.tx_hash)
+                candidates.append(entry)
         known: list[Any] = []
         for start in range(0, len(candidates), self.batch_size):
             chunk = candidates[start:start + self.batch_size]
@@ -362,6 +389,14 @@ class Pipeline:
         for result, answer in zip(candidates, known):
             if answer.get("result") is not None and result.status == "signed":
                 result.status = "sent"
+        # A signer's transactions execute in nonce order: a gap would strand every later one.
+        lost.sort(key=lambda r: (r.sender.lower(), r.nonce or 0))
+        with self._lock:
+            open_hashes = {r.tx_hash for r in self._open}
+            for result in lost:
+                result.receipt, result.error = None, None
+                if result.tx_hash not in open_hashes:
+                    self._open.append(result)  # mined before and forgotten by the node: collect it again
         for start in range(0, len(lost), self.batch_size):
             chunk = lost[start:start + self.batch_size]
             answers = self._batch("eth_sendRawTransaction", [["0x" + r.raw.hex()] for r in chunk])
@@ -369,7 +404,7 @@ class Pipeline:
                 result.sends += 1
                 self.resent.append(str(result.tx_hash))
                 self._acknowledge(result, answer)
-        return len(lost)
+        return lost
 
     @contextmanager
     def automining(self) -> Iterator[None]:
@@ -398,6 +433,40 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- internals: the journal -------------------------------------------------------------
+
+    def _journal(self, results: Sequence[TxResult]) -> None:
+        """Append ``results`` to the journal and fsync it, before they are handed to the node."""
+        if self.journal is None or not results:
+            return
+        lines = "".join(json.dumps({"hash": r.tx_hash, "sender": r.sender, "nonce": r.nonce, "label": r.label,
+                                    "raw": "0x" + r.raw.hex()}, separators=(",", ":")) + "\n" for r in results)
+        with self._lock:
+            try:
+                with open(self.journal, "a", encoding="utf-8") as out:
+                    out.write(lines)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except OSError as exc:
+                raise ChainError(f"cannot write the pipeline journal {self.journal}: {exc.strerror}; "
+                                 "nothing of this batch was sent") from exc
+
+    def _journaled(self) -> list[TxResult]:
+        """Every transaction in the journal (a last line torn by a crash was never sent: skipped)."""
+        if self.journal is None or not self.journal.exists():
+            return []
+        entries: list[TxResult] = []
+        with open(self.journal, encoding="utf-8") as lines:
+            for line in lines:
+                try:
+                    e = json.loads(line)
+                    raw = bytes.fromhex(e["raw"][2:])
+                except (ValueError, KeyError, TypeError):
+                    continue
+                entries.append(TxResult(index=-1, label=str(e["label"]), sender=str(e["sender"]),
+                                        nonce=int(e["nonce"]), tx_hash=str(e["hash"]), status="sent", raw=raw))
+        return entries
 
     # -- internals: signing -----------------------------------------------------------------
 
@@ -476,6 +545,7 @@ class Pipeline:
         if self._url is None:
             self._send_embedded([filler])
             return
+        self._journal([filler])
         answer = self._batch("eth_sendRawTransaction", [["0x" + filler.raw.hex()]])[0]
         filler.sends = 1
         if answer.get("error") is None:

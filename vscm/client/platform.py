@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from vscm.client.oracle import OracleFacade
 
 __all__ = [
+    "MAX_NAME_BYTES",
     "AssetsFacade",
     "CashFacade",
     "FundsFacade",
@@ -49,6 +50,7 @@ __all__ = [
     "MembersFacade",
     "OrdersFacade",
     "Platform",
+    "check_name",
     "code2",
     "code3",
     "text32",
@@ -60,6 +62,23 @@ F = TypeVar("F", bound="_Facade")
 #: refusal reverts early (~50k); a payment that the state let through by the time it is mined needs
 #: at most ~260k (a first payment to a new payee).
 REFUSED_SPEND_GAS = 400_000
+
+
+#: MemberRegistry.MAX_NAME_BYTES: the longest member name stored on chain, in bytes of UTF-8
+MAX_NAME_BYTES = 256
+
+
+def check_name(name: str) -> None:
+    """Refuse a member name the chain would refuse as too long.
+
+    Raises:
+        InputError: naming the length and the limit.
+        UnicodeEncodeError: the name is not UTF-8 text (lone surrogates from undecodable bytes).
+    """
+    size = len(name.encode("utf-8"))  # UnicodeEncodeError for text that is not UTF-8: the CLI names the argument
+    if size > MAX_NAME_BYTES:
+        raise InputError(f"name is {size} bytes of UTF-8, at most {MAX_NAME_BYTES} are stored on chain "
+                         "(MemberRegistry.MAX_NAME_BYTES): shorten it")
 
 
 def text32(value: str | bytes) -> bytes:
@@ -136,6 +155,9 @@ class MembersFacade(_Facade):
     # ---- writes
     def apply(self, roles: Iterable[Role], tier: Tier, credential_hash: bytes, credential_expiry: int,
               name: str) -> Any:
+        """Apply for membership. A name longer than ``MAX_NAME_BYTES`` bytes of UTF-8 is refused here,
+        before anything is sent, as the contract would (``NameTooLong``)."""
+        check_name(name)
         return self._send(self.contract.functions.applyForMembership(
             roles_to_mask(roles), int(tier), credential_hash, credential_expiry, name))
 

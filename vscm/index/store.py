@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -210,6 +211,14 @@ def open_index(target: str | Path, *, schema: str | None = None, create: bool = 
     return Index(db, text)
 
 
+def _is_database_error(exc: BaseException) -> bool:
+    """An error of the database itself (SQLite, or psycopg when installed), not of vscm."""
+    if isinstance(exc, sqlite3.Error):
+        return True
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(exc, psycopg.Error)
+
+
 def _ident(name: str) -> str:
     if not name.replace("_", "").isalnum():
         raise InputError(f"bad schema name {name!r}: letters, digits and _ only")
@@ -380,7 +389,22 @@ class Index:
         to the fork point if the chain reorganised since the last update.
 
         Safe to run in several processes at once: a window is written only if the cursor has not moved
-        since its state was read; if it has, the update starts again from the new cursor."""
+        since its state was read; if it has, the update starts again from the new cursor.
+
+        Raises:
+            InputError: the database refused a write (a full disk, a read-only file); the windows
+                written before are kept, the next update continues from them."""
+        try:
+            return self._update(source, deployment, to_block, window=window, receipts=receipts, progress=progress)
+        except Exception as exc:
+            if not _is_database_error(exc):
+                raise
+            raise InputError(f"cannot write the index at {self.target}: {str(exc).strip() or type(exc).__name__}; "
+                             "free disk space (or make it writable) and run the command again: the windows "
+                             "already written are kept") from None
+
+    def _update(self, source: Source, deployment: Any, to_block: int | None, *, window: int, receipts: bool,
+                progress: Any) -> UpdateReport:
         self._bind(deployment)
         head = source.head()
         stop = head if to_block is None else min(to_block, head)

@@ -10,9 +10,12 @@ reverted (a refused payment of loan money leaves no log, only a failed transacti
 order to the :class:`~vscm.risk.indicators.RiskEngine`, and turns each finding into a RiskControl
 alert signed by the monitor's own key. The alert carries the keccak-256 of the finding's canonical
 JSON; the JSON itself is kept in ``<state_dir>/evidence/<hash>.json`` for lenders and auditors.
-The cursor (block number and hash) and the engine's state are saved after every window, so a
-restarted monitor continues where it stopped and never raises the same finding twice; a cursor
-block whose hash changed (a reorganisation) is refused with the block named.
+The cursor (block number and hash) and the engine's state are saved after every window, and each
+raised alert is saved (written, fsync'd, renamed) before the next one is sent. A monitor killed in
+the middle of a window restarts from the window's start: the engine finds the same findings again,
+those already saved are skipped, and the one whose transaction went out just before the crash is
+refused by RiskControl (``RiskAlertRepeated``, which names the alert that holds it) and recorded as
+raised. A cursor block whose hash changed (a reorganisation) is refused with the block named.
 """
 
 from __future__ import annotations
@@ -175,6 +178,9 @@ class _State:
     cursor_hash: str
     engine: dict[str, Any]
     raised: list[dict[str, Any]] = field(default_factory=list)
+    #: chain time of the last time-based tick, saved with the cursor so that a restarted monitor
+    #: ticks where the first run did (and finds the same findings with the same evidence)
+    last_tick: int = 0
 
 
 class Monitor:
@@ -207,10 +213,11 @@ class Monitor:
         self.window = window
         self.dry_run = dry_run
         self.tick_seconds = tick_seconds
-        self._last_tick = 0
         self.source = EventSource(platform)
         self.thresholds = thresholds or load_thresholds()
         self.state = self._load()
+        self._last_tick = self.state.last_tick
+        self._done = {r["key"] for r in self.state.raised if r.get("alert_id") is not None or r.get("error")}
         self.engine = RiskEngine.from_state(self.state.engine, self.thresholds) if self.state.engine \
             else RiskEngine(self.thresholds)
 
@@ -244,8 +251,12 @@ class Monitor:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         body = {"format": STATE_FORMAT, **self.state.__dict__}
-        tmp.write_text(json.dumps(body, sort_keys=True))
+        with open(tmp, "w") as out:
+            out.write(json.dumps(body, sort_keys=True))
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)
 
     def _keep_evidence(self, finding: Finding, digest: str) -> None:
         if self.state_dir is None:
@@ -263,7 +274,15 @@ class Monitor:
     def _check_cursor(self) -> None:
         if not self.state.cursor_hash:
             return
-        now = "0x" + bytes(self.source.w3.eth.get_block(self.state.cursor)["hash"]).hex()
+        from web3.exceptions import BlockNotFound
+
+        try:
+            now = "0x" + bytes(self.source.w3.eth.get_block(self.state.cursor)["hash"]).hex()
+        except BlockNotFound:
+            head = int(self.source.w3.eth.block_number)
+            raise ChainError(f"block {self.state.cursor} the monitor read is no longer on the chain (its head is "
+                             f"block {head}): the chain was reorganised to a shorter one; start over with a new "
+                             "--state directory") from None
         if now != self.state.cursor_hash:
             raise ChainError(f"block {self.state.cursor} changed since the monitor read it "
                              f"({self.state.cursor_hash} -> {now}): the chain was reorganised; "
@@ -286,6 +305,8 @@ class Monitor:
                 findings += self.engine.feed(record)
             findings += self._tick(self.source.block_time(end), end)
             for finding in findings:
+                if finding.key in self._done:
+                    continue  # raised (and saved) before a crash in this window
                 result = self._act(finding)
                 raised.append(result)
                 if on_alert is not None:
@@ -294,6 +315,7 @@ class Monitor:
             self.state.cursor = end
             self.state.cursor_hash = "0x" + bytes(block["hash"]).hex()
             self.state.engine = self.engine.state_dict()
+            self.state.last_tick = self._last_tick
             self._save()
         return raised
 
@@ -325,9 +347,32 @@ class Monitor:
                                                       int(finding.severity), digest)
                 result = RaisedAlert(finding, hex_digest, alert_id=alert_id)
             except ContractRevert as exc:
-                result = RaisedAlert(finding, hex_digest, error=str(exc))
+                if exc.name == "RiskAlertRepeated":
+                    # sent before a crash, not saved: the chain holds it, so it is raised
+                    result = RaisedAlert(finding, hex_digest, alert_id=int(exc.values["alertId"]))
+                else:
+                    result = RaisedAlert(finding, hex_digest, error=str(exc))
         self.state.raised.append({"key": finding.key, "subject": finding.subject, "subject_id": finding.subject_id,
                                   "indicator": int(finding.indicator), "severity": int(finding.severity),
                                   "block": finding.block, "evidence": hex_digest, "alert_id": result.alert_id,
                                   "error": result.error})
+        if not self.dry_run:
+            # saved before the next alert is sent: a crash loses at most the one in flight, which the
+            # chain then refuses as a repeat
+            self._done.add(finding.key)
+            self._save()
         return result
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX: the directory entry is data of the directory)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems cannot fsync a directory; the rename itself is atomic
+    finally:
+        os.close(fd)

@@ -6,7 +6,9 @@ import pytest
 from harness import reverts
 from support import ONE_YEAR, apply_as, b32, the_event
 
+from vscm.client.platform import MAX_NAME_BYTES
 from vscm.client.records import Role, Status, Tier, roles_to_mask
+from vscm.errors import InputError
 
 
 def test_applicant_is_recorded_as_pending_and_announced(fresh, platform, p):
@@ -89,3 +91,18 @@ def test_application_with_an_expired_credential_is_refused(fresh, p, age):
 def test_application_without_a_name_is_refused(fresh, p):
     with reverts("EmptyName"):
         apply_as(fresh, p.applicant, name="")
+
+
+def test_a_name_longer_than_the_bound_is_refused_on_chain_with_its_length(fresh, platform, p):
+    contract = platform.members.contract
+    assert contract.functions.MAX_NAME_BYTES().call() == MAX_NAME_BYTES == 256
+    expiry = fresh.now() + ONE_YEAR
+    name = "货" * 86  # 258 bytes of UTF-8
+    call = contract.functions.applyForMembership(roles_to_mask([Role.SUPPLIER]), int(Tier.SME), b32("c"), expiry, name)
+    with reverts("NameTooLong", length=258, max=256):
+        fresh.chain.sender.transact(p.applicant, call)
+    with pytest.raises(InputError, match="name is 258 bytes of UTF-8, at most 256"):
+        platform.members.as_(p.applicant).apply([Role.SUPPLIER], Tier.SME, b32("c"), expiry, name)
+
+    apply_as(fresh, p.applicant, name="x" * 256)  # the bound itself is stored
+    assert platform.members.member(p.applicant.address).name == "x" * 256

@@ -73,7 +73,7 @@ def test_the_warn_severity_is_a_parameter(fin):
 
     alert(fin, deal.loan_id, severity=Severity.HIGH)
     assert fin.state(deal.loan_id).status == LoanStatus.DISBURSED
-    alert(fin, deal.loan_id, severity=Severity.CRITICAL)
+    alert(fin, deal.loan_id, severity=Severity.CRITICAL, label="worse")
     assert fin.state(deal.loan_id).status == LoanStatus.WARNED
 
 
@@ -146,3 +146,23 @@ def test_risk_control_holds_the_controller_roles(fin):
         assert facade.contract.functions.hasRole(CONTROLLER_ROLE, risk).call()
     assert fin.platform.risk.parameters() == (WINDOW, 0, 2)
     assert Role.MONITOR in fin.platform.members.member(fin.p.monitor.address).roles
+
+
+def test_the_same_evidence_for_the_same_subject_and_indicator_is_refused_with_the_first_alert(fin):
+    deal, other = fin.pledge(), fin.payable_loan()
+    risk = fin.platform.risk.as_(fin.p.monitor)
+    first = risk.raise_loan_alert(deal.loan_id, DIVERSION, Severity.HIGH, b32("e1"))
+    chain_first = risk.raise_chain_alert(fin.w.chain_id, 401, Severity.MEDIUM, b32("e1"))
+
+    with reverts("RiskAlertRepeated", subject=AlertSubject.LOAN, subjectId=deal.loan_id, indicator=DIVERSION,
+                 evidence=b32("e1"), alertId=first):
+        risk.raise_loan_alert(deal.loan_id, DIVERSION, Severity.LOW, b32("e1"))
+    with reverts("RiskAlertRepeated", subject=AlertSubject.CHAIN, subjectId=fin.w.chain_id, indicator=401,
+                 evidence=b32("e1"), alertId=chain_first):
+        risk.raise_chain_alert(fin.w.chain_id, 401, Severity.MEDIUM, b32("e1"))
+    assert fin.platform.risk.count() == 2
+
+    # other evidence, another loan or another indicator is a new alert
+    assert risk.raise_loan_alert(deal.loan_id, DIVERSION, Severity.HIGH, b32("e2")) == 3
+    assert risk.raise_loan_alert(other.loan_id, DIVERSION, Severity.HIGH, b32("e1")) == 4
+    assert risk.raise_loan_alert(deal.loan_id, 301, Severity.HIGH, b32("e1")) == 5
