@@ -132,6 +132,7 @@ contract LoanBook is ILoanBook, AccessControl {
         bool approved = l.status == LoanStatus.Approved;
         l.status = LoanStatus.Rejected;
         emit LoanRejected(loanId, reason);
+        _releaseGuarantee(loanId, l);
         // Withdrawing an approval frees the asset (and a financed invoice's settlement) again.
         if (approved) _releaseClaimOrGoods(loanId, l);
     }
@@ -142,10 +143,15 @@ contract LoanBook is ILoanBook, AccessControl {
         if (l.guarantor != msg.sender || l.guaranteeSigned) revert LoanNotGuarantor(loanId, msg.sender);
         if (l.status != LoanStatus.Applied && l.status != LoanStatus.Approved) revert LoanWrongStatus(loanId, l.status);
         _requireActive(msg.sender);
-        uint256 allowance = IERC20(l.currency).allowance(msg.sender, address(this));
-        if (allowance < l.principal) revert LoanGuaranteeNotFunded(loanId, allowance, l.principal);
+        // The commitment is taken now and held for this loan alone: it cannot be withdrawn, and a second
+        // loan needs a second commitment.
+        IERC20 cash = IERC20(l.currency);
+        uint256 available = _min(cash.allowance(msg.sender, address(this)), cash.balanceOf(msg.sender));
+        if (available < l.principal) revert LoanGuaranteeNotFunded(loanId, available, l.principal);
         l.guaranteeSigned = true;
-        emit GuaranteeSigned(loanId, msg.sender);
+        l.guaranteeHeld = l.principal;
+        emit GuaranteeSigned(loanId, msg.sender, l.principal);
+        cash.safeTransferFrom(msg.sender, address(this), l.principal);
     }
 
     /// @inheritdoc ILoanBook
@@ -267,18 +273,18 @@ contract LoanBook is ILoanBook, AccessControl {
         l.status = LoanStatus.Defaulted;
         l.defaultedAt = uint64(block.timestamp);
         emit LoanDefaulted(loanId, _owed(l));
-        // The guarantor is charged only for what is really lost, as far as its allowance and balance
-        // go; what it pays, it takes over of the lender's claim (`guarantorPaid`, subrogation).
-        if (l.guarantor != address(0)) {
-            IERC20 cash = IERC20(l.currency);
-            uint256 take = _min(_owed(l), _min(cash.allowance(l.guarantor, address(this)), cash.balanceOf(l.guarantor)));
-            if (take != 0) {
-                l.guarantorPaid += take;
-                emit GuaranteeCalled(loanId, l.guarantor, take);
-                cash.safeTransferFrom(l.guarantor, l.lender, take);
-                _applyPayment(loanId, l, l.guarantor, take);
-            }
+        // The guarantor is charged, out of the commitment held for this loan, only for what is really
+        // lost; the rest goes back to it. What it pays, it takes over of the lender's claim
+        // (`guarantorPaid`, subrogation).
+        uint256 take = _min(_owed(l), l.guaranteeHeld);
+        if (take != 0) {
+            l.guaranteeHeld -= take;
+            l.guarantorPaid += take;
+            emit GuaranteeCalled(loanId, l.guarantor, take);
+            IERC20(l.currency).safeTransfer(l.lender, take);
+            _applyPayment(loanId, l, l.guarantor, take);
         }
+        _releaseGuarantee(loanId, l);
     }
 
     /// @inheritdoc ILoanBook
@@ -436,8 +442,10 @@ contract LoanBook is ILoanBook, AccessControl {
         if (left == 0) {
             l.status = LoanStatus.Repaid;
             emit LoanRepaid(loanId);
-            // Purpose binding ends with the debt: unspent loan money is the borrower's own again.
+            // Purpose binding ends with the debt: unspent loan money is the borrower's own again, and
+            // the guarantor's commitment is its own again.
             funds.release(loanId);
+            _releaseGuarantee(loanId, l);
             IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
             if (l.guarantorPaid != 0) {
                 // Subrogation: the guarantor that paid for the defaulted borrower holds the lender's
@@ -458,6 +466,16 @@ contract LoanBook is ILoanBook, AccessControl {
             // After a default the goods secure what is still owed (to the lender and the guarantor).
             _releaseInStep(loanId, l);
         }
+    }
+
+    /// What is held of the guarantor's commitment goes back to it (the LoanBook pays even a restricted
+    /// member as a payment agent).
+    function _releaseGuarantee(uint256 loanId, Loan storage l) internal {
+        uint256 held = l.guaranteeHeld;
+        if (held == 0) return;
+        l.guaranteeHeld = 0;
+        emit GuaranteeReleased(loanId, l.guarantor, held);
+        IERC20(l.currency).safeTransfer(l.guarantor, held);
     }
 
     /// The collateral of a loan that ends unpaid goes to whoever holds the claim on the borrower: the
