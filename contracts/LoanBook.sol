@@ -201,7 +201,7 @@ contract LoanBook is ILoanBook, AccessControl {
         IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
         // The settlement comes here only while the claim is locked to the loan: once the loan closed
         // before settlement (or was written off) it went to the creditor (or the lender) directly.
-        if (l.settlementCollected || l.status < LoanStatus.Disbursed || asset.lockedBy != loanId) {
+        if (l.settlementCollected || l.status == LoanStatus.Approved || asset.lockedBy != loanId) {
             revert LoanWrongStatus(loanId, l.status);
         }
         IOrderBook.Order memory o = orders.getOrder(asset.orderId);
@@ -211,7 +211,8 @@ contract LoanBook is ILoanBook, AccessControl {
         // (which may have grown since the claim was registered).
         uint256 received = o.amount - o.prepaid;
         uint256 toLender;
-        if (l.status != LoanStatus.Repaid) {
+        // Only a loan still owing takes from the settlement (not a repaid or rejected one).
+        if (_running(l.status) || l.status == LoanStatus.Defaulted) {
             _accrue(loanId, l);
             uint256 owed = _owed(l);
             toLender = received < owed ? received : owed;
@@ -525,6 +526,11 @@ contract LoanBook is ILoanBook, AccessControl {
             emit SettlementCollected(loanId, received, 0, received);
             if (received != 0) IERC20(l.currency).safeTransfer(creditor, received);
             assets.unlock(l.assetId, loanId, true);
+            return;
+        }
+        // A creditor that cannot be paid (it bought the claim and is no longer an active member) leaves
+        // the settlement coming here and the claim locked: `collect` passes the settlement on to it.
+        if (creditor != o.seller && !registry.isActiveMember(creditor) && o.status != IOrderBook.OrderStatus.Cancelled) {
             return;
         }
         _redirectIfOpen(asset.orderId, creditor);

@@ -656,6 +656,9 @@ class Model:
             self.custody[a.order_id] = self.custody.get(a.order_id, 0) - received
             self._unlock(a, ln.loan_id, retire=True)
             return
+        if a.owner != o.seller and not self.members.active(a.owner) and o.status != OrderStatus.CANCELLED:
+            # A creditor that cannot be paid: the settlement keeps coming here and `collect` passes it on.
+            return
         if o.status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED):
             self._redirect(a.order_id, a.owner)
         self._unlock(a, ln.loan_id, retire=o.status == OrderStatus.CANCELLED)
@@ -822,14 +825,14 @@ class Model:
         _require(ln.mode in DEBTOR_SETTLED, "LoanNotSettlementMode")
         a = self.assets[ln.asset_id]
         # The settlement comes to the LoanBook only while the claim is locked to the loan.
-        _require(not ln.settlement_collected and ln.status >= LoanStatus.DISBURSED and a.locked_by == loan_id,
+        _require(not ln.settlement_collected and ln.status != LoanStatus.APPROVED and a.locked_by == loan_id,
                  "LoanWrongStatus")
         o = self.order(a.order_id)
         _require(o.status == OrderStatus.SETTLED, "LoanOrderNotSettled")
         ln.settlement_collected = True
         received = o.amount - o.prepaid
         to_lender = 0
-        if ln.status != LoanStatus.REPAID:
+        if ln.status in RUNNING or ln.status == LoanStatus.DEFAULTED:
             self._accrue(ln, now)
             to_lender = min(received, ln.owed())
         surplus = received - to_lender
