@@ -200,42 +200,23 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     /// @inheritdoc IAssetRegistry
     function unlock(uint256 assetId, uint256 loanId, bool retireIt) external onlyRole(LOCKER_ROLE) {
         Asset storage a = _lockedTo(assetId, loanId);
-        a.lockedBy = 0;
-        a.pledgedQuantity = 0;
-        emit AssetUnlocked(assetId, loanId);
+        _free(assetId, a, loanId);
         if (retireIt) {
             a.status = AssetStatus.Retired;
             emit AssetRetired(assetId, msg.sender);
         }
         // The receipt born locked to the loan through this right is let go with it (a conversion locks
         // it again at once).
-        uint256 receiptId = _bornLocked(a, loanId);
-        if (receiptId != 0) {
-            Asset storage r = _assets[receiptId];
-            r.lockedBy = 0;
-            r.pledgedQuantity = 0;
-            emit AssetUnlocked(receiptId, loanId);
-        }
+        _freeBornLocked(a, loanId, address(0));
     }
 
     /// @inheritdoc IAssetRegistry
     function seize(uint256 assetId, uint256 loanId, address to) external onlyRole(LOCKER_ROLE) {
         Asset storage a = _lockedTo(assetId, loanId);
-        a.lockedBy = 0;
-        a.pledgedQuantity = 0;
-        emit AssetUnlocked(assetId, loanId);
-        _transfer(ownerOf(assetId), to, assetId);
-        emit AssetSeized(assetId, loanId, to);
+        _free(assetId, a, loanId);
+        _seize(assetId, loanId, to);
         // A written-off right hands over the goods already received for it too.
-        uint256 receiptId = _bornLocked(a, loanId);
-        if (receiptId != 0) {
-            Asset storage r = _assets[receiptId];
-            r.lockedBy = 0;
-            r.pledgedQuantity = 0;
-            emit AssetUnlocked(receiptId, loanId);
-            _transfer(ownerOf(receiptId), to, receiptId);
-            emit AssetSeized(receiptId, loanId, to);
-        }
+        _freeBornLocked(a, loanId, to);
     }
 
     // ---------------------------------------------------------------- views
@@ -313,6 +294,28 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     function _lockedTo(uint256 assetId, uint256 loanId) internal view returns (Asset storage a) {
         a = _asset(assetId);
         if (a.lockedBy != loanId || loanId == 0) revert AssetNotLockedBy(assetId, loanId);
+    }
+
+    /// Lets go of an asset's lock (and of the goods still pledged under it).
+    function _free(uint256 assetId, Asset storage a, uint256 loanId) internal {
+        a.lockedBy = 0;
+        a.pledgedQuantity = 0;
+        emit AssetUnlocked(assetId, loanId);
+    }
+
+    /// An unlocked asset goes to `to` (the LoanBook's seizure: it moves even from a restricted owner).
+    function _seize(uint256 assetId, uint256 loanId, address to) internal {
+        _transfer(ownerOf(assetId), to, assetId);
+        emit AssetSeized(assetId, loanId, to);
+    }
+
+    /// The receipt born locked to a right's loan is let go with the right (and seized with it to `to`,
+    /// unless `to` is zero).
+    function _freeBornLocked(Asset storage right, uint256 loanId, address to) internal {
+        uint256 receiptId = _bornLocked(right, loanId);
+        if (receiptId == 0) return;
+        _free(receiptId, _assets[receiptId], loanId);
+        if (to != address(0)) _seize(receiptId, loanId, to);
     }
 
     /// The receipt for the goods of a future-goods right, while it is locked to the right's loan.

@@ -132,6 +132,7 @@ contract LoanBook is ILoanBook, AccessControl {
         bool approved = l.status == LoanStatus.Approved;
         l.status = LoanStatus.Rejected;
         emit LoanRejected(loanId, reason);
+        _releaseGuarantee(loanId, l);
         // Withdrawing an approval frees the asset (and a financed invoice's settlement) again.
         if (approved) _releaseClaimOrGoods(loanId, l);
     }
@@ -142,10 +143,15 @@ contract LoanBook is ILoanBook, AccessControl {
         if (l.guarantor != msg.sender || l.guaranteeSigned) revert LoanNotGuarantor(loanId, msg.sender);
         if (l.status != LoanStatus.Applied && l.status != LoanStatus.Approved) revert LoanWrongStatus(loanId, l.status);
         _requireActive(msg.sender);
-        uint256 allowance = IERC20(l.currency).allowance(msg.sender, address(this));
-        if (allowance < l.principal) revert LoanGuaranteeNotFunded(loanId, allowance, l.principal);
+        // The commitment is taken now and held for this loan alone: it cannot be withdrawn, and a second
+        // loan needs a second commitment.
+        IERC20 cash = IERC20(l.currency);
+        uint256 available = _min(cash.allowance(msg.sender, address(this)), cash.balanceOf(msg.sender));
+        if (available < l.principal) revert LoanGuaranteeNotFunded(loanId, available, l.principal);
         l.guaranteeSigned = true;
-        emit GuaranteeSigned(loanId, msg.sender);
+        l.guaranteeHeld = l.principal;
+        emit GuaranteeSigned(loanId, msg.sender, l.principal);
+        cash.safeTransferFrom(msg.sender, address(this), l.principal);
     }
 
     /// @inheritdoc ILoanBook
@@ -195,7 +201,7 @@ contract LoanBook is ILoanBook, AccessControl {
         IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
         // The settlement comes here only while the claim is locked to the loan: once the loan closed
         // before settlement (or was written off) it went to the creditor (or the lender) directly.
-        if (l.settlementCollected || l.status < LoanStatus.Disbursed || asset.lockedBy != loanId) {
+        if (l.settlementCollected || l.status == LoanStatus.Approved || asset.lockedBy != loanId) {
             revert LoanWrongStatus(loanId, l.status);
         }
         IOrderBook.Order memory o = orders.getOrder(asset.orderId);
@@ -205,7 +211,8 @@ contract LoanBook is ILoanBook, AccessControl {
         // (which may have grown since the claim was registered).
         uint256 received = o.amount - o.prepaid;
         uint256 toLender;
-        if (l.status != LoanStatus.Repaid) {
+        // Only a loan still owing takes from the settlement (not a repaid or rejected one).
+        if (_running(l.status) || l.status == LoanStatus.Defaulted) {
             _accrue(loanId, l);
             uint256 owed = _owed(l);
             toLender = received < owed ? received : owed;
@@ -267,18 +274,18 @@ contract LoanBook is ILoanBook, AccessControl {
         l.status = LoanStatus.Defaulted;
         l.defaultedAt = uint64(block.timestamp);
         emit LoanDefaulted(loanId, _owed(l));
-        // The guarantor is charged only for what is really lost, as far as its allowance and balance
-        // go; what it pays, it takes over of the lender's claim (`guarantorPaid`, subrogation).
-        if (l.guarantor != address(0)) {
-            IERC20 cash = IERC20(l.currency);
-            uint256 take = _min(_owed(l), _min(cash.allowance(l.guarantor, address(this)), cash.balanceOf(l.guarantor)));
-            if (take != 0) {
-                l.guarantorPaid += take;
-                emit GuaranteeCalled(loanId, l.guarantor, take);
-                cash.safeTransferFrom(l.guarantor, l.lender, take);
-                _applyPayment(loanId, l, l.guarantor, take);
-            }
+        // The guarantor is charged, out of the commitment held for this loan, only for what is really
+        // lost; the rest goes back to it. What it pays, it takes over of the lender's claim
+        // (`guarantorPaid`, subrogation).
+        uint256 take = _min(_owed(l), l.guaranteeHeld);
+        if (take != 0) {
+            l.guaranteeHeld -= take;
+            l.guarantorPaid += take;
+            emit GuaranteeCalled(loanId, l.guarantor, take);
+            IERC20(l.currency).safeTransfer(l.lender, take);
+            _applyPayment(loanId, l, l.guarantor, take);
         }
+        _releaseGuarantee(loanId, l);
     }
 
     /// @inheritdoc ILoanBook
@@ -436,8 +443,10 @@ contract LoanBook is ILoanBook, AccessControl {
         if (left == 0) {
             l.status = LoanStatus.Repaid;
             emit LoanRepaid(loanId);
-            // Purpose binding ends with the debt: unspent loan money is the borrower's own again.
+            // Purpose binding ends with the debt: unspent loan money is the borrower's own again, and
+            // the guarantor's commitment is its own again.
             funds.release(loanId);
+            _releaseGuarantee(loanId, l);
             IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
             if (l.guarantorPaid != 0) {
                 // Subrogation: the guarantor that paid for the defaulted borrower holds the lender's
@@ -458,6 +467,16 @@ contract LoanBook is ILoanBook, AccessControl {
             // After a default the goods secure what is still owed (to the lender and the guarantor).
             _releaseInStep(loanId, l);
         }
+    }
+
+    /// What is held of the guarantor's commitment goes back to it (the LoanBook pays even a restricted
+    /// member as a payment agent).
+    function _releaseGuarantee(uint256 loanId, Loan storage l) internal {
+        uint256 held = l.guaranteeHeld;
+        if (held == 0) return;
+        l.guaranteeHeld = 0;
+        emit GuaranteeReleased(loanId, l.guarantor, held);
+        IERC20(l.currency).safeTransfer(l.guarantor, held);
     }
 
     /// The collateral of a loan that ends unpaid goes to whoever holds the claim on the borrower: the
@@ -507,6 +526,11 @@ contract LoanBook is ILoanBook, AccessControl {
             emit SettlementCollected(loanId, received, 0, received);
             if (received != 0) IERC20(l.currency).safeTransfer(creditor, received);
             assets.unlock(l.assetId, loanId, true);
+            return;
+        }
+        // A creditor that cannot be paid (it bought the claim and is no longer an active member) leaves
+        // the settlement coming here and the claim locked: `collect` passes the settlement on to it.
+        if (creditor != o.seller && !registry.isActiveMember(creditor) && o.status != IOrderBook.OrderStatus.Cancelled) {
             return;
         }
         _redirectIfOpen(asset.orderId, creditor);

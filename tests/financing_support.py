@@ -237,8 +237,12 @@ class Fin:
         return call_as(self.w, deal.lender, self.platform.loans, "disburse", deal.loan_id)
 
     def sign(self, deal: Deal) -> Any:
-        """The guarantor allows the LoanBook the principal and signs (`LoansFacade.sign_guarantee`)."""
+        """The guarantor allows the LoanBook the principal and signs (`LoansFacade.sign_guarantee`): the
+        LoanBook takes the principal as its commitment (a guarantor short of it gets the rest minted)."""
         assert deal.guarantor is not None
+        short = deal.terms.principal - self.cash(deal.guarantor)
+        if short > 0:
+            self.mint(deal.guarantor, short)
         cash = self.platform.cash("CNY").as_(deal.guarantor)
         if cash.allowance(deal.guarantor.address, self.platform.loans.address) < deal.terms.principal:
             cash.approve(self.platform.loans.address, deal.terms.principal)

@@ -286,7 +286,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
     bad = originate(platform, Origination(
         LoanMode.PLEDGE, lot2, cast.supplier_b, bank, 40_000_00, 700, 30 * DAY, 5_000, purpose5,
         guarantor=core, supervisor=wh.address))
-    platform.funds.as_(cast.supplier_b).spend(bad, cast.supplier_a.address, 40_000_00, "raw rubber")
+    platform.funds.as_(cast.supplier_b).spend(bad, cast.supplier_a.address, 38_000_00, "raw rubber")
 
     # Time passes: repayments, settlements, and one default.
     chain.time_travel(30 * DAY)
@@ -311,8 +311,10 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
     chain.time_travel(8 * DAY)
     platform.loans.as_(bank).mark_default(bad)
     covered = platform.loans.loan(bad)
-    step(f"loan #{bad} was late past the grace period: the bank declared it defaulted and the guarantor "
-         f"Xi'an Motors was charged {yuan(covered.guarantor_paid)}, which closed it")
+    step(f"loan #{bad} was late past the grace period: the bank declared it defaulted; the unspent "
+         f"{yuan(2_000_00)} came back to the bank first")
+    step(f"the guarantor Xi'an Motors was charged {yuan(covered.guarantor_paid)} out of the "
+         f"{yuan(covered.principal)} it had committed (the rest came back to it), which closed the loan")
     step("Xi'an Motors took over the bank's claim: the pledged rubber went to it, not back to Lanzhou")
 
     console.print()

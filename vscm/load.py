@@ -95,7 +95,7 @@ GAS: dict[str, int] = {
     "registerFutureGoods": 450_000,
     "registerPayable": 450_000,
     "applyForLoan": 480_000,
-    "signGuarantee": 80_000,
+    "signGuarantee": 160_000,
     "approveLoan": 270_000,
     "disburse": 620_000,
     "spend": 370_000,

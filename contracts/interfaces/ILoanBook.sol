@@ -59,6 +59,10 @@ interface ILoanBook {
         uint256 interestPaid;
         uint256 guarantorPaid;
         uint256 writtenOff;
+        /// the guarantor's commitment (the principal) held by the LoanBook for this loan from its
+        /// signature until the loan is repaid (returned), defaulted (charged for what is lost, the rest
+        /// returned) or ends undisbursed (returned)
+        uint256 guaranteeHeld;
     }
 
     struct Application {
@@ -87,7 +91,10 @@ interface ILoanBook {
     );
     event LoanApproved(uint256 indexed loanId, uint16 ltvBps, address supervisor, uint256 collateralQuantity);
     event LoanRejected(uint256 indexed loanId, bytes32 reason);
-    event GuaranteeSigned(uint256 indexed loanId, address indexed guarantor);
+    /// @notice The guarantor signed and its commitment (`amount`, the principal) is now held for the loan.
+    event GuaranteeSigned(uint256 indexed loanId, address indexed guarantor, uint256 amount);
+    /// @notice What was held of the guarantor's commitment and not charged went back to it.
+    event GuaranteeReleased(uint256 indexed loanId, address indexed guarantor, uint256 amount);
     event LoanDisbursed(uint256 indexed loanId, uint256 principal, uint64 maturity);
     event InterestAccrued(uint256 indexed loanId, uint256 amount, uint256 total, uint64 at);
     event LoanRepayment(
@@ -124,6 +131,7 @@ interface ILoanBook {
     error LoanLtvExceeded(uint256 principal, uint256 limit);
     error LoanSupervisorNotCustodian(address supervisor, address custodian);
     error LoanGuaranteeMissing(uint256 loanId);
+    /// @notice The guarantor has not allowed the LoanBook (or does not hold) the principal it commits.
     error LoanGuaranteeNotFunded(uint256 loanId, uint256 allowance, uint256 needed);
     error LoanNotMature(uint256 loanId, uint64 defaultableAt, uint64 nowTime);
     error LoanZeroAmount();
@@ -145,7 +153,10 @@ interface ILoanBook {
     /// @notice The lender rejects an application, or withdraws an approval it has not disbursed
     /// (the asset is unlocked; a financed invoice's settlement goes back to its creditor).
     function reject(uint256 loanId, bytes32 reason) external;
-    /// @notice The guarantor (a core enterprise) signs; it must have allowed the LoanBook to charge it.
+    /// @notice The guarantor (a core enterprise) signs and commits the principal: the LoanBook takes it
+    /// (the guarantor allows it first) and holds it for this loan only; the commitment cannot be taken
+    /// back while the loan runs. It returns to the guarantor when the loan is repaid or ends undisbursed;
+    /// at a default the guarantor is charged from it for what is really lost and gets the rest back.
     function signGuarantee(uint256 loanId) external;
     /// @notice The lender pays the principal in; it becomes tracked money (prepayment: paid straight
     /// to the supplier).
@@ -163,8 +174,8 @@ interface ILoanBook {
     function convertCollateral(uint256 loanId, uint256 receiptId) external;
     /// @notice The lender declares a late loan defaulted. The loan's unspent tracked money first goes
     /// back to the lender, up to the debt, booked as repayment (as on a recall; if it covers the debt
-    /// the loan is repaid, not defaulted); then the guarantor is charged for what is still owed, as far
-    /// as its guarantee goes. A guarantor that pays takes over the lender's claim for what it paid
+    /// the loan is repaid, not defaulted); then the guarantor is charged for what is still owed out of the
+    /// commitment held for this loan (the rest of it goes back to the guarantor). A guarantor that pays takes over the lender's claim for what it paid
     /// (`guarantorPaid`): when its payment (or any later one) closes the loan, the collateral goes to
     /// it (stays locked for it while it is not an active member), never back to the borrower; after
     /// a default no goods are released in step. Refused while a claim's settlement waits for `collect`.

@@ -65,10 +65,11 @@ def test_a_cancelled_order_and_a_refused_settlement_are_shown(lines: list[str]) 
 
 def test_final_balances_conserve_the_money_minted(lines: list[str]) -> None:
     # Minted: CNY 900,000 to traders + 2,000,000 bank reserves + 250,000 of Urumqi's sales + 500,000
-    # reserves of the second lender; USD 60,000.
-    line_with(lines, "total supply", "CNY 3,650,000.00", "USD 60,000.00")
-    # The embedded clock ticks one second a block, so interest (and these balances) are exact.
-    line_with(lines, "Xi'an Motors (core)", "CNY 574,477.86", "USD 42,500.00")
+    # reserves of the second lender + 100,000 Hami Energy commits to its guarantee; USD 60,000.
+    line_with(lines, "total supply", "CNY 3,750,000.00", "USD 60,000.00")
+    # The embedded clock ticks one second a block, so interest (and these balances) are exact. Xi'an
+    # Motors' CNY 120,000.00 guarantee of the watched pledge, still running, is held by the LoanBook.
+    line_with(lines, "Xi'an Motors (core)", "CNY 456,477.86", "USD 42,500.00")
     line_with(lines, "Urumqi Trading", "CNY 98,614.30", "USD 17,500.00")  # F-02: the remainder is carried
 
 
@@ -80,7 +81,8 @@ def test_each_financing_mode_runs_to_repayment(lines: list[str]) -> None:
 
 
 def test_late_default_is_covered_by_the_guarantor(lines: list[str]) -> None:
-    line_with(lines, "late past the grace period", "guarantor", "charged CNY 40,521.64")
+    line_with(lines, "late past the grace period", "unspent CNY 2,000.00 came back to the bank first")
+    line_with(lines, "guarantor", "charged CNY 38,521.64 out of the CNY 40,000.00 it had committed")
     line_with(lines, "took over the bank's claim", "the pledged rubber went to it, not back to Lanzhou")
     line_with(lines, "loan #5", "defaulted, then repaid by the guarantor")
 

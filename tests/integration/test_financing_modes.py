@@ -207,11 +207,9 @@ def test_late_pledge_loan_is_defaulted_and_paid_by_its_guarantor_which_takes_the
     p, loans = fin.p, fin.platform.loans
     deal = fin.pledge(borrower=p.supplier2, terms=Terms(40_000_00, 700, 30 * DAY, 5_000), quantity=80,
                       value=100_000_00, purpose_order_id=fin.order(p.supplier2, p.supplier, 40_000_00))
-    fin.platform.funds.as_(p.supplier2).spend(deal.loan_id, p.supplier.address, 40_000_00, "raw rubber")
+    fin.platform.funds.as_(p.supplier2).spend(deal.loan_id, p.supplier.address, 38_000_00, "raw rubber")
     model = InterestModel(40_000_00, 700, fin.state(deal.loan_id).disbursed_at)
-    # Signing needed an allowance of the principal; the guarantor stands behind the interest too.
-    fin.platform.cash("CNY").as_(p.core).approve(loans.address, 50_000_00)
-    ledger = Ledger(fin)
+    ledger = Ledger(fin)  # the guarantor committed the principal when it signed
 
     maturity = fin.state(deal.loan_id).maturity
     fin.chain.time_travel(maturity + GRACE - fin.now() - 1)
@@ -220,38 +218,37 @@ def test_late_pledge_loan_is_defaulted_and_paid_by_its_guarantor_which_takes_the
     fin.chain.time_travel(1)
     receipt = loans.as_(p.bank).mark_default(deal.loan_id)
 
-    model.accrue(block_time(fin.w, receipt))
+    model.pay(2_000_00, block_time(fin.w, receipt))  # the unspent money comes back first
     owed = model.owed
     loan = fin.state(deal.loan_id)
-    assert (loan.status, loan.guarantor_paid, loan.interest_paid) == (LoanStatus.REPAID, owed, owed - 40_000_00)
+    assert (loan.status, loan.guarantor_paid, loan.interest_paid) == (LoanStatus.REPAID, owed, model.interest_accrued)
     assert loan.defaulted_at == block_time(fin.w, receipt)
     # The guarantor stepped into the lender's claim: the goods are its security, not the borrower's.
     assert (fin.asset(deal.asset_id).locked_by, fin.asset(deal.asset_id).owner) == (0, p.core.address)
-    assert ledger.changes() == {"core": -owed, "bank": owed}
-    ledger.assert_conserved()
+    # Charged `owed` out of its 40,000.00 commitment, the guarantor got the rest back.
+    changes = ledger.changes()
+    assert (changes["core"], changes["bank"]) == (40_000_00 - owed, 2_000_00 + owed)
 
 
-def test_written_off_pledge_loan_returns_the_unspent_money_and_hands_the_goods_to_the_lender(fin):
+def test_written_off_pledge_loan_takes_the_guarantee_and_hands_the_goods_to_the_lender(fin):
+    # The guarantor's commitment (the principal) pays what it can at the default; the interest left is
+    # written off and the lender, still unpaid, takes the goods.
     p, loans = fin.p, fin.platform.loans
-    deal = fin.pledge()
-    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 150_000_00, "rubber")
-    model = InterestModel(200_000_00, 650, fin.state(deal.loan_id).disbursed_at)
-    fin.platform.cash("CNY").as_(p.core).approve(loans.address, 0)  # the guarantor does not pay
+    deal = fin.pledge(terms=Terms(100_000_00, 650, 90 * DAY, 6_000))
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 100_000_00, "rubber")
+    model = InterestModel(100_000_00, 650, fin.state(deal.loan_id).disbursed_at)
     ledger = Ledger(fin)
 
     fin.to_default(deal)
     receipt = loans.as_(p.bank).mark_default(deal.loan_id)
-    model.accrue(block_time(fin.w, receipt))
+    model.pay(100_000_00, block_time(fin.w, receipt))  # the guarantee pays interest first
     assert fin.state(deal.loan_id).status == LoanStatus.DEFAULTED
     loans.as_(p.bank).write_off(deal.loan_id)
 
-    interest, principal = model.pay(50_000_00, model.last)  # the returned money pays interest first
     loan = fin.state(deal.loan_id)
-    assert (loan.status, loan.interest_paid, loan.principal_repaid) == (
-        LoanStatus.WRITTEN_OFF, interest, principal)
-    assert loan.written_off == model.owed == 200_000_00 + model.interest_accrued - 50_000_00
+    assert (loan.status, loan.guarantor_paid, loan.guarantee_held) == (LoanStatus.WRITTEN_OFF, 100_000_00, 0)
+    assert loan.written_off == model.owed == model.interest_accrued
     asset = fin.asset(deal.asset_id)
     assert (asset.owner, asset.locked_by, asset.status) == (p.bank.address, 0, AssetStatus.CONFIRMED)
-    assert fin.platform.funds.whereabouts(deal.loan_id).returned == 50_000_00
-    assert ledger.changes() == {"bank": 50_000_00, "funds": -50_000_00}
+    assert ledger.changes()["bank"] == 100_000_00
     ledger.assert_conserved()

@@ -215,6 +215,8 @@ class LoanM:
     interest_paid: int = 0
     guarantor_paid: int = 0
     written_off: int = 0
+    #: the guarantor's commitment the LoanBook holds for this loan
+    guarantee_held: int = 0
     funds: FundsM | None = None
 
     def owed(self) -> int:
@@ -635,6 +637,7 @@ class Model:
         self._require_active(by)
         approved = ln.status == LoanStatus.APPROVED
         ln.status = LoanStatus.REJECTED
+        self._release_guarantee(ln)
         if approved:  # withdrawing an approval frees the collateral
             self._release_claim_or_goods(ln)
 
@@ -655,6 +658,9 @@ class Model:
             self.custody[a.order_id] = self.custody.get(a.order_id, 0) - received
             self._unlock(a, ln.loan_id, retire=True)
             return
+        if a.owner != o.seller and not self.members.active(a.owner) and o.status != OrderStatus.CANCELLED:
+            # A creditor that cannot be paid: the settlement keeps coming here and `collect` passes it on.
+            return
         if o.status not in (OrderStatus.SETTLED, OrderStatus.CANCELLED):
             self._redirect(a.order_id, a.owner)
         self._unlock(a, ln.loan_id, retire=o.status == OrderStatus.CANCELLED)
@@ -664,8 +670,18 @@ class Model:
         _require(ln.guarantor == by and not ln.guarantee_signed, "LoanNotGuarantor")
         _require(ln.status in (LoanStatus.APPLIED, LoanStatus.APPROVED), "LoanWrongStatus")
         self._require_active(by)
-        _require(self.allowance(ln.currency, by) >= ln.principal, "LoanGuaranteeNotFunded")
-        ln.guarantee_signed = True
+        available = min(self.allowance(ln.currency, by), self.balance(ln.currency, by))
+        _require(available >= ln.principal, "LoanGuaranteeNotFunded")
+        # The commitment is taken and held for this loan alone.
+        ln.guarantee_signed, ln.guarantee_held = True, ln.principal
+        self._pull(ln.currency, by, self.loanbook, ln.principal)
+
+    def _release_guarantee(self, ln: LoanM) -> None:
+        """What is held of the guarantor's commitment goes back to it."""
+        if ln.guarantee_held:
+            assert ln.guarantor is not None
+            self._move(ln.currency, self.loanbook, ln.guarantor, ln.guarantee_held)
+            ln.guarantee_held = 0
 
     def disburse(self, loan_id: int, by: str, now: int) -> None:
         ln = self._lender_action(loan_id, by, LoanStatus.APPROVED)
@@ -743,6 +759,7 @@ class Model:
             return
         ln.status = LoanStatus.REPAID
         self._release_funds(ln)
+        self._release_guarantee(ln)
         a = self.assets[ln.asset_id]
         if ln.guarantor_paid:
             # Subrogation: the guarantor that paid for the borrower holds the claim; the collateral is its.
@@ -810,14 +827,14 @@ class Model:
         _require(ln.mode in DEBTOR_SETTLED, "LoanNotSettlementMode")
         a = self.assets[ln.asset_id]
         # The settlement comes to the LoanBook only while the claim is locked to the loan.
-        _require(not ln.settlement_collected and ln.status >= LoanStatus.DISBURSED and a.locked_by == loan_id,
+        _require(not ln.settlement_collected and ln.status != LoanStatus.APPROVED and a.locked_by == loan_id,
                  "LoanWrongStatus")
         o = self.order(a.order_id)
         _require(o.status == OrderStatus.SETTLED, "LoanOrderNotSettled")
         ln.settlement_collected = True
         received = o.amount - o.prepaid
         to_lender = 0
-        if ln.status != LoanStatus.REPAID:
+        if ln.status in RUNNING or ln.status == LoanStatus.DEFAULTED:
             self._accrue(ln, now)
             to_lender = min(received, ln.owed())
         surplus = received - to_lender
@@ -864,14 +881,15 @@ class Model:
         if ln.status == LoanStatus.REPAID:
             return
         ln.status, ln.defaulted_at = LoanStatus.DEFAULTED, now
-        g = ln.guarantor
-        if g is not None:
-            # The guarantor pays what is really lost, as far as its allowance and balance go.
-            take = min(ln.owed(), self.allowance(ln.currency, g), self.balance(ln.currency, g))
-            if take:
-                ln.guarantor_paid += take
-                self._pull(ln.currency, g, ln.lender, take)
-                self._apply_payment(ln, take)
+        # The guarantor pays what is really lost out of the commitment held for the loan; the rest goes
+        # back to it.
+        take = min(ln.owed(), ln.guarantee_held)
+        if take:
+            ln.guarantee_held -= take
+            ln.guarantor_paid += take
+            self._move(ln.currency, self.loanbook, ln.lender, take)
+            self._apply_payment(ln, take)
+        self._release_guarantee(ln)
 
     def write_off(self, loan_id: int, by: str) -> None:
         ln = self._lender_action(loan_id, by, LoanStatus.DEFAULTED)
@@ -1076,10 +1094,18 @@ class Model:
             if ft < self.tracked(currency):  # stray cash sent to the FundTracker is nobody's
                 found.append(f"tracked {currency}: loans hold {self.tracked(currency)} unspent, the FundTracker {ft}")
             custody = sum(v for o, v in self.custody.items() if self.orders[o].currency == currency)
+            committed = sum(ln.guarantee_held for ln in self.loans.values() if ln.currency == currency)
             lb = self.balance(currency, self.loanbook)
-            if custody != lb:
+            if custody + committed != lb:
                 found.append(f"LoanBook {currency}: holds {lb}, but settlements received and not passed on are "
-                             f"{custody}")
+                             f"{custody} and guarantees held {committed}")
+        for ln in self.loans.values():
+            # A guarantor never pays more than it committed, nor stays committed once the loan is over.
+            if ln.guarantor_paid + ln.guarantee_held > (ln.principal if ln.guarantee_signed else 0):
+                found.append(f"loan {ln.loan_id}: the guarantor paid {ln.guarantor_paid} and has "
+                             f"{ln.guarantee_held} held, more than it committed")
+            if ln.guarantee_held and ln.status not in (LoanStatus.APPLIED, LoanStatus.APPROVED, *RUNNING):
+                found.append(f"loan {ln.loan_id}: {ln.guarantee_held} of its guarantee still held after it ended")
         for order_id, held in self.custody.items():
             if held < 0:
                 found.append(f"order {order_id}: the LoanBook paid out {-held} more for it than its settlement "

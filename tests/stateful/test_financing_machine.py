@@ -114,7 +114,7 @@ LOAN_FIELDS = (
     "mode", "status", "guarantee_signed", "settlement_collected", "ltv_bps", "rate_bps", "term_seconds",
     "disbursed_at", "maturity", "last_accrual", "defaulted_at", "warning_deadline", "interest_carry", "borrower", "lender",
     "guarantor", "supervisor", "currency", "asset_id", "purpose_order_id", "principal", "collateral_quantity",
-    "interest_accrued", "principal_repaid", "interest_paid", "guarantor_paid", "written_off",
+    "interest_accrued", "principal_repaid", "interest_paid", "guarantor_paid", "written_off", "guarantee_held",
 )
 ASSET_FIELDS = ("kind", "status", "owner", "order_id", "obligor", "currency", "value", "quantity",
                 "pledged_quantity", "locked_by")

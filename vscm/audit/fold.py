@@ -467,7 +467,8 @@ def _loan_applied(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
         "lastAccrual": 0, "defaultedAt": 0, "warningDeadline": 0, "interestCarry": 0, "borrower": a["borrower"], "lender": a["lender"],
         "guarantor": a["guarantor"], "supervisor": ZERO, "currency": a["currency"], "assetId": a["assetId"],
         "purposeOrderId": a["purposeOrderId"], "principal": a["principal"], "collateralQuantity": 0,
-        "interestAccrued": 0, "principalRepaid": 0, "interestPaid": 0, "guarantorPaid": 0, "writtenOff": 0})
+        "interestAccrued": 0, "principalRepaid": 0, "interestPaid": 0, "guarantorPaid": 0, "writtenOff": 0,
+        "guaranteeHeld": 0})
 
 
 def _loan_approved(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
@@ -518,9 +519,24 @@ def _loan_defaulted(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     s.update("loans", lid, status=L_DEFAULTED, defaultedAt=ctx.ts(ev.log.block_number))
 
 
-def _guarantee_called(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
+def _guarantee_signed(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     lid, loan = _loan(s, ev)
-    s.update("loans", lid, guarantorPaid=loan["guarantorPaid"] + ev.args["amount"])
+    _check(s, ev, f"loan {lid}", "guarantee amount", loan["principal"], ev.args["amount"])
+    s.update("loans", lid, guaranteeSigned=True, guaranteeHeld=ev.args["amount"])
+
+
+def _guarantee_called(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
+    """The guarantor is charged out of the commitment held for the loan."""
+    lid, loan = _loan(s, ev)
+    s.update("loans", lid, guarantorPaid=loan["guarantorPaid"] + ev.args["amount"],
+             guaranteeHeld=loan["guaranteeHeld"] - ev.args["amount"])
+
+
+def _guarantee_released(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
+    """What was held of the commitment went back to the guarantor: nothing is held any more."""
+    lid, loan = _loan(s, ev)
+    _check(s, ev, f"loan {lid}", "guarantee released", loan["guaranteeHeld"], ev.args["amount"])
+    s.update("loans", lid, guaranteeHeld=0)
 
 
 def _loan_written_off(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
@@ -551,7 +567,8 @@ register("LoanBook", {
     "LoanApplied": _loan_applied,
     "LoanApproved": _loan_approved,
     "LoanRejected": lambda s, ev, ctx: s.update("loans", str(ev.args["loanId"]), status=L_REJECTED),
-    "GuaranteeSigned": lambda s, ev, ctx: s.update("loans", str(ev.args["loanId"]), guaranteeSigned=True),
+    "GuaranteeSigned": _guarantee_signed,
+    "GuaranteeReleased": _guarantee_released,
     "LoanDisbursed": _loan_disbursed,
     "InterestAccrued": _interest_accrued,
     "LoanRepayment": _loan_repayment,

@@ -199,8 +199,17 @@ def reject_cmd(platform: Platform, signer: LocalAccount, loan_id: int, reason: s
 @json_option
 @signed_command
 def guarantee_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json: bool) -> None:
-    """Guarantor: allow the LoanBook to charge you up to the principal and sign the guarantee."""
-    emit_tx(platform.loans.as_(signer).sign_guarantee(loan_id), "guarantee signed", as_json, loan_id=loan_id)
+    """Guarantor: sign the guarantee, committing the principal.
+
+    The LoanBook takes the principal from you and holds it for this loan alone: you cannot take it back
+    while the loan runs. It comes back when the loan is repaid or ends undisbursed; at a default you are
+    charged from it for what the lender really lost, and get the rest back.
+
+    Example: vscm loan guarantee 7 --wallet core
+    """
+    receipt = platform.loans.as_(signer).sign_guarantee(loan_id)
+    held = platform.loans.loan(loan_id).guarantee_held
+    emit_tx(receipt, "guarantee signed", as_json, loan_id=loan_id, committed=format_amount(held))
 
 
 @loan.command("disburse")
@@ -320,7 +329,8 @@ def _loan_rows(platform: Platform, ln: Loan) -> list[tuple[str, Any]]:
         ("asset", ln.asset_id), ("purpose order", ln.purpose_order_id),
         ("repaid", f"{m(ln.principal_repaid)} principal + {m(ln.interest_paid)} interest"),
         ("accrued interest (unpaid)", m(ln.accrued_now)), ("outstanding now", m(ln.outstanding_now)),
-        ("guarantor paid", m(ln.guarantor_paid)), ("written off", m(ln.written_off)),
+        ("guarantee held", m(ln.guarantee_held)), ("guarantor paid", m(ln.guarantor_paid)),
+        ("written off", m(ln.written_off)),
     ]
 
 

@@ -410,7 +410,8 @@ class LoansFacade(_Facade):
         return self._send(self.contract.functions.reject(loan_id, reason))
 
     def sign_guarantee(self, loan_id: int) -> Any:
-        """The guarantor allows the LoanBook to charge it up to the principal, then signs (two txs)."""
+        """The guarantor allows the LoanBook the principal, then signs (two txs): the LoanBook takes the
+        principal and holds it for this loan until it is repaid, defaulted or ends undisbursed."""
         loan = self.loan(loan_id)
         self._ensure_allowance(loan.currency, loan.principal)
         return self._send(self.contract.functions.signGuarantee(loan_id))

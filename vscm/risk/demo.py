@@ -159,6 +159,8 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
         onboard_sme(platform, op, getattr(cc, who), [role], NAMES[who])
     hami = form_chain(platform, cc.hami, "Hami chain", [cc.barkol, cc.yiwu])
     platform.cash("CNY").as_(cc.bank2).mint(cc.bank2.address, 500_000_00, keccak(text="bank2:reserves"))
+    # Hami Energy guarantees Barkol's pledge below: a guarantee is money committed, so it holds some.
+    platform.cash("CNY").as_(cc.bank2).mint(cc.hami.address, 100_000_00, keccak(text="hami:deposit"))
     circle = [trade(cc.yiwu, cc.barkol, hami, 300_000_00), trade(cc.hami, cc.yiwu, hami, 300_000_00)]
     step(f"supply chain #{hami} (Hami): Barkol invoiced Yiwu {yuan(300_000_00)}, Yiwu invoiced Hami Energy "
          f"{yuan(300_000_00)}")

@@ -4,7 +4,17 @@ OrderBook paid to the LoanBook; the lender takes what it is owed, the borrower t
 from __future__ import annotations
 
 import pytest
-from financing_support import DAY, InterestModel, Terms, b32, block_time, call_as, the_event
+from financing_support import (
+    DAY,
+    DEFAULT_TERMS,
+    Deal,
+    InterestModel,
+    Terms,
+    b32,
+    block_time,
+    call_as,
+    the_event,
+)
 from harness import reverts
 
 from vscm.client.records import AssetStatus, LoanMode, LoanStatus, OrderStatus
@@ -187,3 +197,49 @@ def test_settlement_of_a_financed_invoice_reaches_the_loanbook_not_the_creditor(
     assert fin.cash(fin.p.supplier) == supplier_before
     assert fin.cash(fin.platform.loans.address) == fin.platform.orders.order(deal.asset_order_id).amount
     assert fin.platform.orders.order(deal.asset_order_id).status == OrderStatus.SETTLED
+
+
+def test_claim_bought_by_a_borrower_since_suspended_can_still_be_repaid_and_collected(fin):
+    # Bug fixed (Low): full repayment redirected the settlement back to the claim's owner, which the
+    # OrderBook refuses for a suspended member that is not the order's seller (OrderPayeeNotMember).
+    p = fin.p
+    asset_id, oid = fin.receivable()
+    fin.platform.assets.as_(p.supplier2).transfer(asset_id, p.supplier.address)
+    terms = DEFAULT_TERMS[LoanMode.RECEIVABLE]
+    purpose = fin.order(p.supplier, p.supplier2, 60_000_00)
+    loan_id = fin.apply(LoanMode.RECEIVABLE, asset_id, p.supplier, terms, purpose)
+    deal = Deal(LoanMode.RECEIVABLE, loan_id, asset_id, oid, purpose, p.supplier, p.bank, None, terms)
+    fin._finish(deal, "disbursed", False, None)
+    fin.mint(p.supplier, 200_000_00)
+    fin.platform.cash("CNY").as_(p.supplier).approve(fin.platform.loans.address, 200_000_00)
+    fin.platform.members.as_(p.operator).suspend(p.supplier.address, b32("review"))
+
+    call_as(fin.w, p.supplier, fin.platform.loans, "repay", loan_id, 200_000_00)
+
+    assert fin.state(loan_id).status == LoanStatus.REPAID
+    assert fin.platform.orders.order(oid).payee == fin.platform.loans.address  # still comes here
+    fin.platform.orders.as_(p.core).settle(oid)
+    before = fin.cash(p.supplier)
+    fin.platform.loans.as_(p.bank).collect(loan_id)
+    assert fin.cash(p.supplier) == before + 180_000_00
+    assert fin.asset(asset_id).locked_by == 0
+
+
+def test_claim_of_a_rejected_loan_whose_owner_was_suspended_is_collected_for_it(fin):
+    p = fin.p
+    asset_id, oid = fin.receivable()
+    fin.platform.assets.as_(p.supplier2).transfer(asset_id, p.supplier.address)
+    terms = DEFAULT_TERMS[LoanMode.RECEIVABLE]
+    purpose = fin.order(p.supplier, p.supplier2, 60_000_00)
+    loan_id = fin.apply(LoanMode.RECEIVABLE, asset_id, p.supplier, terms, purpose)
+    fin._finish(Deal(LoanMode.RECEIVABLE, loan_id, asset_id, oid, purpose, p.supplier, p.bank, None, terms),
+                "approved", False, None)
+    fin.platform.members.as_(p.operator).suspend(p.supplier.address, b32("review"))
+
+    fin.platform.loans.as_(p.bank).reject(loan_id, b32("no"))
+    fin.platform.orders.as_(p.core).settle(oid)
+    before, bank_before = fin.cash(p.supplier), fin.cash(p.bank)
+    fin.platform.loans.as_(p.bank).collect(loan_id)
+
+    assert (fin.cash(p.supplier), fin.cash(p.bank)) == (before + 180_000_00, bank_before)
+    assert fin.asset(asset_id).locked_by == 0

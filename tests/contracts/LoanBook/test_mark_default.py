@@ -1,7 +1,7 @@
 """LoanBook.markDefault: the lender declares a loan defaulted once it is past maturity plus the grace
 period; the loan's unspent tracked money goes back to the lender first (as repayment), then the
-guarantor is charged for what is still owed, as far as its guarantee goes, and takes over the lender's
-claim for what it paid (the collateral is then its security, never the defaulting borrower's)."""
+guarantor is charged for what is still owed out of the commitment held for the loan (the rest goes
+back to it), and takes over the lender's claim for what it paid (the collateral is then its security, never the defaulting borrower's)."""
 
 from __future__ import annotations
 
@@ -14,20 +14,22 @@ from vscm.client.records import LoanStatus
 def test_default_charges_the_guarantor_and_its_payment_closes_the_loan_with_the_collateral_to_it(fin):
     p = fin.p
     deal = fin.pledge(terms=Terms(40_000_00, 700, 30 * DAY, 5_000))
-    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 40_000_00, "rubber")
-    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 30_000_00, "rubber")
     model = InterestModel(deal.terms.principal, deal.terms.rate_bps, fin.state(deal.loan_id).disbursed_at)
     fin.to_default(deal)
     before = fin.balances(p.core, p.bank, p.supplier)
 
     receipt = fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
 
-    model.accrue(block_time(fin.w, receipt))
+    model.pay(10_000_00, block_time(fin.w, receipt))  # the unspent money comes back first
     owed = model.owed
     loan = fin.state(deal.loan_id)
     assert (loan.status, loan.guarantor_paid, loan.principal_repaid) == (LoanStatus.REPAID, owed, 40_000_00)
-    assert loan.defaulted_at == block_time(fin.w, receipt)
-    assert fin.balances(p.core, p.bank, p.supplier) == [before[0] - owed, before[1] + owed, before[2]]
+    assert (loan.defaulted_at, loan.guarantee_held) == (block_time(fin.w, receipt), 0)
+    # The guarantor is charged what is owed out of its commitment and gets the rest back.
+    assert fin.balances(p.core, p.bank, p.supplier) == [
+        before[0] + 40_000_00 - owed, before[1] + 10_000_00 + owed, before[2]]
+    assert the_event(fin.platform.loans, receipt, "GuaranteeReleased")["amount"] == 40_000_00 - owed
     assert the_event(fin.platform.loans, receipt, "LoanDefaulted") == {"loanId": deal.loan_id, "outstanding": owed}
     assert the_event(fin.platform.loans, receipt, "GuaranteeCalled") == {
         "loanId": deal.loan_id, "guarantor": p.core.address, "amount": owed}
@@ -41,13 +43,14 @@ def test_default_returns_the_unspent_money_to_the_lender_before_charging_the_gua
     p = fin.p
     deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000))
     fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 50_000_00, "rubber")
-    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
     fin.to_default(deal)
     before = fin.balances(p.core, p.bank, p.supplier)
 
     receipt = fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
 
-    assert fin.balances(p.core, p.bank, p.supplier) == [before[0] - 50_000_00, before[1] + 200_000_00, before[2]]
+    # Of the 200,000.00 committed, the guarantor pays the 50,000.00 really lost.
+    assert fin.balances(p.core, p.bank, p.supplier) == [
+        before[0] + 200_000_00 - 50_000_00, before[1] + 200_000_00, before[2]]
     where = fin.platform.funds.whereabouts(deal.loan_id)
     assert (where.held, where.returned, where.released) == (0, 150_000_00, 0)
     assert the_event(fin.platform.funds, receipt, "FundsRevoked")["amount"] == 150_000_00
@@ -60,21 +63,19 @@ def test_default_returns_the_unspent_money_to_the_lender_before_charging_the_gua
 
 def test_defaulted_loan_money_can_no_longer_be_spent(fin):
     p = fin.p
-    deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000))
-    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 150_000_00, "rubber")
-    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 0)  # the guarantor balks
+    deal = fin.receivable_loan()  # no guarantor
+    fin.platform.funds.as_(p.supplier2).spend(deal.loan_id, p.supplier.address, 50_000_00, "goods")
     fin.to_default(deal)
     fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
     assert fin.state(deal.loan_id).status == LoanStatus.DEFAULTED
 
     with reverts("FundsInsufficient", loanId=deal.loan_id, requested=10_000_00, unspent=0):
-        fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 10_000_00, "rubber")
+        fin.platform.funds.as_(p.supplier2).spend(deal.loan_id, p.supplier.address, 10_000_00, "goods")
 
 
 def test_default_whose_unspent_money_covers_the_debt_repays_the_loan_and_charges_no_one(fin):
     p = fin.p
     deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000))
-    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
     fin.to_default(deal)
     core_before = fin.cash(p.core)
 
@@ -82,50 +83,48 @@ def test_default_whose_unspent_money_covers_the_debt_repays_the_loan_and_charges
 
     loan = fin.state(deal.loan_id)
     assert (loan.status, loan.guarantor_paid, loan.defaulted_at) == (LoanStatus.REPAID, 0, 0)
-    assert fin.cash(p.core) == core_before
+    assert fin.cash(p.core) == core_before + deal.terms.principal  # its whole commitment back
     assert emitted(fin.platform.loans, receipt, "LoanDefaulted") == []
     assert fin.asset(deal.asset_id).owner == p.supplier.address  # repaid by its own loan money
 
 
-def test_default_charges_the_guarantor_only_as_far_as_its_allowance_goes(fin):
+def test_guarantor_that_revoked_its_allowance_after_disbursement_is_still_charged(fin):
+    # Bug fixed (F-04): the guarantor set its allowance to 0 after disbursement and paid nothing.
     p = fin.p
     deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000), quantity=500)
     fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 150_000_00, "rubber")
-    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 50_000_00)
+    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 0)
     fin.to_default(deal)
 
     fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
 
     loan = fin.state(deal.loan_id)
-    assert (loan.status, loan.guarantor_paid, loan.principal_repaid) == (LoanStatus.DEFAULTED, 50_000_00, 100_000_00)
-    # The returned loan money (a quarter) released a quarter of the goods; the guarantor's payment none.
-    assert fin.asset(deal.asset_id).pledged_quantity == 375
+    assert (loan.status, loan.guarantor_paid, loan.principal_repaid) == (LoanStatus.REPAID, 150_000_00, 200_000_00)
 
 
-def test_default_charges_the_guarantor_only_as_far_as_its_balance_goes(fin):
+def test_guarantor_that_emptied_its_account_after_signing_is_still_charged(fin):
+    # Bug fixed (F-04): the charge went only as far as the guarantor's balance at the default.
     p = fin.p
     deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000))
     fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 150_000_00, "rubber")
-    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
-    keep = fin.cash(p.core) - 30_000_00
-    fin.platform.cash("CNY").as_(p.core).transfer(p.seller.address, keep)
+    fin.platform.cash("CNY").as_(p.core).transfer(p.seller.address, fin.cash(p.core))
     fin.to_default(deal)
 
     fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
 
-    assert fin.state(deal.loan_id).guarantor_paid == 30_000_00
-    assert fin.cash(p.core) == 0
+    assert fin.state(deal.loan_id).guarantor_paid == 150_000_00
+    assert fin.cash(p.core) == 50_000_00  # the rest of its commitment
 
 
-def test_borrower_repaying_after_the_guarantor_paid_part_does_not_get_the_collateral_back(fin):
+def test_borrower_repaying_after_the_guarantor_paid_its_commitment_does_not_get_the_collateral_back(fin):
     p = fin.p
-    deal = fin.pledge(terms=Terms(200_000_00, 0, 30 * DAY, 6_000))
-    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 150_000_00, "rubber")
-    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 50_000_00)
+    deal = fin.pledge(terms=Terms(40_000_00, 700, 30 * DAY, 5_000))
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 40_000_00, "rubber")
     fin.to_default(deal)
     fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
+    assert fin.state(deal.loan_id).status == LoanStatus.DEFAULTED  # the interest is left
 
-    fin.repay(deal, 100_000_00)
+    fin.repay(deal, 10**9)
 
     assert fin.state(deal.loan_id).status == LoanStatus.REPAID
     asset = fin.asset(deal.asset_id)
@@ -222,9 +221,9 @@ def test_default_refuses_a_suspended_lender(fin):
         fin.platform.loans.as_(fin.p.bank).mark_default(deal.loan_id)
 
 
-def test_guarantee_allowed_for_the_principal_only_leaves_as_much_owed_as_the_interest(fin):
+def test_guarantee_committing_the_principal_only_leaves_as_much_owed_as_the_interest(fin):
     p = fin.p
-    deal = fin.pledge(terms=Terms(40_000_00, 700, 30 * DAY, 5_000))  # signed with an allowance of 40,000.00
+    deal = fin.pledge(terms=Terms(40_000_00, 700, 30 * DAY, 5_000))  # 40,000.00 committed
     fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 40_000_00, "rubber")
     fin.to_default(deal)
 
@@ -243,7 +242,6 @@ def test_claim_kept_for_an_evicted_guarantor_stays_locked_with_its_settlement_pa
     p = fin.p
     deal = fin.receivable_loan(guarantor=p.core)
     fin.platform.funds.as_(p.supplier2).spend(deal.loan_id, p.supplier.address, 60_000_00, "goods")
-    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 10**12)
     fin.to_default(deal)
     fin.platform.members.as_(p.operator).evict(p.core.address, b32("fraud"))
 
