@@ -262,7 +262,7 @@ def measure_financing(rec: GasRecorder, p: Any, cast: Cast, cid: int) -> None:
     bank, core, wh, sup_a, sup_b, seller = cast.bank, cast.core, cast.warehouse, cast.supplier_a, cast.supplier_b, \
         cast.seller
     p.cash("CNY").as_(bank).mint(bank.address, 10_000_000_00, keccak(text="bench:reserves"))
-    for who in (sup_a, sup_b, seller):
+    for who in (sup_a, sup_b, seller, core):  # the core guarantees: it commits each loan's principal
         p.cash("CNY").as_(bank).mint(who.address, 1_000_000_00, keccak(text=f"bench:{who.address}"))
     due = chain.timestamp() + 365 * 86400
 

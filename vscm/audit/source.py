@@ -55,6 +55,9 @@ class Header:
     timestamp: int
     receipts_root: str
     fields: dict[str, str] | None = field(default=None, compare=False)
+    #: how the engine hashes its headers: ``ethereum`` (keccak of the header's RLP: anvil, py-evm, geth,
+    #: Besu) or the engine's name where its block hash is not that (``kaia``: Istanbul BFT headers)
+    hash_scheme: str = field(default="ethereum", compare=False)
 
     @property
     def logs_bloom(self) -> int | None:
@@ -63,8 +66,9 @@ class Header:
         return int(raw, 16) if raw else None
 
     def computed_hash(self) -> str | None:
-        """keccak256 of the header's RLP, recomputed from its fields (None without whole fields)."""
-        if not self.fields:
+        """keccak256 of the header's RLP, recomputed from its fields (None without whole fields, or on an
+        engine whose block hash is not an Ethereum header hash)."""
+        if not self.fields or self.hash_scheme != "ethereum":
             return None
         import rlp
         from eth_utils import keccak
@@ -86,12 +90,14 @@ class Header:
                                 "timestamp": self.timestamp, "receipts_root": self.receipts_root}
         if self.fields:
             body["fields"] = self.fields
+        if self.hash_scheme != "ethereum":
+            body["hash_scheme"] = self.hash_scheme
         return body
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Header:
         return cls(int(d["number"]), d["hash"], d["parent_hash"], int(d["timestamp"]), d["receipts_root"],
-                   d.get("fields"))
+                   d.get("fields"), d.get("hash_scheme", "ethereum"))
 
 
 def _hex(value: Any) -> str:
@@ -104,7 +110,13 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) else int(str(value), 16)
 
 
-def _header(raw: Any) -> Header:
+def hash_scheme(client_version: str) -> str:
+    """The header hashing of the engine that answers ``web3_clientVersion`` with ``client_version``."""
+    name = client_version.split("/", 1)[0].strip().lower()
+    return "kaia" if name in ("kaia", "klaytn") else "ethereum"
+
+
+def _header(raw: Any, scheme: str = "ethereum") -> Header:
     def pick(*names: str) -> Any:
         for n in names:
             if n in raw:
@@ -125,7 +137,7 @@ def _header(raw: Any) -> Header:
         else:
             fields[name] = _hex(value)
     return Header(_int(pick("number")), _hex(pick("hash")), _hex(pick("parentHash", "parent_hash")),
-                  _int(pick("timestamp")), _hex(pick("receiptsRoot", "receipts_root")), fields or None)
+                  _int(pick("timestamp")), _hex(pick("receiptsRoot", "receipts_root")), fields or None, scheme)
 
 
 class Source(ABC):
@@ -170,6 +182,7 @@ class RpcSource(Source):
         self.timeout = timeout
         self.session = requests.Session()
         self._id = 0
+        self._scheme: str | None = None
 
     def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         if not calls:
@@ -199,13 +212,15 @@ class RpcSource(Source):
         return _int(self._batch([("eth_blockNumber", [])])[0])
 
     def headers(self, start: int, stop: int) -> list[Header]:
+        if self._scheme is None:
+            self._scheme = hash_scheme(str(self._batch([("web3_clientVersion", [])])[0]))
         out: list[Header] = []
         for first in range(start, stop + 1, 200):
             calls = [("eth_getBlockByNumber", [hex(n), False]) for n in range(first, min(stop, first + 199) + 1)]
             for n, raw in zip(range(first, stop + 1), self._batch(calls), strict=False):
                 if raw is None:
                     raise AuditError(f"{self.url} has no block {n}")
-                out.append(_header(raw))
+                out.append(_header(raw, self._scheme))
         return out
 
     def logs(self, start: int, stop: int, addresses: list[str]) -> list[RawLog]:

@@ -224,12 +224,7 @@ class Sender:
         except Exception as exc:
             raise TransactionRejected(f"the node refused the transaction from {request.get('from')}: "
                                       f"{_reason(exc)}{_hint(exc)}") from exc
-        try:
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=self.receipt_timeout,
-                                                               poll_latency=0.05)
-        except TimeExhausted as exc:
-            raise ChainError(
-                f"transaction 0x{bytes(tx_hash).hex()} was not mined within {self.receipt_timeout:g} s") from exc
+        receipt = self._wait_for_receipt(tx_hash)
         if receipt["status"] != 1:
             raise self._failure(request, int(request.get("gas", 0)), receipt, where)
         return receipt

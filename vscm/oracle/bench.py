@@ -65,6 +65,8 @@ def measure(sizes: tuple[int, ...] = BATCH_SIZES, seed: str = "vscm-oracle-bench
         certify_core(p, a["core"], [Role.MANUFACTURER], "core", a["bank"], a["auditor"])
         cid = form_chain(p, a["core"], "bench chain", [a["supplier"], a["supplier2"]])
         p.cash("CNY").as_(a["bank"]).mint(a["bank"].address, 1_000_000_00, keccak(text="bench reserves"))
+        # The guarantor commits the loan's principal when it signs.
+        p.cash("CNY").as_(a["bank"]).mint(a["core"].address, 200_000_00, keccak(text="bench guarantor"))
         receipt = p.assets.as_(a["warehouse"]).register_receipt(a["supplier"].address, "BENCH-1", 500, "t", "CNY",
                                                                400_000_00, doc_hash("bench lot"))
         purpose = p.orders.as_(a["supplier"]).place(a["supplier2"].address, cid, "CNY", 100_000_00,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from financing_support import DAY, Terms
 from harness import reverts
 
 
@@ -36,10 +37,10 @@ def test_suspended_owner_cannot_transfer_its_assets(fin):
 
 def test_collateral_of_an_evicted_borrower_is_still_seized_on_write_off(fin):
     p = fin.p
-    deal = fin.pledge()
+    # All the principal spent: the guarantee (the principal, committed) pays it, the interest stays owed.
+    deal = fin.pledge(terms=Terms(150_000_00, 650, 90 * DAY, 6_000))
     fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 150_000_00, "rubber")
     fin.to_default(deal)
-    fin.platform.cash("CNY").as_(p.core).approve(fin.platform.loans.address, 0)
     fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
     fin.platform.members.as_(p.operator).evict(p.supplier.address, b"\x02" * 32)
 
