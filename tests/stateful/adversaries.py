@@ -77,14 +77,14 @@ HOLDS_LOCK = RUNNING + (LoanStatus.APPROVED, LoanStatus.DEFAULTED)
 CLAIMS = (LoanMode.RECEIVABLE, LoanMode.PAYABLE)
 
 
-def guarantor_owes(owed: int, allowance: int, balance: int) -> int:
-    """What a guarantor must pay when its loan defaults, as LoanBook.markDefault defines it today.
+def guarantor_owes(owed: int, committed: int) -> int:
+    """What a guarantor must pay when its loan defaults, as LoanBook.markDefault defines it.
 
-    `owed` is the debt left after the loan's unspent money went back to the lender; the guarantee is
-    the guarantor's allowance to the LoanBook, as far as its balance goes (F-04: a live allowance,
-    shared by every loan it signs; the escrow per loan will change this definition).
+    `owed` is the debt left after the loan's unspent money went back to the lender; `committed` is what the
+    guarantor committed to this loan when it signed (F-04: the principal, held by the LoanBook for this loan
+    alone, whatever the guarantor's allowance or balance is later).
     """
-    return min(owed, allowance, balance)
+    return min(owed, committed)
 
 
 # ---------------------------------------------------------------------- the calls
@@ -389,15 +389,10 @@ class ChainInvariants:
             return [("guarantor", f"loan {loan_id}: {guarantor} charged, but the guarantor is {loan['guarantor']}")]
         if loan_id not in defaulted:
             return [("guarantor", f"loan {loan_id}: guarantor charged {take} outside a default")]
-        currency = loan["currency"]
-        # Read after the call: before it the guarantor had `take` more (an unlimited allowance stays so).
-        allowance = self.read(currency, "allowance", guarantor, self.contracts["LoanBook"])
-        before = allowance if allowance == MAX_UINT else allowance + take
-        balance = self.read(currency, "balanceOf", guarantor) + take
-        owes = guarantor_owes(defaulted[loan_id], before, balance)
+        owes = guarantor_owes(defaulted[loan_id], loan["principal"])
         if take != owes:
             return [("guarantor", (f"loan {loan_id}: guarantor paid {take}, owes {owes} (debt {defaulted[loan_id]}, "
-                                  f"allowance {before}, balance {balance})"))]
+                                  f"committed {loan['principal']})"))]
         return []
 
     def _loan(self, loan_id: int) -> dict[str, Any]:

@@ -470,12 +470,10 @@ def test_adversarial_machine_fails_when_the_chain_breaks_an_invariant(stage: Sta
         run_state_machine_as_test(lambda: ForgetfulLedger(stage), settings=once)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 13 F-04: a guarantee is a live allowance the guarantor can withdraw after "
-                          "disbursement; the escrow per loan (loan-trust2) makes it pay what it committed")
 def test_colluding_guarantor_pays_at_default_what_it_committed(staged: Stage) -> None:
-    """Found by the colluding pair: the core signs the supplier's guarantee, withdraws its allowance once the
-    money is out, and pays nothing when the loan defaults (0 is what it owes by today's definition)."""
+    """Found by the colluding pair (F-04): the core signs the supplier's guarantee, withdraws its allowance once
+    the money is out, and paid nothing at default while a guarantee was a live allowance; with the principal
+    committed per loan it pays what it owes."""
     s, p = staged, staged.accounts
     pledge, _ = _running_loans(s)
     loans = s.platform.loans
