@@ -17,6 +17,11 @@ import {IAssetRegistry} from "./interfaces/IAssetRegistry.sol";
 /// right by its order. A receipt for the goods of an order whose future-goods right backs a loan is
 /// born locked to that loan, and follows the right when the loan lets it go or seizes it.
 contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
+    /// @notice Wires this contract to the other platform contracts (the roles below that name a contract),
+    /// held by the deployer only while it deploys: it is its own admin and the deployer renounces it at
+    /// the end of the deployment, so from then on nobody (neither the operator nor the council) can grant
+    /// or revoke those roles.
+    bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
     /// @notice The LoanBook: locks, releases, unlocks and seizes assets.
     bytes32 public constant LOCKER_ROLE = keccak256("LOCKER_ROLE");
 
@@ -34,6 +39,9 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         registry = registry_;
         orders = orders_;
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
+        _grantRole(WIRING_ROLE, operator);
+        _setRoleAdmin(WIRING_ROLE, WIRING_ROLE);
+        _setRoleAdmin(LOCKER_ROLE, WIRING_ROLE);
     }
 
     // ---------------------------------------------------------------- registration

@@ -16,6 +16,11 @@ import {IFundTracker} from "./interfaces/IFundTracker.sol";
 contract FundTracker is IFundTracker, AccessControl {
     using SafeERC20 for IERC20;
 
+    /// @notice Wires this contract to the other platform contracts (the roles below that name a contract),
+    /// held by the deployer only while it deploys: it is its own admin and the deployer renounces it at
+    /// the end of the deployment, so from then on nobody (neither the operator nor the council) can grant
+    /// or revoke those roles.
+    bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
     /// @notice The LoanBook: opens funds, pays prepayments for borrowers, revokes on recall and
     /// write-off (only the LoanBook, so that every revoked unit is counted as repayment of its loan).
     bytes32 public constant LOANBOOK_ROLE = keccak256("LOANBOOK_ROLE");
@@ -37,6 +42,10 @@ contract FundTracker is IFundTracker, AccessControl {
         registry = registry_;
         orders = orders_;
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
+        _grantRole(WIRING_ROLE, operator);
+        _setRoleAdmin(WIRING_ROLE, WIRING_ROLE);
+        _setRoleAdmin(LOANBOOK_ROLE, WIRING_ROLE);
+        _setRoleAdmin(CONTROLLER_ROLE, WIRING_ROLE);
     }
 
     /// @inheritdoc IFundTracker

@@ -20,6 +20,11 @@ import {ILoanBook} from "./interfaces/ILoanBook.sol";
 contract LoanBook is ILoanBook, AccessControl {
     using SafeERC20 for IERC20;
 
+    /// @notice Wires this contract to the other platform contracts (the roles below that name a contract),
+    /// held by the deployer only while it deploys: it is its own admin and the deployer renounces it at
+    /// the end of the deployment, so from then on nobody (neither the operator nor the council) can grant
+    /// or revoke those roles.
+    bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
     /// @notice The control mechanism (RiskControl): warns, clears warnings, recalls.
     bytes32 public constant CONTROLLER_ROLE = keccak256("CONTROLLER_ROLE");
 
@@ -47,6 +52,9 @@ contract LoanBook is ILoanBook, AccessControl {
         assets = assets_;
         funds = funds_;
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
+        _grantRole(WIRING_ROLE, operator);
+        _setRoleAdmin(WIRING_ROLE, WIRING_ROLE);
+        _setRoleAdmin(CONTROLLER_ROLE, WIRING_ROLE);
     }
 
     // ---------------------------------------------------------------- origination

@@ -12,6 +12,11 @@ import {IMemberRegistry} from "./interfaces/IMemberRegistry.sol";
 contract MemberRegistry is IMemberRegistry, AccessControl {
     /// @notice Admits members, renews credentials, suspends, reinstates and evicts.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Wires this contract to the other platform contracts (the roles below that name a contract),
+    /// held by the deployer only while it deploys: it is its own admin and the deployer renounces it at
+    /// the end of the deployment, so from then on nobody (neither the operator nor the council) can grant
+    /// or revoke those roles.
+    bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
     /// @notice The control mechanism (RiskControl): may suspend, reinstate and evict, and put a chain
     /// under investigation.
     bytes32 public constant CONTROLLER_ROLE = keccak256("CONTROLLER_ROLE");
@@ -44,6 +49,9 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     constructor(address operator) {
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(OPERATOR_ROLE, operator);
+        _grantRole(WIRING_ROLE, operator);
+        _setRoleAdmin(WIRING_ROLE, WIRING_ROLE);
+        _setRoleAdmin(CONTROLLER_ROLE, WIRING_ROLE);
     }
 
     // ---------------------------------------------------------------- membership

@@ -14,6 +14,11 @@ contract OrderBook is IOrderBook, AccessControl {
     using SafeERC20 for IERC20;
 
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Wires this contract to the other platform contracts (the roles below that name a contract),
+    /// held by the deployer only while it deploys: it is its own admin and the deployer renounces it at
+    /// the end of the deployment, so from then on nobody (neither the operator nor the council) can grant
+    /// or revoke those roles.
+    bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
     /// @notice Financing contracts (LoanBook) that may redirect a settlement to a lender.
     bytes32 public constant FINANCE_ROLE = keccak256("FINANCE_ROLE");
 
@@ -31,6 +36,9 @@ contract OrderBook is IOrderBook, AccessControl {
         registry = registry_;
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(OPERATOR_ROLE, operator);
+        _grantRole(WIRING_ROLE, operator);
+        _setRoleAdmin(WIRING_ROLE, WIRING_ROLE);
+        _setRoleAdmin(FINANCE_ROLE, WIRING_ROLE);
     }
 
     /// @inheritdoc IOrderBook

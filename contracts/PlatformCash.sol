@@ -18,7 +18,10 @@ import {IPlatformCash} from "./interfaces/IPlatformCash.sol";
 /// So a suspended or evicted member keeps its balance and can pay what it owes only through an
 /// agent (approve the agent, call its repay/settle function); it can no longer trade freely.
 contract PlatformCash is IPlatformCash, ERC20, AccessControl {
-    bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Names the payment agents (`setAgent`), held by the deployer only while it deploys: it is
+    /// its own admin and the deployer renounces it at the end of the deployment, so from then on nobody
+    /// (neither the operator nor the council) can name or remove an agent.
+    bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
 
     IMemberRegistry public immutable registry;
     string private _currencyCode;
@@ -32,7 +35,8 @@ contract PlatformCash is IPlatformCash, ERC20, AccessControl {
         registry = registry_;
         _currencyCode = currencyCode_;
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
-        _grantRole(OPERATOR_ROLE, operator);
+        _grantRole(WIRING_ROLE, operator);
+        _setRoleAdmin(WIRING_ROLE, WIRING_ROLE);
     }
 
     /// @notice Amounts are in minor units (fen, cents): two decimals.
@@ -64,7 +68,7 @@ contract PlatformCash is IPlatformCash, ERC20, AccessControl {
     }
 
     /// @inheritdoc IPlatformCash
-    function setAgent(address agent, bool allowed) external onlyRole(OPERATOR_ROLE) {
+    function setAgent(address agent, bool allowed) external onlyRole(WIRING_ROLE) {
         if (agent == address(0)) revert CashZeroAddress();
         _agents[agent] = allowed;
         emit AgentSet(agent, allowed);

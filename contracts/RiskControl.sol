@@ -15,6 +15,11 @@ import {IRiskControl} from "./interfaces/IRiskControl.sol";
 /// chain's loans in pages, and the final notice loops over the chain's distinct lenders.
 contract RiskControl is IRiskControl, AccessControl {
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
+    /// @notice Wires this contract to the other platform contracts (the roles below that name a contract),
+    /// held by the deployer only while it deploys: it is its own admin and the deployer renounces it at
+    /// the end of the deployment, so from then on nobody (neither the operator nor the council) can grant
+    /// or revoke those roles.
+    bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
     /// @notice Detector contracts (the telemetry oracle) that raise loan alerts.
     bytes32 public constant DETECTOR_ROLE = keccak256("DETECTOR_ROLE");
 
@@ -50,6 +55,9 @@ contract RiskControl is IRiskControl, AccessControl {
         funds = funds_;
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
         _grantRole(OPERATOR_ROLE, operator);
+        _grantRole(WIRING_ROLE, operator);
+        _setRoleAdmin(WIRING_ROLE, WIRING_ROLE);
+        _setRoleAdmin(DETECTOR_ROLE, WIRING_ROLE);
         emit ParametersSet(decisionWindow, lapsePolicy, warnSeverity);
     }
 

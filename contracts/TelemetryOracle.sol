@@ -60,6 +60,10 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     IAssetRegistry public immutable assets;
     ILoanBook public immutable loans;
 
+    /// @notice Sets the alert sink (`setAlertSink`), held by the deployer only while it deploys: it is its
+    /// own admin and the deployer renounces it at the end of the deployment, so the sink is fixed from then on.
+    bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
+
     /// @notice where alerts go (RiskControl); zero for nowhere
     address public alertSink;
     /// @notice a report's newest reading may be at most `maxAge` seconds old and `maxSkew` seconds ahead
@@ -91,6 +95,8 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
         assets = assets_;
         loans = loans_;
         _grantRole(DEFAULT_ADMIN_ROLE, operator);
+        _grantRole(WIRING_ROLE, operator);
+        _setRoleAdmin(WIRING_ROLE, WIRING_ROLE);
         // Physical bounds: a load cell reads 0..10^15 thousandths of a unit; -80 to +150 degrees C;
         // latitude and longitude in micro-degrees; a door is open (1) or closed (0).
         _bounds[Metric.Weight] = Bounds(0, 1e15);
@@ -202,7 +208,7 @@ contract TelemetryOracle is ITelemetryOracle, AccessControl, EIP712 {
     }
 
     /// @inheritdoc ITelemetryOracle
-    function setAlertSink(address sink) external onlyRole(DEFAULT_ADMIN_ROLE) {
+    function setAlertSink(address sink) external onlyRole(WIRING_ROLE) {
         alertSink = sink;
         emit AlertSinkSet(sink);
     }

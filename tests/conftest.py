@@ -57,6 +57,22 @@ def fresh(chain: Any, world: World) -> Iterator[World]:
         chain.revert(snapshot)
 
 
+@pytest.fixture(scope="session")
+def wired_world(chain: Any, parties: Parties) -> World:
+    return populate(chain, parties, test_wired=True)
+
+
+@pytest.fixture
+def wired(chain: Any, wired_world: World) -> Iterator[World]:
+    """A populated world whose platform has test parties wired in internal roles
+    (``harness.deploy_test_wired``), rolled back after the test."""
+    snapshot = chain.snapshot()
+    try:
+        yield wired_world
+    finally:
+        chain.revert(snapshot)
+
+
 @pytest.fixture
 def platform(fresh: World) -> Platform:
     return fresh.platform

@@ -37,6 +37,7 @@ ZERO_ADDRESS = "0x" + "00" * 20
 CONTROLLER_ROLE = keccak(text="CONTROLLER_ROLE")
 LOCKER_ROLE = keccak(text="LOCKER_ROLE")
 LOANBOOK_ROLE = keccak(text="LOANBOOK_ROLE")
+WIRING_ROLE = keccak(text="WIRING_ROLE")
 
 
 
@@ -136,12 +137,6 @@ class Fin:
 
     def balances(self, *who: LocalAccount | str, code: str = "CNY") -> list[int]:
         return [self.cash(a, code) for a in who]
-
-    def grant_controller(self, account: LocalAccount) -> None:
-        """The operator makes `account` a controller of the LoanBook and the FundTracker."""
-        op = self.p.operator
-        self.platform.loans.as_(op).grant(self.platform.loans.role("CONTROLLER_ROLE"), account.address)
-        self.platform.funds.as_(op).grant(self.platform.funds.role("CONTROLLER_ROLE"), account.address)
 
     # ---- orders
 

@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 
-from vscm.chain.deploy import deploy_platform
+from vscm.chain.deploy import deploy_contracts, deploy_platform, wire_platform
 from vscm.client.platform import Platform
 from vscm.client.records import Role
 from vscm.client.workflows import certify_core, form_chain, onboard_sme
@@ -74,10 +74,36 @@ class World:
         return int(self.chain.timestamp())
 
 
-def populate(chain: Any, parties: Parties) -> World:
+def deploy_test_wired(chain: Any, parties: Parties) -> Platform:
+    """A platform wired at deployment with test parties in internal roles, to drive one contract's rules
+    directly: the operator as the AssetRegistry's locker and the FundTracker's LoanBook, the monitor as
+    the LoanBook's, the FundTracker's and the MemberRegistry's controller, bank2 as an OrderBook finance contract. The wiring
+    is then sealed as `deploy_platform` seals it, except the TelemetryOracle's, whose alert sink the
+    oracle tests swap for test doubles. Production deployments never have such a world: see
+    tests/contracts/test_wiring_sealed.py."""
+    p = parties
+    platform = deploy_contracts(chain, p.operator, network="test-wired")
+    wire_platform(platform, p.operator)
+    platform.assets.as_(p.operator).grant(platform.assets.role("LOCKER_ROLE"), p.operator.address)
+    platform.funds.as_(p.operator).grant(platform.funds.role("LOANBOOK_ROLE"), p.operator.address)
+    platform.loans.as_(p.operator).grant(platform.loans.role("CONTROLLER_ROLE"), p.monitor.address)
+    platform.funds.as_(p.operator).grant(platform.funds.role("CONTROLLER_ROLE"), p.monitor.address)
+    platform.members.as_(p.operator).grant_controller(p.monitor.address)
+    platform.orders.as_(p.operator).grant(platform.orders.role("FINANCE_ROLE"), p.bank2.address)
+    for facade in platform.wired_contracts():
+        if facade is not platform.oracle:
+            facade.as_(p.operator).renounce(facade.role("WIRING_ROLE"))
+    return platform
+
+
+def populate(chain: Any, parties: Parties, test_wired: bool = False) -> World:
+    """The world every contract test starts from; `test_wired`: on :func:`deploy_test_wired`'s platform."""
     for _, account in parties:
         chain.fund(account.address, 10**21)
-    platform = deploy_platform(chain, parties.operator, manifest=False, network="test")
+    if test_wired:
+        platform = deploy_test_wired(chain, parties)
+    else:
+        platform = deploy_platform(chain, parties.operator, manifest=False, network="test")
     p = parties
     for account, roles in ((p.bank, [Role.FINANCIER]), (p.bank2, [Role.FINANCIER]), (p.auditor, [Role.AUDITOR]),
                            (p.oracle, [Role.ORACLE]), (p.monitor, [Role.MONITOR]),

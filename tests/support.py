@@ -25,6 +25,7 @@ __all__ = [
     "FINANCE_ROLE",
     "ONE_YEAR",
     "OPERATOR_ROLE",
+    "WIRING_ROLE",
     "apply_as",
     "b32",
     "certify_core2",
@@ -40,6 +41,7 @@ DEFAULT_ADMIN_ROLE = b"\x00" * 32
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
 CONTROLLER_ROLE = keccak(text="CONTROLLER_ROLE")
 FINANCE_ROLE = keccak(text="FINANCE_ROLE")
+WIRING_ROLE = keccak(text="WIRING_ROLE")
 
 
 def emitted(facade: Any, receipt: Any, name: str) -> list[dict[str, Any]]:

@@ -23,7 +23,8 @@ interface IPlatformCash {
     function mint(address to, uint256 amount, bytes32 depositRef) external;
     /// @notice A financier burns `amount` of its own balance when it pays out a withdrawal.
     function burn(uint256 amount, bytes32 withdrawalRef) external;
-    /// @notice The operator names the platform contracts that may move money on members' behalf.
+    /// @notice The deployer names the platform contracts that may move money on members' behalf (WIRING_ROLE,
+    /// renounced at the end of the deployment: the agents are fixed from then on).
     function setAgent(address agent, bool allowed) external;
     function isAgent(address account) external view returns (bool);
     /// @notice Total minted and burned by `financier` over all time.

@@ -250,7 +250,8 @@ interface ITelemetryOracle {
     function setLimits(uint64 maxAge, uint64 maxSkew) external;
     /// @notice Operator: the physical bounds of a metric (summaries outside them are refused).
     function setBounds(Metric metric, int64 min, int64 max) external;
-    /// @notice Operator: where alerts go (RiskControl); zero for nowhere.
+    /// @notice Deployer (WIRING_ROLE, renounced at the end of the deployment): where alerts go (RiskControl);
+    /// zero for nowhere.
     function setAlertSink(address sink) external;
 
     /// @notice An oracle publisher (active member with the Oracle role) submits a report signed by

@@ -16,3 +16,10 @@ from financing_support import Fin
 def fin(fresh: Any) -> Fin:
     """A financing builder on the populated world, rolled back after the test."""
     return Fin(fresh)
+
+
+@pytest.fixture
+def wfin(wired: Any) -> Fin:
+    """A financing builder on the test-wired world (the operator locks assets and opens tracked money, the
+    monitor controls loans and tracked money), rolled back after the test."""
+    return Fin(wired)

@@ -1,6 +1,8 @@
 """Money is conserved (DESIGN §4) under random sequences of mints, burns, transfers and status changes.
 
-A Hypothesis state machine drives PlatformCash (CNY) on the shared world: financiers mint and
+A Hypothesis state machine drives a PlatformCash (CNY) on the shared world's registry, deployed by the
+operator for the test so that it can name an EOA payment agent (a deployed platform's agents are sealed,
+tests/contracts/PlatformCash/test_set_agent.py): financiers mint and
 burn, members pay each other, a payment agent pulls money from anyone who approved it, and the
 operator suspends, reinstates and evicts. A Python model predicts the outcome of every step (success,
 or the exact error) and every balance. After every step:
@@ -14,6 +16,7 @@ snapshot and a revert of the chain.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -23,6 +26,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 from support import b32
 
+from vscm.chain.artifacts import load
+from vscm.client.platform import CashFacade
 from vscm.client.records import Status
 from vscm.errors import ContractRevert
 
@@ -64,9 +69,9 @@ class CashConservation(RuleBasedStateMachine):
         super().__init__()
         self.world = world
         self.p = world.p
-        self.cash = world.platform.cash("CNY")
+        self.cash = agent.cash
         self.members = world.platform.members
-        self.accounts = {name: getattr(self.p, name) for name in ACTORS} | {"agent": agent}
+        self.accounts = {name: getattr(self.p, name) for name in ACTORS} | {"agent": agent.account}
         self.snapshot = world.chain.snapshot()
         self.balance = {name: 0 for name in HOLDERS} | {
             "core": WORLD_BALANCE, "seller": WORLD_BALANCE, "bank": FLOAT, "bank2": FLOAT}
@@ -187,20 +192,43 @@ class CashConservation(RuleBasedStateMachine):
             "issuance differs from the model")
 
 
+@dataclass(frozen=True)
+class Stage:
+    """The agent's key and the PlatformCash it is an agent of."""
+
+    account: Any
+    cash: Any
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    @property
+    def key(self) -> Any:
+        return self.account.key
+
+
 @pytest.fixture
-def agent(fresh: Any) -> Iterator[Any]:
-    """The stage the runs start from: each financier holds FLOAT; a payment agent of CNY (an EOA
-    standing in for the OrderBook or the LoanBook) that every actor has approved without limit."""
-    cash = fresh.platform.cash("CNY")
+def agent(fresh: Any) -> Iterator[Stage]:
+    """The stage the runs start from: a CNY PlatformCash on the world's registry, deployed (and wired) by
+    the operator, where core and seller hold WORLD_BALANCE minted by bank and each financier holds FLOAT;
+    a payment agent of it (an EOA standing in for the OrderBook or the LoanBook) that every actor has
+    approved without limit."""
+    p = fresh.p
+    address = fresh.chain.sender.deploy(p.operator, "PlatformCash", fresh.platform.deployment.registry, "CNY",
+                                        p.operator.address)
+    cash = CashFacade(fresh.platform, fresh.chain.w3.eth.contract(address=address, abi=load("PlatformCash").abi))
+    for who in ("core", "seller"):
+        cash.as_(p.bank).mint(getattr(p, who).address, WORLD_BALANCE, b32(f"world:{who}"))
     for name in FINANCIERS:
-        financier = getattr(fresh.p, name)
+        financier = getattr(p, name)
         cash.as_(financier).mint(financier.address, FLOAT, b32("float"))
     account = Account.from_key(b32("stateful:agent"))
     fresh.chain.fund(account.address, 10**18)
-    cash.as_(fresh.p.operator).set_agent(account.address, True)
+    cash.as_(p.operator).set_agent(account.address, True)
     for name in ACTORS:
-        cash.as_(getattr(fresh.p, name)).approve(account.address, MAX_UINT)
-    yield account
+        cash.as_(getattr(p, name)).approve(account.address, MAX_UINT)
+    yield Stage(account, cash)
 
 
 @pytest.mark.slow

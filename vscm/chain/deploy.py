@@ -13,7 +13,9 @@ from vscm.chain.artifacts import ARTIFACTS_DIR
 from vscm.client.deployment import DEFAULT_DEPLOYMENTS_DIR, Deployment
 from vscm.client.platform import Platform
 
-__all__ = ["DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS", "deploy_platform"]
+__all__ = [
+    "DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS", "deploy_contracts", "deploy_platform", "seal_wiring", "wire_platform",
+]
 
 DEFAULT_CURRENCIES = ("CNY", "USD")
 PLATFORM_CONTRACTS = (
@@ -38,13 +40,16 @@ def deploy_platform(
     oracle_signers: Sequence[str] = (),
     oracle_quorum: int | None = None,
 ) -> Platform:
-    """Deploy every platform contract and wire them together.
+    """Deploy every platform contract, wire them together and seal the wiring.
 
     Contracts: MemberRegistry, one PlatformCash per currency, OrderBook, AssetRegistry, FundTracker
-    and LoanBook. Wiring: each currency is registered in the OrderBook; the OrderBook, LoanBook and
-    FundTracker become payment agents of each PlatformCash (so a suspended buyer can still settle and
-    a suspended borrower still repay); the LoanBook may lock assets, open tracked funds and redirect
-    settlements; the FundTracker may record prepayments on orders.
+    and LoanBook. Wiring (:func:`wire_platform`): each currency is registered in the OrderBook; the
+    OrderBook, LoanBook and FundTracker become payment agents of each PlatformCash (so a suspended buyer
+    can still settle and a suspended borrower still repay); the LoanBook may lock assets, open tracked
+    funds and redirect settlements; the FundTracker may record prepayments on orders; RiskControl
+    controls loans, tracked money and members; the oracle raises alerts into RiskControl. Then
+    :func:`seal_wiring`: the deployer renounces ``WIRING_ROLE`` everywhere, and nobody can grant or
+    revoke those internal roles again.
 
     Args:
         chain: a connected chain (``vscm.chain.backends.connect``).
@@ -60,6 +65,27 @@ def deploy_platform(
 
     Returns:
         The connected :class:`Platform`.
+    """
+    platform = deploy_contracts(chain, operator, currencies, network)
+    wire_platform(platform, operator)
+    seal_wiring(platform, operator)
+    op = operator
+    if oracle_signers:
+        quorum = oracle_quorum if oracle_quorum is not None else len(oracle_signers) // 2 + 1
+        platform.oracle.as_(op).set_signers(list(oracle_signers), quorum)
+    if manifest is not False:
+        deployment = platform.deployment
+        path = manifest if isinstance(manifest, Path) else DEFAULT_DEPLOYMENTS_DIR / f"{deployment.network}.json"
+        deployment.save(path)
+    return platform
+
+
+def deploy_contracts(
+    chain: Any, operator: LocalAccount, currencies: tuple[str, ...] = DEFAULT_CURRENCIES, network: str | None = None,
+) -> Platform:
+    """Deploy the platform contracts, unwired: the first step of :func:`deploy_platform`.
+
+    The deployer holds ``WIRING_ROLE`` on every contract until :func:`seal_wiring`.
     """
     start_block = int(chain.w3.eth.block_number)
     registry = chain.sender.deploy(operator, "MemberRegistry", operator.address)
@@ -86,12 +112,18 @@ def deploy_platform(
         risk=risk,
         oracle=oracle,
     )
-    platform = Platform(chain, deployment)
-    for code, address in cash.items():
-        platform.orders.as_(operator).add_currency(address)
+    return Platform(chain, deployment)
+
+
+def wire_platform(platform: Platform, deployer: LocalAccount) -> None:
+    """Grant the internal roles between the platform contracts (the deployer's ``WIRING_ROLE``)."""
+    op = deployer
+    d = platform.deployment
+    orders, loans, funds, risk, oracle = d.orders, d.loans, d.funds, d.risk, d.oracle
+    for code, address in d.cash.items():
+        platform.orders.as_(op).add_currency(address)
         for agent in (orders, loans, funds):
-            platform.cash(code).as_(operator).set_agent(agent, True)
-    op = operator
+            platform.cash(code).as_(op).set_agent(agent, True)
     platform.orders.as_(op).grant(platform.orders.role("FINANCE_ROLE"), loans)
     platform.orders.as_(op).grant(platform.orders.role("FINANCE_ROLE"), funds)
     platform.assets.as_(op).grant(platform.assets.role("LOCKER_ROLE"), loans)
@@ -103,10 +135,13 @@ def deploy_platform(
     # The oracle raises its margin calls and breaches on loans as RiskControl alerts.
     platform.risk.as_(op).grant_detector(oracle)
     platform.oracle.as_(op).set_alert_sink(risk)
-    if oracle_signers:
-        quorum = oracle_quorum if oracle_quorum is not None else len(oracle_signers) // 2 + 1
-        platform.oracle.as_(op).set_signers(list(oracle_signers), quorum)
-    if manifest is not False:
-        path = manifest if isinstance(manifest, Path) else DEFAULT_DEPLOYMENTS_DIR / f"{deployment.network}.json"
-        deployment.save(path)
-    return platform
+
+
+def seal_wiring(platform: Platform, deployer: LocalAccount) -> None:
+    """The deployer renounces ``WIRING_ROLE`` on every contract: the internal roles are fixed for good.
+
+    ``WIRING_ROLE`` is its own admin, so once renounced nobody can hold it again, and nobody can grant
+    or revoke the roles it administers (the LoanBook's, the controller's, the detector's, the agents).
+    """
+    for facade in platform.wired_contracts():
+        facade.as_(deployer).renounce(facade.role("WIRING_ROLE"))

@@ -136,8 +136,23 @@ class _Facade:
         return bytes(getattr(self.contract.functions, name)().call())
 
     def grant(self, role: bytes, account: str) -> Any:
-        """Admin: grant an AccessControl role."""
+        """The role's admin grants an AccessControl role."""
         return self._send(self.contract.functions.grantRole(role, account))
+
+    def revoke_role(self, role: bytes, account: str) -> Any:
+        """The role's admin revokes an AccessControl role."""
+        return self._send(self.contract.functions.revokeRole(role, account))
+
+    def renounce(self, role: bytes) -> Any:
+        """The signer gives up a role it holds."""
+        if self.signer is None:
+            raise InputError(f"{self.contract_name}: a write needs a signer: use .as_(account)")
+        return self._send(self.contract.functions.renounceRole(role, self.signer.address))
+
+    def has_role(self, role: bytes | str, account: str) -> bool:
+        """Whether `account` holds `role` (a bytes32 id or the name of the role's constant)."""
+        role_id = self.role(role) if isinstance(role, str) else role
+        return bool(self.contract.functions.hasRole(role_id, account).call())
 
     def _event(self, receipt: Any, name: str) -> Any:
         """The first `name` event this contract emitted in `receipt`."""
@@ -255,6 +270,7 @@ class CashFacade(_Facade):
 
     def set_agent(self, agent: str, allowed: bool = True) -> Any:
         return self._send(self.contract.functions.setAgent(agent, allowed))
+
 
     def balance(self, address: str) -> int:
         return int(self.contract.functions.balanceOf(address).call())
@@ -576,6 +592,15 @@ class Platform:
         if self._risk is None:
             raise NotFound(f"deployment {self.deployment.network} has no RiskControl: redeploy with `vscm deploy`")
         return RiskFacade(self, self._risk)
+
+    def wired_contracts(self) -> list[_Facade]:
+        """Every contract with a ``WIRING_ROLE`` (all of them), as facades."""
+        wired: list[_Facade] = [self.members, *self._cash.values(), self.orders, self.assets, self.funds, self.loans]
+        if self._risk is not None:
+            wired.append(self.risk)
+        if self._oracle is not None:
+            wired.append(self._oracle)
+        return wired
 
     def cash(self, code: str) -> CashFacade:
         self.deployment.cash_address(code)  # an unknown currency is an InputError naming the known ones

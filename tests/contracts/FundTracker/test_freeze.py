@@ -8,9 +8,8 @@ from harness import reverts
 
 
 @pytest.fixture
-def controlled(fin):
-    fin.grant_controller(fin.p.monitor)
-    return fin
+def controlled(wfin):
+    return wfin
 
 
 def test_controller_freezes_a_loans_money(controlled):

@@ -127,12 +127,11 @@ def test_spending_refuses_a_suspended_borrower(fin):
         fin.platform.funds.as_(deal.borrower).spend(deal.loan_id, fin.p.supplier2.address, 1_00, "rubber")
 
 
-def test_spending_refuses_frozen_money(fin):
-    deal = fin.pledge()
-    fin.grant_controller(fin.p.monitor)
-    fin.platform.funds.as_(fin.p.monitor).freeze(deal.loan_id)
+def test_spending_refuses_frozen_money(wfin):
+    deal = wfin.pledge()
+    wfin.platform.funds.as_(wfin.p.monitor).freeze(deal.loan_id)
     with reverts("FundsAreFrozen", loanId=deal.loan_id):
-        fin.platform.funds.as_(deal.borrower).spend(deal.loan_id, fin.p.supplier2.address, 1_00, "rubber")
+        wfin.platform.funds.as_(deal.borrower).spend(deal.loan_id, wfin.p.supplier2.address, 1_00, "rubber")
 
 
 def test_spending_refuses_a_loan_not_disbursed(fin):

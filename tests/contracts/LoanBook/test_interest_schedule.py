@@ -71,25 +71,24 @@ def test_views_of_accrued_interest_and_outstanding_match_the_reference_between_p
     assert fin.state(deal.loan_id).interest_accrued == model.interest_accrued
 
 
-def test_a_warning_in_between_books_no_less_interest_than_a_single_accrual(fin):
+def test_a_warning_in_between_books_no_less_interest_than_a_single_accrual(wfin):
     # Two accruals of the same span used to floor twice (F-02): 1,050,148.80 at 30 % accrues 0.999 fen
     # a second: over ~12,345 s and ~54,321 s the two floors dropped 0.655 + 0.679 of a fen, one fen
     # less than a single accrual over the whole span. The remainder is now carried.
     terms = Terms(1_050_148_80, 3_000, 30 * DAY, 6_000)
-    deal = fin.pledge(terms=terms, value=2_000_000_00)
-    fin.grant_controller(fin.p.monitor)
-    model = InterestModel(terms.principal, terms.rate_bps, fin.state(deal.loan_id).disbursed_at)
-    fin.chain.time_travel(12_345)
-    warned = fin.platform.loans.as_(fin.p.monitor).warn(deal.loan_id, fin.now() + DAY)
-    model.accrue(block_time(fin.w, warned))
-    fin.chain.time_travel(54_321)
+    deal = wfin.pledge(terms=terms, value=2_000_000_00)
+    model = InterestModel(terms.principal, terms.rate_bps, wfin.state(deal.loan_id).disbursed_at)
+    wfin.chain.time_travel(12_345)
+    warned = wfin.platform.loans.as_(wfin.p.monitor).warn(deal.loan_id, wfin.now() + DAY)
+    model.accrue(block_time(wfin.w, warned))
+    wfin.chain.time_travel(54_321)
 
-    receipt = fin.repay(deal, 10)
+    receipt = wfin.repay(deal, 10)
 
-    model.pay(10, block_time(fin.w, receipt))
-    assert fin.state(deal.loan_id).interest_accrued == model.interest_accrued
-    joined = InterestModel(terms.principal, terms.rate_bps, fin.state(deal.loan_id).disbursed_at)
-    joined.accrue(block_time(fin.w, receipt))
+    model.pay(10, block_time(wfin.w, receipt))
+    assert wfin.state(deal.loan_id).interest_accrued == model.interest_accrued
+    joined = InterestModel(terms.principal, terms.rate_bps, wfin.state(deal.loan_id).disbursed_at)
+    joined.accrue(block_time(wfin.w, receipt))
     assert joined.interest_accrued == model.interest_accrued  # the remainder was carried, not lost
 
 
@@ -111,16 +110,15 @@ def test_dust_repayments_accrue_the_same_interest_as_one_repayment_at_the_end(fi
     assert abs(loan.interest_accrued - once) <= 1
 
 
-def test_interest_does_not_depend_on_how_often_the_loan_is_touched(fin):
+def test_interest_does_not_depend_on_how_often_the_loan_is_touched(wfin):
     terms = Terms(123_456_78, 1_234, 45 * DAY, 6_000)
-    often, once = fin.pledge(terms=terms), fin.pledge(terms=terms)
-    fin.grant_controller(fin.p.monitor)
+    often, once = wfin.pledge(terms=terms), wfin.pledge(terms=terms)
     for _ in range(5):
-        fin.chain.time_travel(7 * 3_600 + 13)
-        fin.platform.loans.as_(fin.p.monitor).warn(often.loan_id, fin.now() + DAY)   # accrues
-        fin.platform.loans.as_(fin.p.monitor).clear_warning(often.loan_id)
-    fin.chain.time_travel(DAY)
+        wfin.chain.time_travel(7 * 3_600 + 13)
+        wfin.platform.loans.as_(wfin.p.monitor).warn(often.loan_id, wfin.now() + DAY)   # accrues
+        wfin.platform.loans.as_(wfin.p.monitor).clear_warning(often.loan_id)
+    wfin.chain.time_travel(DAY)
 
-    a, b = fin.state(often.loan_id), fin.state(once.loan_id)
+    a, b = wfin.state(often.loan_id), wfin.state(once.loan_id)
     assert abs(a.accrued_now - b.accrued_now
                - (terms.principal * terms.rate_bps * (b.disbursed_at - a.disbursed_at)) // (10_000 * 365 * DAY)) <= 1

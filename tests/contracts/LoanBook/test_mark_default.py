@@ -179,16 +179,15 @@ def test_default_refuses_a_loan_just_past_maturity(fin):
         fin.platform.loans.as_(fin.p.bank).mark_default(deal.loan_id)
 
 
-def test_recalled_loan_can_be_defaulted_a_grace_period_after_the_recall(fin):
-    deal = fin.pledge()
-    fin.platform.funds.as_(deal.borrower).spend(deal.loan_id, fin.p.supplier2.address, 150_000_00, "rubber")
-    fin.grant_controller(fin.p.monitor)
-    fin.platform.loans.as_(fin.p.monitor).recall(deal.loan_id)
-    fin.chain.time_travel(GRACE + 1)
+def test_recalled_loan_can_be_defaulted_a_grace_period_after_the_recall(wfin):
+    deal = wfin.pledge()
+    wfin.platform.funds.as_(deal.borrower).spend(deal.loan_id, wfin.p.supplier2.address, 150_000_00, "rubber")
+    wfin.platform.loans.as_(wfin.p.monitor).recall(deal.loan_id)
+    wfin.chain.time_travel(GRACE + 1)
 
-    fin.platform.loans.as_(fin.p.bank).mark_default(deal.loan_id)
+    wfin.platform.loans.as_(wfin.p.bank).mark_default(deal.loan_id)
 
-    assert fin.state(deal.loan_id).defaulted_at > 0
+    assert wfin.state(deal.loan_id).defaulted_at > 0
 
 
 def test_default_refuses_anyone_but_the_lender(fin):

@@ -13,9 +13,8 @@ ZERO_RATE = Terms(200_000_00, 0, 90 * DAY, 6_000)
 
 
 @pytest.fixture
-def controlled(fin):
-    fin.grant_controller(fin.p.monitor)
-    return fin
+def controlled(wfin):
+    return wfin
 
 
 def test_recall_returns_exactly_the_unspent_money_to_the_lender(controlled):

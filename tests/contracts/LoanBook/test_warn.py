@@ -11,9 +11,8 @@ from vscm.client.records import LoanStatus
 
 
 @pytest.fixture
-def controlled(fin):
-    fin.grant_controller(fin.p.monitor)
-    return fin
+def controlled(wfin):
+    return wfin
 
 
 def test_controller_warns_a_running_loan_with_a_deadline(controlled):

@@ -93,11 +93,16 @@ ILLEGAL = [pair for pair in PAIRS if pair not in LEGAL]
 
 
 @pytest.fixture(scope="module")
+def world(wired_world: World) -> World:
+    """This module runs on the test-wired world, where bank2 holds the OrderBook's FINANCE_ROLE."""
+    return wired_world
+
+
+@pytest.fixture(scope="module")
 def table_orders(chain: Any, world: World) -> Iterator[dict[str, int]]:
     """One order per scenario (built once for this module), and FINANCE_ROLE for bank2."""
     snapshot = chain.snapshot()
     try:
-        world.platform.orders.as_(world.p.operator).grant_finance(world.p.bank2.address)
         yield {name: build(world) for name, (_, build) in SCENARIOS.items()}
     finally:
         chain.revert(snapshot)

@@ -14,6 +14,12 @@ USD_AMOUNT = 42_500_00
 
 
 @pytest.fixture(scope="module")
+def world(wired_world: World) -> World:
+    """This module runs on the test-wired world, where bank2 holds the OrderBook's FINANCE_ROLE."""
+    return wired_world
+
+
+@pytest.fixture(scope="module")
 def orders(chain: Any, world: World) -> Iterator[dict[str, int]]:
     p = world.p
     with kept(chain, world) as w:
@@ -64,7 +70,6 @@ def test_settle_an_overseas_usd_order_moves_usd_and_leaves_cny_alone(orders: dic
 
 def test_settle_pays_the_redirected_payee_not_the_seller(orders: dict[str, int], fresh: World) -> None:
     p, book = fresh.p, fresh.platform.orders
-    book.as_(p.operator).grant_finance(p.bank2.address)
     book.as_(p.bank2).redirect_settlement(orders["cny"], p.bank.address)
     before = balances(fresh, "CNY", p.core, p.supplier, p.bank)
 

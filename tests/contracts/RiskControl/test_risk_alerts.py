@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from financing_support import CONTROLLER_ROLE, emitted, the_event
+from financing_support import CONTROLLER_ROLE, WIRING_ROLE, emitted, the_event
 from harness import b32, reverts
 from risk_support import DIVERSION, WINDOW, alert, other_chain
 
@@ -94,15 +94,14 @@ def test_a_suspended_monitor_cannot_raise_alerts(fin):
         alert(fin, deal.loan_id)
 
 
-def test_a_detector_contract_role_raises_alerts(fin):
-    deal = fin.pledge()
+def test_the_deployment_wires_the_oracle_as_the_only_detector(fin):
     risk = fin.platform.risk
-    risk.as_(fin.p.operator).grant(DETECTOR_ROLE, fin.p.oracle.address)
-
-    risk.as_(fin.p.oracle).raise_loan_alert(deal.loan_id, 301, Severity.HIGH, b32("margin"))
-
-    assert fin.state(deal.loan_id).status == LoanStatus.WARNED
     assert risk.role("DETECTOR_ROLE") == DETECTOR_ROLE
+    assert risk.has_role(DETECTOR_ROLE, fin.platform.deployment.oracle)
+    # Nobody can name another detector (one would raise alerts that warn loans and freeze their money).
+    with reverts("AccessControlUnauthorizedAccount", account=fin.p.operator.address, neededRole=WIRING_ROLE):
+        risk.as_(fin.p.operator).grant(DETECTOR_ROLE, fin.p.oracle.address)
+    assert not risk.has_role(DETECTOR_ROLE, fin.p.oracle.address)
 
 
 def test_alert_input_is_checked(fin):

@@ -229,15 +229,14 @@ def test_continue_unfreezes_the_money_the_warning_froze(fin):
     assert not fin.platform.risk.control(deal.loan_id).frozen_for_warning
 
 
-def test_a_warning_leaves_money_frozen_by_another_controller_to_it(fin):
-    deal = fin.pledge()
-    fin.grant_controller(fin.p.monitor)
-    fin.platform.funds.as_(fin.p.monitor).freeze(deal.loan_id)
-    alert(fin, deal.loan_id)
+def test_a_warning_leaves_money_frozen_by_another_controller_to_it(wfin):
+    deal = wfin.pledge()
+    wfin.platform.funds.as_(wfin.p.monitor).freeze(deal.loan_id)
+    alert(wfin, deal.loan_id)
 
-    fin.platform.risk.as_(deal.lender).decide(deal.loan_id, Decision.CONTINUE)
+    wfin.platform.risk.as_(deal.lender).decide(deal.loan_id, Decision.CONTINUE)
 
-    assert fin.platform.funds.funds(deal.loan_id).frozen  # not this contract's freeze to lift
+    assert wfin.platform.funds.funds(deal.loan_id).frozen  # not this contract's freeze to lift
 
 
 @pytest.mark.parametrize("decision", [Decision.CONTINUE, Decision.RECALL])

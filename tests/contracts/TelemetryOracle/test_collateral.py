@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from eth_utils import keccak
 from financing_support import Fin
 from harness import emitted, reverts, the_event
@@ -12,6 +15,13 @@ from vscm.oracle.model import TargetKind
 from vscm.oracle.simulator import Site
 
 ROUTE = [(31_230_000, 121_470_000), (31_300_000, 121_600_000), (31_400_000, 121_700_000)]
+
+
+@pytest.fixture(scope="module")
+def world(wired_world: Any) -> Any:
+    """This module swaps the oracle's alert sink for test doubles: it runs on the test-wired world, whose
+    TelemetryOracle keeps its WIRING_ROLE (a deployed platform's sink is sealed, test_wiring_sealed.py)."""
+    return wired_world
 
 
 def _sink(world, refuse: bool = False):

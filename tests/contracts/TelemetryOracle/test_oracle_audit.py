@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from eth_account import Account
 from eth_utils import keccak
 from financing_support import Fin
@@ -20,6 +21,13 @@ from vscm.oracle.model import Metric, TargetKind, device_id
 from vscm.oracle.node import Aggregator
 
 ROUTE = [(31_230_000, 121_470_000), (31_300_000, 121_600_000), (31_400_000, 121_700_000)]
+
+
+@pytest.fixture(scope="module")
+def world(wired_world: Any) -> Any:
+    """This module swaps the oracle's alert sink for test doubles: it runs on the test-wired world, whose
+    TelemetryOracle keeps its WIRING_ROLE (a deployed platform's sink is sealed, test_wiring_sealed.py)."""
+    return wired_world
 
 
 def _oracle_events() -> set[str]:
