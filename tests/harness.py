@@ -15,7 +15,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 
-from vscm.chain.deploy import deploy_contracts, deploy_platform, wire_platform
+from vscm.chain.deploy import deploy_contracts, deploy_platform, seal_wiring, wire_platform
 from vscm.client.platform import Platform
 from vscm.client.records import Role
 from vscm.client.workflows import certify_core, form_chain, onboard_sme
@@ -96,12 +96,28 @@ def deploy_test_wired(chain: Any, parties: Parties) -> Platform:
     return platform
 
 
-def populate(chain: Any, parties: Parties, test_wired: bool = False) -> World:
-    """The world every contract test starts from; `test_wired`: on :func:`deploy_test_wired`'s platform."""
+def deploy_with_monitor_controller(chain: Any, parties: Parties) -> Platform:
+    """The production wiring plus the monitor as a second controller of the LoanBook and the FundTracker
+    (beside RiskControl), then sealed as `deploy_platform` seals it: the financing machine warns, clears
+    and recalls loans through the monitor account to drive the control rules directly."""
+    p = parties
+    platform = deploy_contracts(chain, p.operator, network="test-monitored")
+    wire_platform(platform, p.operator)
+    platform.loans.as_(p.operator).grant(platform.loans.role("CONTROLLER_ROLE"), p.monitor.address)
+    platform.funds.as_(p.operator).grant(platform.funds.role("CONTROLLER_ROLE"), p.monitor.address)
+    seal_wiring(platform, p.operator)
+    return platform
+
+
+def populate(chain: Any, parties: Parties, test_wired: bool = False, monitor_controller: bool = False) -> World:
+    """The world every contract test starts from; `test_wired`: on :func:`deploy_test_wired`'s platform;
+    `monitor_controller`: on :func:`deploy_with_monitor_controller`'s."""
     for _, account in parties:
         chain.fund(account.address, 10**21)
     if test_wired:
         platform = deploy_test_wired(chain, parties)
+    elif monitor_controller:
+        platform = deploy_with_monitor_controller(chain, parties)
     else:
         platform = deploy_platform(chain, parties.operator, manifest=False, network="test")
     p = parties

@@ -340,16 +340,17 @@ def test_adversaries_keep_the_money_invariants(stage: Stage) -> None:
     assert went_through, "no adversary call ever went through: the arguments drawn are useless"
 
 
-# ---------------------------------------------------------------------- the operator key's powers today
+# ---------------------------------------------------------------------- the operator key's former powers
 #
-# Each test below gives the operator key alone one of the powers it holds today and checks the money
-# invariants after it uses it: they break, so each test is a strict xfail. The council (issue 13: wiring
-# fixed at deployment, no admin grants internal roles) removes the power; the test then passes, strict
-# xfail fails it, and the mark comes off.
+# Each test below gives the operator key alone one of the powers it held before the wiring was fixed at
+# deployment (issue 13): grant itself an internal role, then use it. The grant and the use are refused
+# (`AccessControlUnauthorizedAccount`: the internal roles' admin is WIRING_ROLE, renounced by deploy_platform),
+# and the money invariants hold after the attempt. Before the seal each of these broke an invariant.
 
-OPERATOR_POWER = pytest.mark.xfail(strict=True, raises=AssertionError,
-                                   reason="issue 13: the operator key alone can grant itself the platform's internal "
-                                          "roles; the council work removes that power")
+
+def _refused(call: Callable[[], Any]) -> None:
+    with pytest.raises(ContractRevert, match="AccessControlUnauthorizedAccount"):
+        call()
 
 
 @pytest.fixture
@@ -407,7 +408,6 @@ def test_invariants_hold_on_honest_loans(staged: Stage) -> None:
     assert found + ledger.check_all() == []
 
 
-@OPERATOR_POWER
 def test_operator_power_drain_tracked_money(staged: Stage) -> None:
     """LOANBOOK_ROLE on the FundTracker: open tracked funds for a loan that does not exist and release
     every unit of every loan's unspent money to the operator."""
@@ -416,18 +416,17 @@ def test_operator_power_drain_tracked_money(staged: Stage) -> None:
     funds, cny = s.platform.funds, s.platform.deployment.cash["CNY"]
 
     def steps(op: Any) -> None:
-        funds.as_(op).grant(funds.role("LOANBOOK_ROLE"), op.address)
+        _refused(lambda: funds.as_(op).grant(funds.role("LOANBOOK_ROLE"), op.address))
         held = s.readers["funds"]("totalUnspent", cny)
         fake = s.readers["loans"]("loanCount") + 1
         f = funds.contract.functions
-        s.sender.transact(op, f.open(fake, op.address, op.address, cny, 0, held))
-        s.sender.transact(op, f.release(fake))
+        _refused(lambda: s.sender.transact(op, f.open(fake, op.address, op.address, cny, 0, held)))
+        _refused(lambda: s.sender.transact(op, f.release(fake)))
 
     found = _operator_uses(s, steps)
     assert not found, found
 
 
-@OPERATOR_POWER
 def test_operator_power_free_running_collateral(staged: Stage) -> None:
     """LOCKER_ROLE on the AssetRegistry: unlock a running pledge loan's goods."""
     s = staged
@@ -436,14 +435,13 @@ def test_operator_power_free_running_collateral(staged: Stage) -> None:
     lot = s.platform.loans.loan(pledge).asset_id
 
     def steps(op: Any) -> None:
-        assets.as_(op).grant(assets.role("LOCKER_ROLE"), op.address)
-        s.sender.transact(op, assets.contract.functions.unlock(lot, pledge, False))
+        _refused(lambda: assets.as_(op).grant(assets.role("LOCKER_ROLE"), op.address))
+        _refused(lambda: s.sender.transact(op, assets.contract.functions.unlock(lot, pledge, False)))
 
     found = _operator_uses(s, steps)
     assert not found, found
 
 
-@OPERATOR_POWER
 def test_operator_power_redirect_pledged_settlement(staged: Stage) -> None:
     """FINANCE_ROLE on the OrderBook: redirect a pledged receivable's settlement to the operator itself."""
     s = staged
@@ -451,8 +449,8 @@ def test_operator_power_redirect_pledged_settlement(staged: Stage) -> None:
     orders = s.platform.orders
 
     def steps(op: Any) -> None:
-        orders.as_(op).grant(orders.role("FINANCE_ROLE"), op.address)
-        s.sender.transact(op, orders.contract.functions.redirectSettlement(1, op.address))
+        _refused(lambda: orders.as_(op).grant(orders.role("FINANCE_ROLE"), op.address))
+        _refused(lambda: s.sender.transact(op, orders.contract.functions.redirectSettlement(1, op.address)))
 
     found = _operator_uses(s, steps)
     assert not found, found

@@ -207,7 +207,7 @@ class Stage:
 def _build_stage(chain: Any) -> Stage:
     sender = _FixedGasSender(chain)
     chain.sender = sender
-    world = populate(chain, make_parties())
+    world = populate(chain, make_parties(), monitor_controller=True)
     platform, p = world.platform, world.p
     op = p.operator
     accounts = dict(p)
@@ -221,8 +221,6 @@ def _build_stage(chain: Any) -> Stage:
         if member.status == Status.ACTIVE:
             platform.members.as_(op).update_credential(account.address, keccak(text=f"renewed:{name}"),
                                                        now + 20 * 365 * DAY)
-    platform.loans.as_(op).grant(platform.loans.role("CONTROLLER_ROLE"), p.monitor.address)
-    platform.funds.as_(op).grant(platform.funds.role("CONTROLLER_ROLE"), p.monitor.address)
     for code, scale in (("CNY", 1), ("USD", 10)):
         for name in TRADERS:
             platform.cash(code).as_(p.bank).mint(accounts[name].address, 5_000_000_00 // scale,
