@@ -47,6 +47,8 @@ __all__ = [
     "ServiceError",
     "chromium_binary",
     "ensure_installed",
+    "last_line",
+    "log_tail",
     "missing_packages",
     "mosquitto_binary",
     "postgres_bindir",
@@ -151,7 +153,7 @@ class _Server:
 
     @property
     def log(self) -> str:
-        return _tail(self.directory / "server.log")
+        return log_tail(self.directory / "server.log")
 
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the server (its own clean shutdown; a kill if it does not end) and remove its files."""
@@ -250,7 +252,7 @@ def start_postgres(timeout: float = 60.0) -> Postgres:
                          "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"],
             stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
         if init.returncode != 0:
-            raise ServiceError(f"initdb failed (exit {init.returncode}): {_last_line(init.stderr or init.stdout)}")
+            raise ServiceError(f"initdb failed (exit {init.returncode}): {last_line(init.stderr or init.stdout)}")
 
         def launch(port: int) -> subprocess.Popen[bytes]:
             return _spawn([str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-h", HOST, "-k", str(sockets),
@@ -273,7 +275,7 @@ def _on_a_free_port(kind: type[_S], directory: Path, launch: Callable[[int], sub
             return server
         if not _port_was_taken(server.log) or attempt + 1 == ATTEMPTS:
             name = kind.__name__.lower()
-            raise ServiceError(f"{name} did not start on {HOST}:{port}: {_last_line(server.log) or 'no output'}")
+            raise ServiceError(f"{name} did not start on {HOST}:{port}: {last_line(server.log) or 'no output'}")
     raise AssertionError("unreachable")
 
 
@@ -335,7 +337,7 @@ def _wait(server: _S, timeout: float, answers: Callable[[_S], bool]) -> bool:
     server.process.kill()
     server.process.wait()
     raise ServiceError(f"{type(server).__name__.lower()} did not answer on {HOST}:{server.port} within "
-                       f"{timeout:.0f} s: {_last_line(server.log) or 'no output'}")
+                       f"{timeout:.0f} s: {last_line(server.log) or 'no output'}")
 
 
 def _mqtt_answers(broker: Mosquitto) -> bool:
@@ -364,14 +366,16 @@ def _port_was_taken(log: str) -> bool:
     return "address already in use" in log.lower()
 
 
-def _tail(path: Path, limit: int = 4000) -> str:
+def log_tail(path: Path, limit: int = 4000) -> str:
+    """The last ``limit`` characters of a server's log file ("" when it cannot be read)."""
     try:
         return path.read_text(errors="replace")[-limit:].strip()
     except OSError:
         return ""
 
 
-def _last_line(text: str) -> str:
+def last_line(text: str) -> str:
+    """The last non-blank line of ``text``."""
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else ""
 
@@ -428,7 +432,7 @@ def _disable_system_services(packages: Sequence[str], env: dict[str, str]) -> No
         done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
                               check=False)
         if done.returncode != 0:
-            print(f"warning: `{' '.join(command)}` failed: {_last_line(done.stderr)}", file=sys.stderr)
+            print(f"warning: `{' '.join(command)}` failed: {last_line(done.stderr)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from vscm.chain.anvil import free_port
+from vscm.devservices import last_line, log_tail
 from vscm.errors import ChainError
 
 __all__ = [
@@ -274,7 +275,7 @@ class Network:
 
     def log(self, index: int) -> str:
         """The last lines of validator ``index``'s log."""
-        return _tail(self.directory / f"node{index}" / "node.log")
+        return log_tail(self.directory / f"node{index}" / "node.log")
 
     # -- internals --------------------------------------------------------------------------------
 
@@ -292,7 +293,7 @@ class Network:
         genesis = out / "scripts" / "genesis.json"
         if made.returncode != 0 or not genesis.is_file():
             raise NetworkError(f"homi could not make the genesis (exit {made.returncode}): "
-                               f"{_last_line(made.stderr or made.stdout)}")
+                               f"{last_line(made.stderr or made.stdout)}")
         nodes = []
         for index in range(1, validators + 1):
             info = json.loads((out / "keys" / f"validator{index}").read_text())
@@ -308,7 +309,7 @@ class Network:
                                   stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
             if init.returncode != 0:
                 raise NetworkError(f"kscn init of validator {node.index} failed (exit {init.returncode}): "
-                                   f"{_last_line(init.stderr or init.stdout)}")
+                                   f"{last_line(init.stderr or init.stdout)}")
             (data / "klay" / "static-nodes.json").write_text(json.dumps(peers, indent=1))
         net = cls(directory, chain_id, nodes, owned)
         net._save()
@@ -347,14 +348,14 @@ class Network:
             if process.poll() is not None:
                 node.pid = None
                 raise NetworkError(f"validator {node.index} exited at start (code {process.returncode}): "
-                                   f"{_last_line(self.log(node.index))}")
+                                   f"{last_line(self.log(node.index))}")
             try:
                 _rpc(node.url, "eth_chainId", [], timeout=1.0)
                 return
             except NetworkError:
                 if time.monotonic() > deadline:
                     raise NetworkError(f"validator {node.index} did not answer at {node.url} within {timeout:.0f} s: "
-                                       f"{_last_line(self.log(node.index))}") from None
+                                       f"{last_line(self.log(node.index))}") from None
                 time.sleep(0.2)
 
     def _running(self, node: _Node) -> bool:
@@ -440,15 +441,3 @@ def _rpc(url: str, method: str, params: list[Any], timeout: float = 5.0) -> Any:
     if answer.get("error"):
         raise NetworkError(f"{url} refused {method}: {answer['error']}")
     return answer.get("result")
-
-
-def _tail(path: Path, limit: int = 4000) -> str:
-    try:
-        return path.read_text(errors="replace")[-limit:].strip()
-    except OSError:
-        return ""
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else ""
