@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from vscm.chain.anvil import free_port
+from vscm.chain.anvil import free_port, port_free
 from vscm.devservices import last_line, log_tail
 from vscm.errors import ChainError
 
@@ -318,7 +318,7 @@ class Network:
     def _launch(self, node: _Node, timeout: float = 60.0) -> None:
         kscn = engine_binary("kscn")
         data = self.directory / f"node{node.index}"
-        if not _port_free(node.rpc_port) or not _port_free(node.p2p_port):
+        if not port_free(node.rpc_port) or not port_free(node.p2p_port):
             raise NetworkError(f"validator {node.index}'s port {node.rpc_port} or {node.p2p_port} on {HOST} is "
                                "taken by another program: stop it, or remove the network and run `vscm network up` "
                                "again")
@@ -404,18 +404,6 @@ def _pick_ports(nodes: Sequence[_Node]) -> None:
                 port = free_port()
             taken.add(port)
             setattr(node, field, port)
-
-
-def _port_free(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-        except OSError:
-            return False
-    return True
 
 
 def _is_kscn(pid: int) -> bool:

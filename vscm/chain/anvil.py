@@ -46,6 +46,7 @@ __all__ = [
     "anvil_binary",
     "free_port",
     "pid_alive",
+    "port_free",
     "status",
     "stop",
 ]
@@ -220,7 +221,7 @@ class AnvilNode:
                 f"an anvil node is already running for {directory} at http://{HOST}:{previous['port']} "
                 f"(pid {previous['pid']}): run `vscm node stop` first"
             )
-        if port is None and previous is not None and _port_free(int(previous["port"])):
+        if port is None and previous is not None and port_free(int(previous["port"])):
             port = int(previous["port"])
         if chain_id is None:
             chain_id = int(previous["chain_id"]) if previous is not None else DEFAULT_CHAIN_ID
@@ -311,7 +312,7 @@ class AnvilNode:
         attempts = 1 if port is not None else 3
         for attempt in range(attempts):
             chosen = port if port is not None else free_port()
-            if port is not None and not _port_free(port):
+            if port is not None and not port_free(port):
                 raise ChainError(f"port {port} on {HOST} is already in use: choose another port")
             command = [
                 str(binary),
@@ -434,7 +435,7 @@ def free_port() -> int:
         return port
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
     """Whether nothing listens on ``port``. Connections a stopped node closed linger in
     TIME_WAIT; they do not stop a new listener (anvil binds with SO_REUSEADDR too)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -448,7 +449,7 @@ def _port_free(port: int) -> bool:
 
 def _wait_port_free(port: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
-    while not _port_free(port) and time.monotonic() < deadline:
+    while not port_free(port) and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
