@@ -65,7 +65,7 @@ ADVERSARY_SETTINGS = settings(SETTINGS, max_examples=20, stateful_step_count=50)
 
 @pytest.fixture(scope="module")
 def stage() -> Iterator[Stage]:
-    with connect("embedded") as chain:
+    with connect("anvil") as chain:
         staged = _build_stage(chain)
         staged.readers["members"] = _Reader(chain, staged.platform.members.contract)
         staged.snapshot = chain.snapshot()

@@ -12,9 +12,10 @@ the logs of its transactions, plus whatever it named) is read back and compared 
 The invariants of DESIGN.md section 4 are then checked over the model (`Model.violations`); the
 whole state is swept against the chain when an example ends.
 
-Speed: one embedded chain for the module, set up once and snapshotted, reverted after each
-example. Transactions go out with a fixed gas limit (`_FixedGasSender`) and views are read through
-eth-tester directly (`_Reader`); together that makes a step about four times cheaper.
+Speed: one anvil node for the module, set up once and snapshotted, reverted after each example
+(the same steps cost half the CPU, node included, of the embedded chain: 15 s against 30 s for 122
+steps). Transactions go out with a fixed gas limit (`_FixedGasSender`) and views are read by a raw
+`eth_call` (`_Reader`); together that makes a step about four times cheaper than web3's defaults.
 """
 
 from __future__ import annotations
@@ -167,11 +168,25 @@ def _checksummed(param: dict[str, Any], value: Any) -> Any:
     return value
 
 
+def _rpc_call(chain: Any) -> Callable[[dict[str, Any]], str]:
+    """A raw `eth_call` on an RPC node (no web3 formatting middleware)."""
+    make_request = chain.w3.provider.make_request
+
+    def call(tx: dict[str, Any]) -> str:
+        response = make_request("eth_call", [tx, "latest"])
+        if "error" in response:
+            raise AssertionError(f"view {tx['data'][:10]} on {tx['to']} failed: {response['error']}")
+        return str(response["result"])
+    return call
+
+
 class _Reader:
-    """Views through eth-tester's own `call`: half the cost of web3's `contract.functions.f().call()`."""
+    """Views by a raw `eth_call` (eth-tester's own `call` on the embedded chain): half the cost of web3's
+    `contract.functions.f().call()`."""
 
     def __init__(self, chain: Any, contract: Any) -> None:
-        self._call = chain.tester.call
+        tester = getattr(chain, "tester", None)
+        self._call = tester.call if tester is not None else _rpc_call(chain)
         self._from = chain.faucet.address
         self._to = contract.address
         self._fns: dict[str, tuple[bytes, list[str], list[dict[str, Any]]]] = {}
@@ -284,7 +299,7 @@ def _build_stage(chain: Any) -> Stage:
 
 @pytest.fixture(scope="module")
 def stage() -> Iterator[Stage]:
-    with connect("embedded") as chain:
+    with connect("anvil") as chain:
         staged = _build_stage(chain)
         staged.snapshot = chain.snapshot()
         yield staged
@@ -344,6 +359,7 @@ class FinancingMachine(RuleBasedStateMachine):
                 self._sweep()
         finally:
             self.stage.chain.revert(self.stage.snapshot)
+            self.stage.snapshot = self.stage.chain.snapshot()  # on anvil a snapshot is used up by its revert
             FinancingMachine.totals["examples"] += 1
             FinancingMachine.totals["steps"] += max(self.steps, 0)
             FinancingMachine.totals["operations"] += self.operations
