@@ -203,6 +203,10 @@ class AdversarialMachine(FinancingMachine):
 
         def predict(m: Model, now: int) -> None:
             ms = m.members
+            # Nobody is suspended in the model: a trader that is no longer active was evicted already
+            # (with its chain, when a fraud finding was confirmed).
+            if not ms.active(member):
+                raise Refused("MemberAlreadyEvicted")
             m.members = Members(roles={w: r for w, r in ms.roles.items() if w != member},
                                 core_tier=ms.core_tier - {member}, chain_of=ms.chain_of, chain_core=ms.chain_core,
                                 controllers=ms.controllers)

@@ -195,7 +195,10 @@ def open_index(target: str | Path, *, schema: str | None = None, create: bool = 
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE in _Db.locked).
-            conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None)
+            # check_same_thread=False: the console's request opens the index in one worker thread and its
+            # dependencies and handler use it in others, one after the other (never at the same time).
+            conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None,
+                                   check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise InputError(f"cannot open the index at {path}: {exc}") from None
         db = _Db(conn, "sqlite")
