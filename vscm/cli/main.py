@@ -5,11 +5,13 @@ vscm's own errors, bad parameters, unknown commands, an argument that is not UTF
 as ``error: internal: <type>: <message>`` (exit 1), or re-raised with its traceback when
 ``VSCM_DEBUG=1``.
 
-A new command group is added by importing it below and calling ``cli.add_command(group)``.
+A new command group is added to ``COMMANDS`` below: its module is imported only when the command runs
+(``vscm --help`` and every other command do not pay for it), its one-line help is listed there.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import sys
@@ -20,23 +22,11 @@ from typing import Any, NoReturn
 import click
 
 from vscm import __version__
-from vscm.cli.audit import audit
-from vscm.cli.cash import cash
 from vscm.cli.context import CliConfig
-from vscm.cli.finance import asset, loan
-from vscm.cli.lender import lender
-from vscm.cli.members import member, supply_chain
-from vscm.cli.network import network
-from vscm.cli.node import deploy, node
-from vscm.cli.oracle import device, oracle
-from vscm.cli.orders import order
-from vscm.cli.risk import monitor, risk
-from vscm.cli.serve import serve
-from vscm.cli.wallet import wallet
+from vscm.env import KEYSTORE_DIR_ENV
 from vscm.errors import VscmError
-from vscm.wallet.keystore import KEYSTORE_DIR_ENV
 
-__all__ = ["DEBUG_ENV", "VscmGroup", "cli", "main", "run", "run_guarded"]
+__all__ = ["COMMANDS", "DEBUG_ENV", "VscmGroup", "cli", "main", "run", "run_guarded"]
 
 DEBUG_ENV = "VSCM_DEBUG"
 EXIT_ERROR = 1
@@ -88,12 +78,77 @@ def run_guarded(invoke: Callable[[], Any], args: Sequence[str] | None = None) ->
     return 0
 
 
+#: command name -> (module, attribute, one-line help shown by ``vscm --help``; a test checks it is the
+#: command's own). Each module is imported on first use, so a command loads only what it needs.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "wallet": ("vscm.cli.wallet", "wallet",
+               "Create, import and inspect encrypted wallets (Web3 Secret Storage files)."),
+    "node": ("vscm.cli.node", "node", "A local anvil node whose chain survives stop and start ($VSCM_HOME/node)."),
+    "network": ("vscm.cli.network", "network",
+                "A local network of Kaia validators (Istanbul BFT, zero gas price, every fork from block 0)."),
+    "deploy": ("vscm.cli.node", "deploy",
+               "Deploy and wire the platform, signed by the operator's wallet; writes the manifest."),
+    "member": ("vscm.cli.members", "member", "Apply, admit, certify, suspend and inspect members."),
+    "chain": ("vscm.cli.members", "supply_chain", "Virtual supply chains: create, join, approve, leave, show."),
+    "cash": ("vscm.cli.cash", "cash", "Settlement cash (PlatformCash), per currency; amounts like 1250.50."),
+    "order": ("vscm.cli.orders", "order",
+              "Orders between members of a supply chain, their documents and settlement."),
+    "asset": ("vscm.cli.finance", "asset",
+              "Financeable assets: receivables, payables, warehouse receipts, future-goods rights."),
+    "loan": ("vscm.cli.finance", "loan",
+             "Loans in the four financing modes: apply, approve, disburse, repay, track the money."),
+    "lender": ("vscm.cli.lender", "lender", "A lender's view of its loans (from the lenders' index)."),
+    "audit": ("vscm.cli.audit", "audit", "The auditor's replay of the chain history."),
+    "monitor": ("vscm.cli.risk", "monitor", "The risk monitor: follows the chain and raises alerts."),
+    "risk": ("vscm.cli.risk", "risk", "Alerts, lender decisions and fraud findings (RiskControl)."),
+    "oracle": ("vscm.cli.oracle", "oracle",
+               "The IoT oracle: simulate devices, run the oracle nodes, verify a reading."),
+    "device": ("vscm.cli.oracle", "device",
+               "IoT devices: registered by the warehouse or carrier that runs them, each with its own key."),
+    "serve": ("vscm.cli.serve", "serve",
+              ("Serve the console: pages and JSON API (OpenAPI at /openapi.json, docs at /docs) on the index, "
+               "which a background thread keeps up to date from the chain.")),
+}
+
+
 class VscmGroup(click.Group):
-    """A click group whose standalone ``main`` reports errors the vscm way (see :func:`run_guarded`).
+    """A click group whose standalone ``main`` reports errors the vscm way (see :func:`run_guarded`),
+    and whose subcommands (``COMMANDS``) are imported only when one of them runs.
 
     Overriding ``main`` rather than only wrapping it in :func:`main` gives ``CliRunner.invoke(cli)``
     in tests the same exit codes and messages as the installed ``vscm`` script.
     """
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in self.lazy:
+            module, attribute, _ = self.lazy[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The commands with their one-line help, without importing the lazy ones."""
+        rows = []
+        limit = formatter.width - 6 - max((len(name) for name in self.list_commands(ctx)), default=0)
+        for name in self.list_commands(ctx):
+            if name in self.commands or name not in self.lazy:
+                command = self.get_command(ctx, name)
+                if command is None or command.hidden:
+                    continue
+                rows.append((name, command.get_short_help_str(limit)))
+            else:
+                rows.append((name, click.Command(name, help=self.lazy[name][2]).get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(
         self,
@@ -114,6 +169,7 @@ class VscmGroup(click.Group):
 @click.group(
     name="vscm",
     cls=VscmGroup,
+    lazy=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.version_option(__version__, "--version", prog_name="vscm")
@@ -134,23 +190,7 @@ def cli(ctx: click.Context, keystore_dir: Path | None) -> None:
     ctx.obj = CliConfig(keystore_dir=keystore_dir)
 
 
-cli.add_command(wallet)
-cli.add_command(node)
-cli.add_command(network)
-cli.add_command(deploy)
-cli.add_command(member)
-cli.add_command(supply_chain)
-cli.add_command(cash)
-cli.add_command(order)
-cli.add_command(asset)
-cli.add_command(loan)
-cli.add_command(lender)
-cli.add_command(audit)
-cli.add_command(monitor)
-cli.add_command(risk)
-cli.add_command(oracle)
-cli.add_command(device)
-cli.add_command(serve)
+
 
 
 def run(argv: Sequence[str] | None = None) -> int:

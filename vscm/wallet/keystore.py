@@ -25,6 +25,7 @@ from eth_keys import keys
 from eth_typing import ChecksumAddress
 from eth_utils import ValidationError, is_hex_address, to_checksum_address
 
+from vscm.env import KEYSTORE_DIR_ENV
 from vscm.errors import WalletError
 
 __all__ = [
@@ -48,7 +49,6 @@ __all__ = [
 
 Kdf = Literal["scrypt", "pbkdf2"]
 
-KEYSTORE_DIR_ENV = "VSCM_KEYSTORE_DIR"
 PASSWORD_ENV = "VSCM_PASSWORD"
 # Test hook: VSCM_KDF_FAST=1 makes new keystores use a cheap scrypt work factor. Files written
 # this way are still valid keystores (decrypt reads the work factor from the file), only weak.
