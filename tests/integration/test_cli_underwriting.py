@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,9 @@ def vscm(desk: dict[str, Any], capsys: pytest.CaptureFixture[str], monkeypatch: 
     monkeypatch.setenv("VSCM_HOME", str(home))
 
     def call(*args: str, wallet: str | None = None) -> tuple[int, str, str]:
-        net = ["--network", desk["url"], "--deployment", str(home / "deployment.json"),
-               "--index", str(home / "index.sqlite")]
+        net = ["--network", desk["url"], "--deployment", str(home / "deployment.json")]
+        if args[:3] not in (("member", "consent", "grant"), ("member", "consent", "revoke")):  # transactions
+            net += ["--index", str(home / "index.sqlite")]
         signer = ["--wallet", wallet, "--password-file", str(home / "pass")] if wallet else []
         code = run([*args, *net, *signer])
         out, err = capsys.readouterr()
@@ -62,9 +64,10 @@ def test_consent_gates_the_profile(vscm: Any, desk: dict[str, Any]) -> None:
     supplier, bank2 = desk["p"].supplier.address, desk["p"].bank2.address
     code, _, err = vscm("lender", "profile", supplier, "--json", wallet="bank2")
     assert code == 1 and "may not read the profile" in err and err.count("\n") == 1
-    code, out, err = vscm("member", "consent", "grant", bank2, "--until", "2099-01-01", "--json", wallet="supplier")
+    until = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()  # at most 730 days ahead of the chain
+    code, out, err = vscm("member", "consent", "grant", bank2, "--until", until, "--json", wallet="supplier")
     assert code == 0, err
-    assert json.loads(out)["action"] == "grant"
+    assert json.loads(out)["action"] == "consent granted" and json.loads(out)["expires"].startswith(until)
     code, out, err = vscm("lender", "profile", supplier, "--json", wallet="bank2")
     assert code == 0, err
     data = json.loads(out)
@@ -76,10 +79,21 @@ def test_consent_gates_the_profile(vscm: Any, desk: dict[str, Any]) -> None:
     assert "credit profile of" in out and "scorecard" in out and "pledge" in out
     code, _, err = vscm("member", "consent", "revoke", bank2, wallet="supplier")
     assert code == 0, err
-    code, out, _ = vscm("member", "consent", "list", supplier, "--json", "--no-update")
-    assert [c["action"] for c in json.loads(out)] == ["grant", "revoke"]
+    code, out, _ = vscm("member", "consent", "list", supplier, "--json")
+    [listed] = json.loads(out)
+    assert listed["lender"] == bank2 and listed["active"] is False and listed["expires"] is None
+    assert listed["granted"] is not None and listed["revoked"] is not None
     code, _, err = vscm("lender", "profile", supplier, "--json", "--no-update", wallet="bank2")
     assert code == 1 and "may not read the profile" in err
+
+
+def test_a_consent_the_chain_refuses_is_one_line_naming_the_error(vscm: Any, desk: dict[str, Any]) -> None:
+    until = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()
+    code, _, err = vscm("member", "consent", "grant", desk["p"].supplier2.address, "--until", until,
+                        wallet="supplier")
+    assert code == 1 and "ConsentNotLender" in err and err.count("\n") == 1
+    code, _, err = vscm("member", "consent", "revoke", desk["p"].bank.address, wallet="supplier")
+    assert code == 1 and "ConsentNotGranted" in err
 
 
 def test_the_auditor_reads_any_profile(vscm: Any, desk: dict[str, Any]) -> None:

@@ -53,6 +53,8 @@ def _cases(s: Story) -> dict[str, tuple[str, Any]]:
         "/api/loans": (f"/api/loans?borrower={c.supplier_a.address}", c.supplier_b),
         "/api/loans/{loan_id}": (f"/api/loans/{baoji_loan}", c.carrier),
         "/api/members/{address}": (f"/api/members/{supplier_b}", c.supplier_a),
+        # A member that is not a lender reads no one else's profile.
+        "/api/members/{address}/profile": (f"/api/members/{c.supplier_a.address}/profile", c.supplier_b),
         "/api/audit": ("/api/audit", c.bank),
         "/api/council": ("/api/council", c.core),
         "/api/audit/replay": (f"/api/audit/replay?from_block={s.platform.deployment.block + 5}", c.bank),
@@ -83,6 +85,29 @@ def test_every_api_route_has_a_scope_case(story: Story) -> None:
     assert routes == set(_cases(story)) | set(_post_cases(story)) | OPEN_TO_EVERY_SIGNED_IN
 
 
+def test_a_profile_is_shown_to_the_lender_the_member_consented_to_on_chain_only(story: Story,
+                                                                               client: TestClient) -> None:
+    c, consents = story.cast, story.platform.consents
+    url = f"/api/members/{c.core.address}/profile"
+    # The bank lends to the core's suppliers, not to the core: no application, no consent yet.
+    refused = client.get(url, headers=story.auth(c.bank))
+    assert refused.status_code == 403 and "no consent on chain" in refused.json()["detail"]
+    assert client.get(url, headers=story.auth(c.auditor)).json()["access"] == "auditor"
+    consents.as_(c.core).grant_consent(c.bank.address, story.platform.chain.now() + 86_400)
+    try:
+        story.refresh()
+        answer = client.get(url, headers=story.auth(c.bank))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["access"] == "consent" and answer.json()["profile"]["member"] == c.core.address
+    finally:
+        consents.as_(c.core).revoke_consent(c.bank.address)
+        story.refresh()
+    assert client.get(url, headers=story.auth(c.bank)).status_code == 403
+    # The lender of an open application reads its applicant's profile without a consent.
+    assert client.get(f"/api/members/{c.supplier_a.address}/profile",
+                      headers=story.auth(c.bank)).json()["access"] == "application"
+
+
 @pytest.mark.parametrize("route", ["/api/loans/{loan_id}/decision", "/api/tx"])
 def test_a_write_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
     url, body, outsider, insider = _post_cases(story)[route]
@@ -97,7 +122,8 @@ def test_a_write_outside_the_party_s_scope_is_403(story: Story, client: TestClie
                                    "/api/lenders/{address}/maturities", "/api/lenders/{address}/alerts",
                                    "/api/lenders/{address}/defaults", "/api/lenders/{address}/exports/{kind}",
                                    "/api/loans", "/api/loans/{loan_id}",
-                                   "/api/members/{address}", "/api/audit", "/api/audit/replay", "/api/council"])
+                                   "/api/members/{address}", "/api/members/{address}/profile", "/api/audit",
+                                   "/api/audit/replay", "/api/council"])
 def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
     url, caller = _cases(story)[route]
     answer = client.get(url, headers=story.auth(caller))

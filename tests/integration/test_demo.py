@@ -130,7 +130,9 @@ def test_the_auditor_replays_the_history_without_a_difference(lines: list[str]) 
 
 
 def test_the_lender_reads_a_profile_before_lending_and_refuses_a_flagged_chain(lines: list[str]) -> None:
-    read = line_with(lines, "Baoji Steel Parts signed a consent for Silk Road Bank", "(consent)")
+    asked = line_with(lines, "Silk Road Bank asked for Baoji Steel Parts' profile", "refused: no consent on chain")
+    read = line_with(lines, "Baoji Steel Parts granted Silk Road Bank read access on chain", "(consent)")
+    assert asked < read
     good = line_with(lines, "Baoji:", "2 repaid on time")
     refused = line_with(lines, "Yiwu's chain", "fraud declared", "the bank refuses it")
     assert read < good < line_with(lines, "Yiwu Components applied to the bank too", "applied for by the member") < refused

@@ -3,7 +3,6 @@ on a history built here, each with the transactions it was computed from."""
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,12 +11,13 @@ from typing import Any
 import pytest
 from financing_support import DAY, Fin, b32
 
+from vscm.audit.audit import audit_chain
 from vscm.audit.source import source_for
 from vscm.client.records import DocKind, OrderStatus
-from vscm.errors import InputError, NotFound
+from vscm.errors import ContractRevert, NotFound
 from vscm.index import Index, open_index
 from vscm.underwriting import credit_profile
-from vscm.underwriting.consent import ConsentRequired, access, consents, record, require, sign_consent
+from vscm.underwriting.consent import ConsentRequired, access, consents, index_now, require
 from vscm.underwriting.scorecard import score
 
 NOW = 1_900_000_000  # consents are judged at a time the test gives
@@ -158,69 +158,107 @@ def test_the_scorecard_on_the_story_shows_what_fired(story: dict[str, Any], p: A
     assert result["score"] == 55
 
 
-# ---------------------------------------------------------------- consent
+# ---------------------------------------------------------------- consent (on chain, ConsentRegistry)
+
+
+def _indexed(world: Any, index: Index) -> int:
+    """Bring ``index`` up to the chain's head; the time consents are judged at (its last block's)."""
+    index.update(source_for(world.chain), world.platform.deployment)
+    return index_now(index)
 
 
 @pytest.fixture
 def ix(fresh: Any, tmp_path: Path) -> Iterator[Index]:
     with open_index(tmp_path / "consent.sqlite") as index:
-        index.update(source_for(fresh.chain), fresh.platform.deployment)
+        _indexed(fresh, index)
         yield index
 
 
-def test_a_lender_without_consent_is_refused(ix: Index, p: Any) -> None:
-    with pytest.raises(ConsentRequired, match="ask the member for consent"):
-        require(ix, p.supplier.address, p.bank2.address, now=NOW)
+def test_a_lender_without_consent_is_refused(fresh: Any, ix: Index, p: Any) -> None:
+    with pytest.raises(ConsentRequired, match="no consent on chain"):
+        require(ix, p.supplier.address, p.bank2.address, index_now(ix))
+    assert fresh.platform.consents.has(p.supplier.address, p.bank2.address) is False
 
 
-def test_a_signed_grant_gives_access_until_revoked(ix: Index, p: Any) -> None:
-    grant = record(ix, sign_consent(ix, p.supplier, p.bank2.address, "grant", NOW + 30 * DAY, NOW))
-    assert require(ix, p.supplier.address, p.bank2.address, now=NOW + DAY).basis == "consent"
-    assert access(ix, p.supplier.address, p.bank.address, now=NOW + DAY) is None  # granted to bank2 only
-    record(ix, sign_consent(ix, p.supplier, p.bank2.address, "revoke", NOW + 30 * DAY, NOW + 2 * DAY))
-    assert access(ix, p.supplier.address, p.bank2.address, now=NOW + 3 * DAY) is None
-    assert [c.action for c in consents(ix, p.supplier.address)] == ["grant", "revoke"]
-    assert grant.signer() == p.supplier.address
+def test_a_grant_on_chain_gives_access_until_revoked(fresh: Any, ix: Index, p: Any) -> None:
+    consents_ = fresh.platform.consents
+    consents_.as_(p.supplier).grant_consent(p.bank2.address, fresh.chain.now() + 30 * DAY)
+    now = _indexed(fresh, ix)
+    assert require(ix, p.supplier.address, p.bank2.address, now).basis == "consent"
+    assert access(ix, p.supplier.address, p.bank.address, now) is None  # granted to bank2 only
+    assert consents_.has(p.supplier.address, p.bank2.address) is True
+    consents_.as_(p.supplier).revoke_consent(p.bank2.address)
+    now = _indexed(fresh, ix)
+    assert access(ix, p.supplier.address, p.bank2.address, now) is None
+    [revoked] = consents(ix, p.supplier.address)
+    assert revoked.expires_at == 0 and revoked.revoked_at is not None
+    assert consents_.expiry(p.supplier.address, p.bank2.address) == 0
 
 
-def test_a_grant_expires(ix: Index, p: Any) -> None:
-    record(ix, sign_consent(ix, p.supplier, p.bank2.address, "grant", NOW + DAY, NOW))
-    assert access(ix, p.supplier.address, p.bank2.address, now=NOW + DAY - 1) is not None
-    assert access(ix, p.supplier.address, p.bank2.address, now=NOW + DAY) is None
+def test_a_grant_expires_by_the_chains_clock(fresh: Any, ix: Index, p: Any) -> None:
+    until = fresh.chain.now() + DAY
+    fresh.platform.consents.as_(p.supplier).grant_consent(p.bank2.address, until)
+    assert require(ix, p.supplier.address, p.bank2.address, _indexed(fresh, ix)).basis == "consent"
+    fresh.chain.time_travel(DAY)
+    now = _indexed(fresh, ix)
+    assert now >= until and access(ix, p.supplier.address, p.bank2.address, now) is None
+    assert fresh.platform.consents.has(p.supplier.address, p.bank2.address) is False
+    with pytest.raises(ContractRevert, match="ConsentNotGranted"):  # nothing left to revoke
+        fresh.platform.consents.as_(p.supplier).revoke_consent(p.bank2.address)
 
 
-def test_a_consent_not_signed_by_the_member_grants_nothing(ix: Index, p: Any) -> None:
-    forged = sign_consent(ix, p.bank2, p.bank2.address, "grant", NOW + DAY, NOW)
-    forged = dataclasses.replace(forged, member=p.supplier.address)  # bank2's signature, the supplier named
-    with pytest.raises(InputError, match="not signed by the member"):
-        record(ix, forged)
-    ix.db.execute("INSERT INTO consents (id, member, lender, action, expires, signed_at, message, signature)"
-                  " VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (forged.id, forged.member, forged.lender, "grant", forged.expires,
-                                                       forged.signed_at, forged.message, forged.signature))
-    ix.db.commit()
-    assert access(ix, p.supplier.address, p.bank2.address, now=NOW) is None
+def test_the_chain_refuses_a_consent_nobody_may_give(fresh: Any, p: Any) -> None:
+    c, now = fresh.platform.consents, fresh.chain.now()
+    with pytest.raises(ContractRevert, match="ConsentBadExpiry"):
+        c.as_(p.supplier).grant_consent(p.bank2.address, now)
+    with pytest.raises(ContractRevert, match="ConsentBadExpiry"):
+        c.as_(p.supplier).grant_consent(p.bank2.address, now + 731 * DAY)
+    with pytest.raises(ContractRevert, match="ConsentNotLender"):
+        c.as_(p.supplier).grant_consent(p.supplier2.address, now + DAY)  # not a financier
+    with pytest.raises(ContractRevert, match="ConsentNotLender"):
+        c.as_(p.bank).grant_consent(p.bank.address, now + DAY)  # itself
+    with pytest.raises(ContractRevert, match="ConsentNotMember"):
+        c.as_(p.outsider).grant_consent(p.bank2.address, now + DAY)
+    with pytest.raises(ContractRevert, match="ConsentNotMember"):
+        c.as_(p.operator).grant_consent(p.bank2.address, now + DAY)  # the operator key is no member
 
 
-def test_an_open_application_grants_its_lender_and_the_auditor_sees_all(fresh: Any, tmp_path: Path, p: Any) -> None:
-    Fin(fresh).pledge(stage="applied", lender=p.bank2)
+def test_the_audit_replays_consents_and_checks_them_against_the_contract(fresh: Any, p: Any) -> None:
+    c = fresh.platform.consents
+    c.as_(p.supplier).grant_consent(p.bank2.address, fresh.chain.now() + 9 * DAY)
+    c.as_(p.core).grant_consent(p.bank.address, fresh.chain.now() + 3 * DAY)
+    c.as_(p.supplier).revoke_consent(p.bank2.address)
+    outcome = audit_chain(fresh.chain, fresh.platform.deployment)
+    assert [str(f) for f in outcome.findings] == []
+    table = outcome.result.state.table("consents")
+    assert {(r["member"], r["lender"], r["expiresAt"] > 0) for r in table.values()} == {
+        (p.supplier.address, p.bank2.address, False), (p.core.address, p.bank.address, True)}
+
+
+def test_an_open_application_grants_its_lender_until_it_closes_and_the_auditor_sees_all(
+        fresh: Any, tmp_path: Path, p: Any) -> None:
+    deal = Fin(fresh).pledge(stage="applied", lender=p.bank2)
     with open_index(tmp_path / "ix.sqlite") as index:
-        index.update(source_for(fresh.chain), fresh.platform.deployment)
-        assert require(index, p.supplier.address, p.bank2.address, now=NOW).basis == "application"
-        assert require(index, p.supplier.address, p.auditor.address, now=NOW).basis == "auditor"
-        assert access(index, p.supplier.address, p.bank.address, now=NOW) is None
+        now = _indexed(fresh, index)
+        assert require(index, p.supplier.address, p.bank2.address, now).basis == "application"
+        assert require(index, p.supplier.address, p.auditor.address, now).basis == "auditor"
+        assert access(index, p.supplier.address, p.bank.address, now) is None
+        fresh.platform.loans.as_(p.bank2).reject(deal.loan_id, b32("no"))
+        now = _indexed(fresh, index)
+        assert access(index, p.supplier.address, p.bank2.address, now) is None
 
 
 def test_profile_and_consent_work_on_postgresql(fresh: Any, request: pytest.FixtureRequest, p: Any) -> None:
     Fin(fresh).pledge()
+    fresh.platform.consents.as_(p.supplier).grant_consent(p.bank2.address, fresh.chain.now() + DAY)
     schema = f"vscm_uw_{uuid.uuid4().hex[:10]}"
     index = open_index(request.getfixturevalue("postgres").url, schema=schema)
     try:
-        index.update(source_for(fresh.chain), fresh.platform.deployment)
+        now = _indexed(fresh, index)
         credit = credit_profile(index, p.supplier.address)["credit"]
         assert credit["loans"]["pledge"]["running"]["value"] == 1
-        record(index, sign_consent(index, p.supplier, p.bank2.address, "grant", NOW + DAY, NOW))
-        assert require(index, p.supplier.address, p.bank2.address, now=NOW).basis == "consent"
-        assert access(index, p.supplier.address, p.bank2.address, now=NOW + DAY) is None
+        assert require(index, p.supplier.address, p.bank2.address, now).basis == "consent"
+        assert access(index, p.supplier.address, p.bank2.address, now + DAY) is None
     finally:
         index.db.rollback()
         index.db.execute(f'DROP SCHEMA "{schema}" CASCADE')

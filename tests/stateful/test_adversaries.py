@@ -56,7 +56,8 @@ EVICTABLE = ("supplier2", "seller")
 #: The colluding pair: the borrower and the core enterprise that guarantees its loans.
 COLLUDERS = {"borrower": "supplier", "guarantor": "core"}
 #: Events of a successful call that change nothing the model holds.
-NEUTRAL = frozenset({"ApprovalForAll", "DocumentAttached", "MemberApplied", "ChainJoinRequested", "Approval"})
+NEUTRAL = frozenset({"ApprovalForAll", "DocumentAttached", "MemberApplied", "ChainJoinRequested", "Approval",
+                     "ConsentGranted", "ConsentRevoked"})
 #: The invariants a granted role can break (the role's holder moves tracked money, locks, loans).
 GRANT_WAIVES = tuple(name for name in INVARIANTS if name != "cash")
 
@@ -194,6 +195,8 @@ class AdversarialMachine(FinancingMachine):
             return p.risk.contract
         if call.contract == "TelemetryOracle":
             return p.oracle.contract
+        if call.contract == "ConsentRegistry":
+            return p.consents.contract
         return {"MemberRegistry": p.members, "OrderBook": p.orders, "AssetRegistry": p.assets,
                 "LoanBook": p.loans, "FundTracker": p.funds}[call.contract].contract
 

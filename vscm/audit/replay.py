@@ -41,6 +41,7 @@ CONTRACT_FIELDS: dict[str, str] = {
     "loans": "LoanBook",
     "risk": "RiskControl",
     "oracle": "TelemetryOracle",
+    "consents": "ConsentRegistry",
 }
 
 #: Artifact name -> what a replay of that contract cannot rebuild or check (state no event carries):

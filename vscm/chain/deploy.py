@@ -20,7 +20,7 @@ __all__ = [
 DEFAULT_CURRENCIES = ("CNY", "USD")
 PLATFORM_CONTRACTS = (
     "MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook", "RiskControl",
-    "TelemetryOracle",
+    "TelemetryOracle", "ConsentRegistry",
 )
 
 
@@ -42,8 +42,8 @@ def deploy_platform(
 ) -> Platform:
     """Deploy every platform contract, wire them together and seal the wiring.
 
-    Contracts: MemberRegistry, one PlatformCash per currency, OrderBook, AssetRegistry, FundTracker
-    and LoanBook. Wiring (:func:`wire_platform`): each currency is registered in the OrderBook; the
+    Contracts: MemberRegistry, one PlatformCash per currency, OrderBook, AssetRegistry, FundTracker,
+    LoanBook, RiskControl, TelemetryOracle and ConsentRegistry (no admin, nothing to wire). Wiring (:func:`wire_platform`): each currency is registered in the OrderBook; the
     OrderBook, LoanBook and FundTracker become payment agents of each PlatformCash (so a suspended buyer
     can still settle and a suspended borrower still repay); the LoanBook may lock assets, open tracked
     funds and redirect settlements; the FundTracker may record prepayments on orders; RiskControl
@@ -97,6 +97,8 @@ def deploy_contracts(
     loans = chain.sender.deploy(operator, "LoanBook", registry, orders, assets, funds, operator.address)
     risk = chain.sender.deploy(operator, "RiskControl", registry, loans, funds, operator.address)
     oracle = chain.sender.deploy(operator, "TelemetryOracle", registry, orders, assets, loans, operator.address)
+    # No admin and nothing to wire: each member writes only its own consents.
+    consents = chain.sender.deploy(operator, "ConsentRegistry", registry)
     deployment = Deployment(
         network=network or chain.name,
         chain_id=int(chain.chain_id),
@@ -111,6 +113,7 @@ def deploy_contracts(
         artifacts=_artifact_hashes(),
         risk=risk,
         oracle=oracle,
+        consents=consents,
     )
     return Platform(chain, deployment)
 

@@ -338,18 +338,16 @@ def applicant_summary(platform: Platform, borrower: str, wallet: str, password_f
                       index_target: str | None) -> dict[str, Any]:
     """The borrower's credit profile in short, read from the lenders' index (brought up to date first) by
     the lender whose wallet is ``wallet``, under the consent rules of ``vscm lender profile``."""
-    import time
-
     from vscm.audit.source import source_for
     from vscm.cli.lender import default_index
     from vscm.cli.wallet import unlock_signer
     from vscm.index import open_index
-    from vscm.underwriting import credit_profile, require, score
+    from vscm.underwriting import credit_profile, index_now, require, score
 
     viewer = unlock_signer(wallet, password_file).address
     with open_index(index_target or default_index()) as index:
         index.update(source_for(platform.chain), platform.deployment)
-        granted = require(index, borrower, viewer, int(time.time()))
+        granted = require(index, borrower, viewer, index_now(index))
         profile = credit_profile(index, borrower)
         result = score(profile)
     paid = profile["performance"]["invoices_paid"]

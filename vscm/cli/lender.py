@@ -8,7 +8,6 @@ it as it is, without a node.
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -252,10 +251,10 @@ def profile_cmd(index: Index, member: str, as_of: int | None, scorecard_file: Pa
       vscm lender profile supplier --wallet bank
       vscm lender profile 0xAbC… --wallet bank --json --as-of 2026-12-01
     """
-    from vscm.underwriting import credit_profile, load_scorecard, require, score
+    from vscm.underwriting import credit_profile, index_now, load_scorecard, require, score
 
     viewer = unlock_signer(wallet, password_file).address
-    granted = require(index, member, viewer, int(time.time()))
+    granted = require(index, member, viewer, index_now(index))
     profile = credit_profile(index, member, as_of)
     data = {"viewer": viewer, "access": f"{granted.basis}: {granted.detail}", "profile": profile,
             "score": score(profile, load_scorecard(scorecard_file))}

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
 import click
@@ -16,7 +14,6 @@ from vscm.cli.lender import index_command
 from vscm.cli.output import emit, json_option, key_value_table
 from vscm.cli.params import DATE, HASH32
 from vscm.cli.session import PARTY
-from vscm.cli.wallet import signer_options
 from vscm.client.platform import Platform
 from vscm.client.records import Member, Role, SupplyChain, Tier
 
@@ -204,50 +201,44 @@ def _chain_view(sc: SupplyChain, members: list[Member]) -> Any:
 def consent() -> None:
     """Let a lender read your credit profile (`vscm lender profile`), revoke it, list the consents.
 
-    A consent is signed with the member's own key and kept in the lenders' index (not on chain); a lender
-    of an open loan application of the member and the auditors need none.
+    A consent is a transaction the member signs with its own wallet (ConsentRegistry on chain), with an
+    expiry; nobody else can grant, extend or revoke it. A lender of an open loan application of the
+    member and the auditors need none.
     """
-
-
-def _sign(index: Any, wallet: str, password_file: Path | None, lender: str, action: str, until: int,
-          as_json: bool) -> None:
-    from vscm.cli.wallet import unlock_signer
-    from vscm.underwriting.consent import record, sign_consent
-
-    signer = unlock_signer(wallet, password_file)
-    c = record(index, sign_consent(index, signer, lender, action, until, int(time.time())))
-    emit(c.to_json(), as_json, lambda d: key_value_table(list(d.items()), title=f"consent {action}ed"))
 
 
 @consent.command("grant")
 @click.argument("lender", type=PARTY)
 @click.option("--until", type=DATE, required=True, help="When the consent expires (YYYY-MM-DD or ISO, UTC).")
 @json_option
-@signer_options
-@index_command
-def consent_grant(index: Any, lender: str, until: int, as_json: bool, wallet: str, password_file: Path | None) -> None:
-    """Let LENDER read the profile of the member whose wallet signs, until --until.
+@signed_command
+def consent_grant(platform: Platform, signer: LocalAccount, lender: str, until: int, as_json: bool) -> None:
+    """Let LENDER read the profile of the member whose wallet signs, until --until (at most 730 days ahead).
 
     \b
     Examples:
       vscm member consent grant bank --until 2027-03-31 --wallet supplier
     """
-    _sign(index, wallet, password_file, lender, "grant", until, as_json)
+    from datetime import UTC, datetime
+
+    receipt = platform.consents.as_(signer).grant_consent(lender, until)
+    emit_tx(receipt, "consent granted", as_json, member=signer.address, lender=lender,
+            expires=datetime.fromtimestamp(until, UTC).isoformat())
 
 
 @consent.command("revoke")
 @click.argument("lender", type=PARTY)
 @json_option
-@signer_options
-@index_command
-def consent_revoke(index: Any, lender: str, as_json: bool, wallet: str, password_file: Path | None) -> None:
-    """Take back LENDER's read access to the signing member's profile (from now on).
+@signed_command
+def consent_revoke(platform: Platform, signer: LocalAccount, lender: str, as_json: bool) -> None:
+    """Take back LENDER's read access to the signing member's profile (from the next block on).
 
     \b
     Examples:
       vscm member consent revoke bank --wallet supplier
     """
-    _sign(index, wallet, password_file, lender, "revoke", int(time.time()), as_json)
+    receipt = platform.consents.as_(signer).revoke_consent(lender)
+    emit_tx(receipt, "consent revoked", as_json, member=signer.address, lender=lender)
 
 
 @consent.command("list")
@@ -255,20 +246,22 @@ def consent_revoke(index: Any, lender: str, as_json: bool, wallet: str, password
 @json_option
 @index_command
 def consent_list(index: Any, who: str, as_json: bool) -> None:
-    """The consents member WHO signed (each re-verified against its key), oldest first.
+    """The consents member WHO granted on chain (from the lenders' index), by lender.
 
     \b
     Examples:
       vscm member consent list supplier --json
     """
-    from vscm.underwriting.consent import consents
+    from vscm.underwriting.consent import consents, index_now
 
-    rows = [c.to_json() for c in consents(index, who)]
+    now = index_now(index)
+    rows = [c.to_json(now) for c in consents(index, who)]
 
     def table(d: list[dict[str, Any]]) -> Table:
-        t = Table("action", "lender", "expires", "signed", "id", title=f"consents of {who}")
+        t = Table("lender", "active", "expires", "granted", "revoked", title=f"consents of {who}")
         for r in d:
-            t.add_row(r["action"], r["lender"], r["expires"], r["signed_at"], r["id"][:18] + "…")
+            t.add_row(r["lender"], "yes" if r["active"] else "no", r["expires"] or "-", r["granted"] or "-",
+                      r["revoked"] or "-")
         return t
 
     emit(rows, as_json, table)

@@ -35,6 +35,8 @@ class Deployment:
     risk: str = ""
     #: the TelemetryOracle (empty in manifests written before it existed)
     oracle: str = ""
+    #: the ConsentRegistry: members' consents to lenders reading their profile (empty before it existed)
+    consents: str = ""
 
     def cash_address(self, code: str) -> str:
         try:
@@ -78,7 +80,7 @@ class Deployment:
             raise InputError(f"field 'network' must be a string, not {data.get('network')!r}")
         for name in _ADDRESS_FIELDS:
             if name in data:
-                _check_address(name, data[name], optional=name in ("risk", "oracle"))
+                _check_address(name, data[name], optional=name in ("risk", "oracle", "consents"))
         for name in ("cash", "artifacts"):
             if name in data and not (isinstance(data[name], dict)
                                      and all(isinstance(k, str) and isinstance(v, str) for k, v in data[name].items())):
@@ -110,7 +112,7 @@ class Deployment:
                              "`vscm deploy --force`") from None
 
 
-_ADDRESS_FIELDS = ("operator", "registry", "orders", "assets", "funds", "loans", "risk", "oracle")
+_ADDRESS_FIELDS = ("operator", "registry", "orders", "assets", "funds", "loans", "risk", "oracle", "consents")
 _ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
 
 

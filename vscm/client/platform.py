@@ -576,6 +576,7 @@ class Platform:
 
         self._oracle = OracleFacade(self, bind(deployment.oracle, "TelemetryOracle")) if deployment.oracle else None
         self._risk = bind(deployment.risk, "RiskControl") if deployment.risk else None
+        self._consents = bind(deployment.consents, "ConsentRegistry") if deployment.consents else None
 
     @property
     def oracle(self) -> OracleFacade:
@@ -592,6 +593,16 @@ class Platform:
         if self._risk is None:
             raise NotFound(f"deployment {self.deployment.network} has no RiskControl: redeploy with `vscm deploy`")
         return RiskFacade(self, self._risk)
+
+    @property
+    def consents(self) -> Any:
+        """The ConsentRegistry facade (:class:`vscm.client.consent.ConsentFacade`)."""
+        from vscm.client.consent import ConsentFacade  # consent.py builds on this module
+
+        if self._consents is None:
+            raise NotFound(f"deployment {self.deployment.network} has no ConsentRegistry: redeploy with "
+                           "`vscm deploy`")
+        return ConsentFacade(self, self._consents)
 
     def wired_contracts(self) -> list[_Facade]:
         """Every contract with a ``WIRING_ROLE`` (all of them), as facades."""

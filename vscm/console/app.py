@@ -423,6 +423,23 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         """A member: registration, orders with their documents, assets, loans."""
         return _member(address_of(address), party, index)
 
+    @app.get("/api/members/{address}/profile", tags=["members"])
+    def api_member_profile(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """A member's credit profile and score: for a lender the member consented to on chain (or the lender
+        of its open loan application), the member itself, auditors and the council (403 for anyone else)."""
+        from vscm.underwriting import ConsentRequired, credit_profile, index_now, require, score
+
+        member = address_of(address)
+        if party.sees_all:
+            basis = "council" if party.council and not party.auditor else "auditor"
+        else:
+            try:
+                basis = require(index, member, party.address, index_now(index)).basis
+            except ConsentRequired as exc:
+                raise OutOfScope(str(exc)) from None
+        profile = credit_profile(index, member)
+        return {"viewer": party.address, "access": basis, "profile": profile, "score": score(profile)}
+
     def _member(member: str, party: Party, index: Index) -> dict[str, Any]:
         party.see_member(member)
         view = views.member_view(directory(index), member)

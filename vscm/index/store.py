@@ -59,12 +59,6 @@ SCHEMA = [
     ("CREATE TABLE IF NOT EXISTS hops (loan_id BIGINT NOT NULL, hop BIGINT NOT NULL, payee TEXT NOT NULL,"
     " amount TEXT NOT NULL, purpose TEXT NOT NULL, block BIGINT NOT NULL, tx TEXT NOT NULL,"
     " PRIMARY KEY (loan_id, hop))"),
-    # Consents a member signed with its own key (vscm.underwriting.consent): kept across rebuilds and
-    # rollbacks, since they are not chain state (not in STATE_TABLES).
-    ("CREATE TABLE IF NOT EXISTS consents (id TEXT PRIMARY KEY, member TEXT NOT NULL, lender TEXT NOT NULL,"
-    " action TEXT NOT NULL, expires BIGINT NOT NULL, signed_at BIGINT NOT NULL, message TEXT NOT NULL,"
-    " signature TEXT NOT NULL)"),
-    "CREATE INDEX IF NOT EXISTS consents_by_member ON consents (member, lender)",
 ]
 STATE_TABLES = ("records", "counters", "findings", "loans", "hops")
 #: First key of the PostgreSQL advisory locks of the index (the second is the schema's hash).

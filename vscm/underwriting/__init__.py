@@ -3,10 +3,10 @@ scorecard over it, its back-test, and the member's consent to show it to a lende
 
 from __future__ import annotations
 
-from vscm.underwriting.consent import Access, Consent, ConsentRequired, access, record, require, sign_consent
+from vscm.underwriting.consent import Access, Consent, ConsentRequired, access, consents, index_now, require
 from vscm.underwriting.history import Event, Evidence, events
 from vscm.underwriting.profile import Figure, credit_profile
 from vscm.underwriting.scorecard import Scorecard, baseline, load_scorecard, score
 
 __all__ = ["Access", "Consent", "ConsentRequired", "Event", "Evidence", "Figure", "Scorecard", "access", "baseline",
-           "credit_profile", "events", "load_scorecard", "record", "require", "score", "sign_consent"]
+           "consents", "credit_profile", "events", "index_now", "load_scorecard", "require", "score"]

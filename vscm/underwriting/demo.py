@@ -4,6 +4,7 @@ whose supply chain was flagged (``vscm.demo`` calls :func:`underwrite` after the
 from __future__ import annotations
 
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,22 +34,29 @@ def underwrite(platform: Any, cast: Any, control: dict[str, Any], step: Any, con
     from vscm.audit.source import source_for
     from vscm.index import open_index
     from vscm.risk.demo import ControlCast
-    from vscm.underwriting.consent import record, require, sign_consent
+    from vscm.underwriting.consent import ConsentRequired, index_now, require
     from vscm.underwriting.profile import credit_profile
     from vscm.underwriting.scorecard import score
 
     console.print("\n[bold]8b. Underwriting: the lender reads the applicant's record on the platform")
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp, open_index(Path(tmp) / "index.sqlite") as index:
-        index.update(source_for(platform.chain), platform.deployment)
-        now = platform.chain.now()
         bank, baoji = cast.bank, cast.supplier_a
-        consent = record(index, sign_consent(index, baoji, bank.address, "grant", now + 30 * DAY, now))
+        index.update(source_for(platform.chain), platform.deployment)
+        try:
+            require(index, baoji.address, bank.address, index_now(index))
+        except ConsentRequired:
+            step("Silk Road Bank asked for Baoji Steel Parts' profile → refused: no consent on chain yet")
+        until = platform.chain.now() + 30 * DAY
+        platform.consents.as_(baoji).grant_consent(bank.address, until)
+        index.update(source_for(platform.chain), platform.deployment)
+        now = index_now(index)
         access = require(index, baoji.address, bank.address, now)
         profile = credit_profile(index, baoji.address)
         good = score(profile)
-        step(f"Baoji Steel Parts signed a consent for Silk Road Bank to read its profile until "
-             f"{consent.to_json()['expires'][:10]}; the bank read it ({access.basis})")
+        step(f"Baoji Steel Parts granted Silk Road Bank read access on chain (ConsentRegistry, signed with its "
+             f"own key) until {datetime.fromtimestamp(until, UTC).date().isoformat()}; the bank read its profile "
+             f"({access.basis})")
         step(f"Baoji: {_summary(profile, good)}")
         step("every figure names the transactions it was counted from; the bank lends on this record")
         yiwu = ControlCast.from_seed().yiwu
