@@ -189,3 +189,12 @@ def test_the_script_interrupted_while_it_waits_for_a_node_exits_130(tmp_path: Pa
                 process.wait()
     assert (process.returncode, out) == (130, ""), err
     assert err == "error: interrupted\n"
+
+
+def test_version_and_help_exit_0(tmp_path: Path) -> None:
+    from vscm import __version__
+
+    code, out, err = invoke(tmp_path, "--version")
+    assert (code, out, err) == (0, f"vscm, version {__version__}\n", "")
+    code, out, _ = invoke(tmp_path, "--help")
+    assert code == 0 and "exit with a code that says which kind" in " ".join(out.split())
