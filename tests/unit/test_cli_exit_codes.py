@@ -198,3 +198,11 @@ def test_version_and_help_exit_0(tmp_path: Path) -> None:
     assert (code, out, err) == (0, f"vscm, version {__version__}\n", "")
     code, out, _ = invoke(tmp_path, "--help")
     assert code == 0 and "exit with a code that says which kind" in " ".join(out.split())
+
+
+def test_a_network_none_of_whose_nodes_answers_exits_5(tmp_path: Path, manifest: Path) -> None:
+    urls = f"http://127.0.0.1:{closed_port()},http://127.0.0.1:{closed_port()}"
+    code, _, err = invoke(tmp_path, "cash", "balance", "0x" + "22" * 20, "--deployment", str(manifest),
+                          "--network", urls)
+    assert code == 5
+    assert_one_line(err, f"cannot reach a node at {urls}: no node of the network answers eth_chainId")

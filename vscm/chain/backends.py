@@ -318,7 +318,7 @@ def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node"], tim
     try:
         found = int(w3.eth.chain_id)
     except Exception as exc:
-        if is_transport_error(exc):
+        if isinstance(exc, NodeUnreachable) or is_transport_error(exc):
             raise unreachable(url, exc, timeout) from exc
         raise ChainError(f"{url} did not answer eth_chainId as a JSON-RPC node: {exc}") from exc
     return Chain(w3, chain_id=found, name=url, fee_policy=gas_price)
@@ -328,8 +328,8 @@ def unreachable(url: str, exc: BaseException, timeout: float | None = None) -> N
     """A one-line :class:`NodeUnreachable` for a request to ``url`` that got no answer (``exc``), saying why
     in a few words (unknown host, connection refused, no answer in time) and what to check."""
     text = str(exc)
-    if isinstance(exc, NodeUnreachable):
-        return exc
+    if isinstance(exc, NodeUnreachable):  # the failover provider's: every node named with its failure
+        return NodeUnreachable(f"cannot reach a node at {url}: {text}")
     if "NameResolution" in text or "Name or service not known" in text or "nodename nor servname" in text:
         why = "unknown host (check the URL given to --network or $VSCM_NETWORK)"
     elif "timed out" in text.lower() or "Timeout" in type(exc).__name__:
