@@ -220,10 +220,13 @@ def test_members_and_supply_chain_are_listed(platform: Home) -> None:
 
 
 def test_cash_mint_transfer_and_balance(platform: Home) -> None:
-    assert platform.outputs["mint"]["amount"] == "50000.00"
-    assert platform.outputs["transfer"]["amount"] == "100.50"
-    assert platform.json("cash", "balance", "bank") == {"CNY": "0.00", "USD": "0.00"}
-    assert platform.json("cash", "balance", platform.addresses["carrier"], "--currency", "usd") == {"USD": "0.00"}
+    assert platform.outputs["mint"]["amount"] == {"amount": "50000.00", "currency": "CNY", "minor": 5000000}
+    assert platform.outputs["transfer"]["amount"] == {"amount": "100.50", "currency": "CNY", "minor": 10050}
+    zero = {"amount": "0.00", "minor": 0}
+    assert platform.json("cash", "balance", "bank") == {"CNY": {**zero, "currency": "CNY"},
+                                                        "USD": {**zero, "currency": "USD"}}
+    assert platform.json("cash", "balance", platform.addresses["carrier"], "--currency", "usd") == {
+        "USD": {**zero, "currency": "USD"}}
 
 
 # -- one order through its life -----------------------------------------------------------------
@@ -259,8 +262,9 @@ def test_order_list_has_the_order(settled: dict[str, Any]) -> None:
 
 def test_settlement_moves_the_amount_from_buyer_to_seller(settled: dict[str, Any]) -> None:
     before, after = settled["before"], settled["after"]
-    assert (before["core"]["CNY"], before["supplier"]["CNY"]) == ("49899.50", "100.50")
-    assert (after["core"]["CNY"], after["supplier"]["CNY"]) == ("48648.75", "1351.25")
+    assert (before["core"]["CNY"]["amount"], before["supplier"]["CNY"]["amount"]) == ("49899.50", "100.50")
+    assert (after["core"]["CNY"], after["supplier"]["CNY"]["minor"]) == (
+        {"amount": "48648.75", "currency": "CNY", "minor": 4864875}, 135125)
 
 
 def test_people_get_tables_not_json(settled: dict[str, Any], platform: Home) -> None:
@@ -332,7 +336,7 @@ def test_a_platform_the_chain_does_not_hold_is_refused_before_anything_is_sent(p
     assert_one_line_error(results[3], "chain id 1", "31337", "--network")
     assert_one_line_error(results[4], f"no contract at {nowhere}")
     assert not (h.path / "gone.sqlite").exists()
-    assert h.json("cash", "balance", "core") == before and before["CNY"] != "0.00"
+    assert h.json("cash", "balance", "core") == before and before["CNY"]["minor"] != 0
 
 
 def test_a_malformed_manifest_is_one_line_naming_the_field(platform: Home) -> None:

@@ -101,7 +101,8 @@ def test_the_lender_lists_and_reads_the_alert_with_its_evidence(desk: Desk, dive
 def test_the_lender_recalls_and_gets_exactly_the_unspent_money(desk: Desk, diverted: dict[str, Any]) -> None:
     deal = diverted["deal"]
     result = desk.json("risk", "decide", str(deal.loan_id), "recall", wallet="bank")
-    assert result["intercepted"] == "150000.00"
+    code = desk.fin.platform.currency_code(desk.fin.platform.loans.loan(deal.loan_id).currency)
+    assert result["intercepted"] == {"amount": "150000.00", "currency": code, "minor": 150000_00} and len(code) == 3
     again = desk.run("risk", "decide", str(deal.loan_id), "continue", wallet="bank")
     assert again.returncode == 3 and again.stdout == ""
     assert again.stderr.count("\n") == 1 and "RiskNotWarned" in again.stderr
@@ -125,6 +126,8 @@ def test_a_payment_the_cli_refuses_is_on_chain_and_the_monitor_raises_it(desk: D
     spend = ["loan", "spend", str(deal.loan_id), "--amount", "1000", "--purpose", "cash"]
     paid = desk.json(*spend, "--to", seller, wallet="supplier")  # an allowed payee: paid
     assert fin.platform.funds.whereabouts(deal.loan_id).paid[seller] == 1000_00 and paid["tx"]
+    assert paid["amount"] == {"amount": "1000.00", "currency": fin.platform.currency_code(
+        fin.platform.loans.loan(deal.loan_id).currency), "minor": 1000_00}
 
     head = fin.chain.block_number()
     checked = desk.run(*spend, "--to", fin.p.seller.address, "--check-first", wallet="supplier")

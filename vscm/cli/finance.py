@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.table import Table
 
 from vscm.cli.common import emit_tx, platform_command, signed_command
-from vscm.cli.output import emit, format_amount, json_option, key_value_table
+from vscm.cli.output import emit, format_amount, json_option, key_value_table, money
 from vscm.cli.params import AMOUNT, HASH32
 from vscm.cli.session import PARTY
 from vscm.cli.wallet import password_file_option
@@ -253,7 +253,8 @@ def spend_cmd(platform: Platform, signer: LocalAccount, loan_id: int, to: str, a
             raise
         raise ChainRefusal(f"{exc}: refused on chain in transaction {exc.tx_hash} (the risk monitor sees the "
                          "attempt; --check-first refuses without sending)") from exc
-    emit_tx(receipt, "loan money spent", as_json, loan_id=loan_id, to=to, amount=format_amount(amount))
+    code = platform.currency_code(platform.loans.loan(loan_id).currency)
+    emit_tx(receipt, "loan money spent", as_json, loan_id=loan_id, to=to, amount=money(amount, code))
 
 
 @loan.command("repay")
