@@ -5,17 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "TRANSPORT_ERRORS",
     "ArtifactError",
+    "AuditDifferences",
     "AuditError",
     "ChainError",
+    "ChainRefusal",
     "CompileError",
     "ContractRevert",
     "InputError",
+    "NodeUnreachable",
     "NotFound",
     "TransactionFailed",
     "VscmError",
     "WalletError",
+    "is_transport_error",
 ]
+
+#: Exceptions of the HTTP stack under web3 (by ``module.QualName``, so that nothing is imported to name
+#: them) that mean the request never got an answer from a node: refused, reset, DNS, timed out.
+TRANSPORT_ERRORS = frozenset({
+    "requests.exceptions.ConnectionError",
+    "requests.exceptions.Timeout",
+    "builtins.ConnectionError",
+    "builtins.TimeoutError",
+    "socket.gaierror",
+})
 
 
 class VscmError(Exception):
@@ -24,6 +39,14 @@ class VscmError(Exception):
 
 class ChainError(VscmError):
     """Talking to the chain failed (connection, chain id, node start)."""
+
+
+class NodeUnreachable(ChainError):
+    """No node answered: the connection was refused or timed out, the host is unknown, or no node runs."""
+
+
+class ChainRefusal(ChainError):
+    """The chain refused the call: a contract reverted (the error decoded by name) or a transaction failed."""
 
 
 class CompileError(VscmError):
@@ -46,7 +69,7 @@ class NotFound(VscmError):
     """A named thing (member, order, supply chain) does not exist."""
 
 
-class ContractRevert(ChainError):
+class ContractRevert(ChainRefusal):
     """A contract refused the call with a custom error (or a revert string / panic).
 
     ``name`` is the Solidity error name (``"OrderWrongStatus"``), ``values`` its decoded arguments
@@ -54,8 +77,10 @@ class ContractRevert(ChainError):
     """
 
     def __init__(self, name: str, args: dict[str, Any] | None = None, contract: str | None = None,
-                 function: str | None = None) -> None:
+                 function: str | None = None, hint: str | None = None) -> None:
         self.name = name
+        #: what to do next, appended to the message (``"the order's buyer must sign (--wallet BUYER)"``)
+        self.hint = hint
         self.values = dict(args or {})
         self.contract = contract
         self.function = function
@@ -67,10 +92,10 @@ class ContractRevert(ChainError):
         values = ", ".join(f"{k}={_show(v)}" for k, v in self.values.items())
         where = f"{self.contract}.{self.function}" if self.contract and self.function else (self.contract or "")
         prefix = f"{where} reverted: " if where else "reverted: "
-        return f"{prefix}{self.name}({values})"
+        return f"{prefix}{self.name}({values})" + (f": {self.hint}" if self.hint else "")
 
 
-class TransactionFailed(ChainError):
+class TransactionFailed(ChainRefusal):
     """A transaction was mined but failed, and the reason could not be recovered."""
 
 
@@ -82,3 +107,19 @@ def _show(value: Any) -> str:
 
 class AuditError(VscmError):
     """A history cannot be read or replayed (node unreachable, stored history unreadable)."""
+
+
+class AuditDifferences(AuditError):
+    """The audit ran and found differences between the history and the contracts' state (the report is written)."""
+
+
+def is_transport_error(exc: BaseException) -> bool:
+    """Whether ``exc`` (or the error it was raised from) means that no node answered (see :data:`TRANSPORT_ERRORS`)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if any(f"{cls.__module__}.{cls.__qualname__}" in TRANSPORT_ERRORS for cls in type(current).__mro__):
+            return True
+        current = current.__cause__
+    return False

@@ -149,6 +149,6 @@ def test_a_saved_history_is_re_verified_and_a_forged_header_is_found(setup: Any,
     forged = home / "forged.jsonl"
     forged.write_text("\n".join(lines) + "\n")
     code, out, err = vscm(capsys, "audit", "stored", str(forged), "--json", *net)
-    assert code == 1 and err.startswith("error: the audit found")
+    assert code == 4 and err.startswith("error: the audit found")
     found = [(f["check"], f["entity"], f["field"]) for f in json.loads(out)["findings"]]
     assert ("blocks", f"stored block {record['header']['number']}", "timestamp") in found

@@ -48,9 +48,10 @@ class Cli:
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
 
-    def fails(self, *args: str, wallet: str | None = None) -> str:
+    def fails(self, *args: str, wallet: str | None = None, code: int = 1) -> str:
+        """Run a command that must fail with exit ``code`` (2 usage, 3 refused on chain, 1 otherwise)."""
         result = self.run(*args, wallet=wallet)
-        assert result.exit_code == 1, result.output
+        assert result.exit_code == code, result.output
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output
         return lines[0]
@@ -83,7 +84,7 @@ def test_devices_readings_batches_and_a_margin_call_from_the_command_line(setup)
     run, _world, receipt = setup
     devices, readings = run.home / "bay.json", run.home / "r1.jsonl"
     assert "need --custodian" in run.fails("oracle", "simulate", "--devices", str(devices), "--receipt",
-                                           str(receipt), "--out", str(readings))
+                                           str(receipt), "--out", str(readings), code=2)
     sim = run.json("oracle", "simulate", "--devices", str(devices), "--receipt", str(receipt), "--custodian",
                    "warehouse", "--samples", "3", "--out", str(readings))
     assert sim["readings"] == 9 and [d["seq"] for d in sim["devices"]] == [3, 3, 3]
@@ -133,22 +134,22 @@ def test_devices_readings_batches_and_a_margin_call_from_the_command_line(setup)
     data["root"] = "0x" + MerkleTree(leaves).root.hex()
     forged.write_text(json.dumps(data))
     assert "OracleReadingNotInBatch" in run.fails("oracle", "verify-reading", "--batch", str(forged), "--device",
-                                                  sim["devices"][0]["serial"], "--seq", "2")
+                                                  sim["devices"][0]["serial"], "--seq", "2", code=3)
 
 
 def test_device_mistakes_end_in_one_line(setup):
     run, _world, receipt = setup
     key = Account.create().address
     assert "OracleNotCustodian(kind=ASSET" in run.fails("device", "register", "CARRIER-1", "--key", key, "--metric", "door",
-                                             "--receipt", str(receipt), wallet="carrier")
+                                             "--receipt", str(receipt), wallet="carrier", code=3)
     assert "exactly one of --receipt" in run.fails("device", "register", "X-1", "--key", key, "--metric", "door",
-                                                   wallet="warehouse")
+                                                   wallet="warehouse", code=2)
     run.json("device", "register", "SPARE-1", "--key", key, "--metric", "door", "--receipt", str(receipt),
              wallet="warehouse")
     assert run.json("device", "retire", "SPARE-1", wallet="warehouse")["action"] == "device retired"
-    assert "OracleDeviceRetired" in run.fails("device", "retire", "SPARE-1", wallet="warehouse")
+    assert "OracleDeviceRetired" in run.fails("device", "retire", "SPARE-1", wallet="warehouse", code=3)
     assert "same key" in run.fails("oracle", "run", "--source", str(run.home / "none.jsonl"), "--node", "node0",
-                                   "--node", "node0", wallet="publisher")
+                                   "--node", "node0", wallet="publisher", code=2)
     assert "no readings file" in run.fails("oracle", "run", "--source", str(run.home / "none.jsonl"), "--node",
                                            "node0", wallet="publisher")
 

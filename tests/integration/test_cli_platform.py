@@ -3,7 +3,7 @@
 One node for the module, in a temporary VSCM_HOME: wallets, funding, deployment, membership,
 a supply chain, cash and one order through its whole life, all through ``vscm ... --json`` in
 subprocesses (every JSON output is parsed). Then the node is stopped and started again and the
-order is still settled; and mistakes a user makes end in one line on stderr and exit code 1.
+order is still settled; and mistakes a user makes end in one line on stderr and the exit code of their kind.
 The node is stopped when the module ends, whatever happened.
 """
 
@@ -73,9 +73,10 @@ class Home:
         return json.loads(result.stdout)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> str:
-    """Exit code 1, nothing on stdout, one line `error: ...` on stderr containing each fragment."""
-    assert result.returncode == 1, (result.stdout, result.stderr)
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str, code: int = 1) -> str:
+    """Exit ``code`` (README, "Exit codes": 2 usage, 3 refused on chain, 5 no node, 1 otherwise), nothing on
+    stdout, one line `error: ...` on stderr containing each fragment."""
+    assert result.returncode == code, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr + result.stdout
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -193,7 +194,7 @@ def test_deploying_again_does_not_orphan_the_live_platform(platform: Home) -> No
     kept_apart = platform.json("deploy", "--deployment", str(other), wallet="operator")
     forced = platform.json("deploy", "--deployment", str(other), "--force", wallet="operator")
 
-    assert_one_line_error(refused, "a platform is already deployed on this chain", "--force")
+    assert_one_line_error(refused, "a platform is already deployed on this chain", "--force", code=2)
     assert manifest.read_text() == before
     assert kept_apart["registry"] != platform.outputs["deploy"]["registry"]
     assert forced["registry"] != kept_apart["registry"]
@@ -219,10 +220,13 @@ def test_members_and_supply_chain_are_listed(platform: Home) -> None:
 
 
 def test_cash_mint_transfer_and_balance(platform: Home) -> None:
-    assert platform.outputs["mint"]["amount"] == "50000.00"
-    assert platform.outputs["transfer"]["amount"] == "100.50"
-    assert platform.json("cash", "balance", "bank") == {"CNY": "0.00", "USD": "0.00"}
-    assert platform.json("cash", "balance", platform.addresses["carrier"], "--currency", "usd") == {"USD": "0.00"}
+    assert platform.outputs["mint"]["amount"] == {"amount": "50000.00", "currency": "CNY", "minor": 5000000}
+    assert platform.outputs["transfer"]["amount"] == {"amount": "100.50", "currency": "CNY", "minor": 10050}
+    zero = {"amount": "0.00", "minor": 0}
+    assert platform.json("cash", "balance", "bank") == {"CNY": {**zero, "currency": "CNY"},
+                                                        "USD": {**zero, "currency": "USD"}}
+    assert platform.json("cash", "balance", platform.addresses["carrier"], "--currency", "usd") == {
+        "USD": {**zero, "currency": "USD"}}
 
 
 # -- one order through its life -----------------------------------------------------------------
@@ -258,8 +262,9 @@ def test_order_list_has_the_order(settled: dict[str, Any]) -> None:
 
 def test_settlement_moves_the_amount_from_buyer_to_seller(settled: dict[str, Any]) -> None:
     before, after = settled["before"], settled["after"]
-    assert (before["core"]["CNY"], before["supplier"]["CNY"]) == ("49899.50", "100.50")
-    assert (after["core"]["CNY"], after["supplier"]["CNY"]) == ("48648.75", "1351.25")
+    assert (before["core"]["CNY"]["amount"], before["supplier"]["CNY"]["amount"]) == ("49899.50", "100.50")
+    assert (after["core"]["CNY"], after["supplier"]["CNY"]["minor"]) == (
+        {"amount": "48648.75", "currency": "CNY", "minor": 4864875}, 135125)
 
 
 def test_people_get_tables_not_json(settled: dict[str, Any], platform: Home) -> None:
@@ -269,13 +274,13 @@ def test_people_get_tables_not_json(settled: dict[str, Any], platform: Home) -> 
     assert not shown.stdout.lstrip().startswith("{")
 
 
-# -- mistakes: one line on stderr, exit code 1 ---------------------------------------------------
+# -- mistakes: one line on stderr, the exit code of their kind ---------------------------------------------------
 
 
 def test_unknown_order_is_one_line(settled: dict[str, Any], platform: Home) -> None:
     assert_one_line_error(platform.run("order", "show", "999"), "unknown order 999")
     assert_one_line_error(platform.run("order", "show", "999", "--json"), "unknown order 999")
-    assert_one_line_error(platform.run("order", "accept", "999", wallet="supplier"), "OrderNotFound(orderId=999)")
+    assert_one_line_error(platform.run("order", "accept", "999", wallet="supplier"), "OrderNotFound(orderId=999)", code=3)
 
 
 def test_malformed_address_is_one_line(platform: Home) -> None:
@@ -284,7 +289,7 @@ def test_malformed_address_is_one_line(platform: Home) -> None:
         "order", "place", "--seller", address, "--chain", "1", "--currency", "CNY", "--amount", "1",
         "--due", "2031-01-01", wallet="core") for address in bad])
     for address, result in zip(bad, results):
-        assert_one_line_error(result, "--seller", f"bad address '{address}'")
+        assert_one_line_error(result, "--seller", f"bad address '{address}'", code=2)
 
 
 def test_malformed_amount_is_one_line(platform: Home) -> None:
@@ -294,7 +299,7 @@ def test_malformed_amount_is_one_line(platform: Home) -> None:
         "order", "place", "--seller", "supplier", "--chain", "1", "--currency", "CNY", "--amount", amount,
         "--due", "2031-01-01", wallet="core") for amount in bad])
     for (amount, reason), result in zip(bad.items(), results):
-        assert_one_line_error(result, "--amount", f"bad amount '{amount}'", reason)
+        assert_one_line_error(result, "--amount", f"bad amount '{amount}'", reason, code=2)
 
 
 def manifest_variant(h: Home, name: str, **changes: Any) -> Path:
@@ -331,7 +336,7 @@ def test_a_platform_the_chain_does_not_hold_is_refused_before_anything_is_sent(p
     assert_one_line_error(results[3], "chain id 1", "31337", "--network")
     assert_one_line_error(results[4], f"no contract at {nowhere}")
     assert not (h.path / "gone.sqlite").exists()
-    assert h.json("cash", "balance", "core") == before and before["CNY"] != "0.00"
+    assert h.json("cash", "balance", "core") == before and before["CNY"]["minor"] != 0
 
 
 def test_a_malformed_manifest_is_one_line_naming_the_field(platform: Home) -> None:
@@ -350,7 +355,7 @@ def test_a_malformed_manifest_is_one_line_naming_the_field(platform: Home) -> No
     cases["broken"] = (broken, "is not valid JSON")
     results = h.run_many([h.argv("cash", "balance", "core", "--deployment", str(path)) for path, _ in cases.values()])
     for (path, reason), result in zip(cases.values(), results):
-        assert_one_line_error(result, f"deployment manifest {path}", reason)
+        assert_one_line_error(result, f"deployment manifest {path}", reason, code=2)
 
 
 def test_a_negative_amount_argument_is_refused_as_an_amount(platform: Home) -> None:
@@ -360,7 +365,7 @@ def test_a_negative_amount_argument_is_refused_as_an_amount(platform: Home) -> N
         platform.argv("cash", "burn", "CNY", "-7", "--ref", "x", wallet="bank"),
     ])
     for amount, result in zip(("-5", "-0.01", "-7"), results):
-        assert_one_line_error(result, f"bad amount '{amount}'", "must not be negative")
+        assert_one_line_error(result, f"bad amount '{amount}'", "must not be negative", code=2)
 
 
 def test_text_that_is_not_utf8_is_one_line_naming_it(platform: Home) -> None:
@@ -368,13 +373,14 @@ def test_text_that_is_not_utf8_is_one_line_naming_it(platform: Home) -> None:
                          CREDENTIAL, "--expires", "2040-01-01", wallet="carrier")
     result = subprocess.run([os.fsencode(arg) for arg in argv], env=platform.env, capture_output=True, text=True,
                             timeout=1800, check=False)
-    assert_one_line_error(result, "argument 'Caf\\xe9 Ltd' is not valid UTF-8 text")
+    assert_one_line_error(result, "argument 'Caf\\xe9 Ltd' is not valid UTF-8 text", code=2)
 
 
 def test_a_name_too_long_for_the_chain_is_one_line_and_sends_nothing(platform: Home) -> None:
     result = platform.run("member", "apply", "--role", "supplier", "--name", "Ltd " * 80, "--credential",
                           CREDENTIAL, "--expires", "2040-01-01", wallet="carrier")
-    assert_one_line_error(result, "name is 320 bytes of UTF-8, at most 256 are stored on chain", "shorten it")
+    assert_one_line_error(result, "name is 320 bytes of UTF-8, at most 256 are stored on chain", "shorten it",
+                          code=2)
 
 
 def test_lender_commands_without_a_node_write_no_index(home: Home, tmp_path: Path) -> None:
@@ -386,6 +392,14 @@ def test_lender_commands_without_a_node_write_no_index(home: Home, tmp_path: Pat
     assert_one_line_error(runs[0], "no deployment manifest")
     assert_one_line_error(runs[1], f"no index at {index}", "without --no-update")
     assert not index.exists() and not index.parent.exists()
+
+
+def test_an_unfunded_wallet_is_told_to_run_node_fund(platform: Home) -> None:
+    created = platform.json("wallet", "new", "pauper", "--password-file", str(platform.password_file))
+    result = platform.run("member", "apply", "--role", "supplier", "--name", "Pauper Ltd", "--credential", CREDENTIAL,
+                          "--expires", "2040-01-01", wallet="pauper")
+    assert_one_line_error(result, f"wallet 'pauper' ({created['address']}) cannot pay for the gas",
+                          "fund it with `vscm node fund pauper`")
 
 
 def test_wrong_passphrase_is_one_line_and_sends_nothing(settled: dict[str, Any], platform: Home) -> None:
@@ -400,21 +414,22 @@ def test_wrong_passphrase_is_one_line_and_sends_nothing(settled: dict[str, Any],
 def test_contract_revert_shows_the_error_name_and_values(settled: dict[str, Any], platform: Home) -> None:
     order_id = settled["order_id"]
     assert_one_line_error(platform.run("order", "accept", str(order_id), wallet="supplier"),
-                          f"OrderBook.accept reverted: OrderWrongStatus(orderId={order_id}, status=SETTLED)")
+                          f"OrderBook.accept reverted: OrderWrongStatus(orderId={order_id}, status=SETTLED)", code=3)
     assert_one_line_error(platform.run("order", "settle", str(order_id), wallet="carrier"),
-                          f"OrderNotBuyer(orderId={order_id}, caller={platform.addresses['carrier']})")
+                          f"OrderNotBuyer(orderId={order_id}, caller={platform.addresses['carrier']})",
+                          "the order's buyer must sign this (--wallet)", code=3)
     assert_one_line_error(platform.run("cash", "transfer", "CNY", "supplier", "1000000", wallet="core"),
                           "PlatformCash.transfer reverted: ERC20InsufficientBalance(",
-                          f"sender={platform.addresses['core']}", "needed=100000000")
+                          f"sender={platform.addresses['core']}", "needed=100000000", code=3)
 
 
 def test_trade_terms_on_a_domestic_order_are_refused_before_signing(platform: Home) -> None:
     result = platform.run("order", "place", "--seller", "supplier", "--chain", "1", "--currency", "CNY",
                           "--amount", "1", "--due", "2031-01-01", "--incoterm", "FOB", wallet="core")
-    assert_one_line_error(result, "--incoterm and --country apply to overseas orders only")
+    assert_one_line_error(result, "--incoterm and --country apply to overseas orders only", code=2)
     result = platform.run("order", "place", "--seller", "supplier", "--chain", "1", "--currency", "CNY",
                           "--amount", "1", "--due", "2031-01-01", "--overseas", "--incoterm", "FOB", wallet="core")
-    assert_one_line_error(result, "an --overseas order needs --incoterm")
+    assert_one_line_error(result, "an --overseas order needs --incoterm", code=2)
 
 
 def test_a_dispute_is_raised_by_the_buyer_and_resolved_by_the_operator(platform: Home) -> None:
@@ -429,7 +444,8 @@ def test_a_dispute_is_raised_by_the_buyer_and_resolved_by_the_operator(platform:
     refused = h.run("order", "resolve", order_id, "--cancel", wallet="core")
     resolved = h.json("order", "resolve", order_id, "--cancel", wallet="operator")
 
-    assert_one_line_error(refused, "AccessControlUnauthorizedAccount(", f"account={h.addresses['core']}")
+    assert_one_line_error(refused, "AccessControlUnauthorizedAccount(", f"account={h.addresses['core']}",
+                          "only the platform operator holds OPERATOR_ROLE", code=3)
     assert (resolved["action"], resolved["status"]) == ("dispute resolved", "CANCELLED")
     assert h.json("order", "show", order_id)["status"] == "CANCELLED"
 
@@ -440,7 +456,8 @@ def test_a_dispute_is_raised_by_the_buyer_and_resolved_by_the_operator(platform:
 def test_state_survives_node_stop_and_start(settled: dict[str, Any], platform: Home) -> None:
     order_id = str(settled["order_id"])
     assert platform.json("node", "stop")["stopped"] is True
-    assert_one_line_error(platform.run("order", "show", order_id), "no anvil node is running")
+    assert_one_line_error(platform.run("order", "show", order_id), "no anvil node is running", "vscm node start",
+                          code=5)
 
     restarted = platform.json("node", "start")
 

@@ -101,19 +101,20 @@ def test_the_lender_lists_and_reads_the_alert_with_its_evidence(desk: Desk, dive
 def test_the_lender_recalls_and_gets_exactly_the_unspent_money(desk: Desk, diverted: dict[str, Any]) -> None:
     deal = diverted["deal"]
     result = desk.json("risk", "decide", str(deal.loan_id), "recall", wallet="bank")
-    assert result["intercepted"] == "150000.00"
+    code = desk.fin.platform.currency_code(desk.fin.platform.loans.loan(deal.loan_id).currency)
+    assert result["intercepted"] == {"amount": "150000.00", "currency": code, "minor": 150000_00} and len(code) == 3
     again = desk.run("risk", "decide", str(deal.loan_id), "continue", wallet="bank")
-    assert again.returncode == 1 and again.stdout == ""
+    assert again.returncode == 3 and again.stdout == ""
     assert again.stderr.count("\n") == 1 and "RiskNotWarned" in again.stderr
 
 
 def test_only_the_lender_decides_and_unknown_loans_are_named(desk: Desk, diverted: dict[str, Any]) -> None:
     wrong = desk.run("risk", "decide", str(diverted["deal"].loan_id), "recall", wallet="monitor")
-    assert wrong.returncode == 1 and "RiskNotLender" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert wrong.returncode == 3 and "RiskNotLender" in wrong.stderr and "Traceback" not in wrong.stderr
     unknown = desk.run("risk", "decide", "99", "recall", wallet="bank")
-    assert unknown.returncode == 1 and "RiskUnknownLoan" in unknown.stderr and "loanId=99" in unknown.stderr
+    assert unknown.returncode == 3 and "RiskUnknownLoan" in unknown.stderr and "loanId=99" in unknown.stderr
     bad = desk.run("risk", "decide", "1", "maybe", wallet="bank")
-    assert bad.returncode == 1 and "maybe" in bad.stderr
+    assert bad.returncode == 2 and "maybe" in bad.stderr
 
 
 def test_a_payment_the_cli_refuses_is_on_chain_and_the_monitor_raises_it(desk: Desk,
@@ -125,14 +126,16 @@ def test_a_payment_the_cli_refuses_is_on_chain_and_the_monitor_raises_it(desk: D
     spend = ["loan", "spend", str(deal.loan_id), "--amount", "1000", "--purpose", "cash"]
     paid = desk.json(*spend, "--to", seller, wallet="supplier")  # an allowed payee: paid
     assert fin.platform.funds.whereabouts(deal.loan_id).paid[seller] == 1000_00 and paid["tx"]
+    assert paid["amount"] == {"amount": "1000.00", "currency": fin.platform.currency_code(
+        fin.platform.loans.loan(deal.loan_id).currency), "minor": 1000_00}
 
     head = fin.chain.block_number()
     checked = desk.run(*spend, "--to", fin.p.seller.address, "--check-first", wallet="supplier")
-    assert checked.returncode == 1 and "FundsPayeeNotAllowed" in checked.stderr
+    assert checked.returncode == 3 and "FundsPayeeNotAllowed" in checked.stderr
     assert fin.chain.block_number() == head  # --check-first: refused locally, nothing sent
 
     refused = desk.run(*spend, "--to", fin.p.seller.address, wallet="supplier")
-    assert refused.returncode == 1 and refused.stdout == "" and refused.stderr.count("\n") == 1
+    assert refused.returncode == 3 and refused.stdout == "" and refused.stderr.count("\n") == 1
     assert "FundsPayeeNotAllowed" in refused.stderr and "refused on chain in transaction 0x" in refused.stderr
     tx = refused.stderr.split("in transaction ")[1].split()[0]
     assert fin.chain.w3.eth.get_transaction_receipt(tx)["status"] == 0
@@ -149,7 +152,7 @@ def test_operator_proposes_and_auditor_declares_fraud(desk: Desk, diverted: dict
     proposed = desk.json("risk", "declare-fraud", chain_id, "--evidence", evidence, wallet="operator")
     assert "proposed" in proposed["action"]
     mismatch = desk.run("risk", "declare-fraud", chain_id, "--evidence", "0x" + "ab" * 32, wallet="auditor")
-    assert mismatch.returncode == 1 and "RiskEvidenceMismatch" in mismatch.stderr
+    assert mismatch.returncode == 3 and "RiskEvidenceMismatch" in mismatch.stderr
     declared = desk.json("risk", "declare-fraud", chain_id, "--evidence", evidence, wallet="auditor")
     assert declared["sweep_done"] is True
     exposure = desk.json("risk", "exposure", chain_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import io
 import json
 from dataclasses import dataclass
 from datetime import date
@@ -12,9 +13,10 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from rich.console import Console
 from rich.text import Text
 
-from vscm.cli.output import dumps_json, emit, format_amount, json_option, key_value_table
+from vscm.cli.output import dumps_json, emit, format_amount, json_option, key_value_table, money
 
 
 class Status(enum.IntEnum):
@@ -97,3 +99,15 @@ def test_dumps_json_writes_enum_keys_and_nested_values_by_name() -> None:
     assert json.loads(dumps_json(data)) == {
         "Created": [{"id": 1, "status": "Created", "doc": "0x", "rate": "1"}]
     }
+
+
+def test_money_is_amount_currency_and_minor_units_in_json_and_code_amount_in_tables() -> None:
+    paid = money(12000000, "cny")
+
+    assert json.loads(dumps_json({"paid": paid, "rows": [money(-5, "USD")]})) == {
+        "paid": {"amount": "120000.00", "currency": "CNY", "minor": 12000000},
+        "rows": [{"amount": "-0.05", "currency": "USD", "minor": -5}]}
+    assert str(paid) == "CNY 120000.00"
+    console = Console(record=True, width=80, file=io.StringIO())
+    console.print(key_value_table({"paid": paid}))
+    assert "CNY 120000.00" in console.export_text()

@@ -166,7 +166,7 @@ def test_param_types_convert_command_line_values() -> None:
 def test_param_types_report_bad_values_as_usage_errors(args: list[str], message: str) -> None:
     result = CliRunner().invoke(_probe, args)
 
-    assert result.exit_code == 2  # plain click; vscm's own group turns this into exit 1
+    assert result.exit_code == 2  # a usage error, as in vscm's own group
     assert message in result.stderr
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from vscm.audit.decode import RawLog, normalise_log
-from vscm.errors import AuditError
+from vscm.errors import AuditError, NodeUnreachable, is_transport_error
 
 __all__ = ["EmbeddedSource", "Header", "HistoryFile", "RpcSource", "Source", "StoredSource", "receipts_root",
            "source_for"]
@@ -196,6 +196,9 @@ class RpcSource(Source):
             response.raise_for_status()
             answers = response.json()
         except Exception as exc:
+            if is_transport_error(exc):
+                raise NodeUnreachable(f"cannot read history from {self.url}: no node answered "
+                                      f"({type(exc).__name__}); check --network and that the node runs") from exc
             raise AuditError(f"cannot read history from {self.url}: {exc}") from exc
         if isinstance(answers, dict):
             raise AuditError(f"{self.url} refused a batch request: {answers.get('error')}")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from vscm.errors import ChainError
+from vscm.errors import ChainError, NodeUnreachable
 
 __all__ = [
     "DEFAULT_CHAIN_ID",
@@ -261,7 +261,7 @@ class AnvilNode:
         directory = Path(state_dir).resolve()
         info = _read_node_file(directory)
         if info is None or not _is_anvil(info.get("pid")):
-            raise ChainError(f"no anvil node is running for {directory}: run `vscm node start`")
+            raise NodeUnreachable(f"no anvil node is running for {directory}: run `vscm node start`")
         node = cls(
             port=int(info["port"]),
             chain_id=int(info["chain_id"]),
@@ -272,7 +272,8 @@ class AnvilNode:
             process=_DETACHED.get(int(info["pid"])),
         )
         if not _answers(node.url, timeout=2.0):
-            raise ChainError(f"the anvil node for {directory} (pid {node.pid}) does not answer at {node.url}")
+            raise NodeUnreachable(f"the anvil node for {directory} (pid {node.pid}) does not answer at {node.url}: "
+                                  "restart it with `vscm node stop` and `vscm node start`")
         return node
 
     def is_running(self) -> bool:

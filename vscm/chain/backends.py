@@ -35,7 +35,7 @@ from vscm.chain import artifacts as artifact_store
 from vscm.chain.anvil import FAUCET_KEY, AnvilNode
 from vscm.chain.artifacts import Artifact
 from vscm.chain.tx import FeePolicy, NonceTracker, Sender
-from vscm.errors import ChainError, InputError
+from vscm.errors import ChainError, InputError, NodeUnreachable, is_transport_error
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -318,8 +318,28 @@ def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node"], tim
     try:
         found = int(w3.eth.chain_id)
     except Exception as exc:
-        raise ChainError(f"cannot reach a node at {url}: {exc}") from exc
+        if isinstance(exc, NodeUnreachable) or is_transport_error(exc):
+            raise unreachable(url, exc, timeout) from exc
+        raise ChainError(f"{url} did not answer eth_chainId as a JSON-RPC node: {exc}") from exc
     return Chain(w3, chain_id=found, name=url, fee_policy=gas_price)
+
+
+def unreachable(url: str, exc: BaseException, timeout: float | None = None) -> NodeUnreachable:
+    """A one-line :class:`NodeUnreachable` for a request to ``url`` that got no answer (``exc``), saying why
+    in a few words (unknown host, connection refused, no answer in time) and what to check."""
+    text = str(exc)
+    if isinstance(exc, NodeUnreachable):  # the failover provider's: every node named with its failure
+        return NodeUnreachable(f"cannot reach a node at {url}: {text}")
+    if "NameResolution" in text or "Name or service not known" in text or "nodename nor servname" in text:
+        why = "unknown host (check the URL given to --network or $VSCM_NETWORK)"
+    elif "timed out" in text.lower() or "Timeout" in type(exc).__name__:
+        why = f"no answer within {timeout:g} s" if timeout is not None else "no answer in time"
+        why += " (is the node overloaded, or the URL a server that is not a JSON-RPC node?)"
+    elif "refused" in text.lower():
+        why = "connection refused (is the node running, on that port? check --network)"
+    else:
+        why = f"{type(exc).__name__} (check --network and that the node runs)"
+    return NodeUnreachable(f"cannot reach a node at {url}: {why}")
 
 
 def _ticking(vm_class: Any) -> Any:

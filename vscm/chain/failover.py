@@ -20,12 +20,12 @@ from web3 import HTTPProvider
 from web3.providers.base import JSONBaseProvider
 from web3.types import RPCEndpoint, RPCResponse
 
-from vscm.errors import ChainError
+from vscm.errors import NodeUnreachable
 
 __all__ = ["FailoverProvider", "NoNodeAnswers"]
 
 
-class NoNodeAnswers(ChainError):
+class NoNodeAnswers(NodeUnreachable):
     """None of the network's nodes answered the request."""
 
 

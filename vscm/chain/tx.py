@@ -25,7 +25,7 @@ from web3.types import BlockData, TxParams, TxReceipt, Wei
 from vscm.chain import artifacts as artifact_store
 from vscm.chain.artifacts import Artifact
 from vscm.chain.revert import contract_name_for_abi, revert_from_exception
-from vscm.errors import ChainError, InputError, TransactionFailed
+from vscm.errors import ChainError, InputError, TransactionFailed, is_transport_error
 
 if TYPE_CHECKING:
     from web3 import Web3
@@ -53,7 +53,15 @@ PRIORITY_FEE_WEI = 10**9  # 1 gwei
 
 
 class TransactionRejected(ChainError):
-    """The node refused a transaction before mining it (nonce, balance, fee, size)."""
+    """The node refused a transaction before mining it (nonce, balance, fee, size).
+
+    ``unfunded`` is true when the sender cannot pay for the gas (or the value): the caller can then say
+    how to fund the account (the CLI names `vscm node fund WALLET`).
+    """
+
+    def __init__(self, message: str, *, unfunded: bool = False) -> None:
+        super().__init__(message)
+        self.unfunded = unfunded
 
 
 class ChainStalled(ChainError):
@@ -222,8 +230,10 @@ class Sender:
         try:
             tx_hash = self.w3.eth.send_raw_transaction(raw)
         except Exception as exc:
+            if is_transport_error(exc):
+                raise
             raise TransactionRejected(f"the node refused the transaction from {request.get('from')}: "
-                                      f"{_reason(exc)}{_hint(exc)}") from exc
+                                      f"{_reason(exc)}{_hint(exc)}", unfunded=_unfunded(exc)) from exc
         receipt = self._wait_for_receipt(tx_hash)
         if receipt["status"] != 1:
             raise self._failure(request, int(request.get("gas", 0)), receipt, where)
@@ -251,9 +261,11 @@ class Sender:
                 tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
             except Exception as exc:
                 nonces.forget(account.address)
+                if is_transport_error(exc):
+                    raise
                 raise TransactionRejected(
                     f"the node refused the transaction from {account.address} (nonce {tx['nonce']}): "
-                    f"{_reason(exc)}{_hint(exc)}"
+                    f"{_reason(exc)}{_hint(exc)}", unfunded=_unfunded(exc)
                 ) from exc
         receipt = self._wait_for_receipt(bytes(tx_hash))
         if receipt["status"] != 1:
@@ -295,8 +307,8 @@ class Sender:
                 raise revert from exc
             if isinstance(exc, (Web3RPCError, ValidationError)):
                 raise TransactionRejected(
-                    f"the node refused to estimate gas for {request['from']}: {_reason(exc)}{_hint(exc)}"
-                ) from exc
+                    f"the node refused to estimate gas for {request['from']}: {_reason(exc)}{_hint(exc)}",
+                    unfunded=_unfunded(exc)) from exc
             raise
         return min(math.ceil(estimate * self.gas_multiplier), int(latest["gasLimit"]))
 
@@ -375,9 +387,15 @@ def _reason(exc: BaseException) -> str:
     return str(message)
 
 
+def _unfunded(exc: BaseException) -> bool:
+    """Whether the node refused because the sender cannot pay (anvil, geth, Besu and Kaia word it so)."""
+    text = _reason(exc).lower()
+    return "insufficient funds" in text or "afford" in text or "balance" in text
+
+
 def _hint(exc: BaseException) -> str:
     text = _reason(exc).lower()
-    if "insufficient funds" in text or "afford" in text or "balance" in text:
+    if _unfunded(exc):
         return " (fund the account: dev chains have `chain.fund(address, wei)`)"
     if "nonce" in text:
         return " (another program sent from the same account; retry, the nonce is re-read)"

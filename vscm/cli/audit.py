@@ -13,7 +13,7 @@ from vscm.audit.audit import AuditOutcome, audit_chain, audit_stored
 from vscm.cli.output import emit, json_option
 from vscm.cli.session import choice_from, manifest_path, network_options, open_deployment
 from vscm.client.deployment import Deployment
-from vscm.errors import VscmError
+from vscm.errors import AuditDifferences
 
 __all__ = ["audit"]
 
@@ -103,5 +103,5 @@ def _show(outcome: AuditOutcome, report_path: Path | None, as_json: bool) -> Non
 
     emit(summary, as_json, view)
     if outcome.findings:
-        raise VscmError(f"the audit found {len(outcome.findings)} difference(s)"
+        raise AuditDifferences(f"the audit found {len(outcome.findings)} difference(s)"
                         + (f": see {report_path}" if report_path else ""))

@@ -8,7 +8,7 @@ from eth_utils import keccak
 from rich.table import Table
 
 from vscm.cli.common import emit_tx, platform_command, signed_command
-from vscm.cli.output import emit, format_amount, json_option
+from vscm.cli.output import Money, emit, json_option, money
 from vscm.cli.params import AMOUNT
 from vscm.cli.session import PARTY
 from vscm.client.platform import Platform
@@ -37,7 +37,7 @@ def mint_cmd(platform: Platform, signer: LocalAccount, currency: str, to: str, a
              as_json: bool) -> None:
     """Financier: mint AMOUNT to member TO against a fiat deposit you hold."""
     receipt = platform.cash(currency).as_(signer).mint(to, amount, keccak(text=ref))
-    emit_tx(receipt, "minted", as_json, currency=currency.upper(), to=to, amount=format_amount(amount))
+    emit_tx(receipt, "minted", as_json, to=to, amount=money(amount, currency))
 
 
 @cash.command("burn", context_settings=_NEGATIVE_AMOUNTS)
@@ -49,7 +49,7 @@ def mint_cmd(platform: Platform, signer: LocalAccount, currency: str, to: str, a
 def burn_cmd(platform: Platform, signer: LocalAccount, currency: str, amount: int, ref: str, as_json: bool) -> None:
     """Financier: burn AMOUNT of your own balance when paying out a withdrawal."""
     receipt = platform.cash(currency).as_(signer).burn(amount, keccak(text=ref))
-    emit_tx(receipt, "burned", as_json, currency=currency.upper(), amount=format_amount(amount))
+    emit_tx(receipt, "burned", as_json, amount=money(amount, currency))
 
 
 @cash.command("transfer", context_settings=_NEGATIVE_AMOUNTS)
@@ -62,7 +62,7 @@ def transfer_cmd(platform: Platform, signer: LocalAccount, currency: str, to: st
                  as_json: bool) -> None:
     """Pay AMOUNT to member TO."""
     receipt = platform.cash(currency).as_(signer).transfer(to, amount)
-    emit_tx(receipt, "transferred", as_json, currency=currency.upper(), to=to, amount=format_amount(amount))
+    emit_tx(receipt, "transferred", as_json, to=to, amount=money(amount, currency))
 
 
 @cash.command("balance")
@@ -71,14 +71,14 @@ def transfer_cmd(platform: Platform, signer: LocalAccount, currency: str, to: st
 @json_option
 @platform_command
 def balance_cmd(platform: Platform, who: str, currency: str | None, as_json: bool) -> None:
-    """Balances of WHO (address or wallet label)."""
+    """Balances of WHO (address or wallet label); in --json each is {"amount", "currency", "minor"} by code."""
     codes = [currency.upper()] if currency else platform.currencies
-    rows = {code: format_amount(platform.cash(code).balance(who)) for code in codes}
+    rows = {code: money(platform.cash(code).balance(who), code) for code in codes}
 
-    def view(r: dict[str, str]) -> Table:
+    def view(r: dict[str, Money]) -> Table:
         table = Table("currency", "balance", title=who)
         for code, value in r.items():
-            table.add_row(code, value)
+            table.add_row(code, value.amount)
         return table
 
     emit(rows, as_json, view)

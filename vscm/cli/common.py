@@ -10,8 +10,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from vscm.chain.revert import default_table
+from vscm.chain.tx import TransactionRejected
 from vscm.cli.output import emit, key_value_table
 from vscm.cli.session import choice_from, network_options, open_platform
 from vscm.cli.wallet import signer_options, unlock_signer
@@ -44,28 +46,72 @@ _ENUMS: dict[str, type[IntEnum]] = {
 _TEXT_CODES = ("bytes2", "bytes3")
 
 
+#: Who must sign, for the errors that refuse the caller (the next step a refused signer needs).
+_SIGNER: dict[str, str] = {
+    "OrderNotBuyer": "the order's buyer", "OrderNotSeller": "the order's seller",
+    "OrderNotParty": "the order's buyer or seller", "OrderNotWarehouse": "the order's warehouse",
+    "AssetNotOwner": "the asset's owner", "AssetNotDebtor": "the asset's debtor",
+    "AssetNotSellerOfOrder": "the order's seller", "AssetNotBuyerOfOrder": "the order's buyer",
+    "AssetNotWarehouse": "a warehouse member", "AssetNotCoreDebtor": "a core enterprise",
+    "LoanNotLender": "the loan's lender", "LoanNotGuarantor": "the loan's guarantor",
+    "LoanNotAssetOwner": "the asset's owner", "FundsNotHolder": "the loan's borrower (who holds its money)",
+    "NotChainCore": "the supply chain's core enterprise", "OracleNotDeviceOwner": "the device's owner",
+    "OracleNotCustodian": "the custodian (warehouse or carrier) of the goods", "OracleNotPublisher": "an oracle node",
+}
+#: AccessControl roles by hash, to say which party holds the role a refused caller lacks.
+_ROLES = {"0x" + keccak(text=name).hex(): (name, holder) for name, holder in (
+    ("OPERATOR_ROLE", "the platform operator"), ("FINANCE_ROLE", "a financier (the bank that issues the cash)"),
+    ("DETECTOR_ROLE", "the risk monitor"), ("CONTROLLER_ROLE", "the platform's controller"),
+    ("WIRING_ROLE", "the deployer, while wiring"), ("LOCKER_ROLE", "a platform contract"),
+    ("LOANBOOK_ROLE", "the LoanBook"))}
+
+
 @contextmanager
-def _opened(kwargs: dict[str, Any]) -> Iterator[Platform]:
-    platform = open_platform(choice_from(kwargs))
+def _opened(kwargs: dict[str, Any], signer: tuple[str, str] | None = None) -> Iterator[Platform]:
+    choice = choice_from(kwargs)
+    platform = open_platform(choice)
     try:
         yield platform
     except ContractRevert as exc:
         raise readable_revert(exc) from exc
+    except TransactionRejected as exc:
+        if not (exc.unfunded and signer):
+            raise
+        label, address = signer
+        how = (f"fund it with `vscm node fund {label}`" if choice.network == "node" else
+               "send it the network's gas currency (a free-gas network needs --gas-price zero)")
+        raise TransactionRejected(f"wallet {label!r} ({address}) cannot pay for the gas of this transaction: {how}",
+                                  unfunded=True) from exc
     finally:
         platform.chain.close()
 
 
 def readable_revert(exc: ContractRevert) -> ContractRevert:
     """The same revert with values a person can read: enums by name (``status=SETTLED``, not
-    ``status=6``) and trade codes as text (``incoterm='FOB'``, not ``0x464f42``)."""
+    ``status=6``) and trade codes as text (``incoterm='FOB'``, not ``0x464f42``), and when the caller was
+    the wrong party, who must sign instead."""
     spec = next((s for s in default_table().by_name(exc.name)
                  if [str(p.get("name")) for p in s.inputs] == list(exc.values)), None)
-    if spec is None:
+    values = exc.values if spec is None else {
+        str(param.get("name")): _readable(param, exc.values[str(param.get("name"))]) for param in spec.inputs}
+    hint = exc.hint or _who_signs(exc.name, exc.values)
+    if values == exc.values and hint == exc.hint:
         return exc
-    values = {str(param.get("name")): _readable(param, exc.values[str(param.get("name"))]) for param in spec.inputs}
-    if values == exc.values:
-        return exc
-    return ContractRevert(exc.name, values, contract=exc.contract, function=exc.function)
+    readable = ContractRevert(exc.name, values, contract=exc.contract, function=exc.function, hint=hint)
+    readable.tx_hash = exc.tx_hash
+    return readable
+
+
+def _who_signs(name: str, values: Mapping[str, Any]) -> str | None:
+    if name in _SIGNER:
+        return f"{_SIGNER[name]} must sign this (--wallet)"
+    if name == "AccessControlUnauthorizedAccount":
+        role = values.get("neededRole")
+        key = "0x" + bytes(role).hex() if isinstance(role, (bytes, bytearray)) else str(role).lower()
+        if key in _ROLES:
+            role_name, holder = _ROLES[key]
+            return f"only {holder} holds {role_name}: sign with its wallet (--wallet)"
+    return None
 
 
 def _readable(param: Mapping[str, Any], value: Any) -> Any:
@@ -103,7 +149,7 @@ def signed_command(fn: F) -> F:
         label: str = kwargs.pop("wallet")
         password_file: Path | None = kwargs.pop("password_file")
         signer: LocalAccount = unlock_signer(label, password_file)
-        with _opened(kwargs) as platform:
+        with _opened(kwargs, signer=(label, signer.address)) as platform:
             return fn(platform, signer, **kwargs)
 
     return network_options(signer_options(wrapper))  # type: ignore[return-value]

@@ -12,14 +12,14 @@ from rich.console import Group
 from rich.table import Table
 
 from vscm.cli.common import emit_tx, platform_command, signed_command
-from vscm.cli.output import emit, format_amount, json_option, key_value_table
+from vscm.cli.output import emit, format_amount, json_option, key_value_table, money
 from vscm.cli.params import AMOUNT, HASH32
 from vscm.cli.session import PARTY
 from vscm.cli.wallet import password_file_option
 from vscm.client.financing import DAY, loan_account
 from vscm.client.platform import Platform
 from vscm.client.records import Asset, Loan, LoanMode
-from vscm.errors import ChainError, ContractRevert
+from vscm.errors import ChainRefusal, ContractRevert
 
 __all__ = ["asset", "loan"]
 
@@ -238,7 +238,7 @@ def spend_cmd(platform: Platform, signer: LocalAccount, loan_id: int, to: str, a
     Every payment is sent to the chain: one the FundTracker refuses (a payee the loan's purpose does
     not allow, frozen money, ...) is mined and fails there, so the attempt is on the record and the
     risk monitor raises it (indicator 103, payment outside the allowed payees); the command then exits
-    with code 1 naming the error and the transaction. --check-first refuses locally instead and sends
+    with code 3 naming the error and the transaction. --check-first refuses locally instead and sends
     nothing (no gas spent, and nothing on the record).
 
     \b
@@ -251,9 +251,10 @@ def spend_cmd(platform: Platform, signer: LocalAccount, loan_id: int, to: str, a
     except ContractRevert as exc:
         if exc.tx_hash is None:
             raise
-        raise ChainError(f"{exc}: refused on chain in transaction {exc.tx_hash} (the risk monitor sees the "
+        raise ChainRefusal(f"{exc}: refused on chain in transaction {exc.tx_hash} (the risk monitor sees the "
                          "attempt; --check-first refuses without sending)") from exc
-    emit_tx(receipt, "loan money spent", as_json, loan_id=loan_id, to=to, amount=format_amount(amount))
+    code = platform.currency_code(platform.loans.loan(loan_id).currency)
+    emit_tx(receipt, "loan money spent", as_json, loan_id=loan_id, to=to, amount=money(amount, code))
 
 
 @loan.command("repay")

@@ -1,9 +1,11 @@
 """The ``vscm`` command: the root click group, and the one place where errors become messages.
 
-Every error a user can cause ends as one line ``error: <message>`` on stderr and exit code 1 -
-vscm's own errors, bad parameters, unknown commands, an argument that is not UTF-8, Ctrl-C. Anything else is a bug: it is reported
-as ``error: internal: <type>: <message>`` (exit 1), or re-raised with its traceback when
-``VSCM_DEBUG=1``.
+Every error a user can cause ends as one line ``error: <message>`` on stderr, with the exit code
+:data:`EXIT_CODES` gives its class (the README's table of exit codes is checked against it): 2 usage
+(bad option values, unknown commands, an argument that is not UTF-8), 3 refused on chain, 4 the audit
+found differences, 5 no node answered, 130 interrupted, 1 anything else. Anything vscm did not raise on
+purpose is a bug: it is reported as ``error: internal: <type>: <message>`` (exit 1), or re-raised with its
+traceback when ``VSCM_DEBUG=1``. Commands raise; none of them picks an exit code.
 
 A new command group is added to ``COMMANDS`` below: its module is imported only when the command runs
 (``vscm --help`` and every other command do not pay for it), its one-line help is listed there.
@@ -15,7 +17,8 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from enum import IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -24,12 +27,60 @@ import click
 from vscm import __version__
 from vscm.cli.context import CliConfig
 from vscm.env import KEYSTORE_DIR_ENV
-from vscm.errors import VscmError
+from vscm.errors import (
+    TRANSPORT_ERRORS,
+    AuditDifferences,
+    ChainRefusal,
+    InputError,
+    VscmError,
+    is_transport_error,
+)
 
-__all__ = ["COMMANDS", "DEBUG_ENV", "VscmGroup", "cli", "main", "run", "run_guarded"]
+__all__ = ["COMMANDS", "DEBUG_ENV", "EXIT_CODES", "ExitCode", "VscmGroup", "cli", "exit_code", "main", "run",
+           "run_guarded"]
 
 DEBUG_ENV = "VSCM_DEBUG"
-EXIT_ERROR = 1
+
+
+class ExitCode(IntEnum):
+    """The exit codes of ``vscm`` (README, "Exit codes")."""
+
+    OK = 0
+    ERROR = 1
+    USAGE = 2
+    REFUSED = 3
+    AUDIT_DIFFERENCES = 4
+    NODE_UNREACHABLE = 5
+    INTERRUPTED = 130
+
+
+#: The one mapping from an error's class to the exit code (the first class of the error's MRO found here
+#: wins; a transport error of the HTTP stack, or one raised from it, is NODE_UNREACHABLE). Names, not
+#: classes, so that nothing is imported for it; a test checks that each names a class, and the README table.
+EXIT_CODES: Mapping[str, ExitCode] = {
+    "click.exceptions.UsageError": ExitCode.USAGE,  # and BadParameter, NoSuchOption, MissingParameter ...
+    "vscm.errors.InputError": ExitCode.USAGE,
+    "builtins.UnicodeEncodeError": ExitCode.USAGE,  # an argument that is not UTF-8 (see _not_utf8)
+    "vscm.errors.ChainRefusal": ExitCode.REFUSED,  # ContractRevert, TransactionFailed
+    "vscm.errors.AuditDifferences": ExitCode.AUDIT_DIFFERENCES,
+    "vscm.errors.NodeUnreachable": ExitCode.NODE_UNREACHABLE,
+    **{name: ExitCode.NODE_UNREACHABLE for name in sorted(TRANSPORT_ERRORS)},
+    "builtins.KeyboardInterrupt": ExitCode.INTERRUPTED,
+    "vscm.errors.VscmError": ExitCode.ERROR,
+    "click.exceptions.ClickException": ExitCode.ERROR,
+    "builtins.Exception": ExitCode.ERROR,  # a bug: "internal: ..."
+}
+
+
+def exit_code(exc: BaseException) -> ExitCode:
+    """The exit code for ``exc`` by :data:`EXIT_CODES` (ERROR for anything it does not name)."""
+    if is_transport_error(exc) and not isinstance(exc, (InputError, ChainRefusal, AuditDifferences)):
+        return ExitCode.NODE_UNREACHABLE
+    for cls in type(exc).__mro__:
+        code = EXIT_CODES.get(f"{cls.__module__}.{cls.__qualname__}")
+        if code is not None:
+            return code
+    return ExitCode.ERROR
 
 # click >= 8.2 raises this for a group called without a subcommand; older versions print help.
 _NoArgsIsHelpError: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
@@ -43,7 +94,8 @@ def run_guarded(invoke: Callable[[], Any], args: Sequence[str] | None = None) ->
         args: its command-line arguments (default ``sys.argv[1:]``), to name one that is not UTF-8.
 
     Returns:
-        The exit code: 0, an explicit ``ctx.exit(code)``, or 1 after printing ``error: ...``.
+        The exit code: 0, an explicit ``ctx.exit(code)``, or the :func:`exit_code` of the error after
+        printing ``error: ...``.
     """
     try:
         result = invoke()
@@ -52,25 +104,35 @@ def run_guarded(invoke: Callable[[], Any], args: Sequence[str] | None = None) ->
         return 0
     except click.UsageError as exc:
         hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
-        return _fail(exc.format_message() + hint)
+        return _fail(exc, exc.format_message() + hint)
     except click.ClickException as exc:
-        return _fail(exc.format_message())
+        return _fail(exc, exc.format_message())
     except VscmError as exc:
-        return _fail(str(exc) or type(exc).__name__)
-    except (click.Abort, KeyboardInterrupt, EOFError):
-        return _fail("aborted")
+        return _fail(exc, str(exc) or type(exc).__name__)
+    except click.Abort as exc:  # click turns Ctrl-C and end of input at a prompt into Abort
+        if isinstance(exc.__context__, EOFError):
+            return _fail(exc, "no answer to a prompt (the input ended): give the value as an option "
+                              "(a passphrase: --password-file or $VSCM_PASSWORD)")
+        return _fail(KeyboardInterrupt(), "interrupted")
+    except (KeyboardInterrupt, _Interrupted):
+        return _fail(KeyboardInterrupt(), "interrupted")
+    except EOFError as exc:
+        return _fail(exc, "the input ended before the command had what it needs")
     except UnicodeEncodeError as exc:  # text from argv with bytes that are not UTF-8 (kept as surrogates)
         bad = _not_utf8(sys.argv[1:] if args is None else args)
         if bad is None:
             if os.environ.get(DEBUG_ENV) == "1":
                 raise
-            return _fail(f"internal: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)")
-        return _fail(f"argument {bad} is not valid UTF-8 text: pass it in UTF-8 (check the terminal's or the "
-                     "script's encoding)")
+            return _fail(Exception(), f"internal: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)")
+        return _fail(exc, f"argument {bad} is not valid UTF-8 text: pass it in UTF-8 (check the terminal's or the "
+                          "script's encoding)")
     except Exception as exc:
+        if is_transport_error(exc):  # the node went away in the middle of a command
+            return _fail(exc, f"no node answered ({_short(exc)}): check --network and that the node runs "
+                              "(`vscm node start` for the local one)")
         if os.environ.get(DEBUG_ENV) == "1":
             raise
-        return _fail(f"internal: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)")
+        return _fail(exc, f"internal: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for the traceback)")
     # In non-standalone mode click returns the command's return value, or the code of ctx.exit().
     # Commands return None, so an int here is an exit code.
     if isinstance(result, int) and not isinstance(result, bool):
@@ -109,6 +171,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               ("Serve the console: pages and JSON API (OpenAPI at /openapi.json, docs at /docs) on the index, "
                "which a background thread keeps up to date from the chain.")),
 }
+
+
+class _Interrupted(BaseException):
+    """Ctrl-C inside a command, carried past click (which would print an empty line and raise Abort)."""
 
 
 class VscmGroup(click.Group):
@@ -150,6 +216,12 @@ class VscmGroup(click.Group):
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            raise _Interrupted() from None
+
     def main(
         self,
         args: Sequence[str] | None = None,
@@ -185,7 +257,9 @@ class VscmGroup(click.Group):
 def cli(ctx: click.Context, keystore_dir: Path | None) -> None:
     """VSCM: supply-chain finance on an EVM chain.
 
-    Errors are printed as one line and exit with code 1; add --json to a command for machine output.
+    Errors are printed as one line and exit with a code that says which kind (2 usage, 3 refused on
+    chain, 4 the audit found differences, 5 no node answered, 130 interrupted, 1 anything else);
+    add --json to a command for machine output.
     """
     ctx.obj = CliConfig(keystore_dir=keystore_dir)
 
@@ -203,9 +277,22 @@ def main() -> NoReturn:
     sys.exit(run())
 
 
-def _fail(message: str) -> int:
-    click.echo(f"error: {_one_line(message)}", err=True)
-    return EXIT_ERROR
+def _fail(exc: BaseException, message: str) -> int:
+    """Print ``message`` as the one line of the error and return the exit code of ``exc``."""
+    try:
+        click.echo(f"error: {_one_line(message)}", err=True)
+    except KeyboardInterrupt:  # a second Ctrl-C while the first is reported
+        return ExitCode.INTERRUPTED
+    return int(exit_code(exc))
+
+
+def _short(exc: BaseException) -> str:
+    """The innermost reason of a transport error, short (``NewConnectionError ... Connection refused``)."""
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "Connection reset"):
+        if marker in text:
+            return f"{type(exc).__name__}: {marker.lower()}"
+    return type(exc).__name__
 
 
 def _not_utf8(args: Sequence[str]) -> str | None:

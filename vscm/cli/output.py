@@ -27,6 +27,7 @@ from rich.pretty import Pretty
 from rich.table import Table
 
 __all__ = [
+    "Money",
     "console",
     "dumps_json",
     "emit",
@@ -34,10 +35,43 @@ __all__ = [
     "json_default",
     "json_option",
     "key_value_table",
+    "money",
     "to_jsonable",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass(frozen=True)
+class Money:
+    """An amount with its currency, as every command shows money: ``CNY 120000.00`` in tables and
+    ``{"amount": "120000.00", "currency": "CNY", "minor": 12000000}`` in JSON (see :func:`to_jsonable`).
+
+    Attributes:
+        minor: integer minor units (cents), as the contracts hold them.
+        currency: the ISO 4217 code.
+        decimals: digits after the point (2 for every currency the platform issues).
+    """
+
+    minor: int
+    currency: str
+    decimals: int = 2
+
+    @property
+    def amount(self) -> str:
+        """The decimal amount as a string (``"120000.00"``)."""
+        return format_amount(self.minor, self.decimals)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"amount": self.amount, "currency": self.currency, "minor": self.minor}
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.amount}"
+
+
+def money(minor: int, currency: str) -> Money:
+    """``minor`` units of ``currency`` (a code, any case) as :class:`Money`: the one way commands output money."""
+    return Money(int(minor), currency.upper())
 
 
 def to_jsonable(value: Any) -> Any:
@@ -52,6 +86,8 @@ def to_jsonable(value: Any) -> Any:
     """
     if isinstance(value, enum.Enum):  # before int and str: IntEnum and StrEnum are both
         return value.name
+    if isinstance(value, Money):  # before the dataclass case: amount, currency and minor units
+        return value.to_json()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, Mapping):
@@ -73,6 +109,8 @@ def json_default(value: Any) -> Any:
     """
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "0x" + bytes(value).hex()
+    if isinstance(value, Money):
+        return value.to_json()
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, enum.Enum):

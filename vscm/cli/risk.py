@@ -21,7 +21,7 @@ from eth_utils import keccak
 from rich.table import Table
 
 from vscm.cli.common import emit_tx, platform_command, signed_command
-from vscm.cli.output import console, emit, format_amount, json_option, key_value_table
+from vscm.cli.output import console, emit, format_amount, json_option, key_value_table, money
 from vscm.cli.params import HASH32
 from vscm.cli.session import PARTY, vscm_home
 from vscm.client.platform import Platform
@@ -186,7 +186,8 @@ def decide_cmd(platform: Platform, signer: LocalAccount, loan_id: int, decision:
     before = _returned(platform, loan_id)
     receipt = platform.risk.as_(signer).decide(loan_id, Decision[decision.upper()])
     intercepted = _returned(platform, loan_id) - before
-    emit_tx(receipt, f"loan #{loan_id}: {decision}", as_json, intercepted=format_amount(intercepted))
+    code = platform.currency_code(platform.loans.loan(loan_id).currency)
+    emit_tx(receipt, f"loan #{loan_id}: {decision}", as_json, intercepted=money(intercepted, code))
 
 
 @risk.command("lapse")

@@ -85,9 +85,18 @@ def network_options(command: F) -> F:
                            envvar="VSCM_DEPLOYMENT", default=None,
                            help="Deployment manifest [default: $VSCM_HOME/deployments/<network>.json].")(command)
     command = click.option("--network", envvar="VSCM_NETWORK", default="node", show_default=True,
-                           help="'node' (the local anvil of `vscm node start`), an http(s):// RPC URL, or several "
+                           callback=_network_value, help="'node' (the local anvil of `vscm node start`), an http(s):// RPC URL, or several "
                                 "comma-separated URLs of one network's nodes (failover).")(command)
     return command
+
+
+def _network_value(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Refuse an unknown network before anything is read (a usage error, exit 2)."""
+    parts = [part.strip() for part in value.split(",")]
+    if value == "node" or (all(parts) and all(part.startswith(("http://", "https://")) for part in parts)):
+        return value
+    raise click.BadParameter(f"unknown network {value!r}: use 'node' (the local anvil of `vscm node start`), an "
+                             "http(s):// RPC URL, or several comma-separated URLs of one network's nodes", ctx, param)
 
 
 def choice_from(kwargs: dict[str, Any]) -> NetworkChoice:
