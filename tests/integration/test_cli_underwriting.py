@@ -91,9 +91,9 @@ def test_a_consent_the_chain_refuses_is_one_line_naming_the_error(vscm: Any, des
     until = (datetime.now(UTC) + timedelta(days=200)).date().isoformat()
     code, _, err = vscm("member", "consent", "grant", desk["p"].supplier2.address, "--until", until,
                         wallet="supplier")
-    assert code == 1 and "ConsentNotLender" in err and err.count("\n") == 1
+    assert code == 3 and "ConsentNotLender" in err and err.count("\n") == 1
     code, _, err = vscm("member", "consent", "revoke", desk["p"].bank.address, wallet="supplier")
-    assert code == 1 and "ConsentNotGranted" in err
+    assert code == 3 and "ConsentNotGranted" in err
 
 
 def test_the_auditor_reads_any_profile(vscm: Any, desk: dict[str, Any]) -> None:
