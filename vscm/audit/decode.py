@@ -107,6 +107,19 @@ def _int(value: Any) -> int:
 
 def normalise_log(raw: dict[str, Any]) -> RawLog:
     """A log from ``eth_getLogs`` of a JSON-RPC node (camelCase, hex) or of eth-tester (snake_case)."""
+    if "blockNumber" in raw and isinstance(raw["data"], str):
+        # A JSON-RPC node's log, hex strings throughout: the common case, read without the
+        # per-field type dispatch below (the audit normalises every log twice: history and receipts).
+        return RawLog(
+            block_number=int(raw["blockNumber"], 16),
+            block_hash=raw["blockHash"].lower(),
+            tx_hash=raw["transactionHash"].lower(),
+            tx_index=int(raw["transactionIndex"], 16),
+            log_index=int(raw["logIndex"], 16),
+            address=_checksum(raw["address"].lower()),
+            topics=tuple(t.lower() for t in raw["topics"]),
+            data=raw["data"].lower(),
+        )
 
     def pick(camel: str, snake: str) -> Any:
         return raw[camel] if camel in raw else raw[snake]

@@ -412,30 +412,40 @@ class StoredSource(Source):
 
 def receipts_root(receipts: list[dict[str, Any]]) -> str:
     """The receipts trie root of a block from its JSON-RPC receipts (EIP-2718 typed receipts:
-    ``type || rlp([status, cumulativeGasUsed, logsBloom, logs])``, legacy ones without the type)."""
-    import rlp
+    ``type || rlp([status, cumulativeGasUsed, logsBloom, logs])``, legacy ones without the type).
+
+    Each receipt is encoded with ``rlp``'s raw encoder on values already turned into bytes: the
+    encoding is the same as ``rlp.encode`` with inferred sedes, about four times faster (the audit
+    recomputes the root of every block that holds a platform log)."""
+    from rlp.codec import encode_raw
 
     items: list[tuple[bytes, bytes]] = []
     for index, r in enumerate(receipts):
         logs = [[bytes.fromhex(lg["address"][2:]), [bytes.fromhex(t[2:]) for t in lg["topics"]],
                  bytes.fromhex(lg["data"][2:])] for lg in r["logs"]]
-        body = rlp.encode([_int(r["status"]), _int(r["cumulativeGasUsed"]), bytes.fromhex(r["logsBloom"][2:]), logs])
+        body = encode_raw([_rlp_int(_int(r["status"])), _rlp_int(_int(r["cumulativeGasUsed"])),
+                           bytes.fromhex(r["logsBloom"][2:]), logs])
         kind = _int(r.get("type", "0x0"))
-        items.append((rlp.encode(index), body if kind == 0 else bytes([kind]) + body))
+        items.append((encode_raw(_rlp_int(index)), body if kind == 0 else bytes([kind]) + body))
     return "0x" + trie_root(items).hex()
+
+
+def _rlp_int(value: int) -> bytes:
+    """An integer as RLP's big-endian sedes serialises it (no leading zeros; 0 is empty)."""
+    return value.to_bytes((value.bit_length() + 7) // 8, "big")
 
 
 def trie_root(items: list[tuple[bytes, bytes]]) -> bytes:
     """The Merkle-Patricia trie root of ``items`` (key, value), built in one pass over the sorted
     keys: the same root as inserting them one by one into ``trie.HexaryTrie``, without its node
     database (about ten times faster for a block's receipts)."""
-    import rlp
     from eth_utils import keccak
+    from rlp.codec import encode_raw
 
     if not items:
-        return keccak(rlp.encode(b""))
+        return keccak(encode_raw(b""))
     nibbled = sorted((tuple(n for byte in key for n in (byte >> 4, byte & 15)), value) for key, value in items)
-    return keccak(rlp.encode(_trie_node(nibbled, 0)))
+    return keccak(encode_raw(_trie_node(nibbled, 0)))
 
 
 def _hex_prefix(nibbles: tuple[int, ...], leaf: bool) -> bytes:
@@ -449,10 +459,10 @@ def _hex_prefix(nibbles: tuple[int, ...], leaf: bool) -> bytes:
 
 def _trie_ref(node: Any) -> Any:
     """A child as its parent holds it: the node itself when its RLP is under 32 bytes, else its hash."""
-    import rlp
     from eth_utils import keccak
+    from rlp.codec import encode_raw
 
-    encoded = rlp.encode(node)
+    encoded = encode_raw(node)  # nodes are nested lists of bytes: no sedes to infer
     return node if len(encoded) < 32 else keccak(encoded)
 
 

@@ -9,10 +9,15 @@ announced. ``register_verifier`` adds the checks of a new contract.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
+from eth_abi.exceptions import DecodingError
 from eth_utils import to_checksum_address
-from web3 import Web3
+from eth_utils.abi import get_abi_output_types
+from web3 import HTTPProvider, Web3
+from web3._utils.abi import map_abi_data
+from web3._utils.normalizers import BASE_RETURN_NORMALIZERS
+from web3.types import RPCEndpoint
 
 from vscm.audit.replay import contracts_of
 from vscm.audit.state import ZERO, Finding, State
@@ -31,6 +36,7 @@ class Views:
         self.contracts = {name: address for address, name in contracts_of(deployment).items()
                           if name != "PlatformCash"}
         self._bound: dict[str, Any] = {}
+        self._output_abi: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
         self.timestamp = int(w3.eth.get_block(block)["timestamp"])
 
     def contract(self, address: str, name: str) -> Any:
@@ -41,14 +47,49 @@ class Views:
 
     def call(self, name: str, fn: str, *args: Any, address: str | None = None) -> Any:
         target = self.contract(address or self.contracts[name], name)
-        value = getattr(target.functions, fn)(*args).call(block_identifier=self.block)
-        outputs = next(i["outputs"] for i in artifact_store.load(name).abi
-                       if i.get("type") == "function" and i["name"] == fn and len(i["inputs"]) == len(args))
+        outputs = self._outputs(name, fn, len(args))
+        bound = getattr(target.functions, fn)(*args)
+        value = self._raw_call(target.address, bound, outputs)
+        if value is _SLOW:
+            value = bound.call(block_identifier=self.block)
         if len(outputs) == 1 and outputs[0]["type"] == "tuple":
             return {c["name"]: _clean(v) for c, v in zip(outputs[0]["components"], value, strict=True)}
         if len(outputs) > 1:
             return {o["name"] or str(i): _clean(v) for i, (o, v) in enumerate(zip(outputs, value, strict=True))}
         return _clean(value)
+
+
+    def _outputs(self, name: str, fn: str, arity: int) -> list[dict[str, Any]]:
+        key = (name, fn, arity)
+        if key not in self._output_abi:
+            self._output_abi[key] = next(
+                i["outputs"] for i in artifact_store.load(name).abi
+                if i.get("type") == "function" and i["name"] == fn and len(i["inputs"]) == arity)
+        return self._output_abi[key]
+
+    def _raw_call(self, to: str, bound: Any, outputs: list[dict[str, Any]]) -> Any:
+        """The view's value from one raw ``eth_call`` on an HTTP node, decoded and normalised as
+        web3's ``call`` does (``w3.codec`` and its return normalisers), without web3's request
+        middleware (a chain-id request and the validators on every call: most of a view's cost). A
+        node answering an error, or another provider, takes web3's own path (``_SLOW``), so a
+        reverting view raises as before."""
+        if not isinstance(self.w3.provider, HTTPProvider):
+            return _SLOW
+        response = self.w3.provider.make_request(
+            RPCEndpoint("eth_call"), [{"to": to, "data": bound._encode_transaction_data()}, hex(self.block)])
+        if "error" in response or not isinstance(response.get("result"), str):
+            return _SLOW
+        types = get_abi_output_types(cast(Any, {"type": "function", "name": "", "inputs": [], "outputs": outputs}))
+        try:
+            decoded = self.w3.codec.decode(types, bytes.fromhex(response["result"][2:]))
+        except DecodingError:
+            return _SLOW  # web3 says why (e.g. no code at the address)
+        value = map_abi_data(BASE_RETURN_NORMALIZERS, types, decoded)
+        return value[0] if len(value) == 1 else value
+
+
+#: ``Views._raw_call``: take web3's own call path.
+_SLOW = object()
 
 
 def _clean(value: Any) -> Any:
