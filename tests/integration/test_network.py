@@ -71,6 +71,7 @@ def test_four_validators_commit_the_same_blocks(network: Network) -> None:
     shown = status(network)
     assert shown["running"] == VALIDATORS and shown["quorum"] == 3 and shown["can_commit"] is True
     assert all(v["peers"] for v in shown["validators"])  # type: ignore[attr-defined]
+    assert all(v["stale"] is None for v in shown["validators"])  # type: ignore[attr-defined]
     assert len(hashes) <= 1
 
 

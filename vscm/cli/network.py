@@ -129,7 +129,8 @@ def _show(net: Any, as_json: bool, title: str) -> None:
         for column in ("#", "url", "validator", "state", "peers", "head", "hash"):
             table.add_column(column, no_wrap=column in ("url", "head"))
         for s in d["validators"]:
-            table.add_row(str(s["index"]), s["url"], s["address"][:8] + "…", "running" if s["running"] else "down",
+            table.add_row(str(s["index"]), s["url"], s["address"][:8] + "…", ("down" if not s["running"] else
+                           f"STALE: {s['stale']}" if s.get("stale") else "running"),
                           "-" if s["peers"] is None else str(s["peers"]),
                           "-" if s["head"] is None else str(s["head"]),
                           (s["head_hash"] or "-")[:10])
