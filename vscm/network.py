@@ -388,8 +388,14 @@ class Network:
             time.sleep(0.1)
         return False
 
+    def profile(self) -> dict[str, Any]:
+        """How a client connects to this network (what ``--network NAME`` uses): URLs, blocks, fees, finality."""
+        return {"urls": self.urls, "chain_id": self.chain_id, "poa": True, "gas_price": "auto",
+                "finality": "instant"}
+
     def _save(self) -> None:
-        state = {"chain_id": self.chain_id, "nodes": [asdict(node) for node in self.nodes]}
+        state = {"chain_id": self.chain_id, "nodes": [asdict(node) for node in self.nodes],
+                 "profile": self.profile()}
         tmp = self.directory / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.directory / STATE_FILE)
