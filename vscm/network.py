@@ -28,7 +28,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,8 @@ class NodeStatus:
     peers: int | None
     head: int | None
     head_hash: str | None
+    stale: str | None = None
+    """Why the node is stale (its head lags the best head by more than ``DEFAULT_MAX_LAG`` blocks), or None."""
 
 
 class Network:
@@ -218,7 +220,11 @@ class Network:
                     pass
             out.append(NodeStatus(node.index, node.address, node.url, node.pid if running else None, running,
                                   peers, head, head_hash))
-        return out
+        from vscm.chain.failover import HeadSeen, stale_nodes  # web3 loads only when a command needs it
+
+        # One snapshot shows lag only (an idle head needs two looks in time: the client's FailoverProvider).
+        stale = stale_nodes({s.index: HeadSeen(s.head, 0.0) for s in out if s.head is not None}, now=0.0)
+        return [replace(s, stale=stale.get(s.index)) for s in out]
 
     def heads(self) -> dict[int, int]:
         """The head number of every validator that answers, by index."""
@@ -382,8 +388,14 @@ class Network:
             time.sleep(0.1)
         return False
 
+    def profile(self) -> dict[str, Any]:
+        """How a client connects to this network (what ``--network NAME`` uses): URLs, blocks, fees, finality."""
+        return {"urls": self.urls, "chain_id": self.chain_id, "poa": True, "gas_price": "auto",
+                "finality": "instant"}
+
     def _save(self) -> None:
-        state = {"chain_id": self.chain_id, "nodes": [asdict(node) for node in self.nodes]}
+        state = {"chain_id": self.chain_id, "nodes": [asdict(node) for node in self.nodes],
+                 "profile": self.profile()}
         tmp = self.directory / (STATE_FILE + ".tmp")
         tmp.write_text(json.dumps(state, indent=2))
         tmp.replace(self.directory / STATE_FILE)

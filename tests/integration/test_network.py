@@ -34,7 +34,7 @@ VALIDATORS = 4
 
 @pytest.fixture(scope="module")
 def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
-    directory = tmp_path_factory.mktemp("bft") / "net"
+    directory = tmp_path_factory.mktemp("bft") / "networks" / "net"  # $VSCM_HOME/networks/net, home = bft
     net = Network.up(directory, validators=VALIDATORS, owned=True)
     try:
         yield net
@@ -44,7 +44,8 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Network]:
 
 @pytest.fixture(scope="module")
 def chain(network: Network) -> Iterator[Chain]:
-    with connect(",".join(network.urls), gas_price="zero", poa=True) as c:
+    with connect(",".join(network.urls), gas_price="auto", poa=True) as c:
+        assert c.fee_policy == "zero"  # read from the chain: Kaia's service chain answers eth_gasPrice 0
         yield c
 
 
@@ -71,7 +72,20 @@ def test_four_validators_commit_the_same_blocks(network: Network) -> None:
     shown = status(network)
     assert shown["running"] == VALIDATORS and shown["quorum"] == 3 and shown["can_commit"] is True
     assert all(v["peers"] for v in shown["validators"])  # type: ignore[attr-defined]
+    assert all(v["stale"] is None for v in shown["validators"])  # type: ignore[attr-defined]
     assert len(hashes) <= 1
+
+
+def test_network_name_opens_the_stored_profile(network: Network, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vscm.cli.session import NetworkChoice, open_chain
+
+    monkeypatch.setenv("VSCM_HOME", str(network.directory.parent.parent))
+    with open_chain(NetworkChoice("net", None, poa=False, gas_price="node")) as chain:
+        assert isinstance(chain.w3.provider, FailoverProvider) and chain.w3.provider.urls == network.urls
+        assert chain.fee_policy == "zero" and chain.chain_id == network.chain_id
+        assert chain.w3.eth.get_block("latest")["number"] >= 0  # PoA extra-data accepted
+    with pytest.raises(Exception, match="the name of a network of `vscm network up`"):
+        open_chain(NetworkChoice("other", None, poa=False, gas_price="node"))
 
 
 def test_zero_price_cancun_platform_runs_a_financing_story(chain: Chain, platform: Platform, cast: Cast,
@@ -119,6 +133,18 @@ def test_zero_price_cancun_platform_runs_a_financing_story(chain: Chain, platfor
                        tuple(cash.functions.balanceOf(p.address).call(block_identifier=height)
                              for p in (bank, core, a, b))))
     assert len(views) == 1
+
+
+def test_finality_confirmations_waits_for_blocks_on_top(network: Network) -> None:
+    """``confirmations=2``: a send returns only once two blocks follow its own (``instant``: at once)."""
+    from eth_account import Account
+
+    fresh = Account.create()  # zero gas price: an empty account sends
+    with connect(",".join(network.urls), gas_price="auto", poa=True, finality="confirmations=2") as deep:
+        receipt = deep.sender.send_value(fresh, fresh.address, 0)
+        assert deep.block_number() >= int(receipt["blockNumber"]) + 2
+    with pytest.raises(Exception, match="bad finality 'confirmations=two'"):
+        connect(network.urls[0], poa=True, finality="confirmations=two")
 
 
 def test_audit_replays_from_one_validator_and_verifies_against_another(chain: Chain, platform: Platform,

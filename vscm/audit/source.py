@@ -183,6 +183,7 @@ class RpcSource(Source):
         self.session = requests.Session()
         self._id = 0
         self._scheme: str | None = None
+        self._per_tx_receipts = False
 
     def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         if not calls:
@@ -232,18 +233,37 @@ class RpcSource(Source):
         return [normalise_log(r) for r in raw]
 
     def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
-        """``eth_getBlockReceipts`` (anvil, geth, Besu 24+), batched; the root recomputed from them."""
+        """``eth_getBlockReceipts`` (anvil, geth, Besu 24+, Kaia), batched; the root recomputed from them.
+        A node without it gets the same receipts one transaction at a time (``_receipts_of_blocks``)."""
         numbers = sorted(blocks)
         roots: dict[int, str | None] = {}
         logs: dict[str, list[RawLog]] = {}
         for first in range(0, len(numbers), 100):
             chunk = numbers[first:first + 100]
-            for number, receipts in zip(chunk, self._batch([("eth_getBlockReceipts", [hex(n)]) for n in chunk]),
-                                        strict=True):
+            for number, receipts in zip(chunk, self._receipts_of_blocks(chunk), strict=True):
                 roots[number] = receipts_root(receipts or [])
                 for r in receipts or []:
                     logs[_hex(r["transactionHash"])] = [normalise_log(lg) for lg in r["logs"]]
         return roots, logs
+
+    def _receipts_of_blocks(self, numbers: list[int]) -> list[list[dict[str, Any]]]:
+        """Every receipt of each block: ``eth_getBlockReceipts``, or, on a node that refuses it, the block's
+        transaction hashes and ``eth_getTransactionReceipt`` of each (the same receipts, in block order)."""
+        if not self._per_tx_receipts:
+            try:
+                return [list(r or []) for r in self._batch([("eth_getBlockReceipts", [hex(n)]) for n in numbers])]
+            except AuditError as exc:
+                if "eth_getBlockReceipts failed" not in str(exc):
+                    raise
+                self._per_tx_receipts = True  # this node has no eth_getBlockReceipts: ask per transaction
+        blocks = self._batch([("eth_getBlockByNumber", [hex(n), False]) for n in numbers])
+        out = []
+        for number, block in zip(numbers, blocks, strict=True):
+            if block is None:
+                raise AuditError(f"{self.url} has no block {number}")
+            hashes = [_hex(t) for t in block["transactions"]]
+            out.append(list(self._batch([("eth_getTransactionReceipt", [t]) for t in hashes])))
+        return out
 
     def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
         out: dict[str, list[RawLog]] = {}

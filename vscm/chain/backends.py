@@ -74,6 +74,10 @@ class Chain:
     #: Seconds without a new block after which a send waiting for its receipt gives up (None: never).
     stall_timeout: float | None = None
 
+    #: Blocks a send waits for on top of its transaction's block before it returns: 0 (``instant``) on a BFT
+    #: network, where a committed block is final; k (``confirmations=k``) on a chain that may reorganise.
+    confirmations: int = 0
+
     def __init__(self, w3: Web3, *, chain_id: int, name: str, fee_policy: FeePolicy,
                  faucet: LocalAccount | None = None) -> None:
         self.w3 = w3
@@ -245,12 +249,13 @@ def connect(
     *,
     expected_chain_id: int | None = None,
     poa: bool = False,
-    gas_price: Literal["zero", "node"] = "node",
+    gas_price: Literal["zero", "node", "auto"] = "node",
     state_file: str | Path | None = None,
     port: int | None = None,
     chain_id: int | None = None,
     timeout: float = 30.0,
     stall_timeout: float = 30.0,
+    finality: str = "instant",
 ) -> Chain:
     """Connect to a chain.
 
@@ -261,13 +266,17 @@ def connect(
         expected_chain_id: Refuse a node whose chain id differs (URL and AnvilNode targets).
         poa: Accept proof-of-authority blocks (long extra-data: Besu QBFT/IBFT, Clique).
         gas_price: URL targets: ``"zero"`` for free-gas networks (legacy gasPrice 0), ``"node"``
-            for the fees the node suggests.
+            for the fees the node suggests, ``"auto"`` to read the mode from the chain (``"zero"`` when the
+            node's ``eth_gasPrice`` is 0, as on a Kaia service chain or Besu with ``--min-gas-price=0``,
+            else ``"node"``: EIP-1559 fees when blocks carry a base fee, a legacy price otherwise).
         state_file: ``"anvil"``: load the chain from this file and write it back on close.
         port: ``"anvil"``: port to listen on (a free one by default).
         chain_id: ``"anvil"``: chain id of the new node (31337 by default).
         timeout: Seconds to wait for a node to start or answer a request.
         stall_timeout: URL targets: seconds without a new block after which a send stops waiting
             for its receipt (``ChainStalled``) instead of waiting out its receipt timeout.
+        finality: ``"instant"`` (a mined transaction is final: BFT networks, dev chains) or
+            ``"confirmations=k"`` (a send returns once k blocks follow its transaction's block).
 
     Returns:
         The connected ``Chain``; use it as a context manager or call ``close()``.
@@ -291,6 +300,11 @@ def connect(
         chain.stall_timeout = stall_timeout
     else:
         raise InputError(f"unknown chain {target!r}: use 'embedded', 'anvil' or an http(s):// URL")
+    try:
+        chain.confirmations = parse_finality(finality)
+    except InputError:
+        chain.close()
+        raise
     if expected_chain_id is not None and chain.chain_id != expected_chain_id:
         chain.close()
         raise ChainError(
@@ -300,9 +314,19 @@ def connect(
     return chain
 
 
-def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node"], timeout: float) -> Chain:
-    if gas_price not in ("zero", "node"):
-        raise InputError(f"gas_price must be 'zero' or 'node', not {gas_price!r}")
+def parse_finality(finality: str) -> int:
+    """The blocks a send waits for after its own: ``"instant"`` is 0, ``"confirmations=k"`` is k."""
+    if finality == "instant":
+        return 0
+    name, _, count = finality.partition("=")
+    if name == "confirmations" and count.isdigit():
+        return int(count)
+    raise InputError(f"bad finality {finality!r}: use 'instant' or 'confirmations=K' (K a whole number)")
+
+
+def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node", "auto"], timeout: float) -> Chain:
+    if gas_price not in ("zero", "node", "auto"):
+        raise InputError(f"gas_price must be 'zero', 'node' or 'auto', not {gas_price!r}")
     urls = [part.strip() for part in url.split(",") if part.strip()]
     bad = [part for part in urls if not part.startswith(("http://", "https://"))]
     if bad:
@@ -321,7 +345,8 @@ def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node"], tim
         if isinstance(exc, NodeUnreachable) or is_transport_error(exc):
             raise unreachable(url, exc, timeout) from exc
         raise ChainError(f"{url} did not answer eth_chainId as a JSON-RPC node: {exc}") from exc
-    return Chain(w3, chain_id=found, name=url, fee_policy=gas_price)
+    policy: FeePolicy = ("zero" if int(w3.eth.gas_price) == 0 else "node") if gas_price == "auto" else gas_price
+    return Chain(w3, chain_id=found, name=url, fee_policy=policy)
 
 
 def unreachable(url: str, exc: BaseException, timeout: float | None = None) -> NodeUnreachable:

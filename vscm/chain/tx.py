@@ -273,19 +273,30 @@ class Sender:
         return receipt
 
     def _wait_for_receipt(self, tx_hash: bytes) -> TxReceipt:
-        """Poll for the receipt; give up after ``receipt_timeout``, or at once when the chain's head has
-        not moved for its ``stall_timeout`` (no block can include the transaction then)."""
+        """Poll for the receipt, then for the chain's ``confirmations`` blocks on top of it; give up after
+        ``receipt_timeout``, or at once when the chain's head has not moved for its ``stall_timeout`` (no
+        block can include the transaction then)."""
         deadline = time.monotonic() + self.receipt_timeout
         stall = self.chain.stall_timeout
         head, moved = -1, time.monotonic()
+        final_at: int | None = None
+        receipt: TxReceipt | None = None
         while True:
-            try:
-                return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-            except TransactionNotFound:
-                pass
+            if receipt is None:
+                try:
+                    receipt = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+                except TransactionNotFound:
+                    pass
+                else:
+                    final_at = int(receipt["blockNumber"]) + self.chain.confirmations
+            if receipt is not None and (self.chain.confirmations == 0 or final_at is None
+                                        or int(self.w3.eth.block_number) >= final_at):
+                return receipt
             now = time.monotonic()
             if now > deadline:
-                raise ChainError(f"transaction 0x{tx_hash.hex()} was not mined within {self.receipt_timeout:g} s")
+                raise ChainError(f"transaction 0x{tx_hash.hex()} was not "
+                                 + ("mined" if receipt is None else f"{self.chain.confirmations} blocks deep")
+                                 + f" within {self.receipt_timeout:g} s")
             if stall is not None:
                 number = int(self.w3.eth.block_number)
                 if number != head:

@@ -30,7 +30,8 @@ def network() -> None:
     Examples:
       vscm network up --validators 4
       vscm network status
-      vscm deploy --network http://127.0.0.1:PORT1,http://127.0.0.1:PORT2 --gas-price zero
+      vscm deploy --network local                 # the profile vscm network up stored
+      vscm deploy --network http://127.0.0.1:PORT1,http://127.0.0.1:PORT2 --gas-price auto
       vscm network kill 2 && vscm network start 2
       vscm network down
     """
@@ -129,14 +130,16 @@ def _show(net: Any, as_json: bool, title: str) -> None:
         for column in ("#", "url", "validator", "state", "peers", "head", "hash"):
             table.add_column(column, no_wrap=column in ("url", "head"))
         for s in d["validators"]:
-            table.add_row(str(s["index"]), s["url"], s["address"][:8] + "…", "running" if s["running"] else "down",
+            table.add_row(str(s["index"]), s["url"], s["address"][:8] + "…", ("down" if not s["running"] else
+                           f"STALE: {s['stale']}" if s.get("stale") else "running"),
                           "-" if s["peers"] is None else str(s["peers"]),
                           "-" if s["head"] is None else str(s["head"]),
                           (s["head_hash"] or "-")[:10])
         table.caption = (f"{d['running']} of {len(d['validators'])} running, {d['quorum']} needed: "
                          + ("blocks are committed" if d["can_commit"] else "NO new blocks until enough validators "
                             "run again (vscm network start N)"))
-        client = Text("RPC URLs (give them comma-separated to --network, with --gas-price zero):\n"
+        client = Text(f"platform commands: --network {Path(d['directory']).name}, or the RPC URLs comma-separated "
+                      "with --gas-price auto:\n"
                       + "\n".join(f"  {url}" for url in d["urls"]))
         return Group(table, client)
 

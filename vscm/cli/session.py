@@ -1,6 +1,7 @@
 """Where a platform command acts: the network, the deployment manifest and the signing wallet.
 
     --network node          the local anvil kept by `vscm node start` (the default)
+    --network NAME          a network of `vscm network up` (its stored profile: URLs, fees, blocks)
     --network http://...    any JSON-RPC node, or several comma-separated (failover); zero-gas
                             networks add --gas-price zero (`vscm network up`; Besu/QBFT also --poa)
     --deployment FILE       the manifest (default: $VSCM_HOME/deployments/<network>.json)
@@ -11,6 +12,7 @@ All of them also come from the environment: VSCM_NETWORK, VSCM_DEPLOYMENT, VSCM_
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable
@@ -76,17 +78,20 @@ def manifest_path(choice: NetworkChoice) -> Path:
 def network_options(command: F) -> F:
     """Adds --network, --deployment, --poa and --gas-price; the command receives `net: NetworkChoice`."""
 
-    command = click.option("--gas-price", type=click.Choice(["node", "zero"]), envvar="VSCM_GAS_PRICE",
+    command = click.option("--gas-price", type=click.Choice(["node", "zero", "auto"]), envvar="VSCM_GAS_PRICE",
                            default="node", show_default=True,
-                           help="RPC networks: fees the node suggests, or zero (free-gas permissioned networks).")(command)
+                           help="RPC networks: fees the node suggests, zero (free-gas permissioned networks), or "
+                                "auto (zero when the node's eth_gasPrice is 0).")(command)
     command = click.option("--poa", is_flag=True, envvar="VSCM_POA",
                            help="RPC networks: accept proof-of-authority blocks (Besu QBFT, Clique).")(command)
     command = click.option("--deployment", type=click.Path(dir_okay=False, path_type=Path),
                            envvar="VSCM_DEPLOYMENT", default=None,
                            help="Deployment manifest [default: $VSCM_HOME/deployments/<network>.json].")(command)
     command = click.option("--network", envvar="VSCM_NETWORK", default="node", show_default=True,
-                           callback=_network_value, help="'node' (the local anvil of `vscm node start`), an http(s):// RPC URL, or several "
-                                "comma-separated URLs of one network's nodes (failover).")(command)
+                           callback=_network_value,
+                           help="'node' (the local anvil of `vscm node start`), the NAME of a network of `vscm network up` "
+                                "(its profile: URLs, fees and blocks read from the chain), an http(s):// RPC URL, "
+                                "or several comma-separated URLs of one network's nodes (failover).")(command)
     return command
 
 
@@ -95,8 +100,11 @@ def _network_value(ctx: click.Context, param: click.Parameter, value: str) -> st
     parts = [part.strip() for part in value.split(",")]
     if value == "node" or (all(parts) and all(part.startswith(("http://", "https://")) for part in parts)):
         return value
-    raise click.BadParameter(f"unknown network {value!r}: use 'node' (the local anvil of `vscm node start`), an "
-                             "http(s):// RPC URL, or several comma-separated URLs of one network's nodes", ctx, param)
+    if network_profile(value) is not None:  # a network of `vscm network up`
+        return value
+    raise click.BadParameter(f"unknown network {value!r}: use 'node' (the local anvil of `vscm node start`), the "
+                             f"name of a network of `vscm network up` (none called so in {vscm_home() / 'networks'}), "
+                             "an http(s):// RPC URL, or several comma-separated URLs of one network's nodes", ctx, param)
 
 
 def choice_from(kwargs: dict[str, Any]) -> NetworkChoice:
@@ -111,7 +119,25 @@ def open_chain(choice: NetworkChoice, expected_chain_id: int | None = None) -> C
     if choice.network.startswith(("http://", "https://")):
         return connect(choice.network, expected_chain_id=expected_chain_id, poa=choice.poa,
                        gas_price=choice.gas_price)  # type: ignore[arg-type]
-    raise InputError(f"bad network {choice.network!r}: use 'node' or an http(s):// URL")
+    profile = network_profile(choice.network)
+    if profile is not None:
+        return connect(",".join(profile["urls"]), expected_chain_id=expected_chain_id, poa=bool(profile["poa"]),
+                       gas_price=profile["gas_price"])
+    raise InputError(f"bad network {choice.network!r}: use 'node', the name of a network of `vscm network up` "
+                     f"(none in {vscm_home() / 'networks'}), or an http(s):// URL")
+
+
+def network_profile(name: str) -> dict[str, Any] | None:
+    """The client profile that `vscm network up` stored for network ``name``, or None when there is none."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        return None
+    path = vscm_home() / "networks" / name / "network.json"
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    profile = state.get("profile")
+    return profile if isinstance(profile, dict) else None
 
 
 def open_deployment(choice: NetworkChoice) -> tuple[Deployment, Chain]:
