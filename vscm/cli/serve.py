@@ -28,10 +28,12 @@ __all__ = ["serve"]
               help="Seconds between updates of the index from the chain.")
 @click.option("--domain", default=None,
               help="The host name sign-in messages must name (behind a proxy) [default: the request's Host].")
+@click.option("--demo", is_flag=True,
+              help="Serve the data `make demo` kept in $VSCM_HOME/demo (read-only: its chain ended with it).")
 @network_options
 @click.pass_context
 def serve(ctx: click.Context, index_target: str | None, schema: str | None, host: str, port: int, interval: float,
-          domain: str | None, **kwargs: Any) -> None:
+          domain: str | None, demo: bool, **kwargs: Any) -> None:
     """Serve the console: pages and JSON API (OpenAPI at /openapi.json, docs at /docs) on the index,
     which a background thread keeps up to date from the chain.
 
@@ -41,6 +43,7 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
     \b
     Examples:
       vscm serve
+      vscm serve --demo
       vscm serve --index postgresql://vscm@db/vscm --port 8080
       vscm serve token --wallet bank
     """
@@ -52,10 +55,14 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
 
     from vscm.console import ConsoleConfig, create_app
 
-    deployment, chain = open_deployment(choice_from(kwargs))
-    target = index_target or default_index()
+    if demo:
+        deployment, chain, target = _demo_data(index_target)
+    else:
+        deployment, chain = open_deployment(choice_from(kwargs))
+        target = index_target or default_index()
     opened = iter([chain])
-    config = ConsoleConfig(index=target, deployment=deployment, chain=lambda: next(opened), schema=schema,
+    config = ConsoleConfig(index=target, deployment=deployment,
+                           chain=None if chain is None else lambda: next(opened), schema=schema,
                            interval=interval, domain=domain, **({"secret": os.environ["VSCM_CONSOLE_SECRET"]}
                                                  if os.environ.get("VSCM_CONSOLE_SECRET") else {}))
     from vscm.index import open_index
@@ -67,7 +74,21 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
     try:
         uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
     finally:
-        chain.close()
+        if chain is not None:
+            chain.close()
+
+
+def _demo_data(index_target: str | None) -> tuple[Any, None, str]:
+    """The manifest and index that `make demo` kept (no chain: the embedded one ended with the demo)."""
+    from vscm.cli.session import vscm_home
+    from vscm.client.deployment import Deployment
+    from vscm.errors import NotFound
+
+    directory = vscm_home() / "demo"
+    manifest = directory / "deployment.json"
+    if not manifest.exists():
+        raise NotFound(f"no demo data in {directory}: run `make demo` first")
+    return Deployment.load(manifest), None, index_target or str(directory / "index.sqlite")
 
 
 @serve.command("token")
@@ -98,3 +119,4 @@ def token_cmd(wallet: str, password_file: Path | None, hours: float, as_json: bo
         emit(data, True, lambda d: key_value_table(d.items()))
     else:
         click.echo(token)
+
