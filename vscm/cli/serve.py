@@ -120,3 +120,115 @@ def token_cmd(wallet: str, password_file: Path | None, hours: float, as_json: bo
     else:
         click.echo(token)
 
+
+@serve.group("webhook")
+def webhook() -> None:
+    """Lenders' webhooks: alerts, margin calls, decision deadlines and fraud exposure of the lender's own
+    loans, POSTed as HMAC-SHA256-signed JSON, retried with backoff; every attempt is logged in the index.
+    `vscm serve` sends them after each update; a lender subscribes in the API too (POST
+    /api/lenders/ADDRESS/webhooks)."""
+
+
+def _index_option(command: Any) -> Any:
+    return click.option("--index", "index_target", envvar="VSCM_INDEX", default=None,
+                        help="The index [default: $VSCM_HOME/index.sqlite].")(command)
+
+
+@webhook.command("add")
+@click.argument("lender")
+@click.argument("url")
+@click.option("--secret", envvar="VSCM_WEBHOOK_SECRET", prompt=True, hide_input=True,
+              help="The HMAC key the receiver checks signatures with (16+ characters) [env: VSCM_WEBHOOK_SECRET].")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["alert", "margin_call", "decision_deadline",
+                                                                   "fraud_exposure"]),
+              help="Event kinds [default: all].")
+@_index_option
+@json_option
+def webhook_add(lender: str, url: str, secret: str, kinds: tuple[str, ...], index_target: str | None,
+                as_json: bool) -> None:
+    """Subscribe URL to the events of lender LENDER's own loans (an address).
+
+    \b
+    Example:
+      VSCM_WEBHOOK_SECRET=... vscm serve webhook add 0xBank… https://bank.example/vscm --kind alert
+    """
+    from eth_utils import is_address, to_checksum_address
+
+    from vscm.console import notify
+    from vscm.errors import InputError
+    from vscm.index import open_index
+
+    if not is_address(lender):
+        raise InputError(f"{lender!r} is not an address")
+    with open_index(index_target or default_index()) as index:
+        hook = notify.subscribe(index, to_checksum_address(lender), url, secret, kinds or notify.KINDS)
+    emit(hook, as_json, lambda d: key_value_table((k, ", ".join(v) if isinstance(v, list) else v)
+                                                   for k, v in d.items()))
+
+
+@webhook.command("list")
+@click.option("--lender", default=None, help="Only this lender's subscriptions.")
+@_index_option
+@json_option
+def webhook_list(lender: str | None, index_target: str | None, as_json: bool) -> None:
+    """The subscriptions (secrets not shown)."""
+    from vscm.console import notify
+    from vscm.index import open_index
+
+    with open_index(index_target or default_index()) as index:
+        hooks = notify.webhooks(index, lender)
+    if as_json:
+        emit(hooks, True)
+        return
+    for h in hooks:
+        click.echo(f"{h['id']}  {h['lender']}  {h['url']}  {','.join(h['kinds'])}  since {h['created']}")
+
+
+@webhook.command("log")
+@click.option("--lender", default=None, help="Only this lender's deliveries.")
+@click.option("--webhook", "hook_id", default=None, help="Only this subscription's deliveries.")
+@_index_option
+@json_option
+def webhook_log(lender: str | None, hook_id: str | None, index_target: str | None, as_json: bool) -> None:
+    """Every delivery attempt: time, subscription, event, attempt, HTTP status, error."""
+    from vscm.console import notify
+    from vscm.index import open_index
+
+    with open_index(index_target or default_index()) as index:
+        rows = notify.deliveries(index, lender, hook_id)
+    if as_json:
+        emit(rows, True)
+        return
+    for r in rows:
+        outcome = "ok" if r["ok"] else f"failed ({r['error']})"
+        click.echo(f"{r['at']}  {r['webhook']}  {r['event']}  attempt {r['attempt']}  "
+                   f"{r['status'] or '-'}  {outcome}")
+
+
+@webhook.command("send")
+@_index_option
+@network_options
+@json_option
+def webhook_send(index_target: str | None, as_json: bool, **kwargs: Any) -> None:
+    """Send now what the subscriptions have not had yet (what `vscm serve` does after each update)."""
+    from vscm.client.deployment import Deployment
+    from vscm.console import notify
+    from vscm.index import open_index
+
+    deployment = Deployment.load(manifest_path(choice_from(kwargs)))
+    with open_index(index_target or default_index()) as index:
+        counts = notify.dispatch(index, deployment)
+    emit(counts, as_json, lambda d: key_value_table(d.items()))
+
+
+@webhook.command("remove")
+@click.argument("hook_id")
+@_index_option
+def webhook_remove(hook_id: str, index_target: str | None) -> None:
+    """Remove subscription HOOK_ID (its delivery log stays)."""
+    from vscm.console import notify
+    from vscm.index import open_index
+
+    with open_index(index_target or default_index()) as index:
+        notify.unsubscribe(index, hook_id)
+    click.echo(f"removed {hook_id}")

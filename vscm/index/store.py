@@ -65,6 +65,14 @@ SCHEMA = [
     " action TEXT NOT NULL, expires BIGINT NOT NULL, signed_at BIGINT NOT NULL, message TEXT NOT NULL,"
     " signature TEXT NOT NULL)"),
     "CREATE INDEX IF NOT EXISTS consents_by_member ON consents (member, lender)",
+    # Lenders' webhooks and their delivery log (vscm.console.notify): not chain state either.
+    ("CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, lender TEXT NOT NULL, url TEXT NOT NULL,"
+    " secret TEXT NOT NULL, kinds TEXT NOT NULL, created TEXT NOT NULL)"),
+    ("CREATE TABLE IF NOT EXISTS webhook_deliveries (id TEXT PRIMARY KEY, webhook TEXT NOT NULL, lender TEXT NOT NULL,"
+    " event TEXT NOT NULL,"
+    " kind TEXT NOT NULL, attempt BIGINT NOT NULL, at TEXT NOT NULL, status BIGINT, ok INTEGER NOT NULL,"
+    " error TEXT NOT NULL)"),
+    "CREATE INDEX IF NOT EXISTS deliveries_by_webhook ON webhook_deliveries (webhook, event)",
 ]
 STATE_TABLES = ("records", "counters", "findings", "loans", "hops")
 #: First key of the PostgreSQL advisory locks of the index (the second is the schema's hash).
