@@ -57,6 +57,7 @@ def _cases(s: Story) -> dict[str, tuple[str, Any]]:
         "/api/lenders/{address}/exports/{kind}": (f"/api/lenders/{bank}/exports/loans", c.supplier_a),
         "/api/loans": (f"/api/loans?borrower={c.supplier_a.address}", c.supplier_b),
         "/api/loans/{loan_id}": (f"/api/loans/{baoji_loan}", c.carrier),
+        "/api/loans/{loan_id}/readings": (f"/api/loans/{baoji_loan}/readings", c.seller),
         "/api/members/{address}": (f"/api/members/{supplier_b}", c.supplier_a),
         "/api/audit": ("/api/audit", c.bank),
         "/api/council": ("/api/council", c.core),
@@ -110,7 +111,7 @@ def test_a_write_outside_the_party_s_scope_is_403(story: Story, client: TestClie
 @pytest.mark.parametrize("route", ["/api/lenders/{address}/portfolio", "/api/lenders/{address}/exposure",
                                    "/api/lenders/{address}/maturities", "/api/lenders/{address}/alerts",
                                    "/api/lenders/{address}/defaults", "/api/lenders/{address}/exports/{kind}",
-                                   "/api/loans", "/api/loans/{loan_id}",
+                                   "/api/loans", "/api/loans/{loan_id}", "/api/loans/{loan_id}/readings",
                                    "/api/members/{address}", "/api/audit", "/api/audit/replay", "/api/council",
                                    "/api/lenders/{address}/webhooks", "/api/lenders/{address}/webhooks/deliveries"])
 def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
@@ -728,3 +729,19 @@ def test_a_failing_receiver_is_retried_with_backoff_and_every_attempt_logged(sto
     assert len({headers["x-vscm-event"] for headers, _, _ in receiver.got}) == 1
     assert all(_signature_ok(secret, headers, body) for headers, body, _ in receiver.got)
 
+
+def test_the_watched_pledge_s_readings_follow_the_oracle(story: Story, client: TestClient) -> None:
+    """The demo's watched pledge: the oracle's batches on its collateral, values in the asset's currency,
+    down to the shortfall that raised the margin call."""
+    headers = story.auth(story.cast.bank)
+    found = {ln.loan_id: client.get(f"/api/loans/{ln.loan_id}/readings", headers=headers).json()
+             for ln in story.platform.loans.loans(lender=story.cast.bank.address)}
+    watched = {k: v for k, v in found.items() if v["readings"]}
+    assert len(watched) == 1, sorted(watched)
+    (view,) = watched.values()
+    points = view["readings"]
+    assert view["currency"] == "CNY" and {p["collateral_value"]["currency"] for p in points} == {"CNY"}
+    assert [p["block"] for p in points] == sorted(p["block"] for p in points) and len(points) >= 2
+    assert points[-1]["quantity"] < points[0]["quantity"]  # goods left the warehouse
+    assert int(points[-1]["collateral_value"]["units"]) < int(points[0]["collateral_value"]["units"])
+    assert points[-1]["breaches"] != 0  # goods missing

@@ -411,6 +411,15 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         """One loan: figures, collateral, documents, money trail, repayments and the timeline of its events."""
         return _loan(loan_id, party, index)
 
+    @app.get("/api/loans/{loan_id}/readings", tags=["loans"])
+    def api_readings(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The loan's collateral as the IoT oracle read it over time (quantity counted, collateral value in
+        the asset's currency, breaches), one point per accepted batch, from the index."""
+        _loan(loan_id, party, index)  # 404 / 403 as for the loan itself
+        found = views.oracle_readings(directory(index), loan_id)
+        assert found is not None  # _loan found it
+        return found
+
     def _loan(loan_id: int, party: Party, index: Index) -> dict[str, Any]:
         record = index.record("loans", str(loan_id))
         if record is None:
