@@ -172,18 +172,58 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True)
     if audit:
         console.print("\n[bold]10. The auditor replays the history")
         replay_as_auditor(platform)
-    say_console()
     return platform
 
 
-def say_console() -> None:
-    """How to open the console (the web pages and HTTP API of `vscm serve`) on a platform of one's own."""
+#: the demo's parties that get a console token: a lender, the auditor, a member
+CONSOLE_PARTIES = ("bank", "auditor", "core")
+
+
+def keep_for_console(platform: Platform, cast: Cast, directory: Path) -> Path:
+    """Keep the demo's data for ``vscm serve --demo``: its manifest, its lenders' index (every event of
+    the embedded chain, which ends with the demo) and a 30-day console token for each of
+    ``CONSOLE_PARTIES`` (keys of the public demo seed: never use them for real). Returns ``directory``."""
+    from vscm.audit.source import source_for
+    from vscm.console.app import mint
+    from vscm.index import open_index
+
+    directory.mkdir(parents=True, exist_ok=True)
+    platform.deployment.save(directory / "deployment.json")
+    index_file = directory / "index.sqlite"
+    index_file.unlink(missing_ok=True)
+    with open_index(index_file) as index:
+        index.update(source_for(platform.chain), platform.deployment)
+    for name in CONSOLE_PARTIES:
+        token = directory / f"{name}.token"
+        token.write_text(mint(getattr(cast, name), platform.deployment, hours=30 * 24) + "\n")
+        token.chmod(0o600)
+    return directory
+
+
+def vscm_command() -> str:
+    """How to type the ``vscm`` of this environment: ``vscm`` when it is the one on $PATH, else the
+    console script beside this Python (``.venv/bin/vscm`` after ``make demo``), relative when under here."""
+    import shutil
+
+    script = Path(sys.executable).parent / "vscm"
+    if not script.exists() or shutil.which("vscm") == str(script):
+        return "vscm"
+    try:
+        return str(script.relative_to(Path.cwd()))
+    except ValueError:
+        return str(script)
+
+
+def say_console(directory: Path) -> None:
+    """How to open the console (the web pages and HTTP API of `vscm serve`) on the demo's data."""
     console.print("\n[bold]The console")
-    console.print("  This demo ran on an embedded chain that ends with it. To see a platform in the console, on the "
-                  "local node:")
-    console.print("    vscm node start && vscm deploy --wallet operator && vscm serve")
-    console.print("  then open http://127.0.0.1:8080/ and sign in with your wallet, or call the API with a token of "
-                  "`vscm serve token --wallet bank` (OpenAPI at /docs).")
+    console.print(f"  The demo's data is kept in {directory}. Open it in the console (read-only: the embedded "
+                  "chain ended with the demo):")
+    console.print(f"    {vscm_command()} serve --demo")
+    console.print("  then open http://127.0.0.1:8080/ , or call the API as Silk Road Bank (tokens for "
+                  f"{', '.join(CONSOLE_PARTIES)} are in that directory; OpenAPI at /docs):")
+    console.print(f'    curl -H "Authorization: Bearer $(cat {directory / "bank.token"})" '
+                  "http://127.0.0.1:8080/api/me")
 
 
 def replay_as_auditor(platform: Platform) -> None:
@@ -380,8 +420,11 @@ def report(platform: Platform, cast: Cast) -> None:
 
 
 def main() -> int:
+    from vscm.cli.session import vscm_home
+
     try:
-        run()
+        platform = run()
+        say_console(keep_for_console(platform, Cast.from_seed(), vscm_home() / "demo"))
     except VscmError as exc:
         console.print(f"[red]demo failed: {exc}")
         return 1

@@ -4,7 +4,11 @@ scope for every endpoint (the route table is the list: a new endpoint without a 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.server
 import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +23,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from vscm.client.records import LoanStatus
+from vscm.console import notify
 from vscm.console.siwe import SiweMessage, iso, mint_token
 
 pytestmark = pytest.mark.anvil
@@ -52,12 +57,15 @@ def _cases(s: Story) -> dict[str, tuple[str, Any]]:
         "/api/lenders/{address}/exports/{kind}": (f"/api/lenders/{bank}/exports/loans", c.supplier_a),
         "/api/loans": (f"/api/loans?borrower={c.supplier_a.address}", c.supplier_b),
         "/api/loans/{loan_id}": (f"/api/loans/{baoji_loan}", c.carrier),
+        "/api/loans/{loan_id}/readings": (f"/api/loans/{baoji_loan}/readings", c.seller),
         "/api/members/{address}": (f"/api/members/{supplier_b}", c.supplier_a),
         # A member that is not a lender reads no one else's profile.
         "/api/members/{address}/profile": (f"/api/members/{c.supplier_a.address}/profile", c.supplier_b),
         "/api/audit": ("/api/audit", c.bank),
         "/api/council": ("/api/council", c.core),
         "/api/audit/replay": (f"/api/audit/replay?from_block={s.platform.deployment.block + 5}", c.bank),
+        "/api/lenders/{address}/webhooks": (f"/api/lenders/{bank}/webhooks", c.supplier_a),
+        "/api/lenders/{address}/webhooks/deliveries": (f"/api/lenders/{bank}/webhooks/deliveries", c.core),
     }
 
 
@@ -73,6 +81,9 @@ def _post_cases(s: Story) -> dict[str, tuple[str, dict[str, Any], Any, Any]]:
                                           c.auditor, c.bank),
         # A transaction signed by the bank, sent through the auditor's session.
         "/api/tx": ("/api/tx", {"raw": "0x" + bytes(foreign.raw_transaction).hex()}, c.auditor, None),
+        # Not even an auditor subscribes for a lender (the subscription made inside is removed at once).
+        "/api/lenders/{address}/webhooks": (f"/api/lenders/{c.bank.address}/webhooks",
+                                            {"url": "http://127.0.0.1:9/", "secret": "s" * 16}, c.auditor, c.bank),
     }
 
 
@@ -108,22 +119,26 @@ def test_a_profile_is_shown_to_the_lender_the_member_consented_to_on_chain_only(
                       headers=story.auth(c.bank)).json()["access"] == "application"
 
 
-@pytest.mark.parametrize("route", ["/api/loans/{loan_id}/decision", "/api/tx"])
+@pytest.mark.parametrize("route", ["/api/loans/{loan_id}/decision", "/api/tx", "/api/lenders/{address}/webhooks"])
 def test_a_write_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
     url, body, outsider, insider = _post_cases(story)[route]
     answer = client.post(url, json=body, headers=story.auth(outsider))
     assert answer.status_code == 403, answer.text
     assert client.post(url, json=body).status_code == 401
     if insider is not None:
-        assert client.post(url, json=body, headers=story.auth(insider)).status_code == 200
+        inside = client.post(url, json=body, headers=story.auth(insider))
+        assert inside.status_code == 200
+        if route.endswith("/webhooks"):
+            with story.app.state.console.open() as index:
+                notify.unsubscribe(index, inside.json()["id"])
 
 
 @pytest.mark.parametrize("route", ["/api/lenders/{address}/portfolio", "/api/lenders/{address}/exposure",
                                    "/api/lenders/{address}/maturities", "/api/lenders/{address}/alerts",
                                    "/api/lenders/{address}/defaults", "/api/lenders/{address}/exports/{kind}",
-                                   "/api/loans", "/api/loans/{loan_id}",
-                                   "/api/members/{address}", "/api/members/{address}/profile", "/api/audit",
-                                   "/api/audit/replay", "/api/council"])
+                                   "/api/loans", "/api/loans/{loan_id}", "/api/loans/{loan_id}/readings",
+                                   "/api/members/{address}", "/api/members/{address}/profile", "/api/audit", "/api/audit/replay", "/api/council",
+                                   "/api/lenders/{address}/webhooks", "/api/lenders/{address}/webhooks/deliveries"])
 def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
     url, caller = _cases(story)[route]
     answer = client.get(url, headers=story.auth(caller))
@@ -652,3 +667,106 @@ def test_a_console_answers_for_parties_only_once_its_index_caught_up_with_the_ch
         assert answer.status_code == 503 and "still being built" in answer.json()["detail"]
         app.state.console.refresh()
         assert fresh.get("/api/me", headers=story.auth(story.cast.auditor)).json()["kind"] == "auditor"
+
+
+# ---------------------------------------------------------------- webhooks
+
+class Receiver:
+    """A real HTTP receiver on a thread: records each POST (headers in lower case, body) and answers
+    ``codes`` in turn (then 200)."""
+
+    def __init__(self, codes: list[int] | None = None) -> None:
+        self.codes = list(codes or [])
+        self.got: list[tuple[dict[str, str], bytes, int]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                code = receiver.codes.pop(0) if receiver.codes else 200
+                receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body, code))
+                self.send_response(code)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _signature_ok(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    expected = hmac.new(secret.encode(), headers["x-vscm-timestamp"].encode() + b"." + body, hashlib.sha256)
+    return hmac.compare_digest(headers["x-vscm-signature"], "sha256=" + expected.hexdigest())
+
+
+def test_a_lender_s_webhook_gets_signed_events_of_its_own_loans_only(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank.address
+    secret = "bank-webhook-secret-0001"
+    receiver = Receiver()
+    hook = client.post(f"/api/lenders/{bank}/webhooks", json={"url": receiver.url, "secret": secret},
+                       headers=story.auth(story.cast.bank)).json()
+    try:
+        with story.app.state.console.open() as index:
+            counts = notify.dispatch(index, story.platform.deployment, sleep=lambda s: None)
+            others = [e for ln in {ln.lender for ln in story.platform.loans.loans()} - {bank}
+                      for e in notify.events_for(index, story.platform.deployment, ln)]
+            notify.unsubscribe(index, hook["id"])
+    finally:
+        receiver.close()
+    assert counts["failed"] == 0 and counts["sent"] == len(receiver.got) > 0
+    bodies = [json.loads(body) for _, body, _ in receiver.got]
+    assert all(_signature_ok(secret, headers, body) for headers, body, _ in receiver.got)
+    assert not _signature_ok("another-secret-000000", *receiver.got[0][:2])
+    kinds = {b["kind"] for b in bodies}
+    assert {"alert", "decision_deadline", "fraud_exposure"} <= kinds, kinds
+    bank_loans = {ln.loan_id for ln in story.platform.loans.loans() if ln.lender == bank}
+    assert {b["data"]["loan"] for b in bodies if "loan" in b["data"]} <= bank_loans
+    assert {b["lender"] for b in bodies} == {bank}
+    # the other lender's events exist, and none of them reached the bank's hook
+    assert others and not {e["key"] for e in others if "loan" in e} & {b["event"] for b in bodies}
+    log = client.get(f"/api/lenders/{bank}/webhooks/deliveries", headers=story.auth(story.cast.bank)).json()
+    ours = [d for d in log["deliveries"] if d["webhook"] == hook["id"]]
+    assert len(ours) == len(bodies) and all(d["ok"] and d["status"] == 200 for d in ours)
+
+
+def test_a_failing_receiver_is_retried_with_backoff_and_every_attempt_logged(story: Story) -> None:
+    secret = "bank-webhook-secret-0002"
+    receiver = Receiver([500, 503])
+    waits: list[float] = []
+    with story.app.state.console.open() as index:
+        hook = notify.subscribe(index, story.cast.bank.address, receiver.url, secret, ["alert"])
+        try:
+            event = notify.events_for(index, story.platform.deployment, story.cast.bank.address)[0]
+            ok = notify.deliver(index, {**hook, "secret": secret}, event, backoff=0.25, sleep=waits.append)
+            log = notify.deliveries(index, hook_id=hook["id"])
+        finally:
+            notify.unsubscribe(index, hook["id"])
+            receiver.close()
+    assert ok and [code for _, _, code in receiver.got] == [500, 503, 200]
+    assert waits == [0.25, 0.5]  # exponential backoff
+    assert [(d["attempt"], d["status"], d["ok"]) for d in log] == [(1, 500, False), (2, 503, False), (3, 200, True)]
+    assert len({headers["x-vscm-event"] for headers, _, _ in receiver.got}) == 1
+    assert all(_signature_ok(secret, headers, body) for headers, body, _ in receiver.got)
+
+
+def test_the_watched_pledge_s_readings_follow_the_oracle(story: Story, client: TestClient) -> None:
+    """The demo's watched pledge: the oracle's batches on its collateral, values in the asset's currency,
+    down to the shortfall that raised the margin call."""
+    headers = story.auth(story.cast.bank)
+    found = {ln.loan_id: client.get(f"/api/loans/{ln.loan_id}/readings", headers=headers).json()
+             for ln in story.platform.loans.loans(lender=story.cast.bank.address)}
+    watched = {k: v for k, v in found.items() if v["readings"]}
+    assert len(watched) == 1, sorted(watched)
+    (view,) = watched.values()
+    points = view["readings"]
+    assert view["currency"] == "CNY" and {p["collateral_value"]["currency"] for p in points} == {"CNY"}
+    assert [p["block"] for p in points] == sorted(p["block"] for p in points) and len(points) >= 2
+    assert points[-1]["quantity"] < points[0]["quantity"]  # goods left the warehouse
+    assert int(points[-1]["collateral_value"]["units"]) < int(points[0]["collateral_value"]["units"])
+    assert points[-1]["breaches"] != 0  # goods missing

@@ -119,7 +119,21 @@ def test_a_lender_signs_in_sees_two_currencies_and_follows_a_loan(served: tuple[
     page.wait_for_selector('#sankey[data-rendered="true"] svg')
     assert "FundTracker" in page.text_content("#sankey")
     assert page.locator("#timeline tbody tr").count() >= 3
+    page.wait_for_selector('#readings[data-rendered="true"]')
+    assert "no device watches" in page.text_content("#readings")  # no oracle on this one
     shot(page, "loan")
+
+    # The watched pledge: its collateral as the oracle read it, drawn from the readings endpoint.
+    watched = next(ln.loan_id for ln in story.platform.loans.loans(lender=bank.address)
+                   if page.request.get(f"/api/loans/{ln.loan_id}/readings").json()["readings"])
+    readings = page.request.get(f"/api/loans/{watched}/readings").json()["readings"]
+    page.goto(f"/loans/{watched}")
+    page.wait_for_selector('#readings[data-rendered="true"] svg')
+    series = page.evaluate("() => echarts.getInstanceByDom(document.getElementById('readings'))"
+                           ".getOption().series.map((s) => s.data)")
+    assert series[0] == [[r["time"], int(r["collateral_value"]["units"]) / 100] for r in readings]
+    assert series[1] == [[r["time"], r["quantity"]] for r in readings]
+    shot(page, "loan-oracle-readings")
     page.context.close()
 
 

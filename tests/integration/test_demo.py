@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
 
+from vscm.chain.anvil import free_port
+
 
 @pytest.fixture(scope="module")
-def demo() -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": "200"}  # wide enough that rich wraps no line
+def vscm_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("vscm-home")
+
+
+@pytest.fixture(scope="module")
+def demo(vscm_home: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "200", "VSCM_HOME": str(vscm_home)}  # wide enough that rich wraps no line
     env.pop("VSCM_DEBUG", None)
     return subprocess.run([sys.executable, "-m", "vscm.demo"], env=env, capture_output=True, text=True,
                           timeout=1800, check=False)
@@ -142,7 +155,43 @@ def test_the_lender_reads_a_profile_before_lending_and_refuses_a_flagged_chain(l
     assert "core" in lines[line_with(lines, "Yiwu:", "fired:")]
 
 
-def test_the_demo_ends_with_the_console_command(lines: list[str]) -> None:
+def test_the_demo_ends_with_a_console_command_that_opens_its_data(lines: list[str], vscm_home: Path) -> None:
+    """The command the demo's last lines give serves the demo's loans, names and currencies, and the
+    token they point to signs the bank in."""
     start = line_with(lines, "The console")
-    assert any("vscm serve" in line for line in lines[start:])
-    assert any("http://127.0.0.1:8080/" in line for line in lines[start:])
+    command = shlex.split(next(line for line in lines[start:] if " serve --demo" in line))
+    curl = shlex.split(next(line for line in lines[start:] if line.startswith("curl ")))
+    token_file = Path(re.search(r"\$\(cat (\S+)\)", " ".join(curl)).group(1))
+    assert token_file.parent == vscm_home / "demo" and "http://127.0.0.1:8080/" in curl[-1]
+    token = token_file.read_text().strip()
+    port = free_port()
+    # this environment's vscm, as a user in the checkout would type it (.venv/bin/vscm after make demo)
+    assert command[0] == "vscm" or Path(command[0]).absolute() == Path(sys.executable).parent / "vscm"
+    server = subprocess.Popen([*command, "--port", str(port)],
+                              env={**os.environ, "VSCM_HOME": str(vscm_home)}, stderr=subprocess.PIPE, text=True)
+
+    def get(path: str) -> dict:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    try:
+        for _ in range(300):  # until it listens (or has died)
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            try:
+                me = get("/api/me")
+                break
+            except urllib.error.URLError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("vscm serve --demo did not answer")
+        assert me["name"] == "Silk Road Bank"
+        loans = get("/api/loans")["loans"]
+        assert len(loans) >= 5 and {loan["principal"]["currency"] for loan in loans} == {"CNY"}
+        assert {loan["lender"]["name"] for loan in loans} == {"Silk Road Bank"}
+        assert {"Baoji Steel Parts", "Lanzhou Rubber Co."} <= {loan["borrower"]["name"] for loan in loans}
+        assert "Silk Road Bank" in json.dumps(get(f"/api/loans/{loans[0]['loan']}"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

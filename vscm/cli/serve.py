@@ -28,10 +28,12 @@ __all__ = ["serve"]
               help="Seconds between updates of the index from the chain.")
 @click.option("--domain", default=None,
               help="The host name sign-in messages must name (behind a proxy) [default: the request's Host].")
+@click.option("--demo", is_flag=True,
+              help="Serve the data `make demo` kept in $VSCM_HOME/demo (read-only: its chain ended with it).")
 @network_options
 @click.pass_context
 def serve(ctx: click.Context, index_target: str | None, schema: str | None, host: str, port: int, interval: float,
-          domain: str | None, **kwargs: Any) -> None:
+          domain: str | None, demo: bool, **kwargs: Any) -> None:
     """Serve the console: pages and JSON API (OpenAPI at /openapi.json, docs at /docs) on the index,
     which a background thread keeps up to date from the chain.
 
@@ -41,6 +43,7 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
     \b
     Examples:
       vscm serve
+      vscm serve --demo
       vscm serve --index postgresql://vscm@db/vscm --port 8080
       vscm serve token --wallet bank
     """
@@ -52,10 +55,14 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
 
     from vscm.console import ConsoleConfig, create_app
 
-    deployment, chain = open_deployment(choice_from(kwargs))
-    target = index_target or default_index()
+    if demo:
+        deployment, chain, target = _demo_data(index_target)
+    else:
+        deployment, chain = open_deployment(choice_from(kwargs))
+        target = index_target or default_index()
     opened = iter([chain])
-    config = ConsoleConfig(index=target, deployment=deployment, chain=lambda: next(opened), schema=schema,
+    config = ConsoleConfig(index=target, deployment=deployment,
+                           chain=None if chain is None else lambda: next(opened), schema=schema,
                            interval=interval, domain=domain, **({"secret": os.environ["VSCM_CONSOLE_SECRET"]}
                                                  if os.environ.get("VSCM_CONSOLE_SECRET") else {}))
     from vscm.index import open_index
@@ -67,7 +74,21 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
     try:
         uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
     finally:
-        chain.close()
+        if chain is not None:
+            chain.close()
+
+
+def _demo_data(index_target: str | None) -> tuple[Any, None, str]:
+    """The manifest and index that `make demo` kept (no chain: the embedded one ended with the demo)."""
+    from vscm.cli.session import vscm_home
+    from vscm.client.deployment import Deployment
+    from vscm.errors import NotFound
+
+    directory = vscm_home() / "demo"
+    manifest = directory / "deployment.json"
+    if not manifest.exists():
+        raise NotFound(f"no demo data in {directory}: run `make demo` first")
+    return Deployment.load(manifest), None, index_target or str(directory / "index.sqlite")
 
 
 @serve.command("token")
@@ -98,3 +119,116 @@ def token_cmd(wallet: str, password_file: Path | None, hours: float, as_json: bo
         emit(data, True, lambda d: key_value_table(d.items()))
     else:
         click.echo(token)
+
+
+@serve.group("webhook")
+def webhook() -> None:
+    """Lenders' webhooks: alerts, margin calls, decision deadlines and fraud exposure of the lender's own
+    loans, POSTed as HMAC-SHA256-signed JSON, retried with backoff; every attempt is logged in the index.
+    `vscm serve` sends them after each update; a lender subscribes in the API too (POST
+    /api/lenders/ADDRESS/webhooks)."""
+
+
+def _index_option(command: Any) -> Any:
+    return click.option("--index", "index_target", envvar="VSCM_INDEX", default=None,
+                        help="The index [default: $VSCM_HOME/index.sqlite].")(command)
+
+
+@webhook.command("add")
+@click.argument("lender")
+@click.argument("url")
+@click.option("--secret", envvar="VSCM_WEBHOOK_SECRET", prompt=True, hide_input=True,
+              help="The HMAC key the receiver checks signatures with (16+ characters) [env: VSCM_WEBHOOK_SECRET].")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["alert", "margin_call", "decision_deadline",
+                                                                   "fraud_exposure"]),
+              help="Event kinds [default: all].")
+@_index_option
+@json_option
+def webhook_add(lender: str, url: str, secret: str, kinds: tuple[str, ...], index_target: str | None,
+                as_json: bool) -> None:
+    """Subscribe URL to the events of lender LENDER's own loans (an address).
+
+    \b
+    Example:
+      VSCM_WEBHOOK_SECRET=... vscm serve webhook add 0xBank… https://bank.example/vscm --kind alert
+    """
+    from eth_utils import is_address, to_checksum_address
+
+    from vscm.console import notify
+    from vscm.errors import InputError
+    from vscm.index import open_index
+
+    if not is_address(lender):
+        raise InputError(f"{lender!r} is not an address")
+    with open_index(index_target or default_index()) as index:
+        hook = notify.subscribe(index, to_checksum_address(lender), url, secret, kinds or notify.KINDS)
+    emit(hook, as_json, lambda d: key_value_table((k, ", ".join(v) if isinstance(v, list) else v)
+                                                   for k, v in d.items()))
+
+
+@webhook.command("list")
+@click.option("--lender", default=None, help="Only this lender's subscriptions.")
+@_index_option
+@json_option
+def webhook_list(lender: str | None, index_target: str | None, as_json: bool) -> None:
+    """The subscriptions (secrets not shown)."""
+    from vscm.console import notify
+    from vscm.index import open_index
+
+    with open_index(index_target or default_index()) as index:
+        hooks = notify.webhooks(index, lender)
+    if as_json:
+        emit(hooks, True)
+        return
+    for h in hooks:
+        click.echo(f"{h['id']}  {h['lender']}  {h['url']}  {','.join(h['kinds'])}  since {h['created']}")
+
+
+@webhook.command("log")
+@click.option("--lender", default=None, help="Only this lender's deliveries.")
+@click.option("--webhook", "hook_id", default=None, help="Only this subscription's deliveries.")
+@_index_option
+@json_option
+def webhook_log(lender: str | None, hook_id: str | None, index_target: str | None, as_json: bool) -> None:
+    """Every delivery attempt: time, subscription, event, attempt, HTTP status, error."""
+    from vscm.console import notify
+    from vscm.index import open_index
+
+    with open_index(index_target or default_index()) as index:
+        rows = notify.deliveries(index, lender, hook_id)
+    if as_json:
+        emit(rows, True)
+        return
+    for r in rows:
+        outcome = "ok" if r["ok"] else f"failed ({r['error']})"
+        click.echo(f"{r['at']}  {r['webhook']}  {r['event']}  attempt {r['attempt']}  "
+                   f"{r['status'] or '-'}  {outcome}")
+
+
+@webhook.command("send")
+@_index_option
+@network_options
+@json_option
+def webhook_send(index_target: str | None, as_json: bool, **kwargs: Any) -> None:
+    """Send now what the subscriptions have not had yet (what `vscm serve` does after each update)."""
+    from vscm.client.deployment import Deployment
+    from vscm.console import notify
+    from vscm.index import open_index
+
+    deployment = Deployment.load(manifest_path(choice_from(kwargs)))
+    with open_index(index_target or default_index()) as index:
+        counts = notify.dispatch(index, deployment)
+    emit(counts, as_json, lambda d: key_value_table(d.items()))
+
+
+@webhook.command("remove")
+@click.argument("hook_id")
+@_index_option
+def webhook_remove(hook_id: str, index_target: str | None) -> None:
+    """Remove subscription HOOK_ID (its delivery log stays)."""
+    from vscm.console import notify
+    from vscm.index import open_index
+
+    with open_index(index_target or default_index()) as index:
+        notify.unsubscribe(index, hook_id)
+    click.echo(f"removed {hook_id}")

@@ -125,6 +125,10 @@ class Console:
                                 "findings": [f.to_json() for f in found]}
         self.last_error = None
         self.caught_up = True
+        from vscm.console import notify
+
+        with self.open() as index:  # after the update: a slow webhook does not hold back the pages
+            notify.dispatch(index, deployment)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -157,6 +161,15 @@ class SignedTx(BaseModel):
     """A transaction signed by the party's own wallet (hex)."""
 
     raw: str
+
+
+class WebhookRequest(BaseModel):
+    """A lender's webhook: where to POST, the HMAC secret (16+ characters) and the event kinds."""
+
+    url: str
+    secret: str
+    kinds: list[Literal["alert", "margin_call", "decision_deadline", "fraud_exposure"]] = [
+        "alert", "margin_call", "decision_deadline", "fraud_exposure"]
 
 
 class SignIn(BaseModel):
@@ -333,6 +346,38 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         party.see_lender(lender)
         return views.defaults(directory(index), lender)
 
+    @app.get("/api/lenders/{address}/webhooks", tags=["lender"])
+    def api_webhooks(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The lender's webhook subscriptions (secrets not shown)."""
+        from vscm.console import notify
+
+        lender = address_of(address)
+        party.see_lender(lender)
+        return {"lender": directory(index).party(lender), "webhooks": notify.webhooks(index, lender)}
+
+    @app.post("/api/lenders/{address}/webhooks", tags=["lender"])
+    def api_subscribe(address: str, body: WebhookRequest, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """Subscribe a webhook to the lender's own loans' alerts, margin calls, decision deadlines and fraud
+        exposure: HMAC-SHA256-signed JSON (``X-VSCM-Signature`` over ``X-VSCM-Timestamp`` + "." + body),
+        retried with backoff. Only the lender itself subscribes."""
+        from vscm.console import notify
+
+        lender = address_of(address)
+        party.act_for_lender(lender)
+        try:
+            return notify.subscribe(index, lender, body.url, body.secret, body.kinds)
+        except InputError as exc:
+            raise HTTPException(422, str(exc)) from exc
+
+    @app.get("/api/lenders/{address}/webhooks/deliveries", tags=["lender"])
+    def api_deliveries(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """Every delivery attempt to the lender's webhooks: event, attempt, time, HTTP status, error."""
+        from vscm.console import notify
+
+        lender = address_of(address)
+        party.see_lender(lender)
+        return {"lender": directory(index).party(lender), "deliveries": notify.deliveries(index, lender)}
+
     @app.get("/api/lenders/{address}/exports/{kind}", tags=["lender"],
              responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
     def api_export(address: str, kind: ExportKind, party: PartyDep, index: IndexDep,
@@ -365,6 +410,15 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
     def api_loan(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """One loan: figures, collateral, documents, money trail, repayments and the timeline of its events."""
         return _loan(loan_id, party, index)
+
+    @app.get("/api/loans/{loan_id}/readings", tags=["loans"])
+    def api_readings(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The loan's collateral as the IoT oracle read it over time (quantity counted, collateral value in
+        the asset's currency, breaches), one point per accepted batch, from the index."""
+        _loan(loan_id, party, index)  # 404 / 403 as for the loan itself
+        found = views.oracle_readings(directory(index), loan_id)
+        assert found is not None  # _loan found it
+        return found
 
     def _loan(loan_id: int, party: Party, index: Index) -> dict[str, Any]:
         record = index.record("loans", str(loan_id))

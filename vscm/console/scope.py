@@ -84,6 +84,12 @@ class Party:
         if not (self.sees_all or (self.lender and lender == self.address)):
             raise OutOfScope(f"the books of lender {lender} are not {self.name}'s: open /lenders/{self.address}")
 
+    def act_for_lender(self, lender: str) -> None:
+        """Only the lender itself acts for it (subscribes its webhooks, decides): not even an auditor."""
+        self._member()
+        if not (self.lender and lender == self.address):
+            raise OutOfScope(f"only lender {lender} acts for itself; {self.name} is a {self.kind}")
+
     def see_member(self, member: str) -> None:
         self._member()
         if not (self.sees_all or member == self.address):

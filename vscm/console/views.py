@@ -387,3 +387,38 @@ def council_view(d: Directory) -> dict[str, Any]:
              for k, r in sorted(d.index.records("pending_joins").items()) if r["pending"]]
     suspended = [d.party(a) for a, m in d.members.items() if m["status"] == STATUS_SUSPENDED]
     return {"as_of": d.as_of(), "membership_queue": queue, "join_requests": joins, "suspended": suspended}
+
+
+def oracle_readings(d: Directory, loan_id: int) -> dict[str, Any] | None:
+    """The loan's collateral as the IoT oracle read it over time: one point per accepted batch that
+    updated the asset (``TelemetryOracle.TargetUpdated``), with the quantity counted, the collateral value
+    it gives (``value × min(quantity, pledged) / registered quantity``, as the contract computes it) and
+    the breaches flagged; empty when no device watches the asset."""
+    import json
+
+    detail = loan_detail(d.index, loan_id)
+    if detail is None:
+        return None
+    asset_id = int(detail["assetId"])
+    asset = d.index.record("assets", str(asset_id)) or {}
+    code = d.code(asset.get("currency", detail["currency"]))
+    oracle = getattr(d.deployment, "oracle", "")
+    points: list[dict[str, Any]] = []
+    if oracle and asset:
+        rows = d.index.db.query("SELECT block_number, block_hash, tx_hash, tx_index, log_index, address, topics, data"
+                                " FROM logs WHERE address = ? ORDER BY block_number, log_index", (oracle,))
+        stamps = dict(d.index.db.query("SELECT number, timestamp FROM blocks"))
+        registered = asset.get("quantity", 0)
+        pledged = asset.get("pledgedQuantity", 0) or registered
+        decoder = decoder_for("TelemetryOracle")
+        for b, bh, tx, ti, li, a, t, data in rows:
+            ev = decoder.decode(RawLog(int(b), bh, tx, int(ti), int(li), a, tuple(json.loads(t)), data))
+            if ev is None or ev.name != "TargetUpdated" or ev.args["kind"] != 0 or ev.args["targetId"] != asset_id:
+                continue
+            counted = min(ev.args["quantity"], pledged)
+            value = asset["value"] * counted // registered if registered else 0
+            points.append({"block": int(b), "time": iso(int(stamps.get(int(b), 0))), "batch": ev.args["batchId"],
+                           "quantity": ev.args["quantity"], "collateral_value": money(value, code),
+                           "breaches": ev.args["breaches"]})
+    return {"loan": loan_id, "asset": asset_id, "currency": code, "registered_quantity": asset.get("quantity", 0),
+            "principal": money(int(detail["principal"]), d.code(detail["currency"])), "readings": points}

@@ -59,6 +59,15 @@ SCHEMA = [
     ("CREATE TABLE IF NOT EXISTS hops (loan_id BIGINT NOT NULL, hop BIGINT NOT NULL, payee TEXT NOT NULL,"
     " amount TEXT NOT NULL, purpose TEXT NOT NULL, block BIGINT NOT NULL, tx TEXT NOT NULL,"
     " PRIMARY KEY (loan_id, hop))"),
+    # Lenders' webhooks and their delivery log (vscm.console.notify): not chain state (not in STATE_TABLES),
+    # so kept across rebuilds and rollbacks.
+    ("CREATE TABLE IF NOT EXISTS webhooks (id TEXT PRIMARY KEY, lender TEXT NOT NULL, url TEXT NOT NULL,"
+    " secret TEXT NOT NULL, kinds TEXT NOT NULL, created TEXT NOT NULL)"),
+    ("CREATE TABLE IF NOT EXISTS webhook_deliveries (id TEXT PRIMARY KEY, webhook TEXT NOT NULL, lender TEXT NOT NULL,"
+    " event TEXT NOT NULL,"
+    " kind TEXT NOT NULL, attempt BIGINT NOT NULL, at TEXT NOT NULL, status BIGINT, ok INTEGER NOT NULL,"
+    " error TEXT NOT NULL)"),
+    "CREATE INDEX IF NOT EXISTS deliveries_by_webhook ON webhook_deliveries (webhook, event)",
 ]
 STATE_TABLES = ("records", "counters", "findings", "loans", "hops")
 #: First key of the PostgreSQL advisory locks of the index (the second is the schema's hash).

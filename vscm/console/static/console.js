@@ -90,6 +90,36 @@ function sankey(el) {
   el.dataset.rendered = "true";
 }
 
+// The collateral's value over time from the oracle's readings (GET /api/loans/{id}/readings), with the
+// quantity counted on a second axis; the principal as a reference line.
+async function readings(el) {
+  if (!window.echarts) { el.textContent = "charts unavailable (the ECharts file is missing: run make install)"; return; }
+  const answer = await fetch(el.dataset.url, { credentials: "same-origin" });
+  const data = await answer.json();
+  if (!answer.ok) { el.textContent = data.detail || "readings unavailable"; return; }
+  if (!data.readings.length) {
+    el.textContent = "no device watches this collateral"; el.classList.add("empty"); el.dataset.rendered = "true"; return;
+  }
+  const chart = window.echarts.init(el, null, { renderer: "svg" });
+  const decimals = data.readings[0].collateral_value.decimals;
+  chart.setOption({
+    animation: false,
+    tooltip: { trigger: "axis" },
+    legend: { data: [`collateral value (${data.currency})`, "quantity counted"] },
+    xAxis: { type: "time" },
+    yAxis: [{ type: "value", name: data.currency }, { type: "value", name: "quantity" }],
+    series: [
+      { name: `collateral value (${data.currency})`, type: "line", step: "end",
+        data: data.readings.map((r) => [r.time, Number(r.collateral_value.units) / 10 ** decimals]),
+        markLine: { symbol: "none", data: [{ name: "principal", yAxis: Number(data.principal.units) / 10 ** decimals }],
+                    label: { formatter: `principal ${data.principal.text}` } } },
+      { name: "quantity counted", type: "line", step: "end", yAxisIndex: 1,
+        data: data.readings.map((r) => [r.time, r.quantity]) },
+    ],
+  });
+  el.dataset.rendered = "true";
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const button = document.getElementById("siwe");
   if (button) button.addEventListener("click", () => signIn(button));
@@ -99,5 +129,6 @@ document.addEventListener("DOMContentLoaded", () => {
     window.location.assign("/login");
   });
   document.querySelectorAll("#sankey").forEach(sankey);
+  document.querySelectorAll("#readings").forEach(readings);
   document.querySelectorAll("button.decision").forEach((b) => b.addEventListener("click", () => decide(b)));
 });
