@@ -147,7 +147,8 @@ contract LoanBook is ILoanBook, AccessControl {
     /// @inheritdoc ILoanBook
     function withdraw(uint256 loanId) external {
         Loan storage l = _loan(loanId);
-        if (l.borrower != msg.sender) revert LoanNotBorrower(loanId, msg.sender);
+        // The guarantor too: its commitment must not stay held by a loan its borrower leaves idle.
+        if (l.borrower != msg.sender && l.guarantor != msg.sender) revert LoanNotBorrower(loanId, msg.sender);
         // An approval binds the borrower until it expires, unless its lender can no longer act on it.
         if (
             l.status == LoanStatus.Approved && block.timestamp <= l.expiresAt

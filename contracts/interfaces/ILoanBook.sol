@@ -95,9 +95,9 @@ interface ILoanBook {
     );
     event LoanApproved(uint256 indexed loanId, uint16 ltvBps, address supervisor, uint256 collateralQuantity);
     event LoanRejected(uint256 indexed loanId, bytes32 reason);
-    /// @notice The borrower withdrew its undisbursed loan: the collateral, a claim's settlement and the
-    /// guarantor's commitment went back to where they belong.
-    event LoanWithdrawn(uint256 indexed loanId, address indexed borrower);
+    /// @notice The borrower (or the guarantor) withdrew the undisbursed loan: the collateral, a claim's
+    /// settlement and the guarantor's commitment went back to where they belong.
+    event LoanWithdrawn(uint256 indexed loanId, address indexed by);
     /// @notice The guarantor signed and its commitment (`amount`, the principal) is now held for the loan.
     event GuaranteeSigned(uint256 indexed loanId, address indexed guarantor, uint256 amount);
     /// @notice What was held of the guarantor's commitment and not charged went back to it.
@@ -151,7 +151,7 @@ interface ILoanBook {
     /// @notice A suspended or evicted member (`status`, IMemberRegistry.Status) tried to repay a loan
     /// it is neither the borrower nor the guarantor of.
     error LoanPayerRestricted(uint256 loanId, address payer, uint8 status);
-    /// @notice Only the loan's borrower may withdraw it.
+    /// @notice Only the loan's borrower or its guarantor may withdraw it.
     error LoanNotBorrower(uint256 loanId, address caller);
     /// @notice The approval lapsed at `expiresAt`: the lender can no longer disburse (the borrower may
     /// withdraw, or the lender reject).
@@ -168,8 +168,9 @@ interface ILoanBook {
     /// @notice The lender rejects an application, or withdraws an approval it has not disbursed
     /// (the asset is unlocked; a financed invoice's settlement goes back to its creditor).
     function reject(uint256 loanId, bytes32 reason) external;
-    /// @notice The borrower's exit from a loan not disbursed: an application at any time; an approval
-    /// once it expired (`expiresAt`) or at any time when the lender is no longer an active member. The
+    /// @notice The borrower's (or the guarantor's) exit from a loan not disbursed: an application at any
+    /// time; an approval once it expired (`expiresAt`) or at any time when the lender is no longer an
+    /// active member. The
     /// asset is unlocked (a financed invoice's settlement, redirected or already paid here, goes back to
     /// its creditor) and a signed guarantee's commitment goes back to the guarantor.
     function withdraw(uint256 loanId) external;

@@ -651,7 +651,7 @@ class Model:
         """The borrower's exit (F-07): an application at any time, an approval once expired or when its
         lender is no longer active."""
         ln = self._loan(loan_id)
-        _require(ln.borrower == by, "LoanNotBorrower")
+        _require(by in (ln.borrower, ln.guarantor), "LoanNotBorrower")
         _require(not (ln.status == LoanStatus.APPROVED and now <= ln.expires_at
                       and self.members.active(ln.lender)), "LoanApprovalNotExpired")
         _require(ln.status in (LoanStatus.APPLIED, LoanStatus.APPROVED), "LoanWrongStatus")
@@ -1248,8 +1248,14 @@ class Model:
             return True
         if ln.status == LoanStatus.REPAID and ln.guarantor_paid and ln.guarantor and not self.members.active(ln.guarantor):
             return True  # kept locked for a subrogated guarantor that cannot hold assets
-        return (ln.status == LoanStatus.REPAID and ln.mode in DEBTOR_SETTLED and not ln.settlement_collected
-                and self.order(self.assets[ln.asset_id].order_id).status == OrderStatus.SETTLED)
+        if ln.mode not in DEBTOR_SETTLED or ln.settlement_collected:
+            return False
+        a = self.assets[ln.asset_id]
+        o = self.order(a.order_id)
+        if ln.status in (LoanStatus.REPAID, LoanStatus.REJECTED, LoanStatus.WITHDRAWN) and a.owner != o.seller \
+                and not self.members.active(a.owner) and o.status != OrderStatus.CANCELLED:
+            return True  # a creditor that cannot be paid: the settlement comes here and `collect` passes it on
+        return ln.status == LoanStatus.REPAID and o.status == OrderStatus.SETTLED
 
     def _loan_violations(self, ln: LoanM) -> list[str]:
         found: list[str] = []

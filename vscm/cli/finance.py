@@ -199,7 +199,7 @@ def reject_cmd(platform: Platform, signer: LocalAccount, loan_id: int, reason: s
 @json_option
 @signed_command
 def withdraw_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json: bool) -> None:
-    """Borrower: withdraw a loan not disbursed; the collateral and its settlement come back.
+    """Borrower or guarantor: withdraw a loan not disbursed; collateral, settlement, guarantee come back.
 
     An application can be withdrawn at any time; an approval once it expired (30 days after approval,
     see `vscm loan show`) or at any time when the lender is no longer an active member.

@@ -426,7 +426,7 @@ class LoansFacade(_Facade):
         return self._send(self.contract.functions.reject(loan_id, reason))
 
     def withdraw(self, loan_id: int) -> Any:
-        """The borrower withdraws a loan not disbursed: an application at any time, an approval once it
+        """The borrower (or the guarantor) withdraws a loan not disbursed: an application at any time, an approval once it
         expired or its lender is no longer active (LoanApprovalNotExpired otherwise). The collateral, a
         claim's settlement and the guarantor's commitment go back where they belong."""
         return self._send(self.contract.functions.withdraw(loan_id))

@@ -29,7 +29,7 @@ def test_evicted_lender_no_longer_strands_the_collateral_and_settlement(fin):
     assert fin.balances(deal.borrower, p.core, loans.address) == [
         before[0] + face, before[1] + deal.terms.principal, before[2] - face - deal.terms.principal]
     assert fin.asset(deal.asset_id).locked_by == 0
-    assert the_event(loans, receipt, "LoanWithdrawn") == {"loanId": deal.loan_id, "borrower": deal.borrower.address}
+    assert the_event(loans, receipt, "LoanWithdrawn") == {"loanId": deal.loan_id, "by": deal.borrower.address}
     assert the_event(loans, receipt, "GuaranteeReleased") == {
         "loanId": deal.loan_id, "guarantor": p.core.address, "amount": deal.terms.principal}
 
@@ -61,7 +61,25 @@ def test_borrower_withdraws_an_application_at_any_time(fin):
     assert fin.cash(fin.p.core) >= deal.terms.principal  # the signed commitment came back
 
 
-def test_withdrawal_refuses_anyone_but_the_borrower(fin):
+def test_guarantor_takes_its_commitment_back_from_an_expired_approval_the_borrower_left_idle(fin):
+    # Bug fixed: the guarantor's commitment stayed held by an approved loan nobody disbursed, for as
+    # long as the borrower did nothing (an evicted guarantor included).
+    p = fin.p
+    deal = fin.pledge(stage="approved")
+    fin.platform.members.as_(p.operator).suspend(p.core.address, b32("review"))
+    before = fin.cash(p.core)
+    with reverts("LoanApprovalNotExpired", loanId=deal.loan_id):
+        fin.platform.loans.as_(p.core).withdraw(deal.loan_id)
+    fin.chain.time_travel(VALIDITY + 1)
+
+    fin.platform.loans.as_(p.core).withdraw(deal.loan_id)
+
+    assert fin.cash(p.core) == before + deal.terms.principal
+    assert fin.asset(deal.asset_id).locked_by == 0
+    assert fin.state(deal.loan_id).status == LoanStatus.WITHDRAWN
+
+
+def test_withdrawal_refuses_anyone_but_the_borrower_and_the_guarantor(fin):
     deal = fin.pledge(stage="applied")
     with reverts("LoanNotBorrower", loanId=deal.loan_id, caller=fin.p.bank.address):
         fin.platform.loans.as_(fin.p.bank).withdraw(deal.loan_id)
