@@ -32,6 +32,8 @@ contract LoanBook is ILoanBook, AccessControl {
     uint256 public constant YEAR = 365 days;
     /// @notice A loan can be declared defaulted this long after its maturity.
     uint64 public constant GRACE_PERIOD = 7 days;
+    /// @notice An approval can be disbursed this long; then the borrower may withdraw the loan.
+    uint64 public constant APPROVAL_VALIDITY = 30 days;
     /// @notice Highest annual rate accepted (36 %), a usury guard.
     uint32 public constant MAX_RATE_BPS = 3_600;
 
@@ -123,6 +125,7 @@ contract LoanBook is ILoanBook, AccessControl {
         l.ltvBps = ltvBps;
         l.status = LoanStatus.Approved;
         l.collateralQuantity = asset.quantity;
+        l.expiresAt = uint64(block.timestamp) + APPROVAL_VALIDITY;
         emit LoanApproved(loanId, ltvBps, l.supervisor, asset.quantity);
         assets.lock(l.assetId, loanId);
         // The debtor's payment of a financed invoice comes here, for the lender.
@@ -135,14 +138,25 @@ contract LoanBook is ILoanBook, AccessControl {
     function reject(uint256 loanId, bytes32 reason) external {
         Loan storage l = _loan(loanId);
         if (l.lender != msg.sender) revert LoanNotLender(loanId, msg.sender);
-        if (l.status != LoanStatus.Applied && l.status != LoanStatus.Approved) revert LoanWrongStatus(loanId, l.status);
+        bool approved = _endUndisbursed(loanId, l, LoanStatus.Rejected);
         _requireActive(msg.sender);
-        bool approved = l.status == LoanStatus.Approved;
-        l.status = LoanStatus.Rejected;
         emit LoanRejected(loanId, reason);
-        _releaseGuarantee(loanId, l);
-        // Withdrawing an approval frees the asset (and a financed invoice's settlement) again.
-        if (approved) _releaseClaimOrGoods(loanId, l);
+        _releaseUndisbursed(loanId, l, approved);
+    }
+
+    /// @inheritdoc ILoanBook
+    function withdraw(uint256 loanId) external {
+        Loan storage l = _loan(loanId);
+        // The guarantor too: its commitment must not stay held by a loan its borrower leaves idle.
+        if (l.borrower != msg.sender && l.guarantor != msg.sender) revert LoanNotBorrower(loanId, msg.sender);
+        // An approval binds the borrower until it expires, unless its lender can no longer act on it.
+        if (
+            l.status == LoanStatus.Approved && block.timestamp <= l.expiresAt
+                && registry.statusOf(l.lender) == IMemberRegistry.Status.Active
+        ) revert LoanApprovalNotExpired(loanId, l.expiresAt, uint64(block.timestamp));
+        bool approved = _endUndisbursed(loanId, l, LoanStatus.Withdrawn);
+        emit LoanWithdrawn(loanId, msg.sender);
+        _releaseUndisbursed(loanId, l, approved);
     }
 
     /// @inheritdoc ILoanBook
@@ -166,6 +180,7 @@ contract LoanBook is ILoanBook, AccessControl {
     function disburse(uint256 loanId) external {
         Loan storage l = _lenderAction(loanId, LoanStatus.Approved);
         if (l.guarantor != address(0) && !l.guaranteeSigned) revert LoanGuaranteeMissing(loanId);
+        if (block.timestamp > l.expiresAt) revert LoanApprovalExpired(loanId, l.expiresAt, uint64(block.timestamp));
         l.status = LoanStatus.Disbursed;
         l.disbursedAt = uint64(block.timestamp);
         l.lastAccrual = uint64(block.timestamp);
@@ -475,6 +490,21 @@ contract LoanBook is ILoanBook, AccessControl {
             // After a default the goods secure what is still owed (to the lender and the guarantor).
             _releaseInStep(loanId, l);
         }
+    }
+
+    /// A loan not disbursed ends (`to`: Rejected or Withdrawn); returns whether it was approved.
+    function _endUndisbursed(uint256 loanId, Loan storage l, LoanStatus to) internal returns (bool approved) {
+        LoanStatus was = l.status;
+        if (was != LoanStatus.Applied && was != LoanStatus.Approved) revert LoanWrongStatus(loanId, was);
+        l.status = to;
+        return was == LoanStatus.Approved;
+    }
+
+    /// The guarantor's commitment goes back to it, and an approved loan frees its asset (and a financed
+    /// invoice's settlement) again.
+    function _releaseUndisbursed(uint256 loanId, Loan storage l, bool approved) internal {
+        _releaseGuarantee(loanId, l);
+        if (approved) _releaseClaimOrGoods(loanId, l);
     }
 
     /// What is held of the guarantor's commitment goes back to it (the LoanBook pays even a restricted

@@ -31,6 +31,9 @@ contract RiskControl is IRiskControl, AccessControl {
     /// @notice How long a fraud proposal waits for an auditor's co-signature; meanwhile nobody leaves
     /// the chain.
     uint64 public constant PROPOSAL_WINDOW = 14 days;
+    /// @notice After a proposal on a chain ends unconfirmed (withdrawn or expired), the chain cannot be
+    /// proposed again for this long: its members may leave in between (proposals cannot chain up).
+    uint64 public constant PROPOSAL_COOLDOWN = 14 days;
 
     IMemberRegistry public immutable registry;
     ILoanBook public immutable loans;
@@ -48,6 +51,9 @@ contract RiskControl is IRiskControl, AccessControl {
     mapping(uint64 => mapping(address => Exposure)) private _exposure;
     /// the alert that first carried an evidence hash, by keccak256(subject, subjectId, indicator, evidence)
     mapping(bytes32 => uint256) private _alertByEvidence;
+    /// when a chain may next be proposed (the end of the last proposal's window, or its withdrawal,
+    /// plus the cool-down)
+    mapping(uint64 => uint64) private _nextProposalAt;
 
     constructor(IMemberRegistry registry_, ILoanBook loans_, IFundTracker funds_, address operator) {
         registry = registry_;
@@ -169,6 +175,14 @@ contract RiskControl is IRiskControl, AccessControl {
         _requireChain(chainId);
         FraudCase storage f = _fraud[chainId];
         if (f.declaredAt != 0) revert RiskChainFraudulent(chainId);
+        // One proposal at a time, then a cool-down: repeated proposals cannot keep members from leaving.
+        uint64 next = _nextProposalAt[chainId];
+        if (block.timestamp < next) {
+            uint64 until = registry.investigatedUntil(chainId);
+            if (block.timestamp <= until) revert RiskProposalPending(chainId, until);
+            revert RiskProposalCoolingDown(chainId, next);
+        }
+        _nextProposalAt[chainId] = uint64(block.timestamp) + PROPOSAL_WINDOW + PROPOSAL_COOLDOWN;
         f.proposedBy = msg.sender;
         f.evidence = evidence;
         emit FraudProposed(chainId, msg.sender, evidence);
@@ -182,6 +196,7 @@ contract RiskControl is IRiskControl, AccessControl {
         FraudCase storage f = _fraud[chainId];
         if (f.proposedBy == address(0) || f.declaredAt != 0) revert RiskNoProposal(chainId);
         delete _fraud[chainId];
+        _nextProposalAt[chainId] = uint64(block.timestamp) + PROPOSAL_COOLDOWN;
         emit FraudWithdrawn(chainId, msg.sender);
         registry.setInvestigation(chainId, 0);
     }
@@ -249,6 +264,11 @@ contract RiskControl is IRiskControl, AccessControl {
     /// @inheritdoc IRiskControl
     function exposure(uint64 chainId, address lender) external view returns (Exposure memory) {
         return _exposure[chainId][lender];
+    }
+
+    /// @inheritdoc IRiskControl
+    function nextProposalAt(uint64 chainId) external view returns (uint64) {
+        return _nextProposalAt[chainId];
     }
 
     /// @inheritdoc IRiskControl

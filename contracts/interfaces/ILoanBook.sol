@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title One loan lifecycle for the four financing modes of the platform
-/// @notice Applied -> Approved (or Rejected) -> Disbursed -> Repaid | Defaulted -> WrittenOff, with
+/// @notice Applied -> Approved (or Rejected, or Withdrawn by the borrower) -> Disbursed -> Repaid | Defaulted -> WrittenOff, with
 /// Warned and Recalled driven by the control mechanism. Simple interest accrues per second on the
 /// outstanding principal at `rateBps` a year (365 days) while the loan runs; each accrual books the
 /// whole minor units and carries the remainder (`interestCarry`) to the next, so the interest does not
@@ -25,7 +25,8 @@ interface ILoanBook {
         Recalled,
         Repaid,
         Defaulted,
-        WrittenOff
+        WrittenOff,
+        Withdrawn
     }
 
     struct Loan {
@@ -63,6 +64,9 @@ interface ILoanBook {
         /// signature until the loan is repaid (returned), defaulted (charged for what is lost, the rest
         /// returned) or ends undisbursed (returned)
         uint256 guaranteeHeld;
+        /// an approval is good for disbursement until then (approval time + `APPROVAL_VALIDITY`); after
+        /// it, or once the lender is no longer an active member, the borrower may withdraw the loan
+        uint64 expiresAt;
     }
 
     struct Application {
@@ -91,6 +95,9 @@ interface ILoanBook {
     );
     event LoanApproved(uint256 indexed loanId, uint16 ltvBps, address supervisor, uint256 collateralQuantity);
     event LoanRejected(uint256 indexed loanId, bytes32 reason);
+    /// @notice The borrower (or the guarantor) withdrew the undisbursed loan: the collateral, a claim's
+    /// settlement and the guarantor's commitment went back to where they belong.
+    event LoanWithdrawn(uint256 indexed loanId, address indexed by);
     /// @notice The guarantor signed and its commitment (`amount`, the principal) is now held for the loan.
     event GuaranteeSigned(uint256 indexed loanId, address indexed guarantor, uint256 amount);
     /// @notice What was held of the guarantor's commitment and not charged went back to it.
@@ -144,6 +151,14 @@ interface ILoanBook {
     /// @notice A suspended or evicted member (`status`, IMemberRegistry.Status) tried to repay a loan
     /// it is neither the borrower nor the guarantor of.
     error LoanPayerRestricted(uint256 loanId, address payer, uint8 status);
+    /// @notice Only the loan's borrower or its guarantor may withdraw it.
+    error LoanNotBorrower(uint256 loanId, address caller);
+    /// @notice The approval lapsed at `expiresAt`: the lender can no longer disburse (the borrower may
+    /// withdraw, or the lender reject).
+    error LoanApprovalExpired(uint256 loanId, uint64 expiresAt, uint64 nowTime);
+    /// @notice An approved loan whose lender is still an active member can be withdrawn by the borrower
+    /// only after its approval expired at `expiresAt`.
+    error LoanApprovalNotExpired(uint256 loanId, uint64 expiresAt, uint64 nowTime);
 
     /// @notice A borrower applies, naming the asset it pledges and the order the money is for.
     function applyForLoan(Application calldata a) external returns (uint256 loanId);
@@ -153,13 +168,19 @@ interface ILoanBook {
     /// @notice The lender rejects an application, or withdraws an approval it has not disbursed
     /// (the asset is unlocked; a financed invoice's settlement goes back to its creditor).
     function reject(uint256 loanId, bytes32 reason) external;
+    /// @notice The borrower's (or the guarantor's) exit from a loan not disbursed: an application at any
+    /// time; an approval once it expired (`expiresAt`) or at any time when the lender is no longer an
+    /// active member. The
+    /// asset is unlocked (a financed invoice's settlement, redirected or already paid here, goes back to
+    /// its creditor) and a signed guarantee's commitment goes back to the guarantor.
+    function withdraw(uint256 loanId) external;
     /// @notice The guarantor (a core enterprise) signs and commits the principal: the LoanBook takes it
     /// (the guarantor allows it first) and holds it for this loan only; the commitment cannot be taken
     /// back while the loan runs. It returns to the guarantor when the loan is repaid or ends undisbursed;
     /// at a default the guarantor is charged from it for what is really lost and gets the rest back.
     function signGuarantee(uint256 loanId) external;
-    /// @notice The lender pays the principal in; it becomes tracked money (prepayment: paid straight
-    /// to the supplier).
+    /// @notice The lender pays the principal in, before the approval expires; it becomes tracked money
+    /// (prepayment: paid straight to the supplier).
     function disburse(uint256 loanId) external;
     /// @notice Anyone active repays up to `amount`; a suspended or evicted member only a loan it owes
     /// (as its borrower or guarantor).

@@ -122,6 +122,10 @@ interface IRiskControl is IAlertSink {
     error RiskZeroBatch();
     /// @notice The fraud proposal on `chainId` waited past `expiredAt` for its co-signature.
     error RiskProposalExpired(uint64 chainId, uint64 expiredAt);
+    /// @notice A fraud proposal on `chainId` is pending until `until`: confirm or withdraw it first.
+    error RiskProposalPending(uint64 chainId, uint64 until);
+    /// @notice The last proposal on `chainId` ended unconfirmed; the chain can be proposed again at `nextAt`.
+    error RiskProposalCoolingDown(uint64 chainId, uint64 nextAt);
     /// @notice Alert `alertId` already holds this evidence hash for the same subject and indicator: a
     /// monitor that restarted after a crash, or a resent transaction, raises nothing twice.
     error RiskAlertRepeated(Subject subject, uint256 subjectId, uint16 indicator, bytes32 evidence, uint256 alertId);
@@ -143,7 +147,9 @@ interface IRiskControl is IAlertSink {
     /// @notice Operator: propose a fraud finding on a supply chain, live or already evicted by the
     /// operator (`MemberRegistry.evictChain`, e.g. on a court order), once per chain. The chain is under investigation
     /// (its members cannot leave it) until the finding is confirmed or withdrawn, or `PROPOSAL_WINDOW`
-    /// passes without a co-signature (the proposal then expires).
+    /// passes without a co-signature (the proposal then expires). One proposal at a time
+    /// (`RiskProposalPending`); after one ends unconfirmed, the chain can be proposed again only
+    /// `PROPOSAL_COOLDOWN` later (`RiskProposalCoolingDown`), so proposals cannot keep members in for good.
     function proposeFraud(uint64 chainId, bytes32 evidence) external;
 
     /// @notice Operator: withdraw a pending fraud proposal; the chain is no longer under investigation.
@@ -164,6 +170,8 @@ interface IRiskControl is IAlertSink {
     function alertCount() external view returns (uint256);
     function loanControl(uint256 loanId) external view returns (LoanControl memory);
     function fraudCase(uint64 chainId) external view returns (FraudCase memory);
+    /// @notice When `chainId` may next be proposed for a fraud finding (0: at any time).
+    function nextProposalAt(uint64 chainId) external view returns (uint64);
     function exposure(uint64 chainId, address lender) external view returns (Exposure memory);
     function exposedLenders(uint64 chainId) external view returns (address[] memory);
     function decisionWindow() external view returns (uint64);

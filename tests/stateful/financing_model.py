@@ -31,6 +31,7 @@ from vscm.client.records import (
 )
 
 __all__ = [
+    "APPROVAL_VALIDITY",
     "BPS",
     "DEBTOR_SETTLED",
     "GRACE",
@@ -53,10 +54,14 @@ BPS = 10_000
 YEAR = 365 * 24 * 3600
 #: LoanBook.GRACE_PERIOD: a loan can be declared defaulted this long after maturity
 GRACE = 7 * 24 * 3600
+#: LoanBook.APPROVAL_VALIDITY: an approval can be disbursed this long
+APPROVAL_VALIDITY = 30 * 24 * 3600
 #: RiskControl.FIRST_SWEEP: loans frozen in the transaction that declares a chain fraudulent
 FIRST_SWEEP = 25
 #: RiskControl.PROPOSAL_WINDOW: how long a fraud proposal waits for its co-signature
 PROPOSAL_WINDOW = 14 * 24 * 3600
+#: RiskControl.PROPOSAL_COOLDOWN: a chain whose proposal ended unconfirmed is proposed again this late
+PROPOSAL_COOLDOWN = 14 * 24 * 3600
 MAX_RATE_BPS = 3_600
 
 RUNNING = frozenset({LoanStatus.DISBURSED, LoanStatus.WARNED, LoanStatus.RECALLED})
@@ -217,6 +222,8 @@ class LoanM:
     written_off: int = 0
     #: the guarantor's commitment the LoanBook holds for this loan
     guarantee_held: int = 0
+    #: the approval can be disbursed until then (F-07: then the borrower may withdraw)
+    expires_at: int = 0
     funds: FundsM | None = None
 
     def owed(self) -> int:
@@ -257,6 +264,8 @@ class Model:
     logistics_paid: dict[int, int] = field(default_factory=dict)
     #: chain id -> until when a pending fraud proposal keeps its members in it (MemberRegistry)
     investigated_until: dict[int, int] = field(default_factory=dict)
+    #: RiskControl.nextProposalAt: when a chain may be proposed again
+    next_proposal_at: dict[int, int] = field(default_factory=dict)
     loans: dict[int, LoanM] = field(default_factory=dict)
     #: order -> settlement money the LoanBook received for it and has not passed on
     custody: dict[int, int] = field(default_factory=dict)
@@ -615,7 +624,7 @@ class Model:
         self._require_active(by)
         return ln
 
-    def approve(self, loan_id: int, by: str, ltv_bps: int, supervisor: str | None) -> None:
+    def approve(self, loan_id: int, by: str, ltv_bps: int, supervisor: str | None, now: int) -> None:
         ln = self._lender_action(loan_id, by, LoanStatus.APPLIED)
         _require(0 < ltv_bps <= BPS, "LoanBadLtv")
         a = self._financeable(ln.asset_id, ln.mode)
@@ -626,6 +635,7 @@ class Model:
                      "LoanSupervisorNotCustodian")
             ln.supervisor = supervisor
         ln.ltv_bps, ln.status, ln.collateral_quantity = ltv_bps, LoanStatus.APPROVED, a.quantity
+        ln.expires_at = now + APPROVAL_VALIDITY
         self._lock(a, loan_id)
         if ln.mode in DEBTOR_SETTLED:
             self._redirect(a.order_id, self.loanbook)
@@ -635,10 +645,23 @@ class Model:
         _require(ln.lender == by, "LoanNotLender")
         _require(ln.status in (LoanStatus.APPLIED, LoanStatus.APPROVED), "LoanWrongStatus")
         self._require_active(by)
+        self._end_undisbursed(ln, LoanStatus.REJECTED)
+
+    def withdraw(self, loan_id: int, by: str, now: int) -> None:
+        """The borrower's exit (F-07): an application at any time, an approval once expired or when its
+        lender is no longer active."""
+        ln = self._loan(loan_id)
+        _require(by in (ln.borrower, ln.guarantor), "LoanNotBorrower")
+        _require(not (ln.status == LoanStatus.APPROVED and now <= ln.expires_at
+                      and self.members.active(ln.lender)), "LoanApprovalNotExpired")
+        _require(ln.status in (LoanStatus.APPLIED, LoanStatus.APPROVED), "LoanWrongStatus")
+        self._end_undisbursed(ln, LoanStatus.WITHDRAWN)
+
+    def _end_undisbursed(self, ln: LoanM, to: LoanStatus) -> None:
         approved = ln.status == LoanStatus.APPROVED
-        ln.status = LoanStatus.REJECTED
+        ln.status = to
         self._release_guarantee(ln)
-        if approved:  # withdrawing an approval frees the collateral
+        if approved:  # ending an approval frees the collateral
             self._release_claim_or_goods(ln)
 
     def _release_claim_or_goods(self, ln: LoanM) -> None:
@@ -686,6 +709,7 @@ class Model:
     def disburse(self, loan_id: int, by: str, now: int) -> None:
         ln = self._lender_action(loan_id, by, LoanStatus.APPROVED)
         _require(ln.guarantor is None or ln.guarantee_signed, "LoanGuaranteeMissing")
+        _require(now <= ln.expires_at, "LoanApprovalExpired")
         ln.status = LoanStatus.DISBURSED
         ln.disbursed_at = ln.last_accrual = now
         ln.maturity = now + ln.term_seconds
@@ -1018,6 +1042,11 @@ class Model:
         # A chain evicted by the operator alone may still be found fraudulent, once.
         _require(chain_id in self.members.chain_core or chain_id in self.fraud, "RiskUnknownChain")
         _require(self.fraud.get(chain_id, FraudM()).declared_at == 0, "RiskChainFraudulent")
+        # One proposal at a time, then a cool-down (RiskControl.PROPOSAL_COOLDOWN).
+        if now < self.next_proposal_at.get(chain_id, 0):
+            _require(now > self.investigated_until.get(chain_id, 0), "RiskProposalPending")
+            _require(False, "RiskProposalCoolingDown")
+        self.next_proposal_at[chain_id] = now + PROPOSAL_WINDOW + PROPOSAL_COOLDOWN
         f = self.fraud.setdefault(chain_id, FraudM())
         f.proposed_by, f.evidence = by, evidence
         # The chain is under investigation (nobody leaves it) until confirmed, withdrawn or expired.
@@ -1208,7 +1237,10 @@ class Model:
                 trial.sign_guarantee(ln.loan_id, ln.guarantor)
             trial.disburse(ln.loan_id, ln.lender, now)
         except Refused:
-            m.reject(ln.loan_id, ln.lender)
+            try:
+                m.reject(ln.loan_id, ln.lender)
+            except Refused:  # an evicted lender: the borrower's exit (F-07)
+                m.withdraw(ln.loan_id, ln.borrower, max(now, ln.expires_at + 1))
 
     def _may_hold_lock(self, ln: LoanM) -> bool:
         """Approved to Defaulted; or repaid while the debtor's payment of its claim awaits `collect`."""
@@ -1216,8 +1248,14 @@ class Model:
             return True
         if ln.status == LoanStatus.REPAID and ln.guarantor_paid and ln.guarantor and not self.members.active(ln.guarantor):
             return True  # kept locked for a subrogated guarantor that cannot hold assets
-        return (ln.status == LoanStatus.REPAID and ln.mode in DEBTOR_SETTLED and not ln.settlement_collected
-                and self.order(self.assets[ln.asset_id].order_id).status == OrderStatus.SETTLED)
+        if ln.mode not in DEBTOR_SETTLED or ln.settlement_collected:
+            return False
+        a = self.assets[ln.asset_id]
+        o = self.order(a.order_id)
+        if ln.status in (LoanStatus.REPAID, LoanStatus.REJECTED, LoanStatus.WITHDRAWN) and a.owner != o.seller \
+                and not self.members.active(a.owner) and o.status != OrderStatus.CANCELLED:
+            return True  # a creditor that cannot be paid: the settlement comes here and `collect` passes it on
+        return ln.status == LoanStatus.REPAID and o.status == OrderStatus.SETTLED
 
     def _loan_violations(self, ln: LoanM) -> list[str]:
         found: list[str] = []

@@ -827,6 +827,8 @@ class FinancingMachine(RuleBasedStateMachine):
                 self._reject(ln, lender)  # its collateral went elsewhere meanwhile
             else:
                 self._approve(ln, lender, 10_000, a.obligor if ln.mode == LoanMode.PLEDGE else None)
+        elif ln.status == LoanStatus.APPROVED and self.clock + 1 > ln.expires_at:
+            self._withdraw(ln, self._account(ln.borrower))  # the approval lapsed (F-07)
         elif ln.status == LoanStatus.APPROVED:
             self._disburse(ln, lender)
         elif ln.status == LoanStatus.DEFAULTED:
@@ -879,7 +881,7 @@ class FinancingMachine(RuleBasedStateMachine):
 
     def _approve(self, ln: LoanM, by: LocalAccount, ltv: int, supervisor: str | None) -> None:
         lid = ln.loan_id
-        self._act(f"approve {ln.mode.name.lower()}", lambda m, now: m.approve(lid, by.address, ltv, supervisor),
+        self._act(f"approve {ln.mode.name.lower()}", lambda m, now: m.approve(lid, by.address, ltv, supervisor, now),
                   lambda: self.platform.loans.as_(by).approve(lid, ltv, supervisor), loans=(lid,),
                   assets=(ln.asset_id,))
 
@@ -887,6 +889,22 @@ class FinancingMachine(RuleBasedStateMachine):
         lid = ln.loan_id
         self._act("reject", lambda m, now: m.reject(lid, by.address),
                   lambda: self.platform.loans.as_(by).reject(lid, keccak(text="no")), loans=(lid,))
+
+    @precondition(lambda self: any(ln.status in (LoanStatus.APPLIED, LoanStatus.APPROVED)
+                                   for ln in self.model.loans.values()))
+    @rule(index=PICK, waits=RARE, odd=RARE)
+    def withdraw(self, index: int, waits: bool, odd: bool) -> None:
+        """The borrower withdraws a loan not disbursed (F-07): an application, an approval before or after
+        it expired (waiting past it first), or someone else tries."""
+        ln = _pick(self._loans(lambda ln: ln.status in (LoanStatus.APPLIED, LoanStatus.APPROVED)), index)
+        if waits and ln.status == LoanStatus.APPROVED and self.clock <= ln.expires_at:
+            self.time_travel(ln.expires_at + 1 - self.clock)
+        self._withdraw(ln, self._account(ln.lender if odd else ln.borrower))
+
+    def _withdraw(self, ln: LoanM, by: LocalAccount) -> None:
+        lid = ln.loan_id
+        self._act("withdraw", lambda m, now: m.withdraw(lid, by.address, now),
+                  lambda: self.platform.loans.as_(by).withdraw(lid), loans=(lid,), assets=(ln.asset_id,))
 
     def _sign(self, ln: LoanM, by: LocalAccount) -> None:
         lid = ln.loan_id
@@ -1137,7 +1155,7 @@ class FinancingMachine(RuleBasedStateMachine):
     @rule(index=PICK, caller=st.sampled_from(sorted(("operator", "bank", "bank2", "auditor", "core", "supplier",
                                                      "supplier2", "seller", "warehouse", "monitor", "outsider"))),
           action=st.sampled_from(("approve", "reject", "sign", "disburse", "spend", "repay", "collect", "convert",
-                                  "default", "write off", "warn", "recall")))
+                                  "default", "write off", "warn", "recall", "withdraw")))
     def anyone_tries(self, index: int, caller: str, action: str) -> None:
         """Any party calls any loan operation on any loan: the model says whether it must revert."""
         ln = _pick(list(self.model.loans.values()), index)
@@ -1164,6 +1182,8 @@ class FinancingMachine(RuleBasedStateMachine):
             self._default(ln, by)
         elif action == "write off":
             self._write_off(ln, by)
+        elif action == "withdraw":
+            self._withdraw(ln, by)
         else:
             self._control(ln, by, action)
 

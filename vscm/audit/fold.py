@@ -415,7 +415,8 @@ register("FundTracker", {
 # ---------------------------------------------------------------- LoanBook
 
 (L_APPLIED, L_APPROVED, L_REJECTED, L_DISBURSED, L_WARNED, L_RECALLED, L_REPAID, L_DEFAULTED,
- L_WRITTEN_OFF) = range(1, 10)
+ L_WRITTEN_OFF, L_WITHDRAWN) = range(1, 11)
+APPROVAL_VALIDITY = 30 * 86400  # LoanBook.APPROVAL_VALIDITY
 RUNNING = (L_DISBURSED, L_WARNED, L_RECALLED)
 
 
@@ -468,12 +469,13 @@ def _loan_applied(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
         "guarantor": a["guarantor"], "supervisor": ZERO, "currency": a["currency"], "assetId": a["assetId"],
         "purposeOrderId": a["purposeOrderId"], "principal": a["principal"], "collateralQuantity": 0,
         "interestAccrued": 0, "principalRepaid": 0, "interestPaid": 0, "guarantorPaid": 0, "writtenOff": 0,
-        "guaranteeHeld": 0})
+        "guaranteeHeld": 0, "expiresAt": 0})
 
 
 def _loan_approved(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     s.update("loans", str(ev.args["loanId"]), status=L_APPROVED, ltvBps=ev.args["ltvBps"],
-             supervisor=ev.args["supervisor"], collateralQuantity=ev.args["collateralQuantity"])
+             supervisor=ev.args["supervisor"], collateralQuantity=ev.args["collateralQuantity"],
+             expiresAt=ctx.ts(ev.log.block_number) + APPROVAL_VALIDITY)
 
 
 def _loan_disbursed(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
@@ -567,6 +569,7 @@ register("LoanBook", {
     "LoanApplied": _loan_applied,
     "LoanApproved": _loan_approved,
     "LoanRejected": lambda s, ev, ctx: s.update("loans", str(ev.args["loanId"]), status=L_REJECTED),
+    "LoanWithdrawn": lambda s, ev, ctx: s.update("loans", str(ev.args["loanId"]), status=L_WITHDRAWN),
     "GuaranteeSigned": _guarantee_signed,
     "GuaranteeReleased": _guarantee_released,
     "LoanDisbursed": _loan_disbursed,

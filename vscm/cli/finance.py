@@ -194,6 +194,21 @@ def reject_cmd(platform: Platform, signer: LocalAccount, loan_id: int, reason: s
     emit_tx(platform.loans.as_(signer).reject(loan_id, keccak(text=reason)), "loan rejected", as_json, loan_id=loan_id)
 
 
+@loan.command("withdraw")
+@click.argument("loan_id", type=ID)
+@json_option
+@signed_command
+def withdraw_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json: bool) -> None:
+    """Borrower or guarantor: withdraw a loan not disbursed; collateral, settlement, guarantee come back.
+
+    An application can be withdrawn at any time; an approval once it expired (30 days after approval,
+    see `vscm loan show`) or at any time when the lender is no longer an active member.
+
+    Example: vscm loan withdraw 7 --wallet supplier
+    """
+    emit_tx(platform.loans.as_(signer).withdraw(loan_id), "loan withdrawn", as_json, loan_id=loan_id)
+
+
 @loan.command("guarantee")
 @click.argument("loan_id", type=ID)
 @json_option
@@ -320,6 +335,12 @@ def write_off_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_jso
     emit_tx(receipt, "loan written off", as_json, loan_id=loan_id, written_off=format_amount(ln.written_off))
 
 
+def _iso(unix_seconds: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(unix_seconds, UTC).isoformat()
+
+
 def _loan_rows(platform: Platform, ln: Loan) -> list[tuple[str, Any]]:
     m = lambda units: _money(platform, ln.currency, units)
     return [
@@ -327,6 +348,7 @@ def _loan_rows(platform: Platform, ln: Loan) -> list[tuple[str, Any]]:
         ("borrower", ln.borrower), ("lender", ln.lender), ("guarantor", ln.guarantor or "-"),
         ("principal", m(ln.principal)), ("rate", f"{ln.rate_bps / 100:.2f} %"),
         ("term", f"{ln.term_seconds // DAY} days"), ("maturity", ln.maturity or "-"),
+        ("approval expires", _iso(ln.expires_at) if ln.expires_at else "-"),
         ("asset", ln.asset_id), ("purpose order", ln.purpose_order_id),
         ("repaid", f"{m(ln.principal_repaid)} principal + {m(ln.interest_paid)} interest"),
         ("accrued interest (unpaid)", m(ln.accrued_now)), ("outstanding now", m(ln.outstanding_now)),

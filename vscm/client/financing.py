@@ -69,7 +69,7 @@ def loan_account(platform: Platform, loan_id: int) -> LoanAccount:
     asset = platform.assets.asset(loan.asset_id)
     pledged = (f"{asset.pledged_quantity}/{asset.quantity} {asset.unit} pledged"
                if asset.kind.name == "WAREHOUSE_RECEIPT" else f"value {asset.value}")
-    if loan.status in (LoanStatus.APPLIED, LoanStatus.APPROVED, LoanStatus.REJECTED):
+    if loan.status in (LoanStatus.APPLIED, LoanStatus.APPROVED, LoanStatus.REJECTED, LoanStatus.WITHDRAWN):
         return LoanAccount(loan, f"{asset.kind.name.lower()} #{asset.asset_id}", pledged, [], 0, {}, 0, 0)
     where = platform.funds.whereabouts(loan_id)
     return LoanAccount(loan, f"{asset.kind.name.lower()} #{asset.asset_id}", pledged,

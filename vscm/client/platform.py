@@ -425,6 +425,12 @@ class LoansFacade(_Facade):
     def reject(self, loan_id: int, reason: bytes) -> Any:
         return self._send(self.contract.functions.reject(loan_id, reason))
 
+    def withdraw(self, loan_id: int) -> Any:
+        """The borrower (or the guarantor) withdraws a loan not disbursed: an application at any time, an approval once it
+        expired or its lender is no longer active (LoanApprovalNotExpired otherwise). The collateral, a
+        claim's settlement and the guarantor's commitment go back where they belong."""
+        return self._send(self.contract.functions.withdraw(loan_id))
+
     def sign_guarantee(self, loan_id: int) -> Any:
         """The guarantor allows the LoanBook the principal, then signs (two txs): the LoanBook takes the
         principal and holds it for this loan until it is repaid, defaulted or ends undisbursed."""

@@ -264,6 +264,7 @@ class LoanStatus(IntEnum):
     REPAID = 7
     DEFAULTED = 8
     WRITTEN_OFF = 9
+    WITHDRAWN = 10
 
     @property
     def running(self) -> bool:
@@ -312,6 +313,9 @@ class Loan:
     written_off: int
     #: the guarantor's commitment held by the LoanBook for this loan (returned at repayment)
     guarantee_held: int = 0
+    #: an approval can be disbursed until then (Unix seconds; 0 before approval); after it, or once the
+    #: lender is no longer active, the borrower may withdraw the loan
+    expires_at: int = 0
     accrued_now: int = 0
     outstanding_now: int = 0
 
@@ -323,7 +327,7 @@ class Loan:
     def from_chain(cls, loan_id: int, raw: Any, accrued_now: int = 0, outstanding_now: int = 0) -> Loan:
         (mode, status, signed, collected, ltv, rate, term, disbursed_at, maturity, last_accrual, defaulted_at,
          deadline, carry, borrower, lender, guarantor, supervisor, currency, asset_id, order_id, principal,
-         quantity, accrued, principal_repaid, interest_paid, guarantor_paid, written_off, guarantee_held) = raw
+         quantity, accrued, principal_repaid, interest_paid, guarantor_paid, written_off, guarantee_held, expires_at) = raw
         return cls(loan_id=loan_id, mode=LoanMode(mode), status=LoanStatus(status), guarantee_signed=signed,
                    settlement_collected=collected, ltv_bps=ltv, rate_bps=rate, term_seconds=term,
                    disbursed_at=disbursed_at, maturity=maturity, last_accrual=last_accrual,
@@ -333,7 +337,7 @@ class Loan:
                    asset_id=asset_id, purpose_order_id=order_id, principal=principal,
                    collateral_quantity=quantity, interest_accrued=accrued, principal_repaid=principal_repaid,
                    interest_paid=interest_paid, guarantor_paid=guarantor_paid, written_off=written_off,
-                   guarantee_held=guarantee_held,
+                   guarantee_held=guarantee_held, expires_at=expires_at,
                    accrued_now=accrued_now, outstanding_now=outstanding_now)
 
 

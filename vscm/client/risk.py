@@ -80,6 +80,11 @@ class RiskFacade(_Facade):
         proposed, confirmed, evidence, declared_at, swept, done = self.contract.functions.fraudCase(chain_id).call()
         return FraudCase(chain_id, proposed, confirmed, bytes(evidence), int(declared_at), int(swept), bool(done))
 
+    def next_proposal_at(self, chain_id: int) -> int:
+        """When ``chain_id`` may next be proposed for a fraud finding (Unix seconds; 0: at any time): a
+        proposal pending, or one ended unconfirmed less than ``PROPOSAL_COOLDOWN`` ago, refuses another."""
+        return int(self.contract.functions.nextProposalAt(chain_id).call())
+
     def exposure(self, chain_id: int, lender: str) -> Exposure:
         loans, outstanding, frozen = self.contract.functions.exposure(chain_id, lender).call()
         return Exposure(chain_id, lender, int(loans), int(outstanding), int(frozen))

@@ -16,9 +16,9 @@ __all__ = ["MODES", "STATUSES", "currency_code", "exposure", "loan_detail", "pen
 
 MODES = ("pledge", "receivable", "prepayment", "payable")
 STATUSES = ("none", "applied", "approved", "rejected", "disbursed", "warned", "recalled", "repaid", "defaulted",
-            "written_off")
+            "written_off", "withdrawn")
 RUNNING = (4, 5, 6)
-CLOSED = (3, 7, 9)  # rejected, repaid, written off
+CLOSED = (3, 7, 9, 10)  # rejected, repaid, written off, withdrawn
 PORTFOLIO_AMOUNTS = ("outstanding_principal", "accrued_interest", "written_off")
 EXPOSURE_AMOUNTS = ("outstanding", "unspent")
 
@@ -94,8 +94,9 @@ def exposure(index: Index, lender: str) -> dict[str, Any]:
         funds = index.record("funds", str(ln["loanId"])) or {}
         unspent = (funds.get("disbursed", 0) - funds.get("spent", 0) - funds.get("returned", 0)
                    - funds.get("released", 0))
-        member = index.record("members", ln["borrower"]) or {}
-        keys = {"borrower": ln["borrower"], "supply_chain": str(member.get("chainId", 0))}
+        # A loan belongs to the chain its borrower was in when it applied (LoanBook.loanChain): that
+        # chain's fraud sweep freezes it, whether or not the borrower left the chain since.
+        keys = {"borrower": ln["borrower"], "supply_chain": str(ln.get("chain", 0))}
         slots = [by[dimension].setdefault(k, {}).setdefault(code, {"loans": 0, "outstanding": 0, "unspent": 0})
                  for dimension, k in keys.items()]
         slots.append(per_currency.setdefault(code, {"loans": 0, "outstanding": 0, "unspent": 0}))

@@ -137,6 +137,7 @@ class RiskEngine:
             ("AssetRegistry", "AssetRetired"): self._asset_retired,
             ("LoanBook", "LoanApplied"): self._loan_applied,
             ("LoanBook", "LoanRejected"): self._loan_closed,
+            ("LoanBook", "LoanWithdrawn"): self._loan_closed,
             ("LoanBook", "LoanDisbursed"): self._loan_disbursed,
             ("LoanBook", "LoanRepayment"): self._loan_repayment,
             ("LoanBook", "LoanRepaid"): self._loan_closed,

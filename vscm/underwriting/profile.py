@@ -202,7 +202,7 @@ def _fold_loan(w: _World, ev: Event) -> None:
         loan.repayments.append((ev, a["principal"]))
     elif n == "LoanRepaid":
         loan.repaid = ev
-    elif n == "LoanRejected":
+    elif n in ("LoanRejected", "LoanWithdrawn"):
         loan.rejected = ev
     elif n == "LoanRecalled":
         loan.recalled, loan.maturity = ev, ev.timestamp

@@ -292,3 +292,65 @@ def test_a_finding_on_a_chain_the_operator_evicted_freezes_the_money_and_notifie
     assert emitted(fin.platform.members, receipt, "ChainEvicted") == []  # evicted once, by the operator
     with reverts("RiskChainFraudulent", chainId=chain_id):
         risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+
+
+# ---- repeated proposals cannot keep a chain's members in for good
+
+PROPOSAL_COOLDOWN = 14 * DAY
+
+
+def test_a_pending_proposal_cannot_be_renewed_to_extend_the_freeze(fin):
+    # Bug fixed: proposing again reset the investigation window, so the operator could keep every member
+    # of a chain from leaving for good.
+    p, chain_id, risk = fin.p, fin.w.chain_id, fin.platform.risk
+    risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+    until = fin.platform.members.investigated_until(chain_id)
+    fin.chain.time_travel(PROPOSAL_WINDOW - DAY)
+
+    with reverts("RiskProposalPending", chainId=chain_id, until=until):
+        risk.as_(p.operator).propose_fraud(chain_id, b32("more evidence"))
+
+
+def test_a_chain_whose_proposal_ended_cannot_be_proposed_again_during_the_cooldown(fin):
+    # Bug fixed: a proposal withdrawn (or expired) could be made again at once, freezing leaving again.
+    p, chain_id, risk = fin.p, fin.w.chain_id, fin.platform.risk
+    risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+    risk.as_(p.operator).withdraw_fraud(chain_id)
+    next_at = risk.next_proposal_at(chain_id)
+    assert next_at == fin.now() + PROPOSAL_COOLDOWN
+
+    with reverts("RiskProposalCoolingDown", chainId=chain_id, nextAt=next_at):
+        risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+    fin.platform.members.as_(p.supplier).leave_chain()  # the gap lets members leave
+
+
+def test_an_expired_proposal_leaves_a_cooldown_then_the_chain_can_be_proposed_again(fin):
+    p, chain_id, risk = fin.p, fin.w.chain_id, fin.platform.risk
+    risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+    next_at = risk.next_proposal_at(chain_id)
+    fin.chain.time_travel(PROPOSAL_WINDOW + 1)
+    with reverts("RiskProposalCoolingDown", chainId=chain_id, nextAt=next_at):
+        risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+
+    fin.chain.time_travel(PROPOSAL_COOLDOWN)
+    risk.as_(p.operator).propose_fraud(chain_id, EVIDENCE)
+    risk.as_(p.auditor).confirm_fraud(chain_id, EVIDENCE)
+    assert risk.fraud_case(chain_id).declared_at != 0
+
+
+# ---- a loan belongs to the chain its borrower applied from
+
+
+def test_a_borrower_that_left_the_chain_does_not_take_its_loan_out_of_the_fraud_sweep(fin):
+    # The rule (Low of issue 13): LoanBook files a loan under its borrower's chain at application, so a
+    # colluding chain cannot shed its loans by having the borrowers leave before the finding.
+    p, chain_id = fin.p, fin.w.chain_id
+    pledge = fin.pledge(lender=p.bank)
+    fin.platform.members.as_(p.supplier).leave_chain()
+    assert fin.platform.loans.contract.functions.loanChain(pledge.loan_id).call() == chain_id
+
+    declare(fin)
+
+    assert fin.platform.funds.funds(pledge.loan_id).frozen
+    notices = emitted(fin.platform.risk, fin.platform.last_receipt, "LenderExposed")
+    assert [(e["lender"], e["loans"]) for e in notices] == [(p.bank.address, 1)]
