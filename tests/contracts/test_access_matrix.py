@@ -244,6 +244,8 @@ MATRIX: list[Row] = [
         Refusal("CashNotFinancier", {"caller": CALLER})),
     # The agents are wired at deployment; nobody names one afterwards.
     row("PlatformCash", "setAgent", lambda c: (c.eur, True), set(), unauthorized(WIRING_ROLE)),
+    row("PlatformCash", "setMintCap", lambda c: (c.address("bank2"), 10**15), OPERATOR,
+        unauthorized(DEFAULT_ADMIN_ROLE)),
     # A zero amount: only the transfer rule (an active sender) can refuse it.
     row("PlatformCash", "transfer", lambda c: (c.address("seller"), 0), ACTIVE,
         Refusal("CashSenderNotActive", {"from": CALLER})),

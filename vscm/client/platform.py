@@ -271,6 +271,14 @@ class CashFacade(_Facade):
     def set_agent(self, agent: str, allowed: bool = True) -> Any:
         return self._send(self.contract.functions.setAgent(agent, allowed))
 
+    def set_mint_cap(self, financier: str, cap: int) -> Any:
+        """Council: the most `financier` may have issued and not yet burned, in minor units."""
+        return self._send(self.contract.functions.setMintCap(financier, cap))
+
+    def mint_cap(self, financier: str) -> tuple[int, int]:
+        """(cap, outstanding issuance) of `financier`, in minor units."""
+        cap, outstanding = self.contract.functions.mintCap(financier).call()
+        return int(cap), int(outstanding)
 
     def balance(self, address: str) -> int:
         return int(self.contract.functions.balanceOf(address).call())
