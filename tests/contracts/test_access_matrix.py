@@ -255,7 +255,7 @@ MATRIX: list[Row] = [
     row("PlatformCash", "approve", lambda c: (c.address("seller"), 1_00), ALL, None),
     *role_rows("PlatformCash"),
     # ---------------------------------------------------------------- OrderBook
-    row("OrderBook", "addCurrency", lambda c: (c.eur,), OPERATOR, unauthorized(OPERATOR_ROLE)),
+    row("OrderBook", "addCurrency", lambda c: (c.eur,), OPERATOR, unauthorized(DEFAULT_ADMIN_ROLE)),
     row("OrderBook", "place",
         lambda c: (c.address("supplier"), c.chain_id, c.world.platform.currency_address("CNY"), 100_00,
                    c.far, False, b"\x00" * 3, b"\x00" * 2),

@@ -35,6 +35,10 @@ class Deployment:
     risk: str = ""
     #: the TelemetryOracle (empty in manifests written before it existed)
     oracle: str = ""
+    #: the council's Safe (k-of-n of the consortium) and TimelockController (admin of every contract);
+    #: empty when the deployment has no council
+    council_safe: str = ""
+    council_timelock: str = ""
 
     def cash_address(self, code: str) -> str:
         try:
@@ -78,7 +82,7 @@ class Deployment:
             raise InputError(f"field 'network' must be a string, not {data.get('network')!r}")
         for name in _ADDRESS_FIELDS:
             if name in data:
-                _check_address(name, data[name], optional=name in ("risk", "oracle"))
+                _check_address(name, data[name], optional=name in ("risk", "oracle", "council_safe", "council_timelock"))
         for name in ("cash", "artifacts"):
             if name in data and not (isinstance(data[name], dict)
                                      and all(isinstance(k, str) and isinstance(v, str) for k, v in data[name].items())):
@@ -110,7 +114,8 @@ class Deployment:
                              "`vscm deploy --force`") from None
 
 
-_ADDRESS_FIELDS = ("operator", "registry", "orders", "assets", "funds", "loans", "risk", "oracle")
+_ADDRESS_FIELDS = ("operator", "registry", "orders", "assets", "funds", "loans", "risk", "oracle", "council_safe",
+                   "council_timelock")
 _ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
 
 
