@@ -23,6 +23,9 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     /// @notice The longest member name stored, in bytes of UTF-8 (85 CJK characters, 256 Latin ones):
     /// an unbounded name would make every read of the member (and the audit's replay) pay for it.
     uint256 public constant MAX_NAME_BYTES = 256;
+    /// @notice The council's Safe (k-of-n of the consortium): suspends and reinstates members at once,
+    /// without the timelock, as an emergency measure it can lift the same way. Granted by the council.
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     uint16 internal constant ALL_ROLES = uint16((1 << (uint8(type(Role).max) + 1)) - 1);
     /// Roles an institution holds; a core enterprise is an enterprise, never one of these.
@@ -41,6 +44,14 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
 
     modifier onlyOperatorOrController() {
         if (!hasRole(OPERATOR_ROLE, msg.sender) && !hasRole(CONTROLLER_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, CONTROLLER_ROLE);
+        }
+        _;
+    }
+
+    modifier onlySuspender() {
+        if (!hasRole(OPERATOR_ROLE, msg.sender) && !hasRole(CONTROLLER_ROLE, msg.sender)
+                && !hasRole(GUARDIAN_ROLE, msg.sender)) {
             revert AccessControlUnauthorizedAccount(msg.sender, CONTROLLER_ROLE);
         }
         _;
@@ -84,8 +95,11 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     }
 
     /// @inheritdoc IMemberRegistry
-    function approveMember(address member) external onlyRole(OPERATOR_ROLE) {
+    function approveMember(address member) external {
         Member storage m = _members[member];
+        // Institutions (they mint, certify cores, confirm fraud, publish telemetry, raise alerts) are
+        // admitted by the council alone; SME traders by the operator.
+        _checkRole(m.roles & INSTITUTION_ROLES != 0 ? DEFAULT_ADMIN_ROLE : OPERATOR_ROLE);
         if (m.status != Status.Pending) revert MemberNotPending(member, m.status);
         // Core enterprises are certified by a financier and an auditor, never by the operator alone.
         if (m.tier == Tier.Core) revert CoreNeedsAttestations(member);
@@ -134,7 +148,7 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     }
 
     /// @inheritdoc IMemberRegistry
-    function suspend(address member, bytes32 reason) external onlyOperatorOrController {
+    function suspend(address member, bytes32 reason) external onlySuspender {
         Member storage m = _members[member];
         Status s = _effectiveStatus(m);
         if (s != Status.Active) revert MemberNotActive(member, s);
@@ -143,7 +157,7 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     }
 
     /// @inheritdoc IMemberRegistry
-    function reinstate(address member) external onlyOperatorOrController {
+    function reinstate(address member) external onlySuspender {
         Member storage m = _members[member];
         if (m.status != Status.Suspended || _chainEvicted(m)) revert MemberNotSuspended(member, _effectiveStatus(m));
         m.status = Status.Active;

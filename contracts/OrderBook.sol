@@ -42,7 +42,7 @@ contract OrderBook is IOrderBook, AccessControl {
     }
 
     /// @inheritdoc IOrderBook
-    function addCurrency(address currency) external onlyRole(OPERATOR_ROLE) {
+    function addCurrency(address currency) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (_currencies[currency]) revert CurrencyAlreadyAdded(currency);
         _currencies[currency] = true;
         emit CurrencyAdded(currency, IPlatformCash(currency).currencyCode());

@@ -28,6 +28,7 @@ contract PlatformCash is IPlatformCash, ERC20, AccessControl {
     mapping(address => bool) private _agents;
     mapping(address => uint256) private _minted;
     mapping(address => uint256) private _burned;
+    mapping(address => uint256) private _mintCap;
 
     constructor(IMemberRegistry registry_, string memory currencyCode_, address operator)
         ERC20(string.concat("VSCM ", currencyCode_), string.concat("v", currencyCode_))
@@ -53,6 +54,13 @@ contract PlatformCash is IPlatformCash, ERC20, AccessControl {
     function mint(address to, uint256 amount, bytes32 depositRef) external {
         if (!registry.isActive(msg.sender, IMemberRegistry.Role.Financier)) revert CashNotFinancier(msg.sender);
         if (amount == 0) revert CashZeroAmount();
+        if (depositRef == bytes32(0)) revert CashNoDepositRef();
+        // A financier's net issuance stays within the cap the council set for it.
+        uint256 outstanding = _outstanding(msg.sender);
+        uint256 cap = _mintCap[msg.sender];
+        if (amount > cap || outstanding > cap - amount) {
+            revert CashMintCapExceeded(msg.sender, outstanding, amount, cap);
+        }
         _mint(to, amount);
         _minted[msg.sender] += amount;
         emit Deposited(msg.sender, to, amount, depositRef);
@@ -75,6 +83,18 @@ contract PlatformCash is IPlatformCash, ERC20, AccessControl {
     }
 
     /// @inheritdoc IPlatformCash
+    function setMintCap(address financier, uint256 cap) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (financier == address(0)) revert CashZeroAddress();
+        _mintCap[financier] = cap;
+        emit MintCapSet(financier, cap);
+    }
+
+    /// @inheritdoc IPlatformCash
+    function mintCap(address financier) external view returns (uint256 cap, uint256 outstanding) {
+        return (_mintCap[financier], _outstanding(financier));
+    }
+
+    /// @inheritdoc IPlatformCash
     function isAgent(address account) external view returns (bool) {
         return _agents[account];
     }
@@ -82,6 +102,13 @@ contract PlatformCash is IPlatformCash, ERC20, AccessControl {
     /// @inheritdoc IPlatformCash
     function issuance(address financier) external view returns (uint256 minted, uint256 burned) {
         return (_minted[financier], _burned[financier]);
+    }
+
+    function _outstanding(address financier) internal view returns (uint256) {
+        uint256 minted = _minted[financier];
+        uint256 burned = _burned[financier];
+        // A financier may burn money another minted (a withdrawal it pays out): then it has none outstanding.
+        return minted > burned ? minted - burned : 0;
     }
 
     function _update(address from, address to, uint256 value) internal override {

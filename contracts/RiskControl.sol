@@ -230,7 +230,10 @@ contract RiskControl is IRiskControl, AccessControl {
     // ---------------------------------------------------------------- parameters
 
     /// @inheritdoc IRiskControl
-    function setParameters(uint64 window, LapsePolicy policy, uint8 severity) external onlyRole(OPERATOR_ROLE) {
+    function setParameters(uint64 window, LapsePolicy policy, uint8 severity)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+    {
         if (window < MIN_WINDOW || window > MAX_WINDOW) revert RiskBadWindow(window);
         if (severity == 0 || severity > MAX_SEVERITY) revert RiskBadSeverity(severity);
         decisionWindow = window;

@@ -21,6 +21,9 @@ from vscm.client.records import Role
 from vscm.client.workflows import certify_core, form_chain, onboard_sme
 from vscm.errors import ContractRevert
 
+#: The mint cap of the world's financiers in every currency: far above anything a test mints.
+TEST_MINT_CAP = 10**15
+
 PARTY_NAMES = (
     "operator", "bank", "bank2", "auditor", "core", "core2", "supplier", "supplier2", "seller",
     "warehouse", "carrier", "oracle", "monitor", "outsider", "applicant",
@@ -132,6 +135,9 @@ def populate(chain: Any, parties: Parties, test_wired: bool = False, monitor_con
     platform.members.as_(p.core2).apply([Role.MANUFACTURER], 1, keccak(text="core2"),
                                         chain.now() + 365 * 86400,
                                         "Second Core")
+    for code in platform.currencies:
+        for financier in (p.bank, p.bank2):
+            platform.cash(code).as_(p.operator).set_mint_cap(financier.address, TEST_MINT_CAP)
     for who in (p.core, p.seller):
         platform.cash("CNY").as_(p.bank).mint(who.address, 1_000_000_00, keccak(text=f"dep:{who.address}"))
         platform.cash("USD").as_(p.bank).mint(who.address, 100_000_00, keccak(text=f"depu:{who.address}"))

@@ -24,7 +24,7 @@ from vscm.chain.deploy import deploy_platform
 from vscm.client.financing import DAY, Origination, loan_account, originate
 from vscm.client.platform import Platform
 from vscm.client.records import LoanMode, Role, Tier
-from vscm.client.workflows import OrderPlan, doc_hash, form_chain, onboard_sme, ship_and_settle
+from vscm.client.workflows import OrderPlan, doc_hash, form_chain, onboard_sme, set_mint_cap, ship_and_settle
 from vscm.errors import ContractRevert, VscmError
 from vscm.oracle.demo import run_watched_pledge
 
@@ -56,6 +56,9 @@ class Cast:
                 return NAMES[name]
         return address
 
+
+#: What the council lets the demo's bank have issued and not yet burned, per currency.
+DEMO_MINT_CAP = 10_000_000_00
 
 NAMES = {
     "operator": "Platform operator",
@@ -94,6 +97,8 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True)
     console.print("\n[bold]1. Membership and certification")
     onboard_sme(platform, cast.operator, cast.bank, [Role.FINANCIER], NAMES["bank"])
     step("Silk Road Bank applied as financier; the operator admitted it")
+    set_mint_cap(platform, cast.operator, cast.bank.address, DEMO_MINT_CAP)
+    step(f"the bank may issue up to {yuan(DEMO_MINT_CAP)} of each currency against its deposits (its mint cap)")
     onboard_sme(platform, cast.operator, cast.auditor, [Role.AUDITOR], NAMES["auditor"])
     step("Chang'an Audit applied as auditor; the operator admitted it")
     platform.members.as_(cast.core).apply([Role.MANUFACTURER], Tier.CORE, keccak(text="licence:xian-motors"),

@@ -68,6 +68,8 @@ YEAR = 365 * DAY
 ETHER = 10**18
 #: Minor units of CNY every trader starts with.
 STARTING_CASH = 10**13
+#: Each lender's mint cap (set by the platform's admin): no limit the load could reach.
+LENDER_MINT_CAP = 2**128
 
 #: Gas limit per function: about 1.5 x the exact gas `make bench` measures for its first (cold)
 #: call. A fixed limit is needed because a round's transactions depend on each other (an accept
@@ -80,6 +82,7 @@ GAS: dict[str, int] = {
     "createChain": 150_000,
     "requestJoin": 80_000,
     "approveJoin": 70_000,
+    "setMintCap": 80_000,
     "mint": 160_000,
     "approve": 70_000,
     "place": 260_000,
@@ -401,7 +404,8 @@ class Load:
         self.run_rounds("onboarding", [
             [Tx(faucet, to=a.address, value=10 * ETHER, gas=GAS["transfer"]) for a in everyone],
             [apply(a, roles, Tier.SME) for a, roles in smes] + [apply(c, [Role.MANUFACTURER], Tier.CORE) for c in cores],
-            [Tx(self.operator, m.approveMember(a.address), GAS["approveMember"]) for a, _ in smes],
+            [Tx(self.operator, m.approveMember(a.address), GAS["approveMember"]) for a, _ in smes]
+            + [Tx(self.operator, cash.setMintCap(a.address, LENDER_MINT_CAP), GAS["setMintCap"]) for a in self.lenders],
             [Tx(self.lenders[i % len(self.lenders)], m.attest(c.address, int(Role.FINANCIER)), GAS["attest"])
              for i, c in enumerate(cores)] + [Tx(self.auditor, m.attest(c.address, int(Role.AUDITOR)), GAS["attest"])
                                               for c in cores],

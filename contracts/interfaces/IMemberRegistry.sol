@@ -103,13 +103,17 @@ interface IMemberRegistry {
     /// @notice Ask to join the platform with `roles` (bit mask) and `tier`. Status becomes Pending.
     function applyForMembership(uint16 roles, Tier tier, bytes32 credentialHash, uint64 credentialExpiry, string calldata name)
         external;
-    /// @notice Operator admits a pending SME, financier, auditor, oracle or monitor.
+    /// @notice Operator (OPERATOR_ROLE) admits a pending SME-tier trader; an applicant for an institution role
+    /// (financier, auditor, oracle, monitor) is admitted by the council alone (DEFAULT_ADMIN_ROLE, its timelock).
     function approveMember(address member) external;
     /// @notice An active financier or auditor attests a pending core enterprise, acting as `asRole`.
     function attest(address member, Role asRole) external;
     /// @notice Operator renews a member's credential.
     function updateCredential(address member, bytes32 credentialHash, uint64 credentialExpiry) external;
+    /// @notice Operator, controller (RiskControl) or guardian (the council's Safe, at once, without the timelock:
+    /// the emergency suspension) suspends an active member.
     function suspend(address member, bytes32 reason) external;
+    /// @notice Operator, controller or guardian lifts a suspension.
     function reinstate(address member) external;
     function evict(address member, bytes32 reason) external;
 

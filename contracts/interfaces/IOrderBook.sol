@@ -112,6 +112,7 @@ interface IOrderBook {
     error OrderPrepaymentTooLarge(uint256 orderId, uint256 amount, uint256 due);
     error OrderHasPrepayment(uint256 orderId, uint256 prepaid);
 
+    /// @notice Council (DEFAULT_ADMIN_ROLE, its timelock): admits a PlatformCash as an order and asset currency.
     function addCurrency(address currency) external;
     function place(
         address seller,

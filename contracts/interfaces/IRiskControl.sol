@@ -163,7 +163,7 @@ interface IRiskControl is IAlertSink {
     /// @notice Continue the sweep of a declared chain's loans (anyone; `maxLoans` per transaction).
     function sweepChain(uint64 chainId, uint256 maxLoans) external;
 
-    /// @notice Operator: the decision window, the lapse policy, and the lowest severity that warns.
+    /// @notice Council (DEFAULT_ADMIN_ROLE, its timelock): the decision window, the lapse policy, and the lowest severity that warns.
     function setParameters(uint64 decisionWindow, LapsePolicy lapsePolicy, uint8 warnSeverity) external;
 
     function getAlert(uint256 alertId) external view returns (Alert memory);

@@ -239,16 +239,16 @@ interface ITelemetryOracle {
     /// @notice The device's owner, while an active warehouse (carrier), gives it a new key; its sequence
     /// numbers carry on.
     function rotateDeviceKey(bytes32 deviceId, address newKey) external;
-    /// @notice Operator: a new signer set (the oracle nodes' keys and the quorum k of n); the previous
+    /// @notice Council (DEFAULT_ADMIN_ROLE, its timelock): a new signer set (the oracle nodes' keys and the quorum k of n); the previous
     /// set is retired and reports it signed are refused. `2 * quorum > n` (a majority).
     function setSigners(address[] calldata nodes, uint8 quorum) external returns (uint32 signerSet);
     /// @notice The target's custodian (receipt issuer, shipment carrier) sets its temperature range and hours.
     function setWatch(TargetKind kind, uint256 targetId, Watch calldata w) external;
     /// @notice The carrier of a shipment sets its route: waypoints and the corridor (micro-degrees) around it.
     function setRoute(uint256 orderId, int32[] calldata lats, int32[] calldata lons, uint32 corridor) external;
-    /// @notice Operator: freshness limits (seconds) of a report's `periodEnd`.
+    /// @notice Council (DEFAULT_ADMIN_ROLE): freshness limits (seconds) of a report's `periodEnd`.
     function setLimits(uint64 maxAge, uint64 maxSkew) external;
-    /// @notice Operator: the physical bounds of a metric (summaries outside them are refused).
+    /// @notice Council (DEFAULT_ADMIN_ROLE): the physical bounds of a metric (summaries outside them are refused).
     function setBounds(Metric metric, int64 min, int64 max) external;
     /// @notice Deployer (WIRING_ROLE, renounced at the end of the deployment): where alerts go (RiskControl);
     /// zero for nowhere.

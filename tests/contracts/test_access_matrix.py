@@ -244,6 +244,8 @@ MATRIX: list[Row] = [
         Refusal("CashNotFinancier", {"caller": CALLER})),
     # The agents are wired at deployment; nobody names one afterwards.
     row("PlatformCash", "setAgent", lambda c: (c.eur, True), set(), unauthorized(WIRING_ROLE)),
+    row("PlatformCash", "setMintCap", lambda c: (c.address("bank2"), 10**15), OPERATOR,
+        unauthorized(DEFAULT_ADMIN_ROLE)),
     # A zero amount: only the transfer rule (an active sender) can refuse it.
     row("PlatformCash", "transfer", lambda c: (c.address("seller"), 0), ACTIVE,
         Refusal("CashSenderNotActive", {"from": CALLER})),
@@ -253,7 +255,7 @@ MATRIX: list[Row] = [
     row("PlatformCash", "approve", lambda c: (c.address("seller"), 1_00), ALL, None),
     *role_rows("PlatformCash"),
     # ---------------------------------------------------------------- OrderBook
-    row("OrderBook", "addCurrency", lambda c: (c.eur,), OPERATOR, unauthorized(OPERATOR_ROLE)),
+    row("OrderBook", "addCurrency", lambda c: (c.eur,), OPERATOR, unauthorized(DEFAULT_ADMIN_ROLE)),
     row("OrderBook", "place",
         lambda c: (c.address("supplier"), c.chain_id, c.world.platform.currency_address("CNY"), 100_00,
                    c.far, False, b"\x00" * 3, b"\x00" * 2),

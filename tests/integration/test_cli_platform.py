@@ -129,6 +129,7 @@ def platform(home: Home) -> Home:
     h.json("chain", "join", chain_id, wallet="supplier")
     h.json("chain", "approve", chain_id, "supplier", wallet="core")
     h.outputs["chain show"] = h.json("chain", "show", chain_id)
+    h.outputs["set cap"] = h.json("cash", "set-cap", "CNY", "bank", "1000000.00", wallet="operator")
     h.outputs["mint"] = h.json("cash", "mint", "CNY", "core", "50000.00", "--ref", "deposit-1", wallet="bank")
     h.outputs["transfer"] = h.json("cash", "transfer", "CNY", "supplier", "100.50", wallet="core")
     return h
@@ -227,6 +228,16 @@ def test_cash_mint_transfer_and_balance(platform: Home) -> None:
                                                         "USD": {**zero, "currency": "USD"}}
     assert platform.json("cash", "balance", platform.addresses["carrier"], "--currency", "usd") == {
         "USD": {**zero, "currency": "USD"}}
+
+
+def test_cash_set_cap_and_cap_show_the_financiers_headroom(platform: Home) -> None:
+    assert platform.outputs["set cap"]["cap"] == "1000000.00"
+    assert platform.json("cash", "cap", "CNY", "bank") == {
+        "currency": "CNY", "financier": platform.addresses["bank"], "cap": "1000000.00", "outstanding": "50000.00",
+        "headroom": "950000.00"}
+    result = platform.run_many([platform.argv("cash", "mint", "CNY", "core", "950000.01", "--ref", "over",
+                                              wallet="bank")])[0]
+    assert_one_line_error(result, "CashMintCapExceeded")
 
 
 # -- one order through its life -----------------------------------------------------------------

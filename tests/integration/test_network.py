@@ -102,6 +102,7 @@ def test_zero_price_cancun_platform_runs_a_financing_story(chain: Chain, platfor
     for who, role in ((a, Role.SUPPLIER), (b, Role.SUPPLIER), (wh, Role.WAREHOUSE), (cast.carrier, Role.LOGISTICS)):
         onboard_sme(platform, cast.operator, who, [role], who.address)
     chain_id = form_chain(platform, core, "BFT chain", [a, b])
+    platform.cash("CNY").as_(cast.operator).set_mint_cap(bank.address, 2_000_000_00)
     platform.cash("CNY").as_(bank).mint(bank.address, 1_000_000_00, keccak(text="bank:reserves"))
     platform.cash("CNY").as_(bank).mint(core.address, 500_000_00, keccak(text="deposit:core"))
     deadline = chain.timestamp() + 120 * DAY

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from harness import TEST_MINT_CAP
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
@@ -218,6 +219,8 @@ def agent(fresh: Any) -> Iterator[Stage]:
     address = fresh.chain.sender.deploy(p.operator, "PlatformCash", fresh.platform.deployment.registry, "CNY",
                                         p.operator.address)
     cash = CashFacade(fresh.platform, fresh.chain.w3.eth.contract(address=address, abi=load("PlatformCash").abi))
+    for name in FINANCIERS:
+        cash.as_(p.operator).set_mint_cap(getattr(p, name).address, TEST_MINT_CAP)
     for who in ("core", "seller"):
         cash.as_(p.bank).mint(getattr(p, who).address, WORLD_BALANCE, b32(f"world:{who}"))
     for name in FINANCIERS:

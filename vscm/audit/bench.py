@@ -65,6 +65,7 @@ def generate_history(chain: Any, events: int, *, seed: str = "vscm-audit-bench")
     for name in ("a", "b", "c"):
         onboard_sme(platform, keys["operator"], keys[name], [Role.SUPPLIER], f"Bench SME {name}")
     bank, cash = keys["bank"], platform.cash("CNY").contract
+    platform.cash("CNY").as_(keys["operator"]).set_mint_cap(bank.address, 2**128)  # the bench mints freely
     abi: list[dict[str, Any]] = [dict(entry) for entry in cash.abi]
     targets = [keys[n].address for n in ("a", "b", "c")]
     txs = -(-events // EVENTS_PER_MINT)
@@ -72,7 +73,7 @@ def generate_history(chain: Any, events: int, *, seed: str = "vscm-audit-bench")
     try:
         for first in range(0, txs, ROUND):
             for i in range(first, min(txs, first + ROUND)):
-                pipe.submit_call(bank, abi, cash.address, "mint", (targets[i % 3], 100 + i, i.to_bytes(32, "big")),
+                pipe.submit_call(bank, abi, cash.address, "mint", (targets[i % 3], 100 + i, (i + 1).to_bytes(32, "big")),
                                  gas=200_000)
             failed = [r for r in pipe.wait() if not r.ok]
             if failed:

@@ -206,6 +206,8 @@ register("PlatformCash", {
     "Deposited": _issuance("minted", "financier"),
     "Withdrawn": _issuance("burned", "financier"),
     "AgentSet": _agent_set,
+    "MintCapSet": lambda s, ev, ctx: s.put("mint_caps", key(ev.log.address, ev.args["financier"]),
+                                          {"cap": ev.args["cap"]}),
 })
 
 # ---------------------------------------------------------------- OrderBook

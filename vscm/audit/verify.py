@@ -242,6 +242,11 @@ def _cash(state: State, v: Views, out: list[Finding]) -> None:
         cash, financier = k.split(":")
         theirs = v.call("PlatformCash", "issuance", financier, address=cash)
         _diff(out, f"issuance of {financier} in {cash}", r, theirs, v.block)
+    for k, r in state.table("mint_caps").items():
+        cash, financier = k.split(":")
+        cap = v.call("PlatformCash", "mintCap", financier, address=cash)["cap"]
+        if cap != r["cap"]:
+            out.append(Finding("state", f"mint cap of {financier} in {cash}", "cap", r["cap"], cap, v.block))
     for k, r in state.table("agents").items():
         cash, agent = k.split(":")
         found = v.call("PlatformCash", "isAgent", agent, address=cash)

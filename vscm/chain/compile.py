@@ -45,6 +45,16 @@ OVERRIDES: dict[str, dict[str, Any]] = {
 }
 
 
+#: Maintained contracts deployed as they are, for the consortium council (vscm/chain/council.py): the
+#: Safe k-of-n multisig (singleton and proxy factory, @safe-global/safe-smart-account 1.5.0) and
+#: OpenZeppelin's TimelockController. Source unit -> the contracts of it that get an artifact.
+EXTERNAL_CONTRACTS: dict[str, tuple[str, ...]] = {
+    "@safe-global/safe-smart-account/contracts/Safe.sol": ("Safe",),
+    "@safe-global/safe-smart-account/contracts/proxies/SafeProxyFactory.sol": ("SafeProxyFactory",),
+    "@openzeppelin/contracts/governance/TimelockController.sol": ("TimelockController",),
+}
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -103,6 +113,7 @@ def unit_settings(unit: str) -> dict[str, Any]:
 def build() -> dict[str, dict[str, Any]]:
     """Compile everything in ``contracts/`` and return artifact documents by file name."""
     sources = contract_sources()
+    sources.update({unit: resolve_source(unit).read_text(encoding="utf-8") for unit in EXTERNAL_CONTRACTS})
     standard_input = {
         "language": "Solidity",
         "sources": {unit: {"content": text} for unit, text in sources.items()},
@@ -122,9 +133,12 @@ def build() -> dict[str, dict[str, Any]]:
     compiler = {"name": "solc-js", "version": version, "settings": SETTINGS}
     documents: dict[str, dict[str, Any]] = {}
     for unit, contracts in sorted(contracts_by_unit.items()):
-        if not unit.startswith("contracts/"):
-            continue  # OpenZeppelin's own contracts are not deployed on their own
+        external = EXTERNAL_CONTRACTS.get(unit, ())
+        if not unit.startswith("contracts/") and not external:
+            continue  # libraries' other contracts are not deployed on their own
         for name, data in sorted(contracts.items()):
+            if external and name not in external:
+                continue
             bytecode = data["evm"]["bytecode"]["object"]
             if not bytecode:
                 continue  # interfaces and abstract contracts: their ABIs live in the deployable ones

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from web3 import Web3
 
 from vscm.chain.artifacts import ARTIFACTS_DIR
+from vscm.chain.artifacts import load as load_artifact
+from vscm.client.council import CouncilConfig
 from vscm.client.deployment import DEFAULT_DEPLOYMENTS_DIR, Deployment
 from vscm.client.platform import Platform
+from vscm.client.records import ZERO_ADDRESS
 
 __all__ = [
-    "DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS", "deploy_contracts", "deploy_platform", "seal_wiring", "wire_platform",
+    "DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS", "deploy_contracts", "deploy_council", "deploy_platform", "hand_over",
+    "seal_wiring", "wire_platform",
 ]
 
 DEFAULT_CURRENCIES = ("CNY", "USD")
@@ -39,8 +45,9 @@ def deploy_platform(
     manifest: Path | None | bool = None,
     oracle_signers: Sequence[str] = (),
     oracle_quorum: int | None = None,
+    council: CouncilConfig | None = None,
 ) -> Platform:
-    """Deploy every platform contract, wire them together and seal the wiring.
+    """Deploy every platform contract, wire them together and seal the wiring; hand governance to a council.
 
     Contracts: MemberRegistry, one PlatformCash per currency, OrderBook, AssetRegistry, FundTracker,
     LoanBook, RiskControl, TelemetryOracle and ConsentRegistry (no admin, nothing to wire). Wiring (:func:`wire_platform`): each currency is registered in the OrderBook; the
@@ -62,6 +69,12 @@ def deploy_platform(
             empty (the default) installs none, and the oracle accepts no report until the operator
             runs ``setSigners`` (``vscm oracle signers``).
         oracle_quorum: the signer set's quorum; default the smallest majority, ``n // 2 + 1``.
+        council: the consortium council (:class:`vscm.client.council.CouncilConfig`: owners, threshold,
+            delay; ``CouncilConfig.local_dev(operator)`` is 1 of 1 with a one-minute delay): a Safe of
+            those owners and a TimelockController that the Safe proposes to, which receives
+            ``DEFAULT_ADMIN_ROLE`` everywhere (the Safe gets the MemberRegistry's ``GUARDIAN_ROLE``),
+            after which the deployer renounces its admin roles (:func:`hand_over`). ``None`` leaves the
+            operator key as the admin.
 
     Returns:
         The connected :class:`Platform`.
@@ -73,6 +86,8 @@ def deploy_platform(
     if oracle_signers:
         quorum = oracle_quorum if oracle_quorum is not None else len(oracle_signers) // 2 + 1
         platform.oracle.as_(op).set_signers(list(oracle_signers), quorum)
+    if council is not None:
+        platform = hand_over(platform, operator, deploy_council(chain, operator, council))
     if manifest is not False:
         deployment = platform.deployment
         path = manifest if isinstance(manifest, Path) else DEFAULT_DEPLOYMENTS_DIR / f"{deployment.network}.json"
@@ -138,6 +153,47 @@ def wire_platform(platform: Platform, deployer: LocalAccount) -> None:
     # The oracle raises its margin calls and breaches on loans as RiskControl alerts.
     platform.risk.as_(op).grant_detector(oracle)
     platform.oracle.as_(op).set_alert_sink(risk)
+
+
+def deploy_council(chain: Any, deployer: LocalAccount, config: CouncilConfig) -> tuple[str, str]:
+    """Deploy the council: a Safe of ``config.owners`` (singleton, proxy factory, proxy) and a
+    TimelockController whose only proposer and canceller is the Safe, executor anyone, with
+    ``config.delay``. Returns (safe, timelock)."""
+    singleton = chain.sender.deploy(deployer, "Safe")
+    factory_address = chain.sender.deploy(deployer, "SafeProxyFactory")
+    w3 = chain.w3
+    safe_abi = load_artifact("Safe").abi
+    setup = w3.eth.contract(abi=safe_abi).encode_abi("setup", [
+        [Web3.to_checksum_address(o) for o in config.owners], config.threshold, ZERO_ADDRESS, b"", ZERO_ADDRESS,
+        ZERO_ADDRESS, 0, ZERO_ADDRESS])
+    factory = w3.eth.contract(address=factory_address, abi=load_artifact("SafeProxyFactory").abi)
+    receipt = chain.sender.transact(deployer, factory.functions.createProxyWithNonce(singleton, setup, 0))
+    created = factory.events.ProxyCreation().process_receipt(receipt)
+    safe = Web3.to_checksum_address(created[0]["args"]["proxy"])
+    timelock = chain.sender.deploy(deployer, "TimelockController", config.delay, [safe], [ZERO_ADDRESS],
+                                   ZERO_ADDRESS)
+    if chain.is_dev:
+        # The client simulates a council call as the Safe or the timelock (eth_call) to name the inner
+        # call's error; the embedded chain wants the caller to afford the gas even there.
+        for address in (safe, timelock):
+            chain.fund(address, 10**18)
+    return safe, timelock
+
+
+def hand_over(platform: Platform, deployer: LocalAccount, council: tuple[str, str]) -> Platform:
+    """Give every contract's ``DEFAULT_ADMIN_ROLE`` to the council's timelock and the MemberRegistry's
+    ``GUARDIAN_ROLE`` to its Safe, then the deployer renounces ``DEFAULT_ADMIN_ROLE`` everywhere.
+
+    Returns the platform on the deployment that names the council."""
+    safe, timelock = council
+    admin = b"\x00" * 32
+    platform.members.as_(deployer).grant(platform.members.role("GUARDIAN_ROLE"), safe)
+    for facade in platform.wired_contracts():
+        facade.as_(deployer).grant(admin, timelock)
+    for facade in platform.wired_contracts():
+        facade.as_(deployer).renounce(admin)
+    deployment = replace(platform.deployment, council_safe=safe, council_timelock=timelock)
+    return Platform(platform.chain, deployment)
 
 
 def seal_wiring(platform: Platform, deployer: LocalAccount) -> None:

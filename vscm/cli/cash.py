@@ -82,3 +82,46 @@ def balance_cmd(platform: Platform, who: str, currency: str | None, as_json: boo
         return table
 
     emit(rows, as_json, view)
+
+
+@cash.command("set-cap", context_settings=_NEGATIVE_AMOUNTS)
+@CURRENCY
+@click.argument("financier", type=PARTY)
+@click.argument("amount", type=AMOUNT)
+@json_option
+@signed_command
+def set_cap_cmd(platform: Platform, signer: LocalAccount, currency: str, financier: str, amount: int,
+                as_json: bool) -> None:
+    """Admin: let FINANCIER have up to AMOUNT of CURRENCY issued and not yet burned (its mint cap).
+
+    \b
+    Example:
+      vscm cash set-cap CNY bank 5000000.00 --wallet operator
+    """
+    receipt = platform.cash(currency).as_(signer).set_mint_cap(financier, amount)
+    emit_tx(receipt, "mint cap set", as_json, currency=currency.upper(), financier=financier,
+            cap=format_amount(amount))
+
+
+@cash.command("cap")
+@CURRENCY
+@click.argument("financier", type=PARTY)
+@json_option
+@platform_command
+def cap_cmd(platform: Platform, currency: str, financier: str, as_json: bool) -> None:
+    """FINANCIER's mint cap in CURRENCY (set by the council) and its outstanding issuance.
+
+    \b
+    Example:
+      vscm cash cap CNY bank
+    """
+    cap, outstanding = platform.cash(currency).mint_cap(financier)
+    row = {"currency": currency.upper(), "financier": financier, "cap": format_amount(cap),
+           "outstanding": format_amount(outstanding), "headroom": format_amount(max(cap - outstanding, 0))}
+
+    def view(r: dict[str, str]) -> Table:
+        table = Table("currency", "cap", "outstanding", "headroom", title=financier)
+        table.add_row(r["currency"], r["cap"], r["outstanding"], r["headroom"])
+        return table
+
+    emit(row, as_json, view)

@@ -37,6 +37,10 @@ class Deployment:
     oracle: str = ""
     #: the ConsentRegistry: members' consents to lenders reading their profile (empty before it existed)
     consents: str = ""
+    #: the council's Safe (k-of-n of the consortium) and TimelockController (admin of every contract);
+    #: empty when the deployment has no council
+    council_safe: str = ""
+    council_timelock: str = ""
 
     def cash_address(self, code: str) -> str:
         try:
@@ -80,7 +84,8 @@ class Deployment:
             raise InputError(f"field 'network' must be a string, not {data.get('network')!r}")
         for name in _ADDRESS_FIELDS:
             if name in data:
-                _check_address(name, data[name], optional=name in ("risk", "oracle", "consents"))
+                _check_address(name, data[name],
+                               optional=name in ("risk", "oracle", "consents", "council_safe", "council_timelock"))
         for name in ("cash", "artifacts"):
             if name in data and not (isinstance(data[name], dict)
                                      and all(isinstance(k, str) and isinstance(v, str) for k, v in data[name].items())):
@@ -112,7 +117,8 @@ class Deployment:
                              "`vscm deploy --force`") from None
 
 
-_ADDRESS_FIELDS = ("operator", "registry", "orders", "assets", "funds", "loans", "risk", "oracle", "consents")
+_ADDRESS_FIELDS = ("operator", "registry", "orders", "assets", "funds", "loans", "risk", "oracle", "consents",
+                   "council_safe", "council_timelock")
 _ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
 
 

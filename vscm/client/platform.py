@@ -127,7 +127,8 @@ class _Facade:
     def _send(self, fn: Any, gas: int | None = None) -> Any:
         if self.signer is None:
             raise InputError(f"{self.contract_name}: a write needs a signer: use .as_(account)")
-        receipt = self.platform.chain.sender.transact(self.signer, fn, gas=gas)
+        enact = getattr(self.signer, "enact", None)  # a council decision (vscm.client.council.CouncilSigner)
+        receipt = enact(fn) if enact is not None else self.platform.chain.sender.transact(self.signer, fn, gas=gas)
         self.platform.last_receipt = receipt
         return receipt
 
@@ -271,6 +272,14 @@ class CashFacade(_Facade):
     def set_agent(self, agent: str, allowed: bool = True) -> Any:
         return self._send(self.contract.functions.setAgent(agent, allowed))
 
+    def set_mint_cap(self, financier: str, cap: int) -> Any:
+        """Council: the most `financier` may have issued and not yet burned, in minor units."""
+        return self._send(self.contract.functions.setMintCap(financier, cap))
+
+    def mint_cap(self, financier: str) -> tuple[int, int]:
+        """(cap, outstanding issuance) of `financier`, in minor units."""
+        cap, outstanding = self.contract.functions.mintCap(financier).call()
+        return int(cap), int(outstanding)
 
     def balance(self, address: str) -> int:
         return int(self.contract.functions.balanceOf(address).call())
@@ -609,6 +618,17 @@ class Platform:
             raise NotFound(f"deployment {self.deployment.network} has no ConsentRegistry: redeploy with "
                            "`vscm deploy`")
         return ConsentFacade(self, self._consents)
+
+    @property
+    def council(self) -> Any:
+        """The consortium council (:class:`vscm.client.council.Council`) that administers every contract."""
+        from vscm.client.council import Council  # council.py needs only the chain
+
+        d = self.deployment
+        if not d.council_safe or not d.council_timelock:
+            raise NotFound(f"deployment {d.network} has no council: its admin is the operator key "
+                           "(deploy with `vscm deploy --council ...`)")
+        return Council(self.chain, d.council_safe, d.council_timelock, from_block=d.block)
 
     def wired_contracts(self) -> list[_Facade]:
         """Every contract with a ``WIRING_ROLE`` (all of them), as facades."""

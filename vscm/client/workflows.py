@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -11,7 +12,7 @@ from eth_utils import keccak
 from vscm.client.platform import Platform
 from vscm.client.records import DocKind, Role, Tier
 
-__all__ = ["ONE_YEAR", "OrderPlan", "certify_core", "form_chain", "onboard_sme", "ship_and_settle"]
+__all__ = ["ONE_YEAR", "OrderPlan", "certify_core", "form_chain", "onboard_sme", "set_mint_cap", "ship_and_settle"]
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -26,6 +27,14 @@ def onboard_sme(platform: Platform, operator: LocalAccount, member: LocalAccount
     expiry = credential_expiry or platform.chain.now() + ONE_YEAR
     platform.members.as_(member).apply(list(roles), Tier.SME, credential_hash or _credential(name), expiry, name)
     platform.members.as_(operator).approve(member.address)
+
+
+def set_mint_cap(platform: Platform, admin: Any, financier: str, cap: int,
+                 currencies: Iterable[str] | None = None) -> None:
+    """The council (the contracts' admin) lets `financier` have up to `cap` minor units issued and not yet
+    burned, in each of `currencies` (default: every currency of the platform); one transaction each."""
+    for code in currencies if currencies is not None else platform.currencies:
+        platform.cash(code).as_(admin).set_mint_cap(financier, cap)
 
 
 def certify_core(platform: Platform, core: LocalAccount, roles: Iterable[Role], name: str,

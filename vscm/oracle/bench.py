@@ -22,7 +22,7 @@ from vscm.chain.backends import connect
 from vscm.chain.deploy import deploy_platform
 from vscm.client.financing import DAY, Origination, originate
 from vscm.client.records import LoanMode, Role
-from vscm.client.workflows import certify_core, doc_hash, form_chain, onboard_sme
+from vscm.client.workflows import certify_core, doc_hash, form_chain, onboard_sme, set_mint_cap
 from vscm.oracle.model import TargetKind
 from vscm.oracle.node import Aggregator, OracleNode
 from vscm.oracle.simulator import Site
@@ -62,6 +62,7 @@ def measure(sizes: tuple[int, ...] = BATCH_SIZES, seed: str = "vscm-oracle-bench
         for name, role in (("bank", Role.FINANCIER), ("auditor", Role.AUDITOR), ("supplier", Role.SUPPLIER),
                            ("supplier2", Role.SUPPLIER), ("warehouse", Role.WAREHOUSE), ("publisher", Role.ORACLE)):
             onboard_sme(p, op, a[name], [role], name)
+        set_mint_cap(p, op, a["bank"].address, 2_000_000_00, ["CNY"])  # reserves + the guarantor's commitment
         certify_core(p, a["core"], [Role.MANUFACTURER], "core", a["bank"], a["auditor"])
         cid = form_chain(p, a["core"], "bench chain", [a["supplier"], a["supplier2"]])
         p.cash("CNY").as_(a["bank"]).mint(a["bank"].address, 1_000_000_00, keccak(text="bench reserves"))

@@ -27,7 +27,7 @@ from web3.logs import DISCARD
 from vscm.client.financing import Origination, originate
 from vscm.client.platform import Platform
 from vscm.client.records import Decision, LoanMode, Role, Status, Tier
-from vscm.client.workflows import doc_hash, form_chain, onboard_sme
+from vscm.client.workflows import doc_hash, form_chain, onboard_sme, set_mint_cap
 from vscm.errors import ContractRevert
 from vscm.risk.events import indicator_name
 from vscm.risk.monitor import Monitor, RaisedAlert
@@ -79,6 +79,7 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
     console.print("\n[bold]6. Control: the risk monitor reads the platform's history")
     onboard_sme(platform, op, cc.monitor, [Role.MONITOR], NAMES["monitor"])
     onboard_sme(platform, op, cc.bank2, [Role.FINANCIER], NAMES["bank2"])
+    set_mint_cap(platform, op, cc.bank2.address, 10_000_000_00)
     step(f"{NAMES['monitor']} joined as the platform's risk monitor, {NAMES['bank2']} as a second lender")
 
     def certify(core: LocalAccount, name: str) -> None:

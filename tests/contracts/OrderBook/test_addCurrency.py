@@ -8,7 +8,7 @@ from orderbook_support import AMOUNT, World, advance, place, reverts, the_event
 
 from vscm.client.records import OrderStatus
 
-OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
+DEFAULT_ADMIN_ROLE = b"\x00" * 32
 
 
 def deploy_cash(w: World, code: str) -> str:
@@ -33,6 +33,7 @@ def test_orders_settle_in_an_added_currency(fresh: World) -> None:
     w.platform.orders.as_(p.operator).add_currency(eur)
     cash = w.chain.contract("PlatformCash", eur)
     w.chain.sender.transact(p.operator, cash.functions.setAgent(w.platform.orders.address, True))
+    w.chain.sender.transact(p.operator, cash.functions.setMintCap(p.bank.address, AMOUNT))
     w.chain.sender.transact(p.bank, cash.functions.mint(p.core.address, AMOUNT, keccak(text="eur deposit")))
 
     order_id = place(w, currency=eur)
@@ -55,6 +56,6 @@ def test_add_currency_rejects_a_currency_added_already(fresh: World, code: str) 
 def test_add_currency_rejects_anyone_but_the_operator(fresh: World, who: str) -> None:
     eur = deploy_cash(fresh, "EUR")
     caller = getattr(fresh.p, who)
-    with reverts("AccessControlUnauthorizedAccount", account=caller.address, neededRole=OPERATOR_ROLE):
+    with reverts("AccessControlUnauthorizedAccount", account=caller.address, neededRole=DEFAULT_ADMIN_ROLE):
         fresh.platform.orders.as_(caller).add_currency(eur)
     assert not fresh.platform.orders.contract.functions.isCurrency(eur).call()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness import reverts
-from support import b32, the_event
+from support import DEFAULT_ADMIN_ROLE, b32, the_event
 
 from vscm.client.records import ZERO_ADDRESS
 
@@ -102,3 +102,67 @@ def test_mint_to_an_evicted_member_is_refused(platform, p):
 def test_mint_to_the_zero_address_is_refused(platform, p):
     with reverts("ERC20InvalidReceiver", receiver=ZERO_ADDRESS):
         platform.cash("CNY").as_(p.bank).mint(ZERO_ADDRESS, 1_00, b32("x"))
+
+
+# ---- the mint cap the council sets per financier (issue 13)
+
+def headroom(cash, financier: str) -> int:
+    cap, outstanding = cash.mint_cap(financier)
+    return cap - outstanding
+
+
+def test_a_financier_without_a_cap_mints_nothing(fresh, p):
+    cash = fresh.platform.cash("CNY")
+    cash.as_(p.operator).set_mint_cap(p.bank2.address, 0)
+    with reverts("CashMintCapExceeded", financier=p.bank2.address, outstanding=0, amount=1, cap=0):
+        cash.as_(p.bank2).mint(p.supplier.address, 1, b32("deposit"))
+
+
+def test_a_financier_mints_up_to_its_cap_and_not_one_unit_more(fresh, p):
+    cash = fresh.platform.cash("CNY")
+    cash.as_(p.operator).set_mint_cap(p.bank2.address, 1_000_00)
+    cash.as_(p.bank2).mint(p.supplier.address, 600_00, b32("deposit 1"))
+    cash.as_(p.bank2).mint(p.supplier.address, 400_00, b32("deposit 2"))
+
+    with reverts("CashMintCapExceeded", financier=p.bank2.address, outstanding=1_000_00, amount=1, cap=1_000_00):
+        cash.as_(p.bank2).mint(p.supplier.address, 1, b32("deposit 3"))
+    assert cash.mint_cap(p.bank2.address) == (1_000_00, 1_000_00)
+
+
+def test_burning_frees_room_under_the_cap(fresh, p):
+    cash = fresh.platform.cash("CNY")
+    cash.as_(p.operator).set_mint_cap(p.bank2.address, 1_000_00)
+    cash.as_(p.bank2).mint(p.bank2.address, 1_000_00, b32("deposit 1"))
+    cash.as_(p.bank2).burn(300_00, b32("withdrawal 1"))
+
+    assert headroom(cash, p.bank2.address) == 300_00
+    cash.as_(p.bank2).mint(p.supplier.address, 300_00, b32("deposit 2"))
+    assert cash.mint_cap(p.bank2.address) == (1_000_00, 1_000_00)
+
+
+def test_a_lowered_cap_stops_new_mints_and_burns_nothing(fresh, p):
+    cash = fresh.platform.cash("CNY")
+    cash.as_(p.operator).set_mint_cap(p.bank2.address, 1_000_00)
+    cash.as_(p.bank2).mint(p.supplier.address, 800_00, b32("deposit 1"))
+    cash.as_(p.operator).set_mint_cap(p.bank2.address, 500_00)
+
+    with reverts("CashMintCapExceeded", financier=p.bank2.address, outstanding=800_00, amount=1_00, cap=500_00):
+        cash.as_(p.bank2).mint(p.supplier.address, 1_00, b32("deposit 2"))
+    assert cash.balance(p.supplier.address) == 800_00
+
+
+def test_setting_a_cap_is_announced(fresh, p):
+    cash = fresh.platform.cash("CNY")
+    receipt = cash.as_(p.operator).set_mint_cap(p.bank2.address, 123_00)
+    assert the_event(cash, receipt, "MintCapSet") == {"financier": p.bank2.address, "cap": 123_00}
+
+
+def test_only_the_admin_sets_a_cap(fresh, p):
+    cash = fresh.platform.cash("CNY")
+    with reverts("AccessControlUnauthorizedAccount", account=p.bank2.address, neededRole=DEFAULT_ADMIN_ROLE):
+        cash.as_(p.bank2).set_mint_cap(p.bank2.address, 10**12)
+
+
+def test_a_mint_must_carry_its_deposit_reference(fresh, p):
+    with reverts("CashNoDepositRef"):
+        fresh.platform.cash("CNY").as_(p.bank).mint(p.supplier.address, 1_00, b"\x00" * 32)

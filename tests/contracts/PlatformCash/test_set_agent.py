@@ -33,6 +33,7 @@ def cash(fresh):
                                         p.operator.address)
     facade = CashFacade(fresh.platform, fresh.chain.w3.eth.contract(address=address, abi=fresh.platform.cash(
         "CNY").contract.abi))
+    facade.as_(p.operator).set_mint_cap(p.bank.address, 100_00)
     facade.as_(p.bank).mint(p.core.address, 100_00, b32("eur deposit"))
     return facade
 
