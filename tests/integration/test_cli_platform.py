@@ -231,10 +231,13 @@ def test_cash_mint_transfer_and_balance(platform: Home) -> None:
 
 
 def test_cash_set_cap_and_cap_show_the_financiers_headroom(platform: Home) -> None:
-    assert platform.outputs["set cap"]["cap"] == "1000000.00"
+    def cny(amount: str) -> dict[str, Any]:
+        return {"amount": amount, "currency": "CNY", "minor": int(amount.replace(".", ""))}
+
+    assert platform.outputs["set cap"]["cap"] == cny("1000000.00")
     assert platform.json("cash", "cap", "CNY", "bank") == {
-        "currency": "CNY", "financier": platform.addresses["bank"], "cap": "1000000.00", "outstanding": "50000.00",
-        "headroom": "950000.00"}
+        "currency": "CNY", "financier": platform.addresses["bank"], "cap": cny("1000000.00"),
+        "outstanding": cny("50000.00"), "headroom": cny("950000.00")}
     result = platform.run_many([platform.argv("cash", "mint", "CNY", "core", "950000.01", "--ref", "over",
                                               wallet="bank")])[0]
     assert_one_line_error(result, "CashMintCapExceeded")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -100,7 +102,7 @@ def set_cap_cmd(platform: Platform, signer: LocalAccount, currency: str, financi
     """
     receipt = platform.cash(currency).as_(signer).set_mint_cap(financier, amount)
     emit_tx(receipt, "mint cap set", as_json, currency=currency.upper(), financier=financier,
-            cap=format_amount(amount))
+            cap=money(amount, currency))
 
 
 @cash.command("cap")
@@ -116,12 +118,12 @@ def cap_cmd(platform: Platform, currency: str, financier: str, as_json: bool) ->
       vscm cash cap CNY bank
     """
     cap, outstanding = platform.cash(currency).mint_cap(financier)
-    row = {"currency": currency.upper(), "financier": financier, "cap": format_amount(cap),
-           "outstanding": format_amount(outstanding), "headroom": format_amount(max(cap - outstanding, 0))}
+    row = {"currency": currency.upper(), "financier": financier, "cap": money(cap, currency),
+           "outstanding": money(outstanding, currency), "headroom": money(max(cap - outstanding, 0), currency)}
 
-    def view(r: dict[str, str]) -> Table:
+    def view(r: dict[str, Any]) -> Table:
         table = Table("currency", "cap", "outstanding", "headroom", title=financier)
-        table.add_row(r["currency"], r["cap"], r["outstanding"], r["headroom"])
+        table.add_row(r["currency"], str(r["cap"]), str(r["outstanding"]), str(r["headroom"]))
         return table
 
     emit(row, as_json, view)
