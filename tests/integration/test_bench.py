@@ -51,7 +51,7 @@ def test_quick_bench_writes_every_section_with_numbers_and_no_failed_transaction
         for path in ("pipeline", "Sender", "naive web3 transact()"):
             assert re.search(rf"^\| {chain} \| {re.escape(path)}", throughput, re.MULTILINE), (chain, path)
     gas = doc.split("## Gas of each")[1]
-    assert "| OrderBook.place (domestic) | 205,966 |" in gas  # exact gas, as on every run
+    assert "| OrderBook.place (domestic) | 206,032 |" in gas  # exact gas, as on every run
     assert "reference: OpenZeppelin ERC-20 transfer" in gas and "ERC-721 mint" in gas
 
     written = readme.read_text()

@@ -240,7 +240,7 @@ def test_cash_set_cap_and_cap_show_the_financiers_headroom(platform: Home) -> No
         "outstanding": cny("50000.00"), "headroom": cny("950000.00")}
     result = platform.run_many([platform.argv("cash", "mint", "CNY", "core", "950000.01", "--ref", "over",
                                               wallet="bank")])[0]
-    assert_one_line_error(result, "CashMintCapExceeded")
+    assert_one_line_error(result, "CashMintCapExceeded", code=3)
 
 
 # -- one order through its life -----------------------------------------------------------------
