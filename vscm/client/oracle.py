@@ -14,7 +14,7 @@ from typing import Any
 
 from hexbytes import HexBytes
 
-from vscm.client.platform import _Facade
+from vscm.client.facade import Facade as _Facade
 from vscm.errors import ContractRevert, NotFound
 from vscm.oracle.model import Metric, Reading, TargetKind, serial_hash
 from vscm.oracle.report import Report

@@ -9,16 +9,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
-from eth_account.signers.local import LocalAccount
-from hexbytes import HexBytes
-from typing_extensions import Self
 from web3 import Web3
 from web3.contract import Contract
 
 from vscm.chain.artifacts import load as load_artifact
+from vscm.client.consent import ConsentFacade
 from vscm.client.deployment import Deployment
+from vscm.client.facade import Facade as _Facade
+from vscm.client.oracle import OracleFacade
 from vscm.client.records import (
     ZERO_ADDRESS,
     Asset,
@@ -36,10 +36,8 @@ from vscm.client.records import (
     Whereabouts,
     roles_to_mask,
 )
+from vscm.client.risk import RiskFacade
 from vscm.errors import ContractRevert, InputError, NotFound
-
-if TYPE_CHECKING:
-    from vscm.client.oracle import OracleFacade
 
 __all__ = [
     "MAX_NAME_BYTES",
@@ -105,64 +103,6 @@ def code2(value: str | None) -> bytes:
     if len(raw) != 2:
         raise InputError(f"bad country {value!r}: expected an ISO 3166 alpha-2 code such as DE")
     return raw
-
-
-class _Facade:
-    """A contract facade; `as_(account)` returns a copy whose writes that account signs."""
-
-    contract_name = ""
-
-    def __init__(self, platform: Platform, contract: Contract, signer: LocalAccount | None = None) -> None:
-        self.platform = platform
-        self.contract = contract
-        self.signer = signer
-
-    def as_(self, account: LocalAccount) -> Self:
-        return type(self)(self.platform, self.contract, account)
-
-    @property
-    def address(self) -> str:
-        return str(self.contract.address)
-
-    def _send(self, fn: Any, gas: int | None = None) -> Any:
-        if self.signer is None:
-            raise InputError(f"{self.contract_name}: a write needs a signer: use .as_(account)")
-        enact = getattr(self.signer, "enact", None)  # a council decision (vscm.client.council.CouncilSigner)
-        receipt = enact(fn) if enact is not None else self.platform.chain.sender.transact(self.signer, fn, gas=gas)
-        self.platform.last_receipt = receipt
-        return receipt
-
-    def role(self, name: str) -> bytes:
-        """The bytes32 id of an AccessControl role constant of this contract (``"FINANCE_ROLE"``)."""
-        return bytes(getattr(self.contract.functions, name)().call())
-
-    def grant(self, role: bytes, account: str) -> Any:
-        """The role's admin grants an AccessControl role."""
-        return self._send(self.contract.functions.grantRole(role, account))
-
-    def revoke_role(self, role: bytes, account: str) -> Any:
-        """The role's admin revokes an AccessControl role."""
-        return self._send(self.contract.functions.revokeRole(role, account))
-
-    def renounce(self, role: bytes) -> Any:
-        """The signer gives up a role it holds."""
-        if self.signer is None:
-            raise InputError(f"{self.contract_name}: a write needs a signer: use .as_(account)")
-        return self._send(self.contract.functions.renounceRole(role, self.signer.address))
-
-    def has_role(self, role: bytes | str, account: str) -> bool:
-        """Whether `account` holds `role` (a bytes32 id or the name of the role's constant)."""
-        role_id = self.role(role) if isinstance(role, str) else role
-        return bool(self.contract.functions.hasRole(role_id, account).call())
-
-    def _event(self, receipt: Any, name: str) -> Any:
-        """The first `name` event this contract emitted in `receipt`."""
-        event = getattr(self.contract.events, name)()
-        topic = bytes(HexBytes(event.topic))
-        for log in receipt["logs"]:
-            if log["address"] == self.contract.address and bytes(log["topics"][0]) == topic:
-                return event.process_log(log)["args"]
-        raise NotFound(f"{self.contract_name}: no {name} event in transaction {receipt['transactionHash'].hex()}")
 
 
 class MembersFacade(_Facade):
@@ -587,8 +527,6 @@ class Platform:
         self.loans = LoansFacade(self, bind(deployment.loans, "LoanBook"))
         self.funds = FundsFacade(self, bind(deployment.funds, "FundTracker"))
         self._cash = {code: CashFacade(self, bind(addr, "PlatformCash")) for code, addr in deployment.cash.items()}
-        from vscm.client.oracle import OracleFacade  # imported here: it builds on _Facade of this module
-
         self._oracle = OracleFacade(self, bind(deployment.oracle, "TelemetryOracle")) if deployment.oracle else None
         self._risk = bind(deployment.risk, "RiskControl") if deployment.risk else None
         self._consents = bind(deployment.consents, "ConsentRegistry") if deployment.consents else None
@@ -601,19 +539,15 @@ class Platform:
         return self._oracle
 
     @property
-    def risk(self) -> Any:
+    def risk(self) -> RiskFacade:
         """The RiskControl facade (:class:`vscm.client.risk.RiskFacade`)."""
-        from vscm.client.risk import RiskFacade  # risk.py builds on this module
-
         if self._risk is None:
             raise NotFound(f"deployment {self.deployment.network} has no RiskControl: redeploy with `vscm deploy`")
         return RiskFacade(self, self._risk)
 
     @property
-    def consents(self) -> Any:
+    def consents(self) -> ConsentFacade:
         """The ConsentRegistry facade (:class:`vscm.client.consent.ConsentFacade`)."""
-        from vscm.client.consent import ConsentFacade  # consent.py builds on this module
-
         if self._consents is None:
             raise NotFound(f"deployment {self.deployment.network} has no ConsentRegistry: redeploy with "
                            "`vscm deploy`")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vscm.client.platform import _Facade
+from vscm.client.facade import Facade as _Facade
 from vscm.client.records import (
     Alert,
     Decision,
