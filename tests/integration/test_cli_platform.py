@@ -240,7 +240,7 @@ def test_cash_set_cap_and_cap_show_the_financiers_headroom(platform: Home) -> No
         "outstanding": cny("50000.00"), "headroom": cny("950000.00")}
     result = platform.run_many([platform.argv("cash", "mint", "CNY", "core", "950000.01", "--ref", "over",
                                               wallet="bank")])[0]
-    assert_one_line_error(result, "CashMintCapExceeded", code=3)
+    assert_one_line_error(result, "CashMintCapExceeded", "amount=CNY 950000.01, cap=CNY 1000000.00", code=3)
 
 
 # -- one order through its life -----------------------------------------------------------------
@@ -257,16 +257,30 @@ def test_each_order_step_reports_the_new_status(settled: dict[str, Any]) -> None
 def test_order_show_has_the_settled_order_with_its_documents(settled: dict[str, Any], platform: Home) -> None:
     o, a = settled["show"], platform.addresses
     invoice_hash = "0x" + keccak(b"%PDF- invoice INV-7 for 1250.75 CNY").hex()
-    assert (o["order_id"], o["status"], o["amount"], o["invoice_number"]) == (settled["order_id"], "SETTLED", 125075,
-                                                                             "INV-7")
+    assert (o["order_id"], o["status"], o["amount"], o["invoice_number"]) == (
+        settled["order_id"], "SETTLED", {"amount": "1250.75", "currency": "CNY", "minor": 125075}, "INV-7")
     assert (o["buyer"], o["seller"], o["payee"], o["carrier"], o["warehouse"]) == (
         a["core"], a["supplier"], a["supplier"], a["carrier"], a["warehouse"])
-    assert o["due_date"] == int(datetime(2031, 6, 30, tzinfo=timezone.utc).timestamp())
+    assert datetime.fromisoformat(o["due_date"]) == datetime(2031, 6, 30, tzinfo=timezone.utc)
+    assert all(datetime.fromisoformat(d["attached_at"]).tzinfo == timezone.utc for d in o["documents"])
     assert [(d["kind"], d["hash"], d["attached_by"]) for d in o["documents"]] == [
         ("CONTRACT", "0x" + "c0" * 32, a["core"]),
         ("BILL_OF_LADING", "0x" + "b1" * 32, a["carrier"]),
         ("INVOICE", invoice_hash, a["supplier"]),
     ]
+
+
+def test_records_and_results_give_the_json_of_docs_json_md(settled: dict[str, Any], platform: Home) -> None:
+    from vscm.cli.schemas import validate
+
+    validate("order show", settled["show"])
+    validate("order list", settled["list"])
+    validate("cash balance", settled["after"]["core"])
+    validate("member show", platform.json("member", "show", "core"))
+    for step in ("place", "attach contract", "accept", "ship", "deliver", "invoice", "settle"):
+        validate("every write (order place, loan repay, ...)", settled[step])
+    for step in ("mint", "transfer", "set cap", "chain", "attest financier"):
+        validate("every write (order place, loan repay, ...)", platform.outputs[step])
 
 
 def test_order_list_has_the_order(settled: dict[str, Any]) -> None:
@@ -434,7 +448,7 @@ def test_contract_revert_shows_the_error_name_and_values(settled: dict[str, Any]
                           "the order's buyer must sign this (--wallet)", code=3)
     assert_one_line_error(platform.run("cash", "transfer", "CNY", "supplier", "1000000", wallet="core"),
                           "PlatformCash.transfer reverted: ERC20InsufficientBalance(",
-                          f"sender={platform.addresses['core']}", "needed=100000000", code=3)
+                          f"sender={platform.addresses['core']}", "needed=CNY 1000000.00", code=3)
 
 
 def test_trade_terms_on_a_domestic_order_are_refused_before_signing(platform: Home) -> None:

@@ -14,7 +14,7 @@ from eth_utils import keccak
 
 from vscm.chain.revert import default_table
 from vscm.chain.tx import TransactionRejected
-from vscm.cli.output import emit, key_value_table
+from vscm.cli.output import emit, key_value_table, money
 from vscm.cli.session import choice_from, network_options, open_platform
 from vscm.cli.wallet import signer_options, unlock_signer
 from vscm.client.platform import Platform
@@ -29,10 +29,11 @@ from vscm.client.records import (
     Status,
     Tier,
 )
-from vscm.errors import ContractRevert
+from vscm.errors import ContractRevert, VscmError
 from vscm.oracle.model import Metric, TargetKind
 
-__all__ = ["emit_tx", "platform_command", "readable_revert", "signed_command", "tx_result"]
+__all__ = ["MONEY_PARAMS", "currency_finder", "emit_tx", "platform_command", "readable_revert", "signed_command",
+           "tx_result"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,7 +74,7 @@ def _opened(kwargs: dict[str, Any], signer: tuple[str, str] | None = None) -> It
     try:
         yield platform
     except ContractRevert as exc:
-        raise readable_revert(exc) from exc
+        raise readable_revert(exc, currency_finder(platform, kwargs.get("currency"))) from exc
     except TransactionRejected as exc:
         if not (exc.unfunded and signer):
             raise
@@ -86,14 +87,50 @@ def _opened(kwargs: dict[str, Any], signer: tuple[str, str] | None = None) -> It
         platform.chain.close()
 
 
-def readable_revert(exc: ContractRevert) -> ContractRevert:
+#: Parameters of custom errors that are money (uint256 minor units of the call's currency); shown with the
+#: currency's code (``cap=CNY 1000000.00``). Quantities of goods (AssetQuantityTooLarge) are not money.
+MONEY_PARAMS = frozenset({"amount", "available", "principal", "limit", "allowance", "needed", "due", "outstanding",
+                          "cap", "balance"})
+_NOT_MONEY = frozenset({"AssetQuantityTooLarge"})
+
+
+def currency_finder(platform: Platform, given: Any) -> Callable[[Mapping[str, Any]], str | None]:
+    """The ISO code of the currency a refused call was in: the command's own ``currency``, else the
+    currency of the loan, order or asset the error names (one read, only for an error that has money)."""
+
+    def find(values: Mapping[str, Any]) -> str | None:
+        if isinstance(given, str) and given:
+            return given.upper()
+        try:
+            if "loanId" in values:
+                return platform.currency_code(platform.loans.loan(int(values["loanId"])).currency)
+            if "orderId" in values:
+                return platform.currency_code(platform.orders.order(int(values["orderId"]), False).currency)
+            if "assetId" in values:
+                return platform.currency_code(platform.assets.asset(int(values["assetId"])).currency)
+        except VscmError:  # the record is not there: show the number as it is
+            return None
+        return platform.currencies[0] if len(platform.currencies) == 1 else None
+
+    return find
+
+
+def readable_revert(exc: ContractRevert,
+                    currency_of: Callable[[Mapping[str, Any]], str | None] | None = None) -> ContractRevert:
     """The same revert with values a person can read: enums by name (``status=SETTLED``, not
-    ``status=6``) and trade codes as text (``incoterm='FOB'``, not ``0x464f42``), and when the caller was
-    the wrong party, who must sign instead."""
+    ``status=6``), trade codes as text (``incoterm='FOB'``, not ``0x464f42``), amounts with their
+    currency (``cap=CNY 1000000.00``, not ``cap=100000000``, when ``currency_of`` finds it from the
+    error's values), and when the caller was the wrong party, who must sign instead."""
     spec = next((s for s in default_table().by_name(exc.name)
                  if [str(p.get("name")) for p in s.inputs] == list(exc.values)), None)
     values = exc.values if spec is None else {
         str(param.get("name")): _readable(param, exc.values[str(param.get("name"))]) for param in spec.inputs}
+    if spec is not None and currency_of is not None and exc.name not in _NOT_MONEY:
+        amounts = [str(p.get("name")) for p in spec.inputs
+                   if p.get("type") == "uint256" and str(p.get("name")) in MONEY_PARAMS]
+        code = currency_of(exc.values) if amounts else None
+        if code:
+            values = {k: money(v, code) if k in amounts else v for k, v in values.items()}
     hint = exc.hint or _who_signs(exc.name, exc.values)
     if values == exc.values and hint == exc.hint:
         return exc

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from eth_account.signers.local import LocalAccount
@@ -11,14 +12,15 @@ from eth_utils import keccak
 from rich.console import Group
 from rich.table import Table
 
-from vscm.cli.common import emit_tx, platform_command, signed_command
-from vscm.cli.output import emit, format_amount, json_option, key_value_table, money
+from vscm.cli.common import currency_finder, emit_tx, platform_command, readable_revert, signed_command
+from vscm.cli.output import Money, emit, json_option, key_value_table, money, table_style, wide_option
 from vscm.cli.params import AMOUNT, HASH32
 from vscm.cli.session import PARTY
+from vscm.cli.views import Parties, asset_view, loan_view, stamp
 from vscm.cli.wallet import password_file_option
 from vscm.client.financing import DAY, loan_account
 from vscm.client.platform import Platform
-from vscm.client.records import Asset, Loan, LoanMode
+from vscm.client.records import LoanMode
 from vscm.errors import ChainRefusal, ContractRevert
 
 __all__ = ["asset", "loan"]
@@ -27,8 +29,9 @@ ID = click.IntRange(min=1)
 MODES = [m.name.lower() for m in LoanMode]
 
 
-def _money(platform: Platform, currency: str, units: int) -> str:
-    return f"{platform.currency_code(currency)} {format_amount(units)}"
+def _money(platform: Platform, currency: str, units: int) -> Money:
+    """``units`` of the cash token ``currency`` as money in its ISO code."""
+    return money(units, platform.currency_code(currency))
 
 
 # ------------------------------------------------------------------ assets
@@ -46,7 +49,7 @@ def register() -> None:
 def _registered(platform: Platform, asset_id: int, as_json: bool) -> None:
     a = platform.assets.asset(asset_id)
     emit_tx(platform.last_receipt, f"{a.kind.name.lower().replace('_', ' ')} registered", as_json,
-            asset_id=asset_id, status=a.status.name, owner=a.owner)
+            asset_id=asset_id, status=a.status.name, owner=a.owner, value=_money(platform, a.currency, a.value))
 
 
 @register.command("receivable")
@@ -105,40 +108,57 @@ def confirm_cmd(platform: Platform, signer: LocalAccount, asset_id: int, as_json
             asset_id=asset_id)
 
 
-def _asset_rows(platform: Platform, a: Asset) -> list[tuple[str, Any]]:
+def _asset_rows(a: dict[str, Any], party: Parties) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [
-        ("asset", a.asset_id), ("kind", a.kind.name.lower()), ("status", a.status.name.lower()), ("owner", a.owner),
-        ("issuer", a.issuer), ("obligor", a.obligor), ("order", a.order_id or "-"),
-        ("value", _money(platform, a.currency, a.value)), ("locked by loan", a.locked_by or "-"),
+        ("asset", a["asset_id"]), ("kind", a["kind"].lower()), ("status", a["status"].lower()),
+        ("owner", party(a["owner"])), ("issuer", party(a["issuer"])), ("obligor", party(a["obligor"])),
+        ("order", a["order_id"] or "-"), ("value", a["value"]), ("locked by loan", a["locked_by_loan"] or "-"),
     ]
-    if a.kind.name == "WAREHOUSE_RECEIPT":
-        rows += [("quantity", f"{a.quantity} {a.unit}"), ("pledged", f"{a.pledged_quantity} {a.unit}")]
+    if a["kind"] == "WAREHOUSE_RECEIPT":
+        rows += [("quantity", f"{a['quantity']} {a['unit']}"), ("pledged", f"{a['pledged_quantity']} {a['unit']}")]
     return rows
 
 
 @asset.command("show")
 @click.argument("asset_id", type=ID)
+@wide_option
 @json_option
 @platform_command
-def show_asset(platform: Platform, asset_id: int, as_json: bool) -> None:
-    """One asset."""
+def show_asset(platform: Platform, asset_id: int, wide: bool, as_json: bool) -> None:
+    """One asset.
+
+    \b
+    Examples:
+      vscm asset show 2
+      vscm asset show 2 --json
+    """
     a = platform.assets.asset(asset_id)
-    emit(a, as_json, lambda x: key_value_table(_asset_rows(platform, x), title=f"asset {asset_id}"))
+    emit(asset_view(a, platform.currency_code(a.currency)), as_json,
+         lambda x: key_value_table(_asset_rows(x, Parties.of_platform(platform, wide)), title=f"asset {asset_id}"))
 
 
 @asset.command("list")
 @click.option("--owner", type=PARTY, default=None)
+@wide_option
 @json_option
 @platform_command
-def list_assets(platform: Platform, owner: str | None, as_json: bool) -> None:
-    """Every asset (or one owner's)."""
-    found = [a for a in platform.assets.assets() if owner is None or a.owner == owner]
+def list_assets(platform: Platform, owner: str | None, wide: bool, as_json: bool) -> None:
+    """Every asset (or one owner's).
 
-    def view(rows: list[Asset]) -> Table:
-        t = Table("asset", "kind", "status", "owner", "value", "locked by")
+    \b
+    Examples:
+      vscm asset list
+      vscm asset list --owner supplier --wide
+    """
+    found = [asset_view(a, platform.currency_code(a.currency)) for a in platform.assets.assets()
+             if owner is None or a.owner == owner]
+
+    def view(rows: list[dict[str, Any]]) -> Table:
+        party = Parties.of_platform(platform, wide)
+        t = Table("asset", "kind", "status", "owner", "value", "locked by", **table_style(wide))
         for a in rows:
-            t.add_row(str(a.asset_id), a.kind.name.lower(), a.status.name.lower(), a.owner,
-                      _money(platform, a.currency, a.value), str(a.locked_by or "-"))
+            t.add_row(str(a["asset_id"]), a["kind"].lower(), a["status"].lower(), party(a["owner"]), str(a["value"]),
+                      str(a["locked_by_loan"] or "-"))
         return t
 
     emit(found, as_json, view)
@@ -223,8 +243,9 @@ def guarantee_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_jso
     Example: vscm loan guarantee 7 --wallet core
     """
     receipt = platform.loans.as_(signer).sign_guarantee(loan_id)
-    held = platform.loans.loan(loan_id).guarantee_held
-    emit_tx(receipt, "guarantee signed", as_json, loan_id=loan_id, committed=format_amount(held))
+    ln = platform.loans.loan(loan_id)
+    emit_tx(receipt, "guarantee signed", as_json, loan_id=loan_id,
+            committed=_money(platform, ln.currency, ln.guarantee_held))
 
 
 @loan.command("disburse")
@@ -266,7 +287,8 @@ def spend_cmd(platform: Platform, signer: LocalAccount, loan_id: int, to: str, a
     except ContractRevert as exc:
         if exc.tx_hash is None:
             raise
-        raise ChainRefusal(f"{exc}: refused on chain in transaction {exc.tx_hash} (the risk monitor sees the "
+        shown = readable_revert(exc, currency_finder(platform, None))
+        raise ChainRefusal(f"{shown}: refused on chain in transaction {exc.tx_hash} (the risk monitor sees the "
                          "attempt; --check-first refuses without sending)") from exc
     code = platform.currency_code(platform.loans.loan(loan_id).currency)
     emit_tx(receipt, "loan money spent", as_json, loan_id=loan_id, to=to, amount=money(amount, code))
@@ -282,7 +304,7 @@ def repay_cmd(platform: Platform, signer: LocalAccount, loan_id: int, amount: in
     receipt = platform.loans.as_(signer).repay(loan_id, amount)
     ln = platform.loans.loan(loan_id)
     emit_tx(receipt, "loan repayment", as_json, loan_id=loan_id, status=ln.status.name,
-            outstanding=format_amount(ln.outstanding_now))
+            outstanding=_money(platform, ln.currency, ln.outstanding_now))
 
 
 @loan.command("collect")
@@ -320,8 +342,8 @@ def default_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_json:
     """
     receipt = platform.loans.as_(signer).mark_default(loan_id)
     ln = platform.loans.loan(loan_id)
-    emit_tx(receipt, "loan defaulted", as_json, loan_id=loan_id, guarantor_paid=format_amount(ln.guarantor_paid),
-            status=ln.status.name)
+    emit_tx(receipt, "loan defaulted", as_json, loan_id=loan_id,
+            guarantor_paid=_money(platform, ln.currency, ln.guarantor_paid), status=ln.status.name)
 
 
 @loan.command("write-off")
@@ -332,28 +354,23 @@ def write_off_cmd(platform: Platform, signer: LocalAccount, loan_id: int, as_jso
     """Lender: write off a defaulted loan; you take the collateral."""
     receipt = platform.loans.as_(signer).write_off(loan_id)
     ln = platform.loans.loan(loan_id)
-    emit_tx(receipt, "loan written off", as_json, loan_id=loan_id, written_off=format_amount(ln.written_off))
+    emit_tx(receipt, "loan written off", as_json, loan_id=loan_id,
+            written_off=_money(platform, ln.currency, ln.written_off))
 
 
-def _iso(unix_seconds: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(unix_seconds, UTC).isoformat()
-
-
-def _loan_rows(platform: Platform, ln: Loan) -> list[tuple[str, Any]]:
-    m = lambda units: _money(platform, ln.currency, units)
+def loan_rows(d: dict[str, Any], party: Parties) -> list[tuple[str, Any]]:
+    """A loan view (:func:`vscm.cli.views.loan_view`) as the rows of a table."""
     return [
-        ("loan", ln.loan_id), ("mode", ln.mode.name.lower()), ("status", ln.status.name.lower()),
-        ("borrower", ln.borrower), ("lender", ln.lender), ("guarantor", ln.guarantor or "-"),
-        ("principal", m(ln.principal)), ("rate", f"{ln.rate_bps / 100:.2f} %"),
-        ("term", f"{ln.term_seconds // DAY} days"), ("maturity", ln.maturity or "-"),
-        ("approval expires", _iso(ln.expires_at) if ln.expires_at else "-"),
-        ("asset", ln.asset_id), ("purpose order", ln.purpose_order_id),
-        ("repaid", f"{m(ln.principal_repaid)} principal + {m(ln.interest_paid)} interest"),
-        ("accrued interest (unpaid)", m(ln.accrued_now)), ("outstanding now", m(ln.outstanding_now)),
-        ("guarantee held", m(ln.guarantee_held)), ("guarantor paid", m(ln.guarantor_paid)),
-        ("written off", m(ln.written_off)),
+        ("loan", d["loan_id"]), ("mode", d["mode"].lower()), ("status", d["status"].lower()),
+        ("borrower", party(d["borrower"])), ("lender", party(d["lender"])), ("guarantor", party(d["guarantor"])),
+        ("principal", d["principal"]), ("rate", f"{d['rate_bps'] / 100:.2f} %"),
+        ("term", f"{d['term_days']} days"), ("maturity", stamp(d["maturity"])),
+        ("approval expires", stamp(d["approval_expires"])),
+        ("asset", d["asset_id"]), ("purpose order", d["purpose_order_id"] or "-"),
+        ("repaid", f"{d['principal_repaid']} principal + {d['interest_paid']} interest"),
+        ("accrued interest (unpaid)", d["accrued_now"]), ("outstanding now", d["outstanding_now"]),
+        ("guarantee held", d["guarantee_held"]), ("guarantor paid", d["guarantor_paid"]),
+        ("written off", d["written_off"]),
     ]
 
 
@@ -392,10 +409,11 @@ def applicant_summary(platform: Platform, borrower: str, wallet: str, password_f
 @password_file_option
 @click.option("--index", "index_target", envvar="VSCM_INDEX", default=None,
               help="The lenders' index for --applicant-as [default: $VSCM_HOME/index.sqlite].")
+@wide_option
 @json_option
 @platform_command
 def show_loan(platform: Platform, loan_id: int, applicant_as: str | None, password_file: Path | None,
-              index_target: str | None, as_json: bool) -> None:
+              index_target: str | None, wide: bool, as_json: bool) -> None:
     """One loan; with --applicant-as LENDER, the applicant's profile summary too.
 
     \b
@@ -404,8 +422,10 @@ def show_loan(platform: Platform, loan_id: int, applicant_as: str | None, passwo
       vscm loan show 3 --applicant-as bank --json
     """
     ln = platform.loans.loan(loan_id)
+    record = loan_view(ln, platform.currency_code(ln.currency))
+    party = Parties.of_platform(platform, wide)
     if applicant_as is None:
-        emit(ln, as_json, lambda x: key_value_table(_loan_rows(platform, x), title=f"loan {loan_id}"))
+        emit({"loan": record}, as_json, lambda x: key_value_table(loan_rows(x["loan"], party), title=f"loan {loan_id}"))
         return
     summary = applicant_summary(platform, ln.borrower, applicant_as, password_file, index_target)
 
@@ -417,26 +437,35 @@ def show_loan(platform: Platform, loan_id: int, applicant_as: str | None, passwo
                                           f"{a['invoices_paid_late']} / {a['invoices_overdue']}"),
                 ("loans", "; ".join(f"{m}: {', '.join(f'{k} {v}' for k, v in r.items())}"
                                     for m, r in a["loans"].items()) or "-")]
-        return Group(key_value_table(_loan_rows(platform, ln), title=f"loan {loan_id}"),
+        return Group(key_value_table(loan_rows(record, party), title=f"loan {loan_id}"),
                      key_value_table(rows, title="applicant's profile (vscm lender profile for all of it)"))
 
-    emit({"loan": ln, "applicant": summary}, as_json, view)
+    emit({"loan": record, "applicant": summary}, as_json, view)
 
 
 @loan.command("list")
 @click.option("--lender", type=PARTY, default=None)
 @click.option("--borrower", type=PARTY, default=None)
+@wide_option
 @json_option
 @platform_command
-def list_loans(platform: Platform, lender: str | None, borrower: str | None, as_json: bool) -> None:
-    """Loans, optionally one lender's or one borrower's."""
-    found = platform.loans.loans(lender=lender, borrower=borrower)
+def list_loans(platform: Platform, lender: str | None, borrower: str | None, wide: bool, as_json: bool) -> None:
+    """Loans, optionally one lender's or one borrower's.
 
-    def view(rows: list[Loan]) -> Table:
-        t = Table("loan", "mode", "status", "borrower", "lender", "principal", "outstanding")
-        for ln in rows:
-            t.add_row(str(ln.loan_id), ln.mode.name.lower(), ln.status.name.lower(), ln.borrower, ln.lender,
-                      _money(platform, ln.currency, ln.principal), _money(platform, ln.currency, ln.outstanding_now))
+    \b
+    Examples:
+      vscm loan list --lender bank
+      vscm loan list --borrower supplier --json
+    """
+    found = [loan_view(ln, platform.currency_code(ln.currency))
+             for ln in platform.loans.loans(lender=lender, borrower=borrower)]
+
+    def view(rows: list[dict[str, Any]]) -> Table:
+        party = Parties.of_platform(platform, wide)
+        t = Table("loan", "mode", "status", "borrower", "lender", "principal", "outstanding", **table_style(wide))
+        for d in rows:
+            t.add_row(str(d["loan_id"]), d["mode"].lower(), d["status"].lower(), party(d["borrower"]),
+                      party(d["lender"]), str(d["principal"]), str(d["outstanding_now"]))
         return t
 
     emit(found, as_json, view)
@@ -444,25 +473,35 @@ def list_loans(platform: Platform, lender: str | None, borrower: str | None, as_
 
 @loan.command("track")
 @click.argument("loan_id", type=ID)
+@wide_option
 @json_option
 @platform_command
-def track_cmd(platform: Platform, loan_id: int, as_json: bool) -> None:
-    """Where the loan's money is now, and every hop it took."""
+def track_cmd(platform: Platform, loan_id: int, wide: bool, as_json: bool) -> None:
+    """Where the loan's money is now, and every hop it took.
+
+    \b
+    Examples:
+      vscm loan track 3
+      vscm loan track 3 --json
+    """
     acct = loan_account(platform, loan_id)
-    data = {"loan_id": loan_id, "status": acct.loan.status.name, "disbursed": acct.loan.principal
-            if acct.loan.disbursed_at else 0, "held_by_borrower": acct.held_by_borrower, "paid": acct.paid,
-            "returned_to_lender": acct.returned, "released_after_repayment": acct.released, "hops": acct.trail}
+    m = functools.partial(money, currency=platform.currency_code(acct.loan.currency))
+    data = {"loan_id": loan_id, "status": acct.loan.status.name, "currency": m(0).currency,
+            "disbursed": m(acct.loan.principal if acct.loan.disbursed_at else 0),
+            "held_by_borrower": m(acct.held_by_borrower), "paid": {payee: m(v) for payee, v in acct.paid.items()},
+            "returned_to_lender": m(acct.returned), "released_after_repayment": m(acct.released),
+            "hops": [{**h, "amount": m(cast(int, h["amount"]))} for h in acct.trail]}
 
     def view(d: dict[str, Any]) -> Group:
-        m = lambda units: _money(platform, acct.loan.currency, units)
-        where = key_value_table([("disbursed", m(d["disbursed"])), ("unspent (borrower)", m(d["held_by_borrower"])),
-                                 *((f"paid to {payee}", m(v)) for payee, v in d["paid"].items()),
-                                 ("returned to lender", m(d["returned_to_lender"])),
-                                 ("released after repayment", m(d["released_after_repayment"]))],
+        party = Parties.of_platform(platform, wide)
+        where = key_value_table([("disbursed", d["disbursed"]), ("unspent (borrower)", d["held_by_borrower"]),
+                                 *((f"paid to {party(payee)}", v) for payee, v in d["paid"].items()),
+                                 ("returned to lender", d["returned_to_lender"]),
+                                 ("released after repayment", d["released_after_repayment"])],
                                 title=f"loan {loan_id}: where the money is")
-        hops = Table("hop", "from", "to", "amount", "purpose", "block", title="hops")
+        hops = Table("hop", "from", "to", "amount", "purpose", "block", title="hops", **table_style(wide))
         for h in d["hops"]:
-            hops.add_row(str(h["hop"]), str(h["from"]), str(h["to"]), m(int(h["amount"])), str(h["purpose"]),
+            hops.add_row(str(h["hop"]), party(h["from"]), party(h["to"]), str(h["amount"]), str(h["purpose"]),
                          str(h["block"]))
         return Group(where, hops)
 

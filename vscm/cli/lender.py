@@ -17,9 +17,10 @@ from rich.console import Group
 from rich.table import Table
 
 from vscm.audit.source import source_for
-from vscm.cli.output import emit, format_amount, json_option, key_value_table
+from vscm.cli.output import emit, format_amount, json_option, key_value_table, money, table_style, wide_option
 from vscm.cli.params import DATE
 from vscm.cli.session import PARTY, choice_from, network_options, open_deployment, vscm_home
+from vscm.cli.views import Parties, loan_from_record, loan_view
 from vscm.cli.wallet import signer_options, unlock_signer
 from vscm.errors import NotFound
 from vscm.index import Index, exposure, loan_detail, open_index, portfolio
@@ -68,11 +69,22 @@ def lender() -> None:
     """A lender's view of its loans (from the lenders' index)."""
 
 
+def _index_parties(index: Index, wide: bool) -> Parties:
+    """Registered names as the index folded them."""
+    return Parties(lambda address: (index.record("members", address) or {}).get("name") or None, wide)
+
+
+def _as_money(amounts: dict[str, Any], code: str) -> dict[str, Any]:
+    """Every amount of ``amounts`` (minor units) as money in ``code``; counts stay numbers."""
+    return {k: v if k == "loans" else money(v, code) for k, v in amounts.items()}
+
+
 @lender.command("portfolio")
 @click.argument("who", type=PARTY)
+@wide_option
 @json_option
 @index_command
-def portfolio_cmd(index: Index, who: str, as_json: bool) -> None:
+def portfolio_cmd(index: Index, who: str, wide: bool, as_json: bool) -> None:
     """Outstanding principal, accrued interest and collateral state, per mode and currency, of lender WHO.
 
     Amounts are never added across currencies: one row per mode and currency, and one total per currency.
@@ -83,20 +95,24 @@ def portfolio_cmd(index: Index, who: str, as_json: bool) -> None:
       vscm lender portfolio bank --json --no-update
     """
     view = portfolio(index, who)
-    data = {"lender": who, "modes": view["modes"], "totals": view["totals"]}
+    data = {"lender": who, "as_of_block": view["as_of_block"],
+            "modes": {mode: {**r, "currencies": {code: _as_money(a, code) for code, a in r["currencies"].items()}}
+                      for mode, r in view["modes"].items()},
+            "totals": {code: _as_money(a, code) for code, a in view["totals"].items()}}
 
     def table(d: dict[str, Any]) -> Table:
         t = Table("mode", "currency", "loans", "running", "outstanding principal", "accrued interest",
-                  "collateral locked", "written off", title=f"portfolio of {who} (block {view['as_of_block']})")
+                  "collateral locked", "written off", **table_style(wide),
+                  title=f"portfolio of {_index_parties(index, wide)(who)} (block {view['as_of_block']})")
         for mode, r in d["modes"].items():
             for i, (code, a) in enumerate(r["currencies"].items()):
                 counts = (str(r["loans"]), str(r["running"])) if i == 0 else ("", "")
-                t.add_row(mode if i == 0 else "", code, *counts, format_amount(a["outstanding_principal"]),
-                          format_amount(a["accrued_interest"]), str(r["collateral_locked"]) if i == 0 else "",
-                          format_amount(a["written_off"]))
+                t.add_row(mode if i == 0 else "", code, *counts, str(a["outstanding_principal"]),
+                          str(a["accrued_interest"]), str(r["collateral_locked"]) if i == 0 else "",
+                          str(a["written_off"]))
         for code, a in d["totals"].items():
-            t.add_row("[bold]total", code, "", "", format_amount(a["outstanding_principal"]),
-                      format_amount(a["accrued_interest"]), "", format_amount(a["written_off"]))
+            t.add_row("[bold]total", code, "", "", str(a["outstanding_principal"]),
+                      str(a["accrued_interest"]), "", str(a["written_off"]))
         return t
 
     emit(data, as_json, table)
@@ -104,9 +120,10 @@ def portfolio_cmd(index: Index, who: str, as_json: bool) -> None:
 
 @lender.command("exposure")
 @click.argument("who", type=PARTY)
+@wide_option
 @json_option
 @index_command
-def exposure_cmd(index: Index, who: str, as_json: bool) -> None:
+def exposure_cmd(index: Index, who: str, wide: bool, as_json: bool) -> None:
     """What lender WHO stands to lose on its open loans, per currency: by borrower, by supply chain, in total.
 
     Amounts are never added across currencies: each row is one currency, shown by its code.
@@ -116,21 +133,27 @@ def exposure_cmd(index: Index, who: str, as_json: bool) -> None:
       vscm lender exposure bank
       vscm lender exposure bank --json --no-update
     """
-    data = exposure(index, who)
+    raw = exposure(index, who)
+    data = {**raw, "currency": {code: _as_money(r, code) for code, r in raw["currency"].items()},
+            **{dimension: {k: {code: _as_money(r, code) for code, r in per.items()} for k, per in raw[dimension].items()}
+               for dimension in ("borrower", "supply_chain")}}
 
     def tables(d: dict[str, Any]) -> Group:
+        party = _index_parties(index, wide)
         parts = []
         for dimension in ("borrower", "supply_chain"):
             t = Table(dimension.replace("_", " "), "currency", "loans", "outstanding", "unspent loan money",
-                      title=f"exposure of {who} by {dimension.replace('_', ' ')} (block {d['as_of_block']})")
+                      title=f"exposure of {party(who)} by {dimension.replace('_', ' ')} (block {d['as_of_block']})",
+                      **table_style(wide))
             for k, per_currency in d[dimension].items():
                 for code, r in per_currency.items():
-                    t.add_row(k, code, str(r["loans"]), format_amount(r["outstanding"]), format_amount(r["unspent"]))
+                    t.add_row(party(k) if dimension == "borrower" else k, code, str(r["loans"]),
+                              str(r["outstanding"]), str(r["unspent"]))
             parts.append(t)
-        t = Table("currency", "loans", "outstanding", "unspent loan money",
-                  title=f"exposure of {who} by currency: the totals (block {d['as_of_block']})")
+        t = Table("currency", "loans", "outstanding", "unspent loan money", **table_style(wide),
+                  title=f"exposure of {party(who)} by currency: the totals (block {d['as_of_block']})")
         for code, r in d["currency"].items():
-            t.add_row(code, str(r["loans"]), format_amount(r["outstanding"]), format_amount(r["unspent"]))
+            t.add_row(code, str(r["loans"]), str(r["outstanding"]), str(r["unspent"]))
         parts.append(t)
         return Group(*parts)
 
@@ -139,27 +162,51 @@ def exposure_cmd(index: Index, who: str, as_json: bool) -> None:
 
 @lender.command("loan")
 @click.argument("loan_id", type=click.IntRange(min=1))
+@wide_option
 @json_option
 @index_command
-def loan_cmd(index: Index, loan_id: int, as_json: bool) -> None:
-    """One loan as the index knows it: numbers, tracked money, money trail, repayments."""
+def loan_cmd(index: Index, loan_id: int, wide: bool, as_json: bool) -> None:
+    """One loan as the index knows it: the loan (the keys of `vscm loan show --json`), its tracked money,
+    money trail and repayments.
+
+    \b
+    Examples:
+      vscm lender loan 3
+      vscm lender loan 3 --json --no-update
+    """
+    from vscm.cli.finance import loan_rows
+
     data = loan_detail(index, loan_id)
     if data is None:
         cursor = index.cursor()
         raise NotFound(f"loan {loan_id} is not in the index (as of block {cursor.block if cursor else '-'})")
+    code = data["currencyCode"]
+    pending = data["accrued_now"] - (data["interestAccrued"] - data["interestPaid"])
+    folded = index.record("loans", str(loan_id)) or {}  # mode and status as numbers, as the contract has them
+    record = loan_view(loan_from_record(loan_id, folded, pending), code)
+    funds = data["funds"] or {}
+    tracked = {k: money(funds.get(k, 0), code) for k in ("disbursed", "spent", "returned", "released")}
+    result = {
+        "loan": record, "as_of_block": data["as_of_block"], "tracked": {**tracked, "frozen": bool(funds.get("frozen"))},
+        "hops": [{**h, "amount": money(h["amount"], code)} for h in data["hops"]],
+        "repayments": [{"payer": r["payer"], "interest": money(r["interest"], code),
+                        "principal": money(r["principal"], code), "outstanding": money(r["outstanding"], code),
+                        "block": r["block"], "tx": r["tx"]} for r in data["repayments"]],
+    }
 
     def view(d: dict[str, Any]) -> Group:
-        fields = [(k, v) for k, v in d.items() if k not in ("funds", "hops", "repayments")]
-        trail = Table("hop", "to", "amount", "block", title="money trail")
+        party = _index_parties(index, wide)
+        trail = Table("hop", "to", "amount", "purpose", "block", title="money trail", **table_style(wide))
         for h in d["hops"]:
-            trail.add_row(str(h["hop"]), h["to"], format_amount(h["amount"]), str(h["block"]))
-        paid = Table("payer", "interest", "principal", "outstanding", "block", title="repayments")
+            trail.add_row(str(h["hop"]), party(h["to"]), str(h["amount"]), str(h["purpose"]), str(h["block"]))
+        paid = Table("payer", "interest", "principal", "outstanding", "block", title="repayments", **table_style(wide))
         for r in d["repayments"]:
-            paid.add_row(r["payer"], format_amount(r["interest"]), format_amount(r["principal"]),
-                         format_amount(r["outstanding"]), str(r["block"]))
-        return Group(key_value_table(fields, title=f"loan #{loan_id}"), trail, paid)
+            paid.add_row(party(r["payer"]), str(r["interest"]), str(r["principal"]), str(r["outstanding"]),
+                         str(r["block"]))
+        return Group(key_value_table(loan_rows(d["loan"], party), title=f"loan {loan_id} (block {d['as_of_block']})"),
+                     trail, paid)
 
-    emit(data, as_json, view)
+    emit(result, as_json, view)
 
 
 def _cells(figure: dict[str, Any], money: bool = False) -> str:

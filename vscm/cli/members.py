@@ -11,9 +11,10 @@ from rich.table import Table
 
 from vscm.cli.common import emit_tx, platform_command, signed_command
 from vscm.cli.lender import index_command
-from vscm.cli.output import emit, json_option, key_value_table
+from vscm.cli.output import emit, json_option, key_value_table, to_jsonable
 from vscm.cli.params import DATE, HASH32
 from vscm.cli.session import PARTY
+from vscm.cli.views import stamp, utc
 from vscm.client.platform import Platform
 from vscm.client.records import Member, Role, SupplyChain, Tier
 
@@ -27,11 +28,16 @@ def _reason(text: str) -> bytes:
     return keccak(text=text)
 
 
+def member_json(m: Member) -> dict[str, Any]:
+    """A member (schema ``Member`` of docs/json.md): the credential's expiry as an ISO 8601 time."""
+    return {**to_jsonable(m), "credential_expiry": utc(m.credential_expiry)}
+
+
 def member_view(m: Member) -> Any:
     return key_value_table([
         ("address", m.address), ("name", m.name), ("roles", ", ".join(r.label for r in m.roles)),
         ("tier", m.tier.name), ("status", m.status.name.lower()), ("supply chain", m.chain_id or "-"),
-        ("credential", "0x" + m.credential_hash.hex()), ("credential expiry", m.credential_expiry),
+        ("credential", "0x" + m.credential_hash.hex()), ("credential expiry", stamp(utc(m.credential_expiry))),
         ("financier attestation", m.financier_attestor or "-"), ("auditor attestation", m.auditor_attestor or "-"),
     ], title=m.name)
 
@@ -122,7 +128,8 @@ def evict_cmd(platform: Platform, signer: LocalAccount, who: str, reason: str, a
 @platform_command
 def show_cmd(platform: Platform, who: str, as_json: bool) -> None:
     """One member's record."""
-    emit(platform.members.member(who), as_json, member_view)
+    m = platform.members.member(who)
+    emit(member_json(m), as_json, lambda _: member_view(m))
 
 
 @member.command("list")
@@ -130,7 +137,8 @@ def show_cmd(platform: Platform, who: str, as_json: bool) -> None:
 @platform_command
 def list_cmd(platform: Platform, as_json: bool) -> None:
     """Every member, in order of application."""
-    emit(platform.members.members(), as_json, members_table)
+    found = platform.members.members()
+    emit([member_json(m) for m in found], as_json, lambda _: members_table(found))
 
 
 # ------------------------------------------------------------------ supply chains
@@ -186,7 +194,7 @@ def show_chain_cmd(platform: Platform, chain_id: int, as_json: bool) -> None:
     """A supply chain and its members."""
     sc: SupplyChain = platform.members.supply_chain(chain_id)
     members = platform.members.chain_members(chain_id)
-    emit({"chain": sc, "members": members}, as_json, lambda r: _chain_view(r["chain"], r["members"]))
+    emit({"chain": sc, "members": [member_json(m) for m in members]}, as_json, lambda _: _chain_view(sc, members))
 
 
 def _chain_view(sc: SupplyChain, members: list[Member]) -> Any:

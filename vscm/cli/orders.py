@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 import click
@@ -11,11 +10,12 @@ from rich.console import Group
 from rich.table import Table
 
 from vscm.cli.common import emit_tx, platform_command, signed_command
-from vscm.cli.output import emit, format_amount, json_option, key_value_table
+from vscm.cli.output import emit, json_option, key_value_table, table_style, wide_option
 from vscm.cli.params import AMOUNT, DATE, HASH32
 from vscm.cli.session import PARTY
+from vscm.cli.views import Parties, order_view, stamp
 from vscm.client.platform import Platform
-from vscm.client.records import DocKind, Order
+from vscm.client.records import DocKind
 
 __all__ = ["order"]
 
@@ -132,51 +132,57 @@ def attach_cmd(platform: Platform, signer: LocalAccount, order_id: int, kind: st
 
 @order.command("show")
 @ORDER_ID
+@wide_option
 @json_option
 @platform_command
-def show_cmd(platform: Platform, order_id: int, as_json: bool) -> None:
-    """One order with its documents."""
+def show_cmd(platform: Platform, order_id: int, wide: bool, as_json: bool) -> None:
+    """One order with its documents.
+
+    \b
+    Examples:
+      vscm order show 1
+      vscm order show 1 --json
+    """
     o = platform.orders.order(order_id)
-    emit(o, as_json, lambda x: _order_view(platform, x))
+    emit(order_view(o, platform.currency_code(o.currency)), as_json,
+         lambda x: _order_table(x, Parties.of_platform(platform, wide)))
 
 
 @order.command("list")
+@wide_option
 @json_option
 @platform_command
-def list_cmd(platform: Platform, as_json: bool) -> None:
-    """Every order."""
-    orders = platform.orders.orders()
+def list_cmd(platform: Platform, wide: bool, as_json: bool) -> None:
+    """Every order.
 
-    def view(rows: list[Order]) -> Table:
-        table = Table("order", "buyer", "seller", "chain", "amount", "status", "due")
+    \b
+    Examples:
+      vscm order list
+      vscm order list --wide | sort -k6
+      vscm order list --json
+    """
+    orders = [order_view(o, platform.currency_code(o.currency)) for o in platform.orders.orders()]
+
+    def view(rows: list[dict[str, Any]]) -> Table:
+        party = Parties.of_platform(platform, wide)
+        table = Table("order", "buyer", "seller", "chain", "amount", "status", "due", **table_style(wide))
         for o in rows:
-            table.add_row(str(o.order_id), o.buyer, o.seller, str(o.chain_id),
-                          f"{platform.currency_code(o.currency)} {format_amount(o.amount)}",
-                          o.status.name.lower(), _date(o.due_date))
+            table.add_row(str(o["order_id"]), party(o["buyer"]), party(o["seller"]), str(o["chain_id"]),
+                          str(o["amount"]), o["status"].lower(), stamp(o["due_date"]))
         return table
 
     emit(orders, as_json, view)
 
 
-def _order_view(platform: Platform, o: Order) -> Any:
+def _order_table(o: dict[str, Any], party: Parties) -> Any:
+    terms = f"overseas {o['incoterm']} → {o['destination_country']}" if o["overseas"] else "domestic"
     head = key_value_table([
-        ("order", o.order_id), ("status", o.status.name.lower()), ("buyer", o.buyer), ("seller", o.seller),
-        ("supply chain", o.chain_id), ("amount", f"{platform.currency_code(o.currency)} {format_amount(o.amount)}"),
-        ("due", _date(o.due_date)), ("terms", f"overseas {o.incoterm} → {o.destination_country}" if o.overseas else "domestic"),
-        ("carrier", o.carrier or "-"), ("warehouse", o.warehouse or "-"), ("invoice", o.invoice_number or "-"),
-        ("payee", o.payee),
-    ], title=f"order {o.order_id}")
-    docs = Table("#", "kind", "hash", "by", "at", title="documents")
-    for d in o.documents:
-        docs.add_row(str(d.index), d.kind.name.lower(), "0x" + d.hash.hex(), d.attached_by, _time(d.attached_at))
+        ("order", o["order_id"]), ("status", o["status"].lower()), ("buyer", party(o["buyer"])),
+        ("seller", party(o["seller"])), ("supply chain", o["chain_id"]), ("amount", o["amount"]),
+        ("due", stamp(o["due_date"])), ("terms", terms), ("carrier", party(o["carrier"])),
+        ("warehouse", party(o["warehouse"])), ("invoice", o["invoice_number"] or "-"), ("payee", party(o["payee"])),
+    ], title=f"order {o['order_id']}")
+    docs = Table("#", "kind", "hash", "by", "at", title="documents", **table_style(party.wide))
+    for d in o["documents"]:
+        docs.add_row(str(d["index"]), d["kind"].lower(), d["hash"], party(d["attached_by"]), stamp(d["attached_at"]))
     return Group(head, docs)
-
-
-def _date(seconds: int) -> str:
-    """Unix seconds as a UTC date (with the time when it is not midnight), for people."""
-    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
-    return moment.strftime("%Y-%m-%d" if moment.time() == datetime.min.time() else "%Y-%m-%d %H:%M:%S UTC")
-
-
-def _time(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -36,7 +36,9 @@ __all__ = [
     "json_option",
     "key_value_table",
     "money",
+    "table_style",
     "to_jsonable",
+    "wide_option",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,9 +133,38 @@ def dumps_json(data: Any) -> str:
     return json.dumps(to_jsonable(data), indent=2, sort_keys=True, default=json_default)
 
 
+#: ``ctx.meta`` key set by ``--wide``: tables are printed one line per row, never wrapped (see :func:`wide_option`).
+WIDE = "vscm.wide"
+
+
 def console(stderr: bool = False) -> Console:
-    """A rich console on the current stdout (or stderr); made per call so test runners can capture it."""
-    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False)
+    """A rich console on the current stdout (or stderr); made per call so test runners can capture it.
+
+    Under ``--wide`` it has no width limit, so that no row of a table wraps (for ``grep``, ``sort``, ``cut``).
+    """
+    ctx = click.get_current_context(silent=True)
+    wide = bool(ctx is not None and ctx.meta.get(WIDE))
+    return Console(file=sys.stderr if stderr else sys.stdout, highlight=False, width=100_000 if wide else None,
+                   soft_wrap=wide)
+
+
+def wide_option(command: F) -> F:
+    """Decorator adding ``--wide`` (full addresses, one line per row); the flag arrives as ``wide``."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        if value:
+            ctx.meta[WIDE] = True
+        return value
+
+    return click.option(
+        "--wide", "wide", is_flag=True, default=False, callback=remember,
+        help="Full addresses and one line per table row, never wrapped (for grep, sort, cut).",
+    )(command)
+
+
+def table_style(wide: bool) -> dict[str, Any]:
+    """Keyword arguments of a rich ``Table``: no box and no padding under ``--wide`` (columns split by spaces)."""
+    return {"box": None, "pad_edge": False, "show_edge": False} if wide else {}
 
 
 def emit(data: Any, as_json: bool, table_builder: Callable[[Any], RenderableType] | None = None) -> None:

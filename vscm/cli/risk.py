@@ -24,6 +24,7 @@ from vscm.cli.common import emit_tx, platform_command, signed_command
 from vscm.cli.output import console, emit, format_amount, json_option, key_value_table, money
 from vscm.cli.params import HASH32
 from vscm.cli.session import PARTY, vscm_home
+from vscm.cli.views import stamp, utc
 from vscm.client.platform import Platform
 from vscm.client.records import Alert, AlertSubject, Decision, LapsePolicy
 from vscm.errors import InputError, NotFound
@@ -110,7 +111,7 @@ def _alert_row(platform: Platform, a: Alert) -> dict[str, Any]:
     row: dict[str, Any] = {
         "alert": a.alert_id, "subject": a.subject.name.lower(), "subject_id": a.subject_id,
         "indicator": a.indicator, "what": _indicator(a.indicator), "severity": a.severity.name.lower(),
-        "raised_at": a.raised_at, "deadline": a.deadline, "raised_by": a.raised_by,
+        "raised_at": utc(a.raised_at), "deadline": utc(a.deadline), "raised_by": a.raised_by,
         "evidence": "0x" + a.evidence.hex(),
     }
     if a.subject == AlertSubject.LOAN:
@@ -140,7 +141,7 @@ def alerts_cmd(platform: Platform, lender: str | None, loan_id: int | None, chai
         t = Table("alert", "on", "indicator", "severity", "deadline", "loan status", title="alerts")
         for r in items:
             t.add_row(f"#{r['alert']}", f"{r['subject']} #{r['subject_id']}", r["what"], r["severity"],
-                      str(r["deadline"] or "-"), r.get("loan_status", "-"))
+                      stamp(r["deadline"]), r.get("loan_status", "-"))
         return t
 
     emit(rows, as_json, view)
