@@ -10,7 +10,7 @@ from typing import Any
 from vscm.audit.replay import ReplayResult
 from vscm.audit.state import Finding, _jsonable
 
-__all__ = ["build_report", "render_html", "render_markdown", "write_report"]
+__all__ = ["build_report", "render_html", "render_markdown", "report_json_path", "write_report"]
 
 MODES = ("pledge", "receivable", "prepayment", "payable")
 LOAN_STATUS = ("none", "applied", "approved", "rejected", "disbursed", "warned", "recalled", "repaid", "defaulted",
@@ -128,11 +128,16 @@ def render_html(r: dict[str, Any]) -> str:
            f"<body>{''.join(parts)}</body></html>\n"
 
 
+def report_json_path(path: Path) -> Path:
+    """Where :func:`write_report` writes the report's JSON beside the page ``path``."""
+    return path.with_suffix(".json") if path.suffix.lower() != ".json" else path.with_suffix(".report.json")
+
+
 def write_report(report: dict[str, Any], path: Path) -> tuple[Path, Path]:
     """Write the page (HTML for ``.html``/``.htm``, else Markdown) and the JSON beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     page = render_html(report) if path.suffix.lower() in (".html", ".htm") else render_markdown(report)
-    json_path = path.with_suffix(".json") if path.suffix.lower() != ".json" else path.with_suffix(".report.json")
+    json_path = report_json_path(path)
     json_path.write_text(json.dumps(report, indent=2) + "\n")
     path.write_text(page)
     return path, json_path

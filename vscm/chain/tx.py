@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Literal
 
 from eth_account.signers.local import LocalAccount
@@ -113,6 +115,9 @@ class Sender:
         self.w3 = chain.w3
         self.gas_multiplier = gas_multiplier
         self.receipt_timeout = receipt_timeout
+        #: called with each sent transaction's hash; the context it returns is held while the receipt is
+        #: awaited (the CLI shows a spinner on a terminal). None: nothing is shown.
+        self.on_wait: Callable[[bytes], AbstractContextManager[Any]] | None = None
 
     def transact(
         self,
@@ -267,7 +272,8 @@ class Sender:
                     f"the node refused the transaction from {account.address} (nonce {tx['nonce']}): "
                     f"{_reason(exc)}{_hint(exc)}", unfunded=_unfunded(exc)
                 ) from exc
-        receipt = self._wait_for_receipt(bytes(tx_hash))
+        with self.on_wait(bytes(tx_hash)) if self.on_wait is not None else nullcontext():
+            receipt = self._wait_for_receipt(bytes(tx_hash))
         if receipt["status"] != 1:
             raise self._failure(request, gas, receipt, where)
         return receipt

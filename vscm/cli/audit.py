@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from vscm.audit.audit import AuditOutcome, audit_chain, audit_stored
+from vscm.audit.report import report_json_path
 from vscm.cli.output import emit, json_option
 from vscm.cli.session import choice_from, manifest_path, network_options, open_deployment
 from vscm.client.deployment import Deployment
@@ -92,6 +93,7 @@ def _show(outcome: AuditOutcome, report_path: Path | None, as_json: bool) -> Non
     summary["findings"] = r["findings"]
     if report_path:
         summary["report"] = str(report_path)
+        summary["report_json"] = str(report_json_path(report_path))
 
     def view(d: dict[str, Any]) -> Table:
         t = Table("check", "entity", "field", "expected (history)", "found", "block",
@@ -102,6 +104,9 @@ def _show(outcome: AuditOutcome, report_path: Path | None, as_json: bool) -> Non
         return t
 
     emit(summary, as_json, view)
+    if not as_json:
+        click.echo(f"report written to {report_path} and {report_json_path(report_path)}" if report_path else
+                   "no report written: add --report FILE.html (or .md) for the document to sign")
     if outcome.findings:
         raise AuditDifferences(f"the audit found {len(outcome.findings)} difference(s)"
                         + (f": see {report_path}" if report_path else ""))

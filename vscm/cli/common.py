@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -33,7 +34,7 @@ from vscm.errors import ContractRevert, VscmError
 from vscm.oracle.model import Metric, TargetKind
 
 __all__ = ["MONEY_PARAMS", "currency_finder", "emit_tx", "platform_command", "readable_revert", "signed_command",
-           "tx_result"]
+           "spinner", "tx_result"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +72,8 @@ _ROLES = {"0x" + keccak(text=name).hex(): (name, holder) for name, holder in (
 def _opened(kwargs: dict[str, Any], signer: tuple[str, str] | None = None) -> Iterator[Platform]:
     choice = choice_from(kwargs)
     platform = open_platform(choice)
+    if signer is not None:
+        platform.chain.sender.on_wait = spinner(sys.stderr)
     try:
         yield platform
     except ContractRevert as exc:
@@ -113,6 +116,21 @@ def currency_finder(platform: Platform, given: Any) -> Callable[[Mapping[str, An
         return platform.currencies[0] if len(platform.currencies) == 1 else None
 
     return find
+
+
+def spinner(stream: TextIO) -> Callable[[bytes], AbstractContextManager[Any]] | None:
+    """What the sender shows while a transaction is awaited: a spinner naming it on a terminal, nothing
+    when ``stream`` is not one (a pipe, a file, a test): scripts read only the result."""
+    if not stream.isatty():
+        return None
+
+    def waiting(tx_hash: bytes) -> AbstractContextManager[Any]:
+        from rich.console import Console
+
+        return Console(file=stream).status(f"waiting for transaction 0x{tx_hash.hex()[:12]}… to be mined",
+                                           spinner="dots")
+
+    return waiting
 
 
 def readable_revert(exc: ContractRevert,

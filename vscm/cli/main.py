@@ -197,6 +197,9 @@ class VscmGroup(click.Group):
         if command is None and cmd_name in self.lazy:
             module, attribute, _ = self.lazy[cmd_name]
             command = getattr(importlib.import_module(module), attribute)
+            from vscm.cli.examples import add_examples
+
+            add_examples(command, cmd_name)
             self.add_command(command, cmd_name)
         return command
 

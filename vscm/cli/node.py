@@ -117,8 +117,25 @@ def deploy(currencies: tuple[str, ...], force: bool, as_json: bool, wallet: str,
     d = platform.deployment
     emit({"manifest": path, **d.__dict__}, as_json, lambda r: key_value_table(
         [("manifest", path), ("network", d.network), ("chain id", d.chain_id), ("block", d.block),
-         ("operator", d.operator), ("MemberRegistry", d.registry), ("OrderBook", d.orders),
-         *((f"PlatformCash {c}", a) for c, a in d.cash.items())], title="deployed"))
+         ("operator", d.operator), *deployed_contracts(d)], title="deployed"))
+
+
+def deployed_contracts(d: Any) -> list[tuple[str, str]]:
+    """Every contract of deployment ``d``, by name, in the order the manifest holds them: each address
+    field of the manifest (a field added later is listed without a change here), each currency's cash."""
+    from dataclasses import fields
+
+    from vscm.audit.replay import CONTRACT_FIELDS
+
+    names = {**CONTRACT_FIELDS, "council_safe": "Council Safe", "council_timelock": "Council TimelockController"}
+    rows: list[tuple[str, str]] = []
+    for f in fields(d):
+        value = getattr(d, f.name)
+        if f.name == "cash":
+            rows += [(f"PlatformCash {code}", address) for code, address in value.items()]
+        elif f.name != "operator" and isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+            rows.append((names.get(f.name, f.name), value))
+    return rows
 
 
 def _refuse_to_orphan(chain: Any, path: Path) -> None:

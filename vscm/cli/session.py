@@ -178,6 +178,16 @@ def resolve_party(text: str) -> ChecksumAddress:
 class PartyType(click.ParamType):
     name = "ADDRESS|WALLET"
 
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        """Shell completion: the wallet labels of the keystore that start with what was typed."""
+        from click.shell_completion import CompletionItem
+
+        try:
+            labels = open_keystore().labels()
+        except (WalletError, OSError):
+            return []
+        return [CompletionItem(label) for label in labels if label.startswith(incomplete)]
+
     def convert(self, value: Any, param: Any, ctx: Any) -> ChecksumAddress:
         try:
             return resolve_party(str(value))
