@@ -11,7 +11,8 @@ NODE_STAMP := node_modules/.installed
 
 install: $(PY_STAMP) $(NODE_STAMP) services engines
 
-# The test services' binaries (Debian's postgresql and mosquitto, and chromium for the browser tests): installed as root with apt-get when
+# The test services' binaries (Debian's postgresql and mosquitto, chromium for the browser tests, hyperfine for
+# make bench's CLI timings): installed as root with apt-get when
 # missing, no system service started; otherwise one line says which packages to install. The tests
 # start private servers from them on free ports (vscm/devservices.py).
 services: $(PY_STAMP)

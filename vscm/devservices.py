@@ -40,6 +40,7 @@ from vscm.errors import VscmError
 
 __all__ = [
     "CHROMIUM_PACKAGE",
+    "HYPERFINE_PACKAGE",
     "MOSQUITTO_PACKAGE",
     "POSTGRES_PACKAGE",
     "Mosquitto",
@@ -47,6 +48,7 @@ __all__ = [
     "ServiceError",
     "chromium_binary",
     "ensure_installed",
+    "hyperfine_binary",
     "last_line",
     "log_tail",
     "missing_packages",
@@ -60,6 +62,8 @@ HOST = "127.0.0.1"
 MOSQUITTO_PACKAGE = "mosquitto"
 POSTGRES_PACKAGE = "postgresql"
 CHROMIUM_PACKAGE = "chromium"
+#: the command-line benchmarking tool `make bench` times the CLI with (vscm/cli/bench.py)
+HYPERFINE_PACKAGE = "hyperfine"
 # Debian puts daemons in sbin (not on a user's PATH) and PostgreSQL's server in a versioned directory.
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 POSTGRES_GLOB = "/usr/lib/postgresql/*/bin"
@@ -118,6 +122,19 @@ def chromium_binary(path: str | None = None) -> Path:
     return Path(found)
 
 
+def hyperfine_binary(path: str | None = None) -> Path:
+    """Debian's ``hyperfine``, which ``make bench`` times the CLI's commands with.
+
+    Raises:
+        ServiceError: it is not installed, with the package that brings it.
+    """
+    found = shutil.which("hyperfine", path=path)
+    if found is None:
+        raise ServiceError(f"hyperfine is missing: install Debian's {HYPERFINE_PACKAGE} package "
+                           "(`make install` does it as root)")
+    return Path(found)
+
+
 def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in name.split(".") if part.isdigit())
 
@@ -126,7 +143,8 @@ def missing_packages(path: str | None = None) -> list[str]:
     """The Debian packages whose binaries are not found, in install order."""
     missing = []
     finders: tuple[tuple[str, Callable[[str | None], Path]], ...] = (
-        (POSTGRES_PACKAGE, postgres_bindir), (MOSQUITTO_PACKAGE, mosquitto_binary), (CHROMIUM_PACKAGE, chromium_binary))
+        (POSTGRES_PACKAGE, postgres_bindir), (MOSQUITTO_PACKAGE, mosquitto_binary), (CHROMIUM_PACKAGE, chromium_binary),
+        (HYPERFINE_PACKAGE, hyperfine_binary))
     for package, find in finders:
         try:
             find(path)
