@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -32,8 +32,6 @@ from vscm.errors import ChainError, InputError, TransactionFailed, is_transport_
 if TYPE_CHECKING:
     from web3 import Web3
 
-    from vscm.chain.backends import Chain
-
 __all__ = [
     "GAS_MULTIPLIER",
     "PRIORITY_FEE_WEI",
@@ -41,6 +39,7 @@ __all__ = [
     "FeePolicy",
     "NonceTracker",
     "Sender",
+    "SendingChain",
     "TransactionRejected",
     "fee_fields",
 ]
@@ -52,6 +51,19 @@ FeePolicy = Literal["dev", "zero", "node"]
 
 GAS_MULTIPLIER = 1.2
 PRIORITY_FEE_WEI = 10**9  # 1 gwei
+
+
+class SendingChain(Protocol):
+    """What a ``Sender`` needs of its chain (``vscm.chain.backends.Chain`` provides it): this module does not
+    import the backends, which import it (issue 15's import cycle)."""
+
+    w3: Web3
+    chain_id: int
+    name: str
+    fee_policy: FeePolicy
+    nonces: NonceTracker
+    confirmations: int
+    stall_timeout: float | None
 
 
 class TransactionRejected(ChainError):
@@ -109,7 +121,7 @@ class Sender:
         receipt_timeout: Seconds to wait for a transaction to be mined.
     """
 
-    def __init__(self, chain: Chain, *, gas_multiplier: float = GAS_MULTIPLIER,
+    def __init__(self, chain: SendingChain, *, gas_multiplier: float = GAS_MULTIPLIER,
                  receipt_timeout: float = 120.0) -> None:
         self.chain = chain
         self.w3 = chain.w3

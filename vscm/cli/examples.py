@@ -82,6 +82,8 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "risk alerts": ("vscm risk alerts", "vscm risk alerts --lender bank --json"),
     "risk show": ("vscm risk show 1", "vscm risk show 1 --json"),
     "risk decide": ("vscm risk decide 3 recall --wallet bank", "vscm risk decide 3 continue --wallet bank"),
+    "risk raise": (("vscm risk raise --loan 3 --indicator 103 --severity high --evidence file:evidence.json "
+                   "--wallet monitor"),),
     "risk lapse": ("vscm risk lapse 3 --wallet operator",),
     "risk declare-fraud": ("vscm risk declare-fraud 2 --evidence 0x5e… --wallet monitor",),
     "risk withdraw-fraud": ("vscm risk withdraw-fraud 2 --wallet operator",),
