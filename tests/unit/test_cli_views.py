@@ -54,3 +54,15 @@ def test_parties_are_named_with_a_short_address_and_whole_when_wide() -> None:
 
 def test_money_is_one_shape() -> None:
     assert dumps_json(Money(12_000_000, "CNY")) == '{\n  "amount": "120000.00",\n  "currency": "CNY",\n  "minor": 12000000\n}'
+
+
+def test_a_time_in_a_key_value_table_is_utc_to_the_second() -> None:
+    import io
+
+    from rich.console import Console
+
+    from vscm.cli.output import key_value_table
+
+    out = io.StringIO()
+    Console(file=out, width=120).print(key_value_table([("deadline", utc(1_924_992_009))]))
+    assert "2031-01-01 00:00:09 UTC" in out.getvalue() and "+00:00" not in out.getvalue()

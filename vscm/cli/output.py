@@ -16,7 +16,7 @@ import enum
 import json
 import sys
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any, TypeVar
@@ -212,6 +212,8 @@ def format_amount(units: int, decimals: int = 2) -> str:
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, datetime):  # a time for people: UTC, to the second (ISO 8601 stays for JSON)
+        return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     if isinstance(value, (bytes, bytearray, memoryview)):
         return "0x" + bytes(value).hex()
     if isinstance(value, enum.Enum):
