@@ -849,3 +849,44 @@ def test_an_address_in_any_case_is_read_and_a_malformed_one_is_422(story: Story,
     assert lower.status_code == 200 and lower.json()["lender"]["address"] == bank
     bad = client.get("/api/lenders/0x12/portfolio", headers=story.auth(story.cast.bank))
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["path", "address"]
+
+
+def test_the_loan_list_is_paged_in_loan_id_order_with_its_total(story: Story, client: TestClient) -> None:
+    bank = story.cast.bank.address
+    everything = client.get(f"/api/loans?lender={bank}&limit=500", headers=story.auth(story.cast.bank)).json()
+    ids = [ln["loan"] for ln in everything["loans"]]
+    assert ids == sorted(ids) and everything["total"] == len(ids) >= 4
+    page = client.get(f"/api/loans?lender={bank}&limit=2&offset=1", headers=story.auth(story.cast.bank)).json()
+    assert [ln["loan"] for ln in page["loans"]] == ids[1:3]
+    assert (page["total"], page["limit"], page["offset"]) == (len(ids), 2, 1)
+    assert client.get(f"/api/loans?lender={bank}&limit=501", headers=story.auth(story.cast.bank)).status_code == 422
+
+
+def test_a_loan_s_timeline_is_the_same_from_an_index_written_before_loan_logs(story: Story, tmp_path: Path) -> None:
+    """The timeline reads the index's loan_logs; an index written before they existed answers the same (every
+    log decoded), and its next update fills them in."""
+    import sqlite3
+
+    from vscm.audit.source import source_for
+    from vscm.console import ConsoleConfig, create_app
+    from vscm.index import open_index
+
+    source = sqlite3.connect(story.app.state.console.config.index)
+    old = sqlite3.connect(tmp_path / "old.sqlite")
+    source.backup(old)
+    source.close()
+    old.execute("DELETE FROM loan_logs")
+    old.execute("DELETE FROM meta WHERE name = 'loan_logs'")
+    old.commit()
+    old.close()
+    app = create_app(ConsoleConfig(index=str(tmp_path / "old.sqlite"), deployment=story.platform.deployment),
+                     background=False)
+    url, headers = f"/api/loans/{story.usd_loan}", story.auth(story.cast.bank)
+    with TestClient(story.app) as new_client, TestClient(app) as old_client:
+        expected = new_client.get(url, headers=headers).json()["timeline"]
+        assert len(expected) >= 3 and old_client.get(url, headers=headers).json()["timeline"] == expected
+        with open_index(tmp_path / "old.sqlite") as index:
+            index.update(source_for(story.platform.chain), story.platform.deployment)
+            assert index.meta()["loan_logs"] == "1"
+            assert index.db.query("SELECT COUNT(*) FROM loan_logs WHERE loan_id = ?", (story.usd_loan,))[0][0] == len(expected)
+        assert old_client.get(url, headers=headers).json()["timeline"] == expected

@@ -56,6 +56,8 @@ ExportFormat = Literal["csv", "xlsx"]
 #: An address in a path or a query: 0x and 40 hex digits in any case (the answers give its EIP-55 form).
 ADDRESS_PATTERN = "^0x[0-9a-fA-F]{40}$"
 SESSION_COOKIE = "vscm_session"
+#: Loans per page of GET /api/loans by default, and at most.
+PAGE, MAX_PAGE = 50, 500
 
 
 def vendor_dir() -> Path:
@@ -466,14 +468,18 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
                         headers={"content-disposition": f'attachment; filename="{name}.csv"'})
 
     @app.get("/api/loans", tags=["loans"], responses=errors())
-    def api_loans(party: PartyDep, index: IndexDep, lender: AddressQuery = None,
-                  borrower: AddressQuery = None) -> dict[str, Any]:
-        """Loans by lender and/or borrower; without either, the loans the party lends, borrows or guarantees
-        (every loan for auditors and the council)."""
+    def api_loans(party: PartyDep, index: IndexDep, lender: AddressQuery = None, borrower: AddressQuery = None,
+                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Loans per page.")] = PAGE,
+                  offset: Annotated[int, Query(ge=0, description="Loans skipped (loan id order).")] = 0,
+                  ) -> dict[str, Any]:
+        """Loans by lender and/or borrower, a page of ``limit`` in loan id order from ``offset``, with the
+        ``total``; without either filter, the loans the party lends, borrows or guarantees (every loan for
+        auditors and the council)."""
         who = [lender, borrower]
         party.see_loans(who[0], who[1])
         mine = None if party.sees_all or any(who) else party.address
-        return views.loan_list(directory(index), lender=who[0], borrower=who[1], party=mine)
+        return views.loan_list(directory(index), lender=who[0], borrower=who[1], party=mine, limit=limit,
+                               offset=offset)
 
     @app.get("/api/loans/{loan_id}", tags=["loans"], responses=errors(404))
     def api_loan(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
