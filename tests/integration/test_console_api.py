@@ -890,3 +890,19 @@ def test_a_loan_s_timeline_is_the_same_from_an_index_written_before_loan_logs(st
             assert index.meta()["loan_logs"] == "1"
             assert index.db.query("SELECT COUNT(*) FROM loan_logs WHERE loan_id = ?", (story.usd_loan,))[0][0] == len(expected)
         assert old_client.get(url, headers=headers).json()["timeline"] == expected
+
+
+def test_a_token_the_console_has_already_checked_is_refused_once_it_expires(story: Story, client: TestClient) -> None:
+    """The console keeps the tokens whose signature it checked, and still refuses them after their expiry."""
+    import time
+
+    d, minted = story.platform.deployment, datetime.now(UTC)
+    token = mint_token(story.cast.bank, chain_id=d.chain_id, registry=d.registry, now=minted,
+                       lifetime=timedelta(seconds=2))
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/me", headers=headers).status_code == 200
+    assert token in story.app.state.console.tokens
+    while datetime.now(UTC) <= minted + timedelta(seconds=3):  # until its expiry has passed
+        time.sleep(0.2)
+    refused = client.get("/api/me", headers=headers)
+    assert refused.status_code == 401 and "expired" in refused.json()["detail"]

@@ -166,12 +166,13 @@ class _Db:
         self.conn.close()
 
 
-def open_index(target: str | Path, *, schema: str | None = None, create: bool = True) -> Index:
+def open_index(target: str | Path, *, schema: str | None = None, create: bool = True, tables: bool = True) -> Index:
     """Open (creating its tables) the index at ``target``: a file path or ``sqlite:///path`` for SQLite,
     a ``postgresql://`` URL for PostgreSQL (``schema``: a PostgreSQL schema to keep it in).
 
     Args:
         create: False to open only an index that exists (a missing SQLite file is not created).
+        tables: False to skip creating the tables that are missing (a caller that opened it with True before).
 
     Raises:
         InputError: the target is neither a path nor a supported URL, or the database cannot be opened.
@@ -212,9 +213,10 @@ def open_index(target: str | Path, *, schema: str | None = None, create: bool = 
             raise InputError(f"cannot open the index at {path}: {exc}") from None
         db = _Db(conn, "sqlite")
     try:
-        with db.locked("schema"):
-            for statement in SCHEMA:
-                db.execute(statement)
+        if tables:
+            with db.locked("schema"):
+                for statement in SCHEMA:
+                    db.execute(statement)
     except Exception as exc:
         db.close()
         if isinstance(exc, sqlite3.DatabaseError):
