@@ -168,6 +168,8 @@ def test_the_demo_ends_with_a_console_command_that_opens_its_data(lines: list[st
     port = free_port()
     # this environment's vscm, as a user in the checkout would type it (.venv/bin/vscm after make demo)
     assert command[0] == "vscm" or Path(command[0]).absolute() == Path(sys.executable).parent / "vscm"
+    state = vscm_home / "demo" / "chain-state.json"
+    before = int(json.loads(state.read_text())["best_block_number"])
     server = subprocess.Popen([*command, "--port", str(port)],
                               env={**os.environ, "VSCM_HOME": str(vscm_home)}, stderr=subprocess.PIPE, text=True)
 
@@ -212,3 +214,5 @@ def test_the_demo_ends_with_a_console_command_that_opens_its_data(lines: list[st
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # Stopped by SIGTERM, the console closed the demo's chain: anvil wrote the recall's block to the state.
+    assert int(json.loads(state.read_text())["best_block_number"]) > before

@@ -51,6 +51,7 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
     if ctx.invoked_subcommand is not None:
         return
     import os
+    import signal
 
     import uvicorn
 
@@ -72,11 +73,19 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
         pass
     click.echo(f"console on http://{host}:{port}/ (index {target}, chain {deployment.chain_id}); Ctrl-C stops it",
                err=True)
+    # Uvicorn stops on SIGTERM, then raises the signal again: with the default action the process would end
+    # there, before the chain is closed (the demo's anvil left running, its state not saved). Exit instead.
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if chain is not None:
             chain.close()
+
+
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _demo_data(index_target: str | None) -> tuple[Any, Any, str]:
