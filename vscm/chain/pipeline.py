@@ -63,6 +63,7 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -204,7 +205,15 @@ class Pipeline:
         #: Hashes of transactions ``resume`` handed to the node again (each at most once a resume).
         self.resent: list[str] = []
         self._lock = threading.RLock()
+        self._journal_lock = threading.Lock()
         self._unsent: list[TxResult] = []
+        #: Full batches go to one sender thread as soon as they are signed, so the node takes a batch
+        #: in while the next is signed; one thread keeps the batches (and each signer's nonces) in order.
+        self._sender: ThreadPoolExecutor | None = None
+        self._inflight: list[Future[None]] = []
+        #: A batch the sender could not hand over (raised by the next ``flush``) and whether the
+        #: batches after it are tracked for ``resume`` (a send failure) or dropped (a journal failure).
+        self._send_error: tuple[ChainError, bool] | None = None
         self._open: list[TxResult] = []  # handed to the node, receipt not yet collected
         self._fees: dict[str, int] | None = None
         self._names: dict[str, str | None] = {}
@@ -311,34 +320,76 @@ class Pipeline:
             self.results.append(result)
             self._unsent.append(result)
             self._signers.setdefault(account.address.lower(), account)
+            if self._url is not None and len(self._unsent) >= self.batch_size:
+                batch, self._unsent = self._unsent, []
+                self._dispatch(batch)
         return result
 
     # -- sending and confirming -------------------------------------------------------------
 
     def flush(self) -> None:
-        """Hand every signed, unsent transaction to the node (in batches); collect nothing."""
+        """Hand every signed, unsent transaction to the node (in batches) and wait until the node
+        acknowledged every batch handed over so far; collect nothing.
+
+        Raises:
+            ChainError: a batch could not be handed over (the node did not answer: ``resume`` after
+                the reconnect asks for each transaction by hash), or the journal could not be written
+                (nothing of that batch, nor any later one, was sent).
+        """
         with self._lock:
             batch, self._unsent = self._unsent, []
             self._fees = None  # the next round signs with the fees of the chain as it is then
+            if self._url is not None:
+                for start in range(0, len(batch), self.batch_size):
+                    self._dispatch(batch[start:start + self.batch_size])
         if self._url is None:
             self._send_embedded(batch)
             return
-        for start in range(0, len(batch), self.batch_size):
-            chunk = batch[start:start + self.batch_size]
-            self._journal(chunk)
-            try:
-                answers = self._batch("eth_sendRawTransaction", [["0x" + r.raw.hex()] for r in chunk])
-            except ChainError:
-                # The node may have taken some before it failed: they stay "signed" and `resume`
-                # asks for each by hash after the reconnect.
+        self._drain()
+        with self._lock:
+            failure, self._send_error = self._send_error, None
+        if failure is not None:
+            raise failure[0]
+
+    def _dispatch(self, batch: list[TxResult]) -> None:
+        """Queue ``batch`` for the sender thread (called under ``_lock``: batches leave in signing order)."""
+        if self._sender is None:
+            self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vscm-pipeline-send")
+        self._inflight.append(self._sender.submit(self._send, batch))
+
+    def _drain(self) -> None:
+        """Wait for every batch handed to the sender thread."""
+        with self._lock:
+            inflight, self._inflight = self._inflight, []
+        for future in inflight:
+            future.result()
+
+    def _send(self, chunk: list[TxResult]) -> None:
+        """The sender thread: journal ``chunk`` (fsync'd), then send it as one JSON-RPC batch."""
+        if self._send_error is not None:  # an earlier batch failed: nothing after it is sent
+            if self._send_error[1]:
                 with self._lock:
-                    self._open.extend(batch[start:])
-                raise
-            for result, answer in zip(chunk, answers):
-                result.sends += 1
-                self._acknowledge(result, answer)
+                    self._open.extend(chunk)
+            return
+        try:
+            self._journal(chunk)
+        except ChainError as exc:
+            self._send_error = (exc, False)
+            return
+        try:
+            answers = self._batch("eth_sendRawTransaction", [["0x" + r.raw.hex()] for r in chunk])
+        except ChainError as exc:
+            # The node may have taken some before it failed: they stay "signed" and `resume`
+            # asks for each by hash after the reconnect.
             with self._lock:
                 self._open.extend(chunk)
+            self._send_error = (exc, True)
+            return
+        for result, answer in zip(chunk, answers):
+            result.sends += 1
+            self._acknowledge(result, answer)
+        with self._lock:
+            self._open.extend(chunk)
 
     def wait(self) -> list[TxResult]:
         """Send what is left, mine (manual mode) and collect every receipt.
@@ -372,6 +423,7 @@ class Pipeline:
         """
         if self._url is None:
             return []
+        self._drain()
         if self.mining == "manual":
             self._rpc("evm_setAutomine", [False])
         with self._lock:
@@ -421,7 +473,11 @@ class Pipeline:
             self._rpc("evm_setAutomine", [False])
 
     def close(self) -> None:
-        """Turn anvil's automine back on (manual mode)."""
+        """Stop the sender thread (after the batches handed to it) and turn anvil's automine back on
+        (manual mode)."""
+        if self._sender is not None:
+            self._sender.shutdown(wait=True)
+            self._sender = None
         if self.mining == "manual" and self._url is not None:
             try:
                 self._rpc("evm_setAutomine", [True])
@@ -442,7 +498,7 @@ class Pipeline:
             return
         lines = "".join(json.dumps({"hash": r.tx_hash, "sender": r.sender, "nonce": r.nonce, "label": r.label,
                                     "raw": "0x" + r.raw.hex()}, separators=(",", ":")) + "\n" for r in results)
-        with self._lock:
+        with self._journal_lock:
             try:
                 with open(self.journal, "a", encoding="utf-8") as out:
                     out.write(lines)
