@@ -534,12 +534,14 @@ over it.
     return Section("Throughput: business transactions per second", text, "\n".join(lines))
 
 
+#: Order-book sizes of the scaling section (full run).
+SCALING_LEVELS = (1_000, 10_000, 100_000)
 SCALING_STEPS = ("OrderBook.place", "OrderBook.attach", "OrderBook.accept", "OrderBook.ship",
                  "OrderBook.deliver", "OrderBook.invoice", "PlatformCash.approve", "OrderBook.settle")
 
 
 def scaling_section(options: Options) -> Section:
-    levels = [100, 300] if options.quick else [1_000, 10_000, 100_000]
+    levels = [100, 300] if options.quick else list(SCALING_LEVELS)
     sample = 10 if options.quick else 200
     fill_round = 2_000
     rows: list[str] = []
