@@ -47,7 +47,8 @@ def test_call_encoder_names_an_unknown_function_and_a_wrong_argument_count():
     {"gasPrice": 0},
     {"gasPrice": 7 * 10**9},
 ])
-@pytest.mark.parametrize("data", [b"", b"\x01", b"\x80", bytes.fromhex("a9059cbb" + "00" * 64), b"\xff" * 2_000])
+@pytest.mark.parametrize("data", [b"", b"\x01", b"\x80", bytes.fromhex("a9059cbb" + "00" * 64), b"\xff" * 2_000],
+                         ids=["empty", "one byte", "one byte 0x80", "transfer call", "2,000 bytes"])
 def test_signed_bytes_and_hash_are_eth_accounts(fees, data):
     """Every RLP length form: empty, one byte below and above 0x80, short and long strings and lists,
     integers from zero to 2^200, and a chain id whose EIP-155 v takes several bytes."""
