@@ -755,38 +755,40 @@ class Load:
             return post([{"jsonrpc": "2.0", "id": 0, "method": method, "params": params}])[0]["result"]
 
         size = max(1, -(-count // max(1, rounds)))
-        for start in range(0, count, size):
-            signed: list[tuple[str, str]] = []
-            with self.chain.nonces.lock:
-                for i in range(start, min(count, start + size)):
-                    sender, to = traders[i % len(traders)], traders[(i * 7 + 1) % len(traders)]
-                    call_data = data + bytes(12) + bytes.fromhex(to.address[2:]) + (1 + i % 1000).to_bytes(32, "big")
-                    raw, tx_hash = sign_transaction(sender, self.chain.chain_id, self.chain.nonces.take(sender.address),
-                                                    fees, GAS["erc20"], token.address, 0, call_data)
-                    signed.append(("0x" + raw.hex(), "0x" + tx_hash.hex()))
-            with self.measured(received):
-                with self.measured(sent):
+        try:
+            for start in range(0, count, size):
+                signed: list[tuple[str, str]] = []
+                with self.chain.nonces.lock:
+                    for i in range(start, min(count, start + size)):
+                        sender, to = traders[i % len(traders)], traders[(i * 7 + 1) % len(traders)]
+                        call_data = data + bytes(12) + bytes.fromhex(to.address[2:]) + (1 + i % 1000).to_bytes(32, "big")
+                        raw, tx_hash = sign_transaction(sender, self.chain.chain_id, self.chain.nonces.take(sender.address),
+                                                        fees, GAS["erc20"], token.address, 0, call_data)
+                        signed.append(("0x" + raw.hex(), "0x" + tx_hash.hex()))
+                with self.measured(received):
+                    with self.measured(sent):
+                        for k in range(0, len(signed), batch_size):
+                            answers = post([{"jsonrpc": "2.0", "id": j, "method": "eth_sendRawTransaction",
+                                             "params": [raw]} for j, (raw, _) in enumerate(signed[k:k + batch_size])])
+                            refused = [a["error"] for a in answers if "error" in a]
+                            if refused:
+                                raise ChainError(f"the node refused a pre-signed ERC-20 transfer: {refused[0]}")
+                        pending = int(call("txpool_status", [])["pending"], 16)
+                        while pending:
+                            call("evm_mine", [])
+                            left = int(call("txpool_status", [])["pending"], 16)
+                            if left == pending:
+                                raise ChainError(f"{left} pre-signed ERC-20 transfers stay unmined")
+                            pending = left
                     for k in range(0, len(signed), batch_size):
-                        answers = post([{"jsonrpc": "2.0", "id": j, "method": "eth_sendRawTransaction",
-                                         "params": [raw]} for j, (raw, _) in enumerate(signed[k:k + batch_size])])
-                        refused = [a["error"] for a in answers if "error" in a]
-                        if refused:
-                            raise ChainError(f"the node refused a pre-signed ERC-20 transfer: {refused[0]}")
-                    pending = int(call("txpool_status", [])["pending"], 16)
-                    while pending:
-                        call("evm_mine", [])
-                        left = int(call("txpool_status", [])["pending"], 16)
-                        if left == pending:
-                            raise ChainError(f"{left} pre-signed ERC-20 transfers stay unmined")
-                        pending = left
-                for k in range(0, len(signed), batch_size):
-                    receipts = post([{"jsonrpc": "2.0", "id": j, "method": "eth_getTransactionReceipt",
-                                      "params": [h]} for j, (_, h) in enumerate(signed[k:k + batch_size])])
-                    received.failed += sum(1 for r in receipts if int((r.get("result") or {}).get("status", "0x0"), 16) != 1)
-            for stats in (sent, received):
-                stats.transactions += len(signed)
-                stats.rounds += 1
-        session.close()
+                        receipts = post([{"jsonrpc": "2.0", "id": j, "method": "eth_getTransactionReceipt",
+                                          "params": [h]} for j, (_, h) in enumerate(signed[k:k + batch_size])])
+                        received.failed += sum(1 for r in receipts if int((r.get("result") or {}).get("status", "0x0"), 16) != 1)
+                for stats in (sent, received):
+                    stats.transactions += len(signed)
+                    stats.rounds += 1
+        finally:
+            session.close()
         return sent, received
 
     def _traders(self) -> list[LocalAccount]:
