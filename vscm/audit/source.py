@@ -7,9 +7,12 @@ addresses in a range (raw ``eth_getLogs``), and the logs of one transaction's re
 
 from __future__ import annotations
 
+import itertools
 import json
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +148,9 @@ class Source(ABC):
     """Where a replay reads the history from: an RPC node, the embedded chain, or a stored file."""
 
     name = "source"
+    #: ``block_receipts`` reads every receipt of each block asked for, whatever transactions are named,
+    #: and recomputes its receipts root: a replay then takes the platform's logs from those receipts
+    whole_block_receipts = False
 
     @abstractmethod
     def head(self) -> int:
@@ -162,6 +168,10 @@ class Source(ABC):
     def receipt_logs(self, tx_hashes: list[str]) -> dict[str, list[RawLog]]:
         """The logs of each transaction's receipt, as the chain reports them."""
 
+    def all_logs(self, start: int, stop: int) -> list[RawLog]:
+        """Every log of blocks ``start..stop``, of any address (the bloom-only check)."""
+        raise AuditError(f"{self.name} cannot read every log of a block: the bloom-only check needs a node")
+
     def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
         """For each block (number -> the transactions of interest): the receipts root recomputed from
         all the block's receipts (None when this source cannot), and each transaction's receipt logs."""
@@ -173,28 +183,46 @@ class Source(ABC):
 
 
 class RpcSource(Source):
-    """Any JSON-RPC node (anvil, Besu, geth) over HTTP, with batched requests."""
+    """Any JSON-RPC node (anvil, Besu, geth) over HTTP, with batched requests.
 
-    def __init__(self, url: str, timeout: float = 60.0) -> None:
+    ``connections``: blocks' receipts are read over this many connections at once, one block per
+    request, so that the node works on the next block while this process hashes the last one, and a
+    node that serves requests on several threads (anvil, geth) uses them."""
+
+    whole_block_receipts = True
+
+    def __init__(self, url: str, timeout: float = 60.0, connections: int = 2) -> None:
         import requests
 
         self.url = url
         self.name = url
         self.timeout = timeout
+        self.connections = max(1, connections)
         self.session = requests.Session()
-        self._id = 0
+        self._local = threading.local()
+        self._ids = itertools.count(1)
         self._scheme: str | None = None
         self._per_tx_receipts = False
+
+    def _session(self) -> Any:
+        """This thread's HTTP session (a ``requests.Session`` is not shared between threads)."""
+        if threading.current_thread() is threading.main_thread():
+            return self.session
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = self._local.session = requests.Session()
+        return session
 
     def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
         if not calls:
             return []
         payload = []
         for method, params in calls:
-            self._id += 1
-            payload.append({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
+            payload.append({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params})
         try:
-            response = self.session.post(self.url, json=payload, timeout=self.timeout)
+            response = self._session().post(self.url, json=payload, timeout=self.timeout)
             response.raise_for_status()
             answers = response.json()
         except Exception as exc:
@@ -233,18 +261,34 @@ class RpcSource(Source):
                                              "address": addresses}])])[0]
         return [normalise_log(r) for r in raw]
 
+    def all_logs(self, start: int, stop: int) -> list[RawLog]:
+        raw = self._batch([("eth_getLogs", [{"fromBlock": hex(start), "toBlock": hex(stop)}])])[0]
+        return [normalise_log(r) for r in raw]
+
     def block_receipts(self, blocks: dict[int, list[str]]) -> tuple[dict[int, str | None], dict[str, list[RawLog]]]:
         """``eth_getBlockReceipts`` (anvil, geth, Besu 24+, Kaia), batched; the root recomputed from them.
         A node without it gets the same receipts one transaction at a time (``_receipts_of_blocks``)."""
         numbers = sorted(blocks)
         roots: dict[int, str | None] = {}
         logs: dict[str, list[RawLog]] = {}
-        for first in range(0, len(numbers), 100):
-            chunk = numbers[first:first + 100]
-            for number, receipts in zip(chunk, self._receipts_of_blocks(chunk), strict=True):
-                roots[number] = receipts_root(receipts or [])
-                for r in receipts or []:
-                    logs[_hex(r["transactionHash"])] = [normalise_log(lg) for lg in r["logs"]]
+
+        def read(chunk: list[int]) -> list[tuple[int, str, dict[str, list[RawLog]]]]:
+            return [(number, receipts_root(receipts), {
+                _hex(r["transactionHash"]): [normalise_log(lg) for lg in r["logs"]] for r in receipts})
+                for number, receipts in zip(chunk, self._receipts_of_blocks(chunk), strict=True)]
+
+        # Several requests in flight (each block's receipts hashed while the node reads the next), at
+        # most 100 blocks per request.
+        size = min(100, max(1, -(-len(numbers) // (2 * self.connections)))) if self.connections > 1 else 100
+        chunks = [numbers[i:i + size] for i in range(0, len(numbers), size)]
+        if len(chunks) > 1:
+            with ThreadPoolExecutor(self.connections, thread_name_prefix="vscm-receipts") as pool:
+                answers = [a for part in pool.map(read, chunks) for a in part]
+        else:
+            answers = [a for chunk in chunks for a in read(chunk)]
+        for number, root, by_tx in answers:
+            roots[number] = root
+            logs.update(by_tx)
         return roots, logs
 
     def _receipts_of_blocks(self, numbers: list[int]) -> list[list[dict[str, Any]]]:
@@ -279,6 +323,8 @@ class RpcSource(Source):
 class EmbeddedSource(Source):
     """The in-process eth-tester chain: raw requests through its provider (no web3 formatting)."""
 
+    whole_block_receipts = True
+
     def __init__(self, chain: Any) -> None:
         self.chain = chain
         self.name = "embedded"
@@ -304,6 +350,12 @@ class EmbeddedSource(Source):
     def logs(self, start: int, stop: int, addresses: list[str]) -> list[RawLog]:
         response = self.chain.w3.provider.make_request(
             "eth_getLogs", [{"from_block": start, "to_block": stop, "address": addresses}])
+        if "error" in response:
+            raise AuditError(f"eth_getLogs failed on the embedded chain: {response['error']}")
+        return [normalise_log(r) for r in response["result"]]
+
+    def all_logs(self, start: int, stop: int) -> list[RawLog]:
+        response = self.chain.w3.provider.make_request("eth_getLogs", [{"from_block": start, "to_block": stop}])
         if "error" in response:
             raise AuditError(f"eth_getLogs failed on the embedded chain: {response['error']}")
         return [normalise_log(r) for r in response["result"]]
