@@ -3,7 +3,8 @@
 On an anvil node, a platform history of at least ``N`` events is generated (``generate_history``),
 then, in the same run, measured: the raw ``eth_getLogs`` fetch rate over the same block windows the
 replay uses, the replay rate (fetch + decode + fold + block hash chain), the end-to-end audit rate
-(replay + receipts roots + every record compared with the contracts + money, with its CPU time), and the peak Python memory
+(replay + receipts roots + every record compared with the contracts + money, with its CPU time and the node's; then
+with the bloom-only check), and the peak Python memory
 of the replay (tracemalloc) over the first quarter and over the whole history — equal peaks show
 that memory stays bounded (windows are streamed; only the state is kept).
 """
@@ -225,8 +226,10 @@ def section(options: Any) -> Any:
             "`vscm.audit` from its deployment block: the raw `eth_getLogs` fetch rate over the same windows, "
             "measured in the same run, next to the replay rate (fetch, decode, fold into the platform state, "
             "block hash chain), with the receipts roots recomputed, and the audit end to end (every check, its CPU "
-            "per event in this process, and beside it the node's own time to answer `eth_getBlockReceipts` for "
-            "every block, which bounds the end-to-end rate). " + memory_note(memory))
+            "per event in this process and in the node, and beside it the node's own time to answer "
+            "`eth_getBlockReceipts` for every block, which bounds the end-to-end rate), then the same audit with "
+            "the bloom-only check (`--check bloom`: no receipts; blind to log data, see the README). The rates "
+            "depend on the machine's load, given in the notes. " + memory_note(memory))
     return Section("Audit replay rate (anvil)", text, render_table(rows))
 
 

@@ -16,8 +16,10 @@ has no false negatives, so a block whose bloom names no platform contract has no
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,13 +243,22 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
         return _fetch_window(source, bloom, addresses, platform, first, last, receipts=receipts, whole=whole,
                              every=every)
 
-    # The next window is read (by the node, in a thread) while this one is checked and folded here.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vscm-audit-fetch") as reader:
+    # From a node, the next window is read (in a thread) while this one is checked and folded here; a
+    # stored source (a file, the index's own database connection) is read in this thread.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vscm-audit-fetch") if source.live \
+            else contextlib.nullcontext() as reader:
+
+        def submit(first: int, last: int) -> Callable[[], _Window]:
+            """The window ``first..last``, to be taken with a call: being read already, or read then."""
+            if reader is not None:
+                return reader.submit(fetch, first, last).result
+            return functools.partial(fetch, first, last)
+
         size = min(window, FIRST_WINDOW)
-        pending: Future[_Window] | None = reader.submit(fetch, start, min(stop, start + size - 1))
+        pending: Callable[[], _Window] | None = submit(start, min(stop, start + size - 1))
         try:
             while pending is not None:
-                win = pending.result()
+                win = pending()
                 first, last, headers, logs = win.first, win.last, win.headers, win.logs
                 # Windows follow the density of the history so one window holds about TARGET_LOGS logs:
                 # memory stays bounded however many events a block carries (a single block is the floor).
@@ -255,7 +266,7 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
                 # A window grows at most twofold: a dense stretch after a sparse one costs one window of
                 # twice the last size at most, whatever the history's length.
                 size = max(1, min(window, size * 2, int(TARGET_LOGS / per_block) if per_block else window))
-                pending = reader.submit(fetch, last + 1, min(stop, last + size)) if last < stop else None
+                pending = submit(last + 1, min(stop, last + size)) if last < stop else None
                 prev = _check_headers(result, headers, first, last, prev)
                 ctx.timestamps = {h.number: h.timestamp for h in headers}
                 hashes = {h.number: h.hash for h in headers}
@@ -296,10 +307,6 @@ def replay_into(result: ReplayResult, source: Source, deployment: Any, start: in
                     on_window(headers, logs)
                 if progress:
                     progress(last - start + 1, stop - start + 1)
-        except BaseException:
-            if pending is not None:
-                pending.cancel()
-            raise
         finally:
             if own:
                 own.close()

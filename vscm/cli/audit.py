@@ -65,7 +65,7 @@ def replay_cmd(to_block: int | None, from_block: int | None, report_path: Path |
                                   save=save, report=report_path, progress=progress)
     finally:
         chain.close()
-    _show(outcome, report_path, as_json)
+    _show(outcome, report_path, as_json, check=check)
 
 
 @audit.command("stored")
@@ -91,9 +91,11 @@ def stored_cmd(history: Path, offline: bool, report_path: Path | None, as_json: 
     _show(outcome, report_path, as_json)
 
 
-def _show(outcome: AuditOutcome, report_path: Path | None, as_json: bool) -> None:
+def _show(outcome: AuditOutcome, report_path: Path | None, as_json: bool, check: str | None = None) -> None:
     r = outcome.report
     summary = {k: r[k] for k in ("network", "from_block", "to_block", "blocks", "events", "verdict")}
+    if check is not None:
+        summary["check"] = check  # how each block's logs were proven (receipts, or the weaker bloom)
     summary["findings"] = r["findings"]
     if report_path:
         summary["report"] = str(report_path)
@@ -101,7 +103,8 @@ def _show(outcome: AuditOutcome, report_path: Path | None, as_json: bool) -> Non
     def view(d: dict[str, Any]) -> Table:
         t = Table("check", "entity", "field", "expected (history)", "found", "block",
                   title=f"audit of {d['network']}, blocks {d['from_block']}-{d['to_block']}: {d['events']} events, "
-                        f"{d['verdict']}")
+                        f"{d['verdict']}" + (" (bloom-only check: log data unchecked)" if d.get("check") == "bloom"
+                                             else ""))
         for f in d["findings"]:
             t.add_row(f["check"], f["entity"], f["field"], str(f["expected"]), str(f["found"]), str(f["block"]))
         return t
