@@ -3,8 +3,10 @@
 ``replay(source, deployment, to_block)`` streams windows of at most ``window`` blocks, sized to hold
 about ``TARGET_LOGS`` logs each: headers (the hash
 chain must link), logs of the platform's contracts (each must carry its block's hash; with
-``receipts=True`` the platform logs of every transaction must equal its receipt's), decoded and
-folded in (block, log index) order. Memory holds the state and one window, never the whole history.
+``receipts=True`` on a node they are taken from the receipts whose root is recomputed, and a stored
+history's must equal the receipts'), decoded and folded in (block, log index) order. From a node the
+next window is read in a thread while the last is checked and folded. Memory holds the state and two
+windows, never the whole history.
 
 Every block of the range is accounted for, not only those with logs: each header's fields must
 hash to its hash (a forged timestamp or receipts root is found, offline too), every platform log
