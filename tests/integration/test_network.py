@@ -131,7 +131,6 @@ def test_the_whole_demo_story_runs_on_the_network_with_free_gas(
     line_with(lines, "Chang'an Audit co-signed", "3 of 3 members", "evicted")
     line_with(lines, "Yiwu", "the bank refuses it")
     line_with(lines, "Chang'an Audit replayed blocks", "clean")
-    assert not [line for line in lines if "finding" in line.lower() and "fraud finding" not in line.lower()]
     bad = max(platform.loans.loans(), key=lambda ln: ln.defaulted_at).loan_id
     late = platform.loans.loan(bad)
     assert late.defaulted_at > late.maturity + 7 * NETWORK_DAY and late.guarantor_paid > 0
@@ -208,6 +207,8 @@ def test_two_validators_killed_stop_the_chain_and_the_client_says_so(
     assert time.monotonic() - started < 60
     message = str(raised.value)
     assert "\n" not in message and f"head {head}" in message and "2f+1" in message
+    with pytest.raises(ChainStalled, match=f"head {head}\\) while waiting for chain time"):
+        chain.let_time_pass(60)  # the demo's real-time wait stops too, in one line
     shown = status(network)
     assert shown["can_commit"] is False and shown["running"] == 2
 
