@@ -910,8 +910,11 @@ class Model:
 
     def mark_default(self, loan_id: int, by: str, now: int) -> None:
         ln = self._loan(loan_id)
-        _require(ln.lender == by, "LoanNotLender")
-        self._require_active(by)
+        if ln.lender != by:
+            # Once the lender is no longer active, the guarantor may declare the default too. (An evicted
+            # lender still may: nobody is suspended in the model.)
+            _require(ln.guarantor == by, "LoanNotLender")
+            _require(not self.members.active(ln.lender), "LoanLenderStillActive")
         _require(ln.status in RUNNING, "LoanWrongStatus")
         _require(now > ln.maturity + GRACE, "LoanNotMature")
         self._require_nothing_to_collect(ln)
@@ -932,6 +935,16 @@ class Model:
             self._move(ln.currency, self.loanbook, ln.lender, take)
             self._apply_payment(ln, take)
         self._release_guarantee(ln)
+
+    def assign_collateral(self, loan_id: int, by: str, to: str) -> None:
+        """The guarantor that paid and closed the loan names an active member to take the collateral kept
+        for it (LoanBook.assignCollateral)."""
+        ln = self._loan(loan_id)
+        _require(ln.guarantor == by, "LoanNotGuarantor")
+        _require(bool(ln.guarantor_paid) and ln.status == LoanStatus.REPAID
+                 and self.assets[ln.asset_id].locked_by == loan_id, "LoanNoCollateralKept")
+        self._require_active(to)
+        self._hand_over(ln, to)
 
     def write_off(self, loan_id: int, by: str) -> None:
         ln = self._lender_action(loan_id, by, LoanStatus.DEFAULTED)
@@ -1229,9 +1242,12 @@ class Model:
             kept = ln.guarantor_paid and ln.guarantor and not self.members.active(ln.guarantor)
             if (ln.status == LoanStatus.REPAID and self.assets[ln.asset_id].locked_by == ln.loan_id
                     and not (kept and self.order(self.assets[ln.asset_id].order_id).status != OrderStatus.SETTLED)):
-                # (Collateral kept locked for a subrogated guarantor that was evicted waits for it; a claim's
-                # settlement, once paid here, is collected for it.)
+                # (A claim's settlement, once paid here, is collected for the guarantor.)
                 trials.append(("collected", lambda m, ln=ln: m.collect(ln.loan_id, now)))
+            elif ln.status == LoanStatus.REPAID and kept and self.assets[ln.asset_id].locked_by == ln.loan_id:
+                # Collateral kept for a subrogated guarantor that can hold no asset goes to a member it names.
+                trials.append(("assigned", lambda m, ln=ln: m.assign_collateral(
+                    ln.loan_id, ln.guarantor, next(iter(m.members.roles)))))
             for what, attempt in trials:
                 trial = self.copy()
                 for who in (ln.borrower, ln.lender, ln.guarantor or ln.borrower):

@@ -408,6 +408,10 @@ class LoansFacade(_Facade):
     def write_off(self, loan_id: int) -> Any:
         return self._send(self.contract.functions.writeOff(loan_id))
 
+    def assign_collateral(self, loan_id: int, to: str) -> Any:
+        """The guarantor that paid and could hold no asset names the active member taking the collateral."""
+        return self._send(self.contract.functions.assignCollateral(loan_id, to))
+
     def warn(self, loan_id: int, deadline: int) -> Any:
         return self._send(self.contract.functions.warn(loan_id, deadline))
 
