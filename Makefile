@@ -63,8 +63,9 @@ $(NODE_STAMP): package.json package-lock.json | $(PY_STAMP)
 compile: install
 	$(BIN)/python -m vscm.chain.compile
 
+# `make demo NETWORK=local`: the same story on a network of `vscm network up` (its loans last seconds there).
 demo: install
-	$(BIN)/python -m vscm.demo
+	$(BIN)/python -m vscm.demo $(if $(NETWORK),--network $(NETWORK))
 
 # Two workers (one file each at a time: module fixtures are built once); the 20 slowest tests listed.
 test: install

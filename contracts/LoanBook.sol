@@ -30,8 +30,11 @@ contract LoanBook is ILoanBook, AccessControl {
 
     uint256 public constant BPS = 10_000;
     uint256 public constant YEAR = 365 days;
-    /// @notice A loan can be declared defaulted this long after its maturity.
-    uint64 public constant GRACE_PERIOD = 7 days;
+    /// @notice The longest grace period a deployment may set.
+    uint64 public constant MAX_GRACE_PERIOD = 365 days;
+    /// @notice A loan can be declared defaulted this long after its maturity: a platform parameter set
+    /// by the deployer (7 days on the platform's defaults; seconds for a demo on a real-time network).
+    uint64 public immutable GRACE_PERIOD;
     /// @notice An approval can be disbursed this long; then the borrower may withdraw the loan.
     uint64 public constant APPROVAL_VALIDITY = 30 days;
     /// @notice Highest annual rate accepted (36 %), a usury guard.
@@ -48,7 +51,17 @@ contract LoanBook is ILoanBook, AccessControl {
     mapping(uint256 => uint64) private _loanChain;
     mapping(uint64 => uint256[]) private _chainLoans;
 
-    constructor(IMemberRegistry registry_, IOrderBook orders_, IAssetRegistry assets_, IFundTracker funds_, address operator) {
+    constructor(
+        IMemberRegistry registry_,
+        IOrderBook orders_,
+        IAssetRegistry assets_,
+        IFundTracker funds_,
+        address operator,
+        uint64 gracePeriod
+    ) {
+        // A grace period beyond a year is a deployment mistake (and could overflow maturity + grace).
+        if (gracePeriod > MAX_GRACE_PERIOD) revert LoanBadGracePeriod(gracePeriod, MAX_GRACE_PERIOD);
+        GRACE_PERIOD = gracePeriod;
         registry = registry_;
         orders = orders_;
         assets = assets_;

@@ -58,6 +58,7 @@ SECTIONS: list[str] = [
     "vscm.underwriting.backtest:section",
     "vscm.console.bench:section",
     "vscm.cli.bench:section",
+    "vscm.network_bench:section",
 ]
 
 README_START = "<!-- bench:start -->"

@@ -58,6 +58,9 @@ class Cast:
         return address
 
 
+#: Seconds of chain time per day of the story's loans on a network, whose clock cannot be moved (see `run`).
+NETWORK_DAY = 1
+
 #: What the council lets the demo's bank have issued and not yet burned, per currency.
 DEMO_MINT_CAP = 10_000_000_00
 
@@ -82,18 +85,29 @@ def step(text: str) -> None:
     console.print(f"  [green]✓[/green] {text}")
 
 
-def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True) -> Platform:
+def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True, day: int = DAY) -> Platform:
     """The whole scenario on ``chain`` (default: a new embedded chain), then (``audit``) the auditor's
-    replay of it; returns the platform."""
+    replay of it; returns the platform.
+
+    ``day`` is how many seconds of chain time a day of the story's loans lasts: their terms, the time
+    that passes before they are repaid or defaulted, and the platform's grace period after maturity (the
+    LoanBook is deployed with ``7 * day``). On a dev chain (the default 86,400) the clock is moved; on a
+    network, whose clock is real time, the demo waits for blocks (``Chain.let_time_pass``), so there a
+    day of 1 s makes the 68 days of the story pass in about a minute (``NETWORK_DAY``)."""
     cast = Cast.from_seed()
     chain = chain or connect("embedded")
     if isinstance(chain, AnvilChain):
         chain.tick_one_second_per_block()  # the story's figures (interest by the second) as on the embedded chain
-    for name in cast.__dataclass_fields__:
-        chain.fund(getattr(cast, name).address, 10**20)
-    console.rule("[bold]VSCM demo — " + ("a local anvil node (Cancun)" if chain.kind == "anvil"
-                                         else "embedded chain (eth-tester + py-evm, Cancun)"))
-    platform = deploy_platform(chain, cast.operator, manifest=out or False, network="embedded-demo")
+    if chain.faucet is not None:  # a free-gas network needs none; elsewhere the parties hold ether already
+        for name in cast.__dataclass_fields__:
+            chain.fund(getattr(cast, name).address, 10**20)
+    where = {"embedded": "embedded chain (eth-tester + py-evm, Cancun)",
+             "anvil": "a local anvil node (Cancun)"}.get(chain.kind, chain.name)
+    console.rule(f"[bold]VSCM demo — {where}")
+    if day != DAY:
+        console.print(f"  a day of the story's loans lasts {day} s of chain time (grace period {7 * day} s)")
+    platform = deploy_platform(chain, cast.operator, manifest=out or False, network=f"{chain.kind}-demo",
+                               grace_period=7 * day)
     d = platform.deployment
     step(f"operator deployed MemberRegistry {d.registry}, OrderBook {d.orders}, "
          f"cash {', '.join(f'{c} {a}' for c, a in d.cash.items())}")
@@ -161,7 +175,7 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True)
         step(f"the carrier tried to settle order #1 → refused: {exc.name}")
 
     console.print("\n[bold]5. Financing: the four modes")
-    finance(platform, cast, chain_id)
+    finance(platform, cast, chain_id, day)
 
     console.print("\n[bold]5b. IoT oracle: pledged goods watched by devices")
     run_watched_pledge(platform, operator=cast.operator, lender=cast.bank, guarantor=cast.core,
@@ -276,8 +290,9 @@ def replay_as_auditor(platform: Platform) -> None:
         console.print(f"    [red]{finding}")
 
 
-def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
-    """The paper's four financing modes end to end, and a late default covered by the guarantor."""
+def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> None:
+    """The paper's four financing modes end to end, and a late default covered by the guarantor; the loans'
+    terms and the time that passes are counted in ``day`` seconds (see :func:`run`)."""
     chain = platform.chain
     bank, core, wh = cast.bank, cast.core, cast.warehouse
     platform.cash("CNY").as_(bank).mint(bank.address, 2_000_000_00, keccak(text="bank:reserves"))
@@ -301,7 +316,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
                                                    "CNY", 400_000_00, doc_hash("lot: 500 t cold-rolled coil"))
     purpose1 = order(cast.supplier_a, cast.supplier_b, 150_000_00)
     pledge = originate(platform, Origination(
-        LoanMode.PLEDGE, lot, cast.supplier_a, bank, 200_000_00, 650, 90 * DAY, 6_000, purpose1,
+        LoanMode.PLEDGE, lot, cast.supplier_a, bank, 200_000_00, 650, 90 * day, 6_000, purpose1,
         guarantor=core, supervisor=wh.address))
     step(f"pledge loan #{pledge}: the warehouse issued receipt #{lot} (500 t coil, {yuan(400_000_00)}) to Baoji; "
          f"Xi'an Motors guaranteed; the bank lent {yuan(200_000_00)} at 6.50 % within a 60 % LTV")
@@ -323,7 +338,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
     platform.assets.as_(core).confirm_receivable(receivable)
     purpose2 = order(cast.supplier_b, cast.supplier_a, 60_000_00)
     recv_loan = originate(platform, Origination(
-        LoanMode.RECEIVABLE, receivable, cast.supplier_b, bank, 150_000_00, 550, 30 * DAY, 9_000, purpose2))
+        LoanMode.RECEIVABLE, receivable, cast.supplier_b, bank, 150_000_00, 550, 30 * day, 9_000, purpose2))
     platform.funds.as_(cast.supplier_b).spend(recv_loan, cast.supplier_a.address, 60_000_00, "steel wire")
     step(f"receivable loan #{recv_loan}: Lanzhou's invoice on Xi'an Motors ({yuan(180_000_00)}), confirmed by "
          f"the debtor, backs {yuan(150_000_00)}; Lanzhou paid Baoji {yuan(60_000_00)} from it")
@@ -332,7 +347,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
     vehicles = order(cast.seller, core, 250_000_00)
     right = platform.assets.as_(cast.seller).register_future_goods(vehicles)
     prepay = originate(platform, Origination(
-        LoanMode.PREPAYMENT, right, cast.seller, bank, 200_000_00, 600, 60 * DAY, 8_000))
+        LoanMode.PREPAYMENT, right, cast.seller, bank, 200_000_00, 600, 60 * day, 8_000))
     step(f"prepayment loan #{prepay}: Urumqi Trading pledged its right to order #{vehicles}; the bank paid "
          f"Xi'an Motors {yuan(200_000_00)} directly")
     deliver(vehicles, core)
@@ -351,7 +366,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
     payable = platform.assets.as_(core).register_payable(parts)
     purpose4 = order(cast.supplier_a, cast.supplier_b, 30_000_00)
     pay_loan = originate(platform, Origination(
-        LoanMode.PAYABLE, payable, cast.supplier_a, bank, 85_000_00, 500, 30 * DAY, 9_500, purpose4))
+        LoanMode.PAYABLE, payable, cast.supplier_a, bank, 85_000_00, 500, 30 * day, 9_500, purpose4))
     platform.funds.as_(cast.supplier_a).spend(pay_loan, cast.supplier_b.address, 30_000_00, "seals")
     step(f"payable loan #{pay_loan}: Xi'an Motors confirmed its payable of {yuan(90_000_00)} to Baoji; "
          f"the bank advanced {yuan(85_000_00)}")
@@ -361,12 +376,12 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
                                                     100_000_00, doc_hash("lot: 80 t EPDM"))
     purpose5 = order(cast.supplier_b, cast.supplier_a, 40_000_00)
     bad = originate(platform, Origination(
-        LoanMode.PLEDGE, lot2, cast.supplier_b, bank, 40_000_00, 700, 30 * DAY, 5_000, purpose5,
+        LoanMode.PLEDGE, lot2, cast.supplier_b, bank, 40_000_00, 700, 30 * day, 5_000, purpose5,
         guarantor=core, supervisor=wh.address))
     platform.funds.as_(cast.supplier_b).spend(bad, cast.supplier_a.address, 38_000_00, "raw rubber")
 
     # Time passes: repayments, settlements, and one default.
-    chain.time_travel(30 * DAY)
+    chain.let_time_pass(30 * day)
     platform.loans.as_(cast.supplier_a).repay(pledge, 100_000_00)
     step("30 days later Baoji repaid CNY 100,000.00: half the coil is released from the pledge")
     platform.orders.as_(core).settle(sale)
@@ -377,7 +392,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
          "the surplus went to the suppliers")
     platform.cash("CNY").as_(bank).mint(cast.seller.address, 250_000_00, keccak(text="seller:vehicle-sales"))
     platform.loans.as_(cast.seller).repay(prepay, 120_000_00)
-    chain.time_travel(30 * DAY)
+    chain.let_time_pass(30 * day)
     prepay_left = platform.loans.loan(prepay).outstanding_now
     platform.loans.as_(cast.seller).repay(prepay, prepay_left)
     step(f"Urumqi Trading repaid its prepayment loan in two parts as it sold the vehicles "
@@ -385,7 +400,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
     pledge_left = platform.loans.loan(pledge).outstanding_now
     platform.loans.as_(cast.supplier_a).repay(pledge, pledge_left)
     step(f"Baoji repaid the rest of its pledge loan ({yuan(pledge_left)} with interest)")
-    chain.time_travel(8 * DAY)
+    chain.let_time_pass(8 * day)
     platform.loans.as_(bank).mark_default(bad)
     covered = platform.loans.loan(bad)
     step(f"loan #{bad} was late past the grace period: the bank declared it defaulted; the unspent "
@@ -412,8 +427,8 @@ def loan_table(platform: Platform, cast: Cast, loan_id: int) -> Table:
     code = platform.currency_code(ln.currency)
     t.add_row("borrower → lender", f"{cast.label(ln.borrower)} → {cast.label(ln.lender)}"
               + (f" (guarantor {cast.label(ln.guarantor)})" if ln.guarantor else ""))
-    t.add_row("principal, rate, term", f"{yuan(ln.principal, code)} at {ln.rate_bps / 100:.2f} %, "
-              f"{ln.term_seconds // DAY} days")
+    term = f"{ln.term_seconds // DAY} days" if ln.term_seconds % DAY == 0 else f"{ln.term_seconds} s"
+    t.add_row("principal, rate, term", f"{yuan(ln.principal, code)} at {ln.rate_bps / 100:.2f} %, {term}")
     t.add_row("interest accrued", yuan(ln.interest_accrued, code))
     t.add_row("repaid (principal + interest)", f"{yuan(ln.principal_repaid, code)} + {yuan(ln.interest_paid, code)}"
               + (f" (guarantor paid {yuan(ln.guarantor_paid, code)})" if ln.guarantor_paid else ""))
@@ -456,22 +471,39 @@ def report(platform: Platform, cast: Cast) -> None:
     console.print(balances)
 
 
-def main() -> int:
-    from vscm.cli.session import vscm_home
+def main(argv: list[str] | None = None) -> int:
+    """``python -m vscm.demo`` on a local anvil node kept for the console; ``--network NAME`` on a network of `vscm network up`
+    (or comma-separated URLs of one), where the deployment manifest is kept for the CLI's ``--network NAME``."""
+    import argparse
 
-    directory = vscm_home() / "demo"
-    state = directory / CHAIN_STATE
+    from vscm.cli.session import NetworkChoice, manifest_path, open_chain, vscm_home
+
+    parser = argparse.ArgumentParser(prog="python -m vscm.demo", description="The VSCM demo story.")
+    parser.add_argument("--network", default=None, metavar="NAME",
+                        help="run the story on a network of `vscm network up` (its name, or comma-separated "
+                             f"URLs): a day of the loans lasts {NETWORK_DAY} s of real time there")
+    args = parser.parse_args(argv)
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        state.unlink(missing_ok=True)
-        # A local anvil node whose state is written to the demo's directory when it stops, for the console.
-        with connect("anvil", state_file=state) as chain:
-            platform = run(chain=chain)
-            cast = Cast.from_seed()
-            warned = leave_a_warned_loan(platform, cast)
-            step(f"the risk monitor warned loan #{warned}: it waits for Silk Road Bank's decision, in the console")
-            kept = keep_for_console(platform, cast, directory)
-        say_console(kept, warned)
+        if args.network is None:
+            directory = vscm_home() / "demo"
+            state = directory / CHAIN_STATE
+            directory.mkdir(parents=True, exist_ok=True)
+            state.unlink(missing_ok=True)
+            # A local anvil node whose state is written to the demo's directory when it stops, for the console.
+            with connect("anvil", state_file=state) as chain:
+                platform = run(chain=chain)
+                cast = Cast.from_seed()
+                warned = leave_a_warned_loan(platform, cast)
+                step(f"the risk monitor warned loan #{warned}: it waits for Silk Road Bank's decision, in the "
+                     "console")
+                kept = keep_for_console(platform, cast, directory)
+            say_console(kept, warned)
+            return 0
+        choice = NetworkChoice(args.network, None, poa=True, gas_price="auto")
+        with open_chain(choice) as chain:
+            run(out=manifest_path(choice), chain=chain, day=NETWORK_DAY)
+        console.print(f"\n  The deployment is kept in {manifest_path(choice)}: every `{vscm_command()} ... "
+                      f"--network {args.network}` command reads it.")
     except VscmError as exc:
         console.print(f"[red]demo failed: {exc}")
         return 1

@@ -141,6 +141,8 @@ interface ILoanBook {
     /// @notice The guarantor has not allowed the LoanBook (or does not hold) the principal it commits.
     error LoanGuaranteeNotFunded(uint256 loanId, uint256 allowance, uint256 needed);
     error LoanNotMature(uint256 loanId, uint64 defaultableAt, uint64 nowTime);
+    /// @notice The deployer asked for a grace period after maturity longer than `maxGracePeriod`.
+    error LoanBadGracePeriod(uint64 gracePeriod, uint64 maxGracePeriod);
     error LoanZeroAmount();
     error LoanNothingOwed(uint256 loanId);
     error LoanOrderNotSettled(uint256 orderId);

@@ -1,7 +1,7 @@
 """The platform on a real 4-validator BFT network: Kaia's kscn (Istanbul BFT) built by `make install`.
 
 One network for the module, tied to this test process (its validators get SIGTERM if the process dies).
-The tests run in file order, as one fault drill: the financing story, one validator killed (blocks go
+The tests run in file order, as one fault drill: the whole demo story (`python -m vscm.demo --network`), one validator killed (blocks go
 on, the client fails over), two killed (no blocks: the client says so in one line and does not spin),
 restarted (the chain resumes, with the waiting transaction in it exactly once).
 """
@@ -9,6 +9,10 @@ restarted (the chain resumes, with the waiting transaction in it exactly once).
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,15 +22,12 @@ from click.testing import CliRunner
 from eth_utils import keccak
 
 from vscm.chain.backends import Chain, connect
-from vscm.chain.deploy import deploy_platform
 from vscm.chain.failover import FailoverProvider
 from vscm.chain.tx import ChainStalled
 from vscm.cli.main import cli
-from vscm.client.financing import DAY, Origination, originate
+from vscm.client.deployment import Deployment
 from vscm.client.platform import Platform
-from vscm.client.records import LoanMode, LoanStatus, Role, Tier
-from vscm.client.workflows import doc_hash, form_chain, onboard_sme
-from vscm.demo import Cast
+from vscm.demo import NETWORK_DAY, Cast
 from vscm.network import Network
 
 VALIDATORS = 4
@@ -51,12 +52,26 @@ def chain(network: Network) -> Iterator[Chain]:
 
 @pytest.fixture(scope="module")
 def cast() -> Cast:
-    return Cast.from_seed("vscm-network-test")
+    return Cast.from_seed()  # the demo's parties
 
 
 @pytest.fixture(scope="module")
-def platform(chain: Chain, cast: Cast) -> Platform:
-    return deploy_platform(chain, cast.operator, manifest=False, network="bft-test")
+def demo(network: Network) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """`python -m vscm.demo --network net` (`make demo NETWORK=net`): the whole story on the 4 validators."""
+    home = network.directory.parent.parent
+    env = {**os.environ, "COLUMNS": "200", "VSCM_HOME": str(home)}  # wide enough that rich wraps no line
+    env.pop("VSCM_DEBUG", None)
+    done = subprocess.run([sys.executable, "-m", "vscm.demo", "--network", network.directory.name], env=env,
+                          capture_output=True, text=True, timeout=3600, check=False)
+    return done, [re.sub(r"\s+", " ", line).strip() for line in done.stdout.splitlines()]
+
+
+@pytest.fixture(scope="module")
+def platform(chain: Chain, network: Network, demo: tuple[subprocess.CompletedProcess[str], list[str]]) -> Platform:
+    """The demo's platform, from the manifest it kept in $VSCM_HOME/deployments/net.json."""
+    assert demo[0].returncode == 0, demo[0].stdout[-3000:] + demo[0].stderr[-3000:]
+    home = network.directory.parent.parent
+    return Platform(chain, Deployment.load(home / "deployments" / f"{network.directory.name}.json"))
 
 
 def status(network: Network) -> dict[str, object]:
@@ -88,41 +103,37 @@ def test_network_name_opens_the_stored_profile(network: Network, monkeypatch: py
         open_chain(NetworkChoice("other", None, poa=False, gas_price="node"))
 
 
-def test_zero_price_cancun_platform_runs_a_financing_story(chain: Chain, platform: Platform, cast: Cast,
-                                                           network: Network) -> None:
-    """Cancun bytecode (PUSH0, MCOPY) deploys and runs; every party signs with gasPrice 0 from an empty account."""
+def line_with(lines: list[str], *fragments: str) -> int:
+    """Index of the first line holding every fragment (fails when there is none)."""
+    for index, line in enumerate(lines):
+        if all(f in line for f in fragments):
+            return index
+    raise AssertionError(f"no line with {fragments} in the demo output:\n" + "\n".join(lines))
+
+
+def test_the_whole_demo_story_runs_on_the_network_with_free_gas(
+        chain: Chain, platform: Platform, cast: Cast, network: Network,
+        demo: tuple[subprocess.CompletedProcess[str], list[str]]) -> None:
+    """Every step of `make demo` on Cancun bytecode (PUSH0, MCOPY) at gasPrice 0 from empty accounts; the
+    story's loans last seconds (a day is 1 s, the deployed grace period 7 s): real time passes, and the
+    bank declares the late loan defaulted once its maturity and grace have passed on the chain's clock."""
+    _, lines = demo
     assert chain.balance(cast.bank.address) == 0
-    bank, core, a, b, wh = cast.bank, cast.core, cast.supplier_a, cast.supplier_b, cast.warehouse
-    onboard_sme(platform, cast.operator, bank, [Role.FINANCIER], "Bank")
-    onboard_sme(platform, cast.operator, cast.auditor, [Role.AUDITOR], "Audit")
-    platform.members.as_(core).apply([Role.MANUFACTURER], Tier.CORE, keccak(text="licence:core"),
-                                     chain.now() + 365 * DAY, "Core")
-    platform.members.as_(bank).attest(core.address, Role.FINANCIER)
-    platform.members.as_(cast.auditor).attest(core.address, Role.AUDITOR)
-    for who, role in ((a, Role.SUPPLIER), (b, Role.SUPPLIER), (wh, Role.WAREHOUSE), (cast.carrier, Role.LOGISTICS)):
-        onboard_sme(platform, cast.operator, who, [role], who.address)
-    chain_id = form_chain(platform, core, "BFT chain", [a, b])
-    platform.cash("CNY").as_(cast.operator).set_mint_cap(bank.address, 2_000_000_00)
-    platform.cash("CNY").as_(bank).mint(bank.address, 1_000_000_00, keccak(text="bank:reserves"))
-    platform.cash("CNY").as_(bank).mint(core.address, 500_000_00, keccak(text="deposit:core"))
-    deadline = chain.timestamp() + 120 * DAY
-    # A receivable: b sells to the core, invoices, the core confirms; the loan pays b's own supplier a.
-    sale = platform.orders.as_(core).place(b.address, chain_id, "CNY", 180_000_00, deadline)
-    platform.orders.as_(b).accept(sale)
-    platform.orders.as_(b).ship(sale, cast.carrier.address, wh.address)
-    platform.orders.as_(wh).deliver(sale)
-    platform.orders.as_(b).invoice(sale, "INV-1", doc_hash("invoice-1"))
-    receivable = platform.assets.as_(b).register_receivable(sale)
-    platform.assets.as_(core).confirm_receivable(receivable)
-    purpose = platform.orders.as_(b).place(a.address, chain_id, "CNY", 60_000_00, deadline)
-    platform.orders.as_(a).accept(purpose)
-    loan = originate(platform, Origination(LoanMode.RECEIVABLE, receivable, b, bank, 150_000_00, 550, 30 * DAY,
-                                           9_000, purpose))
-    platform.funds.as_(b).spend(loan, a.address, 60_000_00, "steel wire")
-    platform.orders.as_(core).settle(sale)
-    platform.loans.as_(b).collect(loan)
-    assert platform.loans.loan(loan).status == LoanStatus.REPAID
-    assert platform.cash("CNY").balance(a.address) == 60_000_00
+    assert platform.loans.contract.functions.GRACE_PERIOD().call() == 7 * NETWORK_DAY
+    line_with(lines, "VSCM demo", "http://127.0.0.1")
+    line_with(lines, "the auditor attested too", "status active")
+    line_with(lines, "order #4:", "CIF Almaty (KZ), in USD", "USD 42,500.00, settled")
+    line_with(lines, "30 days later Baoji repaid")
+    line_with(lines, "Xi'an Motors paid both invoices at maturity")
+    line_with(lines, "late past the grace period", "unspent CNY 2,000.00 came back to the bank first")
+    line_with(lines, "MARGIN CALL on loan")
+    line_with(lines, "the bank recalled loan")
+    line_with(lines, "Chang'an Audit co-signed", "3 of 3 members", "evicted")
+    line_with(lines, "Yiwu", "the bank refuses it")
+    line_with(lines, "Chang'an Audit replayed blocks", "clean")
+    bad = max(platform.loans.loans(), key=lambda ln: ln.defaulted_at).loan_id
+    late = platform.loans.loan(bad)
+    assert late.defaulted_at > late.maturity + 7 * NETWORK_DAY and late.guarantor_paid > 0
 
     # Every validator holds the same platform state at the same height.
     height = network.wait_final(above=chain.block_number())
@@ -132,7 +143,7 @@ def test_zero_price_cancun_platform_runs_a_financing_story(chain: Chain, platfor
             cash = one.contract("PlatformCash", platform.deployment.cash["CNY"])
             views.add((one.w3.eth.get_block(height)["hash"],
                        tuple(cash.functions.balanceOf(p.address).call(block_identifier=height)
-                             for p in (bank, core, a, b))))
+                             for p in (cast.bank, cast.core, cast.supplier_a, cast.supplier_b))))
     assert len(views) == 1
 
 
@@ -150,7 +161,6 @@ def test_finality_confirmations_waits_for_blocks_on_top(network: Network) -> Non
 
 def test_audit_replays_from_one_validator_and_verifies_against_another(chain: Chain, platform: Platform,
                                                                       network: Network) -> None:
-    from vscm.audit.audit import audit_chain
     from vscm.audit.replay import replay
     from vscm.audit.source import RpcSource
     from vscm.audit.verify import verify
@@ -161,7 +171,11 @@ def test_audit_replays_from_one_validator_and_verifies_against_another(chain: Ch
         findings = verify(result.state, other.w3, platform.deployment, result.to_block)
     assert (result.findings, findings) == ([], [])
     assert result.receipt_roots > 0  # Kaia's receipts hash to the header's receiptsRoot: really checked
-    assert audit_chain(chain, platform.deployment).report["verdict"] == "clean"  # through the failover client
+    # The CLI, through the network's profile and the demo's manifest (`--network net`): the failover client.
+    shown = CliRunner().invoke(cli, ["audit", "replay", "--network", network.directory.name, "--json"],
+                               env={"VSCM_HOME": str(network.directory.parent.parent)})
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.stdout)["verdict"] == "clean"
 
 
 def test_one_validator_killed_blocks_continue_and_the_client_fails_over(
@@ -193,6 +207,8 @@ def test_two_validators_killed_stop_the_chain_and_the_client_says_so(
     assert time.monotonic() - started < 60
     message = str(raised.value)
     assert "\n" not in message and f"head {head}" in message and "2f+1" in message
+    with pytest.raises(ChainStalled, match=f"head {head}\\) while waiting for chain time"):
+        chain.let_time_pass(60)  # the demo's real-time wait stops too, in one line
     shown = status(network)
     assert shown["can_commit"] is False and shown["running"] == 2
 

@@ -34,7 +34,7 @@ from web3.types import TxReceipt
 from vscm.chain import artifacts as artifact_store
 from vscm.chain.anvil import FAUCET_KEY, AnvilNode
 from vscm.chain.artifacts import Artifact
-from vscm.chain.tx import FeePolicy, NonceTracker, Sender
+from vscm.chain.tx import ChainStalled, FeePolicy, NonceTracker, Sender
 from vscm.errors import ChainError, InputError, NodeUnreachable, is_transport_error
 
 if TYPE_CHECKING:
@@ -166,6 +166,36 @@ class Chain:
         """Mine ``blocks`` empty blocks."""
         for _ in range(blocks):
             self._dev_rpc("evm_mine", [])
+
+    def let_time_pass(self, seconds: int, *, poll: float = 0.25) -> int:
+        """Let ``seconds`` of chain time pass after the latest block: on a dev chain (a faucet: embedded,
+        anvil) its clock is moved (``time_travel``); on a network, whose clock is real time (a BFT
+        network cannot move it), wait until a block stamped at least that late is committed.
+
+        Returns:
+            That block's timestamp.
+
+        Raises:
+            ChainStalled: no block came for the chain's ``stall_timeout`` while waiting (the network is
+                short of its quorum).
+        """
+        _check_seconds(seconds)
+        if self.is_dev:
+            return self.time_travel(seconds)
+        target = self.timestamp() + int(seconds)
+        head, moved = -1, time.monotonic()
+        while True:
+            block = self.w3.eth.get_block("latest")
+            if int(block["timestamp"]) >= target:
+                return int(block["timestamp"])
+            now = time.monotonic()
+            if int(block["number"]) != head:
+                head, moved = int(block["number"]), now
+            elif self.stall_timeout is not None and now - moved > self.stall_timeout:
+                raise ChainStalled(f"{self.name}: no new block for {self.stall_timeout:g} s (head {head}) while "
+                                   f"waiting for chain time {target}: a BFT network commits blocks only while 2f+1 "
+                                   "of its 3f+1 validators run (`vscm network status`)")
+            time.sleep(poll)
 
     def _dev_rpc(self, method: str, params: list[Any]) -> Any:
         response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]

@@ -19,11 +19,13 @@ from vscm.client.platform import Platform
 from vscm.client.records import ZERO_ADDRESS
 
 __all__ = [
-    "DEFAULT_CURRENCIES", "PLATFORM_CONTRACTS", "deploy_contracts", "deploy_council", "deploy_platform", "hand_over",
+    "DEFAULT_CURRENCIES", "DEFAULT_GRACE_PERIOD", "PLATFORM_CONTRACTS", "deploy_contracts", "deploy_council", "deploy_platform", "hand_over",
     "seal_wiring", "wire_platform",
 ]
 
 DEFAULT_CURRENCIES = ("CNY", "USD")
+#: Seconds after a loan's maturity before its lender may declare it defaulted (LoanBook's ``GRACE_PERIOD``).
+DEFAULT_GRACE_PERIOD = 7 * 86_400
 PLATFORM_CONTRACTS = (
     "MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook", "RiskControl",
     "TelemetryOracle", "ConsentRegistry",
@@ -46,6 +48,7 @@ def deploy_platform(
     oracle_signers: Sequence[str] = (),
     oracle_quorum: int | None = None,
     council: CouncilConfig | None = None,
+    grace_period: int = DEFAULT_GRACE_PERIOD,
 ) -> Platform:
     """Deploy every platform contract, wire them together and seal the wiring; hand governance to a council.
 
@@ -75,11 +78,14 @@ def deploy_platform(
             ``DEFAULT_ADMIN_ROLE`` everywhere (the Safe gets the MemberRegistry's ``GUARDIAN_ROLE``),
             after which the deployer renounces its admin roles (:func:`hand_over`). ``None`` leaves the
             operator key as the admin.
+        grace_period: seconds after a loan's maturity before its lender may declare it defaulted
+            (LoanBook's ``GRACE_PERIOD``, at most a year): 7 days by default; a few seconds for a demo on
+            a network whose clock cannot be moved (``python -m vscm.demo --network``).
 
     Returns:
         The connected :class:`Platform`.
     """
-    platform = deploy_contracts(chain, operator, currencies, network)
+    platform = deploy_contracts(chain, operator, currencies, network, grace_period)
     wire_platform(platform, operator)
     seal_wiring(platform, operator)
     op = operator
@@ -97,6 +103,7 @@ def deploy_platform(
 
 def deploy_contracts(
     chain: Any, operator: LocalAccount, currencies: tuple[str, ...] = DEFAULT_CURRENCIES, network: str | None = None,
+    grace_period: int = DEFAULT_GRACE_PERIOD,
 ) -> Platform:
     """Deploy the platform contracts, unwired: the first step of :func:`deploy_platform`.
 
@@ -109,7 +116,8 @@ def deploy_contracts(
     orders = chain.sender.deploy(operator, "OrderBook", registry, operator.address)
     assets = chain.sender.deploy(operator, "AssetRegistry", registry, orders, operator.address)
     funds = chain.sender.deploy(operator, "FundTracker", registry, orders, operator.address)
-    loans = chain.sender.deploy(operator, "LoanBook", registry, orders, assets, funds, operator.address)
+    loans = chain.sender.deploy(operator, "LoanBook", registry, orders, assets, funds, operator.address,
+                                grace_period)
     risk = chain.sender.deploy(operator, "RiskControl", registry, loans, funds, operator.address)
     oracle = chain.sender.deploy(operator, "TelemetryOracle", registry, orders, assets, loans, operator.address)
     # No admin and nothing to wire: each member writes only its own consents.
