@@ -257,6 +257,10 @@ class Model:
     #: (currency, owner) -> allowance to the LoanBook
     allowances: dict[tuple[str, str], int] = field(default_factory=dict)
     assets: dict[int, AssetM] = field(default_factory=dict)
+    #: ERC-721 approvals of the AssetRegistry: asset id -> approved address (cleared when the asset moves), and
+    #: (owner, operator) pairs approved for all of an owner's assets (set by adversaries' calls, followed from events)
+    asset_approvals: dict[int, str] = field(default_factory=dict)
+    asset_operators: set[tuple[str, str]] = field(default_factory=set)
     keys: dict[tuple[object, ...], int] = field(default_factory=dict)
     #: order id -> the receipt born locked to the loan holding its future-goods right (AssetRegistry)
     goods_receipt: dict[int, int] = field(default_factory=dict)
@@ -302,14 +306,19 @@ class Model:
         return self.allowances.get((currency, owner), 0)
 
     def facade_allowance(self, currency: str, owner: str, amount: int) -> bool:
-        """What LoansFacade._ensure_allowance does before a call: approve `amount` if short.
+        """What Facade._send_paying does before a call: set the allowance to exactly `amount` unless it is.
 
-        Returns whether it sent an approval (a transaction of its own, kept even if the call fails).
+        Returns whether it sent an approval (a transaction of its own, mined before the call). After the
+        call, whatever its outcome, the facade puts the allowance back (``restore_allowance``).
         """
-        if self.allowance(currency, owner) >= amount:
+        if self.allowance(currency, owner) == amount:
             return False
         self.allowances[(currency, owner)] = amount
         return True
+
+    def restore_allowance(self, currency: str, owner: str, before: int) -> None:
+        """What Facade._send_paying does after a call: the allowance is what it was before it."""
+        self.allowances[(currency, owner)] = before
 
     def _move(self, currency: str, frm: str, to: str, amount: int) -> None:
         have = self.balance(currency, frm)
@@ -542,8 +551,17 @@ class Model:
         _require(a is None or self.members.active(a.owner), "AssetOwnerNotActive")
         _require(a is not None, "ERC721NonexistentToken")
         assert a is not None
-        _require(a.owner == by, "ERC721InsufficientApproval")
+        # OpenZeppelin's transferFrom(by, to, id): the caller must be the owner or approved for the asset, and
+        # then `by` must be its owner.
+        authorized = a.owner == by or (a.owner, by) in self.asset_operators or self.asset_approvals.get(asset_id) == by
+        _require(authorized, "ERC721InsufficientApproval")
+        _require(a.owner == by, "ERC721IncorrectOwner")
+        self._move_asset(a, to)
+
+    def _move_asset(self, a: AssetM, to: str) -> None:
+        """A change of owner: OpenZeppelin's ERC-721 clears the asset's approval."""
         a.owner = to
+        self.asset_approvals.pop(a.asset_id, None)
 
     def _lock(self, a: AssetM, loan_id: int) -> None:
         _require(a.locked_by == 0, "AssetIsLocked")
@@ -571,11 +589,11 @@ class Model:
         _require(a.locked_by == loan_id != 0, "AssetNotLockedBy")
         a.locked_by, a.pledged_quantity = 0, 0
         _require(self.members.active(to), "AssetOwnerNotActive")
-        a.owner = to
+        self._move_asset(a, to)
         receipt = self._born_locked(a, loan_id)
         if receipt is not None:
             receipt.locked_by, receipt.pledged_quantity = 0, 0
-            receipt.owner = to
+            self._move_asset(receipt, to)
 
     # ------------------------------------------------------------------ loans
 
