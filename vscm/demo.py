@@ -190,11 +190,63 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True,
 
     underwrite(platform, cast, controlled, step, console)
 
+    console.print("\n[bold]8c. The consortium council takes over, and one governed change")
+    platform = govern(platform, cast)
+    if out is not None:
+        platform.deployment.save(out)  # the manifest names the council
+
     console.print("\n[bold]9. The platform now")
     report(platform, cast)
     if audit:
         console.print("\n[bold]10. The auditor replays the history")
         replay_as_auditor(platform)
+    return platform
+
+
+#: The council's timelock delay in the demo: a lender has a day to see a change coming.
+COUNCIL_DELAY = DAY
+#: The bank's CNY mint cap after the demo's governed change.
+RAISED_MINT_CAP = 2 * DEMO_MINT_CAP
+
+
+def govern(platform: Platform, cast: Cast) -> Platform:
+    """A council of the operator, the bank and the auditor (2 of 3, a day's delay) takes every admin role; the
+    bank proposes raising its own mint cap, the auditor approves, the change waits out the delay on the
+    timelock (pending, visible to every lender) and is carried out. Returns the platform naming the council."""
+    from datetime import UTC, datetime
+
+    from vscm.chain.deploy import deploy_council, hand_over
+    from vscm.client.council import CouncilConfig, CouncilError
+
+    chain = platform.chain
+    config = CouncilConfig((cast.operator.address, cast.bank.address, cast.auditor.address), 2, COUNCIL_DELAY)
+    platform = hand_over(platform, cast.operator, deploy_council(chain, cast.operator, config))
+    council = platform.council
+    step(f"a Safe 2 of 3 (operator, bank, auditor) {council.safe_address} and a timelock "
+         f"{council.timelock_address} ({COUNCIL_DELAY // 3600} h delay) now hold every admin role; "
+         "the operator key renounced its own")
+    cash, bank = platform.cash("CNY"), cast.bank.address
+    try:
+        cash.as_(cast.operator).set_mint_cap(bank, RAISED_MINT_CAP)
+    except ContractRevert as exc:
+        step(f"the operator key alone tried to raise the bank's mint cap → refused: {exc.name}")
+    proposal = council.propose(cast.bank, cash.contract.functions.setMintCap(bank, RAISED_MINT_CAP))
+    step(f"Silk Road Bank proposed on the Safe: CNY setMintCap(bank, {yuan(RAISED_MINT_CAP)}) "
+         f"(proposal 0x{proposal.safe_tx_hash.hex()[:12]}…, 1 of 2 approvals)")
+    council.approve(cast.auditor, proposal.safe_tx_hash)
+    council.execute(cast.auditor, proposal.safe_tx_hash, proposal)
+    _, scheduled = council.pending()
+    [op] = scheduled
+    ready = datetime.fromtimestamp(op.ready_at, UTC).isoformat()
+    step(f"Chang'an Audit approved (2 of 2) and sent it: scheduled on the timelock, pending until {ready} "
+         f"(vscm council pending); the cap is still {yuan(cash.mint_cap(bank)[0])}")
+    try:
+        council.execute_scheduled(cast.bank, op)
+    except CouncilError:
+        step("carrying it out before the delay → refused (the timelock is not ready)")
+    chain.time_travel(COUNCIL_DELAY)
+    council.execute_scheduled(cast.bank, op)
+    step(f"a day later the bank carried it out: its CNY mint cap is now {yuan(cash.mint_cap(bank)[0])}")
     return platform
 
 

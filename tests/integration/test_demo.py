@@ -216,3 +216,15 @@ def test_the_demo_ends_with_a_console_command_that_opens_its_data(lines: list[st
         server.wait(timeout=30)
     # Stopped by SIGTERM, the console closed the demo's chain: anvil wrote the recall's block to the state.
     assert int(json.loads(state.read_text())["best_block_number"]) > before
+
+
+def test_one_governed_change_is_proposed_approved_pending_and_carried_out_after_the_delay(lines: list[str]) -> None:
+    took_over = line_with(lines, "a Safe 2 of 3", "now hold every admin role", "renounced its own")
+    alone = line_with(lines, "the operator key alone tried to raise the bank's mint cap",
+                      "refused: AccessControlUnauthorizedAccount")
+    proposed = line_with(lines, "Silk Road Bank proposed on the Safe", "setMintCap", "1 of 2 approvals")
+    pending = line_with(lines, "Chang'an Audit approved (2 of 2)", "pending until",
+                        "the cap is still CNY 10,000,000.00")
+    early = line_with(lines, "carrying it out before the delay", "refused")
+    done = line_with(lines, "a day later the bank carried it out", "CNY mint cap is now CNY 20,000,000.00")
+    assert took_over < alone < proposed < pending < early < done

@@ -78,6 +78,7 @@ class CashConservation(RuleBasedStateMachine):
             "core": WORLD_BALANCE, "seller": WORLD_BALANCE, "bank": FLOAT, "bank2": FLOAT}
         self.minted = {"bank": 2 * WORLD_BALANCE + FLOAT, "bank2": FLOAT}
         self.burned = {"bank": 0, "bank2": 0}
+        self.cap = {"bank": TEST_MINT_CAP, "bank2": TEST_MINT_CAP}
         self.status = {name: Status.ACTIVE for name in FINANCIERS + TRADERS} | {
             "core2": Status.PENDING, "outsider": Status.NONE}
 
@@ -118,12 +119,22 @@ class CashConservation(RuleBasedStateMachine):
 
     @rule(financier=st.sampled_from(FINANCIERS), to=st.sampled_from(ACTORS), amount=MINT_AMOUNTS)
     def mint(self, financier: str, to: str, amount: int) -> None:
+        # Money is created only within the financier's cap: its net issuance after the mint is at most the cap.
+        outstanding = max(self.minted[financier] - self.burned[financier], 0)
         expected = ("CashNotFinancier" if not self.active(financier) else "CashZeroAmount" if amount == 0
+                    else "CashMintCapExceeded" if outstanding + amount > self.cap[financier]
                     else "CashRecipientNotActive" if not self.active(to) else None)
         cash = self.cash.as_(self.accounts[financier])
         if self.outcome(expected, lambda: cash.mint(self.address(to), amount, b32("deposit"))):
             self.credit(to, amount)
             self.minted[financier] += amount
+
+    @rule(financier=st.sampled_from(FINANCIERS), above=st.integers(min_value=-3_000_000_00, max_value=5_000_000_00))
+    def set_cap(self, financier: str, above: int) -> None:
+        """The admin moves a financier's cap around its outstanding issuance, below it included."""
+        cap = max(self.minted[financier] - self.burned[financier] + above, 0)
+        self.cash.as_(self.p.operator).set_mint_cap(self.address(financier), cap)
+        self.cap[financier] = cap
 
     @rule(financier=st.sampled_from(FINANCIERS), amount=TRANSFER_AMOUNTS)
     def burn(self, financier: str, amount: int | str) -> None:
@@ -191,6 +202,8 @@ class CashConservation(RuleBasedStateMachine):
         assert balances == self.balance, "balances differ from the model"
         assert issuance == {name: (self.minted[name], self.burned[name]) for name in FINANCIERS}, (
             "issuance differs from the model")
+        caps = {name: self.cash.mint_cap(self.address(name))[0] for name in FINANCIERS}
+        assert caps == self.cap, "mint caps differ from the model"
 
 
 @dataclass(frozen=True)

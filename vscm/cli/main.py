@@ -163,6 +163,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "audit": ("vscm.cli.audit", "audit", "The auditor's replay of the chain history."),
     "monitor": ("vscm.cli.risk", "monitor", "The risk monitor: follows the chain and raises alerts."),
     "risk": ("vscm.cli.risk", "risk", "Alerts, lender decisions and fraud findings (RiskControl)."),
+    "council": ("vscm.cli.council", "council", "The consortium council: propose, approve, execute and list governed changes."),
     "oracle": ("vscm.cli.oracle", "oracle",
                "The IoT oracle: simulate devices, run the oracle nodes, verify a reading."),
     "device": ("vscm.cli.oracle", "device",

@@ -96,16 +96,30 @@ def _show_status(as_json: bool, title: str, recovery: anvil.Recovery | None = No
               help="ISO 4217 code of a settlement currency (repeat for several).")
 @click.option("--force", is_flag=True,
               help="Deploy even though the manifest points at a platform live on this chain (it is overwritten).")
+@click.option("--council", "council_owners", metavar="OWNER,OWNER,...",
+              help="Hand every admin power to a council of these members (wallet labels or addresses): a Safe "
+                   "k-of-n that schedules changes on a timelock; the operator keeps only day-to-day powers.")
+@click.option("--threshold", type=click.IntRange(min=1), help="Approvals a council decision needs (k of n); "
+              "default a majority.")
+@click.option("--delay", type=click.IntRange(min=0), help="Seconds between scheduling a governed change and the "
+              "earliest time it may run (default 2 days; give days on a real network).")
 @network_options
 @signer_options
 @json_option
-def deploy(currencies: tuple[str, ...], force: bool, as_json: bool, wallet: str, password_file: Path | None,
-           **net: Any) -> None:
-    """Deploy and wire the platform, signed by the operator's wallet; writes the manifest."""
+def deploy(currencies: tuple[str, ...], force: bool, council_owners: str | None, threshold: int | None,
+           delay: int | None, as_json: bool, wallet: str, password_file: Path | None, **net: Any) -> None:
+    """Deploy and wire the platform, signed by the operator's wallet; writes the manifest.
+
+    \b
+    Examples:
+      vscm deploy --wallet operator
+      vscm deploy --council bank,bank2,auditor --threshold 2 --delay 172800 --wallet operator
+    """
     for code in currencies:
         if len(code) != 3 or not code.isalpha():
             raise click.BadParameter(f"bad currency {code!r}: expected an ISO 4217 code such as CNY",
                                      param_hint="--currency")
+    config = _council_config(council_owners, threshold, delay)
     choice = choice_from(net)
     operator = unlock_signer(wallet, password_file)
     path = manifest_path(choice)
@@ -113,11 +127,13 @@ def deploy(currencies: tuple[str, ...], force: bool, as_json: bool, wallet: str,
         if not force:
             _refuse_to_orphan(chain, path)
         platform = deploy_platform(chain, operator, tuple(c.upper() for c in currencies), network=choice.key,
-                                   manifest=path)
+                                   manifest=path, council=config)
     d = platform.deployment
+    council_rows = [("council Safe", d.council_safe), ("council timelock", d.council_timelock),
+                    ("council", f"{config.threshold} of {len(config.owners)}, delay {config.delay} s")] if config else []
     emit({"manifest": path, **d.__dict__}, as_json, lambda r: key_value_table(
         [("manifest", path), ("network", d.network), ("chain id", d.chain_id), ("block", d.block),
-         ("operator", d.operator), *deployed_contracts(d)], title="deployed"))
+         ("operator", d.operator), *deployed_contracts(d), *council_rows[2:]], title="deployed"))
 
 
 def deployed_contracts(d: Any) -> list[tuple[str, str]]:
@@ -136,6 +152,24 @@ def deployed_contracts(d: Any) -> list[tuple[str, str]]:
         elif f.name != "operator" and isinstance(value, str) and value.startswith("0x") and len(value) == 42:
             rows.append((names.get(f.name, f.name), value))
     return rows
+
+
+#: The council's delay when --delay is not given: long enough for lenders to see a change coming.
+DEFAULT_COUNCIL_DELAY = 2 * 86_400
+
+
+def _council_config(owners: str | None, threshold: int | None, delay: int | None) -> Any:
+    """The council of ``--council/--threshold/--delay`` (None without --council)."""
+    if owners is None:
+        if threshold is not None or delay is not None:
+            raise click.BadParameter("--threshold and --delay need --council OWNER,OWNER,...", param_hint="--council")
+        return None
+    from vscm.cli.session import resolve_party
+    from vscm.client.council import CouncilConfig
+
+    members = tuple(resolve_party(o) for o in owners.split(",") if o.strip())
+    k = threshold if threshold is not None else len(members) // 2 + 1
+    return CouncilConfig(members, k, DEFAULT_COUNCIL_DELAY if delay is None else delay)
 
 
 def _refuse_to_orphan(chain: Any, path: Path) -> None:
