@@ -19,12 +19,12 @@ GAS_GOAL_ROWS = {
     "receivable: AssetRegistry.registerReceivable": 191_733,
     "payable: AssetRegistry.registerPayable": 193_736,
     "prepayment: AssetRegistry.registerFutureGoods": 188_665,
-    "receivable: LoanBook.applyForLoan": 199_119,
-    "payable: LoanBook.applyForLoan": 199_188,
-    "receivable: LoanBook.disburse": 158_829,
-    "pledge: LoanBook.disburse": 158_961,
+    "receivable: LoanBook.applyForLoan": 199_124,
+    "payable: LoanBook.applyForLoan": 199_193,
+    "receivable: LoanBook.disburse": 158_826,
+    "pledge: LoanBook.disburse": 158_958,
     "receivable: FundTracker.spend": 143_287,
-    bench.RECEIVABLE_PATH: 997_318,
+    bench.RECEIVABLE_PATH: 997_316,
 }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness import reverts
-from support import CONTROLLER_ROLE, b32, the_event
+from support import DEFAULT_ADMIN_ROLE, b32, the_event
 
 from vscm.client.records import Role, Status
 
@@ -42,7 +42,7 @@ def test_evicted_member_cannot_place_orders(fresh, platform, p):
 def test_evicted_member_cannot_transfer_cash(platform, p):
     platform.members.as_(p.operator).evict(p.seller.address, b32("fraud"))
 
-    with reverts("CashSenderNotActive", **{"from": p.seller.address}):
+    with reverts("CashSenderNotActive", sender=p.seller.address):
         platform.cash("CNY").as_(p.seller).transfer(p.supplier.address, 100_00)
 
 
@@ -54,7 +54,7 @@ def test_evicting_one_member_leaves_the_rest_of_its_chain_active(fresh, platform
 
 
 def test_member_cannot_be_evicted_by_a_non_operator(platform, p):
-    with reverts("AccessControlUnauthorizedAccount", account=p.auditor.address, neededRole=CONTROLLER_ROLE):
+    with reverts("AccessControlUnauthorizedAccount", account=p.auditor.address, neededRole=DEFAULT_ADMIN_ROLE):
         platform.members.as_(p.auditor).evict(p.supplier.address, b32("x"))
 
 
