@@ -28,7 +28,33 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     IMemberRegistry public immutable registry;
     IOrderBook public immutable orders;
 
-    mapping(uint256 => Asset) private _assets;
+    /// An asset as stored: the fields of {IAssetRegistry.Asset} packed into three slots written at
+    /// registration (ids in 64 bits, values in 96, quantities in 128, checked at the boundary), the
+    /// goods of a receipt in a fourth and its details after. The business key is kept once, in
+    /// `_byKey`; `getAsset` derives it again from the order (invoices, future goods) or reads the
+    /// lot's key, kept for receipts only (a lot number is nowhere else).
+    struct StoredAsset {
+        // slot 0
+        AssetKind kind;
+        AssetStatus status;
+        uint64 orderId;
+        address issuer;
+        // slot 1
+        address obligor;
+        uint96 value;
+        // slot 2
+        address currency;
+        uint64 lockedBy;
+        // slot 3 (receipts)
+        uint128 quantity;
+        uint128 pledgedQuantity;
+        // receipts only
+        bytes32 unit;
+        bytes32 descriptionHash;
+        bytes32 lotKey;
+    }
+
+    mapping(uint256 => StoredAsset) private _assets;
     mapping(bytes32 => uint256) private _byKey;
     uint256 private _assetCount;
     /// the receipt born locked to the loan holding an order's future-goods right (a receipt needs the
@@ -48,19 +74,20 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
 
     /// @inheritdoc IAssetRegistry
     function registerReceivable(uint256 orderId) external returns (uint256 assetId) {
-        IOrderBook.Order memory o = orders.getOrder(orderId);
-        if (o.seller != msg.sender) revert AssetNotSellerOfOrder(orderId, msg.sender);
+        (address buyer, address seller, IOrderBook.OrderStatus status, address currency, uint256 due, bytes32 number) =
+            orders.orderClaim(orderId);
+        if (seller != msg.sender) revert AssetNotSellerOfOrder(orderId, msg.sender);
         _requireActive(msg.sender);
-        if (o.status != IOrderBook.OrderStatus.Invoiced) revert AssetOrderNotInvoiced(orderId);
+        if (status != IOrderBook.OrderStatus.Invoiced) revert AssetOrderNotInvoiced(orderId);
         assetId = _register(
-            AssetKind.Receivable, AssetStatus.Registered, invoiceKey(msg.sender, o.buyer, o.invoiceNumber), msg.sender, o.buyer,
-            orderId, o.currency, o.amount - o.prepaid
+            AssetKind.Receivable, AssetStatus.Registered, invoiceKey(msg.sender, buyer, number), msg.sender, buyer,
+            orderId, currency, due
         );
     }
 
     /// @inheritdoc IAssetRegistry
     function confirmReceivable(uint256 assetId) external {
-        Asset storage a = _asset(assetId);
+        StoredAsset storage a = _asset(assetId);
         if (a.kind != AssetKind.Receivable || a.obligor != msg.sender) revert AssetNotDebtor(assetId, msg.sender);
         _requireActive(msg.sender);
         if (a.status != AssetStatus.Registered) revert AssetWrongStatus(assetId, a.status);
@@ -70,15 +97,16 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
 
     /// @inheritdoc IAssetRegistry
     function registerPayable(uint256 orderId) external returns (uint256 assetId) {
-        IOrderBook.Order memory o = orders.getOrder(orderId);
-        if (o.buyer != msg.sender) revert AssetNotBuyerOfOrder(orderId, msg.sender);
+        (address buyer, address seller, IOrderBook.OrderStatus status, address currency, uint256 due, bytes32 number) =
+            orders.orderClaim(orderId);
+        if (buyer != msg.sender) revert AssetNotBuyerOfOrder(orderId, msg.sender);
         _requireActive(msg.sender);
         // A payable is the core enterprise's own word: only a core debtor can confirm one.
         if (registry.getMember(msg.sender).tier != IMemberRegistry.Tier.Core) revert AssetNotCoreDebtor(msg.sender);
-        if (o.status != IOrderBook.OrderStatus.Invoiced) revert AssetOrderNotInvoiced(orderId);
+        if (status != IOrderBook.OrderStatus.Invoiced) revert AssetOrderNotInvoiced(orderId);
         assetId = _register(
-            AssetKind.Payable, AssetStatus.Confirmed, invoiceKey(o.seller, o.buyer, o.invoiceNumber), o.seller, o.buyer,
-            orderId, o.currency, o.amount - o.prepaid
+            AssetKind.Payable, AssetStatus.Confirmed, invoiceKey(seller, buyer, number), seller, buyer, orderId, currency,
+            due
         );
         emit AssetConfirmed(assetId, msg.sender);
     }
@@ -97,56 +125,59 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         if (!registry.isActive(msg.sender, IMemberRegistry.Role.Warehouse)) revert AssetNotWarehouse(msg.sender);
         if (lotNumber == bytes32(0)) revert AssetEmptyKey();
         if (quantity == 0) revert AssetZeroQuantity();
+        if (quantity > type(uint128).max) revert AssetOutOfRange(quantity, type(uint128).max);
         if (value == 0) revert AssetZeroValue();
         if (!orders.isCurrency(currency)) revert AssetUnknownCurrency(currency);
         uint256 rightLoan;
         if (orderId != 0) {
             // Goods of an order are received by the order's destination warehouse for its buyer.
-            IOrderBook.Order memory o = orders.getOrder(orderId);
-            if (o.warehouse != msg.sender) revert AssetNotWarehouse(msg.sender);
-            if (o.buyer != owner) revert AssetNotBuyerOfOrder(orderId, owner);
+            (address buyer,,, address warehouse,) = orders.orderParties(orderId);
+            if (warehouse != msg.sender) revert AssetNotWarehouse(msg.sender);
+            if (buyer != owner) revert AssetNotBuyerOfOrder(orderId, owner);
             rightLoan = _assets[_byKey[futureGoodsKey(orderId)]].lockedBy;
             // The goods of a financed order come under one receipt, which its loan holds.
             uint256 prior = _goodsReceipt[orderId];
             if (rightLoan != 0 && prior != 0) revert AssetGoodsAlreadyReceipted(orderId, prior);
         }
-        assetId = _register(
-            AssetKind.WarehouseReceipt, AssetStatus.Confirmed, lotKey(msg.sender, lotNumber), owner, msg.sender,
-            orderId, currency, value
-        );
-        Asset storage a = _assets[assetId];
-        a.quantity = quantity;
+        bytes32 key = lotKey(msg.sender, lotNumber);
+        assetId = _register(AssetKind.WarehouseReceipt, AssetStatus.Confirmed, key, owner, msg.sender, orderId, currency, value);
+        StoredAsset storage a = _assets[assetId];
+        // The range check above keeps the quantity within 128 bits.
+        a.quantity = uint128(quantity);
         a.unit = unit;
         a.descriptionHash = descriptionHash;
+        a.lotKey = key;
         emit ReceiptDetails(assetId, quantity, unit, descriptionHash);
         emit AssetConfirmed(assetId, msg.sender);
         if (rightLoan != 0) {
             _goodsReceipt[orderId] = assetId;
             // Goods whose right backs a loan are born locked to that loan (after the mint, which a lock
             // would refuse): they cannot be moved, retired, released or pledged again while it runs.
-            a.lockedBy = rightLoan;
-            a.pledgedQuantity = quantity;
+            // A loan id that locked the right fits 64 bits (checked by `lock`).
+            a.lockedBy = uint64(rightLoan);
+            a.pledgedQuantity = uint128(quantity);
             emit AssetLocked(assetId, rightLoan, quantity);
         }
     }
 
     /// @inheritdoc IAssetRegistry
     function registerFutureGoods(uint256 orderId) external returns (uint256 assetId) {
-        IOrderBook.Order memory o = orders.getOrder(orderId);
-        if (o.buyer != msg.sender) revert AssetNotBuyerOfOrder(orderId, msg.sender);
+        (address buyer, address seller, IOrderBook.OrderStatus status, address currency, uint256 amount) =
+            orders.orderHead(orderId);
+        if (buyer != msg.sender) revert AssetNotBuyerOfOrder(orderId, msg.sender);
         _requireActive(msg.sender);
         // The seller's acceptance of the order is its commitment to deliver.
-        if (o.status != IOrderBook.OrderStatus.Accepted) revert AssetOrderNotAccepted(orderId);
+        if (status != IOrderBook.OrderStatus.Accepted) revert AssetOrderNotAccepted(orderId);
         assetId = _register(
-            AssetKind.FutureGoods, AssetStatus.Confirmed, futureGoodsKey(orderId), msg.sender, o.seller, orderId,
-            o.currency, o.amount
+            AssetKind.FutureGoods, AssetStatus.Confirmed, futureGoodsKey(orderId), msg.sender, seller, orderId, currency,
+            amount
         );
         emit AssetConfirmed(assetId, msg.sender);
     }
 
     /// @inheritdoc IAssetRegistry
     function withdrawGoods(uint256 assetId, uint256 quantity) external {
-        Asset storage a = _asset(assetId);
+        StoredAsset storage a = _asset(assetId);
         if (a.kind != AssetKind.WarehouseReceipt || a.obligor != msg.sender) revert AssetNotWarehouse(msg.sender);
         _requireActive(msg.sender);
         if (a.status != AssetStatus.Confirmed) revert AssetWrongStatus(assetId, a.status);
@@ -156,15 +187,16 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         if (quantity > free) revert AssetQuantityTooLarge(assetId, quantity, free);
         uint256 remaining = a.quantity - quantity;
         // The goods that leave take their share of the appraised value with them (rounded against the
-        // receipt), so the receipt never backs more than the goods still in store.
-        a.value = a.value * remaining / a.quantity;
-        a.quantity = remaining;
+        // receipt), so the receipt never backs more than the goods still in store. Both shrink: they
+        // stay within their 96 and 128 bits.
+        a.value = uint96(uint256(a.value) * remaining / a.quantity);
+        a.quantity = uint128(remaining);
         emit GoodsWithdrawn(assetId, quantity, remaining, a.value);
     }
 
     /// @inheritdoc IAssetRegistry
     function retire(uint256 assetId) external {
-        Asset storage a = _asset(assetId);
+        StoredAsset storage a = _asset(assetId);
         if (ownerOf(assetId) != msg.sender) revert AssetNotOwner(assetId, msg.sender);
         _requireActive(msg.sender);
         if (a.lockedBy != 0) revert AssetIsLocked(assetId, a.lockedBy);
@@ -177,13 +209,14 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
 
     /// @inheritdoc IAssetRegistry
     function lock(uint256 assetId, uint256 loanId) external onlyRole(LOCKER_ROLE) {
-        Asset storage a = _asset(assetId);
+        if (loanId > type(uint64).max) revert AssetOutOfRange(loanId, type(uint64).max);
+        StoredAsset storage a = _asset(assetId);
         // One asset, one active pledge.
         if (a.lockedBy != 0) revert AssetIsLocked(assetId, a.lockedBy);
         if (a.status != AssetStatus.Confirmed) revert AssetWrongStatus(assetId, a.status);
         if (a.kind == AssetKind.FutureGoods) {
             // A right to goods is financeable only until they ship: from then on they become a receipt.
-            if (orders.getOrder(a.orderId).status != IOrderBook.OrderStatus.Accepted) {
+            if (orders.orderStatus(a.orderId) != IOrderBook.OrderStatus.Accepted) {
                 revert AssetOrderNotAccepted(a.orderId);
             }
         } else if (a.kind == AssetKind.WarehouseReceipt && a.orderId != 0) {
@@ -192,22 +225,25 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
             uint256 rightLoan = _assets[rightId].lockedBy;
             if (rightLoan != 0 && rightLoan != loanId) revert AssetIsLocked(rightId, rightLoan);
         }
-        a.lockedBy = loanId;
-        a.pledgedQuantity = a.quantity;
+        // The range check above keeps the loan id within 64 bits.
+        a.lockedBy = uint64(loanId);
+        // A free asset has nothing pledged; a claim has no goods (no write).
+        if (a.quantity != 0) a.pledgedQuantity = a.quantity;
         emit AssetLocked(assetId, loanId, a.quantity);
     }
 
     /// @inheritdoc IAssetRegistry
     function releasePledge(uint256 assetId, uint256 loanId, uint256 quantity) external onlyRole(LOCKER_ROLE) {
-        Asset storage a = _lockedTo(assetId, loanId);
+        StoredAsset storage a = _lockedTo(assetId, loanId);
         if (quantity > a.pledgedQuantity) revert AssetQuantityTooLarge(assetId, quantity, a.pledgedQuantity);
-        a.pledgedQuantity -= quantity;
+        // At most the pledged quantity, which fits 128 bits.
+        a.pledgedQuantity -= uint128(quantity);
         emit PledgeReleased(assetId, loanId, quantity, a.pledgedQuantity);
     }
 
     /// @inheritdoc IAssetRegistry
     function unlock(uint256 assetId, uint256 loanId, bool retireIt) external onlyRole(LOCKER_ROLE) {
-        Asset storage a = _lockedTo(assetId, loanId);
+        StoredAsset storage a = _lockedTo(assetId, loanId);
         _free(assetId, a, loanId);
         if (retireIt) {
             a.status = AssetStatus.Retired;
@@ -220,7 +256,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
 
     /// @inheritdoc IAssetRegistry
     function seize(uint256 assetId, uint256 loanId, address to) external onlyRole(LOCKER_ROLE) {
-        Asset storage a = _lockedTo(assetId, loanId);
+        StoredAsset storage a = _lockedTo(assetId, loanId);
         _free(assetId, a, loanId);
         _seize(assetId, loanId, to);
         // A written-off right hands over the goods already received for it too.
@@ -230,8 +266,40 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IAssetRegistry
-    function getAsset(uint256 assetId) external view returns (Asset memory) {
-        return _assets[assetId];
+    function getAsset(uint256 assetId) external view returns (Asset memory asset) {
+        StoredAsset storage a = _assets[assetId];
+        asset = Asset({
+            kind: a.kind,
+            status: a.status,
+            orderId: a.orderId,
+            issuer: a.issuer,
+            obligor: a.obligor,
+            currency: a.currency,
+            value: a.value,
+            quantity: a.quantity,
+            pledgedQuantity: a.pledgedQuantity,
+            unit: a.unit,
+            descriptionHash: a.descriptionHash,
+            businessKey: _businessKey(a),
+            lockedBy: a.lockedBy
+        });
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function assetHead(uint256 assetId) external view returns (AssetHead memory) {
+        StoredAsset storage a = _assets[assetId];
+        return AssetHead({
+            owner: _ownerOf(assetId),
+            kind: a.kind,
+            status: a.status,
+            orderId: a.orderId,
+            obligor: a.obligor,
+            currency: a.currency,
+            value: a.value,
+            quantity: a.quantity,
+            pledgedQuantity: a.pledgedQuantity,
+            lockedBy: a.lockedBy
+        });
     }
 
     /// @inheritdoc IAssetRegistry
@@ -265,6 +333,16 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
 
     // ---------------------------------------------------------------- internal
 
+    /// The business key an asset was registered under: an invoice's from its order (whose number
+    /// never changes once invoiced), a future-goods right's from its order id, a lot's as kept.
+    function _businessKey(StoredAsset storage a) internal view returns (bytes32) {
+        if (a.status == AssetStatus.None) return bytes32(0);
+        if (a.kind == AssetKind.WarehouseReceipt) return a.lotKey;
+        if (a.kind == AssetKind.FutureGoods) return futureGoodsKey(a.orderId);
+        (address buyer, address seller,,,, bytes32 number) = orders.orderClaim(a.orderId);
+        return invoiceKey(seller, buyer, number);
+    }
+
     function _register(
         AssetKind kind,
         AssetStatus status,
@@ -278,36 +356,36 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         // The same real asset cannot be registered twice, under any kind, by anyone.
         if (_byKey[key] != 0) revert AssetAlreadyRegistered(key, _byKey[key]);
         if (value == 0) revert AssetZeroValue();
-        if (!registry.isActiveMember(owner)) revert AssetOwnerNotActive(owner);
+        if (value > type(uint96).max) revert AssetOutOfRange(value, type(uint96).max);
+        // Order ids come from the OrderBook's counter (the order was read above): they fit 64 bits.
+        if (orderId > type(uint64).max) revert AssetOutOfRange(orderId, type(uint64).max);
+        // Every register function checked the caller is active: an owner that is the caller is.
+        if (owner != msg.sender && !registry.isActiveMember(owner)) revert AssetOwnerNotActive(owner);
         assetId = ++_assetCount;
         _byKey[key] = assetId;
-        Asset storage a = _assets[assetId];
-        a.kind = kind;
-        a.status = status;
-        a.orderId = orderId;
-        a.issuer = msg.sender;
-        a.obligor = obligor;
+        // Three whole slots, each written once; the range checks above keep the narrow fields exact.
+        StoredAsset storage a = _assets[assetId];
+        (a.kind, a.status, a.orderId, a.issuer) = (kind, status, uint64(orderId), msg.sender);
+        (a.obligor, a.value) = (obligor, uint96(value));
         a.currency = currency;
-        a.value = value;
-        a.businessKey = key;
         emit AssetRegistered(assetId, kind, key, owner, msg.sender, obligor, orderId, currency, value);
         _mint(owner, assetId);
     }
 
-    function _asset(uint256 assetId) internal view returns (Asset storage a) {
+    function _asset(uint256 assetId) internal view returns (StoredAsset storage a) {
         a = _assets[assetId];
         if (a.status == AssetStatus.None) revert AssetNotFound(assetId);
     }
 
-    function _lockedTo(uint256 assetId, uint256 loanId) internal view returns (Asset storage a) {
+    function _lockedTo(uint256 assetId, uint256 loanId) internal view returns (StoredAsset storage a) {
         a = _asset(assetId);
         if (a.lockedBy != loanId || loanId == 0) revert AssetNotLockedBy(assetId, loanId);
     }
 
     /// Lets go of an asset's lock (and of the goods still pledged under it).
-    function _free(uint256 assetId, Asset storage a, uint256 loanId) internal {
+    function _free(uint256 assetId, StoredAsset storage a, uint256 loanId) internal {
         a.lockedBy = 0;
-        a.pledgedQuantity = 0;
+        if (a.pledgedQuantity != 0) a.pledgedQuantity = 0;
         emit AssetUnlocked(assetId, loanId);
     }
 
@@ -319,7 +397,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
 
     /// The receipt born locked to a right's loan is let go with the right (and seized with it to `to`,
     /// unless `to` is zero).
-    function _freeBornLocked(Asset storage right, uint256 loanId, address to) internal {
+    function _freeBornLocked(StoredAsset storage right, uint256 loanId, address to) internal {
         uint256 receiptId = _bornLocked(right, loanId);
         if (receiptId == 0) return;
         _free(receiptId, _assets[receiptId], loanId);
@@ -327,7 +405,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     }
 
     /// The receipt for the goods of a future-goods right, while it is locked to the right's loan.
-    function _bornLocked(Asset storage right, uint256 loanId) internal view returns (uint256 receiptId) {
+    function _bornLocked(StoredAsset storage right, uint256 loanId) internal view returns (uint256 receiptId) {
         if (right.kind != AssetKind.FutureGoods) return 0;
         receiptId = _goodsReceipt[right.orderId];
         if (receiptId != 0 && _assets[receiptId].lockedBy != loanId) receiptId = 0;
@@ -341,7 +419,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     /// A locked asset does not move, except when the LoanBook seizes it (unlocked first). Assets move
     /// only to active members, and only from active members unless seized (`auth` is zero then).
     function _update(address to, uint256 tokenId, address auth) internal override returns (address) {
-        Asset storage a = _assets[tokenId];
+        StoredAsset storage a = _assets[tokenId];
         if (a.lockedBy != 0) revert AssetIsLocked(tokenId, a.lockedBy);
         address from = _ownerOf(tokenId);
         if (from != address(0)) {

@@ -7,12 +7,14 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IMemberRegistry} from "./interfaces/IMemberRegistry.sol";
 import {IOrderBook} from "./interfaces/IOrderBook.sol";
 import {IFundTracker} from "./interfaces/IFundTracker.sol";
+import {ILoanBook} from "./interfaces/ILoanBook.sol";
 
 /// @title FundTracker
 /// @notice Purpose-bound loan money. See {IFundTracker}.
-/// @dev The money itself sits in this contract as PlatformCash; `_funds[loanId]` says whose it is.
-/// Payees are at most three per loan (seller, carrier, warehouse of the purpose order), so the
-/// per-loan payee list is bounded.
+/// @dev The money itself sits in this contract as PlatformCash; `_funds[loanId]` counts it, and the
+/// LoanBook that opened it says whose it is (borrower, lender, currency, purpose order: kept there
+/// once, read back here). Payees are at most three per loan (seller, carrier, warehouse of the purpose
+/// order), kept as their roles in the order of first payment.
 contract FundTracker is IFundTracker, AccessControl {
     using SafeERC20 for IERC20;
 
@@ -27,13 +29,56 @@ contract FundTracker is IFundTracker, AccessControl {
     /// @notice The control mechanism (RiskControl): freezes and unfreezes; it recalls through the LoanBook.
     bytes32 public constant CONTROLLER_ROLE = keccak256("CONTROLLER_ROLE");
 
+    /// Payee roles (2 bits each in `payeeRoles`).
+    uint8 private constant SELLER = 1;
+    uint8 private constant CARRIER = 2;
+    uint8 private constant WAREHOUSE = 3;
+
     IMemberRegistry public immutable registry;
     IOrderBook public immutable orders;
 
-    mapping(uint256 => Funds) private _funds;
-    mapping(uint256 => mapping(address => uint256)) private _paidTo;
-    mapping(uint256 => address[]) private _payees;
-    mapping(uint256 => uint256) private _hops;
+    /// A loan's money as stored: amounts in 96 bits (the LoanBook's), the LoanBook that opened it
+    /// (which holds the loan's parties) in the slot written by `open`. What was paid to each of the (at
+    /// most three) payees is kept by role (spent is their sum): the seller's beside the hop count, the
+    /// payees' order and what was released to the borrower (a prepayment and the release at repayment
+    /// update one slot), the carrier's and warehouse's in a third; what went back to the lender in a
+    /// fourth.
+    struct StoredFunds {
+        // slot 0
+        ILoanBook loanBook;
+        uint96 disbursed;
+        // slot 1
+        uint96 paidSeller;
+        uint96 released;
+        uint32 hops;
+        /// 2 bits per payee in the order of their first payment: 1 seller, 2 carrier, 3 warehouse
+        uint8 payeeRoles;
+        bool frozen;
+        // slot 2
+        uint96 paidCarrier;
+        uint96 paidWarehouse;
+        // slot 3
+        uint96 returned;
+    }
+
+    /// The parties of a loan's money, read from its LoanBook.
+    struct Parties {
+        address borrower;
+        address lender;
+        address currency;
+        uint256 orderId;
+    }
+
+    /// The purpose order's parties and amount.
+    struct Payees {
+        address buyer;
+        address seller;
+        address carrier;
+        address warehouse;
+        uint256 amount;
+    }
+
+    mapping(uint256 => StoredFunds) private _funds;
     mapping(address => uint256) private _totalUnspent;
     /// loan money paid to an order's carrier and warehouse (freight, storage), over all its loans
     mapping(uint256 => uint256) private _logisticsPaid;
@@ -49,89 +94,92 @@ contract FundTracker is IFundTracker, AccessControl {
     }
 
     /// @inheritdoc IFundTracker
-    function open(uint256 loanId, address borrower, address lender, address currency, uint256 orderId, uint256 amount)
-        external
-        onlyRole(LOANBOOK_ROLE)
-    {
-        if (_funds[loanId].borrower != address(0)) revert FundsAlreadyOpen(loanId);
+    function open(uint256 loanId, uint256 amount) external onlyRole(LOANBOOK_ROLE) {
+        StoredFunds storage f = _funds[loanId];
+        if (f.disbursed != 0) revert FundsAlreadyOpen(loanId);
         if (amount == 0) revert FundsZeroAmount();
-        _funds[loanId] = Funds({
-            borrower: borrower,
-            lender: lender,
-            currency: currency,
-            orderId: orderId,
-            disbursed: amount,
-            spent: 0,
-            returned: 0,
-            released: 0,
-            frozen: false
-        });
-        _totalUnspent[currency] += amount;
-        emit FundsOpened(loanId, borrower, lender, currency, orderId, amount);
+        if (amount > type(uint96).max) revert FundsOutOfRange(amount, type(uint96).max);
+        // One slot: the opening LoanBook keeps the loan's parties; the range check above keeps the amount.
+        (f.loanBook, f.disbursed) = (ILoanBook(msg.sender), uint96(amount));
+        Parties memory p = _parties(loanId, f);
+        _totalUnspent[p.currency] += amount;
+        emit FundsOpened(loanId, p.borrower, p.lender, p.currency, p.orderId, amount);
     }
 
     /// @inheritdoc IFundTracker
     function spend(uint256 loanId, address to, uint256 amount, bytes32 purpose) external {
-        Funds storage f = _open(loanId);
+        StoredFunds storage f = _open(loanId);
+        Parties memory p = _parties(loanId, f);
         // The borrower spends its loan money; the LoanBook pays a prepayment on its behalf.
-        if (msg.sender != f.borrower && !hasRole(LOANBOOK_ROLE, msg.sender)) revert FundsNotHolder(loanId, msg.sender);
-        if (msg.sender == f.borrower) {
+        if (msg.sender != p.borrower && !hasRole(LOANBOOK_ROLE, msg.sender)) revert FundsNotHolder(loanId, msg.sender);
+        if (msg.sender == p.borrower) {
             IMemberRegistry.Status s = registry.statusOf(msg.sender);
             if (s != IMemberRegistry.Status.Active) revert IMemberRegistry.MemberNotActive(msg.sender, s);
         }
         if (f.frozen) revert FundsAreFrozen(loanId);
         if (amount == 0) revert FundsZeroAmount();
-        IOrderBook.Order memory o = orders.getOrder(f.orderId);
-        if (!_allowed(o, to)) revert FundsPayeeNotAllowed(loanId, to);
+        Payees memory o = _payeesOf(p.orderId);
+        uint8 role = _role(o, to);
+        if (role == 0) revert FundsPayeeNotAllowed(loanId, to);
         if (!registry.isActiveMember(to)) revert FundsPayeeNotActive(to);
         uint256 left = _unspent(f);
         if (amount > left) revert FundsInsufficient(loanId, amount, left);
-        if (to != o.seller) {
+        if (role != SELLER) {
             // Freight and storage are paid out of loan money only up to the purpose order's amount
             // (the order declares no fees): loan money cannot leave as unlimited "freight".
-            uint256 logistics = _logisticsPaid[f.orderId];
+            uint256 logistics = _logisticsPaid[p.orderId];
             if (logistics + amount > o.amount) revert FundsLogisticsCapExceeded(loanId, to, amount, o.amount - logistics);
-            _logisticsPaid[f.orderId] = logistics + amount;
+            _logisticsPaid[p.orderId] = logistics + amount;
         }
-        f.spent += amount;
-        _totalUnspent[f.currency] -= amount;
-        if (_paidTo[loanId][to] == 0) _payees[loanId].push(to);
-        _paidTo[loanId][to] += amount;
-        uint256 hop = ++_hops[loanId];
-        emit FundsMoved(loanId, f.borrower, to, amount, purpose, hop);
+        // At most what is unspent (a 96-bit amount) is paid. A loan has at most three payees (2 bits
+        // each, in the order of their first payment).
+        uint96 paid = _paid(f, role);
+        (uint8 roles, uint32 hop) = (f.payeeRoles, f.hops + 1);
+        if (paid == 0) roles |= role << (2 * _count(roles));
+        (f.hops, f.payeeRoles) = (hop, roles);
+        paid += uint96(amount);
+        if (role == SELLER) f.paidSeller = paid;
+        else if (role == CARRIER) f.paidCarrier = paid;
+        else f.paidWarehouse = paid;
+        _totalUnspent[p.currency] -= amount;
+        emit FundsMoved(loanId, p.borrower, to, amount, purpose, hop);
         // Paying the seller is paying for the order (before its invoice): it lowers what settlement
         // will ask.
-        if (to == o.seller) orders.recordPrepayment(f.orderId, amount);
-        IERC20(f.currency).safeTransfer(to, amount);
+        if (role == SELLER) orders.recordPrepayment(p.orderId, amount);
+        IERC20(p.currency).safeTransfer(to, amount);
     }
 
     /// @inheritdoc IFundTracker
     function revoke(uint256 loanId, uint256 maxAmount) external onlyRole(LOANBOOK_ROLE) returns (uint256 amount) {
-        Funds storage f = _open(loanId);
+        StoredFunds storage f = _open(loanId);
         amount = _unspent(f);
         if (amount > maxAmount) amount = maxAmount;
         if (amount == 0) return 0;
-        f.returned += amount;
-        _totalUnspent[f.currency] -= amount;
-        emit FundsRevoked(loanId, f.lender, amount, msg.sender);
-        IERC20(f.currency).safeTransfer(f.lender, amount);
+        Parties memory p = _parties(loanId, f);
+        // At most what is unspent, a 96-bit amount.
+        f.returned += uint96(amount);
+        _totalUnspent[p.currency] -= amount;
+        emit FundsRevoked(loanId, p.lender, amount, msg.sender);
+        IERC20(p.currency).safeTransfer(p.lender, amount);
     }
 
     /// @inheritdoc IFundTracker
     function release(uint256 loanId) external onlyRole(LOANBOOK_ROLE) returns (uint256 amount) {
-        Funds storage f = _funds[loanId];
-        if (f.borrower == address(0)) return 0; // never disbursed
+        StoredFunds storage f = _funds[loanId];
+        if (f.disbursed == 0) return 0; // never disbursed
         amount = _unspent(f);
         if (amount == 0) return 0;
-        f.released += amount;
-        _totalUnspent[f.currency] -= amount;
-        emit FundsReleased(loanId, f.borrower, amount);
-        IERC20(f.currency).safeTransfer(f.borrower, amount);
+        Parties memory p = _parties(loanId, f);
+        // At most what is unspent, a 96-bit amount.
+        f.released += uint96(amount);
+        _totalUnspent[p.currency] -= amount;
+        emit FundsReleased(loanId, p.borrower, amount);
+        IERC20(p.currency).safeTransfer(p.borrower, amount);
     }
 
     /// @inheritdoc IFundTracker
     function freeze(uint256 loanId) external onlyRole(CONTROLLER_ROLE) {
-        Funds storage f = _open(loanId);
+        StoredFunds storage f = _open(loanId);
         if (f.frozen) revert FundsAreFrozen(loanId);
         f.frozen = true;
         emit FundsFrozen(loanId, msg.sender);
@@ -139,7 +187,7 @@ contract FundTracker is IFundTracker, AccessControl {
 
     /// @inheritdoc IFundTracker
     function unfreeze(uint256 loanId) external onlyRole(CONTROLLER_ROLE) {
-        Funds storage f = _open(loanId);
+        StoredFunds storage f = _open(loanId);
         if (!f.frozen) revert FundsNotFrozen(loanId);
         f.frozen = false;
         emit FundsUnfrozen(loanId, msg.sender);
@@ -148,8 +196,13 @@ contract FundTracker is IFundTracker, AccessControl {
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IFundTracker
-    function getFunds(uint256 loanId) external view returns (Funds memory) {
-        return _funds[loanId];
+    function getFunds(uint256 loanId) external view returns (Funds memory funds) {
+        StoredFunds storage f = _funds[loanId];
+        if (f.disbursed == 0) return funds;
+        Parties memory p = _parties(loanId, f);
+        (funds.borrower, funds.lender, funds.currency, funds.orderId) = (p.borrower, p.lender, p.currency, p.orderId);
+        (funds.disbursed, funds.spent, funds.returned, funds.released, funds.frozen) =
+            (f.disbursed, _spent(f), f.returned, f.released, f.frozen);
     }
 
     /// @inheritdoc IFundTracker
@@ -170,13 +223,19 @@ contract FundTracker is IFundTracker, AccessControl {
             uint256 released
         )
     {
-        Funds storage f = _funds[loanId];
-        holder = f.borrower;
+        StoredFunds storage f = _funds[loanId];
+        if (f.disbursed == 0) return (holder, held, payees, paid, returned, released);
+        Parties memory p = _parties(loanId, f);
+        holder = p.borrower;
         held = unspent(loanId);
-        payees = _payees[loanId];
+        Payees memory o = _payeesOf(p.orderId);
+        uint8 roles = f.payeeRoles;
+        payees = new address[](_count(roles));
         paid = new uint256[](payees.length);
         for (uint256 i = 0; i < payees.length; ++i) {
-            paid[i] = _paidTo[loanId][payees[i]];
+            uint8 role = (roles >> (2 * i)) & 3;
+            payees[i] = role == SELLER ? o.seller : role == CARRIER ? o.carrier : o.warehouse;
+            paid[i] = _paid(f, role);
         }
         returned = f.returned;
         released = f.released;
@@ -184,9 +243,9 @@ contract FundTracker is IFundTracker, AccessControl {
 
     /// @inheritdoc IFundTracker
     function isAllowedPayee(uint256 loanId, address payee) external view returns (bool) {
-        Funds storage f = _funds[loanId];
-        if (f.borrower == address(0)) return false;
-        return _allowed(orders.getOrder(f.orderId), payee);
+        StoredFunds storage f = _funds[loanId];
+        if (f.disbursed == 0) return false;
+        return _role(_payeesOf(_parties(loanId, f).orderId), payee) != 0;
     }
 
     /// @inheritdoc IFundTracker
@@ -196,19 +255,47 @@ contract FundTracker is IFundTracker, AccessControl {
 
     // ---------------------------------------------------------------- internal
 
-    function _unspent(Funds storage f) internal view returns (uint256) {
-        return f.disbursed - f.spent - f.returned - f.released;
+    function _unspent(StoredFunds storage f) internal view returns (uint256) {
+        return uint256(f.disbursed) - _spent(f) - f.returned - f.released;
     }
 
-    function _open(uint256 loanId) internal view returns (Funds storage f) {
+    /// Everything paid out to payees.
+    function _spent(StoredFunds storage f) internal view returns (uint256) {
+        return uint256(f.paidSeller) + f.paidCarrier + f.paidWarehouse;
+    }
+
+    /// What was paid to the payee of `role`.
+    function _paid(StoredFunds storage f, uint8 role) internal view returns (uint96) {
+        if (role == SELLER) return f.paidSeller;
+        return role == CARRIER ? f.paidCarrier : f.paidWarehouse;
+    }
+
+    function _open(uint256 loanId) internal view returns (StoredFunds storage f) {
         f = _funds[loanId];
-        if (f.borrower == address(0)) revert FundsNotFound(loanId);
+        if (f.disbursed == 0) revert FundsNotFound(loanId);
+    }
+
+    /// The loan's parties, kept by the LoanBook that opened its money.
+    function _parties(uint256 loanId, StoredFunds storage f) internal view returns (Parties memory p) {
+        (p.borrower, p.lender, p.currency, p.orderId) = f.loanBook.fundingParties(loanId);
+    }
+
+    /// The purpose order's parties and amount (who may be paid, and the logistics cap).
+    function _payeesOf(uint256 orderId) internal view returns (Payees memory o) {
+        (o.buyer, o.seller, o.carrier, o.warehouse, o.amount) = orders.orderParties(orderId);
     }
 
     /// Allowed payees come from the purpose order: its seller, and once shipped its carrier and
-    /// destination warehouse. Never the borrower itself.
-    function _allowed(IOrderBook.Order memory o, address payee) internal pure returns (bool) {
-        if (payee == address(0) || payee == o.buyer) return false;
-        return payee == o.seller || payee == o.carrier || payee == o.warehouse;
+    /// destination warehouse. Never the borrower itself. Returns the payee's role (0: not allowed).
+    function _role(Payees memory o, address payee) internal pure returns (uint8) {
+        if (payee == address(0) || payee == o.buyer) return 0;
+        if (payee == o.seller) return SELLER;
+        if (payee == o.carrier) return CARRIER;
+        return payee == o.warehouse ? WAREHOUSE : 0;
+    }
+
+    /// How many payees a roles byte lists.
+    function _count(uint8 roles) internal pure returns (uint256 n) {
+        while (roles >> (2 * n) != 0) ++n;
     }
 }

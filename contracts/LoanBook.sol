@@ -45,11 +45,56 @@ contract LoanBook is ILoanBook, AccessControl {
     IAssetRegistry public immutable assets;
     IFundTracker public immutable funds;
 
-    mapping(uint256 => Loan) private _loans;
+    /// A loan as stored: the fields of {ILoanBook.Loan} packed so that an application writes five
+    /// slots, approval updates one, disbursement one and starts the accrual slot, and a repayment
+    /// updates two (ids and times in 64 bits, amounts in
+    /// 96, checked at the boundary; the rate, at most `MAX_RATE_BPS`, in 16; the term in 32), with the
+    /// borrower's supply chain beside its times. `getLoan` returns the full struct.
+    struct StoredLoan {
+        // slots 0-3: the terms, written once by the application
+        address borrower;
+        uint64 assetId;
+        uint32 termSeconds;
+        address lender;
+        uint64 purposeOrderId;
+        uint16 rateBps;
+        address guarantor;
+        /// the borrower's supply chain when it applied
+        uint64 chainId;
+        address currency;
+        uint96 principal;
+        // slot 4: the lifecycle (approval and disbursement each update this one slot)
+        Mode mode;
+        LoanStatus status;
+        bool guaranteeSigned;
+        bool settlementCollected;
+        uint16 ltvBps;
+        uint64 expiresAt;
+        uint64 disbursedAt;
+        uint64 maturity;
+        // slot 5: accrual
+        uint64 lastAccrual;
+        uint64 interestCarry;
+        uint96 interestAccrued;
+        // slot 6
+        address supervisor;
+        uint96 guaranteeHeld;
+        // slot 7: repayments (a payment updates this one slot)
+        uint96 principalRepaid;
+        uint96 interestPaid;
+        uint64 defaultedAt;
+        // slot 8
+        uint128 collateralQuantity;
+        uint64 warningDeadline;
+        // slot 9
+        uint96 guarantorPaid;
+        uint96 writtenOff;
+    }
+
+    mapping(uint256 => StoredLoan) private _loans;
     uint256 private _loanCount;
-    /// the borrower's supply chain when it applied, and each chain's loans (for a fraud sweep)
-    mapping(uint256 => uint64) private _loanChain;
-    mapping(uint64 => uint256[]) private _chainLoans;
+    /// each chain's loans in application order (for a fraud sweep), four ids a slot
+    mapping(uint64 => uint64[]) private _chainLoans;
 
     constructor(
         IMemberRegistry registry_,
@@ -79,19 +124,21 @@ contract LoanBook is ILoanBook, AccessControl {
         if (!_isTrader(msg.sender)) revert LoanBorrowerNotTrader(msg.sender);
         if (!registry.isActive(a.lender, IMemberRegistry.Role.Financier)) revert LoanLenderNotFinancier(a.lender);
         if (a.principal == 0) revert LoanZeroPrincipal();
+        if (a.principal > type(uint96).max) revert LoanOutOfRange(a.principal, type(uint96).max);
         if (a.rateBps > MAX_RATE_BPS) revert LoanRateTooHigh(a.rateBps);
         if (a.termSeconds == 0) revert LoanZeroTerm();
-        IAssetRegistry.Asset memory asset = _financeable(a.assetId, a.mode);
-        if (IERC721Owner(address(assets)).ownerOf(a.assetId) != msg.sender) {
+        if (a.termSeconds > type(uint32).max) revert LoanOutOfRange(a.termSeconds, type(uint32).max);
+        IAssetRegistry.AssetHead memory asset = _financeable(a.assetId, a.mode);
+        if (asset.owner != msg.sender) {
             revert LoanNotAssetOwner(a.assetId, msg.sender);
         }
         // Prepayment finances exactly the order whose goods are pledged.
         uint256 orderId = a.mode == Mode.Prepayment ? asset.orderId : a.purposeOrderId;
-        IOrderBook.Order memory o = orders.getOrder(orderId);
-        if (o.buyer != msg.sender || o.status == IOrderBook.OrderStatus.None || o.status >= IOrderBook.OrderStatus.Settled) {
+        (address buyer,, IOrderBook.OrderStatus status, address currency,) = orders.orderHead(orderId);
+        if (buyer != msg.sender || status == IOrderBook.OrderStatus.None || status >= IOrderBook.OrderStatus.Settled) {
             revert LoanBadPurposeOrder(orderId);
         }
-        if (o.currency != asset.currency) revert LoanCurrencyMismatch(asset.currency, o.currency);
+        if (currency != asset.currency) revert LoanCurrencyMismatch(asset.currency, currency);
         uint64 chainId = registry.chainOf(msg.sender);
         if (a.guarantor != address(0)) {
             if (!_isCoreOfChain(a.guarantor, chainId)) revert LoanGuarantorNotCore(a.guarantor);
@@ -100,30 +147,26 @@ contract LoanBook is ILoanBook, AccessControl {
             revert LoanGuarantorRequired();
         }
         loanId = ++_loanCount;
-        Loan storage l = _loans[loanId];
-        l.mode = a.mode;
-        l.status = LoanStatus.Applied;
-        l.borrower = msg.sender;
-        l.lender = a.lender;
-        l.guarantor = a.guarantor;
-        l.currency = asset.currency;
-        l.assetId = a.assetId;
-        l.purposeOrderId = orderId;
-        l.principal = a.principal;
-        l.rateBps = a.rateBps;
-        l.termSeconds = a.termSeconds;
-        _loanChain[loanId] = chainId;
-        _chainLoans[chainId].push(loanId);
+        // Five whole slots, each written once. The asset and the order exist (read above), so their
+        // ids, like the loan's, come from counters and fit 64 bits; the principal, rate and term were
+        // range-checked above.
+        StoredLoan storage l = _loans[loanId];
+        (l.borrower, l.assetId, l.termSeconds) = (msg.sender, uint64(a.assetId), uint32(a.termSeconds));
+        (l.lender, l.purposeOrderId, l.rateBps) = (a.lender, uint64(orderId), uint16(a.rateBps));
+        (l.guarantor, l.chainId) = (a.guarantor, chainId);
+        (l.currency, l.principal) = (asset.currency, uint96(a.principal));
+        (l.mode, l.status) = (a.mode, LoanStatus.Applied);
+        _chainLoans[chainId].push(uint64(loanId));
         _emitApplied(loanId, l);
     }
 
     /// @inheritdoc ILoanBook
     function approve(uint256 loanId, uint16 ltvBps, address supervisor) external {
-        Loan storage l = _lenderAction(loanId, LoanStatus.Applied);
+        StoredLoan storage l = _lenderAction(loanId, LoanStatus.Applied);
         if (ltvBps == 0 || ltvBps > BPS) revert LoanBadLtv(ltvBps);
-        IAssetRegistry.Asset memory asset = _financeable(l.assetId, l.mode);
+        IAssetRegistry.AssetHead memory asset = _financeable(l.assetId, l.mode);
         // The collateral must still be the borrower's: it may have been transferred since the application.
-        if (IERC721Owner(address(assets)).ownerOf(l.assetId) != l.borrower) {
+        if (asset.owner != l.borrower) {
             revert LoanNotAssetOwner(l.assetId, l.borrower);
         }
         uint256 limit = asset.value * ltvBps / BPS;
@@ -137,7 +180,8 @@ contract LoanBook is ILoanBook, AccessControl {
         }
         l.ltvBps = ltvBps;
         l.status = LoanStatus.Approved;
-        l.collateralQuantity = asset.quantity;
+        // Asset quantities are kept in 128 bits by the AssetRegistry (a claim has none: no write).
+        if (asset.quantity != 0) l.collateralQuantity = uint128(asset.quantity);
         l.expiresAt = uint64(block.timestamp) + APPROVAL_VALIDITY;
         emit LoanApproved(loanId, ltvBps, l.supervisor, asset.quantity);
         assets.lock(l.assetId, loanId);
@@ -149,7 +193,7 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function reject(uint256 loanId, bytes32 reason) external {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         if (l.lender != msg.sender) revert LoanNotLender(loanId, msg.sender);
         bool approved = _endUndisbursed(loanId, l, LoanStatus.Rejected);
         _requireActive(msg.sender);
@@ -159,7 +203,7 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function withdraw(uint256 loanId) external {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         // The guarantor too: its commitment must not stay held by a loan its borrower leaves idle.
         if (l.borrower != msg.sender && l.guarantor != msg.sender) revert LoanNotBorrower(loanId, msg.sender);
         // An approval binds the borrower until it expires, unless its lender can no longer act on it.
@@ -174,7 +218,7 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function signGuarantee(uint256 loanId) external {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         if (l.guarantor != msg.sender || l.guaranteeSigned) revert LoanNotGuarantor(loanId, msg.sender);
         if (l.status != LoanStatus.Applied && l.status != LoanStatus.Approved) revert LoanWrongStatus(loanId, l.status);
         _requireActive(msg.sender);
@@ -191,7 +235,7 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function disburse(uint256 loanId) external {
-        Loan storage l = _lenderAction(loanId, LoanStatus.Approved);
+        StoredLoan storage l = _lenderAction(loanId, LoanStatus.Approved);
         if (l.guarantor != address(0) && !l.guaranteeSigned) revert LoanGuaranteeMissing(loanId);
         if (block.timestamp > l.expiresAt) revert LoanApprovalExpired(loanId, l.expiresAt, uint64(block.timestamp));
         l.status = LoanStatus.Disbursed;
@@ -200,10 +244,11 @@ contract LoanBook is ILoanBook, AccessControl {
         l.maturity = uint64(block.timestamp) + l.termSeconds;
         emit LoanDisbursed(loanId, l.principal, l.maturity);
         IERC20(l.currency).safeTransferFrom(msg.sender, address(funds), l.principal);
-        funds.open(loanId, l.borrower, l.lender, l.currency, l.purposeOrderId, l.principal);
+        funds.open(loanId, l.principal);
         if (l.mode == Mode.Prepayment) {
             // The lender pays the supplier directly (the order's seller), for the borrower.
-            funds.spend(loanId, orders.getOrder(l.purposeOrderId).seller, l.principal, "prepayment");
+            (, address seller,,,) = orders.orderHead(l.purposeOrderId);
+            funds.spend(loanId, seller, l.principal, "prepayment");
         }
     }
 
@@ -211,7 +256,7 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function repay(uint256 loanId, uint256 amount) external {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         if (!_running(l.status) && l.status != LoanStatus.Defaulted) revert LoanWrongStatus(loanId, l.status);
         if (amount == 0) revert LoanZeroAmount();
         // A lender paying itself moves no money: forgiving a debt is a write-off, not a repayment.
@@ -232,20 +277,19 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function collect(uint256 loanId) external {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         if (l.mode != Mode.Receivable && l.mode != Mode.Payable) revert LoanNotSettlementMode(loanId, l.mode);
-        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        IAssetRegistry.AssetHead memory asset = assets.assetHead(l.assetId);
         // The settlement comes here only while the claim is locked to the loan: once the loan closed
         // before settlement (or was written off) it went to the creditor (or the lender) directly.
         if (l.settlementCollected || l.status == LoanStatus.Approved || asset.lockedBy != loanId) {
             revert LoanWrongStatus(loanId, l.status);
         }
-        IOrderBook.Order memory o = orders.getOrder(asset.orderId);
-        if (o.status != IOrderBook.OrderStatus.Settled) revert LoanOrderNotSettled(asset.orderId);
-        l.settlementCollected = true;
         // What the debtor paid: the order less any loan money paid to the seller ahead of settlement
         // (which may have grown since the claim was registered).
-        uint256 received = o.amount - o.prepaid;
+        (,, IOrderBook.OrderStatus status,, uint256 received,) = orders.orderClaim(asset.orderId);
+        if (status != IOrderBook.OrderStatus.Settled) revert LoanOrderNotSettled(asset.orderId);
+        l.settlementCollected = true;
         uint256 toLender;
         // Only a loan still owing takes from the settlement (not a repaid or rejected one).
         if (_running(l.status) || l.status == LoanStatus.Defaulted) {
@@ -262,38 +306,39 @@ contract LoanBook is ILoanBook, AccessControl {
         // After a guarantor paid for the borrower, the claim's surplus is its security, not the borrower's.
         if (surplus != 0) IERC20(l.currency).safeTransfer(l.guarantorPaid != 0 ? l.guarantor : l.borrower, surplus);
         // The paid claim is consumed.
-        if (assets.getAsset(l.assetId).lockedBy == loanId) assets.unlock(l.assetId, loanId, true);
+        if (assets.assetHead(l.assetId).lockedBy == loanId) assets.unlock(l.assetId, loanId, true);
     }
 
     /// @inheritdoc ILoanBook
     function convertCollateral(uint256 loanId, uint256 receiptId) external {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         if (l.mode != Mode.Prepayment) revert LoanNotSettlementMode(loanId, l.mode);
         // The lender chooses the goods that secure its loan.
         if (l.lender != msg.sender) revert LoanNotLender(loanId, msg.sender);
         _requireActive(msg.sender);
         if (!_running(l.status)) revert LoanWrongStatus(loanId, l.status);
-        IAssetRegistry.Asset memory right = assets.getAsset(l.assetId);
-        IAssetRegistry.Asset memory receipt = assets.getAsset(receiptId);
+        IAssetRegistry.AssetHead memory right = assets.assetHead(l.assetId);
+        IAssetRegistry.AssetHead memory receipt = assets.assetHead(receiptId);
         // The receipt must be for the financed order's goods, issued by its warehouse, for the borrower.
         if (
             right.kind != IAssetRegistry.AssetKind.FutureGoods || receipt.kind != IAssetRegistry.AssetKind.WarehouseReceipt
-                || receipt.orderId != l.purposeOrderId || IERC721Owner(address(assets)).ownerOf(receiptId) != l.borrower
+                || receipt.orderId != l.purposeOrderId || receipt.owner != l.borrower
         ) revert LoanReceiptMismatch(loanId, receiptId);
         uint256 fromAsset = l.assetId;
         assets.unlock(fromAsset, loanId, true);
         assets.lock(receiptId, loanId);
-        l.assetId = receiptId;
+        // The receipt exists (it was just locked): its id fits 64 bits, its quantity 128.
+        l.assetId = uint64(receiptId);
         l.supervisor = receipt.obligor;
         // Goods already paid for by repayments so far are released at once.
-        l.collateralQuantity = receipt.quantity;
+        l.collateralQuantity = uint128(receipt.quantity);
         emit CollateralConverted(loanId, fromAsset, receiptId, receipt.quantity);
         _releaseInStep(loanId, l);
     }
 
     /// @inheritdoc ILoanBook
     function markDefault(uint256 loanId) external {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         if (l.lender == msg.sender) {
             // A suspended lender waits for its review; an evicted one still winds its claims down.
             IMemberRegistry.Status s = registry.statusOf(msg.sender);
@@ -323,8 +368,9 @@ contract LoanBook is ILoanBook, AccessControl {
         // (`guarantorPaid`, subrogation).
         uint256 take = _min(_owed(l), l.guaranteeHeld);
         if (take != 0) {
-            l.guaranteeHeld -= take;
-            l.guarantorPaid += take;
+            // `take` is at most what is held, a 96-bit amount.
+            l.guaranteeHeld -= uint96(take);
+            l.guarantorPaid += uint96(take);
             emit GuaranteeCalled(loanId, l.guarantor, take);
             IERC20(l.currency).safeTransfer(l.lender, take);
             _applyPayment(loanId, l, l.guarantor, take);
@@ -334,10 +380,10 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function writeOff(uint256 loanId) external {
-        Loan storage l = _lenderAction(loanId, LoanStatus.Defaulted);
+        StoredLoan storage l = _lenderAction(loanId, LoanStatus.Defaulted);
         // The loan's unspent money came back to the lender when it was declared defaulted.
         uint256 loss = _owed(l);
-        l.writtenOff = loss;
+        l.writtenOff = _u96(loss);
         l.status = LoanStatus.WrittenOff;
         emit LoanWrittenOff(loanId, loss);
         _handOver(loanId, l, l.lender);
@@ -345,10 +391,10 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function assignCollateral(uint256 loanId, address to) external {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         if (l.guarantor != msg.sender) revert LoanNotGuarantor(loanId, msg.sender);
         // Only the collateral kept for a guarantor that paid and closed the loan is the guarantor's.
-        uint256 lockedBy = assets.getAsset(l.assetId).lockedBy;
+        uint256 lockedBy = assets.assetHead(l.assetId).lockedBy;
         if (l.guarantorPaid == 0 || l.status != LoanStatus.Repaid || lockedBy != loanId) {
             revert LoanNoCollateralKept(loanId, l.guarantorPaid, lockedBy);
         }
@@ -360,7 +406,7 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function warn(uint256 loanId, uint64 deadline) external onlyRole(CONTROLLER_ROLE) {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         if (l.status != LoanStatus.Disbursed) revert LoanWrongStatus(loanId, l.status);
         _accrue(loanId, l);
         l.status = LoanStatus.Warned;
@@ -370,7 +416,7 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function clearWarning(uint256 loanId) external onlyRole(CONTROLLER_ROLE) {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         if (l.status != LoanStatus.Warned) revert LoanWrongStatus(loanId, l.status);
         l.status = LoanStatus.Disbursed;
         l.warningDeadline = 0;
@@ -379,7 +425,7 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function recall(uint256 loanId) external onlyRole(CONTROLLER_ROLE) {
-        Loan storage l = _loan(loanId);
+        StoredLoan storage l = _loan(loanId);
         if (l.status != LoanStatus.Disbursed && l.status != LoanStatus.Warned) revert LoanWrongStatus(loanId, l.status);
         _accrue(loanId, l);
         l.status = LoanStatus.Recalled;
@@ -395,8 +441,30 @@ contract LoanBook is ILoanBook, AccessControl {
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc ILoanBook
-    function getLoan(uint256 loanId) external view returns (Loan memory) {
-        return _loans[loanId];
+    function getLoan(uint256 loanId) external view returns (Loan memory loan) {
+        StoredLoan storage l = _loans[loanId];
+        (loan.mode, loan.status, loan.guaranteeSigned, loan.settlementCollected) =
+            (l.mode, l.status, l.guaranteeSigned, l.settlementCollected);
+        (loan.ltvBps, loan.rateBps, loan.termSeconds) = (l.ltvBps, l.rateBps, l.termSeconds);
+        (loan.disbursedAt, loan.maturity, loan.lastAccrual, loan.expiresAt) =
+            (l.disbursedAt, l.maturity, l.lastAccrual, l.expiresAt);
+        (loan.defaultedAt, loan.warningDeadline, loan.interestCarry) = (l.defaultedAt, l.warningDeadline, l.interestCarry);
+        (loan.borrower, loan.lender, loan.guarantor, loan.supervisor, loan.currency) =
+            (l.borrower, l.lender, l.guarantor, l.supervisor, l.currency);
+        (loan.assetId, loan.purposeOrderId, loan.principal, loan.collateralQuantity) =
+            (l.assetId, l.purposeOrderId, l.principal, l.collateralQuantity);
+        (loan.interestAccrued, loan.principalRepaid, loan.interestPaid) = (l.interestAccrued, l.principalRepaid, l.interestPaid);
+        (loan.guarantorPaid, loan.writtenOff, loan.guaranteeHeld) = (l.guarantorPaid, l.writtenOff, l.guaranteeHeld);
+    }
+
+    /// @inheritdoc ILoanBook
+    function fundingParties(uint256 loanId)
+        external
+        view
+        returns (address borrower, address lender, address currency, uint256 purposeOrderId)
+    {
+        StoredLoan storage l = _loans[loanId];
+        return (l.borrower, l.lender, l.currency, l.purposeOrderId);
     }
 
     /// @inheritdoc ILoanBook
@@ -406,7 +474,7 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function loanChain(uint256 loanId) external view returns (uint64) {
-        return _loanChain[loanId];
+        return _loans[loanId].chainId;
     }
 
     /// @inheritdoc ILoanBook
@@ -421,32 +489,32 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// @inheritdoc ILoanBook
     function accruedInterest(uint256 loanId) public view returns (uint256) {
-        Loan storage l = _loans[loanId];
+        StoredLoan storage l = _loans[loanId];
         return l.interestAccrued - l.interestPaid + _pendingInterest(l);
     }
 
     /// @inheritdoc ILoanBook
     function outstanding(uint256 loanId) external view returns (uint256) {
-        Loan storage l = _loans[loanId];
+        StoredLoan storage l = _loans[loanId];
         return _owed(l) + _pendingInterest(l);
     }
 
     // ---------------------------------------------------------------- internal
 
     /// Split out of applyForLoan to keep its stack shallow.
-    function _emitApplied(uint256 loanId, Loan storage l) internal {
+    function _emitApplied(uint256 loanId, StoredLoan storage l) internal {
         emit LoanApplied(
             loanId, l.mode, l.borrower, l.lender, l.guarantor, l.assetId, l.purposeOrderId, l.currency, l.principal,
             l.rateBps, l.termSeconds
         );
     }
 
-    function _loan(uint256 loanId) internal view returns (Loan storage l) {
+    function _loan(uint256 loanId) internal view returns (StoredLoan storage l) {
         l = _loans[loanId];
         if (l.status == LoanStatus.None) revert LoanNotFound(loanId);
     }
 
-    function _lenderAction(uint256 loanId, LoanStatus expected) internal view returns (Loan storage l) {
+    function _lenderAction(uint256 loanId, LoanStatus expected) internal view returns (StoredLoan storage l) {
         l = _loan(loanId);
         if (l.lender != msg.sender) revert LoanNotLender(loanId, msg.sender);
         if (l.status != expected) revert LoanWrongStatus(loanId, l.status);
@@ -457,26 +525,27 @@ contract LoanBook is ILoanBook, AccessControl {
         return s == LoanStatus.Disbursed || s == LoanStatus.Warned || s == LoanStatus.Recalled;
     }
 
-    /// Unpaid principal plus accrued unpaid interest, as booked (without interest since the last accrual).
-    function _owed(Loan storage l) internal view returns (uint256) {
-        return l.principal + l.interestAccrued - l.principalRepaid - l.interestPaid - l.writtenOff;
+    /// Unpaid principal plus accrued unpaid interest, as booked (without interest since the last accrual),
+    /// in 256 bits.
+    function _owed(StoredLoan storage l) internal view returns (uint256) {
+        return uint256(l.principal) + l.interestAccrued - l.principalRepaid - l.interestPaid - l.writtenOff;
     }
 
-    function _pendingInterest(Loan storage l) internal view returns (uint256) {
+    function _pendingInterest(StoredLoan storage l) internal view returns (uint256) {
         return _interestScaled(l) / (BPS * YEAR);
     }
 
     /// Interest since the last accrual plus the carried remainder, in 1/(BPS x YEAR) of a minor unit.
-    function _interestScaled(Loan storage l) internal view returns (uint256 scaled) {
+    function _interestScaled(StoredLoan storage l) internal view returns (uint256 scaled) {
         scaled = l.interestCarry;
         if (_running(l.status) && block.timestamp > l.lastAccrual) {
-            scaled += (l.principal - l.principalRepaid) * l.rateBps * (block.timestamp - l.lastAccrual);
+            scaled += uint256(l.principal - l.principalRepaid) * l.rateBps * (block.timestamp - l.lastAccrual);
         }
     }
 
     /// Books the whole units of interest due and carries the remainder: accruing often (say, at every
     /// dust repayment) books the same interest as accruing once.
-    function _accrue(uint256 loanId, Loan storage l) internal {
+    function _accrue(uint256 loanId, StoredLoan storage l) internal {
         if (!_running(l.status)) return;
         uint256 scaled = _interestScaled(l);
         uint256 amount = scaled / (BPS * YEAR);
@@ -484,17 +553,18 @@ contract LoanBook is ILoanBook, AccessControl {
         l.interestCarry = uint64(scaled % (BPS * YEAR));
         l.lastAccrual = uint64(block.timestamp);
         if (amount == 0) return;
-        l.interestAccrued += amount;
+        l.interestAccrued = _u96(l.interestAccrued + amount);
         emit InterestAccrued(loanId, amount, l.interestAccrued, uint64(block.timestamp));
     }
 
     /// Interest first, then principal; releases pledged goods in step; closes the loan when paid.
-    function _applyPayment(uint256 loanId, Loan storage l, address payer, uint256 pay) internal {
+    function _applyPayment(uint256 loanId, StoredLoan storage l, address payer, uint256 pay) internal {
         uint256 interestDue = l.interestAccrued - l.interestPaid;
         uint256 toInterest = pay < interestDue ? pay : interestDue;
         uint256 toPrincipal = pay - toInterest;
-        l.interestPaid += toInterest;
-        l.principalRepaid += toPrincipal;
+        // Each part is at most what is owed of it: interest booked, principal lent (96-bit amounts).
+        l.interestPaid += uint96(toInterest);
+        l.principalRepaid += uint96(toPrincipal);
         uint256 left = _owed(l);
         emit LoanRepayment(loanId, payer, toInterest, toPrincipal, left);
         if (left == 0) {
@@ -504,7 +574,7 @@ contract LoanBook is ILoanBook, AccessControl {
             // the guarantor's commitment is its own again.
             funds.release(loanId);
             _releaseGuarantee(loanId, l);
-            IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+            IAssetRegistry.AssetHead memory asset = assets.assetHead(l.assetId);
             if (l.guarantorPaid != 0) {
                 // Subrogation: the guarantor that paid for the defaulted borrower holds the lender's
                 // claim; the collateral is its security, never freed to the borrower.
@@ -514,7 +584,7 @@ contract LoanBook is ILoanBook, AccessControl {
                 if (!claim || l.settlementCollected) {
                     // Goods go back free; a claim whose settlement was collected is consumed.
                     assets.unlock(l.assetId, loanId, claim);
-                } else if (orders.getOrder(asset.orderId).status != IOrderBook.OrderStatus.Settled) {
+                } else if (orders.orderStatus(asset.orderId) != IOrderBook.OrderStatus.Settled) {
                     _releaseClaimOrGoods(loanId, l);
                 }
                 // Otherwise the debtor has paid here already: the claim stays with the loan until
@@ -527,7 +597,7 @@ contract LoanBook is ILoanBook, AccessControl {
     }
 
     /// A loan not disbursed ends (`to`: Rejected or Withdrawn); returns whether it was approved.
-    function _endUndisbursed(uint256 loanId, Loan storage l, LoanStatus to) internal returns (bool approved) {
+    function _endUndisbursed(uint256 loanId, StoredLoan storage l, LoanStatus to) internal returns (bool approved) {
         LoanStatus was = l.status;
         if (was != LoanStatus.Applied && was != LoanStatus.Approved) revert LoanWrongStatus(loanId, was);
         l.status = to;
@@ -536,14 +606,14 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// The guarantor's commitment goes back to it, and an approved loan frees its asset (and a financed
     /// invoice's settlement) again.
-    function _releaseUndisbursed(uint256 loanId, Loan storage l, bool approved) internal {
+    function _releaseUndisbursed(uint256 loanId, StoredLoan storage l, bool approved) internal {
         _releaseGuarantee(loanId, l);
         if (approved) _releaseClaimOrGoods(loanId, l);
     }
 
     /// What is held of the guarantor's commitment goes back to it (the LoanBook pays even a restricted
     /// member as a payment agent).
-    function _releaseGuarantee(uint256 loanId, Loan storage l) internal {
+    function _releaseGuarantee(uint256 loanId, StoredLoan storage l) internal {
         uint256 held = l.guaranteeHeld;
         if (held == 0) return;
         l.guaranteeHeld = 0;
@@ -557,8 +627,8 @@ contract LoanBook is ILoanBook, AccessControl {
     /// member cannot hold assets: the collateral then stays locked to the loan, for it (a claim's
     /// settlement still comes here, and `collect` passes it to the guarantor), until it names an active
     /// member to take it (`assignCollateral`).
-    function _handOver(uint256 loanId, Loan storage l, address to) internal {
-        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+    function _handOver(uint256 loanId, StoredLoan storage l, address to) internal {
+        IAssetRegistry.AssetHead memory asset = assets.assetHead(l.assetId);
         if (asset.lockedBy != loanId) return;
         bool claim = l.mode == Mode.Receivable || l.mode == Mode.Payable;
         if (claim && l.settlementCollected) return assets.unlock(l.assetId, loanId, true);
@@ -569,12 +639,12 @@ contract LoanBook is ILoanBook, AccessControl {
     }
 
     /// A settlement already paid here for the loan's claim is passed on by `collect` first.
-    function _requireNothingToCollect(uint256 loanId, Loan storage l) internal view {
+    function _requireNothingToCollect(uint256 loanId, StoredLoan storage l) internal view {
         if (l.mode != Mode.Receivable && l.mode != Mode.Payable) return;
-        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+        IAssetRegistry.AssetHead memory asset = assets.assetHead(l.assetId);
         if (
             !l.settlementCollected && asset.lockedBy == loanId
-                && orders.getOrder(asset.orderId).status == IOrderBook.OrderStatus.Settled
+                && orders.orderStatus(asset.orderId) == IOrderBook.OrderStatus.Settled
         ) {
             revert LoanSettlementToCollect(loanId);
         }
@@ -582,20 +652,19 @@ contract LoanBook is ILoanBook, AccessControl {
 
     /// An unfinished loan lets go of its collateral: goods and rights are unlocked; a claim goes back
     /// to its creditor with its settlement (or is retired when its order was cancelled).
-    function _releaseClaimOrGoods(uint256 loanId, Loan storage l) internal {
-        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+    function _releaseClaimOrGoods(uint256 loanId, StoredLoan storage l) internal {
+        IAssetRegistry.AssetHead memory asset = assets.assetHead(l.assetId);
         if (asset.lockedBy != loanId) return;
         bool claim = l.mode == Mode.Receivable || l.mode == Mode.Payable;
         if (!claim) {
             assets.unlock(l.assetId, loanId, false);
             return;
         }
-        IOrderBook.Order memory o = orders.getOrder(asset.orderId);
-        address creditor = IERC721Owner(address(assets)).ownerOf(l.assetId);
-        if (o.status == IOrderBook.OrderStatus.Settled && !l.settlementCollected) {
+        (, address seller, IOrderBook.OrderStatus status,, uint256 received,) = orders.orderClaim(asset.orderId);
+        address creditor = asset.owner;
+        if (status == IOrderBook.OrderStatus.Settled && !l.settlementCollected) {
             // The debtor paid here while the loan held the claim: the creditor gets it all.
             l.settlementCollected = true;
-            uint256 received = o.amount - o.prepaid;
             emit SettlementCollected(loanId, received, 0, received);
             if (received != 0) IERC20(l.currency).safeTransfer(creditor, received);
             assets.unlock(l.assetId, loanId, true);
@@ -603,32 +672,32 @@ contract LoanBook is ILoanBook, AccessControl {
         }
         // A creditor that cannot be paid (it bought the claim and is no longer an active member) leaves
         // the settlement coming here and the claim locked: `collect` passes the settlement on to it.
-        if (creditor != o.seller && !registry.isActiveMember(creditor) && o.status != IOrderBook.OrderStatus.Cancelled) {
+        if (creditor != seller && !registry.isActiveMember(creditor) && status != IOrderBook.OrderStatus.Cancelled) {
             return;
         }
         _redirectIfOpen(asset.orderId, creditor);
         // A claim on a cancelled order is void.
-        assets.unlock(l.assetId, loanId, o.status == IOrderBook.OrderStatus.Cancelled);
+        assets.unlock(l.assetId, loanId, status == IOrderBook.OrderStatus.Cancelled);
     }
 
     /// Redirect an order's settlement unless the order is over (settled or cancelled).
     function _redirectIfOpen(uint256 orderId, address payee) internal {
-        IOrderBook.OrderStatus s = orders.getOrder(orderId).status;
+        IOrderBook.OrderStatus s = orders.orderStatus(orderId);
         if (s != IOrderBook.OrderStatus.Settled && s != IOrderBook.OrderStatus.Cancelled) {
             orders.redirectSettlement(orderId, payee);
         }
     }
 
     /// Pledged goods are released in proportion to the principal repaid.
-    function _releaseInStep(uint256 loanId, Loan storage l) internal {
-        IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
+    function _releaseInStep(uint256 loanId, StoredLoan storage l) internal {
+        IAssetRegistry.AssetHead memory asset = assets.assetHead(l.assetId);
         if (asset.kind != IAssetRegistry.AssetKind.WarehouseReceipt || asset.lockedBy != loanId) return;
-        uint256 keep = l.collateralQuantity - l.collateralQuantity * l.principalRepaid / l.principal;
+        uint256 keep = l.collateralQuantity - uint256(l.collateralQuantity) * l.principalRepaid / l.principal;
         if (asset.pledgedQuantity > keep) assets.releasePledge(l.assetId, loanId, asset.pledgedQuantity - keep);
     }
 
-    function _financeable(uint256 assetId, Mode mode) internal view returns (IAssetRegistry.Asset memory asset) {
-        asset = assets.getAsset(assetId);
+    function _financeable(uint256 assetId, Mode mode) internal view returns (IAssetRegistry.AssetHead memory asset) {
+        asset = assets.assetHead(assetId);
         if (asset.status != IAssetRegistry.AssetStatus.Confirmed) revert LoanAssetNotConfirmed(assetId, uint8(asset.status));
         if (uint8(asset.kind) != _kindFor(mode)) revert LoanWrongAssetKind(assetId, uint8(asset.kind), mode);
         if (asset.lockedBy != 0) revert LoanAssetLocked(assetId, asset.lockedBy);
@@ -655,12 +724,13 @@ contract LoanBook is ILoanBook, AccessControl {
         if (s != IMemberRegistry.Status.Active) revert IMemberRegistry.MemberNotActive(who, s);
     }
 
+    /// An amount as stored (96 bits), refused when larger.
+    function _u96(uint256 amount) internal pure returns (uint96) {
+        if (amount > type(uint96).max) revert LoanOutOfRange(amount, type(uint96).max);
+        return uint96(amount);
+    }
+
     function _min(uint256 a, uint256 b) internal pure returns (uint256) {
         return a < b ? a : b;
     }
-}
-
-/// The one ERC-721 function the LoanBook needs from the AssetRegistry.
-interface IERC721Owner {
-    function ownerOf(uint256 tokenId) external view returns (address);
 }

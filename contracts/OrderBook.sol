@@ -24,11 +24,46 @@ contract OrderBook is IOrderBook, AccessControl {
 
     IMemberRegistry public immutable registry;
 
-    mapping(uint256 => Order) private _orders;
+    /// An order as stored: the fields of {IOrderBook.Order} packed into five slots (placement writes
+    /// the first three), amounts in 96 bits (checked at `place`), and the payee kept only once
+    /// redirected (zero means the seller). `getOrder` returns the full struct.
+    struct StoredOrder {
+        // slot 0
+        address buyer;
+        uint64 chainId;
+        OrderStatus status;
+        OrderStatus statusBeforeDispute;
+        bytes2 destinationCountry;
+        // slot 1
+        address seller;
+        uint96 amount;
+        // slot 2
+        address currency;
+        uint64 dueDate;
+        bytes3 incoterm;
+        bool overseas;
+        // slot 3
+        address carrier;
+        // slot 4
+        address warehouse;
+        uint96 prepaid;
+        // slot 5: zero while the settlement goes to the seller
+        address payee;
+        // slot 6
+        bytes32 invoiceNumber;
+    }
+
+    mapping(uint256 => StoredOrder) private _orders;
     mapping(uint256 => mapping(uint32 => Document)) private _documents;
     mapping(uint256 => mapping(bytes32 => bool)) private _documentSeen;
-    /// bit i set = a document of DocKind(i) is attached
-    mapping(uint256 => uint8) private _documentKinds;
+    /// An order's documents: how many, and bit i set = a document of DocKind(i) is attached (one slot,
+    /// written once per attachment).
+    struct DocumentIndex {
+        uint32 count;
+        uint8 kinds;
+    }
+
+    mapping(uint256 => DocumentIndex) private _documentIndex;
     mapping(address => bool) private _currencies;
     uint256 private _orderCount;
 
@@ -64,6 +99,7 @@ contract OrderBook is IOrderBook, AccessControl {
         _requireTrader(seller, chainId);
         if (!_currencies[currency]) revert OrderUnknownCurrency(currency);
         if (amount == 0) revert OrderZeroAmount();
+        if (amount > type(uint96).max) revert OrderAmountTooLarge(amount, type(uint96).max);
         if (dueDate <= block.timestamp) revert OrderDueDateInPast(dueDate, uint64(block.timestamp));
         if (overseas) {
             if (!_isIncoterm(incoterm)) revert OrderBadIncoterm(incoterm);
@@ -72,18 +108,13 @@ contract OrderBook is IOrderBook, AccessControl {
             revert OrderDomesticWithTradeTerms(incoterm, destinationCountry);
         }
         orderId = ++_orderCount;
-        Order storage o = _orders[orderId];
-        o.buyer = msg.sender;
-        o.seller = seller;
-        o.chainId = chainId;
-        o.dueDate = dueDate;
-        o.currency = currency;
-        o.amount = amount;
-        o.status = OrderStatus.Placed;
-        o.overseas = overseas;
-        o.incoterm = incoterm;
-        o.destinationCountry = destinationCountry;
-        o.payee = seller;
+        // Three whole slots, written once each (the payee stays zero: the seller).
+        StoredOrder storage o = _orders[orderId];
+        (o.buyer, o.chainId, o.status, o.destinationCountry) =
+            (msg.sender, chainId, OrderStatus.Placed, destinationCountry);
+        // The range check above keeps the amount within 96 bits.
+        (o.seller, o.amount) = (seller, uint96(amount));
+        (o.currency, o.dueDate, o.incoterm, o.overseas) = (currency, dueDate, incoterm, overseas);
         emit OrderPlaced(
             orderId, msg.sender, seller, chainId, currency, amount, dueDate, overseas, incoterm, destinationCountry
         );
@@ -91,14 +122,14 @@ contract OrderBook is IOrderBook, AccessControl {
 
     /// @inheritdoc IOrderBook
     function accept(uint256 orderId) external {
-        Order storage o = _sellerAction(orderId, OrderStatus.Placed);
+        StoredOrder storage o = _sellerAction(orderId, OrderStatus.Placed);
         o.status = OrderStatus.Accepted;
         emit OrderAccepted(orderId);
     }
 
     /// @inheritdoc IOrderBook
     function ship(uint256 orderId, address carrier, address warehouse) external {
-        Order storage o = _sellerAction(orderId, OrderStatus.Accepted);
+        StoredOrder storage o = _sellerAction(orderId, OrderStatus.Accepted);
         if (!registry.isActive(carrier, IMemberRegistry.Role.Logistics)) revert OrderNotCarrier(carrier);
         if (!registry.isActive(warehouse, IMemberRegistry.Role.Warehouse)) revert OrderNotWarehouseMember(warehouse);
         // Goods cross a border only with a customs declaration on file.
@@ -113,7 +144,7 @@ contract OrderBook is IOrderBook, AccessControl {
 
     /// @inheritdoc IOrderBook
     function deliver(uint256 orderId) external {
-        Order storage o = _order(orderId);
+        StoredOrder storage o = _order(orderId);
         if (o.warehouse != msg.sender) revert OrderNotWarehouse(orderId, msg.sender);
         _requireActive(msg.sender);
         if (o.status != OrderStatus.Shipped) revert OrderWrongStatus(orderId, o.status);
@@ -123,29 +154,30 @@ contract OrderBook is IOrderBook, AccessControl {
 
     /// @inheritdoc IOrderBook
     function invoice(uint256 orderId, bytes32 invoiceNumber, bytes32 invoiceHash) external {
-        Order storage o = _sellerAction(orderId, OrderStatus.Delivered);
+        StoredOrder storage o = _sellerAction(orderId, OrderStatus.Delivered);
         if (invoiceNumber == bytes32(0) || invoiceHash == bytes32(0)) revert OrderZeroHash();
         o.invoiceNumber = invoiceNumber;
         o.status = OrderStatus.Invoiced;
         emit OrderInvoiced(orderId, invoiceNumber, invoiceHash);
-        _attach(orderId, o, DocKind.Invoice, invoiceHash);
+        _attach(orderId, DocKind.Invoice, invoiceHash);
     }
 
     /// @inheritdoc IOrderBook
     function settle(uint256 orderId) external {
-        Order storage o = _order(orderId);
+        StoredOrder storage o = _order(orderId);
         // The buyer pays what it owes even when suspended or evicted: no activity check here.
         if (o.buyer != msg.sender) revert OrderNotBuyer(orderId, msg.sender);
         if (o.status != OrderStatus.Invoiced) revert OrderWrongStatus(orderId, o.status);
         o.status = OrderStatus.Settled;
         uint256 due = o.amount - o.prepaid;
-        emit OrderSettled(orderId, msg.sender, o.payee, due);
-        if (due != 0) IERC20(o.currency).safeTransferFrom(msg.sender, o.payee, due);
+        address payee = _payee(o);
+        emit OrderSettled(orderId, msg.sender, payee, due);
+        if (due != 0) IERC20(o.currency).safeTransferFrom(msg.sender, payee, due);
     }
 
     /// @inheritdoc IOrderBook
     function cancel(uint256 orderId) external {
-        Order storage o = _partyAction(orderId);
+        StoredOrder storage o = _partyAction(orderId);
         if (o.status != OrderStatus.Placed && o.status != OrderStatus.Accepted) {
             revert OrderWrongStatus(orderId, o.status);
         }
@@ -157,7 +189,7 @@ contract OrderBook is IOrderBook, AccessControl {
 
     /// @inheritdoc IOrderBook
     function dispute(uint256 orderId, bytes32 reasonHash) external {
-        Order storage o = _partyAction(orderId);
+        StoredOrder storage o = _partyAction(orderId);
         OrderStatus s = o.status;
         if (s != OrderStatus.Shipped && s != OrderStatus.Delivered && s != OrderStatus.Invoiced) {
             revert OrderWrongStatus(orderId, s);
@@ -170,7 +202,7 @@ contract OrderBook is IOrderBook, AccessControl {
 
     /// @inheritdoc IOrderBook
     function resolveDispute(uint256 orderId, bool cancelOrder) external onlyRole(OPERATOR_ROLE) {
-        Order storage o = _order(orderId);
+        StoredOrder storage o = _order(orderId);
         if (o.status != OrderStatus.Disputed) revert OrderWrongStatus(orderId, o.status);
         o.status = cancelOrder ? OrderStatus.Cancelled : o.statusBeforeDispute;
         o.statusBeforeDispute = OrderStatus.None;
@@ -179,7 +211,7 @@ contract OrderBook is IOrderBook, AccessControl {
 
     /// @inheritdoc IOrderBook
     function redirectSettlement(uint256 orderId, address payee) external onlyRole(FINANCE_ROLE) {
-        Order storage o = _order(orderId);
+        StoredOrder storage o = _order(orderId);
         if (o.status == OrderStatus.Settled || o.status == OrderStatus.Cancelled) {
             revert OrderWrongStatus(orderId, o.status);
         }
@@ -189,38 +221,101 @@ contract OrderBook is IOrderBook, AccessControl {
         if (payee != msg.sender && payee != o.seller && !registry.isActiveMember(payee)) {
             revert OrderPayeeNotMember(payee);
         }
-        o.payee = payee;
+        // The seller is the payee by default: redirecting back to it clears the slot.
+        o.payee = payee == o.seller ? address(0) : payee;
         emit SettlementRedirected(orderId, payee, msg.sender);
     }
 
     /// @inheritdoc IOrderBook
     function recordPrepayment(uint256 orderId, uint256 amount) external onlyRole(FINANCE_ROLE) {
-        Order storage o = _order(orderId);
+        StoredOrder storage o = _order(orderId);
         // Loan money pays a seller ahead of the invoice only: an invoiced order is a claim (receivable
         // or payable) whose value must not shrink behind its lender's back.
         if (o.status >= OrderStatus.Invoiced) revert OrderWrongStatus(orderId, o.status);
         uint256 due = o.amount - o.prepaid;
         if (amount == 0 || amount > due) revert OrderPrepaymentTooLarge(orderId, amount, due);
-        o.prepaid += amount;
+        // At most what is due, which fits 96 bits.
+        o.prepaid += uint96(amount);
         emit OrderPrepaid(orderId, amount, o.prepaid, msg.sender);
     }
 
     /// @inheritdoc IOrderBook
     function attach(uint256 orderId, DocKind kind, bytes32 hash) external {
-        Order storage o = _order(orderId);
+        StoredOrder storage o = _order(orderId);
         if (msg.sender != o.buyer && msg.sender != o.seller && msg.sender != o.carrier && msg.sender != o.warehouse) {
             revert OrderNotParty(orderId, msg.sender);
         }
         _requireActive(msg.sender);
         if (hash == bytes32(0)) revert OrderZeroHash();
-        _attach(orderId, o, kind, hash);
+        _attach(orderId, kind, hash);
     }
 
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IOrderBook
-    function getOrder(uint256 orderId) external view returns (Order memory) {
-        return _orders[orderId];
+    function getOrder(uint256 orderId) external view returns (Order memory order) {
+        StoredOrder storage o = _orders[orderId];
+        order = Order({
+            buyer: o.buyer,
+            seller: o.seller,
+            chainId: o.chainId,
+            dueDate: o.dueDate,
+            currency: o.currency,
+            amount: o.amount,
+            status: o.status,
+            statusBeforeDispute: o.statusBeforeDispute,
+            overseas: o.overseas,
+            incoterm: o.incoterm,
+            destinationCountry: o.destinationCountry,
+            carrier: o.carrier,
+            warehouse: o.warehouse,
+            invoiceNumber: o.invoiceNumber,
+            payee: o.status == OrderStatus.None ? address(0) : _payee(o),
+            documentCount: _documentIndex[orderId].count,
+            prepaid: o.prepaid
+        });
+    }
+
+    /// @inheritdoc IOrderBook
+    function orderStatus(uint256 orderId) external view returns (OrderStatus) {
+        return _orders[orderId].status;
+    }
+
+    /// @inheritdoc IOrderBook
+    function orderHead(uint256 orderId)
+        external
+        view
+        returns (address buyer, address seller, OrderStatus status, address currency, uint256 amount)
+    {
+        StoredOrder storage o = _orders[orderId];
+        return (o.buyer, o.seller, o.status, o.currency, o.amount);
+    }
+
+    /// @inheritdoc IOrderBook
+    function orderClaim(uint256 orderId)
+        external
+        view
+        returns (
+            address buyer,
+            address seller,
+            OrderStatus status,
+            address currency,
+            uint256 due,
+            bytes32 invoiceNumber
+        )
+    {
+        StoredOrder storage o = _orders[orderId];
+        return (o.buyer, o.seller, o.status, o.currency, o.amount - o.prepaid, o.invoiceNumber);
+    }
+
+    /// @inheritdoc IOrderBook
+    function orderParties(uint256 orderId)
+        external
+        view
+        returns (address buyer, address seller, address carrier, address warehouse, uint256 amount)
+    {
+        StoredOrder storage o = _orders[orderId];
+        return (o.buyer, o.seller, o.carrier, o.warehouse, o.amount);
     }
 
     /// @inheritdoc IOrderBook
@@ -240,24 +335,30 @@ contract OrderBook is IOrderBook, AccessControl {
 
     /// @inheritdoc IOrderBook
     function hasDocument(uint256 orderId, DocKind kind) public view returns (bool) {
-        return _documentKinds[orderId] & (uint8(1) << uint8(kind)) != 0;
+        return _documentIndex[orderId].kinds & (uint8(1) << uint8(kind)) != 0;
     }
 
     // ---------------------------------------------------------------- internal
 
-    function _order(uint256 orderId) internal view returns (Order storage o) {
+    /// Who receives the settlement: the seller unless a financing contract redirected it.
+    function _payee(StoredOrder storage o) internal view returns (address payee) {
+        payee = o.payee;
+        if (payee == address(0)) payee = o.seller;
+    }
+
+    function _order(uint256 orderId) internal view returns (StoredOrder storage o) {
         o = _orders[orderId];
         if (o.status == OrderStatus.None) revert OrderNotFound(orderId);
     }
 
-    function _sellerAction(uint256 orderId, OrderStatus expected) internal view returns (Order storage o) {
+    function _sellerAction(uint256 orderId, OrderStatus expected) internal view returns (StoredOrder storage o) {
         o = _order(orderId);
         if (o.seller != msg.sender) revert OrderNotSeller(orderId, msg.sender);
         _requireActive(msg.sender);
         if (o.status != expected) revert OrderWrongStatus(orderId, o.status);
     }
 
-    function _partyAction(uint256 orderId) internal view returns (Order storage o) {
+    function _partyAction(uint256 orderId) internal view returns (StoredOrder storage o) {
         o = _order(orderId);
         if (o.buyer != msg.sender && o.seller != msg.sender) revert OrderNotParty(orderId, msg.sender);
         _requireActive(msg.sender);
@@ -278,14 +379,14 @@ contract OrderBook is IOrderBook, AccessControl {
         if (registry.chainOf(who) != chainId || chainId == 0) revert OrderNotInChain(who, chainId);
     }
 
-    function _attach(uint256 orderId, Order storage o, DocKind kind, bytes32 hash) internal {
+    function _attach(uint256 orderId, DocKind kind, bytes32 hash) internal {
         if (_documentSeen[orderId][hash]) revert DocumentAlreadyAttached(orderId, hash);
         _documentSeen[orderId][hash] = true;
-        uint32 index = o.documentCount;
+        DocumentIndex storage d = _documentIndex[orderId];
+        uint32 index = d.count;
         _documents[orderId][index] =
             Document({kind: kind, hash: hash, attachedBy: msg.sender, attachedAt: uint64(block.timestamp)});
-        o.documentCount = index + 1;
-        _documentKinds[orderId] |= uint8(1) << uint8(kind);
+        (d.count, d.kinds) = (index + 1, d.kinds | (uint8(1) << uint8(kind)));
         emit DocumentAttached(orderId, index, kind, hash, msg.sender);
     }
 

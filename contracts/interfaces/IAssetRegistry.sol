@@ -46,6 +46,22 @@ interface IAssetRegistry {
         uint256 lockedBy;
     }
 
+    /// The fields of an asset the platform's contracts need, without its issuer, receipt details or
+    /// business key (see `assetHead`).
+    struct AssetHead {
+        /// the token's owner (zero when the asset does not exist)
+        address owner;
+        AssetKind kind;
+        AssetStatus status;
+        uint256 orderId;
+        address obligor;
+        address currency;
+        uint256 value;
+        uint256 quantity;
+        uint256 pledgedQuantity;
+        uint256 lockedBy;
+    }
+
     event AssetRegistered(
         uint256 indexed assetId,
         AssetKind kind,
@@ -86,6 +102,9 @@ interface IAssetRegistry {
     error AssetQuantityTooLarge(uint256 assetId, uint256 requested, uint256 available);
     error AssetNotOwner(uint256 assetId, address caller);
     error AssetUnknownCurrency(address currency);
+    /// @notice Values are stored in 96 bits, quantities in 128 and order and loan ids in 64: `value`
+    /// is above `max`.
+    error AssetOutOfRange(uint256 value, uint256 max);
     /// @notice The goods of `orderId` are already under receipt `receiptId`: while the order's
     /// future-goods right backs a loan they come under one receipt, the one the loan holds.
     error AssetGoodsAlreadyReceipted(uint256 orderId, uint256 receiptId);
@@ -134,6 +153,9 @@ interface IAssetRegistry {
     function seize(uint256 assetId, uint256 loanId, address to) external;
 
     function getAsset(uint256 assetId) external view returns (Asset memory);
+    /// @notice An asset's owner, kind, status, order, obligor, currency, value, goods and lock, without
+    /// its issuer, receipt details and business key: five storage reads for the platform's contracts.
+    function assetHead(uint256 assetId) external view returns (AssetHead memory);
     function assetByKey(bytes32 businessKey) external view returns (uint256);
     function assetCount() external view returns (uint256);
     /// @notice The business key of an invoice: the creditor (the order's seller) issues its own

@@ -43,13 +43,17 @@ interface IFundTracker {
     error FundsAreFrozen(uint256 loanId);
     error FundsNotFrozen(uint256 loanId);
     error FundsZeroAmount();
+    /// @notice Amounts are stored in 96 bits: `amount` is above `max`.
+    error FundsOutOfRange(uint256 amount, uint256 max);
     /// @notice Paying `amount` to the carrier or warehouse `payee` would take what the purpose order's
     /// carrier and warehouse got from loan money beyond the order's amount; `available` is what is left.
     error FundsLogisticsCapExceeded(uint256 loanId, address payee, uint256 amount, uint256 available);
 
-    /// @notice LoanBook: the loan's principal has been paid in; it is now tracked money of `borrower`.
-    function open(uint256 loanId, address borrower, address lender, address currency, uint256 orderId, uint256 amount)
-        external;
+    /// @notice LoanBook: the loan's principal (`amount`) has been paid in; it is now tracked money of
+    /// the loan's borrower.
+    /// @dev The calling LoanBook keeps the loan's borrower, lender, currency and purpose order: this
+    /// contract reads them back (`ILoanBook.fundingParties`) rather than storing them again.
+    function open(uint256 loanId, uint256 amount) external;
     /// @notice The borrower pays an allowed payee of its loan (the LoanBook may pay for it).
     /// @dev What the purpose order's carrier and warehouse get from loan money, over all the loans of
     /// that order, is capped at the order's amount.

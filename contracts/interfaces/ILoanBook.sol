@@ -134,6 +134,8 @@ interface ILoanBook {
     error LoanZeroPrincipal();
     error LoanRateTooHigh(uint32 rateBps);
     error LoanZeroTerm();
+    /// @notice Amounts are stored in 96 bits and terms in 32 (136 years): `value` is above `max`.
+    error LoanOutOfRange(uint256 value, uint256 max);
     error LoanBadLtv(uint16 ltvBps);
     error LoanLtvExceeded(uint256 principal, uint256 limit);
     error LoanSupervisorNotCustodian(address supervisor, address custodian);
@@ -228,6 +230,11 @@ interface ILoanBook {
     function recall(uint256 loanId) external;
 
     function getLoan(uint256 loanId) external view returns (Loan memory);
+    /// @notice What the FundTracker needs of a loan to track its money (it keeps none of it itself).
+    function fundingParties(uint256 loanId)
+        external
+        view
+        returns (address borrower, address lender, address currency, uint256 purposeOrderId);
     function loanCount() external view returns (uint256);
     /// @notice The supply chain the borrower belonged to when it applied (set with `LoanApplied`).
     function loanChain(uint256 loanId) external view returns (uint64);

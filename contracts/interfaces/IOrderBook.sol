@@ -95,6 +95,8 @@ interface IOrderBook {
     error OrderNotWarehouse(uint256 orderId, address caller);
     error OrderSelfTrade(address member);
     error OrderZeroAmount();
+    /// @notice Amounts are stored in 96 bits (7.9e28 minor units): `amount` is above `max`.
+    error OrderAmountTooLarge(uint256 amount, uint256 max);
     error OrderDueDateInPast(uint64 dueDate, uint64 nowTime);
     error OrderUnknownCurrency(address currency);
     error OrderNotTrader(address member);
@@ -151,6 +153,32 @@ interface IOrderBook {
 
     function getOrder(uint256 orderId) external view returns (Order memory);
     function getDocument(uint256 orderId, uint32 index) external view returns (Document memory);
+    /// @notice The status of an order (None when it does not exist): one storage read for the
+    /// platform's contracts.
+    function orderStatus(uint256 orderId) external view returns (OrderStatus);
+    /// @notice The parties, status, currency and amount of an order, without the rest of it.
+    function orderHead(uint256 orderId)
+        external
+        view
+        returns (address buyer, address seller, OrderStatus status, address currency, uint256 amount);
+    /// @notice What a claim on an order needs: its parties, status, currency, the amount still due at
+    /// settlement (amount less prepayments) and the invoice number.
+    function orderClaim(uint256 orderId)
+        external
+        view
+        returns (
+            address buyer,
+            address seller,
+            OrderStatus status,
+            address currency,
+            uint256 due,
+            bytes32 invoiceNumber
+        );
+    /// @notice Everyone an order names (carrier and destination warehouse once shipped) and its amount.
+    function orderParties(uint256 orderId)
+        external
+        view
+        returns (address buyer, address seller, address carrier, address warehouse, uint256 amount);
     function orderCount() external view returns (uint256);
     function isCurrency(address currency) external view returns (bool);
     function hasDocument(uint256 orderId, DocKind kind) external view returns (bool);

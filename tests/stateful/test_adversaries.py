@@ -435,7 +435,7 @@ def test_operator_power_drain_tracked_money(staged: Stage) -> None:
         held = s.readers["funds"]("totalUnspent", cny)
         fake = s.readers["loans"]("loanCount") + 1
         f = funds.contract.functions
-        _refused(lambda: s.sender.transact(op, f.open(fake, op.address, op.address, cny, 0, held)))
+        _refused(lambda: s.sender.transact(op, f.open(fake, held)))
         _refused(lambda: s.sender.transact(op, f.release(fake)))
 
     found = _operator_uses(s, steps)

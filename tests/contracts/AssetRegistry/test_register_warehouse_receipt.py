@@ -74,6 +74,23 @@ def test_registration_refuses_a_zero_value(fin):
         register(fin, value=0)
 
 
+def test_registration_refuses_a_value_beyond_the_96_bits_it_is_stored_in(fin):
+    with reverts("AssetOutOfRange", value=2**96, max=2**96 - 1):
+        register(fin, value=2**96)
+
+
+def test_registration_refuses_goods_beyond_the_128_bits_they_are_stored_in(fin):
+    with reverts("AssetOutOfRange", value=2**128, max=2**128 - 1):
+        register(fin, quantity=2**128)
+
+
+def test_the_largest_stored_value_and_quantity_are_kept_exactly(fin):
+    asset_id = register(fin, quantity=2**128 - 1, value=2**96 - 1)
+
+    a = fin.asset(asset_id)
+    assert (a.quantity, a.value) == (2**128 - 1, 2**96 - 1)
+
+
 def test_registration_refuses_a_currency_the_platform_does_not_settle_in(fin):
     with reverts("AssetUnknownCurrency", currency=fin.platform.orders.address):
         register(fin, currency=fin.platform.orders.address)

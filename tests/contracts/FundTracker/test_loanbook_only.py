@@ -13,8 +13,7 @@ from harness import reverts
 def test_opening_tracked_money_is_the_loanbooks_alone(wfin, who):
     account = getattr(wfin.p, who)
     with reverts("AccessControlUnauthorizedAccount", account=account.address, neededRole=LOANBOOK_ROLE):
-        call_as(wfin.w, account, wfin.platform.funds, "open", 99, wfin.p.supplier.address, wfin.p.bank.address,
-                wfin.platform.currency_address("CNY"), 1, 1_00)
+        call_as(wfin.w, account, wfin.platform.funds, "open", 99, 1_00)
 
 
 @pytest.mark.parametrize("who", ["bank", "supplier", "monitor"])
@@ -48,19 +47,23 @@ def loanbook_role(wfin):
 
 
 def open_funds(fin, loan_id, amount):
-    return call_as(fin.w, fin.p.operator, fin.platform.funds, "open", loan_id, fin.p.supplier.address,
-                   fin.p.bank.address, fin.platform.currency_address("CNY"), 1, amount)
+    return call_as(fin.w, fin.p.operator, fin.platform.funds, "open", loan_id, amount)
 
 
 def test_funds_of_a_loan_are_opened_once(loanbook_role):
-    open_funds(loanbook_role, 99, 1_00)
-    with reverts("FundsAlreadyOpen", loanId=99):
-        open_funds(loanbook_role, 99, 1_00)
+    deal = loanbook_role.pledge()  # disbursed: the LoanBook opened its money
+    with reverts("FundsAlreadyOpen", loanId=deal.loan_id):
+        open_funds(loanbook_role, deal.loan_id, 1_00)
 
 
 def test_funds_are_not_opened_for_nothing(loanbook_role):
     with reverts("FundsZeroAmount"):
         open_funds(loanbook_role, 99, 0)
+
+
+def test_funds_beyond_the_96_bits_they_are_stored_in_are_refused(loanbook_role):
+    with reverts("FundsOutOfRange", amount=2**96, max=2**96 - 1):
+        open_funds(loanbook_role, 99, 2**96)
 
 
 def test_release_of_a_loan_never_disbursed_hands_out_nothing(loanbook_role):

@@ -100,6 +100,22 @@ def test_application_refuses_a_zero_term(fin):
         fin.apply(LoanMode.PLEDGE, lot, p.supplier, Terms(1_000_00, 650, 0, 5_000), purpose, p.bank, p.core)
 
 
+def test_application_refuses_a_principal_beyond_the_96_bits_it_is_stored_in(fin):
+    p = fin.p
+    lot = fin.receipt(p.supplier)
+    purpose = fin.order(p.supplier, p.supplier2, 1_000_00)
+    with reverts("LoanOutOfRange", value=2**96, max=2**96 - 1):
+        fin.apply(LoanMode.PLEDGE, lot, p.supplier, Terms(2**96, 650, DAY, 5_000), purpose, p.bank, p.core)
+
+
+def test_application_refuses_a_term_beyond_the_32_bits_it_is_stored_in(fin):
+    p = fin.p
+    lot = fin.receipt(p.supplier)
+    purpose = fin.order(p.supplier, p.supplier2, 1_000_00)
+    with reverts("LoanOutOfRange", value=2**32, max=2**32 - 1):
+        fin.apply(LoanMode.PLEDGE, lot, p.supplier, Terms(1_000_00, 650, 2**32, 5_000), purpose, p.bank, p.core)
+
+
 def test_application_refuses_a_receivable_the_debtor_has_not_confirmed(fin):
     p = fin.p
     asset, _ = fin.receivable(confirm=False)

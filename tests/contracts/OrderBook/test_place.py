@@ -7,6 +7,7 @@ from orderbook_support import AMOUNT, DAY, World, b32, place, reverts, the_event
 
 from vscm.client.records import OrderStatus, Status
 
+ZERO = "0x" + "00" * 20
 INCOTERMS = ("EXW", "FCA", "CPT", "CIP", "DAP", "DPU", "DDP", "FAS", "FOB", "CFR", "CIF")
 
 
@@ -65,6 +66,27 @@ def test_place_rejects_ordering_from_oneself(fresh: World) -> None:
 def test_place_rejects_a_zero_amount(fresh: World) -> None:
     with reverts("OrderZeroAmount"):
         place(fresh, amount=0)
+
+
+def test_place_rejects_an_amount_beyond_the_96_bits_it_is_stored_in(fresh: World) -> None:
+    with reverts("OrderAmountTooLarge", amount=2**96, max=2**96 - 1):
+        place(fresh, amount=2**96)
+
+
+def test_the_narrow_views_agree_with_get_order(fresh: World) -> None:
+    # Issue 16: the platform's contracts read these (a slot or three) instead of the whole order.
+    w, p = fresh, fresh.p
+    order_id = place(w, amount=2**96 - 1)
+    views = w.platform.orders.contract.functions
+    o = views.getOrder(order_id).call()
+    buyer, seller, status, currency, amount, payee = o[0], o[1], o[6], o[4], o[5], o[14]
+
+    assert (buyer, seller, payee, amount) == (p.core.address, p.supplier.address, p.supplier.address, 2**96 - 1)
+    assert views.orderStatus(order_id).call() == status == OrderStatus.PLACED
+    assert views.orderHead(order_id).call() == [buyer, seller, status, currency, amount]
+    assert views.orderClaim(order_id).call() == [buyer, seller, status, currency, amount, b"\x00" * 32]
+    assert views.orderParties(order_id).call() == [buyer, seller, ZERO, ZERO, amount]
+    assert views.getOrder(999).call()[14] == ZERO  # no order, no payee
 
 
 @pytest.mark.parametrize("due_in", [-DAY, 0], ids=["yesterday", "now"])
