@@ -172,6 +172,9 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True)
 
     underwrite(platform, cast, controlled, step, console)
 
+    console.print("\n[bold]8c. The core's credit down four tiers: a payable certificate")
+    certificate(platform, cast, chain_id)
+
     console.print("\n[bold]9. The platform now")
     report(platform, cast)
     if audit:
@@ -365,6 +368,58 @@ def finance(platform: Platform, cast: Cast, chain_id: int) -> None:
     console.print()
     for loan_id in (pledge, recv_loan, prepay, pay_loan, bad):
         console.print(loan_table(platform, cast, loan_id))
+
+
+def certificate(platform: Platform, cast: Cast, chain_id: int) -> None:
+    """Xi'an Motors' payable to Baoji becomes a certificate that pays Lanzhou (tier 2) and Urumqi Trading
+    (tier 3); Urumqi sells its part to the bank; at maturity the core pays once and every holder is paid."""
+    chain, certs = platform.chain, platform.certificates
+    core, tier1, tier2, tier3, bank = cast.core, cast.supplier_a, cast.supplier_b, cast.seller, cast.bank
+    orders, wh = platform.orders, cast.warehouse
+
+    def order(buyer: LocalAccount, seller: LocalAccount, amount: int, invoiced: bool) -> int:
+        oid = orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, chain.now() + 120 * DAY)
+        orders.as_(seller).accept(oid)
+        orders.as_(seller).ship(oid, cast.carrier.address, wh.address)
+        if invoiced:
+            orders.as_(wh).deliver(oid)
+            orders.as_(seller).invoice(oid, f"INV-{oid:06d}", doc_hash(f"invoice-{oid}"))
+        return oid
+
+    axles = order(core, tier1, 120_000_00, invoiced=True)
+    issued = certs.as_(core).issue(axles, chain.now() + 60 * DAY)
+    cid = issued.id
+    root = certs.certificate(cid).root_part
+    step(f"certificate #{cid}: Xi'an Motors turned its payable for order #{axles} ({yuan(120_000_00)}) into a "
+         f"certificate payable in 60 days; Baoji holds part #{root}")
+    rubber = order(tier1, tier2, 50_000_00, invoiced=False)
+    part2 = certs.as_(tier1).pay(root, rubber, 50_000_00).id
+    step(f"Baoji paid its order #{rubber} from Lanzhou with {yuan(50_000_00)} of it (part #{part2})")
+    latex = order(tier2, tier3, 20_000_00, invoiced=False)
+    part3 = certs.as_(tier2).pay(part2, latex, 20_000_00).id
+    step(f"Lanzhou paid its order #{latex} from Urumqi Trading with {yuan(20_000_00)} (part #{part3}): "
+         "the core's credit reached tier 3")
+    price = 19_600_00
+    certs.as_(tier3).offer(part3, bank.address, price)
+    platform.cash("CNY").as_(bank).approve(certs.address, price)
+    asset = certs.as_(bank).accept_offer(part3).id
+    step(f"Urumqi Trading sold part #{part3} to Silk Road Bank for {yuan(price)} (2 % discount on the core's "
+         f"credit); the part is asset #{asset}, locked: it can no longer be split or paid on")
+    try:
+        certs.as_(tier3).split(part3, 1_000_00)
+    except ContractRevert as exc:
+        step(f"Urumqi tried to split the sold part → refused: {exc.name}")
+    chain.time_travel(60 * DAY)
+    platform.cash("CNY").as_(core).approve(certs.address, 120_000_00)
+    certs.as_(core).pay_in(cid, 120_000_00)
+    paid = []
+    for part_id in (root, part2, part3):
+        claimed = certs.as_(core).claim(part_id)
+        paid.append(f"{cast.label(claimed.event['payee'])} {yuan(claimed.event['amount'])}")
+    step(f"at maturity Xi'an Motors paid {yuan(120_000_00)} once; each part claimed its share: " + ", ".join(paid))
+    c = certs.certificate(cid)
+    step(f"certificate #{cid}: face {yuan(c.face)}, paid in {yuan(c.paid_in)}, redeemed {yuan(c.redeemed)}; "
+         f"the bank's asset #{asset} is {platform.assets.asset(asset).status.name.lower()}")
 
 
 def loan_table(platform: Platform, cast: Cast, loan_id: int) -> Table:
