@@ -53,6 +53,7 @@ SECTIONS: list[str] = [
     "vscm.oracle.bench:section",
     "vscm.audit.bench:section",
     "vscm.underwriting.backtest:section",
+    "vscm.client.certificates_bench:section",
 ]
 
 README_START = "<!-- bench:start -->"
