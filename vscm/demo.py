@@ -382,9 +382,12 @@ def certificate(platform: Platform, cast: Cast, chain_id: int) -> None:
         orders.as_(seller).accept(oid)
         orders.as_(seller).ship(oid, cast.carrier.address, wh.address)
         if invoiced:
-            orders.as_(wh).deliver(oid)
-            orders.as_(seller).invoice(oid, f"INV-{oid:06d}", doc_hash(f"invoice-{oid}"))
+            invoice(oid, seller)
         return oid
+
+    def invoice(oid: int, seller: LocalAccount) -> None:
+        orders.as_(wh).deliver(oid)
+        orders.as_(seller).invoice(oid, f"INV-{oid:06d}", doc_hash(f"invoice-{oid}"))
 
     axles = order(core, tier1, 120_000_00, invoiced=True)
     issued = certs.as_(core).issue(axles, chain.now() + 60 * DAY)
@@ -395,10 +398,18 @@ def certificate(platform: Platform, cast: Cast, chain_id: int) -> None:
     rubber = order(tier1, tier2, 50_000_00, invoiced=False)
     part2 = certs.as_(tier1).pay(root, rubber, 50_000_00).id
     step(f"Baoji paid its order #{rubber} from Lanzhou with {yuan(50_000_00)} of it (part #{part2})")
-    latex = order(tier2, tier3, 20_000_00, invoiced=False)
+    latex = order(tier2, tier3, 25_000_00, invoiced=False)
     part3 = certs.as_(tier2).pay(part2, latex, 20_000_00).id
-    step(f"Lanzhou paid its order #{latex} from Urumqi Trading with {yuan(20_000_00)} (part #{part3}): "
-         "the core's credit reached tier 3")
+    step(f"Lanzhou paid {yuan(20_000_00)} of its order #{latex} from Urumqi Trading ({yuan(25_000_00)}) with "
+         f"part #{part3}: the core's credit reached tier 3")
+    invoice(rubber, tier2)
+    invoice(latex, tier3)
+    before = platform.cash("CNY").balance(tier2.address)
+    for oid, buyer in ((axles, core), (rubber, tier1), (latex, tier2)):
+        orders.as_(buyer).settle(oid)
+    step(f"the three orders were settled: the certificate had paid orders #{axles} and #{rubber} in full, "
+         f"Lanzhou paid the {yuan(before - platform.cash('CNY').balance(tier2.address))} the certificate did "
+         f"not cover of order #{latex}")
     price = 19_600_00
     certs.as_(tier3).offer(part3, bank.address, price)
     platform.cash("CNY").as_(bank).approve(certs.address, price)
