@@ -7,14 +7,19 @@ independent and fast. The helpers behind them live in tests/harness.py.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from harness import Parties, World, make_parties, populate
 
+from vscm.chain import artifacts
 from vscm.chain.backends import connect
 from vscm.client.platform import Platform
 from vscm.devservices import Mosquitto, Postgres, start_mosquitto, start_postgres
+
+#: The contracts that exist only for tests (contracts/test/) are compiled into tests/artifacts, not the package.
+artifacts.add_directory(Path(__file__).parent / "artifacts")
 
 
 @pytest.fixture(scope="session")

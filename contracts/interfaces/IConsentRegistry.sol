@@ -18,7 +18,7 @@ interface IConsentRegistry {
     /// @notice Consent goes to an active financier other than the member itself.
     error ConsentNotLender(address lender);
     /// @notice The expiry must be after now and at most MAX_DURATION ahead of it.
-    error ConsentBadExpiry(uint64 expiresAt, uint64 now, uint64 maxDuration);
+    error ConsentBadExpiry(uint64 expiresAt, uint64 nowTime, uint64 maxDuration);
     /// @notice There is no unexpired consent of `member` to `lender` to revoke.
     error ConsentNotGranted(address member, address lender);
     /// @notice The registry's address must be set.

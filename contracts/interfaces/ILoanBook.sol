@@ -124,7 +124,7 @@ interface ILoanBook {
     error LoanBorrowerNotTrader(address borrower);
     error LoanWrongAssetKind(uint256 assetId, uint8 kind, Mode mode);
     error LoanAssetNotConfirmed(uint256 assetId, uint8 status);
-    error LoanAssetLocked(uint256 assetId, uint256 byLoan);
+    error LoanAssetLocked(uint256 assetId, uint256 loanId);
     error LoanNotAssetOwner(uint256 assetId, address caller);
     error LoanLenderNotFinancier(address lender);
     error LoanGuarantorNotCore(address guarantor);

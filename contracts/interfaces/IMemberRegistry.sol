@@ -80,7 +80,7 @@ interface IMemberRegistry {
     error NoRoles();
     error UnknownRoles(uint16 roles);
     error CoreTierNotAllowed(uint16 roles);
-    error CredentialExpired(uint64 expiry, uint64 nowTime);
+    error CredentialExpired(uint64 expiresAt, uint64 nowTime);
     error EmptyName();
     /// @notice A member's name is at most `max` bytes of UTF-8 (`MemberRegistry.MAX_NAME_BYTES`); it had `length`.
     error NameTooLong(uint256 length, uint256 max);

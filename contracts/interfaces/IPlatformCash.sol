@@ -13,8 +13,8 @@ interface IPlatformCash {
     /// @notice The council set how much `financier` may have issued and not yet burned (0: nothing).
     event MintCapSet(address indexed financier, uint256 cap);
 
-    error CashSenderNotActive(address from);
-    error CashRecipientNotActive(address to);
+    error CashSenderNotActive(address sender);
+    error CashRecipientNotActive(address recipient);
     error CashNotFinancier(address caller);
     error CashZeroAmount();
     error CashZeroAddress();

@@ -251,7 +251,7 @@ MATRIX: list[Row] = [
         unauthorized(DEFAULT_ADMIN_ROLE)),
     # A zero amount: only the transfer rule (an active sender) can refuse it.
     row("PlatformCash", "transfer", lambda c: (c.address("seller"), 0), ACTIVE,
-        Refusal("CashSenderNotActive", {"from": CALLER})),
+        Refusal("CashSenderNotActive", {"sender": CALLER})),
     row("PlatformCash", "transferFrom", lambda c: (c.address("core"), c.address("seller"), 1_00), {"carrier"},
         Refusal("ERC20InsufficientAllowance", {"spender": CALLER, "allowance": 0, "needed": 1_00})),
     # Approving moves nothing; the transfer rule applies when the allowance is spent.

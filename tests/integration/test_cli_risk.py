@@ -191,6 +191,29 @@ def test_a_certificate_is_paid_down_sold_and_redeemed_through_the_cli(desk: Desk
         fin.chain.nonces.forget(getattr(p, label).address)
 
 
+def test_a_monitor_raises_an_alert_by_hand_and_others_cannot(desk: Desk, diverted: dict[str, Any]) -> None:
+    """Issue 15: raising an alert by hand from the CLI (a monitor's judgement the rules do not cover)."""
+    fin = desk.fin
+    fin.chain.nonces.forget(fin.p.bank.address)
+    fin.chain.nonces.forget(fin.p.supplier.address)
+    deal = fin.pledge()
+    evidence = "0x" + b32("site visit: warehouse empty").hex()
+    raised = desk.json("risk", "raise", "--loan", str(deal.loan_id), "--indicator", "1001", "--severity", "high",
+                       "--evidence", evidence, wallet="monitor")
+    alert = fin.platform.risk.alert(raised["alert_id"])
+    assert (alert.subject_id, alert.indicator, alert.severity, "0x" + bytes(alert.evidence).hex()) == (
+        deal.loan_id, 1001, 3, evidence)
+    assert raised["next_step"] == f"vscm risk show {raised['alert_id']}"
+    assert fin.platform.loans.loan(deal.loan_id).status.name == "WARNED"
+    other = "0x" + b32("another finding").hex()
+    refused = desk.run("risk", "raise", "--loan", str(deal.loan_id), "--indicator", "1001", "--evidence", other,
+                       wallet="supplier")
+    assert refused.returncode == 3 and "RiskNotMonitor" in refused.stderr and refused.stderr.count("\n") == 1
+    both = desk.run("risk", "raise", "--loan", "1", "--chain", "1", "--indicator", "1", "--evidence", other,
+                    wallet="monitor")
+    assert both.returncode == 2 and "exactly one of --loan ID and --chain ID" in both.stderr
+
+
 def test_operator_proposes_and_auditor_declares_fraud(desk: Desk, diverted: dict[str, Any]) -> None:
     chain_id = str(desk.fin.w.chain_id)
     evidence = "0x" + b32("circular invoices").hex()

@@ -67,5 +67,5 @@ def test_two_lenders_approving_the_same_asset_in_one_block_exactly_one_wins(anvi
     assert fin.state(loser.loan_id).status == LoanStatus.APPLIED
     # Why the loser failed: replayed on the state its block left, its approval meets the winner's lock.
     call = fin.platform.loans.contract.functions.approve(loser.loan_id, 6_000, p.warehouse.address)
-    with reverts("LoanAssetLocked", assetId=first.asset_id, byLoan=winner.loan_id):
+    with reverts("LoanAssetLocked", assetId=first.asset_id, loanId=winner.loan_id):
         chain.sender.call(call, block=receipts[0]["blockNumber"], sender=loser.lender.address)

@@ -21,10 +21,20 @@ def built() -> dict[str, bytes]:
 def test_committed_artifacts_match_a_fresh_compile(built: dict[str, bytes]) -> None:
     # The committed artifacts come from an earlier run of `make compile` in another process, so equal bytes
     # here also show that compiling is reproducible (a second compile in this test would add 30 s and no check).
-    on_disk = {p.name: p.read_bytes() for p in solc_compile.ARTIFACTS_DIR.glob("*.json")}
+    on_disk = {p.name: p.read_bytes() for directory in (solc_compile.ARTIFACTS_DIR, solc_compile.TEST_ARTIFACTS_DIR)
+               for p in directory.glob("*.json")}
     assert set(on_disk) == set(built), "artifact set differs: run `make compile`"
     stale = sorted(name for name in built if on_disk[name] != built[name])
     assert stale == [], f"artifacts differ from a fresh compile: {stale}: run `make compile`"
+
+
+def test_contracts_that_exist_only_for_tests_are_not_in_the_package() -> None:
+    """Issue 15: BackdooredCash, ErrorProbe and the alert sinks of the tests leave the package's artifacts."""
+    package = {p.stem for p in solc_compile.ARTIFACTS_DIR.glob("*.json")}
+    tests = {p.stem for p in solc_compile.TEST_ARTIFACTS_DIR.glob("*.json")}
+    assert {"BackdooredCash", "ErrorProbe", "RecordingAlertSink", "GasBurningAlertSink"} == tests
+    assert not package & tests
+    assert {"ReferenceERC20", "ReferenceERC721"} <= package  # the bench's reference tokens ship with it
 
 
 def test_artifacts_record_the_compiler_settings(built: dict[str, bytes]) -> None:

@@ -40,3 +40,11 @@ def test_the_platform_imports_the_facades_at_the_top() -> None:
     tree = ast.parse((CLIENT / "platform.py").read_text())
     top = {node.module for node in tree.body if isinstance(node, ast.ImportFrom)}
     assert {"vscm.client.facade", "vscm.client.oracle", "vscm.client.risk", "vscm.client.consent"} <= top
+
+
+def test_the_sender_does_not_import_the_backends_even_for_types() -> None:
+    """``vscm.chain.backends`` imports ``vscm.chain.tx``; the other way round, even under ``TYPE_CHECKING``, was
+    the second import cycle of issue 15. The sender types its chain by the ``SendingChain`` protocol."""
+    tree = ast.parse((CLIENT.parent / "chain" / "tx.py").read_text())
+    modules = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "vscm.chain.backends" not in modules

@@ -11,6 +11,20 @@ from typing import Any
 from vscm.errors import ArtifactError, CompileError
 
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+#: Where artifacts are looked for, in order: the package's, then any added by ``add_directory`` (the test
+#: suite adds ``tests/artifacts``, the contracts that exist only for tests).
+_DIRECTORIES: list[Path] = [ARTIFACTS_DIR]
+
+
+def add_directory(directory: Path) -> None:
+    """Also load artifacts from ``directory`` (after the package's own)."""
+    if directory not in _DIRECTORIES:
+        _DIRECTORIES.append(directory)
+        load.cache_clear()
+        from vscm.chain import revert  # the error tables are built over every artifact found
+
+        revert.default_table.cache_clear()
+        revert.abi_index.cache_clear()
 
 
 @dataclass(frozen=True)
@@ -29,8 +43,8 @@ class Artifact:
 @cache
 def load(name: str) -> Artifact:
     """The artifact of contract ``name`` (for example ``"OrderBook"``)."""
-    path = ARTIFACTS_DIR / f"{name}.json"
-    if not path.is_file():
+    path = next((d / f"{name}.json" for d in _DIRECTORIES if (d / f"{name}.json").is_file()), None)
+    if path is None:
         raise ArtifactError(f"no artifact for contract {name!r} in {ARTIFACTS_DIR}: run `make compile`")
     doc = json.loads(path.read_text())
     return Artifact(
@@ -43,7 +57,7 @@ def load(name: str) -> Artifact:
 
 
 def names() -> list[str]:
-    return sorted(p.stem for p in ARTIFACTS_DIR.glob("*.json") if p.name != "build-info.json")
+    return sorted({p.stem for d in _DIRECTORIES for p in d.glob("*.json") if p.name != "build-info.json"})
 
 
 def build_info() -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Run ``python -m vscm.chain.compile`` (``make compile``) after changing a contract. The artifacts in
 ``vscm/artifacts/`` are committed: the client needs no Node once they exist, and
-``tests/unit/test_artifacts.py`` fails when they no longer match the sources.
+``tests/unit/test_artifacts.py`` fails when they no longer match the sources. Contracts that exist only for
+tests (``contracts/test/``) are compiled in the same run but written to ``tests/artifacts/``, outside the package.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ CONTRACTS_DIR = REPO_ROOT / "contracts"
 NODE_MODULES = REPO_ROOT / "node_modules"
 SOLC_JS = Path(__file__).resolve().parent / "solc.js"
 ARTIFACTS_DIR = Path(__file__).resolve().parents[1] / "artifacts"
+#: Where the artifacts of the contracts under ``contracts/test/`` go: the tests', not the package's.
+TEST_ARTIFACTS_DIR = REPO_ROOT / "tests" / "artifacts"
+TEST_UNITS = "contracts/test/"
 
 EVM_VERSION = "cancun"
 OPTIMIZER_RUNS = 200
@@ -161,15 +165,24 @@ def render(document: dict[str, Any]) -> bytes:
     return (json.dumps(document, indent=1, sort_keys=True) + "\n").encode()
 
 
-def write_artifacts(documents: dict[str, dict[str, Any]], directory: Path = ARTIFACTS_DIR) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    wanted = set(documents)
-    for stale in directory.glob("*.json"):
-        if stale.name not in wanted:
-            stale.unlink()
+def directory_for(document: dict[str, Any], package: Path = ARTIFACTS_DIR,
+                  tests: Path = TEST_ARTIFACTS_DIR) -> Path:
+    """Where an artifact document belongs: the tests' directory for a contract under ``contracts/test/``."""
+    return tests if str(document.get("sourceName", "")).startswith(TEST_UNITS) else package
+
+
+def write_artifacts(documents: dict[str, dict[str, Any]], directory: Path = ARTIFACTS_DIR,
+                    test_directory: Path = TEST_ARTIFACTS_DIR) -> list[Path]:
+    """Write each document where it belongs (see ``directory_for``) and remove the stale ones of both."""
+    placed = {name: directory_for(doc, directory, test_directory) for name, doc in documents.items()}
+    for target in (directory, test_directory):
+        target.mkdir(parents=True, exist_ok=True)
+        for stale in target.glob("*.json"):
+            if placed.get(stale.name) != target:
+                stale.unlink()
     written = []
     for name, document in documents.items():
-        path = directory / name
+        path = placed[name] / name
         path.write_bytes(render(document))
         written.append(path)
     return written
@@ -182,7 +195,9 @@ def main() -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     paths = write_artifacts(documents)
-    print(f"compiled {len(paths) - 1} contracts into {ARTIFACTS_DIR.relative_to(REPO_ROOT)}/")
+    tests = sum(1 for path in paths if path.parent == TEST_ARTIFACTS_DIR)
+    print(f"compiled {len(paths) - 1 - tests} contracts into {ARTIFACTS_DIR.relative_to(REPO_ROOT)}/ and "
+          f"{tests} test-only ones into {TEST_ARTIFACTS_DIR.relative_to(REPO_ROOT)}/")
     return 0
 
 

@@ -223,11 +223,11 @@ def contract_name_for_abi(abi: Sequence[Mapping[str, Any]] | None) -> str | None
     """The artifact whose ABI is exactly ``abi``: names the contract in revert messages."""
     if not abi:
         return None
-    return _abi_index().get(_abi_key(abi))
+    return abi_index().get(_abi_key(abi))
 
 
 @lru_cache(maxsize=1)
-def _abi_index() -> dict[str, str]:
+def abi_index() -> dict[str, str]:
     from vscm.chain import artifacts
 
     return {_abi_key(abi): name for name, abi in artifacts.all_abis().items()}

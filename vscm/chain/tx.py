@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -30,8 +30,6 @@ from vscm.errors import ChainError, InputError, TransactionFailed, is_transport_
 if TYPE_CHECKING:
     from web3 import Web3
 
-    from vscm.chain.backends import Chain
-
 __all__ = [
     "GAS_MULTIPLIER",
     "PRIORITY_FEE_WEI",
@@ -39,6 +37,7 @@ __all__ = [
     "FeePolicy",
     "NonceTracker",
     "Sender",
+    "SendingChain",
     "TransactionRejected",
     "fee_fields",
 ]
@@ -50,6 +49,19 @@ FeePolicy = Literal["dev", "zero", "node"]
 
 GAS_MULTIPLIER = 1.2
 PRIORITY_FEE_WEI = 10**9  # 1 gwei
+
+
+class SendingChain(Protocol):
+    """What a ``Sender`` needs of its chain (``vscm.chain.backends.Chain`` provides it): this module does not
+    import the backends, which import it (issue 15's import cycle)."""
+
+    w3: Web3
+    chain_id: int
+    name: str
+    fee_policy: FeePolicy
+    nonces: NonceTracker
+    confirmations: int
+    stall_timeout: float | None
 
 
 class TransactionRejected(ChainError):
@@ -107,7 +119,7 @@ class Sender:
         receipt_timeout: Seconds to wait for a transaction to be mined.
     """
 
-    def __init__(self, chain: Chain, *, gas_multiplier: float = GAS_MULTIPLIER,
+    def __init__(self, chain: SendingChain, *, gas_multiplier: float = GAS_MULTIPLIER,
                  receipt_timeout: float = 120.0) -> None:
         self.chain = chain
         self.w3 = chain.w3

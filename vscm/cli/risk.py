@@ -4,6 +4,7 @@
     vscm risk alerts --lender bank                                    # alerts on a lender's loans
     vscm risk show 3                                                  # one alert with its evidence
     vscm risk decide 6 recall --wallet bank                           # the lender's decision
+    vscm risk raise --loan 6 --indicator 105 --evidence 0x… --wallet monitor   # an alert raised by hand
     vscm risk declare-fraud 3 --evidence 0x… --wallet operator        # operator proposes,
     vscm risk declare-fraud 3 --evidence 0x… --wallet auditor         # an auditor co-signs
     vscm risk withdraw-fraud 3 --wallet operator                      # or the operator withdraws it
@@ -25,7 +26,7 @@ from vscm.cli.output import console, emit, format_amount, json_option, key_value
 from vscm.cli.params import HASH32
 from vscm.cli.session import PARTY, vscm_home
 from vscm.client.platform import Platform
-from vscm.client.records import Alert, AlertSubject, Decision, LapsePolicy
+from vscm.client.records import Alert, AlertSubject, Decision, LapsePolicy, Severity
 from vscm.errors import InputError, NotFound
 from vscm.risk.config import load_thresholds
 from vscm.risk.events import indicator_name
@@ -188,6 +189,40 @@ def decide_cmd(platform: Platform, signer: LocalAccount, loan_id: int, decision:
     intercepted = _returned(platform, loan_id) - before
     code = platform.currency_code(platform.loans.loan(loan_id).currency)
     emit_tx(receipt, f"loan #{loan_id}: {decision}", as_json, intercepted=money(intercepted, code))
+
+
+@risk.command("raise")
+@click.option("--loan", "loan_id", type=ID, help="The loan the alert is on (or --chain).")
+@click.option("--chain", "chain_id", type=ID, help="The supply chain the alert is on (or --loan).")
+@click.option("--indicator", type=click.IntRange(min=1, max=2**16 - 1), required=True,
+              help="The indicator's code (101... as `vscm risk alerts` names them; your own above 1000).")
+@click.option("--severity", type=click.Choice([s.name.lower() for s in Severity]), default="high",
+              show_default=True, help="Medium and above warn a running loan (the decision window starts).")
+@click.option("--evidence", type=HASH32, required=True, help="The evidence's hash (keep the evidence itself).")
+@json_option
+@signed_command
+def raise_cmd(platform: Platform, signer: LocalAccount, loan_id: int | None, chain_id: int | None, indicator: int,
+              severity: str, evidence: bytes, as_json: bool) -> None:
+    """A monitor (or a detector) raises an alert by hand, on a loan or on a supply chain.
+
+    \b
+    vscm risk raise --loan 6 --indicator 1001 --severity high --evidence 0x… --wallet monitor
+    vscm risk raise --chain 3 --indicator 1002 --evidence 0x… --wallet monitor
+    """
+    if (loan_id is None) == (chain_id is None):
+        raise InputError("risk raise: give exactly one of --loan ID and --chain ID")
+    level = Severity[severity.upper()]
+    risk_ = platform.risk.as_(signer)
+    if loan_id is not None:
+        alert_id = risk_.raise_loan_alert(loan_id, indicator, level, evidence)
+        subject = f"loan #{loan_id}"
+    else:
+        assert chain_id is not None
+        alert_id = risk_.raise_chain_alert(chain_id, indicator, level, evidence)
+        subject = f"chain #{chain_id}"
+    emit_tx(platform.last_receipt, f"alert #{alert_id} raised on {subject}", as_json, alert_id=alert_id,
+            indicator=indicator, what=_indicator(indicator), severity=severity,
+            next_step=f"vscm risk show {alert_id}")
 
 
 @risk.command("lapse")

@@ -125,7 +125,7 @@ def test_application_refuses_an_asset_of_another_kind_than_the_mode_pledges(fin)
 
 def test_application_refuses_an_asset_already_pledged(fin):
     deal = fin.pledge(stage="approved")
-    with reverts("LoanAssetLocked", assetId=deal.asset_id, byLoan=deal.loan_id):
+    with reverts("LoanAssetLocked", assetId=deal.asset_id, loanId=deal.loan_id):
         fin.apply(LoanMode.PLEDGE, deal.asset_id, deal.borrower, PLEDGE, deal.purpose_order_id, fin.p.bank2,
                   fin.p.core)
 

@@ -15,14 +15,14 @@ def test_asset_applied_for_with_two_lenders_is_locked_by_the_first_approval_only
     first = fin.pledge(stage="applied", lender=p.bank)
     second = fin.pledge(stage="applied", lender=p.bank2, asset_id=first.asset_id)
     fin.platform.loans.as_(p.bank).approve(first.loan_id, 6_000, p.warehouse.address)
-    with reverts("LoanAssetLocked", assetId=first.asset_id, byLoan=first.loan_id):
+    with reverts("LoanAssetLocked", assetId=first.asset_id, loanId=first.loan_id):
         fin.platform.loans.as_(p.bank2).approve(second.loan_id, 6_000, p.warehouse.address)
     assert fin.state(second.loan_id).status == LoanStatus.APPLIED
 
 
 def test_pledged_asset_cannot_back_a_new_application(fin):
     deal = fin.pledge()
-    with reverts("LoanAssetLocked", assetId=deal.asset_id, byLoan=deal.loan_id):
+    with reverts("LoanAssetLocked", assetId=deal.asset_id, loanId=deal.loan_id):
         fin.pledge(asset_id=deal.asset_id, lender=fin.p.bank2, stage="applied")
 
 
@@ -89,7 +89,7 @@ def test_receipt_of_prepaid_goods_cannot_be_pledged_to_another_lender(fin):
     p = fin.p
     prepay = fin.prepayment_loan()
     receipt_id = fin.deliver_receipt(prepay)
-    with reverts("LoanAssetLocked", assetId=receipt_id, byLoan=prepay.loan_id):
+    with reverts("LoanAssetLocked", assetId=receipt_id, loanId=prepay.loan_id):
         fin.pledge(borrower=p.seller, asset_id=receipt_id, lender=p.bank2, stage="approved", terms=SMALL,
                    purpose_order_id=fin.order(p.seller, p.core, 1_000_00))
 

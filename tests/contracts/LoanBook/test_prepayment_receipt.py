@@ -50,7 +50,7 @@ def test_receipt_of_financed_goods_cannot_be_pledged_to_a_second_lender(fin):
     p = fin.p
     deal = fin.prepayment_loan()
     receipt_id = fin.deliver_receipt(deal)
-    with reverts("LoanAssetLocked", assetId=receipt_id, byLoan=deal.loan_id):
+    with reverts("LoanAssetLocked", assetId=receipt_id, loanId=deal.loan_id):
         fin.pledge(borrower=p.seller, asset_id=receipt_id, lender=p.bank2, stage="applied", terms=SMALL,
                    purpose_order_id=fin.order(p.seller, p.core, 1_000_00))
 

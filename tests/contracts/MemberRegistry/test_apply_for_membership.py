@@ -83,7 +83,7 @@ def test_core_tier_with_an_institution_role_is_refused(fresh, p, institution_rol
 @pytest.mark.parametrize("age", [0, 1, ONE_YEAR], ids=["expiring-now", "one-second-ago", "a-year-ago"])
 def test_application_with_an_expired_credential_is_refused(fresh, p, age):
     expiry = fresh.now() - age
-    with reverts("CredentialExpired", expiry=expiry) as refused:
+    with reverts("CredentialExpired", expiresAt=expiry) as refused:
         apply_as(fresh, p.applicant, expiry=expiry)
     assert refused.error.values["nowTime"] >= expiry
 

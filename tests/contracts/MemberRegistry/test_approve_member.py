@@ -57,5 +57,5 @@ def test_approving_an_applicant_whose_credential_expired_meanwhile_is_refused(fr
     apply_as(fresh, p.applicant, expiry=expiry)
     fresh.chain.time_travel(120)
 
-    with reverts("CredentialExpired", expiry=expiry):
+    with reverts("CredentialExpired", expiresAt=expiry):
         platform.members.as_(p.operator).approve(p.applicant.address)

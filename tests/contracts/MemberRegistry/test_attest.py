@@ -136,5 +136,5 @@ def test_attesting_an_sme_applicant_is_refused(fresh, platform, p):
 def test_attesting_a_core_whose_credential_expired_is_refused(fresh, platform, p):
     expiry = expire_credential(fresh, p.core2)
 
-    with reverts("CredentialExpired", expiry=expiry):
+    with reverts("CredentialExpired", expiresAt=expiry):
         platform.members.as_(p.bank).attest(p.core2.address, Role.FINANCIER)

@@ -42,7 +42,7 @@ def test_evicted_member_cannot_place_orders(fresh, platform, p):
 def test_evicted_member_cannot_transfer_cash(platform, p):
     platform.members.as_(p.operator).evict(p.seller.address, b32("fraud"))
 
-    with reverts("CashSenderNotActive", **{"from": p.seller.address}):
+    with reverts("CashSenderNotActive", sender=p.seller.address):
         platform.cash("CNY").as_(p.seller).transfer(p.supplier.address, 100_00)
 
 

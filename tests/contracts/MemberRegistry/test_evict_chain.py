@@ -44,7 +44,7 @@ def test_member_of_an_evicted_chain_cannot_place_orders(fresh, platform, p):
 def test_member_of_an_evicted_chain_cannot_transfer_cash(fresh, platform, p):
     platform.members.as_(p.operator).evict_chain(fresh.chain_id, b32("circular trading"))
 
-    with reverts("CashSenderNotActive", **{"from": p.seller.address}):
+    with reverts("CashSenderNotActive", sender=p.seller.address):
         platform.cash("CNY").as_(p.seller).transfer(p.warehouse.address, 100_00)
 
 

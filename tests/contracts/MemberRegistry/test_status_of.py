@@ -32,7 +32,7 @@ def test_member_whose_credential_expired_cannot_place_orders(fresh, platform, p)
 def test_member_whose_credential_expired_cannot_move_cash(fresh, platform, p):
     expire_credential(fresh, p.seller)
 
-    with reverts("CashSenderNotActive", **{"from": p.seller.address}):
+    with reverts("CashSenderNotActive", sender=p.seller.address):
         platform.cash("CNY").as_(p.seller).transfer(p.supplier.address, 100_00)
 
 

@@ -58,7 +58,7 @@ def test_renewing_an_unregistered_account_is_refused(fresh, platform, p):
 
 def test_renewal_with_an_expiry_in_the_past_is_refused(fresh, platform, p):
     expiry = fresh.now()
-    with reverts("CredentialExpired", expiry=expiry):
+    with reverts("CredentialExpired", expiresAt=expiry):
         platform.members.as_(p.operator).update_credential(p.supplier.address, b32("x"), expiry)
 
     assert platform.members.member(p.supplier.address).credential_expiry > expiry

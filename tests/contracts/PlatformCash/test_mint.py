@@ -76,26 +76,26 @@ def test_zero_mint_is_refused(platform, p):
 
 
 def test_mint_to_an_unregistered_account_is_refused(platform, p):
-    with reverts("CashRecipientNotActive", to=p.outsider.address):
+    with reverts("CashRecipientNotActive", recipient=p.outsider.address):
         platform.cash("CNY").as_(p.bank).mint(p.outsider.address, 1_00, b32("x"))
 
 
 def test_mint_to_a_pending_applicant_is_refused(platform, p):
-    with reverts("CashRecipientNotActive", to=p.core2.address):
+    with reverts("CashRecipientNotActive", recipient=p.core2.address):
         platform.cash("CNY").as_(p.bank).mint(p.core2.address, 1_00, b32("x"))
 
 
 def test_mint_to_a_suspended_member_is_refused(platform, p):
     platform.members.as_(p.operator).suspend(p.supplier.address, b32("review"))
 
-    with reverts("CashRecipientNotActive", to=p.supplier.address):
+    with reverts("CashRecipientNotActive", recipient=p.supplier.address):
         platform.cash("CNY").as_(p.bank).mint(p.supplier.address, 1_00, b32("x"))
 
 
 def test_mint_to_an_evicted_member_is_refused(platform, p):
     platform.members.as_(p.operator).evict(p.supplier.address, b32("fraud"))
 
-    with reverts("CashRecipientNotActive", to=p.supplier.address):
+    with reverts("CashRecipientNotActive", recipient=p.supplier.address):
         platform.cash("CNY").as_(p.bank).mint(p.supplier.address, 1_00, b32("x"))
 
 

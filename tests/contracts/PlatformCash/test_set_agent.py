@@ -90,7 +90,7 @@ def test_withdrawn_agent_can_no_longer_move_a_suspended_members_money(platform, 
     cash.as_(p.operator).set_agent(agent.address, False)
     platform.members.as_(p.operator).suspend(p.core.address, b32("review"))
 
-    with reverts("CashSenderNotActive", **{"from": p.core.address}):
+    with reverts("CashSenderNotActive", sender=p.core.address):
         pull(platform, cash, agent, p.core, p.supplier.address, 5_00)
 
 

@@ -24,45 +24,45 @@ def test_active_member_pays_an_active_member(platform, p):
 def test_suspended_member_cannot_pay(platform, p):
     platform.members.as_(p.operator).suspend(p.core.address, b32("review"))
 
-    with reverts("CashSenderNotActive", **{"from": p.core.address}):
+    with reverts("CashSenderNotActive", sender=p.core.address):
         platform.cash("CNY").as_(p.core).transfer(p.supplier.address, 1_00)
 
 
 def test_evicted_member_cannot_pay(platform, p):
     platform.members.as_(p.operator).evict(p.core.address, b32("fraud"))
 
-    with reverts("CashSenderNotActive", **{"from": p.core.address}):
+    with reverts("CashSenderNotActive", sender=p.core.address):
         platform.cash("CNY").as_(p.core).transfer(p.supplier.address, 1_00)
 
 
 def test_member_of_an_evicted_chain_cannot_pay(fresh, platform, p):
     platform.members.as_(p.operator).evict_chain(fresh.chain_id, b32("collusion"))
 
-    with reverts("CashSenderNotActive", **{"from": p.core.address}):
+    with reverts("CashSenderNotActive", sender=p.core.address):
         platform.cash("CNY").as_(p.core).transfer(p.warehouse.address, 1_00)
 
 
 def test_member_whose_credential_expired_cannot_pay(fresh, platform, p):
     expire_credential(fresh, p.core)
 
-    with reverts("CashSenderNotActive", **{"from": p.core.address}):
+    with reverts("CashSenderNotActive", sender=p.core.address):
         platform.cash("CNY").as_(p.core).transfer(p.supplier.address, 1_00)
 
 
 def test_payment_to_an_unregistered_account_is_refused(platform, p):
-    with reverts("CashRecipientNotActive", to=p.outsider.address):
+    with reverts("CashRecipientNotActive", recipient=p.outsider.address):
         platform.cash("CNY").as_(p.core).transfer(p.outsider.address, 1_00)
 
 
 def test_payment_to_a_pending_applicant_is_refused(platform, p):
-    with reverts("CashRecipientNotActive", to=p.core2.address):
+    with reverts("CashRecipientNotActive", recipient=p.core2.address):
         platform.cash("CNY").as_(p.core).transfer(p.core2.address, 1_00)
 
 
 def test_payment_to_a_suspended_member_is_refused(platform, p):
     platform.members.as_(p.operator).suspend(p.supplier.address, b32("review"))
 
-    with reverts("CashRecipientNotActive", to=p.supplier.address):
+    with reverts("CashRecipientNotActive", recipient=p.supplier.address):
         platform.cash("CNY").as_(p.core).transfer(p.supplier.address, 1_00)
 
 

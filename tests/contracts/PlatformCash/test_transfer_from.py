@@ -36,12 +36,12 @@ def test_spender_cannot_move_a_suspended_owners_money(platform, p):
     platform.cash("CNY").as_(p.core).approve(p.warehouse.address, 3_00)
     platform.members.as_(p.operator).suspend(p.core.address, b32("review"))
 
-    with reverts("CashSenderNotActive", **{"from": p.core.address}):
+    with reverts("CashSenderNotActive", sender=p.core.address):
         move(platform, p.warehouse, p.core, p.supplier, 1_00)
 
 
 def test_spender_cannot_send_an_owners_money_to_a_non_member(platform, p):
     platform.cash("CNY").as_(p.core).approve(p.warehouse.address, 3_00)
 
-    with reverts("CashRecipientNotActive", to=p.outsider.address):
+    with reverts("CashRecipientNotActive", recipient=p.outsider.address):
         move(platform, p.warehouse, p.core, p.outsider, 1_00)
