@@ -6,10 +6,13 @@ PY_STAMP   := $(VENV)/.installed
 # The console's browser tests drive Debian's chromium (installed by `services`): Playwright never fetches one.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 NODE_STAMP := node_modules/.installed
+# Schemathesis (the console's OpenAPI test) in its own venv: brownie pins an old hypothesis in .venv.
+ST_VENV  := .venv-schemathesis
+ST_STAMP := $(ST_VENV)/.installed
 
 .PHONY: install services engines demo test test-fast bench lint compile clean
 
-install: $(PY_STAMP) $(NODE_STAMP) services engines
+install: $(PY_STAMP) $(NODE_STAMP) $(ST_STAMP) services engines
 
 # The test services' binaries (Debian's postgresql and mosquitto, and chromium for the browser tests): installed as root with apt-get when
 # missing, no system service started; otherwise one line says which packages to install. The tests
@@ -42,6 +45,13 @@ $(PY_STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $@
 
+# The console's API is tested against its own OpenAPI document by Schemathesis, run as a command from
+# this separate venv (every package pinned in requirements/schemathesis.txt). Re-installs when the pins change.
+$(ST_STAMP): requirements/schemathesis.txt
+	test -x $(ST_VENV)/bin/python || $(PYTHON) -m venv $(ST_VENV)
+	$(ST_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/schemathesis.txt
+	touch $@
+
 # Node: the pinned solc-js compiler, anvil and OpenZeppelin, exactly as the lock file says.
 # The solc shim (py-solc-x / brownie see solc 0.8.30, served by solc-js) needs the venv.
 $(NODE_STAMP): package.json package-lock.json | $(PY_STAMP)
@@ -68,4 +78,4 @@ lint: install
 	$(BIN)/python -m vscm.chain.slither_check
 
 clean:
-	rm -rf $(VENV) node_modules build .hypothesis .engines
+	rm -rf $(VENV) $(ST_VENV) node_modules build .hypothesis .engines

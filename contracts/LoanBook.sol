@@ -281,8 +281,16 @@ contract LoanBook is ILoanBook, AccessControl {
     /// @inheritdoc ILoanBook
     function markDefault(uint256 loanId) external {
         Loan storage l = _loan(loanId);
-        if (l.lender != msg.sender) revert LoanNotLender(loanId, msg.sender);
-        _requireActive(msg.sender);
+        if (l.lender == msg.sender) {
+            // A suspended lender waits for its review; an evicted one still winds its claims down.
+            IMemberRegistry.Status s = registry.statusOf(msg.sender);
+            if (s == IMemberRegistry.Status.Suspended) revert IMemberRegistry.MemberNotActive(msg.sender, s);
+        } else {
+            // Once the lender is no longer active the guarantor may declare it too, or the loan would never
+            // end and the guarantor's commitment stay held for good.
+            if (l.guarantor != msg.sender) revert LoanNotLender(loanId, msg.sender);
+            if (registry.isActiveMember(l.lender)) revert LoanLenderStillActive(loanId, l.lender);
+        }
         if (!_running(l.status)) revert LoanWrongStatus(loanId, l.status);
         uint64 defaultableAt = l.maturity + GRACE_PERIOD;
         if (block.timestamp <= defaultableAt) revert LoanNotMature(loanId, defaultableAt, uint64(block.timestamp));
@@ -320,6 +328,19 @@ contract LoanBook is ILoanBook, AccessControl {
         l.status = LoanStatus.WrittenOff;
         emit LoanWrittenOff(loanId, loss);
         _handOver(loanId, l, l.lender);
+    }
+
+    /// @inheritdoc ILoanBook
+    function assignCollateral(uint256 loanId, address to) external {
+        Loan storage l = _loan(loanId);
+        if (l.guarantor != msg.sender) revert LoanNotGuarantor(loanId, msg.sender);
+        // Only the collateral kept for a guarantor that paid and closed the loan is the guarantor's.
+        uint256 lockedBy = assets.getAsset(l.assetId).lockedBy;
+        if (l.guarantorPaid == 0 || l.status != LoanStatus.Repaid || lockedBy != loanId) {
+            revert LoanNoCollateralKept(loanId, l.guarantorPaid, lockedBy);
+        }
+        _requireActive(to);
+        _handOver(loanId, l, to);
     }
 
     // ---------------------------------------------------------------- control mechanism
@@ -521,7 +542,8 @@ contract LoanBook is ILoanBook, AccessControl {
     /// lender at write-off, the guarantor that paid for the borrower (a claim's settlement follows it;
     /// a claim whose settlement was collected is consumed). A guarantor that is no longer an active
     /// member cannot hold assets: the collateral then stays locked to the loan, for it (a claim's
-    /// settlement still comes here, and `collect` passes it to the guarantor).
+    /// settlement still comes here, and `collect` passes it to the guarantor), until it names an active
+    /// member to take it (`assignCollateral`).
     function _handOver(uint256 loanId, Loan storage l, address to) internal {
         IAssetRegistry.Asset memory asset = assets.getAsset(l.assetId);
         if (asset.lockedBy != loanId) return;

@@ -42,9 +42,11 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     /// until when a chain is under investigation (a pending fraud proposal): nobody leaves it
     mapping(uint64 => uint64) private _investigatedUntil;
 
-    modifier onlyOperatorOrController() {
-        if (!hasRole(OPERATOR_ROLE, msg.sender) && !hasRole(CONTROLLER_ROLE, msg.sender)) {
-            revert AccessControlUnauthorizedAccount(msg.sender, CONTROLLER_ROLE);
+    /// Eviction is final: the admin (the council's timelock, after its delay) or the controller (a fraud
+    /// finding an auditor confirmed), never the operator key alone, which may only suspend.
+    modifier onlyAdminOrController() {
+        if (!hasRole(DEFAULT_ADMIN_ROLE, msg.sender) && !hasRole(CONTROLLER_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, DEFAULT_ADMIN_ROLE);
         }
         _;
     }
@@ -165,7 +167,7 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     }
 
     /// @inheritdoc IMemberRegistry
-    function evict(address member, bytes32 reason) external onlyOperatorOrController {
+    function evict(address member, bytes32 reason) external onlyAdminOrController {
         Member storage m = _members[member];
         if (m.status == Status.None) revert MemberNotRegistered(member);
         if (_effectiveStatus(m) == Status.Evicted) revert MemberAlreadyEvicted(member);
@@ -231,7 +233,7 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     }
 
     /// @inheritdoc IMemberRegistry
-    function evictChain(uint64 chainId, bytes32 evidence) external onlyOperatorOrController {
+    function evictChain(uint64 chainId, bytes32 evidence) external onlyAdminOrController {
         SupplyChain storage c = _requireLiveChain(chainId);
         c.evicted = true;
         emit ChainEvicted(chainId, msg.sender, evidence);

@@ -62,12 +62,12 @@ def console_story(index_path: Path) -> Iterator[Story]:
         yield story
 
 
-def warn_a_loan(platform: Platform) -> int:
-    """The risk monitor raises a high alert on the bank's first running CNY loan: it is warned and waits
-    for the bank's decision."""
+def warn_a_loan(platform: Platform, currency: str = "CNY") -> int:
+    """The risk monitor raises a high alert on the bank's first running loan in ``currency``: it is warned
+    and waits for the bank's decision."""
     cast = demo.Cast.from_seed()
     loan = next(ln for ln in platform.loans.loans(lender=cast.bank.address)
-                if ln.status == LoanStatus.DISBURSED and ln.currency == platform.deployment.cash["CNY"])
+                if ln.status == LoanStatus.DISBURSED and ln.currency == platform.deployment.cash[currency])
     platform.risk.as_(ControlCast.from_seed().monitor).raise_loan_alert(loan.loan_id, 101, Severity.HIGH,
                                                                         keccak(text="console:warning"))
     assert platform.loans.loan(loan.loan_id).status == LoanStatus.WARNED

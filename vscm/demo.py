@@ -8,6 +8,7 @@ what happened. Every party signs its own transactions with its own key.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from eth_utils import keccak
 from rich.console import Console
 from rich.table import Table
 
-from vscm.chain.backends import Chain, connect
+from vscm.chain.backends import AnvilChain, Chain, connect
 from vscm.chain.deploy import deploy_platform
 from vscm.client.financing import DAY, Origination, loan_account, originate
 from vscm.client.platform import Platform
@@ -86,9 +87,12 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True)
     replay of it; returns the platform."""
     cast = Cast.from_seed()
     chain = chain or connect("embedded")
+    if isinstance(chain, AnvilChain):
+        chain.tick_one_second_per_block()  # the story's figures (interest by the second) as on the embedded chain
     for name in cast.__dataclass_fields__:
         chain.fund(getattr(cast, name).address, 10**20)
-    console.rule("[bold]VSCM demo — embedded chain (eth-tester + py-evm, Cancun)")
+    console.rule("[bold]VSCM demo — " + ("a local anvil node (Cancun)" if chain.kind == "anvil"
+                                         else "embedded chain (eth-tester + py-evm, Cancun)"))
     platform = deploy_platform(chain, cast.operator, manifest=out or False, network="embedded-demo")
     d = platform.deployment
     step(f"operator deployed MemberRegistry {d.registry}, OrderBook {d.orders}, "
@@ -185,12 +189,32 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True)
 
 #: the demo's parties that get a console token: a lender, the auditor, a member
 CONSOLE_PARTIES = ("bank", "auditor", "core")
+#: the demo's chain state (anvil's state file), started again by `vscm serve --demo`
+CHAIN_STATE = "chain-state.json"
+#: the passphrase of the bank's keystore kept for the console (a key of the public demo seed: never use it for real)
+KEYSTORE_PASSPHRASE = "vscm-demo"
+#: scrypt's cost for that keystore: light, so that the page decrypts it in about a second
+KEYSTORE_SCRYPT_N = 2**14
+
+
+def leave_a_warned_loan(platform: Platform, cast: Cast) -> int:
+    """The risk monitor raises a high alert on the bank's first running CNY loan: the loan is warned and
+    waits for the bank's decision (continue or recall), for the console. Returns its id."""
+    from vscm.client.records import LoanStatus, Severity
+    from vscm.risk.demo import ControlCast
+
+    loan = next(ln for ln in platform.loans.loans(lender=cast.bank.address)
+                if ln.status == LoanStatus.DISBURSED and ln.currency == platform.deployment.cash["CNY"])
+    platform.risk.as_(ControlCast.from_seed().monitor).raise_loan_alert(loan.loan_id, 101, Severity.HIGH,
+                                                                        keccak(text="console:warning"))
+    return loan.loan_id
 
 
 def keep_for_console(platform: Platform, cast: Cast, directory: Path) -> Path:
-    """Keep the demo's data for ``vscm serve --demo``: its manifest, its lenders' index (every event of
-    the embedded chain, which ends with the demo) and a 30-day console token for each of
-    ``CONSOLE_PARTIES`` (keys of the public demo seed: never use them for real). Returns ``directory``."""
+    """Keep the demo's data for ``vscm serve --demo``: its manifest, its lenders' index (every event of the
+    chain so far), a 30-day console token for each of ``CONSOLE_PARTIES`` and the bank's keystore for signing in
+    the page (passphrase ``KEYSTORE_PASSPHRASE``; keys of the public demo seed: never use them for real).
+    The chain itself is kept by the caller (anvil's state file ``CHAIN_STATE``). Returns ``directory``."""
     from vscm.audit.source import source_for
     from vscm.console.app import mint
     from vscm.index import open_index
@@ -205,6 +229,10 @@ def keep_for_console(platform: Platform, cast: Cast, directory: Path) -> Path:
         token = directory / f"{name}.token"
         token.write_text(mint(getattr(cast, name), platform.deployment, hours=30 * 24) + "\n")
         token.chmod(0o600)
+    keystore = directory / "bank.keystore.json"
+    keystore.write_text(json.dumps(Account.encrypt(cast.bank.key, KEYSTORE_PASSPHRASE, kdf="scrypt",
+                                                   iterations=KEYSTORE_SCRYPT_N)) + "\n")
+    keystore.chmod(0o600)
     return directory
 
 
@@ -222,13 +250,17 @@ def vscm_command() -> str:
         return str(script)
 
 
-def say_console(directory: Path) -> None:
+def say_console(directory: Path, warned: int | None = None) -> None:
     """How to open the console (the web pages and HTTP API of `vscm serve`) on the demo's data."""
     console.print("\n[bold]The console")
-    console.print(f"  The demo's data is kept in {directory}. Open it in the console (read-only: the embedded "
-                  "chain ended with the demo):")
+    console.print(f"  The demo's chain and data are kept in {directory}. Open them in the console (it starts the "
+                  "demo's chain again on a local anvil node):")
     console.print(f"    {vscm_command()} serve --demo")
-    console.print("  then open http://127.0.0.1:8080/ , or call the API as Silk Road Bank (tokens for "
+    if warned is not None:
+        console.print(f"  then open http://127.0.0.1:8080/ and sign in as Silk Road Bank with its keystore "
+                      f"{directory / 'bank.keystore.json'} (passphrase {KEYSTORE_PASSPHRASE}): loan #{warned} is "
+                      "warned and waits for its decision, signed in the page.")
+    console.print("  Open http://127.0.0.1:8080/ , or call the API as Silk Road Bank (tokens for "
                   f"{', '.join(CONSOLE_PARTIES)} are in that directory; OpenAPI at /docs):")
     console.print(f'    curl -H "Authorization: Bearer $(cat {directory / "bank.token"})" '
                   "http://127.0.0.1:8080/api/me")
@@ -493,9 +525,19 @@ def report(platform: Platform, cast: Cast) -> None:
 def main() -> int:
     from vscm.cli.session import vscm_home
 
+    directory = vscm_home() / "demo"
+    state = directory / CHAIN_STATE
     try:
-        platform = run()
-        say_console(keep_for_console(platform, Cast.from_seed(), vscm_home() / "demo"))
+        directory.mkdir(parents=True, exist_ok=True)
+        state.unlink(missing_ok=True)
+        # A local anvil node whose state is written to the demo's directory when it stops, for the console.
+        with connect("anvil", state_file=state) as chain:
+            platform = run(chain=chain)
+            cast = Cast.from_seed()
+            warned = leave_a_warned_loan(platform, cast)
+            step(f"the risk monitor warned loan #{warned}: it waits for Silk Road Bank's decision, in the console")
+            kept = keep_for_console(platform, cast, directory)
+        say_console(kept, warned)
     except VscmError as exc:
         console.print(f"[red]demo failed: {exc}")
         return 1

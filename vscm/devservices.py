@@ -13,7 +13,7 @@ process that started it dies first, the server gets SIGTERM from the kernel (``s
 ``python -m vscm.devservices ensure`` (run by ``make install``) checks that the binaries are there
 and, as root with ``apt-get``, installs Debian's ``postgresql`` and ``mosquitto`` packages without
 starting or enabling their system services, and Debian's ``chromium`` (the browser the console's
-Playwright tests drive: Playwright never downloads one); otherwise it names the packages to install
+Playwright tests drive: Playwright never downloads one) and ``wrk`` (the console bench's load generator); otherwise it names the packages to install
 and exits 1.
 """
 
@@ -54,12 +54,15 @@ __all__ = [
     "postgres_bindir",
     "start_mosquitto",
     "start_postgres",
+    "wrk_binary",
 ]
 
 HOST = "127.0.0.1"
 MOSQUITTO_PACKAGE = "mosquitto"
 POSTGRES_PACKAGE = "postgresql"
 CHROMIUM_PACKAGE = "chromium"
+#: The HTTP load generator of the console's bench section (``vscm.console.bench``).
+WRK_PACKAGE = "wrk"
 # Debian puts daemons in sbin (not on a user's PATH) and PostgreSQL's server in a versioned directory.
 SBIN_DIRS = ("/usr/sbin", "/usr/local/sbin", "/sbin")
 POSTGRES_GLOB = "/usr/lib/postgresql/*/bin"
@@ -118,6 +121,19 @@ def chromium_binary(path: str | None = None) -> Path:
     return Path(found)
 
 
+def wrk_binary(path: str | None = None) -> Path:
+    """Debian's ``wrk`` (an HTTP load generator in C), which the console's bench runs in a second process.
+
+    Raises:
+        ServiceError: it is not installed, with the package that brings it.
+    """
+    found = shutil.which("wrk", path=path)
+    if found is None:
+        raise ServiceError(f"the wrk load generator is missing: install Debian's {WRK_PACKAGE} package "
+                           "(`make install` does it as root)")
+    return Path(found)
+
+
 def _version_key(name: str) -> tuple[int, ...]:
     return tuple(int(part) for part in name.split(".") if part.isdigit())
 
@@ -126,7 +142,8 @@ def missing_packages(path: str | None = None) -> list[str]:
     """The Debian packages whose binaries are not found, in install order."""
     missing = []
     finders: tuple[tuple[str, Callable[[str | None], Path]], ...] = (
-        (POSTGRES_PACKAGE, postgres_bindir), (MOSQUITTO_PACKAGE, mosquitto_binary), (CHROMIUM_PACKAGE, chromium_binary))
+        (POSTGRES_PACKAGE, postgres_bindir), (MOSQUITTO_PACKAGE, mosquitto_binary), (CHROMIUM_PACKAGE, chromium_binary),
+        (WRK_PACKAGE, wrk_binary))
     for package, find in finders:
         try:
             find(path)

@@ -30,18 +30,22 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
+import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from hexbytes import HexBytes
 
 from vscm.chain.deploy import deploy_platform
-from vscm.chain.pipeline import Pipeline, TxResult, json_receipt
+from vscm.chain.pipeline import DEFAULT_BATCH_SIZE, Pipeline, TxResult, json_receipt, sign_transaction
+from vscm.chain.tx import fee_fields
 from vscm.client.platform import Platform, code2, code3, text32
 from vscm.client.records import ZERO_ADDRESS, DocKind, LoanMode, Role, Tier, roles_to_mask
 from vscm.client.workflows import doc_hash
@@ -61,6 +65,7 @@ __all__ = [
     "SenderDriver",
     "Step",
     "Tx",
+    "process_cpu_seconds",
 ]
 
 DAY = 86_400
@@ -207,7 +212,16 @@ class Flow:
 
 @dataclass
 class PhaseStats:
-    """What one phase sent and how long it took."""
+    """What one phase sent and how long it took.
+
+    ``seconds`` is end to end: building each step's transactions (the oracle's reports with their
+    device and node signatures included), signing, sending, mining, collecting the receipts and
+    reading the ids the next step needs from their events. ``driver_seconds`` is the part spent in
+    the driver (signing, sending, mining, receipts). ``client_cpu`` is this process's CPU time
+    (user + system, ``os.times``) over the same span and ``node_cpu`` the node process's
+    (``/proc/<pid>/stat``; None when the node is not a local process: the embedded chain runs in
+    this one, its work is in ``client_cpu``).
+    """
 
     name: str
     transactions: int = 0
@@ -216,10 +230,18 @@ class PhaseStats:
     rounds: int = 0
     gas: dict[str, list[int]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    driver_seconds: float = 0.0
+    client_cpu: float = 0.0
+    node_cpu: float | None = None
 
     @property
     def tps(self) -> float:
         return self.transactions / self.seconds if self.seconds else 0.0
+
+    def cpu_us(self, which: str = "client") -> float | None:
+        """CPU microseconds per transaction of ``which`` (``"client"`` or ``"node"``)."""
+        spent = self.client_cpu if which == "client" else self.node_cpu
+        return None if spent is None or not self.transactions else 1e6 * spent / self.transactions
 
     def mean_gas(self) -> dict[str, float]:
         return {name: sum(values) / len(values) for name, values in self.gas.items()}
@@ -435,9 +457,10 @@ class Load:
         stats = self._phase(phase)
         out = []
         for txs in rounds:
-            started = time.perf_counter()
-            results = self.driver.run(txs)
-            stats.seconds += time.perf_counter() - started
+            with self.measured(stats):
+                started = time.perf_counter()
+                results = self.driver.run(txs)
+                stats.driver_seconds += time.perf_counter() - started
             self._count(stats, results)
             bad = [r for r in results if not r.ok]
             if bad:
@@ -450,24 +473,43 @@ class Load:
         """Advance every flow one step per round until all are done or stopped by a failure."""
         stats = self._phase(phase)
         step = 0
-        while True:
-            live = [f for f in flows if f.failed is None and step < len(f.steps)]
-            if not live:
-                break
-            batch: list[tuple[Flow, Tx]] = [(f, tx) for f in live for tx in f.steps[step].build(f.ctx)]
-            started = time.perf_counter()
-            results = self.driver.run([tx for _, tx in batch])
-            stats.seconds += time.perf_counter() - started
-            self._count(stats, results)
-            for (flow, tx), result in zip(batch, results):
-                if not result.ok:
-                    flow.failed = result.error or ChainError(f"{result.label}: {result.status}")
-                    continue
-                if tx.capture is not None:
-                    name, address, topic = tx.capture
-                    flow.ctx[name] = result.event_id(address, topic)
-            step += 1
+        with self.measured(stats):
+            while True:
+                live = [f for f in flows if f.failed is None and step < len(f.steps)]
+                if not live:
+                    break
+                self._step(stats, live, step)
+                step += 1
         return stats
+
+    def _step(self, stats: PhaseStats, live: list[Flow], step: int) -> None:
+        """Step ``step`` of every live flow as one round: build, run, keep the ids its events carry."""
+        batch: list[tuple[Flow, Tx]] = [(f, tx) for f in live for tx in f.steps[step].build(f.ctx)]
+        started = time.perf_counter()
+        results = self.driver.run([tx for _, tx in batch])
+        stats.driver_seconds += time.perf_counter() - started
+        self._count(stats, results)
+        for (flow, tx), result in zip(batch, results):
+            if not result.ok:
+                flow.failed = result.error or ChainError(f"{result.label}: {result.status}")
+                continue
+            if tx.capture is not None:
+                name, address, topic = tx.capture
+                flow.ctx[name] = result.event_id(address, topic)
+
+    @contextlib.contextmanager
+    def measured(self, stats: PhaseStats) -> Iterator[None]:
+        """Add the wall time, this process's CPU time and the node's (a local anvil) spent inside to ``stats``."""
+        pid = getattr(getattr(self.chain, "node", None), "pid", None)
+        node = process_cpu_seconds(pid) if pid is not None else None
+        client, started = process_cpu_seconds(), time.perf_counter()
+        try:
+            yield
+        finally:
+            stats.seconds += time.perf_counter() - started
+            stats.client_cpu += process_cpu_seconds() - client
+            if node is not None:
+                stats.node_cpu = (stats.node_cpu or 0.0) + process_cpu_seconds(pid) - node
 
     def _phase(self, name: str) -> PhaseStats:
         for stats in self.phases:
@@ -659,7 +701,7 @@ class Load:
         with self.sequential():
             address = self.chain.sender.deploy(holder, "ReferenceERC20", holder.address, 10**30)
         token = self.chain.contract("ReferenceERC20", address)
-        traders = [t for cast in self.chains for t in (cast.core, *cast.traders)]
+        traders = self._traders()
         self.run_rounds("reference setup", [[Tx(holder, Calls(token).transfer(t.address, 10**24), GAS["erc20"])
                                              for t in traders]])
         return token
@@ -667,16 +709,103 @@ class Load:
     def erc20_transfers(self, token: Any, count: int, phase: str = "ERC-20 transfers",
                         rounds: int = 1) -> PhaseStats:
         """``count`` OpenZeppelin ERC-20 transfers between traders, in ``rounds`` rounds of equal size
-        (the benchmarks shape them like the business load they are compared with)."""
-        traders = [t for cast in self.chains for t in (cast.core, *cast.traders)]
-        txs = [Tx(traders[i % len(traders)],
-                  Calls(token).transfer(traders[(i * 7 + 1) % len(traders)].address, 1 + i % 1000),
-                  GAS["erc20"], label="ERC20.transfer") for i in range(count)]
+        (the benchmarks shape them like the business load they are compared with). Each transfer is
+        built inside its round, as a business step is."""
+        traders = self._traders()
+        transfer = Calls(token).transfer
+
+        def build(i: int) -> Callable[[dict[str, int]], list[Tx]]:
+            return lambda ctx: [Tx(traders[i % len(traders)], transfer(traders[(i * 7 + 1) % len(traders)].address,
+                                                                       1 + i % 1000), GAS["erc20"],
+                                   label="ERC20.transfer")]
+
         size = max(1, -(-count // max(1, rounds)))
         stats = self._phase(phase)
         for start in range(0, count, size):
-            stats = self.run_flows(phase, [Flow([Step(_constant([tx]), "transfer")]) for tx in txs[start:start + size]])
+            stats = self.run_flows(phase, [Flow([Step(build(i), "transfer")])
+                                           for i in range(start, min(count, start + size))])
         return stats
+
+    def erc20_ceiling(self, token: Any, count: int, rounds: int = 1,
+                      batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[PhaseStats, PhaseStats]:
+        """The node's own ceiling for the transfers ``erc20_transfers`` sends: the same ``count``
+        transfers between the same traders in ``rounds`` rounds, each round signed before its clock
+        starts, then sent in raw ``eth_sendRawTransaction`` batches of ``batch_size`` and mined with
+        ``evm_mine`` until the pool is empty; then every receipt read back in batches of
+        ``eth_getTransactionReceipt``. Needs anvil with automine off (a pipeline in manual mode).
+
+        Returns:
+            Two phases: send + mine, and send + mine + receipts (the same rounds, so the second
+            includes the first); a transfer whose receipt has status 0 counts as failed.
+        """
+        url = str(getattr(self.chain.w3.provider, "endpoint_uri", "") or "")
+        if self.chain.kind != "anvil" or not url:
+            raise InputError(f"the raw ERC-20 ceiling is measured on anvil, not {self.chain.name}")
+        traders = self._traders()
+        session = requests.Session()
+        fees = fee_fields(self.chain.w3, self.chain.fee_policy, self.chain.w3.eth.get_block("latest"))
+        data = bytes.fromhex("a9059cbb")
+        sent, received = PhaseStats("ERC-20 ceiling: send + mine"), PhaseStats("ERC-20 ceiling: + receipts")
+
+        def post(body: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            answers: list[dict[str, Any]] = session.post(url, json=body, timeout=300).json()
+            return sorted(answers, key=lambda a: int(a["id"]))
+
+        def call(method: str, params: list[Any]) -> Any:
+            return post([{"jsonrpc": "2.0", "id": 0, "method": method, "params": params}])[0]["result"]
+
+        size = max(1, -(-count // max(1, rounds)))
+        try:
+            for start in range(0, count, size):
+                signed: list[tuple[str, str]] = []
+                with self.chain.nonces.lock:
+                    for i in range(start, min(count, start + size)):
+                        sender, to = traders[i % len(traders)], traders[(i * 7 + 1) % len(traders)]
+                        call_data = data + bytes(12) + bytes.fromhex(to.address[2:]) + (1 + i % 1000).to_bytes(32, "big")
+                        raw, tx_hash = sign_transaction(sender, self.chain.chain_id, self.chain.nonces.take(sender.address),
+                                                        fees, GAS["erc20"], token.address, 0, call_data)
+                        signed.append(("0x" + raw.hex(), "0x" + tx_hash.hex()))
+                with self.measured(received):
+                    with self.measured(sent):
+                        for k in range(0, len(signed), batch_size):
+                            answers = post([{"jsonrpc": "2.0", "id": j, "method": "eth_sendRawTransaction",
+                                             "params": [raw]} for j, (raw, _) in enumerate(signed[k:k + batch_size])])
+                            refused = [a["error"] for a in answers if "error" in a]
+                            if refused:
+                                raise ChainError(f"the node refused a pre-signed ERC-20 transfer: {refused[0]}")
+                        pending = int(call("txpool_status", [])["pending"], 16)
+                        while pending:
+                            call("evm_mine", [])
+                            left = int(call("txpool_status", [])["pending"], 16)
+                            if left == pending:
+                                raise ChainError(f"{left} pre-signed ERC-20 transfers stay unmined")
+                            pending = left
+                    for k in range(0, len(signed), batch_size):
+                        receipts = post([{"jsonrpc": "2.0", "id": j, "method": "eth_getTransactionReceipt",
+                                          "params": [h]} for j, (_, h) in enumerate(signed[k:k + batch_size])])
+                        received.failed += sum(1 for r in receipts if int((r.get("result") or {}).get("status", "0x0"), 16) != 1)
+                for stats in (sent, received):
+                    stats.transactions += len(signed)
+                    stats.rounds += 1
+        finally:
+            session.close()
+        return sent, received
+
+    def _traders(self) -> list[LocalAccount]:
+        return [t for cast in self.chains for t in (cast.core, *cast.traders)]
+
+
+def process_cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user + system) of this process, or of process ``pid`` (from ``/proc/<pid>/stat``;
+    0 where there is no such file: not Linux, or the process is gone)."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime in clock ticks
 
 
 def _merge(first: list[Step], second: list[Step]) -> list[Step]:

@@ -159,6 +159,12 @@ interface ILoanBook {
     /// @notice An approved loan whose lender is still an active member can be withdrawn by the borrower
     /// only after its approval expired at `expiresAt`.
     error LoanApprovalNotExpired(uint256 loanId, uint64 expiresAt, uint64 nowTime);
+    /// @notice The guarantor may declare the default only once the lender is no longer an active member
+    /// (an active lender decides itself).
+    error LoanLenderStillActive(uint256 loanId, address lender);
+    /// @notice No collateral is kept for the guarantor: it has not paid for the borrower, the loan is not
+    /// closed, or the collateral left the loan (`lockedBy`: the loan now locking the asset, 0 if free).
+    error LoanNoCollateralKept(uint256 loanId, uint256 guarantorPaid, uint256 lockedBy);
 
     /// @notice A borrower applies, naming the asset it pledges and the order the money is for.
     function applyForLoan(Application calldata a) external returns (uint256 loanId);
@@ -193,7 +199,10 @@ interface ILoanBook {
     /// @notice Prepayment: the lender replaces the future-goods right with the warehouse receipt of
     /// the delivered goods (of the financed order, owned by the borrower).
     function convertCollateral(uint256 loanId, uint256 receiptId) external;
-    /// @notice The lender declares a late loan defaulted. The loan's unspent tracked money first goes
+    /// @notice The lender declares a late loan defaulted: an active lender, or an evicted one (its claims
+    /// are still its own and are wound down), not a suspended one (it waits for its review); once the
+    /// lender is no longer an active member the guarantor may declare it too, so that a loan whose
+    /// lender is gone still ends. The loan's unspent tracked money first goes
     /// back to the lender, up to the debt, booked as repayment (as on a recall; if it covers the debt
     /// the loan is repaid, not defaulted); then the guarantor is charged for what is still owed out of the
     /// commitment held for this loan (the rest of it goes back to the guarantor). A guarantor that pays takes over the lender's claim for what it paid
@@ -203,6 +212,11 @@ interface ILoanBook {
     function markDefault(uint256 loanId) external;
     /// @notice The lender writes off what is still owed after default; it takes the collateral.
     function writeOff(uint256 loanId) external;
+    /// @notice The guarantor that paid for the borrower and closed the loan, while it could hold no asset
+    /// (suspended or evicted), names an active member `to` that takes the collateral kept locked for it
+    /// (itself, once active again): the goods do not stay locked for good. A claim's settlement waiting
+    /// here is passed on by `collect` first.
+    function assignCollateral(uint256 loanId, address to) external;
     /// @notice Control mechanism: a warning with a decision deadline.
     function warn(uint256 loanId, uint64 deadline) external;
     /// @notice Control mechanism: the lender continues; the loan runs on.

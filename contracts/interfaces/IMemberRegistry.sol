@@ -115,6 +115,8 @@ interface IMemberRegistry {
     function suspend(address member, bytes32 reason) external;
     /// @notice Operator, controller or guardian lifts a suspension.
     function reinstate(address member) external;
+    /// @notice The admin (DEFAULT_ADMIN_ROLE: the council's timelock when the platform has a council) or the
+    /// controller (RiskControl) evicts a member, finally; the operator key alone only suspends.
     function evict(address member, bytes32 reason) external;
 
     function createChain(bytes32 name) external returns (uint64 chainId);
@@ -122,7 +124,8 @@ interface IMemberRegistry {
     function approveJoin(uint64 chainId, address member) external;
     /// @notice Leave one's supply chain (not its core; not while suspended or under investigation).
     function leaveChain() external;
-    /// @notice Evict a whole supply chain: every member of it counts as evicted from now on.
+    /// @notice The admin (the council's timelock) or the controller (a confirmed fraud finding) evicts a whole
+    /// supply chain: every member of it counts as evicted from now on.
     function evictChain(uint64 chainId, bytes32 evidence) external;
     /// @notice Controller (RiskControl): the chain is under investigation until `until` (a pending
     /// fraud proposal), so no member can leave it; 0 ends the investigation (proposal withdrawn).

@@ -7,7 +7,8 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,10 @@ from harness import World
 
 from vscm import demo
 from vscm.audit.audit import AuditOutcome, audit_chain, audit_stored
+from vscm.audit.decode import RawLog
 from vscm.audit.oracle import NO_EVENT
+from vscm.audit.replay import BLOOM_ONLY_NOTE, ReplayResult, contracts_of, replay
+from vscm.audit.source import RpcSource
 from vscm.chain.backends import connect
 from vscm.client.platform import Platform
 
@@ -330,3 +334,97 @@ def test_every_view_read_by_raw_eth_call_equals_web3s_call(demo_embedded: Platfo
     assert verify_module.verify(outcome.result.state, demo_embedded.chain.w3, demo_embedded.deployment,
                                 outcome.result.to_block) == []
     assert {"getMember", "getLoan", "hasRole", "balanceOf"} <= set(seen)
+
+
+class LyingNode(RpcSource):
+    """Answers as the node does, except for one log (``target``: transaction hash and log index), which
+    ``change`` returns altered or drops (None), in the answers of ``methods`` (a consistent liar by default:
+    its logs and its receipts agree)."""
+
+    def __init__(self, url: str, target: tuple[str, int], change: Callable[[dict[str, Any]], dict[str, Any] | None],
+                 methods: tuple[str, ...] = ("eth_getLogs", "eth_getBlockReceipts")) -> None:
+        super().__init__(url)
+        self.target, self.change, self.methods = target, change, methods
+
+    def _batch(self, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+        answers = super()._batch(calls)
+        for (method, _), answer in zip(calls, answers, strict=True):
+            if method == "eth_getLogs" and method in self.methods:
+                answer[:] = self._edit(answer)
+            elif method == "eth_getBlockReceipts" and method in self.methods:
+                for receipt in answer or []:
+                    receipt["logs"] = self._edit(receipt["logs"])
+        return answers
+
+    def _edit(self, logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        out = []
+        for lg in logs:
+            if (lg["transactionHash"].lower(), int(lg["logIndex"], 16)) == self.target:
+                changed = self.change(dict(lg))
+                if changed is None:
+                    continue
+                lg = changed
+            out.append(lg)
+        return out
+
+
+def every_log(platform: Platform) -> list[RawLog]:
+    return RpcSource(platform.chain.node.url).all_logs(platform.deployment.block, platform.chain.block_number())
+
+
+def check_findings(result: ReplayResult) -> set[tuple[str, str, str]]:
+    return {(f.check, f.entity, f.field) for f in result.findings if f.check in ("log", "receipt")}
+
+
+def test_the_bloom_only_check_of_an_honest_node_finds_no_difference_and_says_what_it_skips(
+        demo_embedded: Platform, demo_history: tuple[AuditOutcome, Path]) -> None:
+    whole = demo_history[0]
+    outcome = audit_chain(demo_embedded.chain, demo_embedded.deployment, whole.result.to_block, check="bloom")
+    assert findings_of(outcome) == [] and outcome.report["verdict"] == "clean"
+    assert outcome.result.events == whole.result.events
+    assert outcome.result.state.fingerprint() == demo_history[0].result.state.fingerprint()
+    assert outcome.result.receipt_roots == 0 and outcome.result.notes == {*NO_EVENT, BLOOM_ONLY_NOTE}
+
+
+def test_a_log_a_node_hides_alone_in_its_block_is_found_by_either_check(demo_embedded: Platform) -> None:
+    """The node drops the only log of a block from its logs and its receipts: the receipts no longer hash
+    to the header's root (receipts check), and the header's bloom has bits no log sets (bloom check)."""
+    logs = every_log(demo_embedded)
+    per_block = Counter(lg.block_number for lg in logs)
+    alone = next(lg for lg in logs if per_block[lg.block_number] == 1
+                 and lg.address in contracts_of(demo_embedded.deployment))
+    node = LyingNode(demo_embedded.chain.node.url, (alone.tx_hash, alone.log_index), lambda lg: None)
+    n = alone.block_number
+    strong = replay(node, demo_embedded.deployment, receipts=True)
+    assert ("receipt", f"block {n}", "receiptsRoot") in check_findings(strong)
+    weak = replay(node, demo_embedded.deployment, receipts=False, blooms=True)
+    assert ("log", f"block {n}", "logsBloom") in check_findings(weak)
+
+
+def test_altered_log_data_is_found_by_the_receipts_check_and_not_by_the_bloom_check(demo_embedded: Platform) -> None:
+    """A bloom holds addresses and topics, never data: an amount a node changes consistently in its logs
+    and receipts shows only in the receipts root (the state comparison may show it later, or not)."""
+    cash = demo_embedded.deployment.cash["CNY"]
+    transfer = "0x" + keccak(text="Transfer(address,address,uint256)").hex()
+    target = next(lg for lg in every_log(demo_embedded) if lg.address == cash and lg.topics[0] == transfer)
+
+    def inflate(lg: dict[str, Any]) -> dict[str, Any]:
+        return {**lg, "data": "0x" + (int(lg["data"], 16) + 1).to_bytes(32, "big").hex()}
+
+    node = LyingNode(demo_embedded.chain.node.url, (target.tx_hash, target.log_index), inflate)
+    strong = replay(node, demo_embedded.deployment, receipts=True)
+    assert check_findings(strong) == {("receipt", f"block {target.block_number}", "receiptsRoot")}
+    weak = replay(node, demo_embedded.deployment, receipts=False, blooms=True)
+    assert check_findings(weak) == set() and BLOOM_ONLY_NOTE in weak.notes
+
+
+def test_the_receipts_check_folds_the_logs_of_the_receipts_not_those_of_eth_get_logs(
+        demo_embedded: Platform, demo_history: tuple[AuditOutcome, Path]) -> None:
+    """A node whose eth_getLogs drops a log cannot hide it from the receipts check: the logs folded are
+    those of the receipts whose root was recomputed."""
+    target = next(lg for lg in every_log(demo_embedded) if lg.address in contracts_of(demo_embedded.deployment))
+    node = LyingNode(demo_embedded.chain.node.url, (target.tx_hash, target.log_index), lambda lg: None,
+                     methods=("eth_getLogs",))
+    result = replay(node, demo_embedded.deployment, demo_history[0].result.to_block, receipts=True)
+    assert result.findings == [] and result.state.findings == []
+    assert result.state.fingerprint() == demo_history[0].result.state.fingerprint()

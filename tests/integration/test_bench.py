@@ -50,6 +50,13 @@ def test_quick_bench_writes_every_section_with_numbers_and_no_failed_transaction
     for chain in ("anvil", "embedded"):
         for path in ("pipeline", "Sender", "naive web3 transact()"):
             assert re.search(rf"^\| {chain} \| {re.escape(path)}", throughput, re.MULTILINE), (chain, path)
+    rates, ceiling = tables(throughput)[:2]
+    header = rates[0]
+    client, node = header.index("client CPU µs per business tx"), header.index("node CPU µs per business tx")
+    by_chain = {row[0]: row for row in rates[1:] if row[1].startswith("pipeline")}
+    assert NUMBER.fullmatch(by_chain["anvil"][client]) and NUMBER.fullmatch(by_chain["anvil"][node])
+    assert by_chain["embedded"][node] == "in process"  # the embedded chain's work is the client's CPU
+    assert [row[0] for row in ceiling[1:]] == ["send + mine", "send + mine + every receipt read back"]
     gas = doc.split("## Gas of each")[1]
     assert "| OrderBook.place (domestic) | 206,032 |" in gas  # exact gas, as on every run
     assert "reference: OpenZeppelin ERC-20 transfer" in gas and "ERC-721 mint" in gas

@@ -418,6 +418,19 @@ def test_state_file_keeps_contracts_across_sessions(tmp_path: Path) -> None:
 
 
 @pytest.mark.anvil
+def test_a_chain_whose_clock_was_moved_forward_keeps_going_forward_after_a_restart(tmp_path: Path) -> None:
+    """anvil's state file keeps the blocks but not the clock's offset: the node is started with its clock
+    after the loaded head (else its next block would be stamped with the wall clock, before the head)."""
+    state = tmp_path / "state.json"
+    with connect("anvil", state_file=state) as chain:
+        head = chain.time_travel(400 * 86400)
+    with connect("anvil", state_file=state) as chain:
+        assert chain.timestamp() == head
+        chain.mine()
+        assert chain.timestamp() > head
+
+
+@pytest.mark.anvil
 def test_kept_node_survives_stop_and_start_with_its_state(tmp_path: Path) -> None:
     node = AnvilNode.start_detached(tmp_path, chain_id=777)
     try:

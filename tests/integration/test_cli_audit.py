@@ -68,6 +68,22 @@ def test_audit_replay_from_a_block_in_the_middle_audits_the_period(setup: Any,
     assert "Verdict: clean" in (home / "period.md").read_text()
 
 
+def test_audit_replay_with_the_bloom_only_check_says_so_in_its_summary_and_report(
+        setup: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    platform, net, home = setup
+    head = platform.chain.block_number()
+    middle = (platform.deployment.block + head) // 2
+    code, out, err = vscm(capsys, "audit", "replay", "--from", str(middle), "--to", str(head), "--check", "bloom",
+                          "--report", str(home / "bloom.md"), "--json", *net)
+    assert code == 0, err
+    summary = json.loads(out)
+    assert (summary["check"], summary["verdict"], summary["findings"]) == ("bloom", "clean", [])
+    report = json.loads((home / "bloom.json").read_text())
+    assert report["receipt_roots_recomputed"] == 0
+    assert any(n.startswith("bloom-only check") for n in report["notes"])
+    assert "Note: bloom-only check" in (home / "bloom.md").read_text()
+
+
 def test_audit_replay_beyond_the_head_is_a_one_line_error(setup: Any, capsys: pytest.CaptureFixture[str]) -> None:
     _, net, _ = setup
     code, _out, err = vscm(capsys, "audit", "replay", "--to", "999999", *net)

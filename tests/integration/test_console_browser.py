@@ -191,3 +191,39 @@ def test_a_lender_recalls_a_warned_loan_signed_in_the_page(served: tuple[Story, 
     assert "RiskControl.LenderDecided" in page.text_content("#timeline")
     shot(page, "loan-recalled")
     page.context.close()
+
+
+def test_a_lender_without_a_browser_wallet_signs_in_and_decides_with_its_keystore_in_the_page(
+        served: tuple[Story, str], browser: Any, tmp_path: Path) -> None:
+    """No EIP-1193 wallet in this browser: the bank's Web3 Secret Storage keystore is decrypted in the page by
+    ethers for the sign-in and again for the decision; the console sees neither the key nor the passphrase."""
+    import json
+
+    from console_support import warn_a_loan
+    from eth_account import Account
+
+    from vscm.client.records import Decision
+
+    story, base = served
+    bank = story.cast.bank
+    loan_id = warn_a_loan(story.platform, "USD")  # the other warned loan is CNY
+    story.refresh()
+    keystore = tmp_path / "bank.keystore.json"
+    keystore.write_text(json.dumps(Account.encrypt(bank.key, "correct horse", kdf="scrypt", iterations=2**14)))
+    context = browser.new_context(base_url=base)
+    page = context.new_page()
+    page.goto("/login")
+    page.set_input_files("#keystore-file", str(keystore))
+    page.fill("#keystore-pass", "correct horse")
+    page.click("#keystore-signin")
+    page.wait_for_url(f"**/lenders/{bank.address}")
+    assert "Silk Road Bank" in page.text_content("[data-testid=who]")
+    shot(page, "login-keystore")
+    page.goto(f"/loans/{loan_id}")
+    assert page.is_visible("#decision-keystore")
+    page.fill("#decision-pass", "correct horse")
+    page.click('button.decision[data-decision="continue"]')
+    page.wait_for_selector('[data-testid=decision-status][data-done="true"]')
+    assert story.platform.risk.control(loan_id).decision == Decision.CONTINUE
+    shot(page, "loan-continued-keystore")
+    context.close()

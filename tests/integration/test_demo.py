@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from vscm.chain.anvil import free_port
+from vscm.demo import Cast
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +182,8 @@ def test_the_demo_ends_with_a_console_command_that_opens_its_data(lines: list[st
     port = free_port()
     # this environment's vscm, as a user in the checkout would type it (.venv/bin/vscm after make demo)
     assert command[0] == "vscm" or Path(command[0]).absolute() == Path(sys.executable).parent / "vscm"
+    state = vscm_home / "demo" / "chain-state.json"
+    before = int(json.loads(state.read_text())["best_block_number"])
     server = subprocess.Popen([*command, "--port", str(port)],
                               env={**os.environ, "VSCM_HOME": str(vscm_home)}, stderr=subprocess.PIPE, text=True)
 
@@ -190,8 +193,15 @@ def test_the_demo_ends_with_a_console_command_that_opens_its_data(lines: list[st
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)
 
+    def post(path: str, body: dict) -> dict:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=json.dumps(body).encode(),
+                                         headers={"Authorization": f"Bearer {token}",
+                                                  "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
+
     try:
-        for _ in range(300):  # until it listens (or has died)
+        for _ in range(1200):  # until it listens and has caught up with the chain (or has died)
             assert server.poll() is None, server.stderr.read() if server.stderr else ""
             try:
                 me = get("/api/me")
@@ -206,6 +216,17 @@ def test_the_demo_ends_with_a_console_command_that_opens_its_data(lines: list[st
         assert {loan["lender"]["name"] for loan in loans} == {"Silk Road Bank"}
         assert {"Baoji Steel Parts", "Lanzhou Rubber Co."} <= {loan["borrower"]["name"] for loan in loans}
         assert "Silk Road Bank" in json.dumps(get(f"/api/loans/{loans[0]['loan']}"))
+        # The demo's chain runs again: the warned loan it left is recalled by a transaction the bank signs
+        # itself (here the test process holds the demo key, as the page's wallet would) and the console sends.
+        warned = int(re.search(r"loan #(\d+) is warned", " ".join(lines[start:])).group(1))
+        tx = post(f"/api/loans/{warned}/decision", {"decision": "recall"})["tx"]
+        fields = {k: (int(v, 16) if isinstance(v, str) and k not in ("to", "data") else v)
+                  for k, v in tx.items() if k != "from"}
+        raw = Cast.from_seed().bank.sign_transaction(fields).raw_transaction
+        assert post("/api/tx", {"raw": "0x" + bytes(raw).hex()})["contract"] == "RiskControl"
+        assert get(f"/api/loans/{warned}")["status"] == "recalled"
     finally:
         server.terminate()
         server.wait(timeout=30)
+    # Stopped by SIGTERM, the console closed the demo's chain: anvil wrote the recall's block to the state.
+    assert int(json.loads(state.read_text())["best_block_number"]) > before

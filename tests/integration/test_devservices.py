@@ -146,7 +146,7 @@ def test_a_missing_binary_is_named_with_its_package(tmp_path: Path) -> None:
     with pytest.raises(ServiceError, match=r"PostgreSQL server binaries \(initdb, postgres\) are missing: "
                                            r"install Debian's postgresql package"):
         postgres_bindir(path=empty)
-    assert missing_packages(path=empty) == ["postgresql", "mosquitto", "chromium"]
+    assert missing_packages(path=empty) == ["postgresql", "mosquitto", "chromium", "wrk"]
     assert missing_packages() == []  # this machine has them: make install saw to it
 
 

@@ -145,6 +145,23 @@ def test_a_failing_flow_stops_alone_and_is_counted(load: Any):
     assert good.failed is None and load.platform.orders.order(good.ctx["order"]).status == OrderStatus.ACCEPTED
 
 
+def test_a_phase_is_timed_end_to_end_building_its_steps_included(load: Any, monkeypatch):
+    """The oracle's reports are signed while their step is built: the phase's clock must run then too."""
+    clock = [1_000.0]
+    monkeypatch.setattr(load_module.time, "perf_counter", lambda: clock[0])
+    cast = load.chains[0]
+    cash = Calls(load.platform.cash("CNY").contract)
+
+    def build(ctx: dict[str, int]) -> list[Tx]:
+        clock[0] += 5.0  # building this step takes 5 s (a report with its signatures)
+        return [Tx(cast.suppliers[0], cash.transfer(cast.suppliers[1].address, 1), 80_000)]
+
+    stats = load.run_flows("timed end to end", [Flow([Step(build, "transfer")])])
+    assert stats.transactions == 1 and stats.failed == 0
+    assert stats.seconds == 5.0 and stats.driver_seconds == 0.0  # the driver took no time on this clock
+    assert stats.client_cpu >= 0.0 and stats.node_cpu is None  # embedded: the node's work is this process's
+
+
 def test_population_must_staff_every_chain():
     with pytest.raises(InputError, match="at least 5 per chain"):
         Population(chains=4, smes=12)

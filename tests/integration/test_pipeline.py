@@ -288,3 +288,25 @@ def test_a_rejected_transaction_is_reported_and_its_signers_later_ones_still_lan
     assert first.ok and all(r.ok for r in later)
     assert tokens.balance(payee) == 1 + 100 + 200
     assert tokens.nonce(signer) == before + 4
+
+
+@pytest.mark.anvil
+def test_full_batches_reach_the_node_while_the_round_is_still_being_signed():
+    """Signing overlaps sending: each full batch goes to the node as soon as it is signed, before ``wait``;
+    the partial batch at the end waits for ``wait``, which collects every receipt."""
+    import time
+
+    with connect("anvil") as chain:
+        tokens = Tokens(chain, signers=2)
+        payees = [key(f"overlap-payee-{i}").address for i in range(20)]
+        with Pipeline(chain, mining="manual", batch_size=8) as pipe:
+            submitted = [pipe.submit(tokens.signers[i % 2], tokens.transfer(payees[i], 1 + i), gas=TRANSFER_GAS)
+                         for i in range(20)]
+            deadline = time.monotonic() + 60  # the sender thread hands both full batches over meanwhile
+            while [r.status for r in submitted].count("sent") < 16 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert int(rpc(chain, "txpool_status")["pending"], 16) == 16
+            assert [r.status for r in submitted] == ["sent"] * 16 + ["signed"] * 4
+            done = pipe.wait()
+        assert done == submitted and all(r.ok and r.sends == 1 for r in done)
+        assert [tokens.balance(p) for p in payees] == [1 + i for i in range(20)]

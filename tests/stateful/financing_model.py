@@ -257,6 +257,10 @@ class Model:
     #: (currency, owner) -> allowance to the LoanBook
     allowances: dict[tuple[str, str], int] = field(default_factory=dict)
     assets: dict[int, AssetM] = field(default_factory=dict)
+    #: ERC-721 approvals of the AssetRegistry: asset id -> approved address (cleared when the asset moves), and
+    #: (owner, operator) pairs approved for all of an owner's assets (set by adversaries' calls, followed from events)
+    asset_approvals: dict[int, str] = field(default_factory=dict)
+    asset_operators: set[tuple[str, str]] = field(default_factory=set)
     keys: dict[tuple[object, ...], int] = field(default_factory=dict)
     #: order id -> the receipt born locked to the loan holding its future-goods right (AssetRegistry)
     goods_receipt: dict[int, int] = field(default_factory=dict)
@@ -302,14 +306,19 @@ class Model:
         return self.allowances.get((currency, owner), 0)
 
     def facade_allowance(self, currency: str, owner: str, amount: int) -> bool:
-        """What LoansFacade._ensure_allowance does before a call: approve `amount` if short.
+        """What Facade._send_paying does before a call: set the allowance to exactly `amount` unless it is.
 
-        Returns whether it sent an approval (a transaction of its own, kept even if the call fails).
+        Returns whether it sent an approval (a transaction of its own, mined before the call). After the
+        call, whatever its outcome, the facade puts the allowance back (``restore_allowance``).
         """
-        if self.allowance(currency, owner) >= amount:
+        if self.allowance(currency, owner) == amount:
             return False
         self.allowances[(currency, owner)] = amount
         return True
+
+    def restore_allowance(self, currency: str, owner: str, before: int) -> None:
+        """What Facade._send_paying does after a call: the allowance is what it was before it."""
+        self.allowances[(currency, owner)] = before
 
     def _move(self, currency: str, frm: str, to: str, amount: int) -> None:
         have = self.balance(currency, frm)
@@ -542,8 +551,17 @@ class Model:
         _require(a is None or self.members.active(a.owner), "AssetOwnerNotActive")
         _require(a is not None, "ERC721NonexistentToken")
         assert a is not None
-        _require(a.owner == by, "ERC721InsufficientApproval")
+        # OpenZeppelin's transferFrom(by, to, id): the caller must be the owner or approved for the asset, and
+        # then `by` must be its owner.
+        authorized = a.owner == by or (a.owner, by) in self.asset_operators or self.asset_approvals.get(asset_id) == by
+        _require(authorized, "ERC721InsufficientApproval")
+        _require(a.owner == by, "ERC721IncorrectOwner")
+        self._move_asset(a, to)
+
+    def _move_asset(self, a: AssetM, to: str) -> None:
+        """A change of owner: OpenZeppelin's ERC-721 clears the asset's approval."""
         a.owner = to
+        self.asset_approvals.pop(a.asset_id, None)
 
     def _lock(self, a: AssetM, loan_id: int) -> None:
         _require(a.locked_by == 0, "AssetIsLocked")
@@ -571,11 +589,11 @@ class Model:
         _require(a.locked_by == loan_id != 0, "AssetNotLockedBy")
         a.locked_by, a.pledged_quantity = 0, 0
         _require(self.members.active(to), "AssetOwnerNotActive")
-        a.owner = to
+        self._move_asset(a, to)
         receipt = self._born_locked(a, loan_id)
         if receipt is not None:
             receipt.locked_by, receipt.pledged_quantity = 0, 0
-            receipt.owner = to
+            self._move_asset(receipt, to)
 
     # ------------------------------------------------------------------ loans
 
@@ -892,8 +910,11 @@ class Model:
 
     def mark_default(self, loan_id: int, by: str, now: int) -> None:
         ln = self._loan(loan_id)
-        _require(ln.lender == by, "LoanNotLender")
-        self._require_active(by)
+        if ln.lender != by:
+            # Once the lender is no longer active, the guarantor may declare the default too. (An evicted
+            # lender still may: nobody is suspended in the model.)
+            _require(ln.guarantor == by, "LoanNotLender")
+            _require(not self.members.active(ln.lender), "LoanLenderStillActive")
         _require(ln.status in RUNNING, "LoanWrongStatus")
         _require(now > ln.maturity + GRACE, "LoanNotMature")
         self._require_nothing_to_collect(ln)
@@ -914,6 +935,16 @@ class Model:
             self._move(ln.currency, self.loanbook, ln.lender, take)
             self._apply_payment(ln, take)
         self._release_guarantee(ln)
+
+    def assign_collateral(self, loan_id: int, by: str, to: str) -> None:
+        """The guarantor that paid and closed the loan names an active member to take the collateral kept
+        for it (LoanBook.assignCollateral)."""
+        ln = self._loan(loan_id)
+        _require(ln.guarantor == by, "LoanNotGuarantor")
+        _require(bool(ln.guarantor_paid) and ln.status == LoanStatus.REPAID
+                 and self.assets[ln.asset_id].locked_by == loan_id, "LoanNoCollateralKept")
+        self._require_active(to)
+        self._hand_over(ln, to)
 
     def write_off(self, loan_id: int, by: str) -> None:
         ln = self._lender_action(loan_id, by, LoanStatus.DEFAULTED)
@@ -1211,9 +1242,12 @@ class Model:
             kept = ln.guarantor_paid and ln.guarantor and not self.members.active(ln.guarantor)
             if (ln.status == LoanStatus.REPAID and self.assets[ln.asset_id].locked_by == ln.loan_id
                     and not (kept and self.order(self.assets[ln.asset_id].order_id).status != OrderStatus.SETTLED)):
-                # (Collateral kept locked for a subrogated guarantor that was evicted waits for it; a claim's
-                # settlement, once paid here, is collected for it.)
+                # (A claim's settlement, once paid here, is collected for the guarantor.)
                 trials.append(("collected", lambda m, ln=ln: m.collect(ln.loan_id, now)))
+            elif ln.status == LoanStatus.REPAID and kept and self.assets[ln.asset_id].locked_by == ln.loan_id:
+                # Collateral kept for a subrogated guarantor that can hold no asset goes to a member it names.
+                trials.append(("assigned", lambda m, ln=ln: m.assign_collateral(
+                    ln.loan_id, ln.guarantor, next(iter(m.members.roles)))))
             for what, attempt in trials:
                 trial = self.copy()
                 for who in (ln.borrower, ln.lender, ln.guarantor or ln.borrower):

@@ -322,6 +322,14 @@ class AdversarialMachine(FinancingMachine):
                 elif log.name == "Approval" and log.address in self.d.cash.values() and \
                         log.args.get("spender") == loanbook:
                     self.model.allowances[(log.address, log.args["owner"])] = log.args["value"]
+                elif log.name == "Approval" and log.address == self.d.assets:
+                    self.model.asset_approvals[int(log.args["tokenId"])] = log.args["approved"]
+                elif log.name == "ApprovalForAll" and log.address == self.d.assets:
+                    pair = (log.args["owner"], log.args["operator"])
+                    if log.args["approved"]:
+                        self.model.asset_operators.add(pair)
+                    else:
+                        self.model.asset_operators.discard(pair)
         if not self.synced:
             AdversarialMachine.adversary_outcomes[f"model left behind by {who} {call}"] += 1
 

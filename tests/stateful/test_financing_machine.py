@@ -376,6 +376,7 @@ class FinancingMachine(RuleBasedStateMachine):
              assets: tuple[int, ...] = (), orders: tuple[int, ...] = ()) -> bool:
         """Do one operation on the chain and on a copy of the model; they must agree."""
         self.operations += 1
+        before = self.model.allowance(approval[0], approval[1]) if approval else 0
         approves = bool(approval) and self.model.facade_allowance(*approval)  # type: ignore[misc]
         now = self._pending_ts() + (1 if approves else 0)
         expected, trial, predicted = self._predict(predict, now)
@@ -399,6 +400,8 @@ class FinancingMachine(RuleBasedStateMachine):
             self.model = trial
             if predicted is not None:
                 assert result == predicted, f"{label}: the chain returned id {result}, the model {predicted}"
+        if approval:
+            self.model.restore_allowance(approval[0], approval[1], before)
         self._check_step(set(loans), set(assets), set(orders))
         return error is None
 

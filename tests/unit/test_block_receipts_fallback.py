@@ -59,7 +59,7 @@ class Answer:
 
 
 def read(block_receipts: bool) -> tuple[Any, list[str]]:
-    source = RpcSource("http://127.0.0.1:1")
+    source = RpcSource("http://127.0.0.1:1", connections=1)  # one session: the fake node
     node = Node(block_receipts)
     source.session = node  # type: ignore[assignment]
     first = source.block_receipts({5: ["0x" + f"{1:064x}"], 6: ["0x" + f"{3:064x}"]})

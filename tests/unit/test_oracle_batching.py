@@ -41,6 +41,53 @@ def test_a_reading_survives_json_and_a_tampered_one_changes_signer():
         SignedReading.from_json('{"seq": 1}')
 
 
+def eth_accounts_signer(reading: Reading, signature: bytes):
+    """What ``SignedReading.signer`` gave before its fast path: eth-account's recovery, its value errors
+    as ``OracleError``; the result, or the type of what it raised."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+    from eth_utils import ValidationError
+
+    try:
+        return Account.recover_message(encode_defunct(primitive=reading.hash), signature=signature)
+    except (ValueError, TypeError, ValidationError):
+        return OracleError
+    except Exception as exc:  # noqa: BLE001 - the kind of failure is what is compared
+        return type(exc)
+
+
+def fast_signer(reading: Reading, signature: bytes):
+    try:
+        return SignedReading(reading, signature).signer()
+    except Exception as exc:  # noqa: BLE001 - the kind of failure is what is compared
+        return type(exc)
+
+
+def test_device_signatures_and_their_recovery_are_eth_accounts():
+    """The fast path (coincurve directly) gives eth-account's bytes and signers; a signature it does
+    not take (bad v, r or s out of range, high s, wrong length) fails exactly as it did through eth-account."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+    from eth_utils import keccak
+
+    from vscm.oracle.model import SECP256K1_N
+
+    for k in range(4):
+        key = Account.from_key(keccak(text=f"device-{k}"))
+        for seq in range(1, 6):
+            reading = Reading(device_id(f"d{k}", WAREHOUSE), seq, 1_000 + seq, Metric.TEMPERATURE, 400 + seq * k)
+            signed = SignedReading.sign(reading, key)
+            good = signed.signature
+            assert good == bytes(key.sign_message(encode_defunct(primitive=reading.hash)).signature)
+            assert signed.signer() == key.address == eth_accounts_signer(reading, good)
+            high_s = good[:32] + (SECP256K1_N - int.from_bytes(good[32:64], "big")).to_bytes(32, "big") + bytes(
+                (55 - good[64],))  # the same signature with s and v flipped
+            n = SECP256K1_N.to_bytes(32, "big")
+            for bad in (high_s, good[:64], good[:64] + b"\x1d", good[:64] + b"\x01", bytes(32) + good[32:],
+                        good[:32] + n + good[64:], n + good[32:], good + b"\x00"):
+                assert fast_signer(reading, bad) == eth_accounts_signer(reading, bad), bad.hex()
+
+
 def test_summary_of_a_watched_bay():
     dev = device_id("x", WAREHOUSE)
     rs = [Reading(dev, 1, 1000, Metric.WEIGHT, 500_040), Reading(dev, 2, 1010, Metric.WEIGHT, 499_980),

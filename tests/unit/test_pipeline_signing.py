@@ -43,15 +43,21 @@ def test_call_encoder_names_an_unknown_function_and_a_wrong_argument_count():
 
 @pytest.mark.parametrize("fees", [
     {"maxFeePerGas": 3 * 10**9, "maxPriorityFeePerGas": 10**9},
+    {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0},
     {"gasPrice": 0},
     {"gasPrice": 7 * 10**9},
 ])
-def test_signed_bytes_and_hash_are_eth_accounts(fees):
+@pytest.mark.parametrize("data", [b"", b"\x01", b"\x80", bytes.fromhex("a9059cbb" + "00" * 64), b"\xff" * 2_000],
+                         ids=["empty", "one byte", "one byte 0x80", "transfer call", "2,000 bytes"])
+def test_signed_bytes_and_hash_are_eth_accounts(fees, data):
+    """Every RLP length form: empty, one byte below and above 0x80, short and long strings and lists,
+    integers from zero to 2^200, and a chain id whose EIP-155 v takes several bytes."""
     account = Account.from_key(keccak(text="signer"))
-    data = bytes.fromhex("a9059cbb" + "00" * 64)
-    for nonce, value in ((0, 0), (41, 10**18)):
-        tx = {"to": OTHER, "data": data, "value": value, "gas": 90_000, "chainId": 31337, "nonce": nonce} | fees
+    for chain_id, nonce, value, gas in ((31337, 0, 0, 90_000), (31337, 41, 10**18, 21_000), (1, 127, 1, 127),
+                                        (2**40, 128, 2**200, 30_000_000), (1001, 2**33, 255, 56)):
+        tx = {"to": OTHER, "data": data, "value": value, "gas": gas, "chainId": chain_id, "nonce": nonce} | fees
         signed = account.sign_transaction(tx)
-        raw, tx_hash = sign_transaction(account, 31337, nonce, fees, 90_000, OTHER, value, data)
-        assert raw == bytes(signed.raw_transaction)
-        assert tx_hash == bytes(signed.hash)
+        for _ in range(2):  # the second time from the template cache
+            raw, tx_hash = sign_transaction(account, chain_id, nonce, fees, gas, OTHER, value, data)
+            assert raw == bytes(signed.raw_transaction)
+            assert tx_hash == bytes(signed.hash)

@@ -41,7 +41,7 @@ _receipt = st.fixed_dictionaries({
     "logs": st.lists(st.fixed_dictionaries({
         "address": st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()),
         "topics": st.lists(st.binary(min_size=32, max_size=32).map(lambda b: "0x" + b.hex()), max_size=4),
-        "data": st.binary(max_size=100).map(lambda b: "0x" + b.hex()),
+        "data": st.binary(max_size=300).map(lambda b: "0x" + b.hex()),
     }), max_size=3),
 })
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from vscm.audit.replay import Progress, ReplayResult, replay
 from vscm.audit.report import build_report, write_report
 from vscm.audit.source import Source, StoredSource, source_for
 from vscm.audit.state import Finding
 from vscm.audit.verify import check_money, verify
+from vscm.errors import InputError
 
 __all__ = ["AuditOutcome", "audit_chain", "audit_stored", "compare_headers"]
 
@@ -32,17 +33,27 @@ def _finish(result: ReplayResult, extra: list[Finding], source: Source, deployme
 
 
 def audit_chain(chain: Any, deployment: Any, to_block: int | None = None, *, from_block: int | None = None,
-                window: int = 2000, receipts: bool = True, save: Path | None = None, report: Path | None = None,
+                window: int = 2000, receipts: bool = True, check: Literal["receipts", "bloom"] = "receipts",
+                save: Path | None = None, report: Path | None = None,
                 progress: Progress | None = None) -> AuditOutcome:
     """Replay ``deployment`` on a connected chain up to ``to_block`` (default: the head) and verify the
     rebuilt state against the contracts at that block.
 
     A ``from_block`` after the deployment's first block audits the period ``from_block..to_block``: the
     history before it is folded to rebuild the starting state, and the report covers the period's
-    events, findings and money trails (see :func:`vscm.audit.replay.replay`)."""
+    events, findings and money trails (see :func:`vscm.audit.replay.replay`).
+
+    ``check``: ``"receipts"`` (the default) recomputes the receipts root of every block whose logs bloom
+    names a platform contract and folds the logs of those receipts: every log, data included, is the
+    block's. ``"bloom"`` reads every log of the range instead and requires each block's logs bloom to be
+    exactly theirs: less work for the node, but log data (amounts) and a removed log whose address and
+    topics another log of its block also sets go unchecked (the report's notes say so)."""
+    if check not in ("receipts", "bloom"):
+        raise InputError(f"check must be 'receipts' or 'bloom', not {check!r}")
     source = source_for(chain)
-    result = replay(source, deployment, to_block, from_block=from_block, window=window, receipts=receipts,
-                    save=save, progress=progress)
+    bloom_only = check == "bloom"
+    result = replay(source, deployment, to_block, from_block=from_block, window=window,
+                    receipts=receipts and not bloom_only, blooms=bloom_only, save=save, progress=progress)
     extra = verify(result.state, chain.w3, deployment, result.to_block)
     return _finish(result, extra, source, deployment, result.to_block, report)
 

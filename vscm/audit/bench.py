@@ -3,7 +3,8 @@
 On an anvil node, a platform history of at least ``N`` events is generated (``generate_history``),
 then, in the same run, measured: the raw ``eth_getLogs`` fetch rate over the same block windows the
 replay uses, the replay rate (fetch + decode + fold + block hash chain), the end-to-end audit rate
-(replay + receipts roots + every record compared with the contracts + money, with its CPU time), and the peak Python memory
+(replay + receipts roots + every record compared with the contracts + money, with its CPU time and the node's; then
+with the bloom-only check), and the peak Python memory
 of the replay (tracemalloc) over the first quarter and over the whole history — equal peaks show
 that memory stays bounded (windows are streamed; only the state is kept).
 """
@@ -11,13 +12,14 @@ that memory stays bounded (windows are streamed; only the state is kept).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from eth_account import Account
 from eth_utils import keccak
@@ -113,19 +115,27 @@ def measure_replay(url: str, platform: Platform, *, window: int = 2000) -> tuple
     checked = replay(source, deployment, head, window=window, receipts=True)
     checked_s = time.perf_counter() - start
 
-    # What `vscm audit replay` does end to end: the replay with receipts roots, then every record
-    # compared with the contracts' views at the head and money conservation (`audit_chain`).
-    start, cpu = time.perf_counter(), time.process_time()
-    audited = audit_chain(platform.chain, deployment, head, window=window)
-    audit_s, audit_cpu = time.perf_counter() - start, time.process_time() - cpu
+    # What `vscm audit replay` does end to end: the replay with its block check (receipts roots by
+    # default, or the bloom-only check), then every record compared with the contracts' views at the
+    # head and money conservation (`audit_chain`), with the CPU this process and the node spent on it.
+    node_pid = getattr(getattr(platform.chain, "node", None), "pid", None)
+    audits: dict[str, tuple[Any, float, float, float | None]] = {}
+    checks: tuple[Literal["receipts", "bloom"], ...] = ("receipts", "bloom")
+    for check in checks:
+        start, cpu, node = time.perf_counter(), time.process_time(), _cpu_seconds(node_pid)
+        outcome = audit_chain(platform.chain, deployment, head, window=window, check=check)
+        audits[check] = (outcome, time.perf_counter() - start, time.process_time() - cpu,
+                         _since(node_pid, node))
 
     # The node's own share: every block's receipts fetched raw, as the receipts check reads them
     # (the end-to-end rate cannot beat the node's eth_getBlockReceipts rate).
-    start = time.perf_counter()
+    start, node = time.perf_counter(), _cpu_seconds(node_pid)
     blocks = list(range(deployment.block, head + 1))
     for first in range(0, len(blocks), 20):
         source._batch([("eth_getBlockReceipts", [hex(n)]) for n in blocks[first:first + 20]])
     receipts_s = time.perf_counter() - start
+    receipts_node = _since(node_pid, node)
+    load = _load_average()
 
     peaks = {}
     quarter = next(last for last, seen in per_window if seen >= fetched // 4)
@@ -141,15 +151,48 @@ def measure_replay(url: str, platform: Platform, *, window: int = 2000) -> tuple
         BenchRow("replay + receipts roots recomputed (eth_getBlockReceipts)", checked.events, checked_s,
                  checked.events / checked_s,
                  f"{checked.receipt_roots} roots, {len(checked.findings) + len(checked.state.findings)} findings"),
-        BenchRow("audit end to end: replay + receipts roots + every check (views, money)", audited.result.events,
-                 audit_s, audited.result.events / audit_s,
-                 f"{audit_cpu:.2f} s CPU in this process ({audit_cpu / max(1, audited.result.events) * 1e6:.0f} "
-                 f"µs/event); the node's raw eth_getBlockReceipts alone takes {receipts_s:.2f} s; "
-                 f"{audited.result.receipt_roots} roots, {len(audited.findings)} findings"),
     ]
+    for check, what in (("receipts", "audit end to end: replay + receipts roots + every check (views, money)"),
+                        ("bloom", "audit end to end, bloom-only check (`--check bloom`: log data unchecked)")):
+        outcome, wall, cpu_s, node_s = audits[check]
+        events = outcome.result.events
+        note = f"{cpu_s:.2f} s CPU in this process ({cpu_s / max(1, events) * 1e6:.0f} µs/event)"
+        if node_s is not None:
+            note += f", {node_s:.2f} s in the node ({node_s / max(1, events) * 1e6:.0f} µs/event)"
+        if check == "receipts":
+            note += (f"; the node's raw eth_getBlockReceipts alone takes {receipts_s:.2f} s"
+                     + (f" ({receipts_node:.2f} s of its CPU)" if receipts_node is not None else ""))
+        note += f"; {outcome.result.receipt_roots} roots, {len(outcome.findings)} findings"
+        if load:
+            note += f"; load average {load}"
+        rows.append(BenchRow(what, events, wall, events / wall, note))
     memory = {"blocks": result.blocks, "window": window, "windows": len(ends),
               "peak_quarter": peaks["quarter"], "peak_full": peaks["full"]}
     return rows, memory
+
+
+def _cpu_seconds(pid: int | None) -> float | None:
+    """CPU time (user + system) of process ``pid`` so far, from /proc (None where there is none)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _since(pid: int | None, before: float | None) -> float | None:
+    now = _cpu_seconds(pid)
+    return now - before if now is not None and before is not None else None
+
+
+def _load_average() -> str:
+    """The 1-minute load average and the CPU count (the rates depend on what else the machine runs)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return ""
 
 
 def render_table(rows: list[BenchRow]) -> str:
@@ -183,8 +226,10 @@ def section(options: Any) -> Any:
             "`vscm.audit` from its deployment block: the raw `eth_getLogs` fetch rate over the same windows, "
             "measured in the same run, next to the replay rate (fetch, decode, fold into the platform state, "
             "block hash chain), with the receipts roots recomputed, and the audit end to end (every check, its CPU "
-            "per event in this process, and beside it the node's own time to answer `eth_getBlockReceipts` for "
-            "every block, which bounds the end-to-end rate). " + memory_note(memory))
+            "per event in this process and in the node, and beside it the node's own time to answer "
+            "`eth_getBlockReceipts` for every block, which bounds the end-to-end rate), then the same audit with "
+            "the bloom-only check (`--check bloom`: no receipts; blind to log data, see the README). The rates "
+            "depend on the machine's load, given in the notes. " + memory_note(memory))
     return Section("Audit replay rate (anvil)", text, render_table(rows))
 
 

@@ -34,6 +34,8 @@ class Bloom:
         self._events = {a: [bloom_mask(bytes.fromhex(t[2:])) for t in decoder_for(name).specs]
                         for a, name in contracts.items()}
         self._topics: dict[str, int] = {}
+        #: masks of addresses that are not the platform's (the bloom-only check reads every log)
+        self._others: dict[str, int] = {}
 
     def addresses_in(self, bloom: int) -> list[str]:
         """The platform contracts whose address bits are all set in ``bloom``."""
@@ -43,14 +45,26 @@ class Bloom:
         """Whether ``bloom`` holds the bits of one of the events of the contract at ``address``."""
         return any(bloom & m == m for m in self._events.get(address, ()))
 
-    def holds(self, bloom: int, log: RawLog) -> bool:
-        """Whether ``bloom`` holds the log's address and every topic of it."""
-        mask = self._address.get(log.address)
+    def of(self, logs: list[RawLog]) -> int:
+        """The logs bloom of ``logs`` (any addresses): the OR of each one's address and topics bits."""
+        value = 0
+        for lg in logs:
+            value |= self._mask(lg)
+        return value
+
+    def _mask(self, log: RawLog) -> int:
+        """The bits ``log`` sets (its address and topics; masks cached: a history repeats them)."""
+        mask = self._address.get(log.address) or self._others.get(log.address)
         if mask is None:
-            mask = bloom_mask(bytes.fromhex(log.address[2:]))
+            mask = self._others[log.address] = bloom_mask(bytes.fromhex(log.address[2:]))
         for topic in log.topics:
             m = self._topics.get(topic)
             if m is None:
                 m = self._topics[topic] = bloom_mask(bytes.fromhex(topic[2:]))
             mask |= m
+        return mask
+
+    def holds(self, bloom: int, log: RawLog) -> bool:
+        """Whether ``bloom`` holds the log's address and every topic of it."""
+        mask = self._mask(log)
         return bloom & mask == mask

@@ -22,6 +22,7 @@ from web3.types import RPCEndpoint
 from vscm.audit.replay import contracts_of
 from vscm.audit.state import ZERO, Finding, State
 from vscm.chain import artifacts as artifact_store
+from vscm.errors import AuditError
 
 __all__ = ["VERIFIERS", "Views", "check_money", "register_verifier", "verify"]
 
@@ -300,7 +301,15 @@ def check_money(state: State, deployment: Any, views: Views | None = None) -> li
 
 
 def verify(state: State, w3: Web3, deployment: Any, block: int) -> list[Finding]:
-    """Every verifier against the contracts at ``block``, then money conservation."""
+    """Every verifier against the contracts at ``block``, then money conservation.
+
+    Raises:
+        AuditError: a platform contract has no code at ``block`` (the deployment was not finished then).
+    """
+    for address, name in sorted(contracts_of(deployment).items(), key=lambda kv: kv[1]):
+        if not w3.eth.get_code(to_checksum_address(address), block):
+            raise AuditError(f"the platform's {name} ({address}) has no code at block {block}: its views can be "
+                             f"read only from the block that finished the deployment on; end the audit later")
     views = Views(w3, deployment, block)
     out: list[Finding] = []
     for verifier in VERIFIERS:

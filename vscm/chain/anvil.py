@@ -355,6 +355,8 @@ class AnvilNode:
                 if in_use and attempt + 1 < attempts:
                     continue
                 raise ChainError(f"{exc}; anvil log: {_log_tail(log_file)}") from None
+            if state_file is not None:
+                _restore_clock(node.url, timeout)
             return node
         raise ChainError("could not find a free port for anvil")  # pragma: no cover
 
@@ -459,6 +461,18 @@ def _rpc(url: str, method: str, params: list[Any], timeout: float) -> Any:
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())["result"]
+
+
+def _restore_clock(url: str, timeout: float) -> None:
+    """Keep the chain's clock going forward after its state was loaded.
+
+    anvil's state file holds the blocks but not the clock's offset: a chain whose clock was moved forward
+    (``evm_increaseTime``: maturities, deadlines) would stamp its next block with the wall clock, before
+    its head. Move the clock to one second after the head when the head is ahead of the wall clock."""
+    head = int(_rpc(url, "eth_getBlockByNumber", ["latest", False], timeout)["timestamp"], 16)
+    ahead = head - int(time.time())
+    if ahead >= 0:
+        _rpc(url, "evm_increaseTime", [ahead + 1], timeout)
 
 
 def _answers(url: str, timeout: float) -> bool:

@@ -226,6 +226,11 @@ class EmbeddedChain(Chain):
         self.tester.mine_blocks(blocks)
 
 
+#: web3 checks every ``eth_call`` and gas estimate against the node's chain id, asking the node each
+#: time: three HTTP requests a read instead of one. A node's chain id does not change under it.
+CHAIN_ID_CACHED: dict[str, Any] = {"cache_allowed_requests": True, "cacheable_requests": {"eth_chainId"}}
+
+
 class AnvilChain(Chain):
     """An anvil node over HTTP; stops the node on ``close()`` when it was started for this chain."""
 
@@ -234,7 +239,8 @@ class AnvilChain(Chain):
     def __init__(self, node: AnvilNode, *, owns_node: bool, timeout: float = 30.0) -> None:
         self.node = node
         self.owns_node = owns_node
-        w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": timeout}))
+        self._ticking = False
+        w3 = Web3(Web3.HTTPProvider(node.url, request_kwargs={"timeout": timeout}, **CHAIN_ID_CACHED))
         super().__init__(w3, chain_id=node.chain_id, name=f"anvil {node.url}", fee_policy="dev",
                          faucet=Account.from_key(FAUCET_KEY))
 
@@ -242,6 +248,24 @@ class AnvilChain(Chain):
         if not self.closed and self.owns_node:
             self.node.stop()
         super().close()
+
+    def tick_one_second_per_block(self) -> None:
+        """Stamp each new block one second after the last, whatever the wall clock says, as the embedded
+        chain does: a scenario's interest and deadlines then do not depend on how fast it runs.
+        ``time_travel`` still moves the clock (to exactly the last block's time plus the seconds)."""
+        self._dev_rpc("anvil_setBlockTimestampInterval", [1])
+        self._ticking = True
+
+    def time_travel(self, seconds: int) -> int:
+        if not self._ticking:
+            return super().time_travel(seconds)
+        _check_seconds(seconds)  # anvil ignores evm_increaseTime while it ticks: name the next block's time
+        if seconds == 0:
+            self.mine()
+            return self.timestamp()
+        self._dev_rpc("evm_setNextBlockTimestamp", [self.timestamp() + int(seconds)])
+        self._dev_rpc("evm_mine", [])
+        return self.timestamp()
 
 
 def connect(
@@ -336,7 +360,7 @@ def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node", "aut
 
         w3 = Web3(FailoverProvider(urls, timeout=timeout))
     else:
-        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, **CHAIN_ID_CACHED))
     if poa:
         w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
     try:

@@ -29,7 +29,8 @@ __all__ = ["serve"]
 @click.option("--domain", default=None,
               help="The host name sign-in messages must name (behind a proxy) [default: the request's Host].")
 @click.option("--demo", is_flag=True,
-              help="Serve the data `make demo` kept in $VSCM_HOME/demo (read-only: its chain ended with it).")
+              help="Serve what `make demo` kept in $VSCM_HOME/demo: its chain, started again on a local anvil node "
+                   "from its saved state (and saved again at exit), and its index.")
 @network_options
 @click.pass_context
 def serve(ctx: click.Context, index_target: str | None, schema: str | None, host: str, port: int, interval: float,
@@ -50,6 +51,7 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
     if ctx.invoked_subcommand is not None:
         return
     import os
+    import signal
 
     import uvicorn
 
@@ -71,24 +73,37 @@ def serve(ctx: click.Context, index_target: str | None, schema: str | None, host
         pass
     click.echo(f"console on http://{host}:{port}/ (index {target}, chain {deployment.chain_id}); Ctrl-C stops it",
                err=True)
+    # Uvicorn stops on SIGTERM, then raises the signal again: with the default action the process would end
+    # there, before the chain is closed (the demo's anvil left running, its state not saved). Exit instead.
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         uvicorn.run(create_app(config), host=host, port=port, log_level="warning")
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if chain is not None:
             chain.close()
 
 
-def _demo_data(index_target: str | None) -> tuple[Any, None, str]:
-    """The manifest and index that `make demo` kept (no chain: the embedded one ended with the demo)."""
+def _exit_on_signal(signum: int, _frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _demo_data(index_target: str | None) -> tuple[Any, Any, str]:
+    """The manifest, chain and index that `make demo` kept: the chain is anvil started again from the demo's
+    saved state (written back when the console stops, so decisions sent from the page are kept)."""
+    from vscm.chain.backends import connect
     from vscm.cli.session import vscm_home
     from vscm.client.deployment import Deployment
+    from vscm.demo import CHAIN_STATE
     from vscm.errors import NotFound
 
     directory = vscm_home() / "demo"
-    manifest = directory / "deployment.json"
-    if not manifest.exists():
+    manifest, state = directory / "deployment.json", directory / CHAIN_STATE
+    if not manifest.exists() or not state.exists():
         raise NotFound(f"no demo data in {directory}: run `make demo` first")
-    return Deployment.load(manifest), None, index_target or str(directory / "index.sqlite")
+    deployment = Deployment.load(manifest)
+    chain = connect("anvil", state_file=state, chain_id=deployment.chain_id, expected_chain_id=deployment.chain_id)
+    return deployment, chain, index_target or str(directory / "index.sqlite")
 
 
 @serve.command("token")

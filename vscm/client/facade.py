@@ -46,6 +46,27 @@ class Facade:
         self.platform.last_receipt = receipt
         return receipt
 
+    def _send_paying(self, currency: str, amount: int, fn: Any) -> Any:
+        """Send ``fn``, a call through which this contract takes up to ``amount`` of the signer's ``currency``
+        cash (``transferFrom``). The signer's allowance to this contract is set to ``amount`` for the call and
+        put back to what it was afterwards, whether the call went through or was refused: no approval stays
+        behind a refused or partly used call, and an allowance the signer gave for another purpose is neither
+        used nor lost. That is one ``approve`` before the call and, only when something is left, one after."""
+        if self.signer is None:
+            raise InputError(f"{self.contract_name}: a write needs a signer: use .as_(account)")
+        owner = self.signer.address
+        cash = self.platform.cash_at(currency).as_(self.signer)
+        before = cash.allowance(owner, self.address)
+        if before != amount:
+            cash.approve(self.address, amount)
+        try:
+            receipt = self._send(fn)
+        finally:
+            if cash.allowance(owner, self.address) != before:
+                cash.approve(self.address, before)
+        self.platform.last_receipt = receipt
+        return receipt
+
     def role(self, name: str) -> bytes:
         """The bytes32 id of an AccessControl role constant of this contract (``"FINANCE_ROLE"``)."""
         return bytes(getattr(self.contract.functions, name)().call())

@@ -210,6 +210,10 @@ class CashFacade(_Facade):
     def approve(self, spender: str, amount: int) -> Any:
         return self._send(self.contract.functions.approve(spender, amount))
 
+    def transfer_from(self, owner: str, to: str, amount: int) -> Any:
+        """The signer moves ``amount`` of ``owner``'s cash to ``to`` within the allowance ``owner`` gave it."""
+        return self._send(self.contract.functions.transferFrom(owner, to, amount))
+
     def set_agent(self, agent: str, allowed: bool = True) -> Any:
         return self._send(self.contract.functions.setAgent(agent, allowed))
 
@@ -261,14 +265,9 @@ class OrdersFacade(_Facade):
         return self._send(self.contract.functions.invoice(order_id, text32(invoice_number), invoice_hash))
 
     def settle(self, order_id: int) -> Any:
-        """Pay the order: approve exactly its amount to the OrderBook, then settle (two transactions)."""
-        if self.signer is None:
-            raise InputError("OrderBook: a write needs a signer: use .as_(account)")
+        """Pay the order: allow the OrderBook exactly its amount for this call, then settle (see ``_send_paying``)."""
         order = self.order(order_id, with_documents=False)
-        cash = self.platform.cash_at(order.currency).as_(self.signer)
-        if cash.allowance(self.signer.address, self.address) < order.amount:
-            cash.approve(self.address, order.amount)
-        return self._send(self.contract.functions.settle(order_id))
+        return self._send_paying(order.currency, order.amount, self.contract.functions.settle(order_id))
 
     def cancel(self, order_id: int) -> Any:
         return self._send(self.contract.functions.cancel(order_id))
@@ -382,23 +381,21 @@ class LoansFacade(_Facade):
         return self._send(self.contract.functions.withdraw(loan_id))
 
     def sign_guarantee(self, loan_id: int) -> Any:
-        """The guarantor allows the LoanBook the principal, then signs (two txs): the LoanBook takes the
-        principal and holds it for this loan until it is repaid, defaulted or ends undisbursed."""
+        """The guarantor allows the LoanBook the principal for this call and signs: the LoanBook takes the
+        principal and holds it for this loan until it is repaid, defaulted or ends undisbursed. An allowance
+        the guarantor gave the LoanBook before is neither used nor lost (see ``_send_paying``)."""
         loan = self.loan(loan_id)
-        self._ensure_allowance(loan.currency, loan.principal)
-        return self._send(self.contract.functions.signGuarantee(loan_id))
+        return self._send_paying(loan.currency, loan.principal, self.contract.functions.signGuarantee(loan_id))
 
     def disburse(self, loan_id: int) -> Any:
-        """The lender allows the LoanBook to take the principal, then disburses (two txs)."""
+        """The lender allows the LoanBook the principal for this call and disburses (see ``_send_paying``)."""
         loan = self.loan(loan_id)
-        self._ensure_allowance(loan.currency, loan.principal)
-        return self._send(self.contract.functions.disburse(loan_id))
+        return self._send_paying(loan.currency, loan.principal, self.contract.functions.disburse(loan_id))
 
     def repay(self, loan_id: int, amount: int) -> Any:
-        """Repay up to ``amount`` (approves exactly that much first)."""
+        """Repay up to ``amount``: the LoanBook takes what is owed, at most ``amount`` (see ``_send_paying``)."""
         loan = self.loan(loan_id)
-        self._ensure_allowance(loan.currency, amount)
-        return self._send(self.contract.functions.repay(loan_id, amount))
+        return self._send_paying(loan.currency, amount, self.contract.functions.repay(loan_id, amount))
 
     def collect(self, loan_id: int) -> Any:
         return self._send(self.contract.functions.collect(loan_id))
@@ -412,6 +409,10 @@ class LoansFacade(_Facade):
     def write_off(self, loan_id: int) -> Any:
         return self._send(self.contract.functions.writeOff(loan_id))
 
+    def assign_collateral(self, loan_id: int, to: str) -> Any:
+        """The guarantor that paid and could hold no asset names the active member taking the collateral."""
+        return self._send(self.contract.functions.assignCollateral(loan_id, to))
+
     def warn(self, loan_id: int, deadline: int) -> Any:
         return self._send(self.contract.functions.warn(loan_id, deadline))
 
@@ -420,13 +421,6 @@ class LoansFacade(_Facade):
 
     def recall(self, loan_id: int) -> Any:
         return self._send(self.contract.functions.recall(loan_id))
-
-    def _ensure_allowance(self, currency: str, amount: int) -> None:
-        if self.signer is None:
-            raise InputError("LoanBook: a write needs a signer: use .as_(account)")
-        cash = self.platform.cash_at(currency).as_(self.signer)
-        if cash.allowance(self.signer.address, self.address) < amount:
-            cash.approve(self.address, amount)
 
     # ---- reads
     def count(self) -> int:

@@ -13,6 +13,7 @@ verdict on the audit page). Each request opens its own connection to the index.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -24,17 +25,21 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
 from eth_utils import is_address, to_checksum_address
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Security
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Match
 
 from vscm import __version__
 from vscm.console import siwe, views
 from vscm.console.scope import OutOfScope, Party, whois
-from vscm.errors import ContractRevert, InputError, VscmError
+from vscm.errors import ContractRevert, InputError, NotFound, VscmError
 from vscm.index import Index, open_index
 
 __all__ = ["Console", "ConsoleConfig", "create_app", "vendor_dir"]
@@ -45,9 +50,17 @@ HERE = Path(__file__).parent
 SESSION_SECONDS = 8 * 3600
 #: How long a nonce handed out by /auth/nonce may be used.
 NONCE_SECONDS = 600
+#: Bearer tokens whose signature was checked, kept so that a script's next requests skip the ~2 ms recovery
+#: (forgotten all at once when this many are kept).
+TOKENS_KEPT = 4096
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ExportKind = Literal["loans", "repayments", "trails", "alerts"]
 ExportFormat = Literal["csv", "xlsx"]
+#: An address in a path or a query: 0x and 40 hex digits in any case (the answers give its EIP-55 form).
+ADDRESS_PATTERN = "^0x[0-9a-fA-F]{40}$"
+SESSION_COOKIE = "vscm_session"
+#: Loans per page of GET /api/loans by default, and at most.
+PAGE, MAX_PAGE = 50, 500
 
 
 def vendor_dir() -> Path:
@@ -89,6 +102,8 @@ class Console:
         self.config = config
         self.verdict: dict[str, Any] | None = None
         self.last_error: str | None = None
+        #: bearer token -> (its address, valid from, valid until) in Unix seconds
+        self.tokens: dict[str, tuple[str, float, float]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._chain: Any = None
@@ -97,7 +112,9 @@ class Console:
         self.caught_up = config.chain is None
 
     def open(self, create: bool = False) -> Index:
-        return open_index(self.config.index, schema=self.config.schema, create=create)
+        """The index: per request (``create`` False) without creating its tables again, which the updater
+        and ``vscm serve`` did (about 2 ms a request on SQLite)."""
+        return open_index(self.config.index, schema=self.config.schema, create=create, tables=create)
 
     def chain(self) -> Any:
         """The chain the console reads and sends to (None when it serves the index as it is)."""
@@ -151,6 +168,58 @@ class Console:
             self._thread = None
 
 
+class Problem(BaseModel):
+    """Why a request failed: one sentence saying what to do instead, or (422 from the request's own
+    validation) FastAPI's list of the fields that are wrong."""
+
+    detail: str | list[dict[str, Any]]
+
+
+#: What each error status of the API means; every operation lists those it can answer.
+ERRORS = {
+    400: "the request body cannot be read (not JSON)",
+    401: "not signed in: no session and no bearer token, or the token is invalid or expired",
+    403: "signed in, but outside the party's scope (the detail says what it may see instead)",
+    404: "no such record in the index",
+    409: "the chain refuses the transaction (the detail names the contract's error)",
+    422: "a parameter or the body is malformed, or names something that cannot be (an empty period ...)",
+    503: "the index is still being built from the chain (retry after Retry-After), or this console has no chain",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI responses of an API operation: the signed-in ones (401, 403, 422, 503) and ``codes``."""
+    return {code: {"model": Problem, "description": ERRORS[code]} for code in sorted({401, 403, 422, 503, *codes})}
+
+
+def _checksummed(text: str | None) -> str | None:
+    return None if text is None else str(to_checksum_address(text.lower()))
+
+
+AddressPath = Annotated[str, PathParam(pattern=ADDRESS_PATTERN, description="An address: 0x and 40 hex digits, any case."),
+                        AfterValidator(_checksummed)]
+AddressQuery = Annotated[str | None, Query(pattern=ADDRESS_PATTERN, description="An address: 0x and 40 hex digits, "
+                                                                                 "any case."),
+                         AfterValidator(_checksummed)]
+def _iso_day(value: Any) -> Any:
+    """A UTC day as ``YYYY-MM-DD`` only (the OpenAPI ``date`` format), not a number of seconds nor ``YYYYMMDD``."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"{value!r} is not a day as YYYY-MM-DD")
+    return value
+
+
+#: A UTC day in a query (inclusive bounds of a period).
+Day = Annotated[date | None, BeforeValidator(_iso_day), Query(description="A UTC day, YYYY-MM-DD.")]
+#: A block number in a query.
+Block = Annotated[int | None, Query(ge=0)]
+#: The two ways to authenticate (either one), as the OpenAPI document declares them.
+BEARER = HTTPBearer(auto_error=False, scheme_name="token",
+                    description="A token of `vscm serve token --wallet NAME`: an EIP-4361 message signed by the "
+                                "party's key, with an expiry.")
+SESSION = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, scheme_name="session",
+                       description="The session cookie of Sign-In with Ethereum (/auth/nonce, then /auth/siwe).")
+
+
 class DecisionRequest(BaseModel):
     """A lender's decision on a warned loan."""
 
@@ -160,16 +229,16 @@ class DecisionRequest(BaseModel):
 class SignedTx(BaseModel):
     """A transaction signed by the party's own wallet (hex)."""
 
-    raw: str
+    raw: str = Field(pattern="^(0x)?([0-9a-fA-F]{2})+$")
 
 
 class WebhookRequest(BaseModel):
     """A lender's webhook: where to POST, the HMAC secret (16+ characters) and the event kinds."""
 
-    url: str
-    secret: str
-    kinds: list[Literal["alert", "margin_call", "decision_deadline", "fraud_exposure"]] = [
-        "alert", "margin_call", "decision_deadline", "fraud_exposure"]
+    url: str = Field(pattern=r"^https?://[^\s/?#]+\S*$")
+    secret: str = Field(min_length=16)
+    kinds: list[Literal["alert", "margin_call", "decision_deadline", "fraud_exposure"]] = Field(
+        default=["alert", "margin_call", "decision_deadline", "fraud_exposure"], min_length=1)
 
 
 class SignIn(BaseModel):
@@ -196,11 +265,19 @@ def signed_in(request: Request) -> str | None:
     config: ConsoleConfig = request.app.state.console.config
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
+        token, now = header[7:].strip(), datetime.now(UTC)
+        tokens: dict[str, tuple[str, float, float]] = request.app.state.console.tokens
+        known = tokens.get(token)  # its signature checked before: only its validity period is checked again
+        if known is not None and known[1] <= now.timestamp() < known[2]:
+            return known[0]
         try:
-            message = siwe.read_token(header[7:].strip(), chain_id=config.deployment.chain_id,
-                                      registry=config.deployment.registry, now=datetime.now(UTC))
+            message = siwe.read_token(token, chain_id=config.deployment.chain_id,
+                                      registry=config.deployment.registry, now=now)
         except siwe.SiweError as exc:
             raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+        if len(tokens) >= TOKENS_KEPT:
+            tokens.clear()
+        tokens[token] = (message.address, _moment(message.not_before, 0.0), _moment(message.expiration_time, 0.0))
         return message.address
     address = request.session.get("address")
     if address and request.session.get("expires", 0) > datetime.now(UTC).timestamp():
@@ -208,8 +285,16 @@ def signed_in(request: Request) -> str | None:
     return None
 
 
-def party_dep(request: Request, index: IndexDep) -> Party:
-    """The signed-in party (401 when nobody is)."""
+def _moment(text: str | None, default: float) -> float:
+    """An EIP-4361 time (``2026-12-06T11:02:42Z``) as Unix seconds; ``default`` when there is none."""
+    return default if text is None else datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def party_dep(request: Request, index: IndexDep,
+              _token: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
+              _session: Annotated[str | None, Security(SESSION)]) -> Party:
+    """The signed-in party (401 when nobody is); ``signed_in`` reads the token or the session that the
+    two security parameters declare in the OpenAPI document."""
     address = signed_in(request)
     if address is None:
         raise HTTPException(401, "sign in first: Sign-In with Ethereum at /login, or a bearer token from "
@@ -244,7 +329,7 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
                               "(/auth/nonce, /auth/siwe) or `Authorization: Bearer <token of vscm serve token>`.")
     app.state.console = console
     app.add_middleware(SessionMiddleware, secret_key=config.secret, max_age=SESSION_SECONDS, same_site="strict",
-                       session_cookie="vscm_session")
+                       session_cookie=SESSION_COOKIE)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
     def directory(index: Index) -> views.Directory:
@@ -262,15 +347,20 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
                                               status_code=403)
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        headers = exc.headers
+        if exc.status_code == 405:  # Starlette names the methods of the first route on the path only
+            allowed = {m for r in app.router.routes if getattr(r, "methods", None)
+                       and r.matches(request.scope)[0] != Match.NONE for m in r.methods}  # type: ignore[attr-defined]
+            headers = {**(headers or {}), "Allow": ", ".join(sorted(allowed))}
         if _wants_html(request):
             if exc.status_code == 401:
                 return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
             return templates.TemplateResponse(request, "error.html", {"status": exc.status_code,
                                                                       "message": exc.detail},
                                               status_code=exc.status_code)
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
 
     # ------------------------------------------------------------------ sign-in
 
@@ -284,7 +374,8 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
                 "uri": str(request.base_url).rstrip("/"), "chain_id": config.deployment.chain_id,
                 "issued_at": siwe.iso(datetime.now(UTC)), "statement": "Sign in to the VSCM console."}
 
-    @app.post("/auth/siwe", tags=["auth"])
+    @app.post("/auth/siwe", tags=["auth"], responses={
+        401: {"model": Problem, "description": "no nonce for this session, or the message or signature is wrong"}})
     def sign_in(request: Request, body: SignIn, index: IndexDep) -> dict[str, Any]:
         """Check a signed EIP-4361 message against the nonce this session was given; open the session."""
         expected = request.session.pop("nonce", None)
@@ -306,87 +397,87 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
 
     # ------------------------------------------------------------------ the JSON API
 
-    @app.get("/api/me", tags=["api"])
+    @app.get("/api/me", tags=["api"], responses=errors())
     def me(party: PartyDep) -> dict[str, Any]:
         """Who is signed in, and what the registry says it is (any signed-in address may ask)."""
         return party.to_json()
 
-    @app.get("/api/lenders/{address}/portfolio", tags=["lender"])
-    def api_portfolio(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/lenders/{address}/portfolio", tags=["lender"], responses=errors())
+    def api_portfolio(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """The lender's outstanding principal, accrued interest and write-offs, per mode and currency."""
-        lender = address_of(address)
+        lender = address
         party.see_lender(lender)
         return views.portfolio_view(directory(index), lender)
 
-    @app.get("/api/lenders/{address}/exposure", tags=["lender"])
-    def api_exposure(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/lenders/{address}/exposure", tags=["lender"], responses=errors())
+    def api_exposure(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """What the lender stands to lose on open loans, per currency, by borrower and supply chain."""
-        lender = address_of(address)
+        lender = address
         party.see_lender(lender)
         return views.exposure_view(directory(index), lender)
 
-    @app.get("/api/lenders/{address}/maturities", tags=["lender"])
-    def api_maturities(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/lenders/{address}/maturities", tags=["lender"], responses=errors())
+    def api_maturities(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """The lender's running loans by time to maturity, per currency."""
-        lender = address_of(address)
+        lender = address
         party.see_lender(lender)
         return views.maturity_ladder(directory(index), lender)
 
-    @app.get("/api/lenders/{address}/alerts", tags=["lender"])
-    def api_alerts(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/lenders/{address}/alerts", tags=["lender"], responses=errors())
+    def api_alerts(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """Warned loans waiting for the lender's decision, with the time left."""
-        lender = address_of(address)
+        lender = address
         party.see_lender(lender)
         return views.alerts_waiting(directory(index), lender)
 
-    @app.get("/api/lenders/{address}/defaults", tags=["lender"])
-    def api_defaults(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/lenders/{address}/defaults", tags=["lender"], responses=errors())
+    def api_defaults(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """The lender's loans in default."""
-        lender = address_of(address)
+        lender = address
         party.see_lender(lender)
         return views.defaults(directory(index), lender)
 
-    @app.get("/api/lenders/{address}/webhooks", tags=["lender"])
-    def api_webhooks(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/lenders/{address}/webhooks", tags=["lender"], responses=errors())
+    def api_webhooks(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """The lender's webhook subscriptions (secrets not shown)."""
         from vscm.console import notify
 
-        lender = address_of(address)
+        lender = address
         party.see_lender(lender)
         return {"lender": directory(index).party(lender), "webhooks": notify.webhooks(index, lender)}
 
-    @app.post("/api/lenders/{address}/webhooks", tags=["lender"])
-    def api_subscribe(address: str, body: WebhookRequest, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.post("/api/lenders/{address}/webhooks", tags=["lender"], responses=errors(400))
+    def api_subscribe(address: AddressPath, body: WebhookRequest, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """Subscribe a webhook to the lender's own loans' alerts, margin calls, decision deadlines and fraud
         exposure: HMAC-SHA256-signed JSON (``X-VSCM-Signature`` over ``X-VSCM-Timestamp`` + "." + body),
         retried with backoff. Only the lender itself subscribes."""
         from vscm.console import notify
 
-        lender = address_of(address)
+        lender = address
         party.act_for_lender(lender)
         try:
             return notify.subscribe(index, lender, body.url, body.secret, body.kinds)
         except InputError as exc:
             raise HTTPException(422, str(exc)) from exc
 
-    @app.get("/api/lenders/{address}/webhooks/deliveries", tags=["lender"])
-    def api_deliveries(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/lenders/{address}/webhooks/deliveries", tags=["lender"], responses=errors())
+    def api_deliveries(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """Every delivery attempt to the lender's webhooks: event, attempt, time, HTTP status, error."""
         from vscm.console import notify
 
-        lender = address_of(address)
+        lender = address
         party.see_lender(lender)
         return {"lender": directory(index).party(lender), "deliveries": notify.deliveries(index, lender)}
 
     @app.get("/api/lenders/{address}/exports/{kind}", tags=["lender"],
-             responses={200: {"content": {"text/csv": {}, XLSX: {}}}})
-    def api_export(address: str, kind: ExportKind, party: PartyDep, index: IndexDep,
-                   format: ExportFormat = "csv", start: date | None = None, end: date | None = None) -> Response:
+             responses={**errors(), 200: {"content": {"text/csv": {}, XLSX: {}}}})
+    def api_export(address: AddressPath, kind: ExportKind, party: PartyDep, index: IndexDep,
+                   format: ExportFormat = "csv", start: Day = None, end: Day = None) -> Response:
         """The lender's loans, repayments, money trails or alerts as CSV or XLSX, one currency column,
         amounts as decimals of their currency, optionally from ``start`` to ``end`` (UTC days, inclusive)."""
         from vscm.console import exports
 
-        lender = address_of(address)
+        lender = address
         party.see_lender(lender)
         table = exports.rows(directory(index), lender, kind, start, end)
         name = f"{kind}-{lender[:10]}"
@@ -396,22 +487,26 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         return Response(exports.to_csv(table), media_type="text/csv",
                         headers={"content-disposition": f'attachment; filename="{name}.csv"'})
 
-    @app.get("/api/loans", tags=["loans"])
-    def api_loans(party: PartyDep, index: IndexDep, lender: str | None = Query(None),
-                  borrower: str | None = Query(None)) -> dict[str, Any]:
-        """Loans by lender and/or borrower; without either, the loans the party lends, borrows or guarantees
-        (every loan for auditors and the council)."""
-        who = [address_of(x) if x else None for x in (lender, borrower)]
+    @app.get("/api/loans", tags=["loans"], responses=errors())
+    def api_loans(party: PartyDep, index: IndexDep, lender: AddressQuery = None, borrower: AddressQuery = None,
+                  limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Loans per page.")] = PAGE,
+                  offset: Annotated[int, Query(ge=0, description="Loans skipped (loan id order).")] = 0,
+                  ) -> dict[str, Any]:
+        """Loans by lender and/or borrower, a page of ``limit`` in loan id order from ``offset``, with the
+        ``total``; without either filter, the loans the party lends, borrows or guarantees (every loan for
+        auditors and the council)."""
+        who = [lender, borrower]
         party.see_loans(who[0], who[1])
         mine = None if party.sees_all or any(who) else party.address
-        return views.loan_list(directory(index), lender=who[0], borrower=who[1], party=mine)
+        return views.loan_list(directory(index), lender=who[0], borrower=who[1], party=mine, limit=limit,
+                               offset=offset)
 
-    @app.get("/api/loans/{loan_id}", tags=["loans"])
+    @app.get("/api/loans/{loan_id}", tags=["loans"], responses=errors(404))
     def api_loan(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """One loan: figures, collateral, documents, money trail, repayments and the timeline of its events."""
         return _loan(loan_id, party, index)
 
-    @app.get("/api/loans/{loan_id}/readings", tags=["loans"])
+    @app.get("/api/loans/{loan_id}/readings", tags=["loans"], responses=errors(404))
     def api_readings(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """The loan's collateral as the IoT oracle read it over time (quantity counted, collateral value in
         the asset's currency, breaches), one point per accepted batch, from the index."""
@@ -430,7 +525,7 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         assert view is not None
         return view
 
-    @app.post("/api/loans/{loan_id}/decision", tags=["loans"])
+    @app.post("/api/loans/{loan_id}/decision", tags=["loans"], responses=errors(400, 404, 409))
     def api_decision(loan_id: int, body: DecisionRequest, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """The unsigned transaction of the lender's decision (continue or recall) on its warned loan, for
         its own wallet to sign (``eth_signTransaction``); send the signed bytes to ``POST /api/tx``."""
@@ -447,7 +542,7 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
             raise HTTPException(409, f"the chain refuses: {exc}") from None
         return {"function": "RiskControl.decide", "loan": loan_id, "decision": body.decision, "tx": tx}
 
-    @app.post("/api/tx", tags=["loans"])
+    @app.post("/api/tx", tags=["loans"], responses=errors(400, 409))
     def api_send(body: SignedTx, party: PartyDep) -> dict[str, Any]:
         """Send a transaction the party signed in its own wallet, to a platform contract, and wait for it;
         the index is brought up to date before the answer."""
@@ -472,18 +567,18 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
             raise HTTPException(503, "this console serves the index without a chain: it cannot send")
         return chain
 
-    @app.get("/api/members/{address}", tags=["members"])
-    def api_member(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/members/{address}", tags=["members"], responses=errors(404))
+    def api_member(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """A member: registration, orders with their documents, assets, loans."""
-        return _member(address_of(address), party, index)
+        return _member(address, party, index)
 
-    @app.get("/api/members/{address}/profile", tags=["members"])
-    def api_member_profile(address: str, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/members/{address}/profile", tags=["members"], responses=errors(404))
+    def api_member_profile(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """A member's credit profile and score: for a lender the member consented to on chain (or the lender
         of its open loan application), the member itself, auditors and the council (403 for anyone else)."""
         from vscm.underwriting import ConsentRequired, credit_profile, index_now, require, score
 
-        member = address_of(address)
+        member = address
         if party.sees_all:
             basis = "council" if party.council and not party.auditor else "auditor"
         else:
@@ -491,7 +586,10 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
                 basis = require(index, member, party.address, index_now(index)).basis
             except ConsentRequired as exc:
                 raise OutOfScope(str(exc)) from None
-        profile = credit_profile(index, member)
+        try:
+            profile = credit_profile(index, member)
+        except NotFound as exc:  # consent and the council's view of an address that never applied
+            raise HTTPException(404, str(exc)) from None
         return {"viewer": party.address, "access": basis, "profile": profile, "score": score(profile)}
 
     def _member(member: str, party: Party, index: Index) -> dict[str, Any]:
@@ -501,23 +599,23 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
             raise HTTPException(404, f"{member} is not a member of this platform")
         return view
 
-    @app.get("/api/audit", tags=["audit"])
+    @app.get("/api/audit", tags=["audit"], responses=errors())
     def api_audit(party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """Chain id, contract addresses, the index's range and the replay's verdict (auditors and council)."""
         party.see_everything("the audit view")
         return {**views.audit_view(directory(index), console.verdict), "tool_version": __version__,
                 "update_error": console.last_error}
 
-    @app.get("/api/council", tags=["council"])
+    @app.get("/api/council", tags=["council"], responses=errors())
     def api_council(party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """The membership queue (applied, not yet admitted, with their attestations), requests to join a
         supply chain, suspended members (the council and auditors)."""
         party.see_everything("the council's queue")
         return views.council_view(directory(index))
 
-    @app.get("/api/audit/replay", tags=["audit"], responses={200: {"content": {"text/csv": {}}}})
-    def api_audit_replay(party: PartyDep, index: IndexDep, from_block: int | None = None,
-                         to_block: int | None = None, start: date | None = None, end: date | None = None,
+    @app.get("/api/audit/replay", tags=["audit"], responses={**errors(), 200: {"content": {"text/csv": {}}}})
+    def api_audit_replay(party: PartyDep, index: IndexDep, from_block: Block = None,
+                         to_block: Block = None, start: Day = None, end: Day = None,
                          format: Literal["json", "csv"] = "json",
                          table: Literal["loans", "findings"] = "loans") -> Any:
         """Replay a period from the chain (blocks, or UTC days ``start``..``end``) and verify it against the

@@ -148,12 +148,19 @@ def loan_summary(d: Directory, ln: dict[str, Any]) -> dict[str, Any]:
 
 
 def loan_list(d: Directory, lender: str | None = None, borrower: str | None = None,
-              party: str | None = None) -> dict[str, Any]:
-    """Loans by lender and/or borrower; with ``party``, the loans it lends, borrows or guarantees."""
-    loans = d.index.loans_of(lender=lender, borrower=borrower)
-    if party is not None:
-        loans = [ln for ln in loans if party in (ln["lender"], ln["borrower"], ln.get("guarantor"))]
-    return {"as_of": d.as_of(), "loans": [loan_summary(d, ln) for ln in loans]}
+              party: str | None = None, limit: int | None = None, offset: int = 0) -> dict[str, Any]:
+    """Loans by lender and/or borrower in loan id order, ``limit`` of them from ``offset`` (all by default),
+    with their ``total``; with ``party``, the loans it lends, borrows or guarantees."""
+    if party is None:  # the page straight from the index
+        total = d.index.count_loans(lender=lender, borrower=borrower)
+        loans = d.index.loans_of(lender=lender, borrower=borrower, limit=limit, offset=offset)
+    else:  # a guarantor is not a column: the party's own loans are filtered here (a member has few)
+        loans = [ln for ln in d.index.loans_of(lender=lender, borrower=borrower)
+                 if party in (ln["lender"], ln["borrower"], ln.get("guarantor"))]
+        total = len(loans)
+        loans = loans[offset:] if limit is None else loans[offset:offset + limit]
+    return {"as_of": d.as_of(), "total": total, "offset": offset, "limit": limit,
+            "loans": [loan_summary(d, ln) for ln in loans]}
 
 
 def maturity_ladder(d: Directory, lender: str) -> dict[str, Any]:
@@ -205,17 +212,12 @@ def _events_of_loan(d: Directory, loan_id: int, code: str) -> list[dict[str, Any
     """Every platform event about the loan, in chain order, decoded from the index's stored logs; amounts
     with the loan's currency ``code``, times ISO, parties by name, the currency by its code."""
     contracts = contracts_of(d.deployment)
-    rows = d.index.db.query("SELECT block_number, block_hash, tx_hash, tx_index, log_index, address, topics, data"
-                            " FROM logs ORDER BY block_number, log_index")
-    stamps = dict(d.index.db.query("SELECT number, timestamp FROM blocks"))
     out = []
-    import json
-
-    for b, bh, tx, ti, li, a, t, data in rows:
-        name = contracts.get(a)
+    for raw, stamp in d.index.loan_logs(loan_id):
+        name = contracts.get(raw.address)
         if name not in ("LoanBook", "FundTracker", "RiskControl"):
             continue
-        ev = decoder_for(name).decode(RawLog(int(b), bh, tx, int(ti), int(li), a, tuple(json.loads(t)), data))
+        ev = decoder_for(name).decode(raw)
         if ev is None:
             continue
         about = ev.args.get("loanId")
@@ -223,7 +225,7 @@ def _events_of_loan(d: Directory, loan_id: int, code: str) -> list[dict[str, Any
             about = ev.args.get("subjectId")
         if about != loan_id:
             continue
-        out.append({"block": int(b), "time": iso(int(stamps.get(int(b), 0))), "tx": tx, "contract": name,
+        out.append({"block": raw.block_number, "time": iso(stamp), "tx": raw.tx_hash, "contract": name,
                     "event": ev.name,
                     "args": {k: _shown(d, k, v, code) for k, v in ev.args.items() if k != "loanId"}})
     return out
@@ -270,7 +272,7 @@ def loan_view(d: Directory, loan_id: int) -> dict[str, Any] | None:
     order_id = detail["purposeOrderId"] or asset.get("orderId", 0)
     documents = [{"kind": _label(DocKind, r["kind"]), "hash": r["hash"],
                   "by": d.party(r["attachedBy"]), "at": iso(r["attachedAt"])}
-                 for k, r in sorted(d.index.records("documents").items()) if k.split(":")[0] == str(order_id)]
+                 for k, r in sorted(d.index.records_of("documents", str(order_id)).items())]
     return {
         "loan": loan_id, "as_of": d.as_of(), "mode": detail["mode"], "status": detail["status"],
         "lender": lender, "borrower": d.party(detail["borrower"]), "guarantor": d.party(detail["guarantor"]),

@@ -116,8 +116,7 @@ def loan_detail(index: Index, loan_id: int) -> dict[str, Any] | None:
         return None
     block, now = _as_of(index)
     funds = index.record("funds", str(loan_id))
-    repayments = sorted((r for k, r in index.records("repayments").items() if k.split(":")[0] == str(loan_id)),
-                        key=lambda r: r["block"])
+    repayments = sorted(index.records_of("repayments", str(loan_id)).values(), key=lambda r: r["block"])
     return {"loan": loan_id, "as_of_block": block, "mode": MODES[loan["mode"]], "status": STATUSES[loan["status"]],
             **{k: v for k, v in loan.items() if k not in ("mode", "status")},
             "currencyCode": currency_code(index, loan["currency"]),

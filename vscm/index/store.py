@@ -56,6 +56,10 @@ SCHEMA = [
     " asset_id BIGINT NOT NULL, purpose_order_id BIGINT NOT NULL)"),
     "CREATE INDEX IF NOT EXISTS loans_by_lender ON loans (lender)",
     "CREATE INDEX IF NOT EXISTS loans_by_borrower ON loans (borrower)",
+    # Which stored logs are about which loan (LoanBook, FundTracker, RiskControl): a loan's timeline without
+    # decoding every log of the index. Derived from the logs at each write; rebuilt with the state.
+    ("CREATE TABLE IF NOT EXISTS loan_logs (loan_id BIGINT NOT NULL, block_number BIGINT NOT NULL,"
+    " log_index BIGINT NOT NULL, PRIMARY KEY (loan_id, block_number, log_index))"),
     ("CREATE TABLE IF NOT EXISTS hops (loan_id BIGINT NOT NULL, hop BIGINT NOT NULL, payee TEXT NOT NULL,"
     " amount TEXT NOT NULL, purpose TEXT NOT NULL, block BIGINT NOT NULL, tx TEXT NOT NULL,"
     " PRIMARY KEY (loan_id, hop))"),
@@ -69,7 +73,9 @@ SCHEMA = [
     " error TEXT NOT NULL)"),
     "CREATE INDEX IF NOT EXISTS deliveries_by_webhook ON webhook_deliveries (webhook, event)",
 ]
-STATE_TABLES = ("records", "counters", "findings", "loans", "hops")
+STATE_TABLES = ("records", "counters", "findings", "loans", "hops", "loan_logs")
+#: The contracts whose events name a loan (``loanId``, or an alert's loan subject).
+LOAN_CONTRACTS = ("LoanBook", "FundTracker", "RiskControl")
 #: First key of the PostgreSQL advisory locks of the index (the second is the schema's hash).
 LOCK_KEY = 0x5653434D  # "VSCM"
 #: Seconds a SQLite writer waits for another one to commit before giving up.
@@ -160,12 +166,13 @@ class _Db:
         self.conn.close()
 
 
-def open_index(target: str | Path, *, schema: str | None = None, create: bool = True) -> Index:
+def open_index(target: str | Path, *, schema: str | None = None, create: bool = True, tables: bool = True) -> Index:
     """Open (creating its tables) the index at ``target``: a file path or ``sqlite:///path`` for SQLite,
     a ``postgresql://`` URL for PostgreSQL (``schema``: a PostgreSQL schema to keep it in).
 
     Args:
         create: False to open only an index that exists (a missing SQLite file is not created).
+        tables: False to skip creating the tables that are missing (a caller that opened it with True before).
 
     Raises:
         InputError: the target is neither a path nor a supported URL, or the database cannot be opened.
@@ -206,9 +213,10 @@ def open_index(target: str | Path, *, schema: str | None = None, create: bool = 
             raise InputError(f"cannot open the index at {path}: {exc}") from None
         db = _Db(conn, "sqlite")
     try:
-        with db.locked("schema"):
-            for statement in SCHEMA:
-                db.execute(statement)
+        if tables:
+            with db.locked("schema"):
+                for statement in SCHEMA:
+                    db.execute(statement)
     except Exception as exc:
         db.close()
         if isinstance(exc, sqlite3.DatabaseError):
@@ -264,6 +272,13 @@ class Index:
     def records(self, table: str) -> dict[str, dict[str, Any]]:
         return {k: json.loads(d) for k, d in self.db.query("SELECT k, data FROM records WHERE tbl = ?", (table,))}
 
+    def records_of(self, table: str, first: str) -> dict[str, dict[str, Any]]:
+        """The records of ``table`` whose key is ``first:…`` (a loan's repayments, an order's documents):
+        a range of the primary key, not the whole table."""
+        rows = self.db.query("SELECT k, data FROM records WHERE tbl = ? AND k >= ? AND k < ?",
+                             (table, f"{first}:", f"{first};"))  # ';' is the character after ':'
+        return {k: json.loads(d) for k, d in rows}
+
     def record(self, table: str, k: str) -> dict[str, Any] | None:
         rows = self.db.query("SELECT data FROM records WHERE tbl = ? AND k = ?", (table, k))
         return json.loads(rows[0][0]) if rows else None
@@ -299,15 +314,45 @@ class Index:
     def findings(self) -> list[dict[str, Any]]:
         return [json.loads(d) for (d,) in self.db.query("SELECT data FROM findings ORDER BY id")]
 
-    def loans_of(self, lender: str | None = None, borrower: str | None = None) -> list[dict[str, Any]]:
-        sql, params = "SELECT loan_id FROM loans", []
-        if lender:
-            sql, params = sql + " WHERE lender = ?", [lender]
-        if borrower:
-            sql += (" AND" if lender else " WHERE") + " borrower = ?"
-            params.append(borrower)
-        ids = [str(r[0]) for r in self.db.query(sql + " ORDER BY loan_id", params)]
-        return [{"loanId": int(i), **(self.record("loans", i) or {})} for i in ids]
+    @staticmethod
+    def _loan_filter(lender: str | None, borrower: str | None) -> tuple[str, list[Any]]:
+        where, params = [], []
+        for column, value in (("lender", lender), ("borrower", borrower)):
+            if value:
+                where.append(f"l.{column} = ?")
+                params.append(value)
+        return (" WHERE " + " AND ".join(where) if where else ""), params
+
+    def loans_of(self, lender: str | None = None, borrower: str | None = None, *, limit: int | None = None,
+                 offset: int = 0) -> list[dict[str, Any]]:
+        """The loans by lender and/or borrower in loan id order, ``limit`` of them from ``offset`` (all by
+        default): one query (the loans table's index, each loan's record by its key)."""
+        where, params = self._loan_filter(lender, borrower)
+        sql = ("SELECT l.loan_id, r.data FROM loans l JOIN records r ON r.tbl = 'loans' AND r.k = CAST(l.loan_id AS TEXT)"
+               + where + " ORDER BY l.loan_id")
+        if limit is not None:
+            sql, params = sql + " LIMIT ? OFFSET ?", [*params, limit, offset]
+        return [{"loanId": int(i), **json.loads(d)} for i, d in self.db.query(sql, params)]
+
+    def count_loans(self, lender: str | None = None, borrower: str | None = None) -> int:
+        where, params = self._loan_filter(lender, borrower)
+        return int(self.db.query("SELECT COUNT(*) FROM loans l" + where, params)[0][0])
+
+    def loan_logs(self, loan_id: int) -> list[tuple[RawLog, int]]:
+        """The stored logs about loan ``loan_id`` (see ``LOAN_CONTRACTS``) in chain order, each with its
+        block's timestamp. Some may not be about it after all (an index written before ``loan_logs``
+        existed answers every log of those contracts): the caller decodes and checks."""
+        columns = ("SELECT l.block_number, l.block_hash, l.tx_hash, l.tx_index, l.log_index, l.address, l.topics,"
+                   " l.data, b.timestamp FROM ")
+        if self.meta().get("loan_logs") == "1":
+            rows = self.db.query(columns + "loan_logs x JOIN logs l ON l.block_number = x.block_number AND"
+                                 " l.log_index = x.log_index JOIN blocks b ON b.number = l.block_number"
+                                 " WHERE x.loan_id = ? ORDER BY l.block_number, l.log_index", (loan_id,))
+        else:
+            rows = self.db.query(columns + "logs l JOIN blocks b ON b.number = l.block_number"
+                                 " ORDER BY l.block_number, l.log_index")
+        return [(RawLog(int(b), bh, tx, int(ti), int(li), a, tuple(json.loads(t)), d), int(ts))
+                for b, bh, tx, ti, li, a, t, d, ts in rows]
 
     def hops(self, loan_id: int) -> list[dict[str, Any]]:
         rows = self.db.query("SELECT hop, payee, amount, purpose, block, tx FROM hops WHERE loan_id = ? ORDER BY hop",
@@ -372,6 +417,8 @@ class Index:
                        " written_off = excluded.written_off, rate_bps = excluded.rate_bps,"
                        " last_accrual = excluded.last_accrual, maturity = excluded.maturity,"
                        " asset_id = excluded.asset_id, purpose_order_id = excluded.purpose_order_id", loans)
+        db.executemany("INSERT INTO loan_logs (loan_id, block_number, log_index) VALUES (?, ?, ?)"
+                       " ON CONFLICT (loan_id, block_number, log_index) DO NOTHING", self._about_loans(logs))
         hops = []
         for k in dirty.get("hops", ()):
             h = state.tables["hops"][k]
@@ -388,6 +435,38 @@ class Index:
                        " ON CONFLICT (id) DO UPDATE SET block = excluded.block, hash = excluded.hash",
                        (cursor.number, cursor.hash))
         db.commit()
+
+    def _about_loans(self, logs: list[RawLog]) -> list[tuple[int, int, int]]:
+        """(loan id, block, log index) of each log that names a loan."""
+        from vscm.audit.decode import decoder_for
+
+        names = self.contracts()
+        out = []
+        for lg in logs:
+            name = names.get(lg.address)
+            if name not in LOAN_CONTRACTS:
+                continue
+            ev = decoder_for(name).decode(lg)
+            if ev is None:
+                continue
+            about = ev.args.get("loanId")
+            if about is None and ev.name == "AlertRaised" and ev.args.get("subject") == 0:
+                about = ev.args.get("subjectId")
+            if isinstance(about, int):
+                out.append((about, lg.block_number, lg.log_index))
+        return out
+
+    def _index_loan_logs(self) -> None:
+        """Fill ``loan_logs`` from the stored logs once (an index written before it existed)."""
+        if self.meta().get("loan_logs") == "1":
+            return
+        with self.db.locked():
+            history = [lg for lg, _ in self.raw_history()]
+            self.db.executemany("INSERT INTO loan_logs (loan_id, block_number, log_index) VALUES (?, ?, ?)"
+                                " ON CONFLICT (loan_id, block_number, log_index) DO NOTHING", self._about_loans(history))
+            self.db.execute("INSERT INTO meta (name, value) VALUES ('loan_logs', '1')"
+                            " ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+            self.db.commit()
 
     def update(self, source: Source, deployment: Any, to_block: int | None = None, *, window: int = 2000,
                receipts: bool = False, progress: Any = None) -> UpdateReport:
@@ -412,6 +491,7 @@ class Index:
     def _update(self, source: Source, deployment: Any, to_block: int | None, *, window: int, receipts: bool,
                 progress: Any) -> UpdateReport:
         self._bind(deployment)
+        self._index_loan_logs()
         head = source.head()
         stop = head if to_block is None else min(to_block, head)
         reorg_at = None

@@ -37,7 +37,7 @@ from vscm.client.workflows import doc_hash
 from vscm.errors import ChainError
 from vscm.load import GAS, Calls, Flow, Load, Step, Tx
 from vscm.oracle.model import TargetKind, serial_hash
-from vscm.oracle.node import Aggregator, Batch, OracleNode
+from vscm.oracle.node import Aggregator, Batch, BlockReads, OracleNode
 from vscm.oracle.simulator import Site
 
 __all__ = ["NODES", "QUORUM", "ROUNDS", "OracleSetup", "flows", "setup"]
@@ -113,7 +113,8 @@ def setup(load: Load) -> OracleSetup:
     if rounds:
         load.run_rounds("oracle set-up", rounds)
         set_id = oracle.signer_set()[0]
-    nodes = [OracleNode(k, oracle, f"node{i}") for i, k in enumerate(keys)]
+    reads = BlockReads(oracle)  # the simulated nodes share their chain reads (each makes its own checks)
+    nodes = [OracleNode(k, oracle, f"node{i}", reads) for i, k in enumerate(keys)]
     done = OracleSetup(publisher, nodes, Aggregator(nodes, oracle, publisher), set_id)
     _SETUPS[load] = done
     return done

@@ -11,15 +11,23 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
+import coincurve
 from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
-from eth_utils import ValidationError, keccak
+from eth_utils import ValidationError, keccak, to_checksum_address
 
 from vscm.errors import VscmError
+
+#: EIP-191's prefix of a signed 32-byte message (eth-account's ``encode_defunct(primitive=...)``)
+EIP191_32 = b"\x19Ethereum Signed Message:\n32"
+#: order of secp256k1's group: r and s of a signature lie in [1, N)
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_KEYS: dict[bytes, coincurve.PrivateKey] = {}
 
 __all__ = [
     "ZERO32",
@@ -104,8 +112,9 @@ class Reading:
 
     @property
     def hash(self) -> bytes:
-        """keccak256(abi.encode(reading)): what the device signs and the next reading chains to."""
-        return keccak(encode([READING_ABI], [self.as_tuple()]))
+        """keccak256(abi.encode(reading)): what the device signs and the next reading chains to
+        (remembered per reading: every node's checks read it several times)."""
+        return _reading_hash(self.as_tuple())
 
     @property
     def leaf(self) -> bytes:
@@ -144,16 +153,22 @@ class SignedReading:
 
     @classmethod
     def sign(cls, reading: Reading, key: LocalAccount) -> SignedReading:
-        signed = key.sign_message(encode_defunct(primitive=reading.hash))
-        return cls(reading, bytes(signed.signature))
+        """The device's EIP-191 signature of the reading's hash: the bytes eth-account's
+        ``sign_message`` gives (RFC 6979, low s, v 27/28), made by coincurve (libsecp256k1) directly."""
+        private = _KEYS.get(bytes(key.key))
+        if private is None:
+            private = _KEYS[bytes(key.key)] = coincurve.PrivateKey(bytes(key.key))
+        signature = private.sign_recoverable(keccak(EIP191_32 + reading.hash), hasher=None)
+        return cls(reading, signature[:64] + bytes((signature[64] + 27,)))
 
     def signer(self) -> str:
-        """The address whose key made the signature."""
-        try:
-            return str(Account.recover_message(encode_defunct(primitive=self.reading.hash),
-                                               signature=self.signature))
-        except (ValueError, TypeError, ValidationError) as exc:  # malformed signature bytes
-            raise OracleError(f"unreadable device signature: {exc}") from None
+        """The address whose key made the signature (remembered per reading and signature: every
+        node checks it).
+
+        Raises:
+            OracleError: the signature bytes are malformed.
+        """
+        return _recover(self.reading.hash, self.signature)
 
     def to_json(self) -> str:
         d = self.reading.to_dict()
@@ -170,3 +185,29 @@ class SignedReading:
             raise OracleError(f"a reading has no signature: {str(text)[:80]}")
         sig = bytes.fromhex(str(d.pop("signature")).removeprefix("0x"))
         return cls(Reading.from_dict(d), sig)
+
+
+@lru_cache(maxsize=65_536)
+def _reading_hash(fields: tuple[Any, ...]) -> bytes:
+    return keccak(encode([READING_ABI], [fields]))
+
+
+@lru_cache(maxsize=65_536)
+def _recover(message_hash: bytes, signature: bytes) -> str:
+    """The signer of an EIP-191 signature of ``message_hash``. A well-formed signature (65 bytes, v 27
+    or 28, r and s in [1, N)) is recovered by coincurve directly, as eth-keys does with the same
+    library underneath; anything else goes through eth-account, which says what is wrong with it."""
+    if len(signature) == 65 and signature[64] in (27, 28) and \
+            0 < int.from_bytes(signature[:32], "big") < SECP256K1_N and \
+            0 < int.from_bytes(signature[32:64], "big") < SECP256K1_N:
+        try:
+            public = coincurve.PublicKey.from_signature_and_message(
+                signature[:64] + bytes((signature[64] - 27,)), keccak(EIP191_32 + message_hash), hasher=None)
+        except ValueError:
+            pass  # no key recovers from it: eth-account below says so in its words
+        else:
+            return str(to_checksum_address(keccak(public.format(compressed=False)[1:])[-20:]))
+    try:
+        return str(Account.recover_message(encode_defunct(primitive=message_hash), signature=signature))
+    except (ValueError, TypeError, ValidationError) as exc:  # malformed signature bytes
+        raise OracleError(f"unreadable device signature: {exc}") from None

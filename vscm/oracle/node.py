@@ -11,9 +11,11 @@ report, and publishes it with the publisher's key.
 from __future__ import annotations
 
 import json
+import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +36,7 @@ from vscm.oracle.report import (
     sign_report,
 )
 
-__all__ = ["Aggregator", "Batch", "OracleNode", "Published", "Rejection", "summarize"]
+__all__ = ["Aggregator", "Batch", "BlockReads", "OracleNode", "Published", "Rejection", "summarize"]
 
 #: the load-cell readings averaged for a quantity (the last ones of each cell in the batch)
 WEIGHT_WINDOW = 5
@@ -154,13 +156,50 @@ def summarize(readings: Sequence[Reading], kind: TargetKind, target_id: int,
                    fix.value if fix else 0, fix.value2 if fix else 0, openings, out_of_hours)
 
 
-class OracleNode:
-    """One oracle node: its own key, its own checks, its own signature."""
+class BlockReads:
+    """What a node read from the oracle's contract, remembered for one block (by hash): the same block
+    gives the same answers, so reports prepared at one block read the limits, bounds, watches and
+    devices once; a new block (or a reverted one, whose hash differs) starts afresh. Nodes simulated
+    in one process (the load generator's) may share one; each still makes every check itself."""
 
-    def __init__(self, key: LocalAccount, oracle: Any, name: str = "") -> None:
+    def __init__(self, oracle: Any) -> None:
+        self.oracle = oracle
+        self._block: bytes | None = None
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
+
+    def at_latest(self) -> None:
+        """Read at the chain's latest block from now on (forget what was read at another block)."""
+        block = bytes(self.oracle.platform.chain.w3.eth.get_block("latest")["hash"])
+        with self._lock:
+            if block != self._block:
+                self._block, self._memo = block, {}
+
+    def get(self, key: tuple[Any, ...], read: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]
+        value = read()
+        with self._lock:
+            self._memo[key] = value
+        return value
+
+
+class OracleNode:
+    """One oracle node: its own key, its own checks, its own signature.
+
+    Args:
+        key: The node's signing key.
+        oracle: The oracle's client facade.
+        name: How errors name the node.
+        reads: Where its chain reads are remembered for a block (its own by default).
+    """
+
+    def __init__(self, key: LocalAccount, oracle: Any, name: str = "", reads: BlockReads | None = None) -> None:
         self.key = key
         self.oracle = oracle
         self.name = name or key.address[:10]
+        self.reads = reads if reads is not None else BlockReads(oracle)
         #: last accepted hash per device (from batches this node saw accepted), to check the chain
         self._last_hash: dict[bytes, tuple[int, bytes]] = {}
 
@@ -170,12 +209,15 @@ class OracleNode:
 
     def _device(self, device: bytes, cache: dict[bytes, _DeviceView | None]) -> _DeviceView | None:
         if device not in cache:
-            try:
-                d = self.oracle.device(device)
-                cache[device] = _DeviceView(d.key, d.metric, d.kind, d.target_id, d.retired, d.last_seq)
-            except NotFound:
-                cache[device] = None
+            cache[device] = self.reads.get(("device", device), lambda: self._read_device(device))
         return cache[device]
+
+    def _read_device(self, device: bytes) -> _DeviceView | None:
+        try:
+            d = self.oracle.device(device)
+        except NotFound:
+            return None
+        return _DeviceView(d.key, d.metric, d.kind, d.target_id, d.retired, d.last_seq)
 
     def prepare(self, readings: Iterable[SignedReading], signer_set: int | None = None,
                 now: int | None = None) -> Batch:
@@ -188,8 +230,10 @@ class OracleNode:
             signer_set = self.oracle.signer_set()[0]
         chain = self.oracle.platform.chain
         now = int(chain.now()) if now is None else now
-        _, max_skew = self.oracle.limits()
-        bounds = {m: self.oracle.bounds(m) for m in Metric}
+        reads = self.reads
+        reads.at_latest()
+        _, max_skew = reads.get(("limits",), self.oracle.limits)
+        bounds = {m: reads.get(("bounds", m), partial(self.oracle.bounds, m)) for m in Metric}
         cache: dict[bytes, _DeviceView | None] = {}
         ordered = sorted(set(readings), key=lambda s: (s.reading.device_id, s.reading.seq, s.signature))
         accepted: list[SignedReading] = []
@@ -226,7 +270,7 @@ class OracleNode:
             targets[(dev.kind, dev.target_id)].append(r)
         summaries = []
         for (kind, target_id), rs in sorted(targets.items()):
-            hours = self.oracle.watch(kind, target_id)[2:4]
+            hours = reads.get(("watch", kind, target_id), partial(self.oracle.watch, kind, target_id))[2:4]
             summaries.append(summarize(rs, kind, target_id, (int(hours[0]), int(hours[1]))))
         start = min(sr.reading.timestamp for sr in accepted)
         end = max(sr.reading.timestamp for sr in accepted)

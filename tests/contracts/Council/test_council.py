@@ -68,7 +68,7 @@ def test_the_timelock_administers_every_contract_and_the_deployer_nothing(g):
 
 
 @pytest.mark.parametrize("action", ["setParameters", "setSigners", "setMintCap", "approveInstitution",
-                                    "addCurrency", "grantRole"])
+                                    "addCurrency", "grantRole", "evict", "evictChain"])
 def test_the_operator_alone_can_no_longer_govern(g, action):
     p, platform, op = g.p, g.platform, g.p.operator
     if action == "approveInstitution":
@@ -81,6 +81,9 @@ def test_the_operator_alone_can_no_longer_govern(g, action):
         "approveInstitution": lambda: platform.members.as_(op).approve(p.auditor.address),
         "addCurrency": lambda: platform.orders.as_(op).add_currency(platform.deployment.cash["USD"]),
         "grantRole": lambda: platform.members.as_(op).grant(DEFAULT_ADMIN_ROLE, op.address),
+        # Eviction is final: the operator key only suspends (reversible); the council evicts.
+        "evict": lambda: platform.members.as_(op).evict(p.supplier.address, keccak(text="x")),
+        "evictChain": lambda: platform.members.as_(op).evict_chain(1, keccak(text="x")),
     }
     with reverts("AccessControlUnauthorizedAccount", account=op.address, neededRole=DEFAULT_ADMIN_ROLE):
         calls[action]()
@@ -171,3 +174,10 @@ def test_the_operator_still_admits_sme_traders_but_not_institutions(g):
     p, members = g.p, g.platform.members
     assert members.status(p.supplier.address) == Status.ACTIVE   # admitted by the operator
     assert members.status(p.bank.address) == Status.ACTIVE       # admitted by the council
+
+
+def test_the_council_evicts_a_member_after_the_delay(g):
+    p, members = g.p, g.platform.members
+    receipt = members.as_(g.by).evict(p.supplier.address, keccak(text="fraud"))
+    assert members.status(p.supplier.address) == Status.EVICTED
+    assert the_event(members, receipt, "MemberEvicted")["by"] == g.council.timelock_address

@@ -193,8 +193,8 @@ def test_recalled_loan_can_be_defaulted_a_grace_period_after_the_recall(wfin):
 def test_default_refuses_anyone_but_the_lender(fin):
     deal = fin.pledge()
     fin.to_default(deal)
-    with reverts("LoanNotLender", loanId=deal.loan_id, caller=fin.p.core.address):
-        fin.platform.loans.as_(fin.p.core).mark_default(deal.loan_id)
+    with reverts("LoanNotLender", loanId=deal.loan_id, caller=fin.p.supplier.address):
+        fin.platform.loans.as_(fin.p.supplier).mark_default(deal.loan_id)
 
 
 def test_default_refuses_a_loan_not_disbursed(fin):
@@ -251,3 +251,85 @@ def test_claim_kept_for_an_evicted_guarantor_stays_locked_with_its_settlement_pa
     asset = fin.asset(deal.asset_id)
     assert (asset.owner, asset.locked_by) == (p.supplier2.address, deal.loan_id)
     assert fin.platform.orders.order(deal.asset_order_id).payee == fin.platform.loans.address
+
+
+def test_guarantor_declares_the_default_of_a_loan_whose_lender_was_evicted(fin):
+    # Hole fixed (issue 13): only an active lender could declare the default, so once the lender was
+    # evicted a running loan never ended: the guarantor's commitment stayed held and the goods locked.
+    p = fin.p
+    deal = fin.pledge(terms=Terms(40_000_00, 0, 30 * DAY, 5_000))
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 30_000_00, "rubber")
+    fin.to_default(deal)
+    fin.platform.members.as_(p.operator).evict(p.bank.address, b32("gone"))
+    before = fin.balances(p.core, p.bank)
+
+    fin.platform.loans.as_(p.core).mark_default(deal.loan_id)
+
+    loan = fin.state(deal.loan_id)
+    assert (loan.status, loan.guarantor_paid, loan.guarantee_held) == (LoanStatus.REPAID, 30_000_00, 0)
+    # The evicted lender's claim is still its own: the unspent money and the guarantor's payment reach it.
+    assert fin.balances(p.core, p.bank) == [before[0] + 40_000_00 - 30_000_00, before[1] + 40_000_00]
+    asset = fin.asset(deal.asset_id)
+    assert (asset.owner, asset.locked_by) == (p.core.address, 0)
+
+
+def test_evicted_lender_can_still_declare_its_loan_defaulted(fin):
+    p = fin.p
+    deal = fin.receivable_loan()  # no guarantor
+    fin.platform.funds.as_(p.supplier2).spend(deal.loan_id, p.supplier.address, 50_000_00, "goods")
+    fin.to_default(deal)
+    fin.platform.members.as_(p.operator).evict(p.bank.address, b32("gone"))
+
+    fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
+
+    assert fin.state(deal.loan_id).status == LoanStatus.DEFAULTED
+
+
+def test_guarantor_cannot_declare_the_default_while_the_lender_is_active(fin):
+    p = fin.p
+    deal = fin.pledge()
+    fin.to_default(deal)
+    with reverts("LoanLenderStillActive", loanId=deal.loan_id, lender=p.bank.address):
+        fin.platform.loans.as_(p.core).mark_default(deal.loan_id)
+
+
+def _collateral_kept_for_evicted_guarantor(fin):
+    p = fin.p
+    deal = fin.pledge(terms=Terms(40_000_00, 0, 30 * DAY, 5_000))
+    fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 30_000_00, "rubber")
+    fin.to_default(deal)
+    fin.platform.members.as_(p.operator).evict(p.core.address, b32("fraud"))
+    fin.platform.loans.as_(p.bank).mark_default(deal.loan_id)
+    loan, asset = fin.state(deal.loan_id), fin.asset(deal.asset_id)
+    assert (loan.status, loan.guarantor_paid) == (LoanStatus.REPAID, 30_000_00)
+    assert (asset.owner, asset.locked_by) == (p.supplier.address, deal.loan_id)  # kept for the guarantor
+    return deal
+
+
+def test_evicted_guarantor_names_an_active_member_to_take_the_goods_kept_for_it(fin):
+    # Hole fixed (issue 13): the collateral kept for a subrogated guarantor that was evicted stayed
+    # locked to the closed loan for good (an evicted member can hold no asset).
+    p = fin.p
+    deal = _collateral_kept_for_evicted_guarantor(fin)
+
+    receipt = fin.platform.loans.as_(p.core).assign_collateral(deal.loan_id, p.supplier2.address)
+
+    asset = fin.asset(deal.asset_id)
+    assert (asset.owner, asset.locked_by, asset.pledged_quantity) == (p.supplier2.address, 0, 0)
+    assert emitted(fin.platform.assets, receipt, "AssetSeized")
+
+
+def test_assign_collateral_refuses_anyone_but_the_guarantor_and_a_restricted_nominee(fin):
+    p = fin.p
+    deal = _collateral_kept_for_evicted_guarantor(fin)
+    with reverts("LoanNotGuarantor", loanId=deal.loan_id, caller=p.supplier.address):
+        fin.platform.loans.as_(p.supplier).assign_collateral(deal.loan_id, p.supplier.address)
+    with reverts("MemberNotActive", member=p.core.address):
+        fin.platform.loans.as_(p.core).assign_collateral(deal.loan_id, p.core.address)
+
+
+def test_assign_collateral_refuses_a_loan_whose_guarantor_paid_nothing(fin):
+    p = fin.p
+    deal = fin.pledge()  # running: the guarantor has paid nothing, the goods secure the lender
+    with reverts("LoanNoCollateralKept", loanId=deal.loan_id, guarantorPaid=0, lockedBy=deal.loan_id):
+        fin.platform.loans.as_(p.core).assign_collateral(deal.loan_id, p.core.address)

@@ -217,3 +217,33 @@ def test_evicted_guarantor_can_still_repay_the_loan_it_guarantees(fin):
     call_as(fin.w, p.core, fin.platform.loans, "repay", deal.loan_id, 10_000_00)
 
     assert fin.state(deal.loan_id).principal_repaid + fin.state(deal.loan_id).interest_paid == 10_000_00
+
+
+# ---- the client's allowance for a repayment (issue 15: no hidden side effects)
+
+def _allowance(fin, owner) -> int:
+    return fin.platform.cash_at(fin.platform.deployment.cash["CNY"]).allowance(owner.address, fin.platform.loans.address)
+
+
+def test_a_refused_repayment_leaves_no_approval_behind(fin):
+    """`repay` approves the LoanBook for the call only: when the call is refused, the allowance is put back."""
+    p = fin.p
+    deal = fin.pledge(stage="approved")  # not disbursed: LoanBook refuses a repayment
+    fin.mint(p.supplier, 10_000_00)
+    with reverts("LoanWrongStatus"):
+        fin.platform.loans.as_(p.supplier).repay(deal.loan_id, 10_000_00)
+    assert _allowance(fin, p.supplier) == 0
+
+
+def test_an_overpayment_leaves_no_allowance_and_a_deliberate_one_is_kept(fin):
+    """Repaying more than is owed takes only what is owed; what the call did not use is not left allowed, and an
+    allowance the payer gave the LoanBook for another purpose is neither used nor lost."""
+    p = fin.p
+    deal = fin.pledge()
+    fin.mint(p.supplier, 300_000_00)
+    fin.platform.cash_at(fin.platform.deployment.cash["CNY"]).as_(p.supplier).approve(fin.platform.loans.address, 7_00)
+
+    fin.platform.loans.as_(p.supplier).repay(deal.loan_id, 300_000_00)
+
+    assert fin.state(deal.loan_id).status == LoanStatus.REPAID
+    assert _allowance(fin, p.supplier) == 7_00

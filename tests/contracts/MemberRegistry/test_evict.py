@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness import reverts
-from support import CONTROLLER_ROLE, b32, the_event
+from support import DEFAULT_ADMIN_ROLE, b32, the_event
 
 from vscm.client.records import Role, Status
 
@@ -54,7 +54,7 @@ def test_evicting_one_member_leaves_the_rest_of_its_chain_active(fresh, platform
 
 
 def test_member_cannot_be_evicted_by_a_non_operator(platform, p):
-    with reverts("AccessControlUnauthorizedAccount", account=p.auditor.address, neededRole=CONTROLLER_ROLE):
+    with reverts("AccessControlUnauthorizedAccount", account=p.auditor.address, neededRole=DEFAULT_ADMIN_ROLE):
         platform.members.as_(p.auditor).evict(p.supplier.address, b32("x"))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness import reverts
-from support import CONTROLLER_ROLE, b32, certify_core2, invoiced_order, the_event
+from support import DEFAULT_ADMIN_ROLE, b32, certify_core2, invoiced_order, the_event
 
 from vscm.client.records import OrderStatus, Status
 
@@ -64,7 +64,7 @@ def test_member_of_an_evicted_chain_still_settles_an_invoiced_order_it_owes(fres
 
 
 def test_chain_cannot_be_evicted_by_a_non_operator(fresh, platform, p):
-    with reverts("AccessControlUnauthorizedAccount", account=p.monitor.address, neededRole=CONTROLLER_ROLE):
+    with reverts("AccessControlUnauthorizedAccount", account=p.monitor.address, neededRole=DEFAULT_ADMIN_ROLE):
         platform.members.as_(p.monitor).evict_chain(fresh.chain_id, b32("x"))
 
 

@@ -1,5 +1,5 @@
 // The console's small JS layer: Sign-In with Ethereum through the page's EIP-1193 wallet
-// (window.ethereum), and the charts (Apache ECharts, served from npm's copy under /static/vendor).
+// (window.ethereum) or a keystore decrypted in the page (ethers), and the charts (Apache ECharts, served from npm's copy under /static/vendor).
 "use strict";
 
 function siweText(f, address) {
@@ -8,29 +8,76 @@ function siweText(f, address) {
     `URI: ${f.uri}\nVersion: 1\nChain ID: ${f.chain_id}\nNonce: ${f.nonce}\nIssued At: ${f.issued_at}`;
 }
 
+// The keystore a party signed in with (its encrypted JSON only, never the key or the passphrase), kept for
+// this tab's session so that a decision can decrypt it again with the passphrase.
+const KEYSTORE = "vscm-keystore";
+
 async function signIn(button) {
   const status = document.getElementById("login-status");
   if (!window.ethereum) {
-    status.textContent = "No wallet in this browser (an EIP-1193 provider such as a browser wallet is needed).";
+    status.textContent = "No wallet in this browser (an EIP-1193 provider such as a browser wallet is needed): " +
+      "sign in with your keystore file instead.";
     return;
   }
   try {
     const [account] = await window.ethereum.request({ method: "eth_requestAccounts" });
-    const fields = await (await fetch("/auth/nonce", { credentials: "same-origin" })).json();
     const address = await checksum(account);
-    const message = siweText(fields, address);
-    const signature = await window.ethereum.request({ method: "personal_sign", params: [toHex(message), account] });
-    const answer = await fetch("/auth/siwe", {
-      method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ message, signature }),
-    });
-    const body = await answer.json();
-    if (!answer.ok) { status.textContent = `Sign-in refused: ${body.detail}`; return; }
-    status.textContent = `Signed in as ${body.name} (${body.kind})`;
-    window.location.assign(button.dataset.next || "/");
+    sessionStorage.removeItem(KEYSTORE);
+    await siwe(button, address,
+      (message) => window.ethereum.request({ method: "personal_sign", params: [toHex(message), account] }));
   } catch (err) {
     status.textContent = `Sign-in failed: ${err.message || err}`;
   }
+}
+
+async function signInWithKeystore(form) {
+  // Web3 Secret Storage decrypted by ethers in this page; the console sees only the signed message.
+  const status = document.getElementById("login-status");
+  const file = document.getElementById("keystore-file").files[0];
+  const passphrase = document.getElementById("keystore-pass").value;
+  if (!file) { status.textContent = "Choose your keystore file first."; return; }
+  try {
+    status.textContent = "Decrypting the keystore in this page…";
+    const json = await file.text();
+    const wallet = await window.ethers.Wallet.fromEncryptedJson(json, passphrase);
+    sessionStorage.setItem(KEYSTORE, json);
+    await siwe(form, wallet.address, (message) => wallet.signMessage(message));
+  } catch (err) {
+    status.textContent = `Sign-in failed: ${err.message || err}`;
+  }
+}
+
+async function siwe(element, address, sign) {
+  const status = document.getElementById("login-status");
+  const fields = await (await fetch("/auth/nonce", { credentials: "same-origin" })).json();
+  const message = siweText(fields, address);
+  const signature = await sign(message);
+  const answer = await fetch("/auth/siwe", {
+    method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ message, signature }),
+  });
+  const body = await answer.json();
+  if (!answer.ok) { status.textContent = `Sign-in refused: ${body.detail}`; return; }
+  status.textContent = `Signed in as ${body.name} (${body.kind})`;
+  window.location.assign(element.dataset.next || "/");
+}
+
+async function signTransaction(unsigned) {
+  // The browser's wallet when there is one; else the keystore the party signed in with, decrypted again here.
+  const json = sessionStorage.getItem(KEYSTORE);
+  if (window.ethereum && !json) {
+    return window.ethereum.request({ method: "eth_signTransaction", params: [unsigned] });
+  }
+  if (!json) throw new Error("no wallet in this browser and no keystore: sign in again");
+  const passphrase = document.getElementById("decision-pass").value;
+  const wallet = await window.ethers.Wallet.fromEncryptedJson(json, passphrase);
+  const tx = { to: unsigned.to, data: unsigned.data, nonce: Number(unsigned.nonce), gasLimit: unsigned.gas,
+               chainId: BigInt(unsigned.chainId), value: unsigned.value || 0 };
+  for (const fee of ["maxFeePerGas", "maxPriorityFeePerGas", "gasPrice"]) {
+    if (unsigned[fee] !== undefined) tx[fee] = unsigned[fee];
+  }
+  if (unsigned.type !== undefined) tx.type = Number(unsigned.type);
+  return wallet.signTransaction(tx);
 }
 
 function toHex(text) {
@@ -55,7 +102,7 @@ async function decide(button) {
     const unsigned = await built.json();
     if (!built.ok) throw new Error(unsigned.detail);
     status.textContent = "Sign the transaction in your wallet…";
-    const raw = await window.ethereum.request({ method: "eth_signTransaction", params: [unsigned.tx] });
+    const raw = await signTransaction(unsigned.tx);
     const sent = await fetch("/api/tx", {
       method: "POST", credentials: "same-origin", headers: { "content-type": "application/json" },
       body: JSON.stringify({ raw }),
@@ -123,6 +170,10 @@ async function readings(el) {
 document.addEventListener("DOMContentLoaded", () => {
   const button = document.getElementById("siwe");
   if (button) button.addEventListener("click", () => signIn(button));
+  const keystore = document.getElementById("keystore");
+  if (keystore) keystore.addEventListener("submit", (event) => { event.preventDefault(); signInWithKeystore(keystore); });
+  const unlock = document.getElementById("decision-keystore");
+  if (unlock && sessionStorage.getItem(KEYSTORE)) unlock.hidden = false;
   const out = document.getElementById("logout");
   if (out) out.addEventListener("click", async () => {
     await fetch("/auth/logout", { method: "POST", credentials: "same-origin" });
