@@ -58,7 +58,9 @@ def test_quick_bench_writes_every_section_with_numbers_and_no_failed_transaction
     assert by_chain["embedded"][node] == "in process"  # the embedded chain's work is the client's CPU
     assert [row[0] for row in ceiling[1:]] == ["send + mine", "send + mine + every receipt read back"]
     gas = doc.split("## Gas of each")[1]
-    assert "| OrderBook.place (domestic) | 206,032 |" in gas  # exact gas, as on every run
+    # 205,967 since OrderBook gained recordCertificatePayment and certificatePaid (their selectors move
+    # place in the function dispatcher: 65 gas less); exact gas, as on every run
+    assert "| OrderBook.place (domestic) | 205,967 |" in gas
     assert "reference: OpenZeppelin ERC-20 transfer" in gas and "ERC-721 mint" in gas
 
     written = readme.read_text()
