@@ -24,6 +24,8 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
     /// @notice The LoanBook: locks, releases, unlocks and seizes assets.
     bytes32 public constant LOCKER_ROLE = keccak256("LOCKER_ROLE");
+    /// @notice The Certificates contract: registers a financed certificate part born locked, releases it.
+    bytes32 public constant CERTIFICATES_ROLE = keccak256("CERTIFICATES_ROLE");
 
     IMemberRegistry public immutable registry;
     IOrderBook public immutable orders;
@@ -68,6 +70,7 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         _grantRole(WIRING_ROLE, operator);
         _setRoleAdmin(WIRING_ROLE, WIRING_ROLE);
         _setRoleAdmin(LOCKER_ROLE, WIRING_ROLE);
+        _setRoleAdmin(CERTIFICATES_ROLE, WIRING_ROLE);
     }
 
     // ---------------------------------------------------------------- registration
@@ -205,6 +208,35 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         emit AssetRetired(assetId, msg.sender);
     }
 
+    /// @inheritdoc IAssetRegistry
+    function registerCertificatePart(
+        uint256 partId,
+        address financier,
+        address core,
+        uint256 orderId,
+        address currency,
+        uint256 value
+    ) external onlyRole(CERTIFICATES_ROLE) returns (uint256 assetId) {
+        if (partId > type(uint64).max) revert AssetOutOfRange(partId, type(uint64).max);
+        assetId = _register(
+            AssetKind.CertificatePart, AssetStatus.Confirmed, certificatePartKey(msg.sender, partId), financier, core,
+            orderId, currency, value
+        );
+        emit AssetConfirmed(assetId, msg.sender);
+        // Born locked to its part (after the mint, which a lock would refuse): one part, one pledge.
+        _assets[assetId].lockedBy = uint64(partId);
+        emit AssetLocked(assetId, partId, 0);
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function releaseCertificatePart(uint256 assetId, uint256 partId) external onlyRole(CERTIFICATES_ROLE) {
+        StoredAsset storage a = _lockedTo(assetId, partId);
+        if (a.kind != AssetKind.CertificatePart || a.issuer != msg.sender) revert AssetNotLockedBy(assetId, partId);
+        _free(assetId, a, partId);
+        a.status = AssetStatus.Retired;
+        emit AssetRetired(assetId, msg.sender);
+    }
+
     // ---------------------------------------------------------------- locks (LoanBook)
 
     /// @inheritdoc IAssetRegistry
@@ -325,6 +357,11 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     /// @inheritdoc IAssetRegistry
     function futureGoodsKey(uint256 orderId) public pure returns (bytes32) {
         return keccak256(abi.encode("future-goods", orderId));
+    }
+
+    /// @inheritdoc IAssetRegistry
+    function certificatePartKey(address certificates, uint256 partId) public pure returns (bytes32) {
+        return keccak256(abi.encode("certificate-part", certificates, partId));
     }
 
     function supportsInterface(bytes4 interfaceId) public view override(ERC721, AccessControl) returns (bool) {

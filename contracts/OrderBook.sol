@@ -21,6 +21,8 @@ contract OrderBook is IOrderBook, AccessControl {
     bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
     /// @notice Financing contracts (LoanBook) that may redirect a settlement to a lender.
     bytes32 public constant FINANCE_ROLE = keccak256("FINANCE_ROLE");
+    /// @notice The Certificates contract: records the part of an order paid by certificate.
+    bytes32 public constant CERTIFICATES_ROLE = keccak256("CERTIFICATES_ROLE");
 
     IMemberRegistry public immutable registry;
 
@@ -66,6 +68,8 @@ contract OrderBook is IOrderBook, AccessControl {
     mapping(uint256 => DocumentIndex) private _documentIndex;
     mapping(address => bool) private _currencies;
     uint256 private _orderCount;
+    /// the part of each order's `prepaid` paid by certificate (kept beside the Order struct)
+    mapping(uint256 => uint256) private _certificatePaid;
 
     constructor(IMemberRegistry registry_, address operator) {
         registry = registry_;
@@ -74,6 +78,7 @@ contract OrderBook is IOrderBook, AccessControl {
         _grantRole(WIRING_ROLE, operator);
         _setRoleAdmin(WIRING_ROLE, WIRING_ROLE);
         _setRoleAdmin(FINANCE_ROLE, WIRING_ROLE);
+        _setRoleAdmin(CERTIFICATES_ROLE, WIRING_ROLE);
     }
 
     /// @inheritdoc IOrderBook
@@ -240,6 +245,22 @@ contract OrderBook is IOrderBook, AccessControl {
     }
 
     /// @inheritdoc IOrderBook
+    function recordCertificatePayment(uint256 orderId, uint256 amount) external onlyRole(CERTIFICATES_ROLE) {
+        StoredOrder storage o = _order(orderId);
+        // Paid by certificate once the seller committed to the order, until it is settled; whether an
+        // invoiced order's claim is already financed is the Certificates contract's check.
+        if (o.status < OrderStatus.Accepted || o.status > OrderStatus.Invoiced) revert OrderWrongStatus(orderId, o.status);
+        uint256 due = o.amount - o.prepaid;
+        if (amount == 0 || amount > due) revert OrderPrepaymentTooLarge(orderId, amount, due);
+        // Counted in `prepaid` like loan money paid ahead, so settlement, a later receivable or payable and
+        // a later prepayment all see only the rest. At most what is due, which fits 96 bits.
+        o.prepaid += uint96(amount);
+        uint256 paid = _certificatePaid[orderId] + amount;
+        _certificatePaid[orderId] = paid;
+        emit OrderPaidByCertificate(orderId, amount, paid, o.prepaid, msg.sender);
+    }
+
+    /// @inheritdoc IOrderBook
     function attach(uint256 orderId, DocKind kind, bytes32 hash) external {
         StoredOrder storage o = _order(orderId);
         if (msg.sender != o.buyer && msg.sender != o.seller && msg.sender != o.carrier && msg.sender != o.warehouse) {
@@ -326,6 +347,11 @@ contract OrderBook is IOrderBook, AccessControl {
     /// @inheritdoc IOrderBook
     function orderCount() external view returns (uint256) {
         return _orderCount;
+    }
+
+    /// @inheritdoc IOrderBook
+    function certificatePaid(uint256 orderId) external view returns (uint256) {
+        return _certificatePaid[orderId];
     }
 
     /// @inheritdoc IOrderBook

@@ -59,6 +59,7 @@ SECTIONS: list[str] = [
     "vscm.console.bench:section",
     "vscm.cli.bench:section",
     "vscm.network_bench:section",
+    "vscm.client.certificates_bench:section",
 ]
 
 README_START = "<!-- bench:start -->"

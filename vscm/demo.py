@@ -190,8 +190,11 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True,
 
     underwrite(platform, cast, controlled, step, console)
 
-    console.print("\n[bold]8c. The consortium council takes over, and one governed change")
-    platform = govern(platform, cast)
+    console.print("\n[bold]8c. The core's credit down four tiers: a payable certificate")
+    certificate(platform, cast, chain_id, day)
+
+    console.print("\n[bold]8d. The consortium council takes over, and one governed change")
+    platform = govern(platform, cast, day)
     if out is not None:
         platform.deployment.save(out)  # the manifest names the council
 
@@ -209,7 +212,7 @@ COUNCIL_DELAY = DAY
 RAISED_MINT_CAP = 2 * DEMO_MINT_CAP
 
 
-def govern(platform: Platform, cast: Cast) -> Platform:
+def govern(platform: Platform, cast: Cast, day: int = DAY) -> Platform:
     """A council of the operator, the bank and the auditor (2 of 3, a day's delay) takes every admin role; the
     bank proposes raising its own mint cap, the auditor approves, the change waits out the delay on the
     timelock (pending, visible to every lender) and is carried out. Returns the platform naming the council."""
@@ -219,11 +222,15 @@ def govern(platform: Platform, cast: Cast) -> Platform:
     from vscm.client.council import CouncilConfig, CouncilError
 
     chain = platform.chain
-    config = CouncilConfig((cast.operator.address, cast.bank.address, cast.auditor.address), 2, COUNCIL_DELAY)
+    # A day of the story (on a network whose clock is real time, at least 10 s: the refused early attempt
+    # must come before the delay is over).
+    delay = max(COUNCIL_DELAY * day // DAY, 10)
+    config = CouncilConfig((cast.operator.address, cast.bank.address, cast.auditor.address), 2, delay)
     platform = hand_over(platform, cast.operator, deploy_council(chain, cast.operator, config))
     council = platform.council
     step(f"a Safe 2 of 3 (operator, bank, auditor) {council.safe_address} and a timelock "
-         f"{council.timelock_address} ({COUNCIL_DELAY // 3600} h delay) now hold every admin role; "
+         f"{council.timelock_address} ({f'{delay // 3600} h' if delay >= 3600 else f'{delay} s'} delay) now hold "
+         "every admin role; "
          "the operator key renounced its own")
     cash, bank = platform.cash("CNY"), cast.bank.address
     try:
@@ -244,7 +251,7 @@ def govern(platform: Platform, cast: Cast) -> Platform:
         council.execute_scheduled(cast.bank, op)
     except CouncilError:
         step("carrying it out before the delay → refused (the timelock is not ready)")
-    chain.time_travel(COUNCIL_DELAY)
+    chain.let_time_pass(delay)
     council.execute_scheduled(cast.bank, op)
     step(f"a day later the bank carried it out: its CNY mint cap is now {yuan(cash.mint_cap(bank)[0])}")
     return platform
@@ -464,6 +471,71 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
     console.print()
     for loan_id in (pledge, recv_loan, prepay, pay_loan, bad):
         console.print(loan_table(platform, cast, loan_id))
+
+
+def certificate(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> None:
+    """Xi'an Motors' payable to Baoji becomes a certificate that pays Lanzhou (tier 2) and Urumqi Trading
+    (tier 3); Urumqi sells its part to the bank; at maturity the core pays once and every holder is paid."""
+    chain, certs = platform.chain, platform.certificates
+    core, tier1, tier2, tier3, bank = cast.core, cast.supplier_a, cast.supplier_b, cast.seller, cast.bank
+    orders, wh = platform.orders, cast.warehouse
+
+    def order(buyer: LocalAccount, seller: LocalAccount, amount: int, invoiced: bool) -> int:
+        oid = orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, chain.now() + 120 * day)
+        orders.as_(seller).accept(oid)
+        orders.as_(seller).ship(oid, cast.carrier.address, wh.address)
+        if invoiced:
+            invoice(oid, seller)
+        return oid
+
+    def invoice(oid: int, seller: LocalAccount) -> None:
+        orders.as_(wh).deliver(oid)
+        orders.as_(seller).invoice(oid, f"INV-{oid:06d}", doc_hash(f"invoice-{oid}"))
+
+    axles = order(core, tier1, 120_000_00, invoiced=True)
+    # 60 days; on a network (real time) at least 90 s, for the splits, payments and sale before maturity
+    maturity = chain.now() + max(60 * day, 90)
+    issued = certs.as_(core).issue(axles, maturity)
+    cid = issued.id
+    root = certs.certificate(cid).root_part
+    step(f"certificate #{cid}: Xi'an Motors turned its payable for order #{axles} ({yuan(120_000_00)}) into a "
+         f"certificate payable in 60 days; Baoji holds part #{root}")
+    rubber = order(tier1, tier2, 50_000_00, invoiced=False)
+    part2 = certs.as_(tier1).pay(root, rubber, 50_000_00).id
+    step(f"Baoji paid its order #{rubber} from Lanzhou with {yuan(50_000_00)} of it (part #{part2})")
+    latex = order(tier2, tier3, 25_000_00, invoiced=False)
+    part3 = certs.as_(tier2).pay(part2, latex, 20_000_00).id
+    step(f"Lanzhou paid {yuan(20_000_00)} of its order #{latex} from Urumqi Trading ({yuan(25_000_00)}) with "
+         f"part #{part3}: the core's credit reached tier 3")
+    invoice(rubber, tier2)
+    invoice(latex, tier3)
+    before = platform.cash("CNY").balance(tier2.address)
+    for oid, buyer in ((axles, core), (rubber, tier1), (latex, tier2)):
+        orders.as_(buyer).settle(oid)
+    step(f"the three orders were settled: the certificate had paid orders #{axles} and #{rubber} in full, "
+         f"Lanzhou paid the {yuan(before - platform.cash('CNY').balance(tier2.address))} the certificate did "
+         f"not cover of order #{latex}")
+    price = 19_600_00
+    certs.as_(tier3).offer(part3, bank.address, price)
+    platform.cash("CNY").as_(bank).approve(certs.address, price)
+    asset = certs.as_(bank).accept_offer(part3).id
+    step(f"Urumqi Trading sold part #{part3} to Silk Road Bank for {yuan(price)} (2 % discount on the core's "
+         f"credit); the part is asset #{asset}, locked: it can no longer be split or paid on")
+    try:
+        certs.as_(tier3).split(part3, 1_000_00)
+    except ContractRevert as exc:
+        step(f"Urumqi tried to split the sold part → refused: {exc.name}")
+    chain.let_time_pass(max(60 * day, 90))  # past maturity
+    platform.cash("CNY").as_(core).approve(certs.address, 120_000_00)
+    certs.as_(core).pay_in(cid, 120_000_00)
+    paid = []
+    for part_id in (root, part2, part3):
+        claimed = certs.as_(core).claim(part_id)
+        paid.append(f"{cast.label(claimed.event['payee'])} {yuan(claimed.event['amount'])}")
+    step(f"at maturity Xi'an Motors paid {yuan(120_000_00)} once; each part claimed its share: " + ", ".join(paid))
+    c = certs.certificate(cid)
+    step(f"certificate #{cid}: face {yuan(c.face)}, paid in {yuan(c.paid_in)}, redeemed {yuan(c.redeemed)}; "
+         f"the bank's asset #{asset} is {platform.assets.asset(asset).status.name.lower()}")
 
 
 def loan_table(platform: Platform, cast: Cast, loan_id: int) -> Table:

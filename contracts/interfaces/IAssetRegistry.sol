@@ -12,7 +12,9 @@ interface IAssetRegistry {
         Receivable,
         Payable,
         WarehouseReceipt,
-        FutureGoods
+        FutureGoods,
+        /// a part of a payable certificate sold to a financier (Certificates), locked to the part
+        CertificatePart
     }
 
     /// Registered: exists but not yet financeable (a receivable before the debtor confirms it).
@@ -42,7 +44,7 @@ interface IAssetRegistry {
         bytes32 unit;
         bytes32 descriptionHash;
         bytes32 businessKey;
-        /// the loan it backs, 0 when free
+        /// the loan it backs, 0 when free (a certificate part: the part's id in Certificates)
         uint256 lockedBy;
     }
 
@@ -139,6 +141,19 @@ interface IAssetRegistry {
     /// @notice The owner withdraws a free asset from financing for good.
     function retire(uint256 assetId) external;
 
+    /// @notice Certificates: a part sold to `financier` becomes an asset it owns (obligor: the core),
+    /// keyed by (Certificates, part) and born locked to the part (`lockedBy` = `partId`).
+    function registerCertificatePart(
+        uint256 partId,
+        address financier,
+        address core,
+        uint256 orderId,
+        address currency,
+        uint256 value
+    ) external returns (uint256 assetId);
+    /// @notice Certificates: a financed part fully redeemed is unlocked and retired.
+    function releaseCertificatePart(uint256 assetId, uint256 partId) external;
+
     /// @notice LoanBook: lock an asset to a loan, pledging all its goods (receipts).
     /// @dev A future-goods right locks only while its order is accepted and not yet shipped; a receipt
     /// for an order's goods locks only to the loan holding that order's future-goods right, if any.
@@ -163,4 +178,5 @@ interface IAssetRegistry {
     function invoiceKey(address creditor, address debtor, bytes32 invoiceNumber) external pure returns (bytes32);
     function lotKey(address warehouse, bytes32 lotNumber) external pure returns (bytes32);
     function futureGoodsKey(uint256 orderId) external pure returns (bytes32);
+    function certificatePartKey(address certificates, uint256 partId) external pure returns (bytes32);
 }

@@ -49,7 +49,8 @@ interface IOrderBook {
         /// who receives the settlement: the seller unless a financing contract redirected it
         address payee;
         uint32 documentCount;
-        /// paid to the seller ahead of settlement out of loan money (prepayment financing)
+        /// paid to the seller ahead of settlement: loan money (prepayment financing) and certificate parts
+        /// (`certificatePaid`, the latter's share)
         uint256 prepaid;
     }
 
@@ -82,6 +83,11 @@ interface IOrderBook {
     event OrderDisputed(uint256 indexed orderId, address indexed by, bytes32 reasonHash);
     event DisputeResolved(uint256 indexed orderId, OrderStatus status);
     event OrderPrepaid(uint256 indexed orderId, uint256 amount, uint256 prepaid, address indexed by);
+    /// @notice `amount` of the order was paid by a certificate part; `certificatePaid` so paid in all, and
+    /// `prepaid` (which includes it) what settlement no longer asks.
+    event OrderPaidByCertificate(
+        uint256 indexed orderId, uint256 amount, uint256 certificatePaid, uint256 prepaid, address indexed by
+    );
     event SettlementRedirected(uint256 indexed orderId, address indexed payee, address indexed by);
     event DocumentAttached(
         uint256 indexed orderId, uint32 index, DocKind kind, bytes32 hash, address indexed attachedBy
@@ -149,6 +155,9 @@ interface IOrderBook {
     /// order, before it is invoiced; settlement then pays only the rest.
     function recordPrepayment(uint256 orderId, uint256 amount) external;
     /// @notice A party of the order (buyer, seller, carrier, warehouse) attaches a document hash.
+    /// @notice Certificates: `amount` of an accepted, shipped, delivered or invoiced order was paid by a
+    /// certificate part; it counts in `prepaid` (at most what is still due).
+    function recordCertificatePayment(uint256 orderId, uint256 amount) external;
     function attach(uint256 orderId, DocKind kind, bytes32 hash) external;
 
     function getOrder(uint256 orderId) external view returns (Order memory);
@@ -181,5 +190,7 @@ interface IOrderBook {
         returns (address buyer, address seller, address carrier, address warehouse, uint256 amount);
     function orderCount() external view returns (uint256);
     function isCurrency(address currency) external view returns (bool);
+    /// @notice What of the order was paid by certificate parts (included in `prepaid`).
+    function certificatePaid(uint256 orderId) external view returns (uint256);
     function hasDocument(uint256 orderId, DocKind kind) external view returns (bool);
 }

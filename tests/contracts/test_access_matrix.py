@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 from eth_account import Account
+from eth_utils import keccak
 from harness import PARTY_NAMES, reverts
 from support import (
     CONTROLLER_ROLE,
@@ -44,6 +45,8 @@ from support import (
 from vscm.chain.artifacts import load as load_artifact
 from vscm.client.platform import text32
 from vscm.client.records import DocKind, Role, Status, Tier, roles_to_mask
+
+CERTIFICATES_ROLE = keccak(text="CERTIFICATES_ROLE")
 
 # ---------------------------------------------------------------------------------------------- world
 
@@ -280,6 +283,9 @@ MATRIX: list[Row] = [
         unauthorized(FINANCE_ROLE)),
     # Only the FundTracker (FINANCE_ROLE) records loan money paid to a seller ahead of settlement.
     row("OrderBook", "recordPrepayment", lambda c: (c.orders["accepted"], 1), set(), unauthorized(FINANCE_ROLE)),
+    # Only the Certificates contract (CERTIFICATES_ROLE) records what a certificate part paid.
+    row("OrderBook", "recordCertificatePayment", lambda c: (c.orders["accepted"], 1), set(),
+        unauthorized(CERTIFICATES_ROLE)),
     row("OrderBook", "attach", lambda c: (c.orders["shipped"], int(DocKind.QUALITY_CERTIFICATE), b32("matrix:qc")),
         ORDER_PARTIES | {"carrier", "warehouse"}, not_party("OrderNotParty", "shipped")),
     *role_rows("OrderBook"),

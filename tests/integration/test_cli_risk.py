@@ -18,13 +18,14 @@ from harness import b32, make_parties, populate
 
 from vscm.chain.anvil import AnvilNode
 from vscm.chain.backends import connect
+from vscm.client.records import OrderStatus
 from vscm.errors import ContractRevert
 from vscm.wallet.keystore import Keystore
 
 pytestmark = pytest.mark.anvil
 
 VSCM = Path(sys.executable).parent / "vscm"
-SIGNERS = ("operator", "bank", "auditor", "monitor", "supplier")
+SIGNERS = ("operator", "bank", "auditor", "monitor", "supplier", "core", "supplier2", "seller")
 PASSPHRASE = "risk desk passphrase"
 
 
@@ -144,6 +145,50 @@ def test_a_payment_the_cli_refuses_is_on_chain_and_the_monitor_raises_it(desk: D
     run = desk.json("monitor", "run", "--once", "--state", str(desk.state), wallet="monitor")
     assert [(a["subject"], a["subject_id"], a["indicator"]) for a in run["alerts"]] == [
         ("loan", deal.loan_id, 103)]
+
+
+def test_a_certificate_is_paid_down_sold_and_redeemed_through_the_cli(desk: Desk) -> None:
+    """``vscm cert`` on the desk's chain (before the fraud finding evicts it): supplier2 pays the seller with
+    part of the certificate it was paid with, the seller sells its part to the bank, the core pays in and
+    every part's claim is paid; ``show`` and ``tree`` read it back, money as {amount, currency, minor}."""
+    fin = desk.fin
+    p, certs = fin.p, fin.platform.certificates
+    for label in SIGNERS:  # earlier tests sent from these accounts through the CLI
+        fin.chain.nonces.forget(getattr(p, label).address)
+    order_a = fin.order(p.core, p.supplier, 10_000_00, to=OrderStatus.INVOICED)
+    cid = certs.as_(p.core).issue(order_a, fin.now() + 30 * 86400).id
+    root = certs.certificate(cid).root_part
+    order_b = fin.order(p.supplier, p.supplier2, 6_000_00, to=OrderStatus.SHIPPED)
+    part_b = certs.as_(p.supplier).pay(root, order_b, 6_000_00).id
+    order_c = fin.order(p.supplier2, p.seller, 5_000_00, to=OrderStatus.SHIPPED)
+    fin.mint(p.bank, 3_000_00)
+    fin.mint(p.core, 10_000_00)
+    for label in ("core", "supplier2", "seller", "bank"):
+        fin.chain.nonces.forget(getattr(p, label).address)
+
+    paid = desk.json("cert", "pay", str(part_b), str(order_c), "3000", wallet="supplier2")
+    cny = {"currency": "CNY"}
+    assert paid["amount"] == {"amount": "3000.00", "minor": 3000_00, **cny} and paid["seller"] == p.seller.address
+    part_c = paid["part"]
+    desk.json("cert", "finance", str(part_c), "--financier", "bank", "--price", "2900", wallet="seller")
+    bought = desk.json("cert", "finance", str(part_c), "--accept", wallet="bank")
+    assert bought["price"] == {"amount": "2900.00", "minor": 2900_00, **cny} and bought["asset"] > 0
+    redeemed = desk.json("cert", "redeem", str(cid), "--amount", "10000", "--all", wallet="core")
+    assert redeemed[0]["action"] == "paid in" and redeemed[0]["amount"]["minor"] == 10_000_00
+    assert {(c["part"], c["payee"], c["amount"]["minor"]) for c in redeemed[1:]} == {
+        (root, p.supplier.address, 4_000_00), (part_b, p.supplier2.address, 3_000_00),
+        (part_c, p.bank.address, 3_000_00)}
+    shown = desk.json("cert", "show", str(cid))
+    assert (shown["face"]["minor"], shown["paid_in"]["minor"], shown["redeemed"]["minor"]) == (10_000_00,) * 3
+    tree = desk.json("cert", "tree", str(cid))
+    assert tree["part"] == root and tree["children"][0]["children"][0]["financier"] == p.bank.address
+    people = desk.run("cert", "tree", str(cid))
+    assert people.returncode == 0 and f"sold to {p.bank.address}" in people.stdout
+    frozen = desk.run("cert", "split", str(root), "1", wallet="supplier")
+    assert frozen.returncode == 3 and frozen.stderr.count("\n") == 1
+    assert f"CertificateInRedemption(certificateId={cid}, paidIn=1000000)" in frozen.stderr
+    for label in ("core", "supplier2", "seller", "bank", "supplier"):
+        fin.chain.nonces.forget(getattr(p, label).address)
 
 
 def test_a_monitor_raises_an_alert_by_hand_and_others_cannot(desk: Desk, diverted: dict[str, Any]) -> None:

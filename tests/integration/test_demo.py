@@ -83,8 +83,10 @@ def test_final_balances_conserve_the_money_minted(lines: list[str]) -> None:
     line_with(lines, "total supply", "CNY 3,750,000.00", "USD 60,000.00")
     # The embedded clock ticks one second a block, so interest (and these balances) are exact. Xi'an
     # Motors' CNY 120,000.00 guarantee of the watched pledge, still running, is held by the LoanBook.
-    line_with(lines, "Xi'an Motors (core)", "CNY 456,477.86", "USD 42,500.00")
-    line_with(lines, "Urumqi Trading", "CNY 98,614.30", "USD 17,500.00")  # F-02: the remainder is carried
+    # Step 8c: Xi'an Motors paid its certificate's CNY 120,000.00 in (its order was settled at nothing more);
+    # Urumqi Trading got CNY 19,600.00 for its part and CNY 5,000.00 of settlement the part did not cover.
+    line_with(lines, "Xi'an Motors (core)", "CNY 336,477.86", "USD 42,500.00")
+    line_with(lines, "Urumqi Trading", "CNY 123,214.30", "USD 17,500.00")  # F-02: the remainder is carried
 
 
 def test_each_financing_mode_runs_to_repayment(lines: list[str]) -> None:
@@ -137,6 +139,18 @@ def test_the_oracles_margin_call_reaches_the_control_mechanism(lines: list[str])
     passed = line_with(lines, "the oracle passed the margin call and the breach to the control mechanism")
     assert breach < call < passed
     line_with(lines, "anyone can prove a reading", "is in batch 3")
+
+
+def test_a_certificate_carries_the_cores_credit_to_tier_3_and_every_holder_is_paid(lines: list[str]) -> None:
+    issued = line_with(lines, "certificate #1: Xi'an Motors turned its payable", "CNY 120,000.00", "Baoji holds part")
+    tier3 = line_with(lines, "Lanzhou paid CNY 20,000.00 of its order", "the core's credit reached tier 3")
+    settled = line_with(lines, "the three orders were settled", "Lanzhou paid the CNY 5,000.00")
+    sold = line_with(lines, "Urumqi Trading sold part #3 to Silk Road Bank for CNY 19,600.00", "locked")
+    refused = line_with(lines, "Urumqi tried to split the sold part", "refused: CertificatePartLocked")
+    paid = line_with(lines, "at maturity Xi'an Motors paid CNY 120,000.00 once", "Baoji Steel Parts CNY 70,000.00",
+                     "Lanzhou Rubber Co. CNY 30,000.00", "Silk Road Bank CNY 20,000.00")
+    done = line_with(lines, "face CNY 120,000.00, paid in CNY 120,000.00, redeemed CNY 120,000.00", "retired")
+    assert issued < tier3 < settled < sold < refused < paid < done < line_with(lines, "replayed blocks", "→ clean")
 
 
 def test_the_auditor_replays_the_history_without_a_difference(lines: list[str]) -> None:

@@ -47,6 +47,7 @@ CONTRACT_FIELDS: dict[str, str] = {
     "risk": "RiskControl",
     "oracle": "TelemetryOracle",
     "consents": "ConsentRegistry",
+    "certificates": "Certificates",
 }
 
 #: Artifact name -> what a replay of that contract cannot rebuild or check (state no event carries):

@@ -28,7 +28,7 @@ DEFAULT_CURRENCIES = ("CNY", "USD")
 DEFAULT_GRACE_PERIOD = 7 * 86_400
 PLATFORM_CONTRACTS = (
     "MemberRegistry", "PlatformCash", "OrderBook", "AssetRegistry", "FundTracker", "LoanBook", "RiskControl",
-    "TelemetryOracle", "ConsentRegistry",
+    "TelemetryOracle", "ConsentRegistry", "Certificates",
 )
 
 
@@ -53,7 +53,9 @@ def deploy_platform(
     """Deploy every platform contract, wire them together and seal the wiring; hand governance to a council.
 
     Contracts: MemberRegistry, one PlatformCash per currency, OrderBook, AssetRegistry, FundTracker,
-    LoanBook, RiskControl, TelemetryOracle and ConsentRegistry (no admin, nothing to wire). Wiring (:func:`wire_platform`): each currency is registered in the OrderBook; the
+    LoanBook, RiskControl, TelemetryOracle, ConsentRegistry (no admin, nothing to wire) and Certificates (no
+    admin; wired into the others: a payment agent of each currency, records certificate payments on orders,
+    registers financed parts born locked, alerts RiskControl on late certificates). Wiring (:func:`wire_platform`): each currency is registered in the OrderBook; the
     OrderBook, LoanBook and FundTracker become payment agents of each PlatformCash (so a suspended buyer
     can still settle and a suspended borrower still repay); the LoanBook may lock assets, open tracked
     funds and redirect settlements; the FundTracker may record prepayments on orders; RiskControl
@@ -122,6 +124,8 @@ def deploy_contracts(
     oracle = chain.sender.deploy(operator, "TelemetryOracle", registry, orders, assets, loans, operator.address)
     # No admin and nothing to wire: each member writes only its own consents.
     consents = chain.sender.deploy(operator, "ConsentRegistry", registry)
+    # No admin either: the contracts it calls are fixed at construction; it is wired into them below.
+    certificates = chain.sender.deploy(operator, "Certificates", registry, orders, assets, risk)
     deployment = Deployment(
         network=network or chain.name,
         chain_id=int(chain.chain_id),
@@ -137,6 +141,7 @@ def deploy_contracts(
         risk=risk,
         oracle=oracle,
         consents=consents,
+        certificates=certificates,
     )
     return Platform(chain, deployment)
 
@@ -161,6 +166,14 @@ def wire_platform(platform: Platform, deployer: LocalAccount) -> None:
     # The oracle raises its margin calls and breaches on loans as RiskControl alerts.
     platform.risk.as_(op).grant_detector(oracle)
     platform.oracle.as_(op).set_alert_sink(risk)
+    # Certificates record payments on orders, lock financed parts, alert on late cores, and move money
+    # (a restricted core pays in; claims go to any holder).
+    certificates = d.certificates
+    for code in d.cash:
+        platform.cash(code).as_(op).set_agent(certificates, True)
+    platform.orders.as_(op).grant(platform.orders.role("CERTIFICATES_ROLE"), certificates)
+    platform.assets.as_(op).grant(platform.assets.role("CERTIFICATES_ROLE"), certificates)
+    platform.risk.as_(op).grant_detector(certificates)
 
 
 def deploy_council(chain: Any, deployer: LocalAccount, config: CouncilConfig) -> tuple[str, str]:

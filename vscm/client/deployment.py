@@ -37,6 +37,8 @@ class Deployment:
     oracle: str = ""
     #: the ConsentRegistry: members' consents to lenders reading their profile (empty before it existed)
     consents: str = ""
+    #: Certificates: the core's splittable payable certificates (empty before it existed)
+    certificates: str = ""
     #: the council's Safe (k-of-n of the consortium) and TimelockController (admin of every contract);
     #: empty when the deployment has no council
     council_safe: str = ""
@@ -85,7 +87,8 @@ class Deployment:
         for name in _ADDRESS_FIELDS:
             if name in data:
                 _check_address(name, data[name],
-                               optional=name in ("risk", "oracle", "consents", "council_safe", "council_timelock"))
+                               optional=name in ("risk", "oracle", "consents", "certificates", "council_safe",
+                                                 "council_timelock"))
         for name in ("cash", "artifacts"):
             if name in data and not (isinstance(data[name], dict)
                                      and all(isinstance(k, str) and isinstance(v, str) for k, v in data[name].items())):
@@ -118,7 +121,7 @@ class Deployment:
 
 
 _ADDRESS_FIELDS = ("operator", "registry", "orders", "assets", "funds", "loans", "risk", "oracle", "consents",
-                   "council_safe", "council_timelock")
+                   "certificates", "council_safe", "council_timelock")
 _ADDRESS = re.compile(r"0[xX][0-9a-fA-F]{40}")
 
 

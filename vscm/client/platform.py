@@ -15,6 +15,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from vscm.chain.artifacts import load as load_artifact
+from vscm.client.certificates import CertificatesFacade
 from vscm.client.consent import ConsentFacade
 from vscm.client.deployment import Deployment
 from vscm.client.facade import Facade as _Facade
@@ -524,6 +525,7 @@ class Platform:
         self._oracle = OracleFacade(self, bind(deployment.oracle, "TelemetryOracle")) if deployment.oracle else None
         self._risk = bind(deployment.risk, "RiskControl") if deployment.risk else None
         self._consents = bind(deployment.consents, "ConsentRegistry") if deployment.consents else None
+        self._certificates = bind(deployment.certificates, "Certificates") if deployment.certificates else None
 
     @property
     def oracle(self) -> OracleFacade:
@@ -546,6 +548,13 @@ class Platform:
             raise NotFound(f"deployment {self.deployment.network} has no ConsentRegistry: redeploy with "
                            "`vscm deploy`")
         return ConsentFacade(self, self._consents)
+
+    @property
+    def certificates(self) -> CertificatesFacade:
+        """The Certificates facade (:class:`vscm.client.certificates.CertificatesFacade`)."""
+        if self._certificates is None:
+            raise NotFound(f"deployment {self.deployment.network} has no Certificates: redeploy with `vscm deploy`")
+        return CertificatesFacade(self, self._certificates)
 
     @property
     def council(self) -> Any:

@@ -209,6 +209,7 @@ class AssetKind(IntEnum):
     PAYABLE = 1
     WAREHOUSE_RECEIPT = 2
     FUTURE_GOODS = 3
+    CERTIFICATE_PART = 4
 
 
 class AssetStatus(IntEnum):

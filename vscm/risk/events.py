@@ -57,7 +57,8 @@ Record = ChainEvent | FailedCall
 class Indicator(IntEnum):
     """Risk indicator codes (uint16 on chain), shared with RiskControl and the on-chain detectors.
 
-    1xx cash flow, 2xx transactions, 3xx raised by the telemetry oracle itself, 4xx collusion.
+    1xx cash flow, 2xx transactions, 3xx raised by the telemetry oracle itself, 4xx collusion, 5xx payable
+    certificates (501, a certificate late at maturity, is raised by the Certificates contract itself).
     """
 
     def __new__(cls, value: int, doc: str) -> Self:
@@ -107,6 +108,16 @@ class Indicator(IntEnum):
         402,
         ("A receivable or payable registered between members on an order that was never shipped by an "
         "independent carrier."),
+    )
+    CERTIFICATE_ROUND_TRIP = (
+        502,
+        ("A part of a payable certificate was paid back round to the core enterprise that issued it: the "
+         "core's promise paying the core."),
+    )
+    CERTIFICATE_WITHOUT_SHIPMENT = (
+        503,
+        ("A payable certificate was issued for, or a part of one paid, an order that was not shipped by an "
+         "independent carrier."),
     )
 
 

@@ -35,6 +35,10 @@ Rules (thresholds in ``thresholds.toml``):
   each other.
 * 402 receivable without shipment: a receivable or payable registered on an order that was not
   shipped, or shipped by its own buyer or seller as carrier; again on the loan if it is financed.
+* 502 certificate round trip: a certificate part paid (``PartSplit``) to the core that issued the
+  certificate, on the certificate's chain.
+* 503 certificate without shipment: a certificate issued for, or a part paid on, an order that was not
+  shipped, or shipped by its own buyer or seller as carrier, on the certificate's chain.
 
 A member-level signal (101, 202 of an unfinanced order, 203 without a loan) targets each open
 disbursed loan of the member, otherwise the member's supply chain; with neither it is dropped.
@@ -150,6 +154,8 @@ class RiskEngine:
             ("FundTracker", "FundsOpened"): self._funds_opened,
             ("FundTracker", "FundsMoved"): self._funds_moved,
             ("PlatformCash", "Transfer"): self._transfer,
+            ("Certificates", "CertificateIssued"): self._certificate_issued,
+            ("Certificates", "PartSplit"): self._part_split,
         }
         for key in ORACLE_EVENTS:
             self._handlers[key] = self._oracle
@@ -442,6 +448,47 @@ class RiskEngine:
         asset["suspect"] = evidence
         return self._finding("chain", o["chain"], Indicator.RECEIVABLE_WITHOUT_SHIPMENT, Severity.HIGH,
                              f"asset:{aid}", evidence, ev.block)
+
+    # ------------------------------------------------------------------ 502, 503 payable certificates
+
+    def _certificate_issued(self, ev: ChainEvent) -> list[Finding]:
+        a = ev.args
+        # Kept beside the saved state's keys (``setdefault``): a state saved before certificates loads.
+        certs = self.s.setdefault("certificates", {})
+        certs[_id(a["certificateId"])] = {"core": addr(a["core"]), "chain": int(a["chainId"])}
+        return self._unshipped_by_certificate(_id(a["certificateId"]), _id(a["orderId"]), int(a["face"]), ev)
+
+    def _part_split(self, ev: ChainEvent) -> list[Finding]:
+        a = ev.args
+        cid, order_id = _id(a["certificateId"]), _id(a["orderId"])
+        cert = self.s.setdefault("certificates", {}).get(cid)
+        if cert is None or order_id == "0":
+            return []  # a certificate issued before the engine's history, or a piece kept aside
+        out: list[Finding] = []
+        if addr(a["to"]) == cert["core"]:
+            evidence = {"certificate": int(cid), "part": int(a["child"]), "parent": int(a["parent"]),
+                        "from": addr(a["from"]), "core": cert["core"], "order": int(order_id),
+                        "amount": int(a["amount"]), "tx": ev.tx}
+            out += self._finding("chain", cert["chain"], Indicator.CERTIFICATE_ROUND_TRIP, Severity.HIGH,
+                                 f"part:{cid}:{int(a['child'])}", evidence, ev.block)
+        return out + self._unshipped_by_certificate(cid, order_id, int(a["amount"]), ev, part=int(a["child"]))
+
+    def _unshipped_by_certificate(self, cid: str, order_id: str, amount: int, ev: ChainEvent,
+                                  part: int = 0) -> list[Finding]:
+        o = self.s["orders"].get(order_id)
+        cert = self.s["certificates"][cid]
+        if o is None:
+            return []
+        if o["carrier"] is None:
+            why = "never shipped"
+        elif o["carrier"] in (o["buyer"], o["seller"]):
+            why = "carried by its own buyer or seller"
+        else:
+            return []
+        evidence = {"certificate": int(cid), "part": part, "order": int(order_id), "buyer": o["buyer"],
+                    "seller": o["seller"], "amount": amount, "carrier": o["carrier"], "why": why, "tx": ev.tx}
+        return self._finding("chain", cert["chain"], Indicator.CERTIFICATE_WITHOUT_SHIPMENT, Severity.MEDIUM,
+                             f"order:{cid}:{order_id}", evidence, ev.block)
 
     def _asset_locked(self, ev: ChainEvent) -> list[Finding]:
         aid, lid = _id(ev.args["assetId"]), _id(ev.args["loanId"])

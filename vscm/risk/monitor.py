@@ -89,6 +89,8 @@ class EventSource:
         contracts += [("PlatformCash", platform.cash(code).contract) for code in platform.currencies]
         if platform.deployment.risk:
             contracts.append(("RiskControl", platform.risk.contract))
+        if platform.deployment.certificates:
+            contracts.append(("Certificates", platform.certificates.contract))
         self.contracts = {str(c.address): (name, c) for name, c in contracts}
         self._events: dict[tuple[str, bytes], tuple[str, Any]] = {}
         for address, (name, contract) in self.contracts.items():

@@ -31,12 +31,13 @@ ORDERBOOK = member(0xB3)
 REGISTRY = member(0xB4)
 ASSETS = member(0xB5)
 ORACLE = member(0xB6)
+CERTIFICATES = member(0xB7)
 
 CORE, SUP_A, SUP_B, DIST, CARRIER, WAREHOUSE, BANK, OUTSIDER = (member(0x100 + i) for i in range(8))
 CHAIN = 1
 
 ADDRESSES = {"LoanBook": LOANBOOK, "FundTracker": FUNDS, "OrderBook": ORDERBOOK, "MemberRegistry": REGISTRY,
-             "AssetRegistry": ASSETS, "TelemetryOracle": ORACLE}
+             "AssetRegistry": ASSETS, "TelemetryOracle": ORACLE, "Certificates": CERTIFICATES}
 
 
 @dataclass
@@ -282,6 +283,24 @@ class Stream:
         self._begin(f"breach{asset}{lid}{kind}{len(self.records)}")
         self.emit("TelemetryOracle", "BreachDetected", kind=0, targetId=asset, breach=kind, batchId=1, loanId=lid,
                   observed=0)
+
+    # ---------------------------------------------------------------- payable certificates
+
+    def issue_certificate(self, oid: int, face: int, cid: int = 1, root: int = 1) -> None:
+        """The order's buyer (the core) issues certificate `cid` for it; the root part to its seller."""
+        self._begin(f"issue{cid}")
+        o = self.orders[oid]
+        self.emit("Certificates", "CertificateIssued", certificateId=cid, core=o["buyer"], orderId=oid,
+                  rootPart=root, seller=o["seller"], currency=o["currency"], face=face,
+                  maturity=self.time + 90 * DAY, chainId=CHAIN)
+
+    def pay_certificate(self, parent: int, child: int, oid: int, amount: int, cid: int = 1) -> None:
+        """The order's buyer pays `amount` of part `parent` to its seller as part `child` (0 order: kept)."""
+        self._begin(f"certpay{child}")
+        o = self.orders[oid] if oid else None
+        holder = o["buyer"] if o else self.orders[1]["seller"]
+        self.emit("Certificates", "PartSplit", certificateId=cid, parent=parent, child=child,
+                  **{"from": holder}, to=o["seller"] if o else holder, orderId=oid, amount=amount)
 
     def margin_call(self, lid: int, asset: int) -> None:
         self._begin(f"margin{asset}{lid}{len(self.records)}")

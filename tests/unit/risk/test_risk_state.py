@@ -36,6 +36,12 @@ def fraud_stream() -> Stream:
     s.accept(fake)
     s.attach_invoice_document(fake)
     s.receivable(fake)
+    paid = s.place(CORE, SUP_A, 70_000)  # a certificate for an order never shipped, paid back to the core
+    s.accept(paid)
+    s.issue_certificate(paid, 70_000)
+    back = s.place(SUP_A, CORE, 20_000)
+    s.accept(back)
+    s.pay_certificate(1, 2, back, 20_000)
     s.wait(40 * DAY)
     s.pay(CORE, SUP_A, 1)
     return s
