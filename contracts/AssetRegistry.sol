@@ -218,10 +218,10 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
         uint256 value
     ) external onlyRole(CERTIFICATES_ROLE) returns (uint256 assetId) {
         if (partId > type(uint64).max) revert AssetOutOfRange(partId, type(uint64).max);
-        assetId = _register(
-            AssetKind.CertificatePart, AssetStatus.Confirmed, certificatePartKey(msg.sender, partId), financier, core,
-            orderId, currency, value
-        );
+        bytes32 key = certificatePartKey(msg.sender, partId);
+        assetId = _register(AssetKind.CertificatePart, AssetStatus.Confirmed, key, financier, core, orderId, currency, value);
+        // Kept as is, like a lot's: the part id it comes from is not on the asset once it is released.
+        _assets[assetId].lotKey = key;
         emit AssetConfirmed(assetId, msg.sender);
         // Born locked to its part (after the mint, which a lock would refuse): one part, one pledge.
         _assets[assetId].lockedBy = uint64(partId);
@@ -371,10 +371,11 @@ contract AssetRegistry is IAssetRegistry, ERC721, AccessControl {
     // ---------------------------------------------------------------- internal
 
     /// The business key an asset was registered under: an invoice's from its order (whose number
-    /// never changes once invoiced), a future-goods right's from its order id, a lot's as kept.
+    /// never changes once invoiced), a future-goods right's from its order id, a lot's and a certificate
+    /// part's as kept.
     function _businessKey(StoredAsset storage a) internal view returns (bytes32) {
         if (a.status == AssetStatus.None) return bytes32(0);
-        if (a.kind == AssetKind.WarehouseReceipt) return a.lotKey;
+        if (a.kind == AssetKind.WarehouseReceipt || a.kind == AssetKind.CertificatePart) return a.lotKey;
         if (a.kind == AssetKind.FutureGoods) return futureGoodsKey(a.orderId);
         (address buyer, address seller,,,, bytes32 number) = orders.orderClaim(a.orderId);
         return invoiceKey(seller, buyer, number);

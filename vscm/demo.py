@@ -228,10 +228,10 @@ def govern(platform: Platform, cast: Cast, day: int = DAY) -> Platform:
     config = CouncilConfig((cast.operator.address, cast.bank.address, cast.auditor.address), 2, delay)
     platform = hand_over(platform, cast.operator, deploy_council(chain, cast.operator, config))
     council = platform.council
-    step(f"a Safe 2 of 3 (operator, bank, auditor) {council.safe_address} and a timelock "
-         f"{council.timelock_address} ({f'{delay // 3600} h' if delay >= 3600 else f'{delay} s'} delay) now hold "
-         "every admin role; "
+    period = f"{delay // 3600} h" if delay >= 3600 else f"{delay} s"
+    step(f"a Safe 2 of 3 (operator, bank, auditor) and a timelock ({period} delay) now hold every admin role; "
          "the operator key renounced its own")
+    step(f"the council's Safe {council.safe_address}, its timelock {council.timelock_address}")
     cash, bank = platform.cash("CNY"), cast.bank.address
     try:
         cash.as_(cast.operator).set_mint_cap(bank, RAISED_MINT_CAP)

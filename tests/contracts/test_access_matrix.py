@@ -221,8 +221,10 @@ MATRIX: list[Row] = [
         unauthorized(CONTROLLER_ROLE)),
     row("MemberRegistry", "reinstate", lambda c: (c.address("supplier2"),), OPERATOR,
         unauthorized(CONTROLLER_ROLE)),
+    # Eviction is final: the council's timelock (DEFAULT_ADMIN_ROLE; the operator key in a world without a
+    # council) or the controller, not the operator role alone.
     row("MemberRegistry", "evict", lambda c: (c.address("supplier"), b32("matrix:reason")), OPERATOR,
-        unauthorized(CONTROLLER_ROLE)),
+        unauthorized(DEFAULT_ADMIN_ROLE)),
     row("MemberRegistry", "createChain", lambda c: (text32("Matrix chain"),), {"core2"},
         Refusal("NotCoreEnterprise", {"member": CALLER}),
         {"core": Refusal("AlreadyInChain", {"member": CALLER, "chainId": chain_id})}),
@@ -236,7 +238,7 @@ MATRIX: list[Row] = [
         Refusal("NotInChain", {"member": CALLER, "chainId": 0}),
         {"core": Refusal("CoreCannotLeave", {"chainId": chain_id}), "supplier2": not_active(Status.SUSPENDED)}),
     row("MemberRegistry", "evictChain", lambda c: (c.chain_id, b32("matrix:evidence")), OPERATOR,
-        unauthorized(CONTROLLER_ROLE)),
+        unauthorized(DEFAULT_ADMIN_ROLE)),
     # Only the control mechanism (RiskControl, CONTROLLER_ROLE) puts a chain under investigation.
     row("MemberRegistry", "setInvestigation", lambda c: (c.chain_id, c.far), set(), unauthorized(CONTROLLER_ROLE)),
     *role_rows("MemberRegistry"),

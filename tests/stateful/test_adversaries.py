@@ -197,6 +197,8 @@ class AdversarialMachine(FinancingMachine):
             return p.oracle.contract
         if call.contract == "ConsentRegistry":
             return p.consents.contract
+        if call.contract == "Certificates":
+            return p.certificates.contract
         return {"MemberRegistry": p.members, "OrderBook": p.orders, "AssetRegistry": p.assets,
                 "LoanBook": p.loans, "FundTracker": p.funds}[call.contract].contract
 
@@ -325,7 +327,8 @@ class AdversarialMachine(FinancingMachine):
                 elif log.name == "Approval" and log.address == self.d.assets:
                     self.model.asset_approvals[int(log.args["tokenId"])] = log.args["approved"]
                 elif log.name == "ApprovalForAll" and log.address == self.d.assets:
-                    pair = (log.args["owner"], log.args["operator"])
+                    # ERC-721's names (owner, operator); the decoder may use ERC-1155's (account, operator)
+                    pair = (log.args.get("owner", log.args.get("account")), log.args["operator"])
                     if log.args["approved"]:
                         self.model.asset_operators.add(pair)
                     else:

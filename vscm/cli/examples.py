@@ -82,6 +82,12 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "risk alerts": ("vscm risk alerts", "vscm risk alerts --lender bank --json"),
     "risk show": ("vscm risk show 1", "vscm risk show 1 --json"),
     "risk decide": ("vscm risk decide 3 recall --wallet bank", "vscm risk decide 3 continue --wallet bank"),
+    "council show": ("vscm council show", "vscm council show 0x3f2a… --json"),
+    "council propose": ("vscm council propose cash:CNY setMintCap bank 2000000000 --wallet bank",
+                        'vscm council propose members suspend supplier "licence expired" --now --wallet operator'),
+    "council approve": ("vscm council approve 0x3f2a… --wallet auditor",),
+    "council execute": ("vscm council execute 0x3f2a… --wallet bank",),
+    "council pending": ("vscm council pending", "vscm council pending --json"),
     "risk raise": (("vscm risk raise --loan 3 --indicator 103 --severity high --evidence file:evidence.json "
                    "--wallet monitor"),),
     "risk lapse": ("vscm risk lapse 3 --wallet operator",),
