@@ -112,43 +112,31 @@ def postgres_bindir(path: str | None = None) -> Path:
                        f"{POSTGRES_PACKAGE} package (`make install` does it as root)")
 
 
-def chromium_binary(path: str | None = None) -> Path:
-    """Debian's ``chromium`` browser (``/usr/bin/chromium``), which the console's browser tests drive.
+def debian_binary(command: str, package: str, what: str, path: str | None = None) -> Path:
+    """The path of ``command``, which Debian's ``package`` installs (``make install`` does it as root).
 
     Raises:
-        ServiceError: it is not installed, with the package that brings it.
+        ServiceError: it is not installed, naming ``what`` it is and the package that brings it.
     """
-    found = shutil.which("chromium", path=path)
+    found = shutil.which(command, path=path)
     if found is None:
-        raise ServiceError(f"the chromium browser is missing: install Debian's {CHROMIUM_PACKAGE} package "
-                           "(`make install` does it as root)")
+        raise ServiceError(f"{what} is missing: install Debian's {package} package (`make install` does it as root)")
     return Path(found)
+
+
+def chromium_binary(path: str | None = None) -> Path:
+    """Debian's ``chromium`` browser (``/usr/bin/chromium``), which the console's browser tests drive."""
+    return debian_binary("chromium", CHROMIUM_PACKAGE, "the chromium browser", path)
 
 
 def wrk_binary(path: str | None = None) -> Path:
-    """Debian's ``wrk`` (an HTTP load generator in C), which the console's bench runs in a second process.
-
-    Raises:
-        ServiceError: it is not installed, with the package that brings it.
-    """
-    found = shutil.which("wrk", path=path)
-    if found is None:
-        raise ServiceError(f"the wrk load generator is missing: install Debian's {WRK_PACKAGE} package "
-                           "(`make install` does it as root)")
-    return Path(found)
+    """Debian's ``wrk`` (an HTTP load generator in C), which the console's bench runs in a second process."""
+    return debian_binary("wrk", WRK_PACKAGE, "the wrk load generator", path)
 
 
 def hyperfine_binary(path: str | None = None) -> Path:
-    """Debian's ``hyperfine``, which ``make bench`` times the CLI's commands with.
-
-    Raises:
-        ServiceError: it is not installed, with the package that brings it.
-    """
-    found = shutil.which("hyperfine", path=path)
-    if found is None:
-        raise ServiceError(f"hyperfine is missing: install Debian's {HYPERFINE_PACKAGE} package "
-                           "(`make install` does it as root)")
-    return Path(found)
+    """Debian's ``hyperfine``, which ``make bench`` times the CLI's commands with."""
+    return debian_binary("hyperfine", HYPERFINE_PACKAGE, "hyperfine", path)
 
 
 def _version_key(name: str) -> tuple[int, ...]:
