@@ -78,7 +78,7 @@ class Asset(_Record):
     """A financeable asset (``vscm asset show|list``)."""
 
     asset_id: int
-    kind: Literal["RECEIVABLE", "PAYABLE", "WAREHOUSE_RECEIPT", "FUTURE_GOODS"]
+    kind: Literal["RECEIVABLE", "PAYABLE", "WAREHOUSE_RECEIPT", "FUTURE_GOODS", "CERTIFICATE_PART"]
     status: str
     owner: Address
     issuer: Address
