@@ -436,11 +436,8 @@ class RiskEngine:
         o = self.s["orders"].get(order_id)
         if kind not in (ASSET_RECEIVABLE, ASSET_PAYABLE) or o is None:
             return []
-        if o["carrier"] is None:
-            why = "never shipped"
-        elif o["carrier"] in (o["buyer"], o["seller"]):
-            why = "carried by its own buyer or seller"
-        else:
+        why = _unshipped(o)
+        if why is None:
             return []
         evidence = {"asset": int(aid), "kind": "receivable" if kind == ASSET_RECEIVABLE else "payable",
                     "order": int(order_id), "creditor": o["seller"], "debtor": o["buyer"], "value": int(a["value"]),
@@ -479,11 +476,8 @@ class RiskEngine:
         cert = self.s["certificates"][cid]
         if o is None:
             return []
-        if o["carrier"] is None:
-            why = "never shipped"
-        elif o["carrier"] in (o["buyer"], o["seller"]):
-            why = "carried by its own buyer or seller"
-        else:
+        why = _unshipped(o)
+        if why is None:
             return []
         evidence = {"certificate": int(cid), "part": part, "order": int(order_id), "buyer": o["buyer"],
                     "seller": o["seller"], "amount": amount, "carrier": o["carrier"], "why": why, "tx": ev.tx}
@@ -784,3 +778,12 @@ def _payout_v2(p: dict[str, Any]) -> dict[str, Any]:
     payee = max(0, p["amount"] - p["returned"] - sum(v for v, _ in others.values()))
     p["holders"] = {p["payee"]: [payee, 0], **others}
     return p
+
+
+def _unshipped(order: dict[str, Any]) -> str | None:
+    """Why an order's goods did not really move (indicators 402 and 503), or None when an outside carrier took them."""
+    if order["carrier"] is None:
+        return "never shipped"
+    if order["carrier"] in (order["buyer"], order["seller"]):
+        return "carried by its own buyer or seller"
+    return None
