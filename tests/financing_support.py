@@ -144,7 +144,7 @@ class Fin:
               to: OrderStatus = OrderStatus.ACCEPTED, currency: str = "CNY", due_in: int = 365 * DAY) -> int:
         """A new order driven along the happy path up to `to` (carrier and warehouse of the world)."""
         orders = self.platform.orders
-        oid = int(orders.as_(buyer).place(seller.address, self.w.chain_id, currency, amount, self.now() + due_in))
+        oid = int(orders.as_(buyer).place(seller.address, self.w.chain_id, currency, amount, self.now() + due_in).id)
         steps = (
             (OrderStatus.ACCEPTED, lambda: orders.as_(seller).accept(oid)),
             (OrderStatus.SHIPPED, lambda: orders.as_(seller).ship(oid, self.p.carrier.address,
@@ -186,7 +186,7 @@ class Fin:
         self._lots += 1
         return int(self.platform.assets.as_(warehouse or self.p.warehouse).register_receipt(
             (owner or self.p.supplier).address, lot or f"LOT-{self._lots:04d}", quantity, "t", currency, value,
-            b32(f"lot-{self._lots}"), order_id=order_id))
+            b32(f"lot-{self._lots}"), order_id=order_id).id)
 
     def receivable(self, creditor: LocalAccount | None = None, debtor: LocalAccount | None = None,
                    amount: int = 180_000_00, confirm: bool = True) -> tuple[int, int]:
@@ -194,7 +194,7 @@ class Fin:
         (and confirmed by the debtor); returns (asset id, order id)."""
         creditor, debtor = creditor or self.p.supplier2, debtor or self.p.core
         oid = self.order(debtor, creditor, amount, OrderStatus.INVOICED)
-        asset = int(self.platform.assets.as_(creditor).register_receivable(oid))
+        asset = int(self.platform.assets.as_(creditor).register_receivable(oid).id)
         if confirm:
             self.platform.assets.as_(debtor).confirm_receivable(asset)
         return asset, oid
@@ -205,7 +205,7 @@ class Fin:
         returns (asset id, order id)."""
         supplier, core = supplier or self.p.supplier, core or self.p.core
         oid = self.order(core, supplier, amount, OrderStatus.INVOICED)
-        return int(self.platform.assets.as_(core).register_payable(oid)), oid
+        return int(self.platform.assets.as_(core).register_payable(oid).id), oid
 
     def future_goods(self, buyer: LocalAccount | None = None, seller: LocalAccount | None = None,
                      amount: int = 250_000_00) -> tuple[int, int]:
@@ -213,7 +213,7 @@ class Fin:
         registered by the buyer; returns (asset id, order id)."""
         buyer, seller = buyer or self.p.seller, seller or self.p.core
         oid = self.order(buyer, seller, amount, OrderStatus.ACCEPTED)
-        return int(self.platform.assets.as_(buyer).register_future_goods(oid)), oid
+        return int(self.platform.assets.as_(buyer).register_future_goods(oid).id), oid
 
     # ---- loans
 
@@ -222,7 +222,7 @@ class Fin:
               guarantor: LocalAccount | None = None) -> int:
         return int(self.platform.loans.as_(borrower).apply(
             mode, asset_id, (lender or self.p.bank).address, terms.principal, terms.rate_bps, terms.term,
-            purpose_order_id, guarantor.address if guarantor else None))
+            purpose_order_id, guarantor.address if guarantor else None).id)
 
     def disburse(self, deal: Deal) -> Any:
         """The lender gets the principal minted (it holds no cash otherwise), allows the LoanBook to take

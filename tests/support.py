@@ -95,7 +95,7 @@ def invoiced_order(platform: Platform, buyer: LocalAccount, seller: LocalAccount
     """
     orders = platform.orders
     now = platform.chain.now()
-    order_id = orders.as_(buyer).place(seller.address, chain_id, currency, amount, now + 30 * 86400)
+    order_id = orders.as_(buyer).place(seller.address, chain_id, currency, amount, now + 30 * 86400).id
     orders.as_(seller).accept(order_id)
     orders.as_(seller).ship(order_id, carrier.address, warehouse.address)
     orders.as_(warehouse).deliver(order_id)
@@ -109,9 +109,9 @@ def usd_pledge_loan(platform: Platform, principal: int) -> int:
     chain_id = platform.members.member(cast.core.address).chain_id
     platform.cash("USD").as_(cast.bank).mint(cast.bank.address, principal, keccak(text="index:usd-reserves"))
     lot = platform.assets.as_(cast.warehouse).register_receipt(cast.supplier_a.address, "XY-USD-0001", 40, "t", "USD",
-                                                               4 * principal, doc_hash("lot: 40 t alloy"))
+                                                               4 * principal, doc_hash("lot: 40 t alloy")).id
     order = platform.orders.as_(cast.supplier_a).place(cast.supplier_b.address, chain_id, "USD", principal,
-                                                       platform.chain.now() + 90 * DAY)
+                                                       platform.chain.now() + 90 * DAY).id
     platform.orders.as_(cast.supplier_b).accept(order)
     return originate(platform, Origination(LoanMode.PLEDGE, lot, cast.supplier_a, cast.bank, principal, 600, 60 * DAY,
                                            5_000, order, guarantor=cast.core, supervisor=cast.warehouse.address))

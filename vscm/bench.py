@@ -207,7 +207,7 @@ def measure_core() -> OrderedDict[str, int]:
     chain.note("MemberRegistry.updateCredential")
     m.as_(cast.operator).update_credential(cast.carrier.address, keccak(text="c2"), year + 1)
     chain.note("MemberRegistry.createChain")
-    cid = m.as_(cast.core).create_chain("Chain")
+    cid = m.as_(cast.core).create_chain("Chain").id
     chain.note("MemberRegistry.requestJoin")
     m.as_(cast.supplier_a).request_join(cid)
     chain.note("MemberRegistry.approveJoin")
@@ -226,7 +226,7 @@ def measure_core() -> OrderedDict[str, int]:
     p.cash("CNY").as_(cast.bank).burn(500_00, keccak(text="w1"))
     o = p.orders
     chain.note("OrderBook.place (domestic)")
-    oid = o.as_(cast.core).place(cast.supplier_a.address, cid, "CNY", 10_000_00, now + 86400 * 30)
+    oid = o.as_(cast.core).place(cast.supplier_a.address, cid, "CNY", 10_000_00, now + 86400 * 30).id
     chain.note("OrderBook.attach")
     o.as_(cast.core).attach(oid, DocKind.CONTRACT, doc_hash("contract"))
     chain.note("OrderBook.accept")
@@ -240,10 +240,10 @@ def measure_core() -> OrderedDict[str, int]:
     chain.note("OrderBook.settle")
     o.as_(cast.core).settle(oid)
     chain.note("OrderBook.place (overseas)")
-    oid2 = o.as_(cast.seller).place(cast.core.address, cid, "CNY", 5_000_00, now + 86400 * 30, True, "FOB", "KZ")
+    oid2 = o.as_(cast.seller).place(cast.core.address, cid, "CNY", 5_000_00, now + 86400 * 30, True, "FOB", "KZ").id
     chain.note("OrderBook.cancel")
     o.as_(cast.core).cancel(oid2)
-    oid3 = o.as_(cast.core).place(cast.supplier_b.address, cid, "CNY", 1_000_00, now + 86400 * 30)
+    oid3 = o.as_(cast.core).place(cast.supplier_b.address, cid, "CNY", 1_000_00, now + 86400 * 30).id
     o.as_(cast.supplier_b).accept(oid3)
     o.as_(cast.supplier_b).ship(oid3, cast.carrier.address, cast.warehouse.address)
     chain.note("OrderBook.dispute")
@@ -290,7 +290,7 @@ def measure_financing(rec: GasRecorder, p: Any, cast: Cast, cid: int) -> None:
 
     def order(buyer: Any, seller_: Any, amount: int, stage: str) -> int:
         rec.prefix = None
-        oid = p.orders.as_(buyer).place(seller_.address, cid, "CNY", amount, due)
+        oid = p.orders.as_(buyer).place(seller_.address, cid, "CNY", amount, due).id
         p.orders.as_(seller_).accept(oid)
         if stage in ("delivered", "invoiced"):
             p.orders.as_(seller_).ship(oid, cast.carrier.address, wh.address)
@@ -302,7 +302,7 @@ def measure_financing(rec: GasRecorder, p: Any, cast: Cast, cid: int) -> None:
     # 1. pledge
     purpose = order(sup_a, sup_b, 100_000_00, "accepted")
     rec.prefix = "pledge"
-    lot = p.assets.as_(wh).register_receipt(sup_a.address, "B-LOT-1", 100, "t", "CNY", 400_000_00)
+    lot = p.assets.as_(wh).register_receipt(sup_a.address, "B-LOT-1", 100, "t", "CNY", 400_000_00).id
     loan = originate(p, Origination(LoanMode.PLEDGE, lot, sup_a, bank, 200_000_00, 650, 90 * DAY, 6_000, purpose,
                                     guarantor=core, supervisor=wh.address))
     p.funds.as_(sup_a).spend(loan, sup_b.address, 100_000_00, "goods")
@@ -313,7 +313,7 @@ def measure_financing(rec: GasRecorder, p: Any, cast: Cast, cid: int) -> None:
     sale = order(core, sup_b, 180_000_00, "invoiced")
     purpose = order(sup_b, sup_a, 50_000_00, "accepted")
     rec.prefix = "receivable"
-    recv = p.assets.as_(sup_b).register_receivable(sale)
+    recv = p.assets.as_(sup_b).register_receivable(sale).id
     p.assets.as_(core).confirm_receivable(recv)
     loan = originate(p, Origination(LoanMode.RECEIVABLE, recv, sup_b, bank, 150_000_00, 550, 30 * DAY, 9_000, purpose))
     p.funds.as_(sup_b).spend(loan, sup_a.address, 50_000_00, "goods")
@@ -322,20 +322,20 @@ def measure_financing(rec: GasRecorder, p: Any, cast: Cast, cid: int) -> None:
     # 3. prepayment
     goods = order(seller, core, 250_000_00, "accepted")
     rec.prefix = "prepayment"
-    right = p.assets.as_(seller).register_future_goods(goods)
+    right = p.assets.as_(seller).register_future_goods(goods).id
     loan = originate(p, Origination(LoanMode.PREPAYMENT, right, seller, bank, 200_000_00, 600, 60 * DAY, 8_000))
     rec.prefix = None
     p.orders.as_(core).ship(goods, cast.carrier.address, wh.address)
     p.orders.as_(wh).deliver(goods)
     rec.prefix = "prepayment"
-    stock = p.assets.as_(wh).register_receipt(seller.address, "B-LOT-2", 50, "pcs", "CNY", 250_000_00, order_id=goods)
+    stock = p.assets.as_(wh).register_receipt(seller.address, "B-LOT-2", 50, "pcs", "CNY", 250_000_00, order_id=goods).id
     p.loans.as_(bank).convert_collateral(loan, stock)
     p.loans.as_(seller).repay(loan, 100_000_00)
     # 4. payable
     parts = order(core, sup_a, 90_000_00, "invoiced")
     purpose = order(sup_a, sup_b, 30_000_00, "accepted")
     rec.prefix = "payable"
-    payable = p.assets.as_(core).register_payable(parts)
+    payable = p.assets.as_(core).register_payable(parts).id
     loan = originate(p, Origination(LoanMode.PAYABLE, payable, sup_a, bank, 85_000_00, 500, 30 * DAY, 9_500, purpose))
     p.funds.as_(sup_a).spend(loan, sup_b.address, 30_000_00, "goods")
     p.orders.as_(core).settle(parts)
@@ -343,7 +343,7 @@ def measure_financing(rec: GasRecorder, p: Any, cast: Cast, cid: int) -> None:
     # default covered by the guarantor
     purpose = order(sup_b, sup_a, 20_000_00, "accepted")
     rec.prefix = "default (second pledge)"
-    lot = p.assets.as_(wh).register_receipt(sup_b.address, "B-LOT-3", 10, "t", "CNY", 100_000_00)
+    lot = p.assets.as_(wh).register_receipt(sup_b.address, "B-LOT-3", 10, "t", "CNY", 100_000_00).id
     loan = originate(p, Origination(LoanMode.PLEDGE, lot, sup_b, bank, 20_000_00, 700, 30 * DAY, 5_000, purpose,
                                     guarantor=core, supervisor=wh.address))
     chain.time_travel(40 * DAY)

@@ -166,7 +166,7 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True,
         step(f"order #{order_id}: {text} — {yuan(plan.amount, plan.currency)}, settled")
 
     placed = platform.orders.as_(cast.supplier_a).place(cast.supplier_b.address, chain_id, "CNY", 8_800_00,
-                                                          chain.now() + 86400)
+                                                          chain.now() + 86400).id
     platform.orders.as_(cast.supplier_b).cancel(placed)
     step(f"order #{placed}: Baoji ordered from Lanzhou, Lanzhou cancelled it")
     try:
@@ -358,7 +358,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
     now = chain.timestamp()
 
     def order(buyer: LocalAccount, seller: LocalAccount, amount: int, accept: bool = True) -> int:
-        oid = platform.orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, now + 120 * DAY)
+        oid = platform.orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, now + 120 * DAY).id
         if accept:
             platform.orders.as_(seller).accept(oid)
         return oid
@@ -372,7 +372,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
 
     # 1. Pledge: Baoji pledges steel coil in the bonded warehouse to buy rubber from Lanzhou.
     lot = platform.assets.as_(wh).register_receipt(cast.supplier_a.address, "XY-2026-0117", 500, "t",
-                                                   "CNY", 400_000_00, doc_hash("lot: 500 t cold-rolled coil"))
+                                                   "CNY", 400_000_00, doc_hash("lot: 500 t cold-rolled coil")).id
     purpose1 = order(cast.supplier_a, cast.supplier_b, 150_000_00)
     pledge = originate(platform, Origination(
         LoanMode.PLEDGE, lot, cast.supplier_a, bank, 200_000_00, 650, 90 * day, 6_000, purpose1,
@@ -393,7 +393,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
     sale = order(core, cast.supplier_b, 180_000_00)
     deliver(sale, cast.supplier_b)
     invoice(sale, cast.supplier_b)
-    receivable = platform.assets.as_(cast.supplier_b).register_receivable(sale)
+    receivable = platform.assets.as_(cast.supplier_b).register_receivable(sale).id
     platform.assets.as_(core).confirm_receivable(receivable)
     purpose2 = order(cast.supplier_b, cast.supplier_a, 60_000_00)
     recv_loan = originate(platform, Origination(
@@ -404,14 +404,14 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
 
     # 3. Prepayment: Urumqi Trading pledges its right to vehicles it ordered; the bank pays the maker.
     vehicles = order(cast.seller, core, 250_000_00)
-    right = platform.assets.as_(cast.seller).register_future_goods(vehicles)
+    right = platform.assets.as_(cast.seller).register_future_goods(vehicles).id
     prepay = originate(platform, Origination(
         LoanMode.PREPAYMENT, right, cast.seller, bank, 200_000_00, 600, 60 * day, 8_000))
     step(f"prepayment loan #{prepay}: Urumqi Trading pledged its right to order #{vehicles}; the bank paid "
          f"Xi'an Motors {yuan(200_000_00)} directly")
     deliver(vehicles, core)
     stock = platform.assets.as_(wh).register_receipt(cast.seller.address, "XY-2026-0342", 50, "vehicles", "CNY",
-                                                     250_000_00, doc_hash("50 light trucks"), order_id=vehicles)
+                                                     250_000_00, doc_hash("50 light trucks"), order_id=vehicles).id
     platform.loans.as_(bank).convert_collateral(prepay, stock)
     invoice(vehicles, core)
     platform.orders.as_(cast.seller).settle(vehicles)
@@ -422,7 +422,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
     parts = order(core, cast.supplier_a, 90_000_00)
     deliver(parts, cast.supplier_a)
     invoice(parts, cast.supplier_a)
-    payable = platform.assets.as_(core).register_payable(parts)
+    payable = platform.assets.as_(core).register_payable(parts).id
     purpose4 = order(cast.supplier_a, cast.supplier_b, 30_000_00)
     pay_loan = originate(platform, Origination(
         LoanMode.PAYABLE, payable, cast.supplier_a, bank, 85_000_00, 500, 30 * day, 9_500, purpose4))
@@ -432,7 +432,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
 
     # A loan that goes bad: Lanzhou pledges rubber stock and never repays; the guarantor pays.
     lot2 = platform.assets.as_(wh).register_receipt(cast.supplier_b.address, "XY-2026-0388", 80, "t", "CNY",
-                                                    100_000_00, doc_hash("lot: 80 t EPDM"))
+                                                    100_000_00, doc_hash("lot: 80 t EPDM")).id
     purpose5 = order(cast.supplier_b, cast.supplier_a, 40_000_00)
     bad = originate(platform, Origination(
         LoanMode.PLEDGE, lot2, cast.supplier_b, bank, 40_000_00, 700, 30 * day, 5_000, purpose5,
@@ -481,7 +481,7 @@ def certificate(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -
     orders, wh = platform.orders, cast.warehouse
 
     def order(buyer: LocalAccount, seller: LocalAccount, amount: int, invoiced: bool) -> int:
-        oid = orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, chain.now() + 120 * day)
+        oid = orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, chain.now() + 120 * day).id
         orders.as_(seller).accept(oid)
         orders.as_(seller).ship(oid, cast.carrier.address, wh.address)
         if invoiced:

@@ -93,7 +93,7 @@ def build(world: Any) -> Ctx:
     due = world.now() + 30 * 86400
 
     def place() -> int:
-        return orders.as_(p.seller).place(p.supplier.address, world.chain_id, "CNY", 100_00, due)
+        return orders.as_(p.seller).place(p.supplier.address, world.chain_id, "CNY", 100_00, due).id
 
     stage = {name: place() for name in ("placed", "accepted", "shipped", "delivered", "invoiced", "disputed")}
     for name in ("accepted", "shipped", "delivered", "invoiced", "disputed"):

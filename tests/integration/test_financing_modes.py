@@ -55,7 +55,7 @@ def test_pledge_loan_from_application_to_the_last_repayment(fin):
     lot = fin.receipt(p.supplier, quantity=500, value=400_000_00)
     purpose = fin.order(p.supplier, p.supplier2, 150_000_00)
     loan_id = loans.as_(p.supplier).apply(LoanMode.PLEDGE, lot, p.bank.address, 200_000_00, 650, 90 * DAY,
-                                          purpose, p.core.address)
+                                          purpose, p.core.address).id
     loans.as_(p.core).sign_guarantee(loan_id)
     loans.as_(p.bank).approve(loan_id, 6_000, p.warehouse.address)
     assert (fin.asset(lot).locked_by, fin.asset(lot).pledged_quantity) == (loan_id, 500)
@@ -102,11 +102,11 @@ def test_receivable_loan_repaid_by_the_debtor_at_maturity(fin):
     ledger = Ledger(fin)
 
     sale = fin.order(p.core, p.supplier2, 180_000_00, OrderStatus.INVOICED)
-    claim = fin.platform.assets.as_(p.supplier2).register_receivable(sale)
+    claim = fin.platform.assets.as_(p.supplier2).register_receivable(sale).id
     fin.platform.assets.as_(p.core).confirm_receivable(claim)
     purpose = fin.order(p.supplier2, p.supplier, 60_000_00)
     loan_id = loans.as_(p.supplier2).apply(LoanMode.RECEIVABLE, claim, p.bank.address, 150_000_00, 550, 30 * DAY,
-                                           purpose)
+                                           purpose).id
     loans.as_(p.bank).approve(loan_id, 9_000)
     assert fin.platform.orders.order(sale).payee == loans.address
     loans.as_(p.bank).disburse(loan_id)
@@ -137,8 +137,8 @@ def test_prepayment_loan_from_the_right_to_goods_to_the_released_stock(fin):
     ledger = Ledger(fin)
 
     vehicles = fin.order(p.seller, p.core, 250_000_00)
-    right = fin.platform.assets.as_(p.seller).register_future_goods(vehicles)
-    loan_id = loans.as_(p.seller).apply(LoanMode.PREPAYMENT, right, p.bank.address, 200_000_00, 600, 60 * DAY)
+    right = fin.platform.assets.as_(p.seller).register_future_goods(vehicles).id
+    loan_id = loans.as_(p.seller).apply(LoanMode.PREPAYMENT, right, p.bank.address, 200_000_00, 600, 60 * DAY).id
     loans.as_(p.bank).approve(loan_id, 8_000)
     loans.as_(p.bank).disburse(loan_id)          # paid straight to the maker
     model = InterestModel(200_000_00, 600, fin.state(loan_id).disbursed_at)
@@ -177,11 +177,11 @@ def test_payable_loan_repaid_by_the_core_enterprise_at_maturity(fin):
     ledger = Ledger(fin)
 
     parts = fin.order(p.core, p.supplier, 90_000_00, OrderStatus.INVOICED)
-    payable = fin.platform.assets.as_(p.core).register_payable(parts)
+    payable = fin.platform.assets.as_(p.core).register_payable(parts).id
     assert fin.asset(payable).owner == p.supplier.address
     purpose = fin.order(p.supplier, p.supplier2, 30_000_00)
     loan_id = loans.as_(p.supplier).apply(LoanMode.PAYABLE, payable, p.bank.address, 85_000_00, 500, 30 * DAY,
-                                          purpose)
+                                          purpose).id
     loans.as_(p.bank).approve(loan_id, 9_500)
     loans.as_(p.bank).disburse(loan_id)
     model = InterestModel(85_000_00, 500, fin.state(loan_id).disbursed_at)

@@ -62,15 +62,15 @@ def run_scenario(chain: Any) -> dict[str, Any]:
     settled_usd = ship_and_settle(platform, plan(p.seller, p.core, "USD", 42_500_00, overseas=True,
                                                  incoterm="CIF", destination_country="KZ"), now=T0)
 
-    cancelled = orders.as_(p.supplier).place(p.supplier2.address, chain_id, "CNY", 8_800_00, T0 + 10 * DAY)
+    cancelled = orders.as_(p.supplier).place(p.supplier2.address, chain_id, "CNY", 8_800_00, T0 + 10 * DAY).id
     orders.as_(p.supplier2).cancel(cancelled)
 
-    disputed = orders.as_(p.core).place(p.supplier2.address, chain_id, "CNY", 33_000_00, T0 + 20 * DAY)
+    disputed = orders.as_(p.core).place(p.supplier2.address, chain_id, "CNY", 33_000_00, T0 + 20 * DAY).id
     orders.as_(p.supplier2).accept(disputed)
     orders.as_(p.supplier2).ship(disputed, p.carrier.address, p.warehouse.address)
     orders.as_(p.core).dispute(disputed, keccak(text="wrong parts"))
 
-    resolved = orders.as_(p.seller).place(p.supplier.address, chain_id, "CNY", 5_000_00, T0 + 5 * DAY)
+    resolved = orders.as_(p.seller).place(p.supplier.address, chain_id, "CNY", 5_000_00, T0 + 5 * DAY).id
     orders.as_(p.supplier).accept(resolved)
     orders.as_(p.supplier).ship(resolved, p.carrier.address, p.warehouse.address)
     orders.as_(p.warehouse).deliver(resolved)
@@ -78,7 +78,7 @@ def run_scenario(chain: Any) -> dict[str, Any]:
     orders.as_(p.operator).resolve_dispute(resolved, True)
 
     # A receivable financed by bank: the settlement goes to the lender (bank2 stands in for LoanBook).
-    redirected = orders.as_(p.core).place(p.supplier.address, chain_id, "CNY", 70_000_00, T0 + 60 * DAY)
+    redirected = orders.as_(p.core).place(p.supplier.address, chain_id, "CNY", 70_000_00, T0 + 60 * DAY).id
     orders.as_(p.supplier).accept(redirected)
     orders.as_(p.supplier).ship(redirected, p.carrier.address, p.warehouse.address)
     orders.as_(p.warehouse).deliver(redirected)

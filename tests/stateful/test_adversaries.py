@@ -386,18 +386,18 @@ def _running_loans(s: Stage) -> tuple[int, int]:
     disbursed by bank with their money unspent; returns their ids."""
     p, platform = s.accounts, s.platform
     loans, assets = platform.loans, platform.assets
-    lot = assets.as_(p["warehouse"]).register_receipt(p["supplier"].address, "LOT-OP", 100, "t", "CNY", 1_000_000_00)
+    lot = assets.as_(p["warehouse"]).register_receipt(p["supplier"].address, "LOT-OP", 100, "t", "CNY", 1_000_000_00).id
     purpose = platform.orders.as_(p["supplier"]).place(p["supplier2"].address, s.chain_id, "CNY", 100_000_00,
-                                                      s.chain.timestamp() + 365 * 86400)
+                                                      s.chain.timestamp() + 365 * 86400).id
     pledge = loans.as_(p["supplier"]).apply(LoanMode.PLEDGE, lot, p["bank"].address, 100_000_00, 600, 30 * 86400,
-                                            purpose, p["core"].address)
+                                            purpose, p["core"].address).id
     loans.as_(p["core"]).sign_guarantee(pledge)
     loans.as_(p["bank"]).approve(pledge, 5000, p["warehouse"].address)
     loans.as_(p["bank"]).disburse(pledge)
-    claim = assets.as_(p["supplier"]).register_receivable(1)  # order 1: the core owes the supplier, invoiced
+    claim = assets.as_(p["supplier"]).register_receivable(1).id  # order 1: the core owes the supplier, invoiced
     assets.as_(p["core"]).confirm_receivable(claim)
     receivable = loans.as_(p["supplier"]).apply(LoanMode.RECEIVABLE, claim, p["bank"].address, 100_000_00, 600,
-                                                30 * 86400, purpose)
+                                                30 * 86400, purpose).id
     loans.as_(p["bank"]).approve(receivable, 9000)
     loans.as_(p["bank"]).disburse(receivable)
     assert loans.loan(pledge).status == loans.loan(receivable).status == LoanStatus.DISBURSED

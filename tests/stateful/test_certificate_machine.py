@@ -77,7 +77,7 @@ def stage() -> Iterator[Stage]:
         now = world.now()
 
         def order(buyer: Any, seller: Any, amount: int, to: OrderStatus) -> int:
-            oid = int(orders.as_(buyer).place(seller.address, world.chain_id, "CNY", amount, now + 400 * 86400))
+            oid = int(orders.as_(buyer).place(seller.address, world.chain_id, "CNY", amount, now + 400 * 86400).id)
             orders.as_(seller).accept(oid)
             orders.as_(seller).ship(oid, p.carrier.address, p.warehouse.address)
             if to >= OrderStatus.INVOICED:

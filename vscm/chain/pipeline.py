@@ -79,7 +79,7 @@ from typing_extensions import Self
 from web3 import Web3
 
 from vscm.chain.revert import contract_name_for_abi, decode_revert, revert_from_exception
-from vscm.chain.tx import GAS_MULTIPLIER, fee_fields
+from vscm.chain.tx import GAS_MULTIPLIER, TxRequest, fee_fields
 from vscm.errors import ChainError, InputError, TransactionFailed, VscmError
 
 if TYPE_CHECKING:
@@ -251,7 +251,10 @@ class Pipeline:
 
         Args:
             account: Signs and pays.
-            call: A web3 ``ContractFunction`` with its arguments bound; or None for raw ``to``/``data``.
+            call: A web3 ``ContractFunction`` with its arguments bound, or a facade's built write
+                (:class:`vscm.chain.tx.TxRequest`: ``platform.orders.as_(buyer).build.place(...)``; the
+                writes it needs around it, an ``approve``, are submitted before and after it, from the
+                same signer, so nonce order keeps them in order); or None for raw ``to``/``data``.
             to: Recipient when ``call`` is None.
             data: Call data when ``call`` is None.
             value: Wei sent along.
@@ -264,6 +267,18 @@ class Pipeline:
             updated in place as the pipeline sends and confirms it.
         """
         contract = function = None
+        if isinstance(call, TxRequest):
+            call.check_signer(account.address)
+            if call.before and gas is None and call.gas is None:
+                raise InputError(f"{call.label} depends on {len(call.before)} write(s) of the same round (an "
+                                 "approve), so its gas cannot be estimated before them: give gas=")
+            for first in call.before:
+                self.submit(account, first, value=0, gas=None)
+            main = self.submit(account, call.call, value=value, gas=call.gas if gas is None else gas,
+                               label=label or call.label)
+            for then in call.after:
+                self.submit(account, then, value=0, gas=None)
+            return main
         if call is not None:
             if to is not None or data is not None:
                 raise InputError("give either a contract call or raw to/data, not both")

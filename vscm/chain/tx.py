@@ -15,7 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
@@ -41,8 +42,11 @@ __all__ = [
     "Sender",
     "SendingChain",
     "TransactionRejected",
+    "TxRequest",
     "fee_fields",
 ]
+
+R = TypeVar("R")
 
 #: How each chain prices gas: ``"dev"`` EIP-1559 with maxFee = 2 x base fee + 1 gwei tip
 #: (embedded, anvil); ``"zero"`` legacy gasPrice 0 (free-gas permissioned networks such as
@@ -64,6 +68,56 @@ class SendingChain(Protocol):
     nonces: NonceTracker
     confirmations: int
     stall_timeout: float | None
+
+
+@dataclass(frozen=True)
+class TxRequest(Generic[R]):
+    """A write built and not sent: what a facade's builder gives (``platform.orders.as_(buyer).build.place(...)``)
+    and what ``Pipeline.submit`` and ``Sender.transact`` take in place of a web3 call, so that a batched
+    integration never spells an ABI tuple by hand.
+
+    Attributes:
+        call: The web3 ``ContractFunction`` with its arguments bound (the ABI encoding is web3's).
+        gas: A fixed gas limit the write needs (a refusal sent on purpose), else None: estimated, or the
+            submitter's.
+        label: How pipeline results name it (``OrderBook.place``).
+        signer: Who must sign it (the facade's ``as_`` account; None: anyone), checked when it is submitted.
+        before: Writes the same signer must send first, in the same round (a payment's ``approve``).
+        after: Writes the same signer sends after it (the allowance put back to what it was).
+        decode: Turns the mined transaction's receipt (web3's form or the JSON-RPC form) into the write's
+            typed result (a ``vscm.client.facade.WriteResult``).
+    """
+
+    call: Any
+    decode: Callable[[Any], R]
+    gas: int | None = None
+    label: str | None = None
+    signer: str | None = None
+    before: tuple[TxRequest[Any], ...] = ()
+    after: tuple[TxRequest[Any], ...] = ()
+
+    def check_signer(self, address: str) -> None:
+        """Refuse to sign this write with ``address`` when it was built for another signer.
+
+        Raises:
+            InputError: naming both.
+        """
+        if self.signer is not None and self.signer.lower() != address.lower():
+            raise InputError(f"{self.label or self.call.fn_name} was built for signer {self.signer}, not {address}: "
+                             "submit it with the account given to as_()")
+
+    def result(self, sent: Any) -> R:
+        """The typed result of this write from what became of it: a pipeline ``TxResult`` (mined: its
+        receipt; otherwise its error is raised) or a receipt.
+
+        Raises:
+            ContractRevert, ChainError: the pipeline's error of a write that was not mined.
+        """
+        if hasattr(sent, "ok"):  # a pipeline TxResult
+            if not sent.ok:
+                raise sent.error or ChainError(f"{sent.label} (tx {sent.tx_hash}) was not mined: {sent.status}")
+            return self.decode(sent.receipt)
+        return self.decode(sent)
 
 
 class TransactionRejected(ChainError):
@@ -145,7 +199,8 @@ class Sender:
 
         Args:
             account: Signs the transaction and pays for it.
-            call: A web3 ``ContractFunction`` with its arguments bound; or None for raw data.
+            call: A web3 ``ContractFunction`` with its arguments bound, or a facade's built write
+                (:class:`TxRequest`, without writes around it); or None for raw data.
             to: Recipient when ``call`` is None (None with ``data`` deploys).
             data: Call data when ``call`` is None.
             value: Wei sent along.
@@ -161,6 +216,13 @@ class Sender:
         """
         if call is not None and (to is not None or data is not None):
             raise InputError("give either a contract call or raw to/data, not both")
+        if isinstance(call, TxRequest):
+            if call.before or call.after:
+                raise InputError(f"{call.label} needs {len(call.before) + len(call.after)} more write(s) around it "
+                                 "(an approve): send it through the facade or a Pipeline")
+            call.check_signer(account.address)
+            gas = call.gas if gas is None else gas
+            call = call.call
         if call is not None:
             to, data = _encode_call(call, account.address, self.chain.chain_id)
             where = (contract_name_for_abi(call.contract_abi), call.fn_name)

@@ -93,7 +93,7 @@ def _platform(chain: Any, cast: Any) -> tuple[Any, int]:
     m.as_(cast.core).apply([Role.MANUFACTURER], Tier.CORE, keccak(text="core"), year, "Bench Motors")
     m.as_(cast.bank).attest(cast.core.address, Role.FINANCIER)
     m.as_(cast.auditor).attest(cast.core.address, Role.AUDITOR)
-    chain_id = m.as_(cast.core).create_chain("Bench chain")
+    chain_id = m.as_(cast.core).create_chain("Bench chain").id
     for who in ("supplier_a", "supplier_b"):
         m.as_(getattr(cast, who)).request_join(chain_id)
         m.as_(cast.core).approve_join(chain_id, getattr(cast, who).address)

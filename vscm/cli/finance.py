@@ -58,7 +58,7 @@ def _registered(platform: Platform, asset_id: int, as_json: bool) -> None:
 @signed_command
 def register_receivable(platform: Platform, signer: LocalAccount, order_id: int, as_json: bool) -> None:
     """Seller: register the receivable of an invoiced order (the debtor must then confirm it)."""
-    _registered(platform, platform.assets.as_(signer).register_receivable(order_id), as_json)
+    _registered(platform, platform.assets.as_(signer).register_receivable(order_id).id, as_json)
 
 
 @register.command("payable")
@@ -67,7 +67,7 @@ def register_receivable(platform: Platform, signer: LocalAccount, order_id: int,
 @signed_command
 def register_payable(platform: Platform, signer: LocalAccount, order_id: int, as_json: bool) -> None:
     """Core enterprise: confirm your payable of an invoiced order; the supplier owns it."""
-    _registered(platform, platform.assets.as_(signer).register_payable(order_id), as_json)
+    _registered(platform, platform.assets.as_(signer).register_payable(order_id).id, as_json)
 
 
 @register.command("receipt")
@@ -85,7 +85,7 @@ def register_receipt(platform: Platform, signer: LocalAccount, owner: str, lot: 
                      currency: str, value: int, description: bytes, order_id: int, as_json: bool) -> None:
     """Warehouse: issue a receipt for a lot of goods you hold."""
     asset_id = platform.assets.as_(signer).register_receipt(owner, lot, quantity, unit, currency, value,
-                                                           description, order_id)
+                                                           description, order_id).id
     _registered(platform, asset_id, as_json)
 
 
@@ -95,7 +95,7 @@ def register_receipt(platform: Platform, signer: LocalAccount, owner: str, lot: 
 @signed_command
 def register_future_goods(platform: Platform, signer: LocalAccount, order_id: int, as_json: bool) -> None:
     """Buyer: register your right to the goods of an accepted order (for prepayment financing)."""
-    _registered(platform, platform.assets.as_(signer).register_future_goods(order_id), as_json)
+    _registered(platform, platform.assets.as_(signer).register_future_goods(order_id).id, as_json)
 
 
 @asset.command("confirm")
@@ -187,7 +187,7 @@ def apply_cmd(platform: Platform, signer: LocalAccount, mode: str, asset_id: int
               rate_bps: int, term_days: int, order_id: int, guarantor: str | None, as_json: bool) -> None:
     """Borrower: apply for a loan."""
     loan_id = platform.loans.as_(signer).apply(LoanMode[mode.upper()], asset_id, lender, principal, rate_bps,
-                                              term_days * DAY, order_id, guarantor)
+                                              term_days * DAY, order_id, guarantor).id
     emit_tx(platform.last_receipt, "loan applied", as_json, loan_id=loan_id)
 
 

@@ -154,7 +154,7 @@ def supply_chain() -> None:
 @signed_command
 def create_cmd(platform: Platform, signer: LocalAccount, name: str, as_json: bool) -> None:
     """Core enterprise: create a supply chain that you lead."""
-    chain_id = platform.members.as_(signer).create_chain(name)
+    chain_id = platform.members.as_(signer).create_chain(name).id
     emit_tx(platform.last_receipt, "chain created", as_json, chain_id=chain_id, core=signer.address)
 
 

@@ -280,7 +280,7 @@ def verify_reading_cmd(platform: Platform, batch_file: Path, device: str, owner:
 @signed_command
 def signers_cmd(platform: Platform, signer: LocalAccount, nodes: tuple[str, ...], quorum: int, as_json: bool) -> None:
     """Operator: a new signer set of oracle nodes (the previous one is retired)."""
-    set_id = platform.oracle.as_(signer).set_signers(list(nodes), quorum)
+    set_id = platform.oracle.as_(signer).set_signers(list(nodes), quorum).id
     emit_tx(platform.last_receipt, "signer set changed", as_json, signer_set=set_id, nodes=list(nodes),
             quorum=quorum)
 

@@ -47,7 +47,7 @@ def place_cmd(platform: Platform, signer: LocalAccount, seller: str, chain_id: i
         raise click.UsageError("an --overseas order needs --incoterm (e.g. FOB) and --country (e.g. DE)")
     if not overseas and (incoterm or country):
         raise click.UsageError("--incoterm and --country apply to overseas orders only: add --overseas")
-    order_id = platform.orders.as_(signer).place(seller, chain_id, currency, amount, due, overseas, incoterm, country)
+    order_id = platform.orders.as_(signer).place(seller, chain_id, currency, amount, due, overseas, incoterm, country).id
     emit_tx(platform.last_receipt, "order placed", as_json, order_id=order_id)
 
 

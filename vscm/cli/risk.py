@@ -215,11 +215,11 @@ def raise_cmd(platform: Platform, signer: LocalAccount, loan_id: int | None, cha
     level = Severity[severity.upper()]
     risk_ = platform.risk.as_(signer)
     if loan_id is not None:
-        alert_id = risk_.raise_loan_alert(loan_id, indicator, level, evidence)
+        alert_id = risk_.raise_loan_alert(loan_id, indicator, level, evidence).id
         subject = f"loan #{loan_id}"
     else:
         assert chain_id is not None
-        alert_id = risk_.raise_chain_alert(chain_id, indicator, level, evidence)
+        alert_id = risk_.raise_chain_alert(chain_id, indicator, level, evidence).id
         subject = f"chain #{chain_id}"
     emit_tx(platform.last_receipt, f"alert #{alert_id} raised on {subject}", as_json, alert_id=alert_id,
             indicator=indicator, what=_indicator(indicator), severity=severity,

@@ -1,6 +1,7 @@
 """The Certificates facade: a core enterprise's payable split down the tiers, sold part by part, redeemed.
 
-Each write returns one typed result: the receipt and the decoded event of what it did.
+Each write returns one typed result (:class:`vscm.client.facade.WriteResult`): the receipt, the decoded event
+of what it did and the id it made or acted on.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from vscm.client.facade import Facade as _Facade
+from vscm.client.facade import WriteResult
 from vscm.errors import NotFound
 
-__all__ = ["Certificate", "CertificatesFacade", "Part", "PartOffer", "Written"]
+__all__ = ["Certificate", "CertificatesFacade", "Part", "PartOffer"]
 
 
 @dataclass(frozen=True)
@@ -63,16 +65,6 @@ class PartOffer:
     value: int
 
 
-@dataclass(frozen=True)
-class Written:
-    """What a write did: its receipt, the decoded event, and the id it made (a certificate, part or
-    alert id; 0 when none)."""
-
-    receipt: Any
-    event: Any
-    id: int = 0
-
-
 _ZERO = "0x" + "00" * 20
 
 
@@ -81,51 +73,38 @@ class CertificatesFacade(_Facade):
 
     # ---------------------------------------------------------------- writes
 
-    def issue(self, order_id: int, maturity: int) -> Written:
+    def issue(self, order_id: int, maturity: int) -> WriteResult[int]:
         """The core (the signer, the order's buyer) issues a certificate for an invoiced order."""
-        receipt = self._send(self.contract.functions.issue(order_id, maturity))
-        event = self._event(receipt, "CertificateIssued")
-        return Written(receipt, event, int(event["certificateId"]))
+        return self._send_id(self.contract.functions.issue(order_id, maturity), "CertificateIssued", "certificateId")
 
-    def split(self, part_id: int, amount: int) -> Written:
+    def split(self, part_id: int, amount: int) -> WriteResult[int]:
         """The holder keeps ``amount`` of its part aside as a new part (the id in the result)."""
-        receipt = self._send(self.contract.functions.split(part_id, amount))
-        event = self._event(receipt, "PartSplit")
-        return Written(receipt, event, int(event["child"]))
+        return self._send_id(self.contract.functions.split(part_id, amount), "PartSplit", "child")
 
-    def pay(self, part_id: int, order_id: int, amount: int) -> Written:
+    def pay(self, part_id: int, order_id: int, amount: int) -> WriteResult[int]:
         """The holder pays ``amount`` of its part to the seller of ``order_id`` (where it is the buyer)."""
-        receipt = self._send(self.contract.functions.pay(part_id, order_id, amount))
-        event = self._event(receipt, "PartSplit")
-        return Written(receipt, event, int(event["child"]))
+        return self._send_id(self.contract.functions.pay(part_id, order_id, amount), "PartSplit", "child")
 
-    def offer(self, part_id: int, financier: str, price: int) -> Written:
+    def offer(self, part_id: int, financier: str, price: int) -> WriteResult[int]:
         """The holder offers its part to ``financier`` for ``price``."""
-        receipt = self._send(self.contract.functions.offer(part_id, financier, price))
-        return Written(receipt, self._event(receipt, "PartOffered"), part_id)
+        return self._send_id(self.contract.functions.offer(part_id, financier, price), "PartOffered", known=part_id)
 
-    def accept_offer(self, part_id: int) -> Written:
+    def accept_offer(self, part_id: int) -> WriteResult[int]:
         """The financier buys the part offered to it (its allowance to this contract must cover the price).
         The result's id is the part's AssetRegistry asset."""
-        receipt = self._send(self.contract.functions.acceptOffer(part_id))
-        event = self._event(receipt, "PartFinanced")
-        return Written(receipt, event, int(event["assetId"]))
+        return self._send_id(self.contract.functions.acceptOffer(part_id), "PartFinanced", "assetId")
 
-    def pay_in(self, certificate_id: int, amount: int) -> Written:
+    def pay_in(self, certificate_id: int, amount: int) -> WriteResult[int]:
         """The core pays ``amount`` of the face value in (its allowance to this contract must cover it)."""
-        receipt = self._send(self.contract.functions.payIn(certificate_id, amount))
-        return Written(receipt, self._event(receipt, "CertificatePaidIn"), certificate_id)
+        return self._send_id(self.contract.functions.payIn(certificate_id, amount), "CertificatePaidIn", known=certificate_id)
 
-    def claim(self, part_id: int) -> Written:
+    def claim(self, part_id: int) -> WriteResult[int]:
         """Pays the part's claim to its payee (anyone may send it)."""
-        receipt = self._send(self.contract.functions.claim(part_id))
-        return Written(receipt, self._event(receipt, "PartClaimed"), part_id)
+        return self._send_id(self.contract.functions.claim(part_id), "PartClaimed", known=part_id)
 
-    def flag_late(self, certificate_id: int) -> Written:
+    def flag_late(self, certificate_id: int) -> WriteResult[int]:
         """After maturity, while not paid in full: alerts RiskControl (indicator 501)."""
-        receipt = self._send(self.contract.functions.flagLate(certificate_id))
-        event = self._event(receipt, "CertificateLate")
-        return Written(receipt, event, int(event["alertId"]))
+        return self._send_id(self.contract.functions.flagLate(certificate_id), "CertificateLate", "alertId")
 
     # ---------------------------------------------------------------- reads
 

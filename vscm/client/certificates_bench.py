@@ -62,7 +62,7 @@ def measure(counts: tuple[int, ...] = PART_COUNTS, seed: str = "vscm-certificate
         orders, core, tier1, tier2 = p.orders, a["core"], a["supplier"], a["supplier2"]
 
         def order(buyer: LocalAccount, seller: LocalAccount, amount: int, invoiced: bool) -> int:
-            oid = int(orders.as_(buyer).place(seller.address, cid, "CNY", amount, chain.now() + 900 * DAY))
+            oid = int(orders.as_(buyer).place(seller.address, cid, "CNY", amount, chain.now() + 900 * DAY).id)
             orders.as_(seller).accept(oid)
             orders.as_(seller).ship(oid, a["carrier"].address, a["warehouse"].address)
             if invoiced:

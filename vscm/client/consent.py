@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from vscm.client.facade import Facade as _Facade
+from vscm.client.facade import WriteResult
 
 __all__ = ["ConsentFacade"]
 
@@ -12,11 +11,11 @@ __all__ = ["ConsentFacade"]
 class ConsentFacade(_Facade):
     contract_name = "ConsentRegistry"
 
-    def grant_consent(self, lender: str, expires_at: int) -> Any:
+    def grant_consent(self, lender: str, expires_at: int) -> WriteResult[None]:
         """The member (the signer) lets ``lender`` read its profile until ``expires_at`` (Unix seconds)."""
         return self._send(self.contract.functions.grantConsent(lender, expires_at))
 
-    def revoke_consent(self, lender: str) -> Any:
+    def revoke_consent(self, lender: str) -> WriteResult[None]:
         """The member (the signer) withdraws ``lender``'s read access now."""
         return self._send(self.contract.functions.revokeConsent(lender))
 

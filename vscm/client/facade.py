@@ -1,4 +1,15 @@
-"""The base of every contract facade: ``as_(account)`` for a signer, ``_send`` for writes, AccessControl.
+"""The base of every contract facade: ``as_(account)`` for a signer, one convention for writes, AccessControl.
+
+Every write of every facade follows one convention:
+
+* sent: ``platform.orders.as_(buyer).place(...)`` signs, sends, waits and returns a :class:`WriteResult`: the
+  receipt, its hash, gas and block, every event the platform's contracts emitted in it (decoded), and the
+  write's own event and id, typed (``WriteResult[int]`` for a write that makes something: an order, an asset,
+  a loan, an alert; ``WriteResult[None]`` otherwise);
+* built: ``platform.orders.as_(buyer).build.place(...)`` takes the same arguments and returns a
+  :class:`vscm.chain.tx.TxRequest` instead, sent by nobody yet: ``Pipeline.submit`` (batches) and
+  ``Sender.transact`` take it, and ``request.result(tx_result)`` turns what became of it into the same
+  ``WriteResult``. No integration spells an ABI tuple or a currency's token address by hand.
 
 It lives apart from ``vscm.client.platform`` so that the facades defined elsewhere (oracle, risk, consent)
 build on it without importing the platform module that imports them.
@@ -6,23 +17,146 @@ build on it without importing the platform module that imports them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from eth_account.signers.local import LocalAccount
 from hexbytes import HexBytes
 from typing_extensions import Self
 from web3.contract import Contract
 
+from vscm.chain.tx import TxRequest
 from vscm.errors import InputError, NotFound
 
 if TYPE_CHECKING:
     from vscm.client.platform import Platform
 
-__all__ = ["Facade"]
+__all__ = ["Builder", "Event", "Facade", "WriteResult", "decode_events", "write_result"]
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One log of a write, decoded: the contract that emitted it (its name and address), the event's name, its
+    arguments by name, and its index in the transaction's logs."""
+
+    contract: str
+    name: str
+    args: dict[str, Any]
+    address: str
+    log_index: int
+
+
+@dataclass(frozen=True)
+class WriteResult(Generic[T]):
+    """What one write did.
+
+    Attributes:
+        receipt: The node's receipt as it came (web3's from a facade; the JSON-RPC form from a pipeline).
+        tx_hash: ``0x`` hash of the transaction.
+        gas_used: Gas the transaction used.
+        block: The block it was mined in.
+        events: Every log of the platform's contracts in it, decoded, in log order (a settlement: the
+            ``Transfer`` of the cash and the ``OrderSettled`` of the OrderBook).
+        event: The arguments of the write's own event (the one its id is read from), None when it has none.
+        id: The id the write made or acted on (``orderId`` of ``place``, ``assetId`` of ``register_*``,
+            ``loanId`` of ``LoansFacade.apply``, ``alertId``...), typed: None for a write without one.
+
+    ``result["logs"]`` reads the receipt's fields, as code written against receipts does.
+    """
+
+    receipt: Any
+    tx_hash: str
+    gas_used: int
+    block: int
+    events: tuple[Event, ...]
+    event: Any  # dict[str, Any] | None: Any, so that a write known to have one reads it without a check
+    id: T
+
+    def __getitem__(self, key: str) -> Any:
+        return self.receipt[key]
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        """The arguments of every ``name`` event of the write, in log order."""
+        return [e.args for e in self.events if e.name == name]
+
+
+def _int(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def _web3_log(log: Any, index: int) -> dict[str, Any]:
+    """A log in the form web3's ``process_log`` reads, from either receipt form."""
+    return {"address": log["address"], "topics": [HexBytes(t) for t in log["topics"]],
+            "data": HexBytes(log["data"]), "logIndex": _int(log.get("logIndex", index)),
+            "transactionIndex": _int(log.get("transactionIndex", 0)),
+            "transactionHash": HexBytes(log.get("transactionHash", b"")),
+            "blockHash": HexBytes(log.get("blockHash", b"")), "blockNumber": _int(log.get("blockNumber", 0))}
+
+
+def decode_events(platform: Platform, receipt: Any) -> tuple[Event, ...]:
+    """Every log of ``receipt`` that a contract of ``platform`` emitted, decoded by its ABI (logs of other
+    contracts, a council's Safe or Timelock, are left out)."""
+    table = platform.event_table()
+    out: list[Event] = []
+    for index, log in enumerate(receipt["logs"]):
+        if not log["topics"]:
+            continue
+        found = table.get((str(log["address"]).lower(), bytes(HexBytes(log["topics"][0]))))
+        if found is None:
+            continue
+        contract, event = found
+        entry = _web3_log(log, index)
+        out.append(Event(contract, event.event_name, dict(event.process_log(entry)["args"]), str(log["address"]),
+                         entry["logIndex"]))
+    return tuple(out)
+
+
+def write_result(platform: Platform, receipt: Any, address: str, contract: str, event: str | None = None,
+                 field: str | None = None, known: int | None = None) -> WriteResult[Any]:
+    """The :class:`WriteResult` of a mined write to the contract at ``address``: its own ``event`` (the first
+    that contract emitted) and its id, the event's ``field`` or ``known``.
+
+    Raises:
+        NotFound: the contract emitted no ``event`` in the transaction.
+    """
+    events = decode_events(platform, receipt)
+    tx_hash = "0x" + bytes(HexBytes(receipt["transactionHash"])).hex()
+    own = None
+    if event is not None:
+        own = next((e.args for e in events if e.name == event and e.address.lower() == address.lower()), None)
+        if own is None:
+            raise NotFound(f"{contract}: no {event} event in transaction {tx_hash}")
+    value = known if known is not None else (int(own[field]) if own is not None and field else None)
+    return WriteResult(receipt, tx_hash, _int(receipt["gasUsed"]), _int(receipt["blockNumber"]), events, own, value)
+
+
+class Builder:
+    """``facade.build``: the facade's writes with the same arguments, each built and not sent (a
+    :class:`vscm.chain.tx.TxRequest`)."""
+
+    def __init__(self, facade: Facade) -> None:
+        self._facade = facade
+
+    def __getattr__(self, name: str) -> Callable[..., TxRequest[WriteResult[Any]]]:
+        method = getattr(self._facade, name)
+        if name.startswith("_") or not callable(method):
+            raise AttributeError(f"{self._facade.contract_name} has no write {name!r} to build")
+
+        def build(*args: Any, **kwargs: Any) -> TxRequest[WriteResult[Any]]:
+            built = method(*args, **kwargs)
+            if not isinstance(built, TxRequest):
+                raise InputError(f"{self._facade.contract_name}.{name} is not a write: there is nothing to build")
+            return built
+
+        return build
 
 
 class Facade:
-    """A contract facade; `as_(account)` returns a copy whose writes that account signs."""
+    """A contract facade; `as_(account)` returns a copy whose writes that account signs, `build` a view of its
+    writes that builds them instead of sending them."""
 
     contract_name = ""
 
@@ -30,60 +164,99 @@ class Facade:
         self.platform = platform
         self.contract = contract
         self.signer = signer
+        self._building = False
 
     def as_(self, account: LocalAccount) -> Self:
         return type(self)(self.platform, self.contract, account)
 
     @property
+    def build(self) -> Builder:
+        """This facade's writes, built and not sent: ``platform.orders.as_(buyer).build.place(...)`` returns
+        the :class:`vscm.chain.tx.TxRequest` that ``Pipeline.submit`` takes."""
+        if getattr(self.signer, "enact", None) is not None:
+            raise InputError(f"{self.contract_name}: a council decision is proposed and executed by the council "
+                             "(vscm.client.council), not built for a pipeline")
+        building = type(self)(self.platform, self.contract, self.signer)
+        building._building = True
+        return Builder(building)
+
+    @property
     def address(self) -> str:
         return str(self.contract.address)
 
-    def _send(self, fn: Any, gas: int | None = None) -> Any:
+    def _signer_address(self) -> str:
         if self.signer is None:
             raise InputError(f"{self.contract_name}: a write needs a signer: use .as_(account)")
+        return str(self.signer.address)
+
+    def _write(self, fn: Any, gas: int | None = None, *, event: str | None = None, field: str | None = None,
+               known: int | None = None) -> Any:
+        """Send ``fn`` (or, building, return it as a ``TxRequest``) and return its :class:`WriteResult`: its own
+        ``event`` and its id, that event's ``field`` or ``known``."""
+        def decode(receipt: Any) -> WriteResult[Any]:
+            return write_result(self.platform, receipt, self.address, self.contract_name, event, field, known)
+
+        if self._building:
+            return TxRequest(fn, decode, gas=gas, label=f"{self.contract_name}.{fn.fn_name}",
+                             signer=None if self.signer is None else str(self.signer.address))
+        self._signer_address()
+        assert self.signer is not None
         enact = getattr(self.signer, "enact", None)  # a council decision (vscm.client.council.CouncilSigner)
         receipt = enact(fn) if enact is not None else self.platform.chain.sender.transact(self.signer, fn, gas=gas)
         self.platform.last_receipt = receipt
-        return receipt
+        return decode(receipt)
 
-    def _send_paying(self, currency: str, amount: int, fn: Any) -> Any:
+    def _send(self, fn: Any, gas: int | None = None) -> WriteResult[None]:
+        """A write without an id of its own (see ``_write``)."""
+        return self._write(fn, gas)  # type: ignore[no-any-return]
+
+    def _send_id(self, fn: Any, event: str, field: str | None = None, known: int | None = None) -> WriteResult[int]:
+        """A write whose id is its ``event``'s ``field`` (or ``known``: the id it acted on)."""
+        return self._write(fn, event=event, field=field, known=known)  # type: ignore[no-any-return]
+
+    def _send_paying(self, currency: str, amount: int, fn: Any, *, exact: bool = True) -> WriteResult[None]:
         """Send ``fn``, a call through which this contract takes up to ``amount`` of the signer's ``currency``
-        cash (``transferFrom``). The signer's allowance to this contract is set to ``amount`` for the call and
-        put back to what it was afterwards, whether the call went through or was refused: no approval stays
-        behind a refused or partly used call, and an allowance the signer gave for another purpose is neither
-        used nor lost. That is one ``approve`` before the call and, only when something is left, one after."""
-        if self.signer is None:
-            raise InputError(f"{self.contract_name}: a write needs a signer: use .as_(account)")
-        owner = self.signer.address
-        cash = self.platform.cash_at(currency).as_(self.signer)
+        cash (``transferFrom``; ``exact``: all of it). The signer's allowance to this contract is set to
+        ``amount`` for the call and put back to what it was afterwards, whether the call went through or was
+        refused: no approval stays behind a refused or partly used call, and an allowance the signer gave for
+        another purpose is neither used nor lost. That is one ``approve`` before the call and, only when
+        something is left, one after.
+
+        Built, it is the call with the ``approve`` before it and, unless the call uses the whole allowance
+        and none was there before, the ``approve`` that puts the allowance back after it."""
+        owner = self._signer_address()
+        cash = self.platform.cash_at(currency).as_(self.signer)  # type: ignore[arg-type]
         before = cash.allowance(owner, self.address)
+        if self._building:
+            built: TxRequest[Any] = self._write(fn)
+            first = (cash.build.approve(self.address, amount),) if before != amount else ()
+            then = () if exact and before == 0 else (cash.build.approve(self.address, before),)
+            return replace(built, before=first, after=then)  # type: ignore[return-value]
         if before != amount:
             cash.approve(self.address, amount)
         try:
-            receipt = self._send(fn)
+            result = self._send(fn)
         finally:
             if cash.allowance(owner, self.address) != before:
                 cash.approve(self.address, before)
-        self.platform.last_receipt = receipt
-        return receipt
+        self.platform.last_receipt = result.receipt
+        return result
 
     def role(self, name: str) -> bytes:
         """The bytes32 id of an AccessControl role constant of this contract (``"FINANCE_ROLE"``)."""
         return bytes(getattr(self.contract.functions, name)().call())
 
-    def grant(self, role: bytes, account: str) -> Any:
+    def grant(self, role: bytes, account: str) -> WriteResult[None]:
         """The role's admin grants an AccessControl role."""
         return self._send(self.contract.functions.grantRole(role, account))
 
-    def revoke_role(self, role: bytes, account: str) -> Any:
+    def revoke_role(self, role: bytes, account: str) -> WriteResult[None]:
         """The role's admin revokes an AccessControl role."""
         return self._send(self.contract.functions.revokeRole(role, account))
 
-    def renounce(self, role: bytes) -> Any:
+    def renounce(self, role: bytes) -> WriteResult[None]:
         """The signer gives up a role it holds."""
-        if self.signer is None:
-            raise InputError(f"{self.contract_name}: a write needs a signer: use .as_(account)")
-        return self._send(self.contract.functions.renounceRole(role, self.signer.address))
+        return self._send(self.contract.functions.renounceRole(role, self._signer_address()))
 
     def has_role(self, role: bytes | str, account: str) -> bool:
         """Whether `account` holds `role` (a bytes32 id or the name of the role's constant)."""
@@ -91,10 +264,11 @@ class Facade:
         return bool(self.contract.functions.hasRole(role_id, account).call())
 
     def _event(self, receipt: Any, name: str) -> Any:
-        """The first `name` event this contract emitted in `receipt`."""
+        """The first `name` event this contract emitted in `receipt` (a receipt, or a :class:`WriteResult`)."""
         event = getattr(self.contract.events, name)()
         topic = bytes(HexBytes(event.topic))
-        for log in receipt["logs"]:
-            if log["address"] == self.contract.address and bytes(log["topics"][0]) == topic:
-                return event.process_log(log)["args"]
-        raise NotFound(f"{self.contract_name}: no {name} event in transaction {receipt['transactionHash'].hex()}")
+        for index, log in enumerate(receipt["logs"]):
+            if str(log["address"]).lower() == self.contract.address.lower() and bytes(HexBytes(log["topics"][0])) == topic:
+                return event.process_log(_web3_log(log, index))["args"]
+        raise NotFound(f"{self.contract_name}: no {name} event in transaction "
+                       f"0x{bytes(HexBytes(receipt['transactionHash'])).hex()}")

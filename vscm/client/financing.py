@@ -41,7 +41,7 @@ def originate(platform: Platform, o: Origination, disburse: bool = True) -> int:
     loans = platform.loans
     loan_id = loans.as_(o.borrower).apply(o.mode, o.asset_id, o.lender.address, o.principal, o.rate_bps,
                                           o.term_seconds, o.purpose_order_id,
-                                          o.guarantor.address if o.guarantor else None)
+                                          o.guarantor.address if o.guarantor else None).id
     if o.guarantor is not None:
         loans.as_(o.guarantor).sign_guarantee(loan_id)
     loans.as_(o.lender).approve(loan_id, o.ltv_bps, o.supervisor)

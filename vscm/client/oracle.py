@@ -15,6 +15,7 @@ from typing import Any
 from hexbytes import HexBytes
 
 from vscm.client.facade import Facade as _Facade
+from vscm.client.facade import WriteResult
 from vscm.errors import ContractRevert, NotFound
 from vscm.oracle.model import Metric, Reading, TargetKind, serial_hash
 from vscm.oracle.report import Report
@@ -93,43 +94,42 @@ class OracleFacade(_Facade):
 
     # ---- writes
     def register_device(self, serial: str | bytes, key: str, metric: Metric, kind: TargetKind,
-                        target_id: int) -> Any:
+                        target_id: int) -> WriteResult[None]:
         """Custodian: register a device by its serial number (text, or its keccak256 as 32 bytes); its id,
         in the sender's namespace, is ``device_id(serial, sender)`` (the event's ``deviceId``)."""
         hashed = serial if isinstance(serial, bytes) else serial_hash(serial)
         return self._send(self.contract.functions.registerDevice(hashed, key, int(metric), int(kind), target_id))
 
-    def retire_device(self, device: bytes) -> Any:
+    def retire_device(self, device: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.retireDevice(device))
 
-    def rotate_device_key(self, device: bytes, new_key: str) -> Any:
+    def rotate_device_key(self, device: bytes, new_key: str) -> WriteResult[None]:
         return self._send(self.contract.functions.rotateDeviceKey(device, new_key))
 
-    def set_signers(self, nodes: Sequence[str], quorum: int) -> int:
-        """Operator: a new signer set; returns its id (the previous set is retired)."""
-        receipt = self._send(self.contract.functions.setSigners(list(nodes), quorum))
-        return int(self._event(receipt, "SignerSetChanged")["signerSet"])
+    def set_signers(self, nodes: Sequence[str], quorum: int) -> WriteResult[int]:
+        """Operator: a new signer set, the result's id (the previous set is retired)."""
+        return self._send_id(self.contract.functions.setSigners(list(nodes), quorum), "SignerSetChanged", "signerSet")
 
     def set_watch(self, kind: TargetKind, target_id: int, min_temp: int, max_temp: int, open_from: int = 0,
-                  open_to: int = 0) -> Any:
+                  open_to: int = 0) -> WriteResult[None]:
         return self._send(self.contract.functions.setWatch(int(kind), target_id,
                                                            (min_temp, max_temp, open_from, open_to)))
 
-    def set_route(self, order_id: int, waypoints: Sequence[tuple[int, int]], corridor: int) -> Any:
+    def set_route(self, order_id: int, waypoints: Sequence[tuple[int, int]], corridor: int) -> WriteResult[None]:
         lats = [int(w[0]) for w in waypoints]
         lons = [int(w[1]) for w in waypoints]
         return self._send(self.contract.functions.setRoute(order_id, lats, lons, corridor))
 
-    def set_limits(self, max_age: int, max_skew: int) -> Any:
+    def set_limits(self, max_age: int, max_skew: int) -> WriteResult[None]:
         return self._send(self.contract.functions.setLimits(max_age, max_skew))
 
-    def set_bounds(self, metric: Metric, low: int, high: int) -> Any:
+    def set_bounds(self, metric: Metric, low: int, high: int) -> WriteResult[None]:
         return self._send(self.contract.functions.setBounds(int(metric), low, high))
 
-    def set_alert_sink(self, sink: str) -> Any:
+    def set_alert_sink(self, sink: str) -> WriteResult[None]:
         return self._send(self.contract.functions.setAlertSink(sink))
 
-    def submit_report(self, report: Report, signatures: Sequence[bytes]) -> Any:
+    def submit_report(self, report: Report, signatures: Sequence[bytes]) -> WriteResult[None]:
         return self._send(self.contract.functions.submitReport(report.as_tuple(), list(signatures)))
 
     # ---- reads

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract import Contract
 
@@ -19,6 +20,7 @@ from vscm.client.certificates import CertificatesFacade
 from vscm.client.consent import ConsentFacade
 from vscm.client.deployment import Deployment
 from vscm.client.facade import Facade as _Facade
+from vscm.client.facade import WriteResult
 from vscm.client.oracle import OracleFacade
 from vscm.client.records import (
     ZERO_ADDRESS,
@@ -111,48 +113,48 @@ class MembersFacade(_Facade):
 
     # ---- writes
     def apply(self, roles: Iterable[Role], tier: Tier, credential_hash: bytes, credential_expiry: int,
-              name: str) -> Any:
+              name: str) -> WriteResult[None]:
         """Apply for membership. A name longer than ``MAX_NAME_BYTES`` bytes of UTF-8 is refused here,
         before anything is sent, as the contract would (``NameTooLong``)."""
         check_name(name)
         return self._send(self.contract.functions.applyForMembership(
             roles_to_mask(roles), int(tier), credential_hash, credential_expiry, name))
 
-    def approve(self, member: str) -> Any:
+    def approve(self, member: str) -> WriteResult[None]:
         return self._send(self.contract.functions.approveMember(member))
 
-    def attest(self, member: str, as_role: Role) -> Any:
+    def attest(self, member: str, as_role: Role) -> WriteResult[None]:
         return self._send(self.contract.functions.attest(member, int(as_role)))
 
-    def update_credential(self, member: str, credential_hash: bytes, credential_expiry: int) -> Any:
+    def update_credential(self, member: str, credential_hash: bytes, credential_expiry: int) -> WriteResult[None]:
         return self._send(self.contract.functions.updateCredential(member, credential_hash, credential_expiry))
 
-    def suspend(self, member: str, reason: bytes) -> Any:
+    def suspend(self, member: str, reason: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.suspend(member, reason))
 
-    def reinstate(self, member: str) -> Any:
+    def reinstate(self, member: str) -> WriteResult[None]:
         return self._send(self.contract.functions.reinstate(member))
 
-    def evict(self, member: str, reason: bytes) -> Any:
+    def evict(self, member: str, reason: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.evict(member, reason))
 
-    def create_chain(self, name: str) -> int:
-        receipt = self._send(self.contract.functions.createChain(text32(name)))
-        return int(self._event(receipt, "ChainCreated")["chainId"])
+    def create_chain(self, name: str) -> WriteResult[int]:
+        """Create a supply chain; the result's id is the chain's."""
+        return self._send_id(self.contract.functions.createChain(text32(name)), "ChainCreated", "chainId")
 
-    def request_join(self, chain_id: int) -> Any:
+    def request_join(self, chain_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.requestJoin(chain_id))
 
-    def approve_join(self, chain_id: int, member: str) -> Any:
+    def approve_join(self, chain_id: int, member: str) -> WriteResult[None]:
         return self._send(self.contract.functions.approveJoin(chain_id, member))
 
-    def leave_chain(self) -> Any:
+    def leave_chain(self) -> WriteResult[None]:
         return self._send(self.contract.functions.leaveChain())
 
-    def evict_chain(self, chain_id: int, evidence: bytes) -> Any:
+    def evict_chain(self, chain_id: int, evidence: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.evictChain(chain_id, evidence))
 
-    def grant_controller(self, controller: str) -> Any:
+    def grant_controller(self, controller: str) -> WriteResult[None]:
         return self.grant(self.role("CONTROLLER_ROLE"), controller)
 
     # ---- reads
@@ -198,26 +200,26 @@ class CashFacade(_Facade):
     def code(self) -> str:
         return str(self.contract.functions.currencyCode().call())
 
-    def mint(self, to: str, amount: int, deposit_ref: bytes) -> Any:
+    def mint(self, to: str, amount: int, deposit_ref: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.mint(to, amount, deposit_ref))
 
-    def burn(self, amount: int, withdrawal_ref: bytes) -> Any:
+    def burn(self, amount: int, withdrawal_ref: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.burn(amount, withdrawal_ref))
 
-    def transfer(self, to: str, amount: int) -> Any:
+    def transfer(self, to: str, amount: int) -> WriteResult[None]:
         return self._send(self.contract.functions.transfer(to, amount))
 
-    def approve(self, spender: str, amount: int) -> Any:
+    def approve(self, spender: str, amount: int) -> WriteResult[None]:
         return self._send(self.contract.functions.approve(spender, amount))
 
-    def transfer_from(self, owner: str, to: str, amount: int) -> Any:
+    def transfer_from(self, owner: str, to: str, amount: int) -> WriteResult[None]:
         """The signer moves ``amount`` of ``owner``'s cash to ``to`` within the allowance ``owner`` gave it."""
         return self._send(self.contract.functions.transferFrom(owner, to, amount))
 
-    def set_agent(self, agent: str, allowed: bool = True) -> Any:
+    def set_agent(self, agent: str, allowed: bool = True) -> WriteResult[None]:
         return self._send(self.contract.functions.setAgent(agent, allowed))
 
-    def set_mint_cap(self, financier: str, cap: int) -> Any:
+    def set_mint_cap(self, financier: str, cap: int) -> WriteResult[None]:
         """Council: the most `financier` may have issued and not yet burned, in minor units."""
         return self._send(self.contract.functions.setMintCap(financier, cap))
 
@@ -239,50 +241,52 @@ class CashFacade(_Facade):
 class OrdersFacade(_Facade):
     contract_name = "OrderBook"
 
-    def add_currency(self, currency: str) -> Any:
+    def add_currency(self, currency: str) -> WriteResult[None]:
         return self._send(self.contract.functions.addCurrency(currency))
 
-    def grant_finance(self, finance_contract: str) -> Any:
+    def grant_finance(self, finance_contract: str) -> WriteResult[None]:
         return self.grant(self.role("FINANCE_ROLE"), finance_contract)
 
     def place(self, seller: str, chain_id: int, currency: str, amount: int, due_date: int,
-              overseas: bool = False, incoterm: str | None = None, destination_country: str | None = None) -> int:
-        receipt = self._send(self.contract.functions.place(
+              overseas: bool = False, incoterm: str | None = None,
+              destination_country: str | None = None) -> WriteResult[int]:
+        """The buyer places an order; the result's id is the order's."""
+        return self._send_id(self.contract.functions.place(
             seller, chain_id, self.platform.currency_address(currency), amount, due_date, overseas,
-            code3(incoterm), code2(destination_country)))
-        return int(self._event(receipt, "OrderPlaced")["orderId"])
+            code3(incoterm), code2(destination_country)), "OrderPlaced", "orderId")
 
-    def accept(self, order_id: int) -> Any:
+    def accept(self, order_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.accept(order_id))
 
-    def ship(self, order_id: int, carrier: str, warehouse: str) -> Any:
+    def ship(self, order_id: int, carrier: str, warehouse: str) -> WriteResult[None]:
         return self._send(self.contract.functions.ship(order_id, carrier, warehouse))
 
-    def deliver(self, order_id: int) -> Any:
+    def deliver(self, order_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.deliver(order_id))
 
-    def invoice(self, order_id: int, invoice_number: str, invoice_hash: bytes) -> Any:
+    def invoice(self, order_id: int, invoice_number: str, invoice_hash: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.invoice(order_id, text32(invoice_number), invoice_hash))
 
-    def settle(self, order_id: int) -> Any:
+    def settle(self, order_id: int) -> WriteResult[None]:
         """Pay the order: allow the OrderBook exactly its amount for this call, then settle (see ``_send_paying``)."""
         order = self.order(order_id, with_documents=False)
-        return self._send_paying(order.currency, order.amount, self.contract.functions.settle(order_id))
+        return self._send_paying(order.currency, order.amount, self.contract.functions.settle(order_id),
+                                 exact=False)  # a prepaid part is not taken again
 
-    def cancel(self, order_id: int) -> Any:
+    def cancel(self, order_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.cancel(order_id))
 
-    def dispute(self, order_id: int, reason_hash: bytes) -> Any:
+    def dispute(self, order_id: int, reason_hash: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.dispute(order_id, reason_hash))
 
-    def resolve_dispute(self, order_id: int, cancel: bool) -> Any:
+    def resolve_dispute(self, order_id: int, cancel: bool) -> WriteResult[None]:
         return self._send(self.contract.functions.resolveDispute(order_id, cancel))
 
-    def redirect_settlement(self, order_id: int, payee: str) -> Any:
+    def redirect_settlement(self, order_id: int, payee: str) -> WriteResult[None]:
         """A financing contract (FINANCE_ROLE, see `grant_finance`) sends the settlement to `payee`."""
         return self._send(self.contract.functions.redirectSettlement(order_id, payee))
 
-    def attach(self, order_id: int, kind: DocKind, doc_hash: bytes) -> Any:
+    def attach(self, order_id: int, kind: DocKind, doc_hash: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.attach(order_id, int(kind), doc_hash))
 
     # ---- reads
@@ -312,37 +316,35 @@ class OrdersFacade(_Facade):
 class AssetsFacade(_Facade):
     contract_name = "AssetRegistry"
 
-    def _registered(self, receipt: Any) -> int:
-        return int(self._event(receipt, "AssetRegistered")["assetId"])
+    def _registered(self, fn: Any) -> WriteResult[int]:
+        return self._send_id(fn, "AssetRegistered", "assetId")
 
-    def register_receivable(self, order_id: int) -> int:
-        return self._registered(self._send(self.contract.functions.registerReceivable(order_id)))
+    def register_receivable(self, order_id: int) -> WriteResult[int]:
+        return self._registered(self.contract.functions.registerReceivable(order_id))
 
-    def confirm_receivable(self, asset_id: int) -> Any:
+    def confirm_receivable(self, asset_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.confirmReceivable(asset_id))
 
-    def register_payable(self, order_id: int) -> int:
-        return self._registered(self._send(self.contract.functions.registerPayable(order_id)))
+    def register_payable(self, order_id: int) -> WriteResult[int]:
+        return self._registered(self.contract.functions.registerPayable(order_id))
 
     def register_receipt(self, owner: str, lot_number: str, quantity: int, unit: str, currency: str, value: int,
-                         description_hash: bytes = b"\x00" * 32, order_id: int = 0) -> int:
-        return self._registered(self._send(self.contract.functions.registerWarehouseReceipt(
+                         description_hash: bytes = b"\x00" * 32, order_id: int = 0) -> WriteResult[int]:
+        return self._registered(self.contract.functions.registerWarehouseReceipt(
             owner, text32(lot_number), order_id, description_hash, quantity, text32(unit),
-            self.platform.currency_address(currency), value)))
+            self.platform.currency_address(currency), value))
 
-    def register_future_goods(self, order_id: int) -> int:
-        return self._registered(self._send(self.contract.functions.registerFutureGoods(order_id)))
+    def register_future_goods(self, order_id: int) -> WriteResult[int]:
+        return self._registered(self.contract.functions.registerFutureGoods(order_id))
 
-    def withdraw_goods(self, asset_id: int, quantity: int) -> Any:
+    def withdraw_goods(self, asset_id: int, quantity: int) -> WriteResult[None]:
         return self._send(self.contract.functions.withdrawGoods(asset_id, quantity))
 
-    def retire(self, asset_id: int) -> Any:
+    def retire(self, asset_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.retire(asset_id))
 
-    def transfer(self, asset_id: int, to: str) -> Any:
-        if self.signer is None:
-            raise InputError("AssetRegistry: a write needs a signer: use .as_(account)")
-        return self._send(self.contract.functions.transferFrom(self.signer.address, to, asset_id))
+    def transfer(self, asset_id: int, to: str) -> WriteResult[None]:
+        return self._send(self.contract.functions.transferFrom(self._signer_address(), to, asset_id))
 
     # ---- reads
     def count(self) -> int:
@@ -362,64 +364,64 @@ class LoansFacade(_Facade):
     contract_name = "LoanBook"
 
     def apply(self, mode: LoanMode, asset_id: int, lender: str, principal: int, rate_bps: int, term_seconds: int,
-              purpose_order_id: int = 0, guarantor: str | None = None) -> int:
+              purpose_order_id: int = 0, guarantor: str | None = None) -> WriteResult[int]:
+        """The borrower applies; the result's id is the loan's."""
         application = (int(mode), asset_id, purpose_order_id, lender, guarantor or ZERO_ADDRESS, principal,
                        rate_bps, term_seconds)
-        receipt = self._send(self.contract.functions.applyForLoan(application))
-        return int(self._event(receipt, "LoanApplied")["loanId"])
+        return self._send_id(self.contract.functions.applyForLoan(application), "LoanApplied", "loanId")
 
-    def approve(self, loan_id: int, ltv_bps: int, supervisor: str | None = None) -> Any:
+    def approve(self, loan_id: int, ltv_bps: int, supervisor: str | None = None) -> WriteResult[None]:
         return self._send(self.contract.functions.approve(loan_id, ltv_bps, supervisor or ZERO_ADDRESS))
 
-    def reject(self, loan_id: int, reason: bytes) -> Any:
+    def reject(self, loan_id: int, reason: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.reject(loan_id, reason))
 
-    def withdraw(self, loan_id: int) -> Any:
+    def withdraw(self, loan_id: int) -> WriteResult[None]:
         """The borrower (or the guarantor) withdraws a loan not disbursed: an application at any time, an approval once it
         expired or its lender is no longer active (LoanApprovalNotExpired otherwise). The collateral, a
         claim's settlement and the guarantor's commitment go back where they belong."""
         return self._send(self.contract.functions.withdraw(loan_id))
 
-    def sign_guarantee(self, loan_id: int) -> Any:
+    def sign_guarantee(self, loan_id: int) -> WriteResult[None]:
         """The guarantor allows the LoanBook the principal for this call and signs: the LoanBook takes the
         principal and holds it for this loan until it is repaid, defaulted or ends undisbursed. An allowance
         the guarantor gave the LoanBook before is neither used nor lost (see ``_send_paying``)."""
         loan = self.loan(loan_id)
         return self._send_paying(loan.currency, loan.principal, self.contract.functions.signGuarantee(loan_id))
 
-    def disburse(self, loan_id: int) -> Any:
+    def disburse(self, loan_id: int) -> WriteResult[None]:
         """The lender allows the LoanBook the principal for this call and disburses (see ``_send_paying``)."""
         loan = self.loan(loan_id)
         return self._send_paying(loan.currency, loan.principal, self.contract.functions.disburse(loan_id))
 
-    def repay(self, loan_id: int, amount: int) -> Any:
+    def repay(self, loan_id: int, amount: int) -> WriteResult[None]:
         """Repay up to ``amount``: the LoanBook takes what is owed, at most ``amount`` (see ``_send_paying``)."""
         loan = self.loan(loan_id)
-        return self._send_paying(loan.currency, amount, self.contract.functions.repay(loan_id, amount))
+        return self._send_paying(loan.currency, amount, self.contract.functions.repay(loan_id, amount), exact=False)
 
-    def collect(self, loan_id: int) -> Any:
+    def collect(self, loan_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.collect(loan_id))
 
-    def convert_collateral(self, loan_id: int, receipt_id: int) -> Any:
+    def convert_collateral(self, loan_id: int, receipt_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.convertCollateral(loan_id, receipt_id))
 
-    def mark_default(self, loan_id: int) -> Any:
+    def mark_default(self, loan_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.markDefault(loan_id))
 
-    def write_off(self, loan_id: int) -> Any:
+    def write_off(self, loan_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.writeOff(loan_id))
 
-    def assign_collateral(self, loan_id: int, to: str) -> Any:
+    def assign_collateral(self, loan_id: int, to: str) -> WriteResult[None]:
         """The guarantor that paid and could hold no asset names the active member taking the collateral."""
         return self._send(self.contract.functions.assignCollateral(loan_id, to))
 
-    def warn(self, loan_id: int, deadline: int) -> Any:
+    def warn(self, loan_id: int, deadline: int) -> WriteResult[None]:
         return self._send(self.contract.functions.warn(loan_id, deadline))
 
-    def clear_warning(self, loan_id: int) -> Any:
+    def clear_warning(self, loan_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.clearWarning(loan_id))
 
-    def recall(self, loan_id: int) -> Any:
+    def recall(self, loan_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.recall(loan_id))
 
     # ---- reads
@@ -442,7 +444,7 @@ class LoansFacade(_Facade):
 class FundsFacade(_Facade):
     contract_name = "FundTracker"
 
-    def spend(self, loan_id: int, to: str, amount: int, purpose: str | bytes, *, refusal_on_chain: bool = False) -> Any:
+    def spend(self, loan_id: int, to: str, amount: int, purpose: str | bytes, *, refusal_on_chain: bool = False) -> WriteResult[None]:
         """Borrower: pay ``to`` from the loan's tracked money.
 
         Args:
@@ -459,23 +461,21 @@ class FundsFacade(_Facade):
         fn = self.contract.functions.spend(loan_id, to, amount, tag)
         if not refusal_on_chain:
             return self._send(fn)
-        if self.signer is None:
-            raise InputError(f"{self.contract_name}: a write needs a signer: use .as_(account)")
         try:
-            self.platform.chain.sender.call(fn, sender=self.signer.address)
+            self.platform.chain.sender.call(fn, sender=self._signer_address())
         except ContractRevert:
             # Refused: mine it all the same (gas estimation would fail), so the refusal is on the chain.
             return self._send(fn, gas=REFUSED_SPEND_GAS)
         return self._send(fn)
 
-    def revoke(self, loan_id: int, max_amount: int = 2**256 - 1) -> Any:
+    def revoke(self, loan_id: int, max_amount: int = 2**256 - 1) -> WriteResult[None]:
         """LoanBook only (recall, write-off): return up to ``max_amount`` of unspent money to the lender."""
         return self._send(self.contract.functions.revoke(loan_id, max_amount))
 
-    def freeze(self, loan_id: int) -> Any:
+    def freeze(self, loan_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.freeze(loan_id))
 
-    def unfreeze(self, loan_id: int) -> Any:
+    def unfreeze(self, loan_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.unfreeze(loan_id))
 
     def funds(self, loan_id: int) -> Funds:
@@ -526,6 +526,7 @@ class Platform:
         self._risk = bind(deployment.risk, "RiskControl") if deployment.risk else None
         self._consents = bind(deployment.consents, "ConsentRegistry") if deployment.consents else None
         self._certificates = bind(deployment.certificates, "Certificates") if deployment.certificates else None
+        self._event_table: dict[tuple[str, bytes], tuple[str, Any]] | None = None
 
     @property
     def oracle(self) -> OracleFacade:
@@ -575,6 +576,28 @@ class Platform:
         if self._oracle is not None:
             wired.append(self._oracle)
         return wired
+
+    def event_table(self) -> dict[tuple[str, bytes], tuple[str, Any]]:
+        """Every event of the platform's contracts by (lower-case address, topic 0): the contract's name and
+        the web3 event that decodes it (for :func:`vscm.client.facade.decode_events`)."""
+        if self._event_table is None:
+            named: list[tuple[str, Contract | None]] = [
+                ("MemberRegistry", self.members.contract), ("OrderBook", self.orders.contract),
+                ("AssetRegistry", self.assets.contract), ("LoanBook", self.loans.contract),
+                ("FundTracker", self.funds.contract), ("RiskControl", self._risk),
+                ("ConsentRegistry", self._consents), ("Certificates", self._certificates),
+                ("TelemetryOracle", self._oracle.contract if self._oracle else None),
+                *(("PlatformCash", cash.contract) for cash in self._cash.values())]
+            table: dict[tuple[str, bytes], tuple[str, Any]] = {}
+            for name, contract in named:
+                if contract is None:
+                    continue
+                for entry in map(dict, contract.abi):
+                    if entry.get("type") == "event" and not entry.get("anonymous"):
+                        event = getattr(contract.events, str(entry["name"]))()
+                        table[(str(contract.address).lower(), bytes(HexBytes(event.topic)))] = (name, event)
+            self._event_table = table
+        return self._event_table
 
     def cash(self, code: str) -> CashFacade:
         self.deployment.cash_address(code)  # an unknown currency is an InputError naming the known ones

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from vscm.client.facade import Facade as _Facade
+from vscm.client.facade import WriteResult
 from vscm.client.records import (
     Alert,
     Decision,
@@ -23,40 +22,40 @@ class RiskFacade(_Facade):
     contract_name = "RiskControl"
 
     # ---- writes
-    def raise_loan_alert(self, loan_id: int, indicator: int, severity: Severity | int, evidence: bytes) -> int:
-        """Monitor or detector: an alert on a loan; a running loan is warned. Returns the alert id."""
-        receipt = self._send(self.contract.functions.raiseLoanAlert(loan_id, indicator, int(severity), evidence))
-        return int(self._event(receipt, "AlertRaised")["alertId"])
+    def raise_loan_alert(self, loan_id: int, indicator: int, severity: Severity | int, evidence: bytes) -> WriteResult[int]:
+        """Monitor or detector: an alert on a loan; a running loan is warned. The result's id is the alert's."""
+        return self._send_id(self.contract.functions.raiseLoanAlert(loan_id, indicator, int(severity), evidence),
+                             "AlertRaised", "alertId")
 
-    def raise_chain_alert(self, chain_id: int, indicator: int, severity: Severity | int, evidence: bytes) -> int:
-        receipt = self._send(self.contract.functions.raiseChainAlert(chain_id, indicator, int(severity), evidence))
-        return int(self._event(receipt, "AlertRaised")["alertId"])
+    def raise_chain_alert(self, chain_id: int, indicator: int, severity: Severity | int, evidence: bytes) -> WriteResult[int]:
+        return self._send_id(self.contract.functions.raiseChainAlert(chain_id, indicator, int(severity), evidence),
+                             "AlertRaised", "alertId")
 
-    def decide(self, loan_id: int, decision: Decision) -> Any:
+    def decide(self, loan_id: int, decision: Decision) -> WriteResult[None]:
         """The loan's lender: continue or recall a warned loan."""
         return self._send(self.contract.functions.decide(loan_id, int(decision)))
 
-    def lapse(self, loan_id: int) -> Any:
+    def lapse(self, loan_id: int) -> WriteResult[None]:
         """Anyone, after the deadline: apply the lapse policy."""
         return self._send(self.contract.functions.lapse(loan_id))
 
-    def propose_fraud(self, chain_id: int, evidence: bytes) -> Any:
+    def propose_fraud(self, chain_id: int, evidence: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.proposeFraud(chain_id, evidence))
 
-    def withdraw_fraud(self, chain_id: int) -> Any:
+    def withdraw_fraud(self, chain_id: int) -> WriteResult[None]:
         """Operator: withdraw a pending fraud proposal (the chain is no longer under investigation)."""
         return self._send(self.contract.functions.withdrawFraud(chain_id))
 
-    def confirm_fraud(self, chain_id: int, evidence: bytes) -> Any:
+    def confirm_fraud(self, chain_id: int, evidence: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.confirmFraud(chain_id, evidence))
 
-    def sweep_chain(self, chain_id: int, max_loans: int) -> Any:
+    def sweep_chain(self, chain_id: int, max_loans: int) -> WriteResult[None]:
         return self._send(self.contract.functions.sweepChain(chain_id, max_loans))
 
-    def set_parameters(self, decision_window: int, lapse_policy: LapsePolicy, warn_severity: int) -> Any:
+    def set_parameters(self, decision_window: int, lapse_policy: LapsePolicy, warn_severity: int) -> WriteResult[None]:
         return self._send(self.contract.functions.setParameters(decision_window, int(lapse_policy), warn_severity))
 
-    def grant_detector(self, detector: str) -> Any:
+    def grant_detector(self, detector: str) -> WriteResult[None]:
         return self.grant(self.role("DETECTOR_ROLE"), detector)
 
     # ---- reads

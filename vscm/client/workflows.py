@@ -49,7 +49,7 @@ def certify_core(platform: Platform, core: LocalAccount, roles: Iterable[Role], 
 
 def form_chain(platform: Platform, core: LocalAccount, name: str, members: Sequence[LocalAccount]) -> int:
     """The core creates a supply chain; each member asks to join; the core approves each."""
-    chain_id = platform.members.as_(core).create_chain(name)
+    chain_id = platform.members.as_(core).create_chain(name).id
     for member in members:
         platform.members.as_(member).request_join(chain_id)
         platform.members.as_(core).approve_join(chain_id, member.address)
@@ -90,7 +90,7 @@ def ship_and_settle(platform: Platform, plan: OrderPlan, now: int | None = None)
     orders = platform.orders
     order_id = orders.as_(plan.buyer).place(
         plan.seller.address, plan.chain_id, plan.currency, plan.amount, now + plan.due_in,
-        plan.overseas, plan.incoterm, plan.destination_country)
+        plan.overseas, plan.incoterm, plan.destination_country).id
     tag = f"order-{order_id}"
     orders.as_(plan.buyer).attach(order_id, DocKind.CONTRACT, doc_hash(f"{tag}:contract"))
     orders.as_(plan.seller).accept(order_id)

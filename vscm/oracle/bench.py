@@ -69,9 +69,9 @@ def measure(sizes: tuple[int, ...] = BATCH_SIZES, seed: str = "vscm-oracle-bench
         # The guarantor commits the loan's principal when it signs.
         p.cash("CNY").as_(a["bank"]).mint(a["core"].address, 200_000_00, keccak(text="bench guarantor"))
         receipt = p.assets.as_(a["warehouse"]).register_receipt(a["supplier"].address, "BENCH-1", 500, "t", "CNY",
-                                                               400_000_00, doc_hash("bench lot"))
+                                                               400_000_00, doc_hash("bench lot")).id
         purpose = p.orders.as_(a["supplier"]).place(a["supplier2"].address, cid, "CNY", 100_000_00,
-                                                    chain.now() + 90 * DAY)
+                                                    chain.now() + 90 * DAY).id
         p.orders.as_(a["supplier2"]).accept(purpose)
         originate(p, Origination(LoanMode.PLEDGE, receipt, a["supplier"], a["bank"], 200_000_00, 650, 90 * DAY,
                                  6_000, purpose, guarantor=a["core"], supervisor=a["warehouse"].address))

@@ -63,13 +63,13 @@ def run_watched_pledge(platform: Platform, *, operator: LocalAccount, lender: Lo
         chain.fund(publisher.address, 10**20)
     onboard_sme(platform, operator, publisher, [Role.ORACLE], "Qinling IoT Oracle")
     oracle = platform.oracle
-    set_id = oracle.as_(operator).set_signers([n.address for n in nodes], 2)
+    set_id = oracle.as_(operator).set_signers([n.address for n in nodes], 2).id
     say(f"Qinling IoT Oracle joined as the oracle publisher; the operator registered signer set #{set_id}: "
         f"3 oracle nodes, each with its own key, any 2 of them sign a report")
 
     receipt = platform.assets.as_(warehouse).register_receipt(
-        borrower.address, "XY-2026-0450", QUANTITY, "t", "CNY", VALUE, doc_hash("lot: 300 t natural rubber"))
-    purpose = platform.orders.as_(borrower).place(seller.address, chain_id, "CNY", 100_000_00, chain.now() + 90 * DAY)
+        borrower.address, "XY-2026-0450", QUANTITY, "t", "CNY", VALUE, doc_hash("lot: 300 t natural rubber")).id
+    purpose = platform.orders.as_(borrower).place(seller.address, chain_id, "CNY", 100_000_00, chain.now() + 90 * DAY).id
     platform.orders.as_(seller).accept(purpose)
     loan_id = originate(platform, Origination(
         LoanMode.PLEDGE, receipt, borrower, lender, PRINCIPAL, 650, 90 * DAY, LTV_BPS, purpose,

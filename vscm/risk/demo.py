@@ -91,7 +91,7 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
 
     def trade(buyer: LocalAccount, seller: LocalAccount, chain_id: int, amount: int, to: str = "invoiced") -> int:
         orders = platform.orders
-        oid = int(orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, chain.now() + 90 * DAY))
+        oid = int(orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, chain.now() + 90 * DAY).id)
         orders.as_(seller).accept(oid)
         if to == "accepted":
             return oid
@@ -123,7 +123,7 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
         onboard_sme(platform, op, getattr(cc, who), [role], NAMES[who])
     tianshui = form_chain(platform, cc.tianshui, "Tianshui chain", [cc.maiji, cc.qinzhou, cc.maiji_holdings])
     sale = trade(cc.tianshui, cc.maiji, tianshui, 150_000_00)
-    receivable = platform.assets.as_(cc.maiji).register_receivable(sale)
+    receivable = platform.assets.as_(cc.maiji).register_receivable(sale).id
     platform.assets.as_(cc.tianshui).confirm_receivable(receivable)
     iron = trade(cc.maiji, cc.qinzhou, tianshui, 100_000_00, to="accepted")
     loan = originate(platform, Origination(LoanMode.RECEIVABLE, receivable, cc.maiji, bank, 120_000_00, 600,
@@ -166,14 +166,14 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
     circle = [trade(cc.yiwu, cc.barkol, hami, 300_000_00), trade(cc.hami, cc.yiwu, hami, 300_000_00)]
     step(f"supply chain #{hami} (Hami): Barkol invoiced Yiwu {yuan(300_000_00)}, Yiwu invoiced Hami Energy "
          f"{yuan(300_000_00)}")
-    receivable2 = platform.assets.as_(cc.yiwu).register_receivable(circle[1])
+    receivable2 = platform.assets.as_(cc.yiwu).register_receivable(circle[1]).id
     platform.assets.as_(cc.hami).confirm_receivable(receivable2)
     parts = trade(cc.yiwu, cc.barkol, hami, 200_000_00, to="accepted")
     loan1 = originate(platform, Origination(LoanMode.RECEIVABLE, receivable2, cc.yiwu, bank, 240_000_00, 600,
                                             60 * DAY, 8_000, parts))
     platform.funds.as_(cc.yiwu).spend(loan1, cc.barkol.address, 150_000_00, "parts")
     lot = platform.assets.as_(wh).register_receipt(cc.barkol.address, "XY-2026-0911", 200, "t", "CNY", 250_000_00,
-                                                   doc_hash("lot: 200 t copper cable"))
+                                                   doc_hash("lot: 200 t copper cable")).id
     cable = trade(cc.barkol, cc.hami, hami, 90_000_00, to="accepted")
     loan2 = originate(platform, Origination(LoanMode.PLEDGE, lot, cc.barkol, cc.bank2, 100_000_00, 650, 60 * DAY,
                                             5_000, cable, guarantor=cc.hami, supervisor=wh.address))

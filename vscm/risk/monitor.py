@@ -343,10 +343,10 @@ class Monitor:
             try:
                 if finding.subject == "loan":
                     alert_id = risk.raise_loan_alert(finding.subject_id, int(finding.indicator),
-                                                     int(finding.severity), digest)
+                                                     int(finding.severity), digest).id
                 else:
                     alert_id = risk.raise_chain_alert(finding.subject_id, int(finding.indicator),
-                                                      int(finding.severity), digest)
+                                                      int(finding.severity), digest).id
                 result = RaisedAlert(finding, hex_digest, alert_id=alert_id)
             except ContractRevert as exc:
                 if exc.name == "RiskAlertRepeated":

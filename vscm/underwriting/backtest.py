@@ -73,7 +73,7 @@ def _order(load: Any, buyer: LocalAccount, seller: LocalAccount, cast: Any, amou
 
     p = load.platform
     orders = p.orders
-    oid = int(orders.as_(buyer).place(seller.address, cast.chain_id, "CNY", amount, load.chain.now() + due_in))
+    oid = int(orders.as_(buyer).place(seller.address, cast.chain_id, "CNY", amount, load.chain.now() + due_in).id)
     orders.as_(buyer).attach(oid, DocKind.CONTRACT, keccak(text=f"backtest:{oid}:contract"))
     orders.as_(seller).accept(oid)
     orders.as_(seller).ship(oid, cast.carriers[0].address, cast.warehouses[0].address)

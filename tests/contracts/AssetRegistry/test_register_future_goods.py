@@ -12,7 +12,7 @@ def test_buyer_registers_its_right_to_the_goods_of_an_accepted_order(fin):
     p, assets = fin.p, fin.platform.assets
     order_id = fin.order(p.seller, p.core, 250_000_00, OrderStatus.ACCEPTED)
 
-    asset_id = assets.as_(p.seller).register_future_goods(order_id)
+    asset_id = assets.as_(p.seller).register_future_goods(order_id).id
 
     a = fin.asset(asset_id)
     assert (a.kind, a.status, a.owner, a.issuer, a.obligor, a.value, a.order_id) == (

@@ -13,7 +13,7 @@ def test_core_registers_its_payable_owned_by_the_supplier_and_confirmed(fin):
     p, assets = fin.p, fin.platform.assets
     order_id = fin.order(p.core, p.supplier, 90_000_00, OrderStatus.INVOICED)
 
-    asset_id = assets.as_(p.core).register_payable(order_id)
+    asset_id = assets.as_(p.core).register_payable(order_id).id
 
     a = fin.asset(asset_id)
     assert (a.kind, a.status, a.owner, a.issuer, a.obligor, a.value) == (

@@ -13,7 +13,7 @@ def test_seller_registers_the_receivable_of_an_invoiced_order(fin):
     p, assets = fin.p, fin.platform.assets
     order_id = fin.order(p.core, p.supplier2, 180_000_00, OrderStatus.INVOICED)
 
-    asset_id = assets.as_(p.supplier2).register_receivable(order_id)
+    asset_id = assets.as_(p.supplier2).register_receivable(order_id).id
 
     a = fin.asset(asset_id)
     assert (a.kind, a.status, a.owner, a.issuer, a.obligor) == (
@@ -34,7 +34,7 @@ def test_receivable_is_worth_what_settlement_will_still_ask(fin):
     fin.platform.funds.as_(p.supplier).spend(deal.loan_id, p.supplier2.address, 100_000_00, "advance")
     fin.advance(deal.purpose_order_id, OrderStatus.INVOICED)
 
-    asset_id = fin.platform.assets.as_(p.supplier2).register_receivable(deal.purpose_order_id)
+    asset_id = fin.platform.assets.as_(p.supplier2).register_receivable(deal.purpose_order_id).id
 
     assert fin.asset(asset_id).value == 50_000_00
 

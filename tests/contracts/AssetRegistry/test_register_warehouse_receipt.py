@@ -16,7 +16,7 @@ def register(fin, by=None, owner=None, lot="LOT-A", order_id=0, quantity=500, cu
     p = fin.p
     currency = currency or fin.platform.currency_address("CNY")
     return fin.platform.assets.as_(by or p.warehouse).register_receipt(
-        (owner or p.supplier).address, lot, quantity, "t", currency, value, b32("coil"), order_id=order_id)
+        (owner or p.supplier).address, lot, quantity, "t", currency, value, b32("coil"), order_id=order_id).id
 
 
 def test_warehouse_issues_a_confirmed_receipt_with_the_goods_details(fin):

@@ -55,7 +55,7 @@ def test_issue_is_refused_to_anyone_but_an_active_core_buyer_of_an_invoiced_free
     with reverts("CertificateBadMaturity"):
         certs.as_(p.core).issue(order_a, fin.now())
     payable = fin.order(p.core, p.supplier, 2_000_00, to=OrderStatus.INVOICED)
-    asset_id = fin.platform.assets.as_(p.core).register_payable(payable)
+    asset_id = fin.platform.assets.as_(p.core).register_payable(payable).id
     with reverts("CertificateInvoiceRegistered", orderId=payable, assetId=asset_id):
         certs.as_(p.core).issue(payable, later)
     first = certs.as_(p.core).issue(order_a, later).id
@@ -139,7 +139,7 @@ def test_pay_is_refused_outside_its_rules_with_the_values(fin):
     with reverts("CertificateOrderWrongStatus", orderId=placed, status=int(OrderStatus.PLACED)):
         certs.pay(t.root, placed, 1)
     invoiced = fin.order(p.supplier, p.supplier2, 1_000_00, to=OrderStatus.INVOICED)
-    asset_id = fin.platform.assets.as_(p.supplier2).register_receivable(invoiced)
+    asset_id = fin.platform.assets.as_(p.supplier2).register_receivable(invoiced).id
     with reverts("CertificateInvoiceRegistered", orderId=invoiced, assetId=asset_id):
         certs.pay(t.root, invoiced, 1)
     # An evicted member is no longer in the chain: its parts stay where they are.

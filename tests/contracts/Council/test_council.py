@@ -76,7 +76,7 @@ def test_the_operator_alone_can_no_longer_govern(g, action):
                                               "Auditor")
     calls = {
         "setParameters": lambda: platform.risk.as_(op).set_parameters(2 * DAY, 1, 2),
-        "setSigners": lambda: platform.oracle.as_(op).set_signers([op.address], 1),
+        "setSigners": lambda: platform.oracle.as_(op).set_signers([op.address], 1).id,
         "setMintCap": lambda: platform.cash("CNY").as_(op).set_mint_cap(op.address, 10**12),
         "approveInstitution": lambda: platform.members.as_(op).approve(p.auditor.address),
         "addCurrency": lambda: platform.orders.as_(op).add_currency(platform.deployment.cash["USD"]),

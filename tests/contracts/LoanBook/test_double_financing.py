@@ -65,11 +65,11 @@ def test_another_supplier_cannot_squat_a_victims_invoice_number(fin):
     p, orders = fin.p, fin.platform.orders
     squat = fin.order(p.core, p.supplier, 1_000_00, OrderStatus.DELIVERED)
     orders.as_(p.supplier).invoice(squat, "INV-2026-0042", b32("squatted"))
-    squatted = int(fin.platform.assets.as_(p.supplier).register_receivable(squat))
+    squatted = int(fin.platform.assets.as_(p.supplier).register_receivable(squat).id)
     victim = fin.order(p.core, p.supplier2, 180_000_00, OrderStatus.DELIVERED)
     orders.as_(p.supplier2).invoice(victim, "INV-2026-0042", b32("the real invoice"))
 
-    asset_id = int(fin.platform.assets.as_(p.supplier2).register_receivable(victim))
+    asset_id = int(fin.platform.assets.as_(p.supplier2).register_receivable(victim).id)
 
     assert asset_id != squatted
     assert fin.asset(asset_id).owner == p.supplier2.address

@@ -73,7 +73,7 @@ def test_approving_a_member_suspended_since_it_asked_is_refused(fresh, platform,
 
 def test_first_core_to_approve_wins_and_the_second_is_refused(fresh, platform, p):
     certify_core2(platform, p)
-    second = platform.members.as_(p.core2).create_chain("Second chain")
+    second = platform.members.as_(p.core2).create_chain("Second chain").id
     platform.members.as_(p.warehouse).request_join(fresh.chain_id)
     platform.members.as_(p.warehouse).request_join(second)
     platform.members.as_(p.core2).approve_join(second, p.warehouse.address)

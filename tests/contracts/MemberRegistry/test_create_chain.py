@@ -12,7 +12,7 @@ from vscm.client.records import Status
 def test_certified_core_creates_a_chain_it_leads_and_announces_it(platform, p):
     certify_core2(platform, p)
 
-    chain_id = platform.members.as_(p.core2).create_chain("Second chain")
+    chain_id = platform.members.as_(p.core2).create_chain("Second chain").id
 
     assert chain_id == 2
     assert platform.members.contract.functions.chainCount().call() == 2

@@ -22,7 +22,7 @@ def test_every_member_of_an_evicted_chain_reads_evicted_and_it_is_announced(fres
 
 def test_chain_eviction_leaves_other_chains_and_unchained_members_untouched(fresh, platform, p):
     certify_core2(platform, p)
-    second = platform.members.as_(p.core2).create_chain("Second chain")
+    second = platform.members.as_(p.core2).create_chain("Second chain").id
     platform.members.as_(p.warehouse).request_join(second)
     platform.members.as_(p.core2).approve_join(second, p.warehouse.address)
 

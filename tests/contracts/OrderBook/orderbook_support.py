@@ -64,7 +64,7 @@ def place(world: Any, buyer: Any = None, seller: Any = None, *, currency: str = 
     p = world.p
     buyer, seller = buyer or p.core, seller or p.supplier
     return int(world.platform.orders.as_(buyer).place(
-        seller.address, world.chain_id, currency, amount, world.now() + due_in, overseas, incoterm, country))
+        seller.address, world.chain_id, currency, amount, world.now() + due_in, overseas, incoterm, country).id)
 
 
 #: The happy path after placing, in order (how each step is taken: see `advance`).

@@ -14,7 +14,7 @@ INCOTERMS = ("EXW", "FCA", "CPT", "CIP", "DAP", "DPU", "DDP", "FAS", "FOB", "CFR
 def test_place_records_a_domestic_order_and_emits_order_placed(fresh: World) -> None:
     w, p = fresh, fresh.p
     due = w.now() + 30 * DAY
-    order_id = w.platform.orders.as_(p.core).place(p.supplier.address, w.chain_id, "CNY", AMOUNT, due)
+    order_id = w.platform.orders.as_(p.core).place(p.supplier.address, w.chain_id, "CNY", AMOUNT, due).id
 
     o = w.platform.orders.order(order_id)
     cny = w.platform.currency_address("CNY")

@@ -45,7 +45,7 @@ def other_chain(fin: Any) -> OtherChain:
 def alert(fin: Any, loan_id: int, severity: int = Severity.HIGH, indicator: int = DIVERSION,
           label: str = "evidence") -> int:
     """The monitor raises an alert on a loan; returns its id."""
-    return fin.platform.risk.as_(fin.p.monitor).raise_loan_alert(loan_id, indicator, severity, b32(label))
+    return fin.platform.risk.as_(fin.p.monitor).raise_loan_alert(loan_id, indicator, severity, b32(label)).id
 
 
 def spend(fin: Any, deal: Any, amount: int, to: LocalAccount | None = None) -> Any:

@@ -16,7 +16,7 @@ def test_an_alert_warns_a_running_loan_and_notifies_its_lender(fin):
     deal = fin.pledge()
     risk = fin.platform.risk
 
-    receipt = risk.as_(fin.p.monitor).raise_loan_alert(deal.loan_id, DIVERSION, Severity.HIGH, b32("e1"))
+    receipt = risk.as_(fin.p.monitor).raise_loan_alert(deal.loan_id, DIVERSION, Severity.HIGH, b32("e1")).id
 
     now = fin.now()
     loan = fin.state(deal.loan_id)
@@ -121,7 +121,7 @@ def test_alert_input_is_checked(fin):
 
 def test_a_chain_alert_is_recorded_against_the_chain(fin):
     risk = fin.platform.risk
-    alert_id = risk.as_(fin.p.monitor).raise_chain_alert(fin.w.chain_id, 401, Severity.CRITICAL, b32("cycle"))
+    alert_id = risk.as_(fin.p.monitor).raise_chain_alert(fin.w.chain_id, 401, Severity.CRITICAL, b32("cycle")).id
 
     stored = risk.alert(alert_id)
     assert (stored.subject, stored.subject_id, stored.indicator, stored.severity) == (
@@ -150,8 +150,8 @@ def test_risk_control_holds_the_controller_roles(fin):
 def test_the_same_evidence_for_the_same_subject_and_indicator_is_refused_with_the_first_alert(fin):
     deal, other = fin.pledge(), fin.payable_loan()
     risk = fin.platform.risk.as_(fin.p.monitor)
-    first = risk.raise_loan_alert(deal.loan_id, DIVERSION, Severity.HIGH, b32("e1"))
-    chain_first = risk.raise_chain_alert(fin.w.chain_id, 401, Severity.MEDIUM, b32("e1"))
+    first = risk.raise_loan_alert(deal.loan_id, DIVERSION, Severity.HIGH, b32("e1")).id
+    chain_first = risk.raise_chain_alert(fin.w.chain_id, 401, Severity.MEDIUM, b32("e1")).id
 
     with reverts("RiskAlertRepeated", subject=AlertSubject.LOAN, subjectId=deal.loan_id, indicator=DIVERSION,
                  evidence=b32("e1"), alertId=first):
@@ -162,6 +162,6 @@ def test_the_same_evidence_for_the_same_subject_and_indicator_is_refused_with_th
     assert fin.platform.risk.count() == 2
 
     # other evidence, another loan or another indicator is a new alert
-    assert risk.raise_loan_alert(deal.loan_id, DIVERSION, Severity.HIGH, b32("e2")) == 3
-    assert risk.raise_loan_alert(other.loan_id, DIVERSION, Severity.HIGH, b32("e1")) == 4
-    assert risk.raise_loan_alert(deal.loan_id, 301, Severity.HIGH, b32("e1")) == 5
+    assert risk.raise_loan_alert(deal.loan_id, DIVERSION, Severity.HIGH, b32("e2")).id == 3
+    assert risk.raise_loan_alert(other.loan_id, DIVERSION, Severity.HIGH, b32("e1")).id == 4
+    assert risk.raise_loan_alert(deal.loan_id, 301, Severity.HIGH, b32("e1")).id == 5

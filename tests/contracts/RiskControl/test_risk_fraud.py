@@ -23,7 +23,7 @@ def other_chain_loan(fin, other):
     """A disbursed pledge loan of supplier3 in the second chain, from the bank, guaranteed by core2."""
     p, platform = fin.p, fin.platform
     order = int(platform.orders.as_(other.supplier).place(other.core.address, other.chain_id, "CNY",
-                                                           100_000_00, fin.now() + 365 * DAY))
+                                                           100_000_00, fin.now() + 365 * DAY).id)
     platform.orders.as_(other.core).accept(order)
     return fin.pledge(borrower=other.supplier, guarantor=other.core, purpose_order_id=order, lender=p.bank)
 
