@@ -16,6 +16,7 @@ __all__ = [
     "InputError",
     "NodeUnreachable",
     "NotFound",
+    "ReportNotVerified",
     "TransactionFailed",
     "VscmError",
     "WalletError",
@@ -111,6 +112,11 @@ class AuditError(VscmError):
 
 class AuditDifferences(AuditError):
     """The audit ran and found differences between the history and the contracts' state (the report is written)."""
+
+
+class ReportNotVerified(AuditError):
+    """A signed audit report does not verify: changed after it was written, not signed, or a signature that does
+    not recover the address it names (``vscm audit verify``)."""
 
 
 def is_transport_error(exc: BaseException) -> bool:

@@ -23,10 +23,23 @@ class AuditOutcome:
     report: dict[str, Any]
 
 
+def _block_times(source: Source, result: ReplayResult) -> tuple[int, int] | None:
+    """Timestamps of the range's first and last block (None when the source has neither header)."""
+    first = source.headers(result.from_block, result.from_block)
+    last = source.headers(result.to_block, result.to_block)
+    return (first[0].timestamp, last[0].timestamp) if first and last else None
+
+
 def _finish(result: ReplayResult, extra: list[Finding], source: Source, deployment: Any, block: int | None,
-            report_path: Path | None) -> AuditOutcome:
+            report_path: Path | None, auditor: dict[str, Any] | None, receipts_checked: bool) -> AuditOutcome:
     findings = result.findings + result.state.findings + extra
-    report = build_report(result, findings, source=source.name, network=deployment.network, verified_block=block)
+    if auditor is not None:  # {"name", "address"}: a member's address takes its registered name, else the wallet's
+        member = result.state.get("members", auditor["address"]) or {} if auditor.get("address") else {}
+        auditor = {"name": auditor.get("name") or member.get("name") or auditor.get("wallet") or auditor["address"],
+                   "address": auditor.get("address")}
+    report = build_report(result, findings, source=source.name, network=deployment.network, verified_block=block,
+                          deployment=deployment, block_times=_block_times(source, result), auditor=auditor,
+                          receipts_checked=receipts_checked)
     if report_path is not None:
         write_report(report, report_path)
     return AuditOutcome(result, findings, report)
@@ -35,7 +48,7 @@ def _finish(result: ReplayResult, extra: list[Finding], source: Source, deployme
 def audit_chain(chain: Any, deployment: Any, to_block: int | None = None, *, from_block: int | None = None,
                 window: int = 2000, receipts: bool = True, check: Literal["receipts", "bloom"] = "receipts",
                 save: Path | None = None, report: Path | None = None,
-                progress: Progress | None = None) -> AuditOutcome:
+                progress: Progress | None = None, auditor: dict[str, Any] | None = None) -> AuditOutcome:
     """Replay ``deployment`` on a connected chain up to ``to_block`` (default: the head) and verify the
     rebuilt state against the contracts at that block.
 
@@ -47,7 +60,10 @@ def audit_chain(chain: Any, deployment: Any, to_block: int | None = None, *, fro
     names a platform contract and folds the logs of those receipts: every log, data included, is the
     block's. ``"bloom"`` reads every log of the range instead and requires each block's logs bloom to be
     exactly theirs: less work for the node, but log data (amounts) and a removed log whose address and
-    topics another log of its block also sets go unchecked (the report's notes say so)."""
+    topics another log of its block also sets go unchecked (the report's notes say so).
+
+    ``auditor``: who runs the audit, ``{"name": ..., "address": ...}`` (either may be None; a member's address
+    without a name takes its registered name), written in the report."""
     if check not in ("receipts", "bloom"):
         raise InputError(f"check must be 'receipts' or 'bloom', not {check!r}")
     source = source_for(chain)
@@ -55,7 +71,8 @@ def audit_chain(chain: Any, deployment: Any, to_block: int | None = None, *, fro
     result = replay(source, deployment, to_block, from_block=from_block, window=window,
                     receipts=receipts and not bloom_only, blooms=bloom_only, save=save, progress=progress)
     extra = verify(result.state, chain.w3, deployment, result.to_block)
-    return _finish(result, extra, source, deployment, result.to_block, report)
+    return _finish(result, extra, source, deployment, result.to_block, report, auditor,
+                   receipts and not bloom_only)
 
 
 def compare_headers(stored: Source, live: Source, start: int, stop: int, window: int = 500) -> list[Finding]:
@@ -74,7 +91,8 @@ def compare_headers(stored: Source, live: Source, start: int, stop: int, window:
     return out
 
 
-def audit_stored(path: Path, deployment: Any, chain: Any | None = None, *, report: Path | None = None) -> AuditOutcome:
+def audit_stored(path: Path, deployment: Any, chain: Any | None = None, *, report: Path | None = None,
+                 auditor: dict[str, Any] | None = None) -> AuditOutcome:
     """Replay a stored history (a period audit's history repeats the same period audit). With ``chain``, its logs are checked against the receipts and the
     rebuilt state against the contracts at the history's last block, and its headers against the
     chain's; without, only the hash chain,
@@ -89,4 +107,4 @@ def audit_stored(path: Path, deployment: Any, chain: Any | None = None, *, repor
         block: int | None = result.to_block
     else:
         extra, block = check_money(result.state, deployment), None
-    return _finish(result, extra, source, deployment, block, report)
+    return _finish(result, extra, source, deployment, block, report, auditor, live is not None)

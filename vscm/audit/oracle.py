@@ -32,7 +32,7 @@ from vscm.audit.fold import (
     pending_interest,
     register,
 )
-from vscm.audit.replay import CONTRACT_NOTES
+from vscm.audit.replay import CONTRACT_NOTES, SETUP_EVENTS
 from vscm.audit.state import ZERO, Finding, State, key
 from vscm.audit.verify import Views, _diff, register_verifier
 
@@ -65,6 +65,7 @@ NO_EVENT = (
     "announced shows only as a known target's activeDevices"),
 )
 CONTRACT_NOTES[CONTRACT] = set(NO_EVENT)
+SETUP_EVENTS[CONTRACT] = {"AlertSinkSet", "SignerSetChanged"}  # wiring: no device, watch, batch or target yet
 
 #: TargetState fields the history rebuilds (the others are in NO_EVENT).
 TARGET_FIELDS = ("batchId", "updatedAt", "breaches", "marginCall", "activeDevices", "quantity", "loanId")

@@ -33,7 +33,7 @@ from vscm.audit.source import Header, HistoryFile, Source
 from vscm.audit.state import Finding, State
 from vscm.errors import AuditError
 
-__all__ = ["CONTRACT_FIELDS", "CONTRACT_NOTES", "Cursor", "PeriodStart", "ReplayResult", "contracts_of", "replay",
+__all__ = ["CONTRACT_FIELDS", "CONTRACT_NOTES", "ROLE_EVENTS", "SETUP_EVENTS", "Cursor", "PeriodStart", "ReplayResult", "contracts_of", "replay",
            "replay_into"]
 
 #: Deployment attribute -> artifact name. A contract added to the deployment adds a line here
@@ -53,6 +53,11 @@ CONTRACT_FIELDS: dict[str, str] = {
 #: Artifact name -> what a replay of that contract cannot rebuild or check (state no event carries):
 #: added to the notes of every replay whose deployment holds the contract, so a gap is said, not skipped.
 CONTRACT_NOTES: dict[str, set[str]] = {}
+
+#: Artifact name -> its set-up events (beside AccessControl's role events): a history in which the contract
+#: emitted nothing else has not used it, so the report leaves out its ``CONTRACT_NOTES`` (they do not apply).
+SETUP_EVENTS: dict[str, set[str]] = {}
+ROLE_EVENTS = frozenset({"RoleGranted", "RoleRevoked", "RoleAdminChanged"})
 
 
 def contracts_of(deployment: Any) -> dict[str, str]:

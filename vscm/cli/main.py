@@ -63,6 +63,7 @@ EXIT_CODES: Mapping[str, ExitCode] = {
     "builtins.UnicodeEncodeError": ExitCode.USAGE,  # an argument that is not UTF-8 (see _not_utf8)
     "vscm.errors.ChainRefusal": ExitCode.REFUSED,  # ContractRevert, TransactionFailed
     "vscm.errors.AuditDifferences": ExitCode.AUDIT_DIFFERENCES,
+    "vscm.errors.ReportNotVerified": ExitCode.AUDIT_DIFFERENCES,  # vscm audit verify
     "vscm.errors.NodeUnreachable": ExitCode.NODE_UNREACHABLE,
     **{name: ExitCode.NODE_UNREACHABLE for name in sorted(TRANSPORT_ERRORS)},
     "builtins.KeyboardInterrupt": ExitCode.INTERRUPTED,
