@@ -72,6 +72,7 @@ def test_a_batched_integration_builds_every_write_through_the_facades(fresh):
                                                                ("PlatformCash", "Transfer")]
         assert paid.named("OrderSettled") == [{"orderId": settled, "payer": p.core.address,
                                                "payee": p.seller.address, "amount": 50_000_00}]
+        assert [e.address for e in paid.events] == [orders.address, platform.cash("CNY").address]
         asset_id = registered.id
         # 6, 7: the core confirms the receivable; supplier2 applies for a loan on it (the Application tuple is
         # the facade's business)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 from hexbytes import HexBytes
 from typing_extensions import Self
 from web3.contract import Contract
@@ -109,8 +110,8 @@ def decode_events(platform: Platform, receipt: Any) -> tuple[Event, ...]:
             continue
         contract, event = found
         entry = _web3_log(log, index)
-        out.append(Event(contract, event.event_name, dict(event.process_log(entry)["args"]), str(log["address"]),
-                         entry["logIndex"]))
+        out.append(Event(contract, event.event_name, dict(event.process_log(entry)["args"]),
+                         to_checksum_address(log["address"]), entry["logIndex"]))
     return tuple(out)
 
 
