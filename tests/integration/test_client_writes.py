@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from financing_support import Fin
 from harness import b32
 
 from vscm.chain.pipeline import Pipeline
@@ -145,6 +146,15 @@ def test_each_facade_write_returns_one_typed_result(fresh):
 
     granted = platform.members.as_(p.bank).attest(p.core2.address, Role.FINANCIER)
     check_result(granted, "MemberRegistry", None)
+
+    deal = Fin(w).receivable_loan()
+    spent = platform.funds.as_(deal.borrower).spend(deal.loan_id, p.supplier.address, 1_00, "goods")
+    check_result(spent, "FundTracker", None)
+    assert {(e.contract, e.name) for e in spent.events} >= {("FundTracker", "FundsMoved"), ("PlatformCash", "Transfer")}
+    platform.cash("CNY").as_(p.bank).mint(deal.borrower.address, 1_00, b32("dep-repay"))
+    repaid = platform.loans.as_(deal.borrower).repay(deal.loan_id, 1_00)
+    check_result(repaid, "LoanBook", None)
+    assert repaid.named("LoanRepayment") and repaid.id is None
 
 
 def test_a_built_write_is_checked_before_it_is_sent(fresh):
