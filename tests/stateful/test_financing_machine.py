@@ -246,7 +246,7 @@ def _build_stage(chain: Any) -> Stage:
     orders = platform.orders
     for buyer, seller, code, amount, reach in STOCK:
         oid = orders.as_(accounts[buyer]).place(accounts[seller].address, world.chain_id, code, amount,
-                                                now + 2 * 365 * DAY)
+                                                now + 2 * 365 * DAY).id
         steps = [
             (OrderStatus.ACCEPTED, lambda o, s=seller: orders.as_(accounts[s]).accept(o)),
             (OrderStatus.SHIPPED, lambda o, s=seller: orders.as_(accounts[s]).ship(o, p.carrier.address,
@@ -600,7 +600,7 @@ class FinancingMachine(RuleBasedStateMachine):
             self._act("place order",
                       lambda m, now: m.place(buyer.address, seller.address, self.stage.chain_id, currency, amount),
                       lambda: self.platform.orders.as_(buyer).place(seller.address, self.stage.chain_id, code,
-                                                                    amount, self.clock + 2 * 365 * DAY))
+                                                                    amount, self.clock + 2 * 365 * DAY).id)
             return
         fits = {"advance": lambda o: OrderStatus.PLACED <= o.status <= OrderStatus.DELIVERED,
                 "settle": lambda o: o.status == OrderStatus.INVOICED,
@@ -710,7 +710,7 @@ class FinancingMachine(RuleBasedStateMachine):
         self._act("register receipt",
                   lambda m, now: m.register_receipt(wh.address, holder, lot, order_id, quantity, currency, value),
                   lambda: self.platform.assets.as_(wh).register_receipt(holder, lot, quantity, "t", currency, value,
-                                                                        keccak(text=lot), order_id))
+                                                                        keccak(text=lot), order_id).id)
 
     def _register_claim(self, kind: str, index: int, odd: bool) -> bool:
         """A receivable (by the seller), a payable (by the core buyer) or a future-goods right (by the buyer)."""
@@ -728,14 +728,14 @@ class FinancingMachine(RuleBasedStateMachine):
         if kind == "receivable":
             by = self._account(o.buyer if odd and index % 2 else o.seller)
             return self._act("register receivable", lambda m, now: m.register_receivable(by.address, oid),
-                             lambda: assets.as_(by).register_receivable(oid))
+                             lambda: assets.as_(by).register_receivable(oid).id)
         if kind == "payable":
             by = self._account(o.buyer)
             return self._act("register payable", lambda m, now: m.register_payable(by.address, oid),
-                             lambda: assets.as_(by).register_payable(oid))
+                             lambda: assets.as_(by).register_payable(oid).id)
         by = self._account(o.buyer)
         return self._act("register future goods", lambda m, now: m.register_future_goods(by.address, oid),
-                         lambda: assets.as_(by).register_future_goods(oid))
+                         lambda: assets.as_(by).register_future_goods(oid).id)
 
     def _confirm(self, index: int, odd: bool) -> None:
         receivables = self._assets(lambda a: a.kind == AssetKind.RECEIVABLE)
@@ -789,7 +789,7 @@ class FinancingMachine(RuleBasedStateMachine):
                   lambda m, now: m.apply(borrower.address, mode, aid, purpose_id, lender_account.address, g,
                                          principal, rate, term),
                   lambda: self.platform.loans.as_(borrower).apply(mode, aid, lender_account.address, principal,
-                                                                  rate, term, purpose_id, g),
+                                                                  rate, term, purpose_id, g).id,
                   assets=(aid,))
 
     # ------------------------------------------------------------------ a loan's natural next step
@@ -1087,7 +1087,7 @@ class FinancingMachine(RuleBasedStateMachine):
         lid, by = _pick(pool, index).loan_id, self.a[caller]
         evidence = keccak(text=f"evidence {lid} {tag}")
         self._risk_act("alert", lambda m, now: m.raise_alert(lid, by.address, severity, now, evidence),
-                       lambda: self.platform.risk.as_(by).raise_loan_alert(lid, 103, severity, evidence), lid)
+                       lambda: self.platform.risk.as_(by).raise_loan_alert(lid, 103, severity, evidence).id, lid)
 
     @precondition(lambda self: self.model.loans)
     @rule(index=PICK, decision=st.sampled_from((RECALL, CONTINUE, RECALL, CONTINUE, 0)),
@@ -1246,12 +1246,12 @@ def _receivable_loan(s: Stage, order_id: int, principal: int) -> tuple[int, int]
     o = s.platform.orders.order(order_id, with_documents=False)
     seller = next(a for a in p.values() if a.address == o.seller)
     debtor = next(a for a in p.values() if a.address == o.buyer)
-    asset = assets.as_(seller).register_receivable(order_id)
+    asset = assets.as_(seller).register_receivable(order_id).id
     assets.as_(debtor).confirm_receivable(asset)
     purpose = s.platform.orders.as_(seller).place(p["supplier2"].address if seller != p["supplier2"] else
                                                   p["seller"].address, s.chain_id, "CNY", 50_000_00,
-                                                  s.chain.timestamp() + 365 * DAY)
-    loan = loans.as_(seller).apply(LoanMode.RECEIVABLE, asset, p["bank"].address, principal, 600, 30 * DAY, purpose)
+                                                  s.chain.timestamp() + 365 * DAY).id
+    loan = loans.as_(seller).apply(LoanMode.RECEIVABLE, asset, p["bank"].address, principal, 600, 30 * DAY, purpose).id
     loans.as_(p["bank"]).approve(loan, 9000)
     loans.as_(p["bank"]).disburse(loan)
     return asset, loan
@@ -1264,10 +1264,10 @@ def test_loan_money_cannot_pay_down_a_pledged_receivable(staged: Stage) -> None:
     s, p = staged, staged.accounts
     asset, _ = _receivable_loan(s, 1, 250_000_00)
     lot = s.platform.assets.as_(p["warehouse"]).register_receipt(p["core"].address, "LOT-KB1", 10, "t", "CNY",
-                                                                  1_000_000_00)
+                                                                  1_000_000_00).id
     loans = s.platform.loans
     loan = loans.as_(p["core"]).apply(LoanMode.PLEDGE, lot, p["bank2"].address, 100_000_00, 600, 30 * DAY, 1,
-                                      p["core"].address)
+                                      p["core"].address).id
     loans.as_(p["core"]).sign_guarantee(loan)
     loans.as_(p["bank2"]).approve(loan, 5000, p["warehouse"].address)
     loans.as_(p["bank2"]).disburse(loan)
@@ -1292,9 +1292,9 @@ def test_a_loan_on_a_cancelled_invoice_can_still_be_closed(staged: Stage) -> Non
 
 def test_an_approved_loan_that_cannot_be_disbursed_can_be_withdrawn(staged: Stage) -> None:
     s, p = staged, staged.accounts
-    right = s.platform.assets.as_(p["seller"]).register_future_goods(7)
+    right = s.platform.assets.as_(p["seller"]).register_future_goods(7).id
     loans = s.platform.loans
-    loan = loans.as_(p["seller"]).apply(LoanMode.PREPAYMENT, right, p["bank"].address, 200_000_00, 600, 30 * DAY)
+    loan = loans.as_(p["seller"]).apply(LoanMode.PREPAYMENT, right, p["bank"].address, 200_000_00, 600, 30 * DAY).id
     loans.as_(p["bank"]).approve(loan, 8000)
     s.platform.orders.as_(p["seller"]).cancel(7)
     with pytest.raises(ContractRevert):
