@@ -13,6 +13,10 @@ again in batches. Every transaction gets its own ``TxResult``: mined, reverted (
     results = pipe.wait()                            # send what is left, mine, collect receipts
     failed = [r for r in results if not r.ok]
 
+A facade's built write (``platform.orders.as_(buyer).build.place(...)``, a ``vscm.chain.tx.TxRequest``) is
+submitted the same way, without spelling its ABI: ``request = ...build.place(...)``, ``sent =
+pipe.submit(buyer, request)``, and after ``wait`` ``request.result(sent)`` is its typed ``WriteResult``.
+
 Transactions that depend on each other across signers (``accept`` needs the order ``place`` made)
 go in successive rounds (``submit`` ... ``wait``); within one signer, nonce order is submission
 order, so ``approve`` then ``settle`` from the same account can share a round.
