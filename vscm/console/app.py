@@ -609,9 +609,20 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
     @app.get("/api/council", tags=["council"], responses=errors())
     def api_council(party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """The membership queue (applied, not yet admitted, with their attestations), requests to join a
-        supply chain, suspended members (the council and auditors)."""
+        supply chain, suspended members, and the governed changes of ``/api/council/changes`` (the council and
+        auditors)."""
         party.see_everything("the council's queue")
-        return views.council_view(directory(index))
+        d = directory(index)
+        return {**views.council_view(d), "governed_changes": views.council_changes(d)}
+
+    @app.get("/api/council/changes", tags=["council"], responses=errors())
+    def api_council_changes(party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The council's governed changes: every call scheduled on its timelock, newest first: target contract,
+        decoded call (parties by name, amounts with their currency), proposer and approvals on the Safe, when it
+        becomes executable (ISO UTC) and the time left, state (waiting, ready, done, cancelled), history.
+        For the council, auditors and lenders (a lender sees a change before it takes effect)."""
+        party.see_governed_changes()
+        return views.council_changes(directory(index))
 
     @app.get("/api/audit/replay", tags=["audit"], responses={**errors(), 200: {"content": {"text/csv": {}}}})
     def api_audit_replay(party: PartyDep, index: IndexDep, from_block: Block = None,
@@ -690,7 +701,11 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
 
     @app.get("/council", include_in_schema=False)
     def council_page(request: Request, party: PartyDep, index: IndexDep) -> Response:
-        return page(request, "council.html", party, council=api_council(party, index))
+        if not party.sees_all:  # a lender sees the governed changes only, not the membership queue
+            return page(request, "council.html", party, council=None,
+                        changes=api_council_changes(party, index))
+        council = api_council(party, index)
+        return page(request, "council.html", party, council=council, changes=council["governed_changes"])
 
     @app.get("/audit/replay", include_in_schema=False)
     def audit_replay_page(request: Request, party: PartyDep, index: IndexDep) -> Response:

@@ -377,6 +377,12 @@ class Index:
         contracts = json.dumps(contracts_of(deployment), sort_keys=True)
         if meta.get("contracts") != contracts:
             with self.db.locked():
+                known = json.loads(self.meta().get("contracts") or "{}")
+                if known and set(contracts_of(deployment)) - set(known):
+                    # A contract joined the deployment (the council's Safe and timelock): its events since the
+                    # deployment's first block are not in the stored history, so the index is folded again.
+                    for table in (*STATE_TABLES, "blocks", "logs", "cursor"):
+                        self.db.execute(f"DELETE FROM {table}")
                 self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)"
                                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value", ("contracts", contracts))
 
