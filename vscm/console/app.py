@@ -7,7 +7,8 @@ token from ``vscm serve token`` sent as ``Authorization: Bearer``. The server ne
 
 The index is kept up to date by one background thread (``Console.start``): it folds the blocks after
 the cursor, then checks the rebuilt state against the contracts' views at that block (the replay's
-verdict on the audit page). Each request opens its own connection to the index.
+verdict on the audit page). A request reads the index on a connection an earlier one used (SQLite), and
+the lender's portfolio is computed once per cursor of the index.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -53,6 +54,10 @@ NONCE_SECONDS = 600
 #: Bearer tokens whose signature was checked, kept so that a script's next requests skip the ~2 ms recovery
 #: (forgotten all at once when this many are kept).
 TOKENS_KEPT = 4096
+#: Connections to a SQLite index kept open between requests (at most one per worker thread is in use).
+IDLE_CONNECTIONS = 8
+#: Views kept per index cursor (``Console.per_cursor``), forgotten all at once when this many are kept.
+VIEWS_KEPT = 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ExportKind = Literal["loans", "repayments", "trails", "alerts"]
 ExportFormat = Literal["csv", "xlsx"]
@@ -110,6 +115,54 @@ class Console:
         #: the index has caught up with the chain once (until then it is a partial state: who is who may
         #: not be folded yet); always true for a console that serves the index as it is
         self.caught_up = config.chain is None
+        #: SQLite connections to the index that finished requests handed back, for the next ones
+        self._idle: list[Index] = []
+        #: (view, lender) -> (the index's cursor it was computed at, the view): see ``per_cursor``
+        self._views: dict[tuple[str, str], tuple[tuple[int, str] | None, Any]] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def reader(self) -> Iterator[Index]:
+        """A connection to the index for one request: on SQLite one that an earlier request used (each
+        statement is its own transaction, so it sees every update committed since), else a new one."""
+        with self._lock:
+            index = self._idle.pop() if self._idle else None
+        if index is None:
+            index = self.open()
+        try:
+            yield index
+        except BaseException:
+            index.close()  # whatever failed, the next request gets a fresh connection
+            raise
+        if index.db.kind != "sqlite" or index.db.conn.in_transaction:
+            index.close()
+            return
+        with self._lock:
+            if len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(index)
+                return
+        index.close()
+
+    def per_cursor(self, index: Index, view: str, lender: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per cursor of the index (block and hash) for (``view``, ``lender``): the lender's
+        portfolio adds up all its loans, which only an update of the index changes."""
+        cursor = index.cursor()
+        mark = (cursor.block, cursor.hash) if cursor is not None else None
+        kept = self._views.get((view, lender))
+        if kept is not None and kept[0] == mark:
+            return kept[1]
+        value = compute()
+        with self._lock:
+            if len(self._views) >= VIEWS_KEPT:
+                self._views.clear()
+            self._views[(view, lender)] = (mark, value)
+        return value
+
+    def close_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for index in idle:
+            index.close()
 
     def open(self, create: bool = False) -> Index:
         """The index: per request (``create`` False) without creating its tables again, which the updater
@@ -162,6 +215,7 @@ class Console:
             self._thread.start()
 
     def stop(self) -> None:
+        self.close_idle()
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -253,7 +307,7 @@ class SignIn(BaseModel):
 
 def index_dep(request: Request) -> Iterator[Index]:
     """A connection to the index for one request."""
-    with request.app.state.console.open() as index:
+    with request.app.state.console.reader() as index:
         yield index
 
 
@@ -407,7 +461,10 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         """The lender's outstanding principal, accrued interest and write-offs, per mode and currency."""
         lender = address
         party.see_lender(lender)
-        return views.portfolio_view(directory(index), lender)
+        return portfolio(index, lender)
+
+    def portfolio(index: Index, lender: str) -> dict[str, Any]:
+        return console.per_cursor(index, "portfolio", lender, lambda: views.portfolio_view(directory(index), lender))
 
     @app.get("/api/lenders/{address}/exposure", tags=["lender"], responses=errors())
     def api_exposure(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
@@ -682,7 +739,7 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         lender = address_of(address)
         party.see_lender(lender)
         d = directory(index)
-        return page(request, "lender.html", party, portfolio=views.portfolio_view(d, lender),
+        return page(request, "lender.html", party, portfolio=portfolio(index, lender),
                     exposure=views.exposure_view(d, lender), ladder=views.maturity_ladder(d, lender),
                     alerts=views.alerts_waiting(d, lender), defaults=views.defaults(d, lender),
                     loans=views.loan_list(d, lender=lender))

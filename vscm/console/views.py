@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
 from vscm.audit.decode import RawLog, decoder_for
@@ -39,6 +40,7 @@ def _label(enum: type[IntEnum], value: int) -> str:
         return str(value)
 
 
+@lru_cache(maxsize=1 << 14)
 def iso(ts: int) -> str:
     """Unix seconds as ISO 8601 UTC (``2026-12-06T11:02:42Z``); 0 is shown as ``-``."""
     if not ts:
@@ -74,8 +76,16 @@ class Directory:
         self.block = cursor.block if cursor else -1
         self.now = self.index.block_timestamp(cursor.block) if cursor else 0
         self._codes: dict[str, str] = {}
+        self._parties: dict[str, dict[str, Any]] = {}
 
     def party(self, address: str) -> dict[str, Any]:
+        """``{"address", "name", "short"}`` of ``address`` (a copy: callers may add to it)."""
+        known = self._parties.get(address)
+        if known is None:
+            known = self._parties[address] = self._name(address)
+        return dict(known)
+
+    def _name(self, address: str) -> dict[str, Any]:
         member = self.members.get(address)
         if member is not None:
             name = member["name"]
