@@ -759,8 +759,7 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
     @app.get("/council", include_in_schema=False)
     def council_page(request: Request, party: PartyDep, index: IndexDep) -> Response:
         if not party.sees_all:  # a lender sees the governed changes only, not the membership queue
-            return page(request, "council.html", party, council=None,
-                        changes=api_council_changes(party, index))
+            return page(request, "council_changes_page.html", party, changes=api_council_changes(party, index))
         council = api_council(party, index)
         return page(request, "council.html", party, council=council, changes=council["governed_changes"])
 
