@@ -13,6 +13,7 @@ the lender's portfolio is computed once per cursor of the index.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
@@ -241,6 +242,19 @@ ERRORS = {
 }
 
 
+#: The 200 answer of an operation that returns ``as_json``: a JSON object (the views' own shape).
+AN_OBJECT: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Successful Response", "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+def as_json(value: dict[str, Any]) -> Response:
+    """``value`` as a JSON answer, written by ``json.dumps`` straight away: the views hold JSON types only
+    (str, int, bool, None, lists, dicts), and FastAPI's pass over a ``dict[str, Any]`` answer took more CPU
+    than building a page of 50 loans."""
+    return Response(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(),
+                    media_type="application/json")
+
+
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The OpenAPI responses of an API operation: the signed-in ones (401, 403, 422, 503) and ``codes``."""
     return {code: {"model": Problem, "description": ERRORS[code]} for code in sorted({401, 403, 422, 503, *codes})}
@@ -456,12 +470,12 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         """Who is signed in, and what the registry says it is (any signed-in address may ask)."""
         return party.to_json()
 
-    @app.get("/api/lenders/{address}/portfolio", tags=["lender"], responses=errors())
-    def api_portfolio(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/lenders/{address}/portfolio", tags=["lender"], responses={**errors(), **AN_OBJECT})
+    def api_portfolio(address: AddressPath, party: PartyDep, index: IndexDep) -> Response:
         """The lender's outstanding principal, accrued interest and write-offs, per mode and currency."""
         lender = address
         party.see_lender(lender)
-        return portfolio(index, lender)
+        return as_json(portfolio(index, lender))
 
     def portfolio(index: Index, lender: str) -> dict[str, Any]:
         return console.per_cursor(index, "portfolio", lender, lambda: views.portfolio_view(directory(index), lender))
@@ -544,24 +558,24 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         return Response(exports.to_csv(table), media_type="text/csv",
                         headers={"content-disposition": f'attachment; filename="{name}.csv"'})
 
-    @app.get("/api/loans", tags=["loans"], responses=errors())
+    @app.get("/api/loans", tags=["loans"], responses={**errors(), **AN_OBJECT})
     def api_loans(party: PartyDep, index: IndexDep, lender: AddressQuery = None, borrower: AddressQuery = None,
                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Loans per page.")] = PAGE,
                   offset: Annotated[int, Query(ge=0, description="Loans skipped (loan id order).")] = 0,
-                  ) -> dict[str, Any]:
+                  ) -> Response:
         """Loans by lender and/or borrower, a page of ``limit`` in loan id order from ``offset``, with the
         ``total``; without either filter, the loans the party lends, borrows or guarantees (every loan for
         auditors and the council)."""
         who = [lender, borrower]
         party.see_loans(who[0], who[1])
         mine = None if party.sees_all or any(who) else party.address
-        return views.loan_list(directory(index), lender=who[0], borrower=who[1], party=mine, limit=limit,
-                               offset=offset)
+        return as_json(views.loan_list(directory(index), lender=who[0], borrower=who[1], party=mine, limit=limit,
+                                       offset=offset))
 
-    @app.get("/api/loans/{loan_id}", tags=["loans"], responses=errors(404))
-    def api_loan(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/loans/{loan_id}", tags=["loans"], responses={**errors(404), **AN_OBJECT})
+    def api_loan(loan_id: int, party: PartyDep, index: IndexDep) -> Response:
         """One loan: figures, collateral, documents, money trail, repayments and the timeline of its events."""
-        return _loan(loan_id, party, index)
+        return as_json(_loan(loan_id, party, index))
 
     @app.get("/api/loans/{loan_id}/readings", tags=["loans"], responses=errors(404))
     def api_readings(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
