@@ -12,6 +12,7 @@ from cert_support import B_AMOUNT, B_PAID, C_PAID, FACE, approve, issued
 from financing_support import DAY, b32, the_event
 from harness import reverts
 
+from vscm.audit.audit import audit_chain
 from vscm.client.records import OrderStatus, Role
 
 D_AMOUNT = 40_000_00  # supplier2 buys from core2 in chain 2, pays C_PAID of it by certificate
@@ -65,7 +66,7 @@ def test_a_part_pays_a_member_of_a_chain_the_core_admits_and_circulates_there(fi
     assert fin.platform.orders.order(order_d, with_documents=False).prepaid == C_PAID
 
 
-def test_a_dismissed_chain_keeps_its_parts_and_their_claims_but_they_no_longer_move(fin):
+def test_a_dismissed_chain_keeps_its_parts_and_their_claims_but_they_no_longer_move_and_the_audit_agrees(fin):
     p = fin.p
     t = issued(fin)
     certs = t.certs
@@ -91,6 +92,10 @@ def test_a_dismissed_chain_keeps_its_parts_and_their_claims_but_they_no_longer_m
     before = fin.cash(p.supplier2)
     certs.as_(p.outsider).claim(part_b)
     assert fin.cash(p.supplier2) == before + B_PAID
+    # The auditor's replay folds the admission and its dismissal and agrees with `chainAdmitted`.
+    outcome = audit_chain(fin.chain, fin.platform.deployment)
+    assert [str(f) for f in outcome.findings] == []
+    assert outcome.result.state.get("cert_admitted", f"{p.core.address}:{chain2}") == {"admitted": False}
 
 
 def test_admission_is_the_cores_own_and_refused_outside_its_rules_with_the_values(fin):
