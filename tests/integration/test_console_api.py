@@ -427,7 +427,8 @@ def test_the_certificate_tree_shows_who_split_what_to_whom_and_each_party_its_sc
     assert (view["status"], view["parts"], view["scope"], view["currency"]) == ("redeemed", 3, "all parts", "CNY")
     assert view["core"]["address"] == c.core.address and view["core"]["short"] == f"{c.core.address[:6]}…{c.core.address[-4:]}"
     assert [amount_units(view[k]) for k in ("face", "paid_in", "redeemed")] == [120_000_00] * 3
-    assert view["face"]["text"] == "120,000.00 CNY"
+    assert view["face"]["text"] == "120,000.00 CNY" and view["supply_chain"].startswith("#1 ")
+    assert "0x" not in view["supply_chain"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", view["maturity"]) and view["issued"] < view["maturity"]
     (root,) = view["tree"]
     rows = [(n["from"]["name"], n["holder"]["name"], n["purpose"].split(" #")[0], amount_units(n["received"]),

@@ -25,6 +25,15 @@ def certificate_parts(d: Directory, certificate_id: int) -> dict[int, dict[str, 
     return {int(k): p for k, p in d.index.records("cert_parts").items() if p["certificateId"] == certificate_id}
 
 
+def _chain(d: Directory, chain_id: int) -> str:
+    """``#1 Xi'an Motors chain``: the index keeps a chain's name as its bytes32 (hex), shown here as text."""
+    record = d.chains.get(str(chain_id))
+    if record is None or not str(record["name"]).startswith("0x"):
+        return d.chain_name(chain_id)
+    name = bytes.fromhex(str(record["name"])[2:]).rstrip(b"\x00").decode("utf-8", errors="replace")
+    return f"#{chain_id} {name}"
+
+
 def _time(d: Directory, block: int | None) -> str:
     """When a block of the index was mined ("-" for a record folded before the fold kept its block)."""
     return iso(d.index.block_timestamp(block)) if block is not None else "-"
@@ -83,7 +92,7 @@ def certificate_view(d: Directory, certificate_id: int, cert: dict[str, Any], pa
         status = "open"
     return {
         "certificate": certificate_id, "as_of": d.as_of(), "core": d.party(cert["core"]),
-        "supply_chain": d.chain_name(int(cert["chainId"])), "order": cert["orderId"], "currency": code,
+        "supply_chain": _chain(d, int(cert["chainId"])), "order": cert["orderId"], "currency": code,
         "face": money(cert["face"], code), "paid_in": money(cert["paidIn"], code),
         "redeemed": money(cert["redeemed"], code), "issued": _time(d, cert.get("_block")),
         "maturity": iso(cert["maturity"]), "status": status, "parts": len(parts),
