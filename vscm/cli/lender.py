@@ -10,20 +10,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Group
 from rich.table import Table
 
-from vscm.audit.source import source_for
 from vscm.cli.output import emit, format_amount, json_option, key_value_table, money, table_style, wide_option
 from vscm.cli.params import DATE
 from vscm.cli.session import PARTY, choice_from, network_options, open_deployment, vscm_home
 from vscm.cli.views import Parties, loan_from_record, loan_view
 from vscm.cli.wallet import signer_options, unlock_signer
 from vscm.errors import NotFound
-from vscm.index import Index, exposure, loan_detail, open_index, portfolio
+
+if TYPE_CHECKING:  # the index and the chain source are imported by the commands that use them
+    from vscm.index import Index
 
 __all__ = ["index_command", "lender"]
 
@@ -39,6 +40,9 @@ def index_command(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
+        from vscm.audit.source import source_for
+        from vscm.index import open_index
+
         target: str = kwargs.pop("index_target") or default_index()
         update: bool = kwargs.pop("update")
         choice = choice_from(kwargs)
@@ -94,6 +98,8 @@ def portfolio_cmd(index: Index, who: str, wide: bool, as_json: bool) -> None:
       vscm lender portfolio bank
       vscm lender portfolio bank --json --no-update
     """
+    from vscm.index import portfolio
+
     view = portfolio(index, who)
     data = {"lender": who, "as_of_block": view["as_of_block"],
             "modes": {mode: {**r, "currencies": {code: _as_money(a, code) for code, a in r["currencies"].items()}}
@@ -133,6 +139,8 @@ def exposure_cmd(index: Index, who: str, wide: bool, as_json: bool) -> None:
       vscm lender exposure bank
       vscm lender exposure bank --json --no-update
     """
+    from vscm.index import exposure
+
     raw = exposure(index, who)
     data = {**raw, "currency": {code: _as_money(r, code) for code, r in raw["currency"].items()},
             **{dimension: {k: {code: _as_money(r, code) for code, r in per.items()} for k, per in raw[dimension].items()}
@@ -175,6 +183,7 @@ def loan_cmd(index: Index, loan_id: int, wide: bool, as_json: bool) -> None:
       vscm lender loan 3 --json --no-update
     """
     from vscm.cli.finance import loan_rows
+    from vscm.index import loan_detail
 
     data = loan_detail(index, loan_id)
     if data is None:
