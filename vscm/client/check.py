@@ -74,10 +74,10 @@ def _chain_id_and_codes(chain: Any, addresses: list[str]) -> tuple[int, list[byt
     calls: list[tuple[Any, Any]] = [("eth_chainId", []), *(("eth_getCode", [a, "latest"]) for a in addresses)]
     if hasattr(chain, "batch"):  # vscm.chain.light: a node that does not answer is NodeUnreachable (exit 5)
         answers = chain.batch(calls)
-        failed = next(((call, a) for call, a in zip(calls, answers) if isinstance(a, Exception)), None)
-        if failed is not None:
-            (method, params), error = failed
-            raise ChainError(f"{chain.name} refused {method}{tuple(params)}: {error.rpc_response.get('error')}")
+        for (method, params), answer in zip(calls, answers):
+            if isinstance(answer, Exception):
+                refusal = getattr(answer, "rpc_response", {}).get("error")
+                raise ChainError(f"{chain.name} refused {method}{tuple(params)}: {refusal}")
         return int(answers[0], 16), [bytes.fromhex(str(r).removeprefix("0x")) for r in answers[1:]]
     provider = chain.w3.provider
     try:
