@@ -8,7 +8,7 @@ import click
 from eth_utils import keccak
 from rich.table import Table
 
-from vscm.cli.common import emit_tx, platform_command, quick_platform_command, signed_command
+from vscm.cli.common import emit_tx, quick_platform_command, signed_command
 from vscm.cli.output import Money, emit, json_option, money
 from vscm.cli.params import AMOUNT
 from vscm.cli.session import PARTY
@@ -112,7 +112,7 @@ def set_cap_cmd(platform: Platform, signer: LocalAccount, currency: str, financi
 @CURRENCY
 @click.argument("financier", type=PARTY)
 @json_option
-@platform_command
+@quick_platform_command
 def cap_cmd(platform: Platform, currency: str, financier: str, as_json: bool) -> None:
     """FINANCIER's mint cap in CURRENCY (set by the council) and its outstanding issuance.
 

@@ -8,7 +8,12 @@ import click
 from rich.console import Group
 from rich.table import Table
 
-from vscm.cli.common import emit_tx, platform_command, quick_signed_command, signed_command
+from vscm.cli.common import (
+    emit_tx,
+    quick_platform_command,
+    quick_signed_command,
+    signed_command,
+)
 from vscm.cli.output import emit, json_option, key_value_table, table_style, wide_option
 from vscm.cli.params import AMOUNT, DATE, HASH32
 from vscm.cli.session import PARTY
@@ -137,7 +142,7 @@ def attach_cmd(platform: Platform, signer: LocalAccount, order_id: int, kind: st
 @ORDER_ID
 @wide_option
 @json_option
-@platform_command
+@quick_platform_command
 def show_cmd(platform: Platform, order_id: int, wide: bool, as_json: bool) -> None:
     """One order with its documents.
 
@@ -154,7 +159,7 @@ def show_cmd(platform: Platform, order_id: int, wide: bool, as_json: bool) -> No
 @order.command("list")
 @wide_option
 @json_option
-@platform_command
+@quick_platform_command
 def list_cmd(platform: Platform, wide: bool, as_json: bool) -> None:
     """Every order.
 
