@@ -78,12 +78,13 @@ def test_consent_gates_the_profile(vscm: Any, desk: dict[str, Any]) -> None:
     validate("lender profile", data)  # every amount of money is Money: {amount, currency, minor}
     outstanding = data["profile"]["credit"]["outstanding"]
     assert outstanding and all(f["value"]["currency"] == code for code, f in outstanding.items())
-    sold = [(code, r["sold"]["value"]) for code, r in data["profile"]["trade"]["value"].items()]
-    assert sold and all(v["currency"] == code and v["minor"] > 0 for code, v in sold)
+    traded = [(code, r[side]["value"]) for code, r in data["profile"]["trade"]["value"].items()
+              for side in ("bought", "sold")]
+    assert traded and all(v["currency"] == code for code, v in traded) and any(v["minor"] > 0 for _, v in traded)
     code, out, err = vscm("lender", "profile", supplier, "--no-update", wallet="bank2")
     assert code == 0, err
     assert "credit profile of" in out and "scorecard" in out and "pledge" in out
-    assert all(f"bought {c} " in out for c, _ in sold)  # tables: each amount after its currency's code
+    assert all(f"bought {c} " in out for c, _ in traded)  # tables: each amount after its currency's code
     code, _, err = vscm("member", "consent", "revoke", bank2, wallet="supplier")
     assert code == 0, err
     code, out, _ = vscm("member", "consent", "list", supplier, "--json")

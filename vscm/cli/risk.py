@@ -316,8 +316,9 @@ def exposure_cmd(platform: Platform, chain_id: int, as_json: bool) -> None:
 def exposure_by_currency(platform: Platform, chain_id: int, lender: str) -> dict[str, dict[str, int]]:
     """RiskControl's exposure of ``lender`` to ``chain_id`` split by currency: the contract adds up the loans the
     sweep counted whatever their currency, so each is read again as the sweep saw it (the loans of the chain in
-    sweep order, each on the state before the block of the ``ChainSwept`` that took it: counted when running,
-    recalled or defaulted; what it owed then; the unspent money its ``LoanFrozenForFraud`` froze).
+    sweep order, each at the block of the ``ChainSwept`` that took it, whose time the interest owed depends on; the
+    sweep changes no loan: counted when running, recalled or defaulted; what it owed then; the unspent money its
+    ``LoanFrozenForFraud`` froze).
 
     Raises:
         ChainError: the split does not add up to the contract's figures (the message gives both).
@@ -338,15 +339,14 @@ def exposure_by_currency(platform: Platform, chain_id: int, lender: str) -> dict
     for block, end in batches:
         for index in range(done, end):
             loan_id = int(book.functions.chainLoanAt(chain_id, index).call(block_identifier=block))
-            before = block - 1
-            raw = book.functions.getLoan(loan_id).call(block_identifier=before)
+            raw = book.functions.getLoan(loan_id).call(block_identifier=block)
             status, loan_lender, currency = LoanStatus(raw[1]), raw[14], raw[17]  # as Loan.from_chain
             if loan_lender != lender or status not in counted:
                 continue
             code = platform.currency_code(currency)
             part = split.setdefault(code, {"loans": 0, "outstanding": 0, "frozen": 0})
             part["loans"] += 1
-            part["outstanding"] += int(book.functions.outstanding(loan_id).call(block_identifier=before))
+            part["outstanding"] += int(book.functions.outstanding(loan_id).call(block_identifier=block))
             part["frozen"] += frozen.get(loan_id, 0)
         done = max(done, end)
     total = platform.risk.exposure(chain_id, lender)
@@ -354,7 +354,7 @@ def exposure_by_currency(platform: Platform, chain_id: int, lender: str) -> dict
     if sums != {"loans": total.loans, "outstanding": total.outstanding, "frozen": total.frozen}:
         raise ChainError(f"the exposure of {lender} to chain #{chain_id} read loan by loan ({sums}) does not add up to "
                          f"RiskControl's ({total.loans} loans, outstanding {total.outstanding}, frozen {total.frozen}): "
-                         "a loan changed within the block that swept it; the contract's figures mix currencies")
+                         "another transaction of the block that swept a loan changed it; the contract's figures mix currencies")
     return split
 
 
