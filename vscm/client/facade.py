@@ -21,16 +21,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from hexbytes import HexBytes
-from typing_extensions import Self
-from web3.contract import Contract
 
-from vscm.chain.tx import TxRequest
 from vscm.errors import InputError, NotFound
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # only types: the CLI's light path (vscm.chain.light) runs the facades without web3
+    from eth_account.signers.local import LocalAccount
+    from typing_extensions import Self
+    from web3.contract import Contract
+
+    from vscm.chain.tx import TxRequest
     from vscm.client.platform import Platform
 
 __all__ = ["Builder", "Event", "Facade", "WriteResult", "decode_events", "write_result"]
@@ -147,6 +148,8 @@ class Builder:
             raise AttributeError(f"{self._facade.contract_name} has no write {name!r} to build")
 
         def build(*args: Any, **kwargs: Any) -> TxRequest[WriteResult[Any]]:
+            from vscm.chain.tx import TxRequest  # web3's module: not on the CLI's light path
+
             built = method(*args, **kwargs)
             if not isinstance(built, TxRequest):
                 raise InputError(f"{self._facade.contract_name}.{name} is not a write: there is nothing to build")
@@ -198,6 +201,8 @@ class Facade:
             return write_result(self.platform, receipt, self.address, self.contract_name, event, field, known)
 
         if self._building:
+            from vscm.chain.tx import TxRequest  # web3's module: not on the CLI's light path
+
             return TxRequest(fn, decode, gas=gas, label=f"{self.contract_name}.{fn.fn_name}",
                              signer=None if self.signer is None else str(self.signer.address))
         self._signer_address()

@@ -2,7 +2,8 @@
 
 - the **council** (holders of the MemberRegistry's ``DEFAULT_ADMIN_ROLE``: the operator who deployed
   it, and whoever it granted the role to) and an active **auditor** member see everything;
-- a **lender** (an active financier member) sees the loans it lends, its exposures and alerts;
+- a **lender** (an active financier member) sees the loans it lends, its exposures and alerts, and the
+  council's changes scheduled on its timelock (before they take effect);
 - a **member** sees its own orders, assets and the loans it borrows or guarantees;
 - anyone else, signed in or not, sees nothing but who they are.
 
@@ -78,6 +79,14 @@ class Party:
         if not self.sees_all:
             raise OutOfScope(f"{what} is for auditors and the council; {self.name} is a {self.kind}")
 
+    def see_governed_changes(self) -> None:
+        """The council's changes scheduled on its timelock: the council, auditors and every lender (a lender
+        must see a change to mint caps, risk parameters or members before it takes effect)."""
+        self._member()
+        if not (self.sees_all or self.lender):
+            raise OutOfScope(f"the council's scheduled changes are for lenders, auditors and the council; "
+                             f"{self.name} is a {self.kind}")
+
     def see_lender(self, lender: str) -> None:
         """A lender's own books (or everyone's, for the council and auditors)."""
         self._member()
@@ -100,6 +109,18 @@ class Party:
         self._member()
         if not (self.sees_all or self.address in (loan["lender"], loan["borrower"], loan.get("guarantor"))):
             raise OutOfScope(f"loan {loan.get('loanId', '')} is not one that {self.name} lends, borrows or guarantees")
+
+    def see_certificate(self, certificate_id: int, core: str, parts: dict[int, dict[str, Any]]) -> set[int] | None:
+        """A certificate: the council, auditors, its core and every holder (past or present) of one of its parts
+        see all its parts (None); the financier of a sold part sees the parts it bought (their ids)."""
+        self._member()
+        if self.sees_all or self.address == core or any(p["holder"] == self.address for p in parts.values()):
+            return None
+        bought = {pid for pid, p in parts.items() if p["assetId"] and p["financier"] == self.address}
+        if bought:
+            return bought
+        raise OutOfScope(f"certificate {certificate_id} is not one that {self.name} issued, holds or held a part "
+                         "of, or financed")
 
     def see_loans(self, lender: str | None, borrower: str | None) -> None:
         """A list of loans filtered by lender/borrower: the party must be one of the filters."""
