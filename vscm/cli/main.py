@@ -160,7 +160,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
               "Financeable assets: receivables, payables, warehouse receipts, future-goods rights."),
     "loan": ("vscm.cli.finance", "loan",
              "Loans in the four financing modes: apply, approve, disburse, repay, track the money."),
-    "cert": ("vscm.cli.certificates", "cert", "Payable certificates: issue, split, pay, finance, redeem, show, tree."),
+    "cert": ("vscm.cli.certificates", "cert", "Payable certificates: issue, split, pay, finance, redeem, admit/dismiss chains, show, tree."),
     "lender": ("vscm.cli.lender", "lender", "A lender's view of its loans (from the lenders' index)."),
     "audit": ("vscm.cli.audit", "audit", "The auditor's replay of the chain history."),
     "monitor": ("vscm.cli.risk", "monitor", "The risk monitor: follows the chain and raises alerts."),
