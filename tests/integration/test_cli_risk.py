@@ -18,6 +18,7 @@ from harness import b32, make_parties, populate
 
 from vscm.chain.anvil import AnvilNode
 from vscm.chain.backends import connect
+from vscm.cli.schemas import validate
 from vscm.client.records import OrderStatus, Role
 from vscm.errors import ContractRevert
 from vscm.wallet.keystore import Keystore
@@ -237,6 +238,13 @@ def test_operator_proposes_and_auditor_declares_fraud(desk: Desk, diverted: dict
     assert declared["sweep_done"] is True
     exposure = desk.json("risk", "exposure", chain_id)
     assert [e["lender"] for e in exposure] == [desk.fin.p.bank.address]
+    validate("risk exposure", exposure)  # one row per lender and currency, amounts as Money
+    total = desk.fin.platform.risk.exposure(desk.fin.w.chain_id, desk.fin.p.bank.address)
+    assert [(e["currency"], e["loans"], e["outstanding"]["minor"], e["frozen"]["minor"]) for e in exposure] == [
+        (e["outstanding"]["currency"], total.loans, total.outstanding, total.frozen) for e in exposure]
+    assert exposure[0]["currency"] == desk.fin.platform.currency_code(desk.fin.platform.loans.loan(1).currency)
+    table = desk.run("risk", "exposure", chain_id)
+    assert table.returncode == 0 and f"{exposure[0]['currency']} {exposure[0]['outstanding']['amount']}" in table.stdout
     assert desk.fin.platform.members.supply_chain(desk.fin.w.chain_id).evicted
 
 

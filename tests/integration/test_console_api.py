@@ -64,6 +64,8 @@ def _cases(s: Story) -> dict[str, tuple[str, Any]]:
         "/api/members/{address}/profile": (f"/api/members/{c.supplier_a.address}/profile", c.supplier_b),
         "/api/audit": ("/api/audit", c.bank),
         "/api/council": ("/api/council", c.core),
+        # The council's scheduled changes: lenders see them too, a member that does not lend does not.
+        "/api/council/changes": ("/api/council/changes", c.core),
         "/api/audit/replay": (f"/api/audit/replay?from_block={s.platform.deployment.block + 5}", c.bank),
         "/api/lenders/{address}/webhooks": (f"/api/lenders/{bank}/webhooks", c.supplier_a),
         "/api/lenders/{address}/webhooks/deliveries": (f"/api/lenders/{bank}/webhooks/deliveries", c.core),
@@ -147,8 +149,8 @@ def test_a_write_outside_the_party_s_scope_is_403(story: Story, client: TestClie
                                    "/api/lenders/{address}/defaults", "/api/lenders/{address}/exports/{kind}",
                                    "/api/loans", "/api/loans/{loan_id}", "/api/loans/{loan_id}/readings",
                                    "/api/members/{address}", "/api/members/{address}/profile", "/api/audit", "/api/audit/replay", "/api/council",
-                                   "/api/lenders/{address}/webhooks", "/api/lenders/{address}/webhooks/deliveries",
-                                   "/api/certificates/{certificate_id}"])
+                                   "/api/council/changes", "/api/lenders/{address}/webhooks",
+                                   "/api/lenders/{address}/webhooks/deliveries", "/api/certificates/{certificate_id}"])
 def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
     url, caller = _cases(story)[route]
     answer = client.get(url, headers=story.auth(caller))
@@ -159,7 +161,8 @@ def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestCl
 
 
 @pytest.mark.parametrize("route", sorted(["/api/me", "/api/lenders/{address}/portfolio", "/api/loans",
-                                          "/api/loans/{loan_id}", "/api/members/{address}", "/api/audit"]))
+                                          "/api/loans/{loan_id}", "/api/members/{address}", "/api/audit",
+                                          "/api/council", "/api/council/changes"]))
 def test_an_unsigned_request_is_401(story: Story, client: TestClient, route: str) -> None:
     url = _cases(story)[route][0] if route in _cases(story) else route
     answer = client.get(url)
@@ -680,6 +683,73 @@ def test_the_council_sees_an_applicant_waiting_with_its_attestations(story: Stor
         assert len(waiting) == 1 and waiting[0]["member"]["name"] == "Dunhuang Fasteners"
         assert waiting[0]["roles"] == ["supplier"]
         assert [a["name"] for a in waiting[0]["attested_by"]] == ["Silk Road Bank"]
+    finally:
+        chain.revert(mark)
+        story.refresh()
+
+
+def test_the_demo_s_governed_change_is_shown_done_with_its_decoded_call_and_history(story: Story,
+                                                                                   client: TestClient) -> None:
+    """Step 8d of the demo: the bank proposed raising its own CNY mint cap, the auditor approved and sent it,
+    it waited out the delay on the timelock and was carried out; the index has it as the chain does."""
+    from vscm.demo import RAISED_MINT_CAP
+
+    c, council = story.cast, story.platform.council
+    [op] = council.scheduled_calls()
+    view = client.get("/api/council", headers=story.auth(c.auditor)).json()["governed_changes"]
+    assert view["timelock"]["address"] == council.timelock_address and view["waiting"] == 0
+    [change] = view["changes"]
+    assert change["operation"] == "0x" + op.operation.hex() and op.done and change["state"] == "done"
+    [call] = change["calls"]
+    assert call["target"]["name"] == "PlatformCash CNY" and call["function"] == "setMintCap"
+    args = {a["name"]: a["value"] for a in call["args"]}
+    assert args["financier"]["name"] == "Silk Road Bank"
+    assert args["cap"]["currency"] == "CNY" and amount_units(args["cap"]) == RAISED_MINT_CAP
+    assert change["proposer"]["name"] == "Silk Road Bank"
+    assert [a["name"] for a in change["approvals"]] == ["Silk Road Bank", "Chang'an Audit"]
+    assert council.timelock.functions.getTimestamp(op.operation).call() == 1  # the timelock's mark of done
+    [log] = council.timelock.events.CallScheduled().get_logs(from_block=story.platform.deployment.block)
+    scheduled_at = story.platform.chain.w3.eth.get_block(log["blockNumber"])["timestamp"]
+    assert change["ready_at"] == datetime.fromtimestamp(scheduled_at + council.delay(), UTC).isoformat().replace(
+        "+00:00", "Z")
+    assert [h["event"] for h in change["history"]] == ["proposed on the Safe", "scheduled", "executed"]
+    assert change["history"][0]["by"]["name"] == "Silk Road Bank"
+    # The same list for a lender, on its own endpoint; the membership queue stays the council's.
+    assert client.get("/api/council/changes", headers=story.auth(c.bank)).json()["changes"] == view["changes"]
+    assert client.get("/api/council", headers=story.auth(c.bank)).status_code == 403
+    page = client.get("/council", headers={**story.auth(c.bank), "accept": "text/html"})
+    assert page.status_code == 200 and "setMintCap" in page.text and "Membership queue" not in page.text
+
+
+def test_a_lender_sees_a_scheduled_change_wait_then_become_ready(story: Story, client: TestClient) -> None:
+    """A change scheduled on the timelock is in the lender's view before it takes effect: waiting with the
+    time left, then ready once the delay is over; the timelock's own ready time is the one shown."""
+    c, chain = story.cast, story.platform.chain
+    council = story.platform.council
+    mark = chain.snapshot()
+    try:
+        proposal = council.propose(c.bank, story.platform.members.contract.functions.suspend(
+            c.supplier_b.address, keccak(text="console:governed")))
+        council.approve(c.auditor, proposal.safe_tx_hash)
+        council.execute(c.auditor, proposal.safe_tx_hash, proposal)
+        assert proposal.scheduled is not None
+        operation = "0x" + proposal.scheduled.operation.hex()
+        ready = council.timelock.functions.getTimestamp(proposal.scheduled.operation).call()
+        story.refresh()
+        view = client.get("/api/council/changes", headers=story.auth(c.bank)).json()
+        change = next(x for x in view["changes"] if x["operation"] == operation)
+        assert change["state"] == "waiting" and view["waiting"] == 1
+        assert change["ready_at"] == datetime.fromtimestamp(ready, UTC).isoformat().replace("+00:00", "Z")
+        # The time left at the index's last block (the chain's head after the refresh).
+        assert change["seconds_left"] == ready - chain.w3.eth.get_block("latest")["timestamp"] > 0
+        [call] = change["calls"]
+        assert call["text"].startswith("MemberRegistry.suspend(member=Lanzhou Rubber Co.")
+        assert client.get("/api/council/changes", headers=story.auth(c.supplier_b)).status_code == 403
+        chain.time_travel(ready - chain.now())
+        chain.mine()  # a block at that time: the index's clock is its last block's
+        story.refresh()
+        view = client.get("/api/council/changes", headers=story.auth(c.bank)).json()
+        assert next(x for x in view["changes"] if x["operation"] == operation)["state"] == "ready"
     finally:
         chain.revert(mark)
         story.refresh()

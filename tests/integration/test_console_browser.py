@@ -232,3 +232,30 @@ def test_a_lender_without_a_browser_wallet_signs_in_and_decides_with_its_keystor
     assert story.platform.risk.control(loan_id).decision == Decision.CONTINUE
     shot(page, "loan-continued-keystore")
     context.close()
+
+
+def test_the_council_page_shows_the_demo_s_governed_change_done_with_its_history(served: tuple[Story, str],
+                                                                                 browser: Any) -> None:
+    """Step 8d of the demo: the bank's raised CNY mint cap, proposed, approved, scheduled on the timelock and
+    carried out a day later, on the council page of the auditor, and on the bank's (the changes only)."""
+    story, base = served
+    [op] = story.platform.council.scheduled_calls()
+    page = signed_in_page(browser, base, story.cast.auditor, "/audit")
+    answer = page.goto("/council")
+    assert answer is not None and answer.status == 200, page.content()[:3000]
+    row = page.locator(f'#changes tr[data-operation="0x{op.operation.hex()}"]')
+    assert row.get_attribute("data-state") == "done"
+    text = row.text_content()
+    assert "PlatformCash CNY.setMintCap(" in " ".join(text.split()) and "Silk Road Bank" in text
+    assert [li.strip().split(" ")[0] for li in row.locator("ul.history li").all_text_contents()] == [
+        "proposed", "scheduled", "executed"]
+    assert page.locator("#queue").count() == 1
+    shot(page, "council")
+    page.context.close()
+    lender = signed_in_page(browser, base, story.cast.bank)
+    lender.click('nav a[href="/council"]')
+    lender.wait_for_url("**/council")
+    assert lender.locator(f'#changes tr[data-operation="0x{op.operation.hex()}"]').count() == 1
+    assert lender.locator("#queue").count() == 0  # the membership queue stays the council's and auditors'
+    shot(lender, "council-lender")
+    lender.context.close()

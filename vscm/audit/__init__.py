@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from vscm.audit import certificates as _certificates  # noqa: F401  (registers Certificates' handlers and verifier)
 from vscm.audit import consent as _consent  # noqa: F401  (registers ConsentRegistry's handlers and verifier)
+from vscm.audit import council as _council  # noqa: F401  (registers the council's Safe and timelock handlers and verifier)
 from vscm.audit import oracle as _oracle  # noqa: F401  (registers TelemetryOracle's handlers and verifier)
 from vscm.audit import risk as _risk  # noqa: F401  (registers RiskControl's handlers and verifier)
 from vscm.audit.replay import ReplayResult, replay

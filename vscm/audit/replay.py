@@ -48,6 +48,9 @@ CONTRACT_FIELDS: dict[str, str] = {
     "oracle": "TelemetryOracle",
     "consents": "ConsentRegistry",
     "certificates": "Certificates",
+    # The consortium council (vscm.audit.council): its Safe and the TimelockController holding the admin roles.
+    "council_safe": "Safe",
+    "council_timelock": "TimelockController",
 }
 
 #: Artifact name -> what a replay of that contract cannot rebuild or check (state no event carries):

@@ -117,16 +117,15 @@ def encode_call(contract: Any, function: str, args: tuple[str, ...]) -> bytes:
 
 def decode_call(platform: Any, target: str, data: bytes) -> str:
     """``Contract.function(name=value, ...)`` for a call to a platform contract, else the raw selector."""
+    from vscm.client.council import decode_call_data
+
     for facade in platform.wired_contracts():
         if facade.address.lower() != str(target).lower():
             continue
-        try:
-            fn, args = facade.contract.decode_function_input(data)
-        except ValueError:
+        call = decode_call_data(facade.contract.abi, data)
+        if call is None:
             break
-        shown = ", ".join(f"{k}={'0x' + v.hex() if isinstance(v, bytes) else v}" for k, v in args.items())
-        name = facade.contract_name or type(facade).__name__
-        return f"{name}.{fn.fn_name}({shown})"
+        return call.text(facade.contract_name or type(facade).__name__)
     return f"{target}: 0x{bytes(data[:4]).hex()}"
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
@@ -37,7 +38,8 @@ from web3 import Web3
 from vscm.chain.artifacts import load as load_artifact
 from vscm.errors import InputError, NotFound, VscmError
 
-__all__ = ["Council", "CouncilConfig", "CouncilError", "CouncilSigner", "Proposal", "ScheduledCall"]
+__all__ = ["Council", "CouncilConfig", "CouncilError", "CouncilSigner", "DecodedCall", "Proposal", "ScheduledCall",
+           "decode_call_data"]
 
 ZERO = "0x" + "00" * 20
 ZERO32 = b"\x00" * 32
@@ -48,6 +50,44 @@ _APPROVE_HASH = keccak(text="approveHash(bytes32)")[:4]
 
 class CouncilError(VscmError):
     """A council action that cannot go ahead (too few approvals, not an owner, not ready yet)."""
+
+
+@dataclass(frozen=True)
+class DecodedCall:
+    """A council call decoded against its target's ABI: the function and its arguments in order, each
+    ``(name, ABI type, value)`` (bytes as 0x hex, addresses checksummed)."""
+
+    function: str
+    args: tuple[tuple[str, str, Any], ...]
+
+    def text(self, contract: str) -> str:
+        """``Contract.function(name=value, ...)``, as ``vscm council pending`` shows it."""
+        return f"{contract}.{self.function}({', '.join(f'{n}={v}' for n, _, v in self.args)})"
+
+
+@cache
+def _offline() -> Web3:
+    """A Web3 without a provider: its codec decodes call data, nothing is sent."""
+    return Web3()
+
+
+def decode_call_data(abi: list[dict[str, Any]], data: bytes) -> DecodedCall | None:
+    """``data`` as a call of a function of ``abi`` (web3's decoder, no chain needed); None when no function
+    of it has that selector or the arguments do not decode."""
+    try:
+        fn, args = _offline().eth.contract(abi=abi).decode_function_input(bytes(data))
+    except ValueError:
+        return None
+    types = {i["name"]: i["type"] for i in fn.abi["inputs"]}
+
+    def shown(value: Any) -> Any:
+        if isinstance(value, bytes):
+            return "0x" + value.hex()
+        if isinstance(value, (list, tuple)):
+            return [shown(v) for v in value]
+        return value
+
+    return DecodedCall(fn.fn_name, tuple((k, types.get(k, ""), shown(v)) for k, v in args.items()))
 
 
 @dataclass(frozen=True)

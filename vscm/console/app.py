@@ -7,17 +7,19 @@ token from ``vscm serve token`` sent as ``Authorization: Bearer``. The server ne
 
 The index is kept up to date by one background thread (``Console.start``): it folds the blocks after
 the cursor, then checks the rebuilt state against the contracts' views at that block (the replay's
-verdict on the audit page). Each request opens its own connection to the index.
+verdict on the audit page). A request reads the index on a connection an earlier one used (SQLite), and
+the lender's portfolio is computed once per cursor of the index.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -54,6 +56,10 @@ NONCE_SECONDS = 600
 #: Bearer tokens whose signature was checked, kept so that a script's next requests skip the ~2 ms recovery
 #: (forgotten all at once when this many are kept).
 TOKENS_KEPT = 4096
+#: Connections to a SQLite index kept open between requests (at most one per worker thread is in use).
+IDLE_CONNECTIONS = 8
+#: Views kept per index cursor (``Console.per_cursor``), forgotten all at once when this many are kept.
+VIEWS_KEPT = 1024
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ExportKind = Literal["loans", "repayments", "trails", "alerts"]
 ExportFormat = Literal["csv", "xlsx"]
@@ -111,6 +117,54 @@ class Console:
         #: the index has caught up with the chain once (until then it is a partial state: who is who may
         #: not be folded yet); always true for a console that serves the index as it is
         self.caught_up = config.chain is None
+        #: SQLite connections to the index that finished requests handed back, for the next ones
+        self._idle: list[Index] = []
+        #: (view, lender) -> (the index's cursor it was computed at, the view): see ``per_cursor``
+        self._views: dict[tuple[str, str], tuple[tuple[int, str] | None, Any]] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def reader(self) -> Iterator[Index]:
+        """A connection to the index for one request: on SQLite one that an earlier request used (each
+        statement is its own transaction, so it sees every update committed since), else a new one."""
+        with self._lock:
+            index = self._idle.pop() if self._idle else None
+        if index is None:
+            index = self.open()
+        try:
+            yield index
+        except BaseException:
+            index.close()  # whatever failed, the next request gets a fresh connection
+            raise
+        if index.db.kind != "sqlite" or index.db.conn.in_transaction:
+            index.close()
+            return
+        with self._lock:
+            if len(self._idle) < IDLE_CONNECTIONS:
+                self._idle.append(index)
+                return
+        index.close()
+
+    def per_cursor(self, index: Index, view: str, lender: str, compute: Callable[[], Any]) -> Any:
+        """``compute()`` once per cursor of the index (block and hash) for (``view``, ``lender``): the lender's
+        portfolio adds up all its loans, which only an update of the index changes."""
+        cursor = index.cursor()
+        mark = (cursor.block, cursor.hash) if cursor is not None else None
+        kept = self._views.get((view, lender))
+        if kept is not None and kept[0] == mark:
+            return kept[1]
+        value = compute()
+        with self._lock:
+            if len(self._views) >= VIEWS_KEPT:
+                self._views.clear()
+            self._views[(view, lender)] = (mark, value)
+        return value
+
+    def close_idle(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for index in idle:
+            index.close()
 
     def open(self, create: bool = False) -> Index:
         """The index: per request (``create`` False) without creating its tables again, which the updater
@@ -163,6 +217,7 @@ class Console:
             self._thread.start()
 
     def stop(self) -> None:
+        self.close_idle()
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -186,6 +241,19 @@ ERRORS = {
     422: "a parameter or the body is malformed, or names something that cannot be (an empty period ...)",
     503: "the index is still being built from the chain (retry after Retry-After), or this console has no chain",
 }
+
+
+#: The 200 answer of an operation that returns ``as_json``: a JSON object (the views' own shape).
+AN_OBJECT: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Successful Response", "content": {"application/json": {"schema": {"type": "object"}}}}}
+
+
+def as_json(value: dict[str, Any]) -> Response:
+    """``value`` as a JSON answer, written by ``json.dumps`` straight away: the views hold JSON types only
+    (str, int, bool, None, lists, dicts), and FastAPI's pass over a ``dict[str, Any]`` answer took more CPU
+    than building a page of 50 loans."""
+    return Response(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode(),
+                    media_type="application/json")
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -254,7 +322,7 @@ class SignIn(BaseModel):
 
 def index_dep(request: Request) -> Iterator[Index]:
     """A connection to the index for one request."""
-    with request.app.state.console.open() as index:
+    with request.app.state.console.reader() as index:
         yield index
 
 
@@ -403,12 +471,15 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         """Who is signed in, and what the registry says it is (any signed-in address may ask)."""
         return party.to_json()
 
-    @app.get("/api/lenders/{address}/portfolio", tags=["lender"], responses=errors())
-    def api_portfolio(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/lenders/{address}/portfolio", tags=["lender"], responses={**errors(), **AN_OBJECT})
+    def api_portfolio(address: AddressPath, party: PartyDep, index: IndexDep) -> Response:
         """The lender's outstanding principal, accrued interest and write-offs, per mode and currency."""
         lender = address
         party.see_lender(lender)
-        return views.portfolio_view(directory(index), lender)
+        return as_json(portfolio(index, lender))
+
+    def portfolio(index: Index, lender: str) -> dict[str, Any]:
+        return console.per_cursor(index, "portfolio", lender, lambda: views.portfolio_view(directory(index), lender))
 
     @app.get("/api/lenders/{address}/exposure", tags=["lender"], responses=errors())
     def api_exposure(address: AddressPath, party: PartyDep, index: IndexDep) -> dict[str, Any]:
@@ -488,24 +559,24 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         return Response(exports.to_csv(table), media_type="text/csv",
                         headers={"content-disposition": f'attachment; filename="{name}.csv"'})
 
-    @app.get("/api/loans", tags=["loans"], responses=errors())
+    @app.get("/api/loans", tags=["loans"], responses={**errors(), **AN_OBJECT})
     def api_loans(party: PartyDep, index: IndexDep, lender: AddressQuery = None, borrower: AddressQuery = None,
                   limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Loans per page.")] = PAGE,
                   offset: Annotated[int, Query(ge=0, description="Loans skipped (loan id order).")] = 0,
-                  ) -> dict[str, Any]:
+                  ) -> Response:
         """Loans by lender and/or borrower, a page of ``limit`` in loan id order from ``offset``, with the
         ``total``; without either filter, the loans the party lends, borrows or guarantees (every loan for
         auditors and the council)."""
         who = [lender, borrower]
         party.see_loans(who[0], who[1])
         mine = None if party.sees_all or any(who) else party.address
-        return views.loan_list(directory(index), lender=who[0], borrower=who[1], party=mine, limit=limit,
-                               offset=offset)
+        return as_json(views.loan_list(directory(index), lender=who[0], borrower=who[1], party=mine, limit=limit,
+                                       offset=offset))
 
-    @app.get("/api/loans/{loan_id}", tags=["loans"], responses=errors(404))
-    def api_loan(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+    @app.get("/api/loans/{loan_id}", tags=["loans"], responses={**errors(404), **AN_OBJECT})
+    def api_loan(loan_id: int, party: PartyDep, index: IndexDep) -> Response:
         """One loan: figures, collateral, documents, money trail, repayments and the timeline of its events."""
-        return _loan(loan_id, party, index)
+        return as_json(_loan(loan_id, party, index))
 
     @app.get("/api/loans/{loan_id}/readings", tags=["loans"], responses=errors(404))
     def api_readings(loan_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
@@ -626,9 +697,20 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
     @app.get("/api/council", tags=["council"], responses=errors())
     def api_council(party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """The membership queue (applied, not yet admitted, with their attestations), requests to join a
-        supply chain, suspended members (the council and auditors)."""
+        supply chain, suspended members, and the governed changes of ``/api/council/changes`` (the council and
+        auditors)."""
         party.see_everything("the council's queue")
-        return views.council_view(directory(index))
+        d = directory(index)
+        return {**views.council_view(d), "governed_changes": views.council_changes(d)}
+
+    @app.get("/api/council/changes", tags=["council"], responses=errors())
+    def api_council_changes(party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """The council's governed changes: every call scheduled on its timelock, newest first: target contract,
+        decoded call (parties by name, amounts with their currency), proposer and approvals on the Safe, when it
+        becomes executable (ISO UTC) and the time left, state (waiting, ready, done, cancelled), history.
+        For the council, auditors and lenders (a lender sees a change before it takes effect)."""
+        party.see_governed_changes()
+        return views.council_changes(directory(index))
 
     @app.get("/api/audit/replay", tags=["audit"], responses={**errors(), 200: {"content": {"text/csv": {}}}})
     def api_audit_replay(party: PartyDep, index: IndexDep, from_block: Block = None,
@@ -688,7 +770,7 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
         lender = address_of(address)
         party.see_lender(lender)
         d = directory(index)
-        return page(request, "lender.html", party, portfolio=views.portfolio_view(d, lender),
+        return page(request, "lender.html", party, portfolio=portfolio(index, lender),
                     exposure=views.exposure_view(d, lender), ladder=views.maturity_ladder(d, lender),
                     alerts=views.alerts_waiting(d, lender), defaults=views.defaults(d, lender),
                     loans=views.loan_list(d, lender=lender))
@@ -711,7 +793,10 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
 
     @app.get("/council", include_in_schema=False)
     def council_page(request: Request, party: PartyDep, index: IndexDep) -> Response:
-        return page(request, "council.html", party, council=api_council(party, index))
+        if not party.sees_all:  # a lender sees the governed changes only, not the membership queue
+            return page(request, "council_changes_page.html", party, changes=api_council_changes(party, index))
+        council = api_council(party, index)
+        return page(request, "council.html", party, council=council, changes=council["governed_changes"])
 
     @app.get("/audit/replay", include_in_schema=False)
     def audit_replay_page(request: Request, party: PartyDep, index: IndexDep) -> Response:

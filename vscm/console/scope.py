@@ -2,7 +2,8 @@
 
 - the **council** (holders of the MemberRegistry's ``DEFAULT_ADMIN_ROLE``: the operator who deployed
   it, and whoever it granted the role to) and an active **auditor** member see everything;
-- a **lender** (an active financier member) sees the loans it lends, its exposures and alerts;
+- a **lender** (an active financier member) sees the loans it lends, its exposures and alerts, and the
+  council's changes scheduled on its timelock (before they take effect);
 - a **member** sees its own orders, assets and the loans it borrows or guarantees;
 - anyone else, signed in or not, sees nothing but who they are.
 
@@ -77,6 +78,14 @@ class Party:
         """Only the council and auditors see ``what``."""
         if not self.sees_all:
             raise OutOfScope(f"{what} is for auditors and the council; {self.name} is a {self.kind}")
+
+    def see_governed_changes(self) -> None:
+        """The council's changes scheduled on its timelock: the council, auditors and every lender (a lender
+        must see a change to mint caps, risk parameters or members before it takes effect)."""
+        self._member()
+        if not (self.sees_all or self.lender):
+            raise OutOfScope(f"the council's scheduled changes are for lenders, auditors and the council; "
+                             f"{self.name} is a {self.kind}")
 
     def see_lender(self, lender: str) -> None:
         """A lender's own books (or everyone's, for the council and auditors)."""

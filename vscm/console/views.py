@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
 from vscm.audit.decode import RawLog, decoder_for
@@ -39,6 +40,7 @@ def _label(enum: type[IntEnum], value: int) -> str:
         return str(value)
 
 
+@lru_cache(maxsize=1 << 14)
 def iso(ts: int) -> str:
     """Unix seconds as ISO 8601 UTC (``2026-12-06T11:02:42Z``); 0 is shown as ``-``."""
     if not ts:
@@ -74,8 +76,16 @@ class Directory:
         self.block = cursor.block if cursor else -1
         self.now = self.index.block_timestamp(cursor.block) if cursor else 0
         self._codes: dict[str, str] = {}
+        self._parties: dict[str, dict[str, Any]] = {}
 
     def party(self, address: str) -> dict[str, Any]:
+        """``{"address", "name", "short"}`` of ``address`` (a copy: callers may add to it)."""
+        known = self._parties.get(address)
+        if known is None:
+            known = self._parties[address] = self._name(address)
+        return dict(known)
+
+    def _name(self, address: str) -> dict[str, Any]:
         member = self.members.get(address)
         if member is not None:
             name = member["name"]
@@ -424,3 +434,82 @@ def oracle_readings(d: Directory, loan_id: int) -> dict[str, Any] | None:
                            "breaches": ev.args["breaches"]})
     return {"loan": loan_id, "asset": asset_id, "currency": code, "registered_quantity": asset.get("quantity", 0),
             "principal": money(int(detail["principal"]), d.code(detail["currency"])), "readings": points}
+
+
+#: Arguments of a PlatformCash call that are amounts of that currency (mint caps, amounts).
+CASH_AMOUNT_ARGS = frozenset({"cap", "amount", "value", "limit", "max", "minted"})
+
+
+def _call_arg(d: Directory, name: str, kind: str, value: Any, code: str | None) -> Any:
+    """One argument of a council call as the page shows it: parties by name, amounts of a currency's
+    contract with that currency, times ISO, currency tokens by their code."""
+    if kind == "address" and isinstance(value, str):
+        if value in d.deployment.cash.values():
+            return {**d.party(value), "currency": d.code(value)}
+        return d.party(value)
+    if kind == "address[]" and isinstance(value, list):
+        return [d.party(v) for v in value]
+    if kind.startswith("uint") and isinstance(value, int):
+        if code is not None and (name in CASH_AMOUNT_ARGS or name in MONEY_ARGS):
+            return money(value, code)
+        if name in TIME_ARGS:
+            return iso(value)
+    return value
+
+
+def _arg_text(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("currency") or value.get("text") or value.get("name") or value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_arg_text(v) for v in value) + "]"
+    return str(value)
+
+
+def council_changes(d: Directory) -> dict[str, Any]:
+    """The council's governed changes: every call scheduled on its timelock, newest first, with the target
+    contract by name, the call decoded (the decoder of ``vscm council pending``), who proposed and approved
+    it on the Safe, when it becomes executable (and the time left, at the index's last block), its state
+    (waiting, ready, done, cancelled) and its history."""
+    from vscm.audit.council import operation_state
+    from vscm.chain.artifacts import load as load_artifact
+    from vscm.client.council import decode_call_data
+
+    timelock = getattr(d.deployment, "council_timelock", "")
+    safe = getattr(d.deployment, "council_safe", "")
+    ops = sorted(d.index.records("timelock_ops").values(), key=lambda o: (o["block"], o["id"]), reverse=True)
+    changes = []
+    for op in ops:
+        state = operation_state(op, d.now)
+        calls = []
+        for call in sorted(op["calls"], key=lambda c: c["index"]):
+            target = call["target"]
+            name = d.contracts.get(target)
+            code = d.code(target) if name == "PlatformCash" else None
+            decoded = decode_call_data(load_artifact(name).abi, bytes.fromhex(call["data"][2:])) if name else None
+            contract = f"{name} {code}" if code else (name or d.party(target)["name"])
+            if decoded is None:
+                calls.append({"target": {**d.party(target), "name": contract}, "function": None,
+                              "selector": call["data"][:10], "args": [], "text": f"{contract}: {call['data'][:10]}"})
+                continue
+            args = [{"name": n, "type": k, "value": _call_arg(d, n, k, v, code)} for n, k, v in decoded.args]
+            calls.append({"target": {**d.party(target), "name": contract}, "function": decoded.function, "args": args,
+                          "text": f"{contract}.{decoded.function}("
+                                  + ", ".join(f"{a['name']}={_arg_text(a['value'])}" for a in args) + ")"})
+        history = [{"event": "scheduled", "time": iso(op["scheduledAt"]), "block": op["block"], "tx": op["tx"]}]
+        if op["executedAt"]:
+            history.append({"event": "executed", "time": iso(op["executedAt"]), "tx": op["executedTx"]})
+        if op["cancelledAt"]:
+            history.append({"event": "cancelled", "time": iso(op["cancelledAt"]), "tx": op["cancelledTx"]})
+        proposal = d.index.record("safe_txs", op["safeTx"]) if op.get("safeTx") else None
+        if proposal is not None and proposal.get("proposedAt"):
+            history.insert(0, {"event": "proposed on the Safe", "time": iso(proposal["proposedAt"]),
+                               "by": d.party(proposal["proposer"])})
+        changes.append({"operation": op["id"], "state": state, "calls": calls,
+                        "proposer": d.party(op["proposer"]) if op.get("proposer") else None,
+                        "approvals": [d.party(a) for a in op.get("approvals", [])],
+                        "scheduled": iso(op["scheduledAt"]), "ready_at": iso(op["readyAt"]),
+                        "seconds_left": max(0, op["readyAt"] - d.now) if state == "waiting" else 0,
+                        "delay_seconds": op["delay"], "history": history})
+    return {"as_of": d.as_of(), "safe": d.party(safe) if safe else None,
+            "timelock": d.party(timelock) if timelock else None,
+            "waiting": sum(1 for c in changes if c["state"] in ("waiting", "ready")), "changes": changes}

@@ -50,8 +50,10 @@ def portfolio(index: Index, lender: str) -> dict[str, Any]:
     modes: dict[str, dict[str, Any]] = {}
     totals: dict[str, dict[str, int]] = {}
     codes: dict[str, str] = {}
-    for ln in index.loans_of(lender=lender):
-        code = codes.setdefault(ln["currency"], currency_code(index, ln["currency"]))
+    for ln, asset in index.loans_with_assets(lender):
+        if ln["currency"] not in codes:
+            codes[ln["currency"]] = currency_code(index, ln["currency"])
+        code = codes[ln["currency"]]
         r = modes.setdefault(MODES[ln["mode"]], {"loans": 0, "running": 0, "collateral_locked": 0, "currencies": {}})
         amounts = {"outstanding_principal": 0, "accrued_interest": 0, "written_off": 0}
         r["loans"] += 1
@@ -61,8 +63,7 @@ def portfolio(index: Index, lender: str) -> dict[str, Any]:
             r["running"] += int(ln["status"] in RUNNING or ln["status"] == 8)
             amounts["outstanding_principal"] = ln["principal"] - ln["principalRepaid"] - ln["writtenOff"]
             amounts["accrued_interest"] = ln["interestAccrued"] - ln["interestPaid"] + pending_interest(ln, now)
-            asset = index.record("assets", str(ln["assetId"])) or {}
-            if asset.get("lockedBy") == ln["loanId"]:
+            if (asset or {}).get("lockedBy") == ln["loanId"]:
                 r["collateral_locked"] += 1
         for slot in (r["currencies"].setdefault(code, dict.fromkeys(PORTFOLIO_AMOUNTS, 0)),
                      totals.setdefault(code, dict.fromkeys(PORTFOLIO_AMOUNTS, 0))):
@@ -88,7 +89,9 @@ def exposure(index: Index, lender: str) -> dict[str, Any]:
     for ln in index.loans_of(lender=lender):
         if ln["status"] in CLOSED or ln["status"] < 4:
             continue
-        code = codes.setdefault(ln["currency"], currency_code(index, ln["currency"]))
+        if ln["currency"] not in codes:
+            codes[ln["currency"]] = currency_code(index, ln["currency"])
+        code = codes[ln["currency"]]
         owed = (ln["principal"] + ln["interestAccrued"] - ln["principalRepaid"] - ln["interestPaid"] - ln["writtenOff"]
                 + pending_interest(ln, now))
         funds = index.record("funds", str(ln["loanId"])) or {}

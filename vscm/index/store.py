@@ -54,8 +54,11 @@ SCHEMA = [
     " principal_repaid TEXT NOT NULL, interest_accrued TEXT NOT NULL, interest_paid TEXT NOT NULL,"
     " written_off TEXT NOT NULL, rate_bps BIGINT NOT NULL, last_accrual BIGINT NOT NULL, maturity BIGINT NOT NULL,"
     " asset_id BIGINT NOT NULL, purpose_order_id BIGINT NOT NULL)"),
-    "CREATE INDEX IF NOT EXISTS loans_by_lender ON loans (lender)",
-    "CREATE INDEX IF NOT EXISTS loans_by_borrower ON loans (borrower)",
+    # A lender's (a borrower's) loans in loan id order straight from the index: a page is a range of it.
+    "DROP INDEX IF EXISTS loans_by_lender",
+    "DROP INDEX IF EXISTS loans_by_borrower",
+    "CREATE INDEX IF NOT EXISTS loans_by_lender_id ON loans (lender, loan_id)",
+    "CREATE INDEX IF NOT EXISTS loans_by_borrower_id ON loans (borrower, loan_id)",
     # Which stored logs are about which loan (LoanBook, FundTracker, RiskControl): a loan's timeline without
     # decoding every log of the index. Derived from the logs at each write; rebuilt with the state.
     ("CREATE TABLE IF NOT EXISTS loan_logs (loan_id BIGINT NOT NULL, block_number BIGINT NOT NULL,"
@@ -203,7 +206,8 @@ def open_index(target: str | Path, *, schema: str | None = None, create: bool = 
         if not create and not path.is_file():
             raise NotFound(f"no index at {path}: run the command once without --no-update to build it")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if create:
+                path.parent.mkdir(parents=True, exist_ok=True)
             # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE in _Db.locked).
             # check_same_thread=False: the console's request opens the index in one worker thread and its
             # dependencies and handler use it in others, one after the other (never at the same time).
@@ -213,6 +217,10 @@ def open_index(target: str | Path, *, schema: str | None = None, create: bool = 
             raise InputError(f"cannot open the index at {path}: {exc}") from None
         db = _Db(conn, "sqlite")
     try:
+        if tables and db.kind == "sqlite" and db.query("PRAGMA journal_mode")[0][0] != "wal":
+            # Write-ahead log (kept by the file): readers (the console's requests) and the writer (its
+            # updater) do not wait for each other.
+            db.execute("PRAGMA journal_mode=WAL")
         if tables:
             with db.locked("schema"):
                 for statement in SCHEMA:
@@ -328,11 +336,24 @@ class Index:
         """The loans by lender and/or borrower in loan id order, ``limit`` of them from ``offset`` (all by
         default): one query (the loans table's index, each loan's record by its key)."""
         where, params = self._loan_filter(lender, borrower)
-        sql = ("SELECT l.loan_id, r.data FROM loans l JOIN records r ON r.tbl = 'loans' AND r.k = CAST(l.loan_id AS TEXT)"
-               + where + " ORDER BY l.loan_id")
+        join = "SELECT l.loan_id, r.data FROM loans l JOIN records r ON r.tbl = 'loans' AND r.k = CAST(l.loan_id AS TEXT)"
         if limit is not None:
-            sql, params = sql + " LIMIT ? OFFSET ?", [*params, limit, offset]
+            # The page's ids from the (lender|borrower, loan_id) index first, then only their records.
+            sql = (join + f" WHERE l.loan_id IN (SELECT l.loan_id FROM loans l{where} ORDER BY l.loan_id LIMIT ? OFFSET ?)"
+                   " ORDER BY l.loan_id")
+            params = [*params, limit, offset]
+        else:
+            sql = join + where + " ORDER BY l.loan_id"
         return [{"loanId": int(i), **json.loads(d)} for i, d in self.db.query(sql, params)]
+
+    def loans_with_assets(self, lender: str) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """The lender's loans in loan id order, each with its collateral's asset record (None when the
+        index has none): one query instead of one per loan."""
+        rows = self.db.query("SELECT l.loan_id, r.data, a.data FROM loans l"
+                             " JOIN records r ON r.tbl = 'loans' AND r.k = CAST(l.loan_id AS TEXT)"
+                             " LEFT JOIN records a ON a.tbl = 'assets' AND a.k = CAST(l.asset_id AS TEXT)"
+                             " WHERE l.lender = ? ORDER BY l.loan_id", (lender,))
+        return [({"loanId": int(i), **json.loads(d)}, json.loads(a) if a is not None else None) for i, d, a in rows]
 
     def count_loans(self, lender: str | None = None, borrower: str | None = None) -> int:
         where, params = self._loan_filter(lender, borrower)
@@ -377,6 +398,12 @@ class Index:
         contracts = json.dumps(contracts_of(deployment), sort_keys=True)
         if meta.get("contracts") != contracts:
             with self.db.locked():
+                known = json.loads(self.meta().get("contracts") or "{}")
+                if known and set(contracts_of(deployment)) - set(known):
+                    # A contract joined the deployment (the council's Safe and timelock): its events since the
+                    # deployment's first block are not in the stored history, so the index is folded again.
+                    for table in (*STATE_TABLES, "blocks", "logs", "cursor"):
+                        self.db.execute(f"DELETE FROM {table}")
                 self.db.execute("INSERT INTO meta (name, value) VALUES (?, ?)"
                                 " ON CONFLICT (name) DO UPDATE SET value = excluded.value", ("contracts", contracts))
 
