@@ -10,21 +10,22 @@ import {IMemberRegistry} from "./interfaces/IMemberRegistry.sol";
 /// is evicted reads as Evicted. No loop over members, so a chain of any size is evicted in O(1),
 /// and the event log still tells exactly who was affected (the chain's membership events).
 contract MemberRegistry is IMemberRegistry, AccessControl {
-    /// @notice Admits members, renews credentials, suspends, reinstates and evicts.
+    /// @notice Admits SME traders, renews credentials, suspends, and reinstates what it or a lower authority suspended.
     bytes32 public constant OPERATOR_ROLE = keccak256("OPERATOR_ROLE");
     /// @notice Wires this contract to the other platform contracts (the roles below that name a contract),
     /// held by the deployer only while it deploys: it is its own admin and the deployer renounces it at
     /// the end of the deployment, so from then on nobody (neither the operator nor the council) can grant
     /// or revoke those roles.
     bytes32 public constant WIRING_ROLE = keccak256("WIRING_ROLE");
-    /// @notice The control mechanism (RiskControl): may suspend, reinstate and evict, and put a chain
-    /// under investigation.
+    /// @notice The control mechanism (RiskControl): may suspend, reinstate (a suspension of its authority or the
+    /// operator's) and evict, and put a chain under investigation.
     bytes32 public constant CONTROLLER_ROLE = keccak256("CONTROLLER_ROLE");
     /// @notice The longest member name stored, in bytes of UTF-8 (85 CJK characters, 256 Latin ones):
     /// an unbounded name would make every read of the member (and the audit's replay) pay for it.
     uint256 public constant MAX_NAME_BYTES = 256;
     /// @notice The council's Safe (k-of-n of the consortium): suspends and reinstates members at once,
-    /// without the timelock, as an emergency measure it can lift the same way. Granted by the council.
+    /// without the timelock, as an emergency measure it can lift the same way (and that neither the operator key
+    /// nor the controller can lift: see {IMemberRegistry.Authority}). Granted by the council.
     bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
 
     uint16 internal constant ALL_ROLES = uint16((1 << (uint8(type(Role).max) + 1)) - 1);
@@ -41,6 +42,8 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     uint64 private _chainCount;
     /// until when a chain is under investigation (a pending fraud proposal): nobody leaves it
     mapping(uint64 => uint64) private _investigatedUntil;
+    /// who imposed each member's suspension (meaningful while its stored status is Suspended)
+    mapping(address => Authority) private _suspendedBy;
 
     /// Eviction is final: the admin (the council's timelock, after its delay) or the controller (a fraud
     /// finding an auditor confirmed), never the operator key alone, which may only suspend.
@@ -51,12 +54,13 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
         _;
     }
 
-    modifier onlySuspender() {
-        if (!hasRole(OPERATOR_ROLE, msg.sender) && !hasRole(CONTROLLER_ROLE, msg.sender)
-                && !hasRole(GUARDIAN_ROLE, msg.sender)) {
-            revert AccessControlUnauthorizedAccount(msg.sender, CONTROLLER_ROLE);
-        }
-        _;
+    /// The caller's authority over suspensions: the highest of its roles that may suspend.
+    function _suspender() internal view returns (Authority) {
+        if (hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) return Authority.Admin;
+        if (hasRole(GUARDIAN_ROLE, msg.sender)) return Authority.Guardian;
+        if (hasRole(CONTROLLER_ROLE, msg.sender)) return Authority.Controller;
+        if (hasRole(OPERATOR_ROLE, msg.sender)) return Authority.Operator;
+        revert AccessControlUnauthorizedAccount(msg.sender, CONTROLLER_ROLE);
     }
 
     constructor(address operator) {
@@ -150,18 +154,33 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     }
 
     /// @inheritdoc IMemberRegistry
-    function suspend(address member, bytes32 reason) external onlySuspender {
+    function suspend(address member, bytes32 reason) external {
+        Authority by = _suspender();
         Member storage m = _members[member];
         Status s = _effectiveStatus(m);
+        if (s == Status.Suspended && m.status == Status.Suspended && by > _suspendedBy[member]) {
+            // A higher authority takes over a suspension in place: otherwise the operator could pre-empt the
+            // guardian's emergency suspension with its own, and lift it later.
+            _suspendedBy[member] = by;
+            emit MemberSuspended(member, msg.sender, reason);
+            return;
+        }
         if (s != Status.Active) revert MemberNotActive(member, s);
         m.status = Status.Suspended;
+        _suspendedBy[member] = by;
         emit MemberSuspended(member, msg.sender, reason);
     }
 
     /// @inheritdoc IMemberRegistry
-    function reinstate(address member) external onlySuspender {
+    function reinstate(address member) external {
+        Authority by = _suspender();
         Member storage m = _members[member];
         if (m.status != Status.Suspended || _chainEvicted(m)) revert MemberNotSuspended(member, _effectiveStatus(m));
+        // Only an equal or higher authority lifts a suspension: the operator key cannot undo the council's
+        // emergency suspension nor the control mechanism's.
+        Authority imposedBy = _suspendedBy[member];
+        if (by < imposedBy) revert SuspensionByHigherAuthority(member, imposedBy, by);
+        delete _suspendedBy[member];
         m.status = Status.Active;
         emit MemberReinstated(member, msg.sender);
     }
@@ -251,6 +270,13 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     /// @inheritdoc IMemberRegistry
     function statusOf(address member) public view returns (Status) {
         return _effectiveStatus(_members[member]);
+    }
+
+    /// @inheritdoc IMemberRegistry
+    function suspensionAuthority(address member) external view returns (Authority) {
+        Member storage m = _members[member];
+        if (m.status != Status.Suspended || _chainEvicted(m)) return Authority.None;
+        return _suspendedBy[member];
     }
 
     /// @inheritdoc IMemberRegistry

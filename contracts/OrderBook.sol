@@ -206,9 +206,22 @@ contract OrderBook is IOrderBook, AccessControl {
     }
 
     /// @inheritdoc IOrderBook
-    function resolveDispute(uint256 orderId, bool cancelOrder) external onlyRole(OPERATOR_ROLE) {
+    function resolveDispute(uint256 orderId, bool cancelOrder) external {
+        // The operator's day-to-day queue; the admin (the council's timelock) may resolve too.
+        if (!hasRole(OPERATOR_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, OPERATOR_ROLE);
+        }
         StoredOrder storage o = _order(orderId);
         if (o.status != OrderStatus.Disputed) revert OrderWrongStatus(orderId, o.status);
+        if (cancelOrder) {
+            // A financed order's cancellation voids a lender's collateral or a certificate holder's payment: never
+            // on the operator's word alone. Financed: its settlement was redirected (a claim locked to a loan, or
+            // collected for its lender) or part of it was prepaid (loan money paid the seller, or a certificate).
+            (address payee, uint96 prepaid) = (o.payee, o.prepaid);
+            if ((payee != address(0) || prepaid != 0) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+                revert OrderFinancedCancelNeedsAdmin(orderId, _payee(o), prepaid);
+            }
+        }
         o.status = cancelOrder ? OrderStatus.Cancelled : o.statusBeforeDispute;
         o.statusBeforeDispute = OrderStatus.None;
         emit DisputeResolved(orderId, o.status);

@@ -33,6 +33,19 @@ interface IMemberRegistry {
         Evicted
     }
 
+    /// @notice Who imposed a suspension, lowest first: a suspension is lifted only by an equal or higher authority.
+    /// Operator: the operator key (OPERATOR_ROLE); Controller: the control mechanism (RiskControl, CONTROLLER_ROLE);
+    /// Guardian: the council's Safe (GUARDIAN_ROLE, the emergency suspension); Admin: DEFAULT_ADMIN_ROLE (the
+    /// council's timelock; the operator key on a platform without a council). A caller holding several roles acts
+    /// with the highest.
+    enum Authority {
+        None,
+        Operator,
+        Controller,
+        Guardian,
+        Admin
+    }
+
     struct Member {
         uint16 roles;
         Tier tier;
@@ -97,6 +110,9 @@ interface IMemberRegistry {
     error JoinNotRequested(uint64 chainId, address member);
     error NotChainCore(uint64 chainId, address caller);
     error CoreCannotLeave(uint64 chainId);
+    /// @notice The member's suspension was imposed by `imposedBy`, an authority higher than the caller's (`caller`):
+    /// only an equal or higher authority lifts it (the admin lifts any).
+    error SuspensionByHigherAuthority(address member, Authority imposedBy, Authority caller);
     /// @notice A fraud finding on the chain is pending until `until`: its members cannot leave it.
     error ChainUnderInvestigation(uint64 chainId, uint64 until);
 
@@ -110,11 +126,17 @@ interface IMemberRegistry {
     function attest(address member, Role asRole) external;
     /// @notice Operator renews a member's credential.
     function updateCredential(address member, bytes32 credentialHash, uint64 credentialExpiry) external;
-    /// @notice Operator, controller (RiskControl) or guardian (the council's Safe, at once, without the timelock:
-    /// the emergency suspension) suspends an active member.
+    /// @notice Operator, controller (RiskControl), guardian (the council's Safe, at once, without the timelock:
+    /// the emergency suspension) or admin suspends an active member; the caller's authority is recorded
+    /// (`suspensionAuthority`). A higher authority may also take over a suspension already in place (the member
+    /// stays suspended, now at its authority), so that a lower one cannot lift it.
     function suspend(address member, bytes32 reason) external;
-    /// @notice Operator, controller or guardian lifts a suspension.
+    /// @notice Lifts a suspension: only an authority equal to or higher than the one that imposed it
+    /// (`SuspensionByHigherAuthority` otherwise); the admin lifts any.
     function reinstate(address member) external;
+    /// @notice The authority that imposed the member's suspension; `None` when it is not suspended by `suspend`
+    /// (active, pending, evicted, or only reading as suspended because its credential expired).
+    function suspensionAuthority(address member) external view returns (Authority);
     /// @notice The admin (DEFAULT_ADMIN_ROLE: the council's timelock when the platform has a council) or the
     /// controller (RiskControl) evicts a member, finally; the operator key alone only suspends.
     function evict(address member, bytes32 reason) external;

@@ -119,6 +119,10 @@ interface IOrderBook {
     error OrderPayeeNotMember(address payee);
     error OrderPrepaymentTooLarge(uint256 orderId, uint256 amount, uint256 due);
     error OrderHasPrepayment(uint256 orderId, uint256 prepaid);
+    /// @notice Only the admin (DEFAULT_ADMIN_ROLE: the council's timelock when the platform has a council) cancels a
+    /// financed order: its settlement goes to `payee` (redirected from the seller: a claim locked to a loan, or
+    /// collected for its lender) or `prepaid` of it was paid by loan money or by certificate.
+    error OrderFinancedCancelNeedsAdmin(uint256 orderId, address payee, uint256 prepaid);
 
     /// @notice Council (DEFAULT_ADMIN_ROLE, its timelock): admits a PlatformCash as an order and asset currency.
     function addCurrency(address currency) external;
@@ -144,7 +148,9 @@ interface IOrderBook {
     function settle(uint256 orderId) external;
     function cancel(uint256 orderId) external;
     function dispute(uint256 orderId, bytes32 reasonHash) external;
-    /// @notice The operator ends a dispute: back to the status before it, or cancelled.
+    /// @notice The operator (OPERATOR_ROLE) or the admin (DEFAULT_ADMIN_ROLE) ends a dispute: back to the status
+    /// before it, or cancelled. Cancelling a financed order (settlement redirected, or anything prepaid by loan money
+    /// or certificate) is the admin's alone (`OrderFinancedCancelNeedsAdmin`): with a council, a timelocked call.
     function resolveDispute(uint256 orderId, bool cancelOrder) external;
     /// @notice A financing contract redirects the settlement to a lender (receivable financing).
     /// @dev The payee must be an active member, or the calling financing contract itself (the

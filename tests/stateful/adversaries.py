@@ -31,12 +31,14 @@ from vscm.client.records import AssetKind, AssetStatus, Loan, LoanMode, LoanStat
 
 __all__ = [
     "ADVERSARIES",
+    "GOVERNANCE_EVENTS",
     "INVARIANTS",
     "MAX_UINT",
     "ROLES",
     "Call",
     "ChainInvariants",
     "arguments",
+    "governance_acts",
     "guarantor_owes",
     "platform_calls",
 ]
@@ -65,11 +67,22 @@ INVARIANTS = {
                  "(`guarantor_owes`): never more than it committed, never less",
     "borrower": "a defaulting borrower never gains cash: no loan money is released to it after its "
                 "default, no settlement of a claim a guarantor paid for reaches it",
+    "governance": "with a council, the operator key alone changes no governance (roles, mint caps, currencies, "
+                  "parameters, signers, evictions, institutions), lifts no suspension a higher authority imposed "
+                  "and cancels no financed order; every financier's issuance stays within the cap the council set "
+                  "(checked only in the council's world)",
 }
 
 #: AccessControl roles of the platform contracts (DEFAULT_ADMIN_ROLE is zero).
 ROLES = {name: keccak(text=name) for name in ("OPERATOR_ROLE", "LOCKER_ROLE", "LOANBOOK_ROLE", "CONTROLLER_ROLE",
-                                                "FINANCE_ROLE", "DETECTOR_ROLE")} | {"DEFAULT_ADMIN_ROLE": b"\x00" * 32}
+                                                "FINANCE_ROLE", "DETECTOR_ROLE", "GUARDIAN_ROLE",
+                                                "CERTIFICATES_ROLE", "WIRING_ROLE")} | {"DEFAULT_ADMIN_ROLE": b"\x00" * 32}
+
+#: Events that only governance emits (the admin's calls: DEFAULT_ADMIN_ROLE, the council's timelock when there
+#: is one), by contract-independent name. `RoleRevoked` of a role its holder renounced itself is not governance.
+GOVERNANCE_EVENTS = frozenset({"RoleGranted", "RoleRevoked", "MintCapSet", "CurrencyAdded", "MemberEvicted",
+                               "ChainEvicted", "ParametersSet", "SignerSetChanged", "LimitsSet", "BoundsSet",
+                               "AlertSinkSet", "AgentSet"})
 
 #: Loan statuses in which a loan holds its asset's lock (LoanBook: Approved until Repaid / WrittenOff).
 RUNNING = (LoanStatus.DISBURSED, LoanStatus.WARNED, LoanStatus.RECALLED)
@@ -250,6 +263,19 @@ def decode_logs(receipt: Any, table: EventTable) -> list[Log]:
                 for k, v in args.items()}
         found.append(Log(to_checksum_address(log["address"]), name, args))
     return found
+
+
+def governance_acts(sender: str, logs: Iterable[Log], institutions: Callable[[str], bool]) -> list[str]:
+    """The governance acts among a transaction's logs, which with a council only its timelock (or its Safe: the
+    guardian's suspensions) may cause: `GOVERNANCE_EVENTS` (a renounced role excepted) and the approval of an
+    applicant for an institution role (`institutions(member)`)."""
+    acts = []
+    for log in logs:
+        if log.name == "RoleRevoked" and log.args.get("account") == log.args.get("sender") == sender:
+            continue  # renounceRole: giving up one's own power
+        if log.name in GOVERNANCE_EVENTS or (log.name == "MemberApproved" and institutions(log.args["member"])):
+            acts.append(f"{log.name}({', '.join(f'{k}={v!r}' for k, v in log.args.items())}) at {log.address}")
+    return acts
 
 
 # ---------------------------------------------------------------------- the invariants

@@ -281,6 +281,8 @@ class Model:
     lender_repaid: dict[tuple[str, str], int] = field(default_factory=dict)
     #: RiskControl: the operator, alerts raised, per-loan control, parameters, fraud cases, exposures
     operator: str = ""
+    #: who holds DEFAULT_ADMIN_ROLE: the operator key ("", the default), or a council's timelock
+    admin: str = ""
     alert_count: int = 0
     #: (loan, evidence) of every indicator-103 alert raised: the same evidence again is a repeat
     alerted: set[tuple[int, bytes]] = field(default_factory=set)
@@ -418,10 +420,17 @@ class Model:
         _require(o.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.INVOICED), "OrderWrongStatus")
         o.status_before_dispute, o.status = o.status, OrderStatus.DISPUTED
 
-    def resolve_dispute(self, order_id: int, cancel: bool) -> None:
-        """The operator ends a dispute: back to where it was, or cancelled."""
+    def is_admin(self, who: str) -> bool:
+        """Whether `who` holds DEFAULT_ADMIN_ROLE (the operator key unless a council took it)."""
+        return who == (self.admin or self.operator)
+
+    def resolve_dispute(self, order_id: int, cancel: bool, by: str = "") -> None:
+        """The operator (`by`, default the operator key) ends a dispute: back to where it was, or cancelled; a
+        financed order (its settlement redirected, or anything prepaid) is cancelled by the admin alone."""
         o = self._order(order_id)
         _require(o.status == OrderStatus.DISPUTED, "OrderWrongStatus")
+        financed = o.payee != o.seller or o.prepaid != 0
+        _require(not (cancel and financed) or self.is_admin(by or self.operator), "OrderFinancedCancelNeedsAdmin")
         o.status = OrderStatus.CANCELLED if cancel else o.status_before_dispute
         o.status_before_dispute = OrderStatus.NONE
 

@@ -18,35 +18,55 @@ grant the invariants that such a role can break (everything but cash conservatio
 example and each breach is counted instead of failing ("waived by ..."); cash conservation must hold
 whatever the operator does. test_operator_power_* below show each of those powers breaking its
 invariant; they are strict xfails that the council (issue 13) turns into passes.
+
+The world with a council (`CouncilMachine`, at the end): the same stage handed to a council, where the operator
+key holds OPERATOR_ROLE only. It tries every call of the ABIs on financed state and each of the council's powers
+by name; nothing is waived, and the "governance" invariant judges each of its calls.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import pytest
 from adversaries import (
     ADVERSARIES,
     INVARIANTS,
+    MAX_UINT,
     ROLES,
     Call,
     ChainInvariants,
     Palette,
     arguments,
     decode_logs,
+    governance_acts,
     platform_calls,
 )
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from financing_model import Members, Model, Refused
-from hypothesis import Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import rule, run_state_machine_as_test
-from test_financing_machine import PICK, SETTINGS, FinancingMachine, Stage, _build_stage, _pick, _Reader
+from test_financing_machine import (
+    DAY,
+    LENDERS,
+    PICK,
+    SETTINGS,
+    FinancingMachine,
+    Stage,
+    _build_stage,
+    _pick,
+    _Reader,
+)
 
 from vscm.chain.backends import connect
-from vscm.client.records import LoanMode, LoanStatus
+from vscm.chain.deploy import deploy_council, hand_over
+from vscm.client.council import CouncilConfig
+from vscm.client.records import LoanMode, LoanStatus, OrderStatus, Role, Status, SuspensionAuthority, Tier
 from vscm.errors import ChainError, ContractRevert
 
 CALLS = platform_calls()
@@ -59,7 +79,7 @@ COLLUDERS = {"borrower": "supplier", "guarantor": "core"}
 NEUTRAL = frozenset({"ApprovalForAll", "DocumentAttached", "MemberApplied", "ChainJoinRequested", "Approval",
                      "ConsentGranted", "ConsentRevoked"})
 #: The invariants a granted role can break (the role's holder moves tracked money, locks, loans).
-GRANT_WAIVES = tuple(name for name in INVARIANTS if name != "cash")
+GRANT_WAIVES = tuple(name for name in INVARIANTS if name not in ("cash", "governance"))
 
 ADVERSARY_SETTINGS = settings(SETTINGS, max_examples=20, stateful_step_count=50)
 
@@ -202,9 +222,16 @@ class AdversarialMachine(FinancingMachine):
         return {"MemberRegistry": p.members, "OrderBook": p.orders, "AssetRegistry": p.assets,
                 "LoanBook": p.loans, "FundTracker": p.funds}[call.contract].contract
 
+    #: the invariants a role granted by an adversary waives for the rest of the example
+    grant_waives: ClassVar[tuple[str, ...]] = GRANT_WAIVES
+
+    def _evictor(self) -> Any:
+        """Who evicts a trader to make the evicted adversary: the operator key, the admin of this world."""
+        return self.a["operator"]
+
     def operator_evicts(self, who: str) -> None:
-        """The operator evicts a trader, whatever it owes or holds: from now on it is the evicted adversary."""
-        op, member = self.a["operator"], self.a[who].address
+        """The admin evicts a trader, whatever it owes or holds: from now on it is the evicted adversary."""
+        op, member = self._evictor(), self.a[who].address
 
         def predict(m: Model, now: int) -> None:
             ms = m.members
@@ -312,7 +339,7 @@ class AdversarialMachine(FinancingMachine):
         if call.name == "grantRole":
             role = next((n for n, v in ROLES.items() if v == args[0]), args[0].hex())
             grantee = next((n for n, a in self.a.items() if a.address == args[1]), args[1])
-            for invariant in GRANT_WAIVES:
+            for invariant in self.grant_waives:
                 self.waived.setdefault(invariant, f"{who}: {call.contract}.grantRole({role}, {grantee})")
         if not self.synced:
             return
@@ -502,3 +529,325 @@ def test_colluding_guarantor_pays_at_default_what_it_committed(staged: Stage) ->
     owed = loan.principal + loan.interest_accrued - loan.interest_paid
     assert loan.guarantor_paid >= min(owed, committed), (
         f"the guarantor paid {loan.guarantor_paid} of a loan it guaranteed for {committed}, {owed} owed")
+
+
+# ---------------------------------------------------------------------- the world with a council
+#
+# The stage handed to a consortium council as `deploy_platform(..., council=...)` hands a platform over
+# (vscm.chain.deploy.deploy_council and hand_over: a Safe 2 of 3 of bank, bank2 and the auditor in front of a
+# TimelockController that becomes DEFAULT_ADMIN_ROLE everywhere, the Safe the MemberRegistry's GUARDIAN_ROLE, the
+# deployer's admin roles renounced), after the operator key, then still the admin, populated it (institutions,
+# mint caps, the stock of orders). deploy_platform itself cannot build this stage: the financing machine's monitor
+# must be wired in as a controller before the wiring is sealed (tests/harness.py, deploy_with_monitor_controller).
+# The operator key keeps OPERATOR_ROLE. Here it tries every call alone, governance included, and every call it
+# makes is judged by the money invariants and by "governance" (adversaries.INVARIANTS): nothing it does alone may
+# be the council's.
+
+COUNCIL_DELAY = DAY
+#: Small: the world's honest rules are those of the financing machine; the point is the operator's calls.
+COUNCIL_SETTINGS = settings(ADVERSARY_SETTINGS, max_examples=3, stateful_step_count=20)
+#: The council's powers the operator key tries by name, with real ids, in every example it can; each must be
+#: refused with the named error.
+GOVERNANCE_TRIES = ("grantRole", "revokeRole", "setMintCap", "addCurrency", "evict", "evictChain", "setParameters",
+                    "setSigners", "setLimits", "setBounds", "approveMember (institution)",
+                    "reinstate (guardian's suspension)", "resolveDispute (financed order, cancel)")
+
+
+@pytest.fixture(scope="module")
+def council_stage(stage: Stage) -> Iterator[Stage]:
+    """The module's stage handed to a council on the same chain; the chain goes back to the stage afterwards."""
+    chain, a = stage.chain, stage.accounts
+    before = chain.snapshot()
+    try:
+        config = CouncilConfig((a["bank"].address, a["bank2"].address, a["auditor"].address), 2, COUNCIL_DELAY)
+        platform = hand_over(stage.platform, a["operator"], deploy_council(chain, a["operator"], config))
+        model = stage.model.copy()
+        model.admin = platform.deployment.council_timelock
+        readers = dict(stage.readers, members=_Reader(chain, platform.members.contract))
+        yield replace(stage, platform=platform, model=model, readers=readers, snapshot=chain.snapshot())
+    finally:
+        chain.revert(before)
+        stage.snapshot = chain.snapshot()   # on anvil a snapshot is used up by its revert
+
+
+class CouncilMachine(AdversarialMachine):
+    """The adversarial machine on the council's platform: the operator key alone is no admin any more."""
+
+    #: a role granted would itself be a governance breach: nothing is waived here
+    grant_waives: ClassVar[tuple[str, ...]] = ()
+    #: over a run: the council's powers the operator key tried by name, and how each ended
+    governance_outcomes: ClassVar[Counter[str]] = Counter()
+
+    def __init__(self, stage: Stage) -> None:
+        super().__init__(stage)
+        self.council = stage.platform.council
+        self.caps = {(c, self.a[n].address): self.read[c]("mintCap", self.a[n].address)[0]
+                     for c in self.d.cash.values() for n in LENDERS}
+        self.applied = False
+
+    def _evictor(self) -> Any:
+        # Eviction is the council's: a timelocked decision of two of its members.
+        return self.council.by(self.a["bank"], self.a["bank2"])
+
+    def _guardian(self) -> Any:
+        return self.council.at_once(self.a["bank"], self.a["auditor"])
+
+    # ------------------------------------------------------------------ judging the operator key's calls
+
+    def _institution(self, member: str) -> bool:
+        roles = self.platform.members.contract.functions.getMember(member).call()[0]
+        return bool(roles & sum(1 << int(r) for r in (Role.FINANCIER, Role.AUDITOR, Role.ORACLE, Role.MONITOR)))
+
+    def _before(self, call: Call, args: tuple[Any, ...]) -> str | None:
+        """What the operator's call would do that is the council's alone, read before it is sent."""
+        if call.name == "reinstate":
+            imposed = self.platform.members.suspension_authority(args[0])
+            if imposed > SuspensionAuthority.OPERATOR:
+                return f"lifted a suspension the {imposed.name.lower()} imposed on {args[0]}"
+        if call.name == "resolveDispute" and args[1] and 0 < args[0] <= self.read["orders"]("orderCount"):
+            o = self.platform.orders.order(args[0], with_documents=False)
+            if o.status == OrderStatus.DISPUTED and (o.payee != o.seller or o.prepaid):
+                return f"cancelled order {args[0]}, financed (payee {o.payee}, prepaid {o.prepaid})"
+        return None
+
+    def _judge_operator(self, before: str | None, outcome: str) -> None:
+        found = []
+        if outcome == "ok" and before:
+            found.append(("governance", before))
+        for receipt in self.stage.sender.receipts:
+            sender = to_checksum_address(receipt["from"])
+            acts = governance_acts(sender, decode_logs(receipt, self.ledger.table), self._institution)
+            found.extend(("governance", f"the operator key alone: {act}") for act in acts)
+        self._judge(found)
+
+    def _check_chain(self, loans: set[int] | tuple[int, ...] = (), assets: set[int] | tuple[int, ...] = ()) -> None:
+        super()._check_chain(loans, assets)
+        found = []
+        for (currency, financier), cap in self.caps.items():
+            now_cap, outstanding = self.read[currency]("mintCap", financier)
+            if now_cap != cap or outstanding > cap:
+                found.append(("governance", (f"{currency}: {financier} may issue {now_cap} (the council set "
+                                             f"{cap}), has {outstanding} outstanding")))
+        self._judge(found)
+
+    def _tries(self, who: str, calls: list[int], data: st.DataObject) -> None:
+        if who != "operator":
+            super()._tries(who, calls, data)
+            return
+        account, own = self._adversary(who)
+        for index in calls:
+            call = CALLS[index]
+            contract = self._contract(call, data)
+            args = data.draw(arguments(call, self._palette(own)), label=str(call))
+            before = self._before(call, args)
+            outcome = self._send(account, contract.get_function_by_signature(call.signature)(*args))
+            AdversarialMachine.adversary_outcomes[f"{who} {call}: {outcome}"] += 1
+            if outcome == "ok":
+                self._follow(who, call, args)
+            self._judge_operator(before, outcome)
+            self._check_chain()
+
+    def _send(self, account: Any, fn: Any) -> str:
+        """Send `fn` as `account`: simulated first (`eth_call`), mined only when the simulation goes through (a
+        refused call changes nothing, mined or not; this halves the cost of the many refusals)."""
+        self.operations += 1
+        self.stage.sender.receipts.clear()
+        try:
+            self.stage.sender.call(fn, sender=account.address)
+            self.stage.sender.transact(account, fn)
+            outcome = "ok"
+        except ContractRevert as exc:
+            outcome = exc.name
+        except ChainError:
+            outcome = "failed"
+        self.clock = self.stage.chain.timestamp()
+        return outcome
+
+    # ------------------------------------------------------------------ the council's powers, by name
+
+    @rule(which=st.sampled_from(GOVERNANCE_TRIES), index=PICK)
+    def operator_tries_governance(self, which: str, index: int) -> None:
+        """The operator key alone tries one of the council's powers with real ids: each is refused by name."""
+        self._try_governance(which, index)
+
+    def teardown(self) -> None:
+        try:
+            if sys.exc_info()[0] is None:
+                # Every example ends with the operator trying each power on the state it reached (loans,
+                # disputes, suspensions), a financed order made if the example made none.
+                for which in GOVERNANCE_TRIES:
+                    self._try_governance(which, self.operations, make=True)
+        finally:
+            super().teardown()
+
+    def _try_governance(self, which: str, index: int, make: bool = False) -> None:
+        op, p, a = self.a["operator"], self.platform, self.a
+        f = {name: getattr(p, attr).contract.functions for name, attr in
+             (("members", "members"), ("orders", "orders"), ("risk", "risk"), ("oracle", "oracle"))}
+        cny = p.cash("CNY").contract.functions
+        trader = a[_pick(list(EVICTABLE), index)].address
+        expected = "AccessControlUnauthorizedAccount"
+        before: str | None = None
+        if which == "grantRole":
+            facade = _pick(p.wired_contracts(), index)
+            role = _pick(["DEFAULT_ADMIN_ROLE", "OPERATOR_ROLE", "GUARDIAN_ROLE"], index // 7)
+            fn = facade.contract.functions.grantRole(ROLES[role], op.address)
+        elif which == "revokeRole":
+            fn = f["members"].revokeRole(ROLES["GUARDIAN_ROLE"], self.council.safe_address)
+        elif which == "setMintCap":
+            fn = cny.setMintCap(a["bank"].address, MAX_UINT)
+        elif which == "addCurrency":
+            fn = f["orders"].addCurrency(a["outsider"].address)
+        elif which == "evict":
+            fn = f["members"].evict(trader, keccak(text="operator alone"))
+        elif which == "evictChain":
+            fn = f["members"].evictChain(self.stage.chain_id, keccak(text="operator alone"))
+        elif which == "setParameters":
+            fn = f["risk"].setParameters(3600, 2, 1)
+        elif which == "setSigners":
+            fn = f["oracle"].setSigners([op.address], 1)
+        elif which == "setLimits":
+            fn = f["oracle"].setLimits(30 * DAY, 30 * DAY)
+        elif which == "setBounds":
+            fn = f["oracle"].setBounds(0, 0, 0)
+        elif which == "approveMember (institution)":
+            applicant = a["applicant"]
+            if not self.applied:
+                # An applicant for a financier's role: MemberApplied changes nothing the model holds.
+                p.members.as_(applicant).apply([Role.FINANCIER], Tier.SME, keccak(text="stand-in bank"),
+                                               self.clock + 400 * DAY, "Stand-in Bank")
+                self.applied = True
+            fn = f["members"].approveMember(applicant.address)
+        elif which == "reinstate (guardian's suspension)":
+            suspended = [who for who in EVICTABLE + ("supplier", "core")
+                         if p.members.suspension_authority(a[who].address) == SuspensionAuthority.GUARDIAN]
+            if not suspended:
+                # The council's emergency suspension (its Safe, at once): the model does not follow suspensions.
+                self.stage.sender.receipts.clear()
+                try:
+                    p.members.as_(self._guardian()).suspend(trader, keccak(text="court order"))
+                except ContractRevert:
+                    return  # the trader is no longer active (evicted): nothing for the guardian to suspend
+                self.synced = False
+                AdversarialMachine.adversary_outcomes["model left behind by the guardian's suspension"] += 1
+                self._check_chain()
+                suspended = [next(w for w in EVICTABLE if a[w].address == trader)]
+            who = a[_pick(suspended, index)].address
+            before = f"lifted the guardian's suspension of {who}"
+            fn = f["members"].reinstate(who)
+            expected = self._as_operator(p.members, "SuspensionByHigherAuthority")
+        else:
+            oid = self._financed_dispute(index)
+            if oid is None and make:
+                oid = self._certificate_order()
+            if oid is None:
+                return
+            before = f"cancelled financed order {oid}"
+            fn = f["orders"].resolveDispute(oid, True)
+            expected = self._as_operator(p.orders, "OrderFinancedCancelNeedsAdmin")
+        outcome = self._send(op, fn)
+        CouncilMachine.governance_outcomes[f"{which}: {outcome}"] += 1
+        self._judge_operator(before, outcome)
+        self._check_chain()
+        assert outcome == expected, f"the operator key alone tried {which}: expected {expected}, got {outcome}"
+
+    def _as_operator(self, facade: Any, error: str) -> str:
+        """The error a call of the operator key's OPERATOR_ROLE gets: `error`, or, once the key renounced its role
+        (the operator may drop its own powers: `renounceRole` is among the calls it tries), the access error."""
+        holds = facade.has_role(ROLES["OPERATOR_ROLE"], self.a["operator"].address)
+        return error if holds else "AccessControlUnauthorizedAccount"
+
+    def _certificate_order(self) -> int | None:
+        """The core issues a certificate on an invoiced order it buys (the model does not follow certificates)
+        and disputes it: a disputed order a certificate holder has a claim on."""
+        core, orders = self.a["core"], self.platform.orders
+        for oid in range(1, self.read["orders"]("orderCount") + 1):
+            o = orders.order(oid, with_documents=False)
+            if o.buyer != core.address or o.status != OrderStatus.INVOICED:
+                continue
+            self.synced = False
+            try:
+                self.platform.certificates.as_(core).issue(oid, self.clock + 90 * DAY)
+                orders.as_(core).dispute(oid, keccak(text=f"dispute:{oid}"))
+            except ContractRevert:
+                continue   # its invoice is financed as an asset, or the core is no longer active
+            self._check_chain()
+            return oid
+        return None
+
+    def _financed_dispute(self, index: int) -> int | None:
+        """A disputed order a lender or certificate holder has a claim on; its buyer disputes one if none is."""
+        orders = self.platform.orders
+        found = []
+        for oid in range(1, self.read["orders"]("orderCount") + 1):
+            o = orders.order(oid, with_documents=False)
+            if (o.payee != o.seller or o.prepaid) and OrderStatus.SHIPPED <= o.status <= OrderStatus.INVOICED \
+                    or o.status == OrderStatus.DISPUTED and (o.payee != o.seller or o.prepaid):
+                found.append((oid, o))
+        if not found:
+            return None
+        oid, o = _pick(found, index)
+        if o.status != OrderStatus.DISPUTED:
+            buyer = self._account(o.buyer)
+            if not self._act("dispute order", lambda m, now: m.dispute(oid, buyer.address),
+                             lambda: orders.as_(buyer).dispute(oid, keccak(text=f"dispute:{oid}")), orders=(oid,)):
+                return None
+        return oid
+
+
+def test_with_a_council_the_operator_key_alone_keeps_the_invariants(council_stage: Stage) -> None:
+    """The council's world: the operator key alone tries every call (the ABIs' enumeration, and each of the
+    council's powers by name with real ids); the money invariants and the council's powers hold."""
+    s = council_stage
+    timelock = s.platform.deployment.council_timelock
+    for facade in s.platform.wired_contracts():   # the hand-over as deploy_platform(..., council=...) does it
+        assert facade.has_role(ROLES["DEFAULT_ADMIN_ROLE"], timelock), facade.contract_name
+        assert not facade.has_role(ROLES["DEFAULT_ADMIN_ROLE"], s.accounts["operator"].address), facade.contract_name
+    AdversarialMachine.adversary_outcomes.clear()
+    CouncilMachine.governance_outcomes.clear()
+    run_state_machine_as_test(lambda: CouncilMachine(s), settings=COUNCIL_SETTINGS)
+    tried = CouncilMachine.governance_outcomes
+    print("\nthe operator key alone, under a council: " + ", ".join(f"{k} x{v}" for k, v in sorted(tried.items())))
+    went_through = sorted(k for k in AdversarialMachine.adversary_outcomes if k.startswith("operator ")
+                          and k.endswith(": ok"))
+    print("  its calls that went through: " + ", ".join(went_through))
+    assert {k.split(": ")[0] for k in tried} == set(GOVERNANCE_TRIES), f"not every power was tried: {tried}"
+    assert all(not k.endswith(": ok") for k in tried)
+    # The operator key, holding its OPERATOR_ROLE, met the two new refusals by name.
+    assert tried["reinstate (guardian's suspension): SuspensionByHigherAuthority"], tried
+    assert tried["resolveDispute (financed order, cancel): OrderFinancedCancelNeedsAdmin"], tried
+
+
+@settings(max_examples=1, deadline=None, database=None, phases=[Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_with_a_council_the_operator_key_alone_tries_every_call_on_financed_state(council_stage: Stage,
+                                                                                 data: st.DataObject) -> None:
+    """The council's world with two running loans (a guaranteed pledge, a receivable whose order is disputed) and
+    a member under the guardian's emergency suspension: the operator key alone tries every state-changing
+    function of every platform contract (the ABIs' enumeration, its own renouncements last), arguments drawn
+    from the chain; each call is judged by the money invariants and by "governance"."""
+    s = council_stage
+    snapshot = s.chain.snapshot()
+    try:
+        _running_loans(s)   # loan 2 holds the receivable on order 1: its settlement goes to the LoanBook
+        p = s.accounts
+        s.platform.orders.as_(p["core"]).dispute(1, keccak(text="short delivery"))
+        council = s.platform.council
+        s.platform.members.as_(council.at_once(p["bank"], p["auditor"])).suspend(p["seller"].address,
+                                                                                 keccak(text="court order"))
+        machine = CouncilMachine(s)
+        machine.synced = False   # the model was not told of the loans: only the chain judges
+        AdversarialMachine.adversary_outcomes.clear()
+        order = sorted(range(len(CALLS)), key=lambda i: CALLS[i].name == "renounceRole")
+        machine._tries("operator", order, data)
+        outcomes = AdversarialMachine.adversary_outcomes
+        tried = {k.split(": ")[0].removeprefix("operator ") for k in outcomes if k.startswith("operator ")}
+        assert tried >= {str(call) for call in CALLS}, "the operator key did not try every call"
+        print("\nthe operator key alone on financed state, went through: "
+              + ", ".join(sorted(k for k in outcomes if k.endswith(": ok"))))
+        machine._judge(machine.ledger.check_all())
+        assert s.platform.members.status(p["seller"].address) == Status.SUSPENDED
+        assert s.platform.orders.order(1, with_documents=False).status != OrderStatus.CANCELLED   # restoring: its own
+    finally:
+        s.chain.revert(snapshot)

@@ -618,7 +618,7 @@ class FinancingMachine(RuleBasedStateMachine):
         elif action == "dispute" and o.status == OrderStatus.DISPUTED:
             # The operator ends it: back to where it was, or (odd) cancelled.
             op, oid = self.a["operator"], o.order_id
-            self._act("resolve dispute", lambda m, now: m.resolve_dispute(oid, odd),
+            self._act("resolve dispute", lambda m, now: m.resolve_dispute(oid, odd, op.address),
                       lambda: self.platform.orders.as_(op).resolve_dispute(oid, odd), orders=(oid,))
         elif action == "dispute":
             by, oid = self._account(o.seller if other % 2 else o.buyer), o.order_id
@@ -1120,7 +1120,7 @@ class FinancingMachine(RuleBasedStateMachine):
         by = self.a[caller]
 
         def predict(m: Model, now: int) -> None:
-            if by.address != m.operator:
+            if not m.is_admin(by.address):
                 raise Refused("AccessControlUnauthorizedAccount")
             m.decision_window, m.lapse_policy, m.warn_severity = window, policy, severity
 

@@ -111,7 +111,8 @@ def suspend_cmd(platform: Platform, signer: LocalAccount, who: str, reason: str,
 @json_option
 @signed_command
 def reinstate_cmd(platform: Platform, signer: LocalAccount, who: str, as_json: bool) -> None:
-    """Operator or control mechanism: reinstate a suspended member."""
+    """Operator, control mechanism, guardian or admin: reinstate a suspended member (only a suspension imposed by
+    an equal or lower authority: the operator key lifts its own alone)."""
     emit_tx(platform.members.as_(signer).reinstate(who), "reinstated", as_json, member=who)
 
 

@@ -119,7 +119,7 @@ def dispute_cmd(platform: Platform, signer: LocalAccount, order_id: int, reason_
 @json_option
 @signed_command
 def resolve_cmd(platform: Platform, signer: LocalAccount, order_id: int, cancel: bool, as_json: bool) -> None:
-    """Operator: resolve a disputed order."""
+    """Operator: resolve a disputed order (cancelling a financed one is the admin's: the council's timelock)."""
     receipt = platform.orders.as_(signer).resolve_dispute(order_id, cancel)
     emit_tx(receipt, "dispute resolved", as_json, order_id=order_id,
             status=platform.orders.order(order_id, with_documents=False).status.name)

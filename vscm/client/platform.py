@@ -32,6 +32,7 @@ from vscm.client.records import (
     Role,
     Status,
     SupplyChain,
+    SuspensionAuthority,
     Tier,
     Whereabouts,
     roles_to_mask,
@@ -169,6 +170,10 @@ class MembersFacade(_Facade):
 
     def status(self, address: str) -> Status:
         return Status(self.contract.functions.statusOf(address).call())
+
+    def suspension_authority(self, address: str) -> SuspensionAuthority:
+        """Who imposed the member's suspension (NONE when it is not suspended by ``suspend``)."""
+        return SuspensionAuthority(self.contract.functions.suspensionAuthority(address).call())
 
     def is_active(self, address: str, role: Role) -> bool:
         return bool(self.contract.functions.isActive(address, int(role)).call())

@@ -29,6 +29,7 @@ __all__ = [
     "Role",
     "Status",
     "SupplyChain",
+    "SuspensionAuthority",
     "Tier",
     "Whereabouts",
     "mask_to_roles",
@@ -68,6 +69,17 @@ class Status(IntEnum):
     ACTIVE = 2
     SUSPENDED = 3
     EVICTED = 4
+
+
+class SuspensionAuthority(IntEnum):
+    """Who imposed a member's suspension (IMemberRegistry.Authority), lowest first: only an equal or higher
+    authority lifts it."""
+
+    NONE = 0
+    OPERATOR = 1
+    CONTROLLER = 2
+    GUARDIAN = 3
+    ADMIN = 4
 
 
 class OrderStatus(IntEnum):

@@ -16,7 +16,7 @@ from harness import TEST_MINT_CAP, reverts, the_event
 
 from vscm.chain.deploy import deploy_platform
 from vscm.client.council import CouncilConfig, CouncilError
-from vscm.client.records import Role, Status, Tier
+from vscm.client.records import Role, Status, SuspensionAuthority, Tier
 from vscm.client.workflows import ONE_YEAR, onboard_sme
 from vscm.errors import ContractRevert
 
@@ -154,6 +154,44 @@ def test_the_council_suspends_a_member_at_once_and_lifts_it(g):
     assert the_event(members, receipt, "MemberSuspended")["by"] == g.council.safe_address
     assert g.chain.timestamp() - before < DAY   # no delay
     members.as_(emergency).reinstate(p.supplier.address)
+    assert members.status(p.supplier.address) == Status.ACTIVE
+
+
+def test_the_operator_key_cannot_lift_the_councils_emergency_suspension(g):
+    """Issue 13: the guardian's suspension is the council's; the operator key (OPERATOR_ROLE) cannot undo it.
+    The guardian itself or the timelock (DEFAULT_ADMIN_ROLE, after the delay) lifts it."""
+    p, members = g.p, g.platform.members
+    members.as_(g.council.at_once(p.bank2, p.auditor)).suspend(p.supplier.address, keccak(text="court order"))
+    assert members.suspension_authority(p.supplier.address) == SuspensionAuthority.GUARDIAN
+
+    with reverts("SuspensionByHigherAuthority", member=p.supplier.address,
+                 imposedBy=SuspensionAuthority.GUARDIAN, caller=SuspensionAuthority.OPERATOR):
+        members.as_(p.operator).reinstate(p.supplier.address)
+    assert members.status(p.supplier.address) == Status.SUSPENDED
+
+    receipt = members.as_(g.by).reinstate(p.supplier.address)
+    assert the_event(members, receipt, "MemberReinstated")["by"] == g.council.timelock_address
+    assert members.status(p.supplier.address) == Status.ACTIVE
+
+
+def test_the_operator_key_cannot_pre_empt_the_councils_suspension_with_its_own(g):
+    """The operator suspends first (its own, liftable suspension); the guardian's suspension takes it over."""
+    p, members = g.p, g.platform.members
+    members.as_(p.operator).suspend(p.supplier.address, keccak(text="kyc"))
+    emergency = g.council.at_once(p.bank, p.bank2)
+    members.as_(emergency).suspend(p.supplier.address, keccak(text="court order"))
+
+    with reverts("SuspensionByHigherAuthority", imposedBy=SuspensionAuthority.GUARDIAN):
+        members.as_(p.operator).reinstate(p.supplier.address)
+    members.as_(emergency).reinstate(p.supplier.address)
+    assert members.status(p.supplier.address) == Status.ACTIVE
+
+
+def test_the_operator_key_lifts_its_own_suspension_under_a_council(g):
+    p, members = g.p, g.platform.members
+    members.as_(p.operator).suspend(p.supplier.address, keccak(text="kyc"))
+    assert members.suspension_authority(p.supplier.address) == SuspensionAuthority.OPERATOR
+    members.as_(p.operator).reinstate(p.supplier.address)
     assert members.status(p.supplier.address) == Status.ACTIVE
 
 

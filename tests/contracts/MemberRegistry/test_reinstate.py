@@ -1,11 +1,12 @@
-"""MemberRegistry.reinstate: the operator (or the controller) lifts a suspension."""
+"""MemberRegistry.reinstate: the operator, the controller, the guardian or the admin lifts a suspension, each only
+one imposed by an equal or lower authority."""
 
 from __future__ import annotations
 
 from harness import reverts
-from support import CONTROLLER_ROLE, b32, expire_credential, the_event
+from support import CONTROLLER_ROLE, OPERATOR_ROLE, b32, expire_credential, the_event
 
-from vscm.client.records import Role, Status
+from vscm.client.records import Role, Status, SuspensionAuthority
 
 
 def test_operator_reinstates_a_suspended_member_and_announces_it(platform, p):
@@ -69,3 +70,68 @@ def test_reinstate_does_not_revive_an_expired_credential(fresh, platform, p):
 
     with reverts("MemberNotSuspended", member=p.supplier.address, status=Status.SUSPENDED):
         platform.members.as_(p.operator).reinstate(p.supplier.address)
+
+
+# ---------------------------------------------------------------------- who may lift what (issue 13)
+#
+# A suspension records the authority that imposed it (operator < controller < guardian < admin); only an equal
+# or higher one lifts it. With a council the operator key holds OPERATOR_ROLE alone: `day` below is such a key.
+
+
+def _day_operator(world) -> object:
+    world.platform.members.as_(world.p.operator).grant(OPERATOR_ROLE, world.p.applicant.address)
+    return world.p.applicant
+
+
+def test_the_operator_key_cannot_lift_the_controllers_suspension(wired):
+    members, p = wired.platform.members, wired.p
+    day = _day_operator(wired)
+    members.as_(p.monitor).suspend(p.supplier.address, b32("alert"))   # the monitor is this world's controller
+    assert members.suspension_authority(p.supplier.address) == SuspensionAuthority.CONTROLLER
+
+    with reverts("SuspensionByHigherAuthority", member=p.supplier.address,
+                 imposedBy=SuspensionAuthority.CONTROLLER, caller=SuspensionAuthority.OPERATOR):
+        members.as_(day).reinstate(p.supplier.address)
+
+    assert members.status(p.supplier.address) == Status.SUSPENDED
+    members.as_(p.operator).reinstate(p.supplier.address)   # the admin lifts any suspension
+    assert members.status(p.supplier.address) == Status.ACTIVE
+    assert members.suspension_authority(p.supplier.address) == SuspensionAuthority.NONE
+
+
+def test_the_controller_lifts_the_operator_keys_suspension(wired):
+    members, p = wired.platform.members, wired.p
+    day = _day_operator(wired)
+    members.as_(day).suspend(p.supplier.address, b32("kyc"))
+    assert members.suspension_authority(p.supplier.address) == SuspensionAuthority.OPERATOR
+
+    members.as_(p.monitor).reinstate(p.supplier.address)
+
+    assert members.status(p.supplier.address) == Status.ACTIVE
+
+
+def test_a_higher_authority_takes_over_a_suspension_the_operator_key_imposed(wired):
+    """Else the operator key could pre-empt a higher suspension with its own and lift it later."""
+    members, p = wired.platform.members, wired.p
+    day = _day_operator(wired)
+    members.as_(day).suspend(p.supplier.address, b32("kyc"))
+
+    receipt = members.as_(p.monitor).suspend(p.supplier.address, b32("alert"))
+
+    assert the_event(members, receipt, "MemberSuspended")["by"] == p.monitor.address
+    assert members.suspension_authority(p.supplier.address) == SuspensionAuthority.CONTROLLER
+    with reverts("SuspensionByHigherAuthority", imposedBy=SuspensionAuthority.CONTROLLER):
+        members.as_(day).reinstate(p.supplier.address)
+    # An equal or lower authority cannot suspend again what is suspended.
+    with reverts("MemberNotActive", member=p.supplier.address, status=Status.SUSPENDED):
+        members.as_(p.monitor).suspend(p.supplier.address, b32("again"))
+    with reverts("MemberNotActive", member=p.supplier.address, status=Status.SUSPENDED):
+        members.as_(day).suspend(p.supplier.address, b32("again"))
+
+
+def test_the_operator_key_lifts_its_own_suspension(wired):
+    members, p = wired.platform.members, wired.p
+    day = _day_operator(wired)
+    members.as_(day).suspend(p.supplier.address, b32("kyc"))
+    members.as_(day).reinstate(p.supplier.address)
+    assert members.status(p.supplier.address) == Status.ACTIVE

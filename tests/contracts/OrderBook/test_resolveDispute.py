@@ -20,7 +20,7 @@ from orderbook_support import (
     the_event,
 )
 
-from vscm.client.records import OrderStatus
+from vscm.client.records import LoanMode, OrderStatus
 
 OPERATOR_ROLE = keccak(text="OPERATOR_ROLE")
 BEFORE = (OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.INVOICED)
@@ -86,3 +86,68 @@ def test_resolve_rejects_an_unknown_order(disputed: dict[OrderStatus, int], fres
     for order_id in (0, next_id(fresh)):
         with reverts("OrderNotFound", orderId=order_id):
             fresh.platform.orders.as_(fresh.p.operator).resolve_dispute(order_id, True)
+
+
+# ---------------------------------------------------------------------- financed orders (issue 13)
+#
+# With a council the operator key holds OPERATOR_ROLE and no DEFAULT_ADMIN_ROLE: `day_operator` is such a key
+# (granted OPERATOR_ROLE by the admin). It resolves disputes, but cancelling a financed order would void a lender's
+# collateral or a certificate holder's payment on its word alone: only the admin (the council's timelock) does that.
+
+FINANCED = ("receivable", "payable", "prepayment", "certificate")
+
+
+def _day_operator(fin: Any) -> Any:
+    p = fin.p
+    fin.platform.orders.as_(p.operator).grant(OPERATOR_ROLE, p.applicant.address)
+    return p.applicant
+
+
+def _financed_dispute(fin: Any, how: str) -> int:
+    """A disputed order that a lender or a certificate holder has a claim on."""
+    p = fin.p
+    if how == "certificate":
+        oid = fin.order(p.core, p.supplier, 100_000_00, to=OrderStatus.INVOICED)
+        fin.platform.certificates.as_(p.core).issue(oid, fin.now() + 90 * 86_400)
+        buyer = p.core
+    else:
+        mode = {"receivable": LoanMode.RECEIVABLE, "payable": LoanMode.PAYABLE, "prepayment": LoanMode.PREPAYMENT}[how]
+        deal = fin.loan(mode)
+        oid, buyer = deal.asset_order_id, deal.counterparty if mode != LoanMode.PREPAYMENT else deal.borrower
+        if mode == LoanMode.PREPAYMENT:
+            fin.advance(oid, OrderStatus.SHIPPED)   # loan money already paid the seller
+    fin.platform.orders.as_(buyer).dispute(oid, keccak(text="goods not as ordered"))
+    return oid
+
+
+@pytest.mark.parametrize("how", FINANCED)
+def test_the_operator_key_alone_cannot_cancel_a_financed_order(fin: Any, how: str) -> None:
+    oid = _financed_dispute(fin, how)
+    orders, op = fin.platform.orders, _day_operator(fin)
+    before = orders.order(oid, with_documents=False)
+    assert before.prepaid or before.payee != before.seller
+
+    with reverts("OrderFinancedCancelNeedsAdmin", orderId=oid, payee=before.payee, prepaid=before.prepaid):
+        orders.as_(op).resolve_dispute(oid, True)
+
+    assert status_of(fin.w, oid) == OrderStatus.DISPUTED
+    # Restoring the order is still the operator's: the claim behind it stays whole.
+    orders.as_(op).resolve_dispute(oid, False)
+    assert status_of(fin.w, oid) == before.status_before_dispute
+
+
+@pytest.mark.parametrize("how", ("receivable", "certificate"))
+def test_the_admin_cancels_a_financed_order(fin: Any, how: str) -> None:
+    """DEFAULT_ADMIN_ROLE (the council's timelock; here the world's operator key, which still holds it) may."""
+    oid = _financed_dispute(fin, how)
+    receipt = fin.platform.orders.as_(fin.p.operator).resolve_dispute(oid, True)
+    assert the_event(fin.platform.orders, receipt, "DisputeResolved") == {"orderId": oid,
+                                                                           "status": OrderStatus.CANCELLED}
+
+
+def test_the_operator_key_alone_still_cancels_an_order_nobody_financed(fin: Any) -> None:
+    p = fin.p
+    oid = fin.order(p.core, p.supplier, 50_000_00, to=OrderStatus.INVOICED)
+    fin.platform.orders.as_(p.core).dispute(oid, keccak(text="late"))
+    fin.platform.orders.as_(_day_operator(fin)).resolve_dispute(oid, True)
+    assert status_of(fin.w, oid) == OrderStatus.CANCELLED
