@@ -16,6 +16,7 @@ from harness import make_parties, populate
 from vscm.chain.anvil import AnvilNode
 from vscm.chain.backends import connect
 from vscm.cli.main import run
+from vscm.cli.schemas import validate
 from vscm.wallet.keystore import Keystore
 
 PASSPHRASE = "correct horse battery staple"
@@ -74,9 +75,16 @@ def test_consent_gates_the_profile(vscm: Any, desk: dict[str, Any]) -> None:
     assert data["access"].startswith("consent:") and data["profile"]["member"] == supplier
     assert data["profile"]["credit"]["loans"]["pledge"]["running"]["value"] == 1
     assert data["score"]["score"] == 100 + sum(c["points"] for c in data["score"]["contributions"])
+    validate("lender profile", data)  # every amount of money is Money: {amount, currency, minor}
+    outstanding = data["profile"]["credit"]["outstanding"]
+    assert outstanding and all(f["value"]["currency"] == code for code, f in outstanding.items())
+    traded = [(code, r[side]["value"]) for code, r in data["profile"]["trade"]["value"].items()
+              for side in ("bought", "sold")]
+    assert traded and all(v["currency"] == code for code, v in traded) and any(v["minor"] > 0 for _, v in traded)
     code, out, err = vscm("lender", "profile", supplier, "--no-update", wallet="bank2")
     assert code == 0, err
     assert "credit profile of" in out and "scorecard" in out and "pledge" in out
+    assert all(f"bought {c} " in out for c, _ in traded)  # tables: each amount after its currency's code
     code, _, err = vscm("member", "consent", "revoke", bank2, wallet="supplier")
     assert code == 0, err
     code, out, _ = vscm("member", "consent", "list", supplier, "--json")

@@ -83,7 +83,7 @@ def test_list_reads_addresses_without_decrypting(store: Keystore, monkeypatch: p
     def refuse(*args: object, **kwargs: object) -> bytes:
         raise AssertionError("list() must not decrypt")
 
-    monkeypatch.setattr(keystore_module.Account, "decrypt", refuse)
+    monkeypatch.setattr(Account, "decrypt", refuse)
     assert store.list() == [WalletInfo("bank", KNOWN_ADDRESS, store.directory / "bank.json")]  # type: ignore[arg-type]
     assert store.address("bank") == KNOWN_ADDRESS
 
@@ -136,14 +136,14 @@ def test_write_never_replaces_a_file_created_meanwhile(store: Keystore, monkeypa
     """The existence check passes, then another process creates the file before ours lands."""
     store.new("other", "pw")  # creates the directory
     target = store.directory / "bank.json"
-    real_encrypt = keystore_module.Account.encrypt
+    real_encrypt = Account.encrypt
 
     def encrypt_then_race(*args: object, **kwargs: object) -> object:
         result = real_encrypt(*args, **kwargs)  # type: ignore[arg-type]
         target.write_text("theirs")
         return result
 
-    monkeypatch.setattr(keystore_module.Account, "encrypt", encrypt_then_race)
+    monkeypatch.setattr(Account, "encrypt", encrypt_then_race)
     with pytest.raises(WalletError, match=r"wallet 'bank' already exists"):
         store.new("bank", "pw")
     assert target.read_text() == "theirs"

@@ -21,7 +21,9 @@ def add_directory(directory: Path) -> None:
     if directory not in _DIRECTORIES:
         _DIRECTORIES.append(directory)
         load.cache_clear()
-        from vscm.chain import revert  # the error tables are built over every artifact found
+        from vscm.chain import abicache, revert  # the error tables are built over every artifact found
+
+        abicache.clear()
 
         revert.default_table.cache_clear()
         revert.abi_index.cache_clear()

@@ -34,6 +34,7 @@ from web3.types import TxReceipt
 from vscm.chain import artifacts as artifact_store
 from vscm.chain.anvil import FAUCET_KEY, AnvilNode
 from vscm.chain.artifacts import Artifact
+from vscm.chain.light import unreachable
 from vscm.chain.tx import ChainStalled, FeePolicy, NonceTracker, Sender
 from vscm.errors import ChainError, InputError, NodeUnreachable, is_transport_error
 
@@ -401,24 +402,6 @@ def _connect_rpc(url: str, *, poa: bool, gas_price: Literal["zero", "node", "aut
         raise ChainError(f"{url} did not answer eth_chainId as a JSON-RPC node: {exc}") from exc
     policy: FeePolicy = ("zero" if int(w3.eth.gas_price) == 0 else "node") if gas_price == "auto" else gas_price
     return Chain(w3, chain_id=found, name=url, fee_policy=policy)
-
-
-def unreachable(url: str, exc: BaseException, timeout: float | None = None) -> NodeUnreachable:
-    """A one-line :class:`NodeUnreachable` for a request to ``url`` that got no answer (``exc``), saying why
-    in a few words (unknown host, connection refused, no answer in time) and what to check."""
-    text = str(exc)
-    if isinstance(exc, NodeUnreachable):  # the failover provider's: every node named with its failure
-        return NodeUnreachable(f"cannot reach a node at {url}: {text}")
-    if "NameResolution" in text or "Name or service not known" in text or "nodename nor servname" in text:
-        why = "unknown host (check the URL given to --network or $VSCM_NETWORK)"
-    elif "timed out" in text.lower() or "Timeout" in type(exc).__name__:
-        why = f"no answer within {timeout:g} s" if timeout is not None else "no answer in time"
-        why += " (is the node overloaded, or the URL a server that is not a JSON-RPC node?)"
-    elif "refused" in text.lower():
-        why = "connection refused (is the node running, on that port? check --network)"
-    else:
-        why = f"{type(exc).__name__} (check --network and that the node runs)"
-    return NodeUnreachable(f"cannot reach a node at {url}: {why}")
 
 
 def _ticking(vm_class: Any) -> Any:

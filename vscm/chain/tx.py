@@ -17,20 +17,18 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from eth_account.signers.local import LocalAccount
 from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
-from eth_utils.exceptions import ValidationError
-from web3.exceptions import TransactionNotFound, Web3RPCError
-from web3.types import BlockData, TxParams, TxReceipt, Wei
 
 from vscm.chain import artifacts as artifact_store
 from vscm.chain.artifacts import Artifact
 from vscm.chain.revert import contract_name_for_abi, revert_from_exception
 from vscm.errors import ChainError, InputError, TransactionFailed, is_transport_error
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # web3 is imported where it is used: the CLI's light path imports this module without it
+    from eth_account.signers.local import LocalAccount
     from web3 import Web3
+    from web3.types import BlockData, TxParams, TxReceipt
 
 __all__ = [
     "GAS_MULTIPLIER",
@@ -299,6 +297,8 @@ class Sender:
         head, moved = -1, time.monotonic()
         final_at: int | None = None
         receipt: TxReceipt | None = None
+        from web3.exceptions import TransactionNotFound
+
         while True:
             if receipt is None:
                 try:
@@ -328,6 +328,9 @@ class Sender:
 
     def _estimate(self, request: dict[str, Any], latest: BlockData,
                   where: tuple[str | None, str | None]) -> int:
+        from eth_utils.exceptions import ValidationError
+        from web3.exceptions import Web3RPCError
+
         try:
             estimate = self.w3.eth.estimate_gas(_call_params(request))
         except Exception as exc:
@@ -383,6 +386,8 @@ def fee_fields(w3: Web3, policy: FeePolicy, latest: BlockData) -> dict[str, int]
 
 def _offline_fields(address: str, chain_id: int, value: int) -> TxParams:
     """Every field web3 would otherwise ask the node for: makes ``build_transaction`` an encoder."""
+    from web3.types import Wei
+
     return {
         "from": to_checksum_address(address),
         "value": Wei(value),

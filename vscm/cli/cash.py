@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from rich.table import Table
 
-from vscm.cli.common import emit_tx, platform_command, signed_command
+from vscm.cli.common import emit_tx, quick_platform_command, signed_command
 from vscm.cli.output import Money, emit, json_option, money
 from vscm.cli.params import AMOUNT
 from vscm.cli.session import PARTY
-from vscm.client.platform import Platform
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from vscm.client.platform import Platform
 
 __all__ = ["cash"]
 
@@ -71,7 +74,7 @@ def transfer_cmd(platform: Platform, signer: LocalAccount, currency: str, to: st
 @click.argument("who", type=PARTY)
 @click.option("--currency", default=None, help="Only this currency [default: all].")
 @json_option
-@platform_command
+@quick_platform_command
 def balance_cmd(platform: Platform, who: str, currency: str | None, as_json: bool) -> None:
     """Balances of WHO (address or wallet label); in --json each is {"amount", "currency", "minor"} by code."""
     codes = [currency.upper()] if currency else platform.currencies
@@ -109,7 +112,7 @@ def set_cap_cmd(platform: Platform, signer: LocalAccount, currency: str, financi
 @CURRENCY
 @click.argument("financier", type=PARTY)
 @json_option
-@platform_command
+@quick_platform_command
 def cap_cmd(platform: Platform, currency: str, financier: str, as_json: bool) -> None:
     """FINANCIER's mint cap in CURRENCY (set by the council) and its outstanding issuance.
 

@@ -8,42 +8,45 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from enum import IntEnum
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
-from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
-
-from vscm.chain.revert import default_table
-from vscm.chain.tx import TransactionRejected
 from vscm.cli.output import emit, key_value_table, money
-from vscm.cli.session import choice_from, network_options, open_platform
+from vscm.cli.session import choice_from, network_options, open_light_platform, open_platform
 from vscm.cli.wallet import signer_options, unlock_signer
-from vscm.client.platform import Platform
-from vscm.client.records import (
-    AssetKind,
-    AssetStatus,
-    DocKind,
-    LoanMode,
-    LoanStatus,
-    OrderStatus,
-    Role,
-    Status,
-    Tier,
-)
 from vscm.errors import ContractRevert, VscmError
-from vscm.oracle.model import Metric, TargetKind
 
-__all__ = ["MONEY_PARAMS", "currency_finder", "emit_tx", "platform_command", "readable_revert", "signed_command",
-           "spinner", "tx_result"]
+if TYPE_CHECKING:  # the rest is imported where it is used: a quick command loads neither web3 nor the artifacts
+    from eth_account.signers.local import LocalAccount
+
+    from vscm.client.platform import Platform
+
+__all__ = ["MONEY_PARAMS", "currency_finder", "emit_tx", "platform_command", "quick_platform_command",
+           "quick_signed_command", "readable_revert", "signed_command", "spinner", "tx_result"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Solidity enums (by name, as in an ABI's internalType "enum IOrderBook.OrderStatus") -> Python mirror.
-_ENUMS: dict[str, type[IntEnum]] = {
-    "OrderStatus": OrderStatus, "DocKind": DocKind, "Status": Status, "Role": Role, "Tier": Tier,
-    "AssetKind": AssetKind, "AssetStatus": AssetStatus, "LoanStatus": LoanStatus, "Mode": LoanMode,
-    "Metric": Metric, "TargetKind": TargetKind,
-}
+
+
+@functools.cache
+def _enums() -> dict[str, type[IntEnum]]:
+    """Solidity enums (by name, as in an ABI's internalType "enum IOrderBook.OrderStatus") -> Python mirror."""
+    from vscm.client.records import (
+        AssetKind,
+        AssetStatus,
+        DocKind,
+        LoanMode,
+        LoanStatus,
+        OrderStatus,
+        Role,
+        Status,
+        Tier,
+    )
+    from vscm.oracle.model import Metric, TargetKind
+
+    return {"OrderStatus": OrderStatus, "DocKind": DocKind, "Status": Status, "Role": Role, "Tier": Tier,
+            "AssetKind": AssetKind, "AssetStatus": AssetStatus, "LoanStatus": LoanStatus, "Mode": LoanMode,
+            "Metric": Metric, "TargetKind": TargetKind}
+
 #: Fixed-size codes shown as text: an Incoterm (bytes3) and a country (bytes2).
 _TEXT_CODES = ("bytes2", "bytes3")
 
@@ -60,18 +63,27 @@ _SIGNER: dict[str, str] = {
     "NotChainCore": "the supply chain's core enterprise", "OracleNotDeviceOwner": "the device's owner",
     "OracleNotCustodian": "the custodian (warehouse or carrier) of the goods", "OracleNotPublisher": "an oracle node",
 }
-#: AccessControl roles by hash, to say which party holds the role a refused caller lacks.
-_ROLES = {"0x" + keccak(text=name).hex(): (name, holder) for name, holder in (
+#: AccessControl roles, to say which party holds the role a refused caller lacks (by hash: ``_roles()``).
+_ROLE_HOLDERS = (
     ("OPERATOR_ROLE", "the platform operator"), ("FINANCE_ROLE", "a financier (the bank that issues the cash)"),
     ("DETECTOR_ROLE", "the risk monitor"), ("CONTROLLER_ROLE", "the platform's controller"),
     ("WIRING_ROLE", "the deployer, while wiring"), ("LOCKER_ROLE", "a platform contract"),
-    ("LOANBOOK_ROLE", "the LoanBook"))}
+    ("LOANBOOK_ROLE", "the LoanBook"))
+
+
+@functools.cache
+def _roles() -> dict[str, tuple[str, str]]:
+    from eth_utils import keccak
+
+    return {"0x" + keccak(text=name).hex(): (name, holder) for name, holder in _ROLE_HOLDERS}
 
 
 @contextmanager
-def _opened(kwargs: dict[str, Any], signer: tuple[str, str] | None = None) -> Iterator[Platform]:
+def _opened(kwargs: dict[str, Any], signer: tuple[str, str] | None = None, quick: bool = False) -> Iterator[Platform]:
+    from vscm.chain.tx import TransactionRejected
+
     choice = choice_from(kwargs)
-    platform = open_platform(choice)
+    platform = open_light_platform(choice) if quick else open_platform(choice)
     if signer is not None:
         platform.chain.sender.on_wait = spinner(sys.stderr)
     try:
@@ -139,6 +151,8 @@ def readable_revert(exc: ContractRevert,
     ``status=6``), trade codes as text (``incoterm='FOB'``, not ``0x464f42``), amounts with their
     currency (``cap=CNY 1000000.00``, not ``cap=100000000``, when ``currency_of`` finds it from the
     error's values), and when the caller was the wrong party, who must sign instead."""
+    from vscm.chain.revert import default_table
+
     spec = next((s for s in default_table().by_name(exc.name)
                  if [str(p.get("name")) for p in s.inputs] == list(exc.values)), None)
     values = exc.values if spec is None else {
@@ -163,8 +177,8 @@ def _who_signs(name: str, values: Mapping[str, Any]) -> str | None:
     if name == "AccessControlUnauthorizedAccount":
         role = values.get("neededRole")
         key = "0x" + bytes(role).hex() if isinstance(role, (bytes, bytearray)) else str(role).lower()
-        if key in _ROLES:
-            role_name, holder = _ROLES[key]
+        if key in _roles():
+            role_name, holder = _roles()[key]
             return f"only {holder} holds {role_name}: sign with its wallet (--wallet)"
     return None
 
@@ -172,7 +186,7 @@ def _who_signs(name: str, values: Mapping[str, Any]) -> str | None:
 def _readable(param: Mapping[str, Any], value: Any) -> Any:
     internal = str(param.get("internalType") or "")
     if internal.startswith("enum ") and isinstance(value, int):
-        enum = _ENUMS.get(internal.rsplit(".", 1)[-1])
+        enum = _enums().get(internal.rsplit(".", 1)[-1])
         if enum is not None:
             try:
                 return enum(value).name
@@ -185,18 +199,20 @@ def _readable(param: Mapping[str, Any], value: Any) -> Any:
     return value
 
 
-def platform_command(fn: F) -> F:
-    """A read command: adds the network options; `fn(platform, ...)` gets the connected platform."""
+def platform_command(fn: F, *, quick: bool = False) -> F:
+    """A read command: adds the network options; `fn(platform, ...)` gets the connected platform.
+
+    ``quick`` (see :func:`quick_platform_command`): the platform is bound to vscm.chain.light's contracts."""
 
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
-        with _opened(kwargs) as platform:
+        with _opened(kwargs, quick=quick) as platform:
             return fn(platform, **kwargs)
 
     return network_options(wrapper)  # type: ignore[return-value]
 
 
-def signed_command(fn: F) -> F:
+def signed_command(fn: F, *, quick: bool = False) -> F:
     """A write command: network options plus --wallet/--password-file; `fn(platform, signer, ...)`."""
 
     @functools.wraps(fn)
@@ -204,10 +220,23 @@ def signed_command(fn: F) -> F:
         label: str = kwargs.pop("wallet")
         password_file: Path | None = kwargs.pop("password_file")
         signer: LocalAccount = unlock_signer(label, password_file)
-        with _opened(kwargs, signer=(label, signer.address)) as platform:
+        with _opened(kwargs, signer=(label, signer.address), quick=quick) as platform:
             return fn(platform, signer, **kwargs)
 
     return network_options(signer_options(wrapper))  # type: ignore[return-value]
+
+
+def quick_platform_command(fn: F) -> F:
+    """A read command on the light path (issue 15): JSON-RPC without web3 (vscm.chain.light) when the network is
+    one node, the web3 path otherwise. For commands whose facade reads are plain ``functions.f(...).call()``;
+    tests/integration/test_cli_quick.py checks that each gives what the web3 path gives."""
+    return platform_command(fn, quick=True)
+
+
+def quick_signed_command(fn: F) -> F:
+    """A write command on the light path: the call sent by ``vscm.chain.light.LightSender`` (signed by the
+    caller's wallet, nonce, block, gas and fees in one batch, the receipt polled every 50 ms)."""
+    return signed_command(fn, quick=True)
 
 
 def tx_result(receipt: Any, action: str, **extra: Any) -> dict[str, Any]:

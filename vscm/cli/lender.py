@@ -10,20 +10,21 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Group
 from rich.table import Table
 
-from vscm.audit.source import source_for
-from vscm.cli.output import emit, format_amount, json_option, key_value_table, money, table_style, wide_option
+from vscm.cli.output import emit, json_option, key_value_table, money, table_style, wide_option
 from vscm.cli.params import DATE
 from vscm.cli.session import PARTY, choice_from, network_options, open_deployment, vscm_home
 from vscm.cli.views import Parties, loan_from_record, loan_view
 from vscm.cli.wallet import signer_options, unlock_signer
 from vscm.errors import NotFound
-from vscm.index import Index, exposure, loan_detail, open_index, portfolio
+
+if TYPE_CHECKING:  # the index and the chain source are imported by the commands that use them
+    from vscm.index import Index
 
 __all__ = ["index_command", "lender"]
 
@@ -39,6 +40,9 @@ def index_command(fn: F) -> F:
 
     @functools.wraps(fn)
     def wrapper(**kwargs: Any) -> Any:
+        from vscm.audit.source import source_for
+        from vscm.index import open_index
+
         target: str = kwargs.pop("index_target") or default_index()
         update: bool = kwargs.pop("update")
         choice = choice_from(kwargs)
@@ -94,6 +98,8 @@ def portfolio_cmd(index: Index, who: str, wide: bool, as_json: bool) -> None:
       vscm lender portfolio bank
       vscm lender portfolio bank --json --no-update
     """
+    from vscm.index import portfolio
+
     view = portfolio(index, who)
     data = {"lender": who, "as_of_block": view["as_of_block"],
             "modes": {mode: {**r, "currencies": {code: _as_money(a, code) for code, a in r["currencies"].items()}}
@@ -133,6 +139,8 @@ def exposure_cmd(index: Index, who: str, wide: bool, as_json: bool) -> None:
       vscm lender exposure bank
       vscm lender exposure bank --json --no-update
     """
+    from vscm.index import exposure
+
     raw = exposure(index, who)
     data = {**raw, "currency": {code: _as_money(r, code) for code, r in raw["currency"].items()},
             **{dimension: {k: {code: _as_money(r, code) for code, r in per.items()} for k, per in raw[dimension].items()}
@@ -175,6 +183,7 @@ def loan_cmd(index: Index, loan_id: int, wide: bool, as_json: bool) -> None:
       vscm lender loan 3 --json --no-update
     """
     from vscm.cli.finance import loan_rows
+    from vscm.index import loan_detail
 
     data = loan_detail(index, loan_id)
     if data is None:
@@ -209,9 +218,18 @@ def loan_cmd(index: Index, loan_id: int, wide: bool, as_json: bool) -> None:
     emit(result, as_json, view)
 
 
-def _cells(figure: dict[str, Any], money: bool = False) -> str:
-    value = figure["value"]
-    return format_amount(value) if money else str(value)
+def with_currency(profile: dict[str, Any]) -> dict[str, Any]:
+    """The profile as the CLI shows it: each amount of money (the trade's value bought and sold, the credit's
+    outstanding, per currency) as money in its currency (``{"amount", "currency", "minor"}`` in JSON,
+    ``CNY 1250.75`` in tables); counts and ratios stay numbers. The score is computed on the profile before."""
+    def priced(figure: dict[str, Any], code: str) -> dict[str, Any]:
+        return {**figure, "value": money(figure["value"], code)}
+
+    trade, credit = profile["trade"], profile["credit"]
+    return {**profile,
+            "trade": {**trade, "value": {code: {side: priced(f, code) for side, f in r.items()}
+                                         for code, r in trade["value"].items()}},
+            "credit": {**credit, "outstanding": {code: priced(f, code) for code, f in credit["outstanding"].items()}}}
 
 
 def profile_view(d: dict[str, Any]) -> Group:
@@ -227,7 +245,7 @@ def profile_view(d: dict[str, Any]) -> Group:
     for month, r in t["orders_by_month"].items():
         trade.add_row(f"orders {month}", f"bought {r['as_buyer']['value']}, sold {r['as_seller']['value']}")
     for code, r in t["value"].items():
-        trade.add_row(f"value {code}", f"bought {_cells(r['bought'], True)}, sold {_cells(r['sold'], True)}")
+        trade.add_row(f"value {code}", f"bought {r['bought']['value']}, sold {r['sold']['value']}")
     trade.add_row("counterparties", ", ".join(f"{k} ({n})" for k, n in t["by_counterparty"].items()) or "-")
     trade.add_row("concentration", f"{t['concentration']['value']:.0%} with {t['concentration']['counterparty'] or '-'}")
     tenure = t["tenure"]
@@ -252,7 +270,7 @@ def profile_view(d: dict[str, Any]) -> Group:
         credit.add_row(mode, *(str(r[k]["value"]) for k in ("applied", "running", "repaid_on_time", "repaid_late",
                                                             "recalled", "defaulted", "written_off")))
     for code, fig in c["outstanding"].items():
-        credit.add_row(f"outstanding {code}", format_amount(fig["value"]))
+        credit.add_row(f"outstanding {code}", str(fig["value"]))
     g = c["guarantees"]
     credit.add_row("guarantees given / called", f"{g['given']['value']} / {g['called']['value']}")
     r = p["risk"]
@@ -303,7 +321,7 @@ def profile_cmd(index: Index, member: str, as_of: int | None, scorecard_file: Pa
     viewer = unlock_signer(wallet, password_file).address
     granted = require(index, member, viewer, index_now(index))
     profile = credit_profile(index, member, as_of)
-    data = {"viewer": viewer, "access": f"{granted.basis}: {granted.detail}", "profile": profile,
+    data = {"viewer": viewer, "access": f"{granted.basis}: {granted.detail}", "profile": with_currency(profile),
             "score": score(profile, load_scorecard(scorecard_file))}
     emit(data, as_json, profile_view)
 

@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from rich.table import Table
 
-from vscm.cli.common import emit_tx, platform_command, signed_command
+from vscm.cli.common import emit_tx, quick_platform_command, signed_command
 from vscm.cli.lender import index_command
 from vscm.cli.output import emit, json_option, key_value_table, to_jsonable
 from vscm.cli.params import DATE, HASH32
 from vscm.cli.session import PARTY
 from vscm.cli.views import stamp, utc
-from vscm.client.platform import Platform
 from vscm.client.records import Member, Role, SupplyChain, Tier
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from vscm.client.platform import Platform
 
 __all__ = ["member", "supply_chain"]
 
@@ -125,7 +128,7 @@ def evict_cmd(platform: Platform, signer: LocalAccount, who: str, reason: str, a
 @member.command("show")
 @click.argument("who", type=PARTY)
 @json_option
-@platform_command
+@quick_platform_command
 def show_cmd(platform: Platform, who: str, as_json: bool) -> None:
     """One member's record."""
     m = platform.members.member(who)
@@ -134,7 +137,7 @@ def show_cmd(platform: Platform, who: str, as_json: bool) -> None:
 
 @member.command("list")
 @json_option
-@platform_command
+@quick_platform_command
 def list_cmd(platform: Platform, as_json: bool) -> None:
     """Every member, in order of application."""
     found = platform.members.members()
@@ -189,7 +192,7 @@ def leave_cmd(platform: Platform, signer: LocalAccount, as_json: bool) -> None:
 @supply_chain.command("show")
 @click.argument("chain_id", type=click.IntRange(min=1))
 @json_option
-@platform_command
+@quick_platform_command
 def show_chain_cmd(platform: Platform, chain_id: int, as_json: bool) -> None:
     """A supply chain and its members."""
     sc: SupplyChain = platform.members.supply_chain(chain_id)

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from eth_account.signers.local import LocalAccount
 from rich.console import Group
 from rich.table import Table
 
-from vscm.cli.common import emit_tx, platform_command, signed_command
+from vscm.cli.common import (
+    emit_tx,
+    quick_platform_command,
+    quick_signed_command,
+    signed_command,
+)
 from vscm.cli.output import emit, json_option, key_value_table, table_style, wide_option
 from vscm.cli.params import AMOUNT, DATE, HASH32
 from vscm.cli.session import PARTY
 from vscm.cli.views import Parties, order_view, stamp
-from vscm.client.platform import Platform
 from vscm.client.records import DocKind
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from vscm.client.platform import Platform
 
 __all__ = ["order"]
 
@@ -38,7 +46,7 @@ def order() -> None:
 @click.option("--incoterm", default=None, help="Incoterms 2020 code (FOB, CIF, ...), overseas only.")
 @click.option("--country", default=None, help="ISO 3166 alpha-2 destination (KZ, DE, ...), overseas only.")
 @json_option
-@signed_command
+@quick_signed_command
 def place_cmd(platform: Platform, signer: LocalAccount, seller: str, chain_id: int, currency: str, amount: int,
               due: int, overseas: bool, incoterm: str | None, country: str | None, as_json: bool) -> None:
     """Buyer: place an order with SELLER."""
@@ -134,7 +142,7 @@ def attach_cmd(platform: Platform, signer: LocalAccount, order_id: int, kind: st
 @ORDER_ID
 @wide_option
 @json_option
-@platform_command
+@quick_platform_command
 def show_cmd(platform: Platform, order_id: int, wide: bool, as_json: bool) -> None:
     """One order with its documents.
 
@@ -151,7 +159,7 @@ def show_cmd(platform: Platform, order_id: int, wide: bool, as_json: bool) -> No
 @order.command("list")
 @wide_option
 @json_option
-@platform_command
+@quick_platform_command
 def list_cmd(platform: Platform, wide: bool, as_json: bool) -> None:
     """Every order.
 

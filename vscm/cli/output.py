@@ -23,7 +23,6 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console, RenderableType
-from rich.pretty import Pretty
 from rich.table import Table
 
 __all__ = [
@@ -178,7 +177,12 @@ def emit(data: Any, as_json: bool, table_builder: Callable[[Any], RenderableType
     if as_json:
         click.echo(dumps_json(data))
         return
-    renderable = table_builder(data) if table_builder is not None else Pretty(data)
+    if table_builder is not None:
+        renderable = table_builder(data)
+    else:
+        from rich.pretty import Pretty
+
+        renderable = Pretty(data)
     console().print(renderable)
 
 

@@ -22,7 +22,7 @@ from eth_utils import keccak
 from rich.table import Table
 
 from vscm.cli.common import emit_tx, platform_command, signed_command
-from vscm.cli.output import console, emit, format_amount, json_option, key_value_table, money
+from vscm.cli.output import console, emit, json_option, key_value_table, money
 from vscm.cli.params import HASH32
 from vscm.cli.session import PARTY, vscm_home
 from vscm.cli.views import stamp, utc
@@ -297,18 +297,65 @@ def sweep_cmd(platform: Platform, signer: LocalAccount, chain_id: int, max_loans
 @json_option
 @platform_command
 def exposure_cmd(platform: Platform, chain_id: int, as_json: bool) -> None:
-    """Each lender's exposure to a chain declared fraudulent, as notified."""
-    rows = [{"lender": e.lender, "loans": e.loans, "outstanding": format_amount(e.outstanding),
-             "frozen": format_amount(e.frozen)}
-            for e in (platform.risk.exposure(chain_id, ln) for ln in platform.risk.exposed_lenders(chain_id))]
+    """Each lender's exposure to a chain declared fraudulent, as notified: one row per lender and currency."""
+    rows = [{"lender": lender, "currency": code, "loans": part["loans"],
+             "outstanding": money(part["outstanding"], code), "frozen": money(part["frozen"], code)}
+            for lender in platform.risk.exposed_lenders(chain_id)
+            for code, part in exposure_by_currency(platform, chain_id, lender).items()]
 
     def view(items: list[dict[str, Any]]) -> Table:
-        t = Table("lender", "loans", "outstanding", "frozen loan money", title=f"exposure to chain #{chain_id}")
+        t = Table("lender", "currency", "loans", "outstanding", "frozen loan money",
+                  title=f"exposure to chain #{chain_id}")
         for r in items:
-            t.add_row(r["lender"], str(r["loans"]), r["outstanding"], r["frozen"])
+            t.add_row(r["lender"], r["currency"], str(r["loans"]), str(r["outstanding"]), str(r["frozen"]))
         return t
 
     emit(rows, as_json, view)
+
+
+def exposure_by_currency(platform: Platform, chain_id: int, lender: str) -> dict[str, dict[str, int]]:
+    """RiskControl's exposure of ``lender`` to ``chain_id`` split by currency: the contract adds up the loans the
+    sweep counted whatever their currency, so each is read again as the sweep saw it (the loans of the chain in
+    sweep order, each at the block of the ``ChainSwept`` that took it, whose time the interest owed depends on; the
+    sweep changes no loan: counted when running, recalled or defaulted; what it owed then; the unspent money its
+    ``LoanFrozenForFraud`` froze).
+
+    Raises:
+        ChainError: the split does not add up to the contract's figures (the message gives both).
+    """
+    from vscm.errors import ChainError
+
+    risk, book = platform.risk.contract, platform.loans.contract
+    start = platform.deployment.block
+    batches = sorted((int(log["blockNumber"]), int(log["args"]["swept"])) for log in
+                     risk.events.ChainSwept().get_logs(from_block=start, argument_filters={"chainId": chain_id}))
+    frozen = {int(log["args"]["loanId"]): int(log["args"]["unspent"]) for log in
+              risk.events.LoanFrozenForFraud().get_logs(from_block=start, argument_filters={"chainId": chain_id})}
+    from vscm.client.records import LoanStatus
+
+    counted = {LoanStatus.DISBURSED, LoanStatus.WARNED, LoanStatus.RECALLED, LoanStatus.DEFAULTED}  # _sweepLoan
+    split: dict[str, dict[str, int]] = {}
+    done = 0
+    for block, end in batches:
+        for index in range(done, end):
+            loan_id = int(book.functions.chainLoanAt(chain_id, index).call(block_identifier=block))
+            raw = book.functions.getLoan(loan_id).call(block_identifier=block)
+            status, loan_lender, currency = LoanStatus(raw[1]), raw[14], raw[17]  # as Loan.from_chain
+            if loan_lender != lender or status not in counted:
+                continue
+            code = platform.currency_code(currency)
+            part = split.setdefault(code, {"loans": 0, "outstanding": 0, "frozen": 0})
+            part["loans"] += 1
+            part["outstanding"] += int(book.functions.outstanding(loan_id).call(block_identifier=block))
+            part["frozen"] += frozen.get(loan_id, 0)
+        done = max(done, end)
+    total = platform.risk.exposure(chain_id, lender)
+    sums = {k: sum(p[k] for p in split.values()) for k in ("loans", "outstanding", "frozen")}
+    if sums != {"loans": total.loans, "outstanding": total.outstanding, "frozen": total.frozen}:
+        raise ChainError(f"the exposure of {lender} to chain #{chain_id} read loan by loan ({sums}) does not add up to "
+                         f"RiskControl's ({total.loans} loans, outstanding {total.outstanding}, frozen {total.frozen}): "
+                         "another transaction of the block that swept a loan changed it; the contract's figures mix currencies")
+    return split
 
 
 @risk.command("parameters")

@@ -265,6 +265,59 @@ class Exposure(_Record):
     supply_chain: dict[str, dict[str, ExposureAmounts]]
 
 
+class RiskExposure(_Record):
+    """``vscm risk exposure CHAIN``: one row per lender and currency (RiskControl's figures, split by currency)."""
+
+    lender: Address
+    currency: Code
+    loans: int
+    outstanding: Money = Field(description="what the chain's borrowers owed the lender when the sweep saw each loan")
+    frozen: Money = Field(description="the unspent loan money frozen for the lender's loans")
+
+
+class MoneyFigure(BaseModel):
+    """A profile's amount of money: its value as money, with the events it was computed from."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    value: Money
+    evidence: list[dict[str, Any]] = Field(description="tx, block, log_index, contract, event of each event counted")
+
+
+class ProfileTrade(BaseModel):
+    """The trade part of a credit profile (more keys: counts and ratios, each ``{"value", "evidence"}``)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    value: dict[str, dict[Literal["bought", "sold"], MoneyFigure]] = Field(description="by currency code")
+
+
+class ProfileCredit(BaseModel):
+    """The credit part of a credit profile (more keys: loans by mode, guarantees)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    outstanding: dict[str, MoneyFigure] = Field(description="by currency code")
+
+
+class CreditProfile(BaseModel):
+    """A member's credit profile (more keys: member, name, tier, status, as_of, performance, risk)."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    trade: ProfileTrade
+    credit: ProfileCredit
+
+
+class LenderProfile(_Record):
+    """``vscm lender profile MEMBER``: who read it and why, the profile (money as ``Money``) and its score."""
+
+    viewer: Address
+    access: str
+    profile: CreditProfile
+    score: dict[str, Any] = Field(description="score, base and the scorecard's contributions")
+
+
 class TxResult(BaseModel):
     """Every write: the transaction, and what it did (more keys per command: ids, new status, money)."""
 
@@ -277,7 +330,8 @@ class TxResult(BaseModel):
 
 
 #: Named records, in the order docs/json.md lists them.
-RECORDS: tuple[type[BaseModel], ...] = (Money, Order, Document, Asset, Loan, Member, Hop, Repayment, Tracked)
+RECORDS: tuple[type[BaseModel], ...] = (Money, Order, Document, Asset, Loan, Member, Hop, Repayment, Tracked,
+                                         CreditProfile, ProfileTrade, ProfileCredit, MoneyFigure)
 
 #: command -> the model of its ``--json`` output (``list[...]`` for lists).
 COMMANDS: dict[str, Any] = {
@@ -285,6 +339,7 @@ COMMANDS: dict[str, Any] = {
     "asset show": Asset, "asset list": list[Asset],
     "loan show": LoanShow, "loan list": list[Loan], "loan track": LoanTrack,
     "lender loan": LenderLoan, "lender portfolio": Portfolio, "lender exposure": Exposure,
+    "lender profile": LenderProfile, "risk exposure": list[RiskExposure],
     "member show": Member, "member list": list[Member],
     "cash balance": dict[str, Money],
     "every write (order place, loan repay, ...)": TxResult,

@@ -18,19 +18,21 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from eth_typing import ChecksumAddress
 
-from vscm.chain.anvil import AnvilNode
-from vscm.chain.backends import Chain, connect
 from vscm.cli.params import parse_address
 from vscm.cli.wallet import open_keystore
-from vscm.client.check import check_deployment
-from vscm.client.deployment import Deployment
-from vscm.client.platform import Platform
 from vscm.errors import InputError, WalletError
+
+if TYPE_CHECKING:  # imported where used: a quick command (open_light_platform) never imports web3
+    from eth_typing import ChecksumAddress
+
+    from vscm.chain.backends import Chain
+    from vscm.chain.light import LightChain
+    from vscm.client.deployment import Deployment
+    from vscm.client.platform import Platform
 
 __all__ = [
     "PARTY",
@@ -114,6 +116,9 @@ def choice_from(kwargs: dict[str, Any]) -> NetworkChoice:
 
 
 def open_chain(choice: NetworkChoice, expected_chain_id: int | None = None) -> Chain:
+    from vscm.chain.anvil import AnvilNode
+    from vscm.chain.backends import connect
+
     if choice.network == "node":
         return connect(AnvilNode.attach(node_dir()), expected_chain_id=expected_chain_id)
     if choice.network.startswith(("http://", "https://")):
@@ -147,6 +152,9 @@ def open_deployment(choice: NetworkChoice) -> tuple[Deployment, Chain]:
         NotFound: there is no manifest; InputError: it is malformed; ChainError: the chain is not
             reachable or does not hold that deployment (the message says what to do).
     """
+    from vscm.client.check import check_deployment
+    from vscm.client.deployment import Deployment
+
     path = manifest_path(choice)
     deployment = Deployment.load(path)
     chain = open_chain(choice)
@@ -160,8 +168,54 @@ def open_deployment(choice: NetworkChoice) -> tuple[Deployment, Chain]:
 
 def open_platform(choice: NetworkChoice) -> Platform:
     """The platform of the manifest on the chosen network, checked first (see :func:`open_deployment`)."""
+    from vscm.client.platform import Platform
+
     deployment, chain = open_deployment(choice)
     return Platform(chain, deployment)
+
+
+def light_chain(choice: NetworkChoice) -> LightChain | None:
+    """The chosen network as a :class:`vscm.chain.light.LightChain` (JSON-RPC without web3), or None when it is a
+    network of several nodes (the failover of vscm.chain.failover needs the web3 path)."""
+    from vscm.chain.light import LightChain
+
+    if choice.network == "node":
+        from vscm.chain.anvil import AnvilNode
+
+        node = AnvilNode.attach(node_dir())
+        return LightChain(node.url, name=f"anvil {node.url}", fee_policy="dev", gas_price="dev")
+    if choice.network.startswith(("http://", "https://")):
+        urls, gas_price = [u.strip() for u in choice.network.split(",") if u.strip()], choice.gas_price
+    else:
+        profile = network_profile(choice.network)
+        if profile is None:
+            return None  # open_chain names the problem
+        urls, gas_price = list(profile["urls"]), str(profile["gas_price"])
+    if len(urls) != 1:
+        return None
+    policy = gas_price if gas_price in ("zero", "node") else "node"
+    return LightChain(urls[0], fee_policy=policy, gas_price=gas_price)
+
+
+def open_light_platform(choice: NetworkChoice) -> Platform:
+    """As :func:`open_platform`, on a :func:`light_chain` when the network has one node (else the web3 path):
+    the manifest checked by the same one batch (chain id and code at every address, against the fingerprints of
+    vscm.chain.abicache), the facades bound to light contracts."""
+    from vscm.client.check import check_deployment
+    from vscm.client.deployment import Deployment
+    from vscm.client.platform import Platform
+
+    path = manifest_path(choice)
+    deployment = Deployment.load(path)  # first, as open_deployment: a missing manifest is named before the node
+    chain = light_chain(choice)
+    if chain is None:
+        return open_platform(choice)
+    try:
+        check_deployment(chain, deployment, manifest=str(path))
+        return Platform(chain, deployment)
+    except BaseException:
+        chain.close()
+        raise
 
 
 def resolve_party(text: str) -> ChecksumAddress:

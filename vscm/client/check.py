@@ -11,7 +11,6 @@ once the immutables, which the constructor writes into the code, are left out).
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from typing import Any
 
@@ -21,7 +20,6 @@ from vscm.errors import ChainError
 
 __all__ = ["check_deployment", "deployed_contracts"]
 
-_PUSH32_ZERO = re.compile(rb"\x7f\x00{32}", re.DOTALL)
 
 
 def deployed_contracts(deployment: Deployment) -> list[tuple[str, str, str]]:
@@ -74,6 +72,13 @@ def check_deployment(chain: Any, deployment: Deployment, manifest: str = "the ma
 def _chain_id_and_codes(chain: Any, addresses: list[str]) -> tuple[int, list[bytes]]:
     """The chain id and the code at each address: one JSON-RPC batch where the provider can."""
     calls: list[tuple[Any, Any]] = [("eth_chainId", []), *(("eth_getCode", [a, "latest"]) for a in addresses)]
+    if hasattr(chain, "batch"):  # vscm.chain.light: a node that does not answer is NodeUnreachable (exit 5)
+        answers = chain.batch(calls)
+        for (method, params), answer in zip(calls, answers):
+            if isinstance(answer, Exception):
+                refusal = getattr(answer, "rpc_response", {}).get("error")
+                raise ChainError(f"{chain.name} refused {method}{tuple(params)}: {refusal}")
+        return int(answers[0], 16), [bytes.fromhex(str(r).removeprefix("0x")) for r in answers[1:]]
     provider = chain.w3.provider
     try:
         responses = provider.make_batch_request(calls)
@@ -93,23 +98,11 @@ def _chain_id_and_codes(chain: Any, addresses: list[str]) -> tuple[int, list[byt
 
 
 def _same_contract(code: bytes, name: str) -> bool:
-    expected, holes = _runtime(name)
-    if len(code) != len(expected):
-        return False
-    masked = bytearray(code)
-    for start in holes:
-        masked[start:start + 32] = bytes(32)
-    return bytes(masked) == expected
+    """Whether ``code`` is the artifact's runtime code, its immutables left out: compared with the fingerprint
+    kept in vscm.chain.abicache's small cached file, not by reading the artifacts at every command."""
+    from vscm.chain.abicache import same_runtime
 
-
-@cache
-def _runtime(name: str) -> tuple[bytes, tuple[int, ...]]:
-    """The artifact's runtime code and the offsets of its immutables: solc leaves each as the zero
-    operand of a PUSH32 that the constructor fills in. Found by a byte search rather than by walking
-    the opcodes (a fifth of the time of a CLI call): a PUSH32 of zero that the code pushes as a
-    constant is masked too, which only loosens the check by those 32 bytes."""
-    code = bytes.fromhex(artifact_store.load(name).deployed_bytecode.removeprefix("0x"))
-    return code, tuple(match.start() + 1 for match in _PUSH32_ZERO.finditer(code))
+    return same_runtime(code, name)
 
 
 @cache

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from eth_account.signers.local import LocalAccount
-from hexbytes import HexBytes
-from typing_extensions import Self
-from web3.contract import Contract
-
 from vscm.errors import InputError, NotFound
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # only types: the CLI's light path (vscm.chain.light) runs the facades without web3
+    from eth_account.signers.local import LocalAccount
+    from typing_extensions import Self
+    from web3.contract import Contract
+
     from vscm.client.platform import Platform
 
 __all__ = ["Facade"]
@@ -93,7 +92,7 @@ class Facade:
     def _event(self, receipt: Any, name: str) -> Any:
         """The first `name` event this contract emitted in `receipt`."""
         event = getattr(self.contract.events, name)()
-        topic = bytes(HexBytes(event.topic))
+        topic = bytes.fromhex(str(event.topic).removeprefix("0x")) if isinstance(event.topic, str) else bytes(event.topic)
         for log in receipt["logs"]:
             if log["address"] == self.contract.address and bytes(log["topics"][0]) == topic:
                 return event.process_log(log)["args"]

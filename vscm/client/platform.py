@@ -9,17 +9,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from web3 import Web3
-from web3.contract import Contract
+from eth_utils import is_address, to_checksum_address
 
-from vscm.chain.artifacts import load as load_artifact
 from vscm.client.certificates import CertificatesFacade
 from vscm.client.consent import ConsentFacade
 from vscm.client.deployment import Deployment
 from vscm.client.facade import Facade as _Facade
-from vscm.client.oracle import OracleFacade
 from vscm.client.records import (
     ZERO_ADDRESS,
     Asset,
@@ -39,6 +36,11 @@ from vscm.client.records import (
 )
 from vscm.client.risk import RiskFacade
 from vscm.errors import ContractRevert, InputError, NotFound
+
+if TYPE_CHECKING:
+    from web3.contract import Contract
+
+    from vscm.client.oracle import OracleFacade
 
 __all__ = [
     "MAX_NAME_BYTES",
@@ -511,10 +513,10 @@ class Platform:
         self.deployment = deployment
         #: receipt of the last transaction any facade of this platform sent (for ids-returning writes)
         self.last_receipt: Any = None
-        w3: Web3 = chain.w3
 
         def bind(address: str, name: str) -> Contract:
-            return w3.eth.contract(address=Web3.to_checksum_address(address), abi=load_artifact(name).abi)
+            # the chain's own contract objects: web3's (vscm.chain.backends) or the CLI's light ones (vscm.chain.light)
+            return chain.contract(name, address)  # type: ignore[no-any-return]
 
         self.members = MembersFacade(self, bind(deployment.registry, "MemberRegistry"))
         self.orders = OrdersFacade(self, bind(deployment.orders, "OrderBook"))
@@ -522,10 +524,20 @@ class Platform:
         self.loans = LoansFacade(self, bind(deployment.loans, "LoanBook"))
         self.funds = FundsFacade(self, bind(deployment.funds, "FundTracker"))
         self._cash = {code: CashFacade(self, bind(addr, "PlatformCash")) for code, addr in deployment.cash.items()}
-        self._oracle = OracleFacade(self, bind(deployment.oracle, "TelemetryOracle")) if deployment.oracle else None
+        # the oracle's facade (and vscm.oracle, with its signing code) is made on first use: most commands need neither
+        self._oracle_contract = bind(deployment.oracle, "TelemetryOracle") if deployment.oracle else None
+        self._oracle_facade: OracleFacade | None = None
         self._risk = bind(deployment.risk, "RiskControl") if deployment.risk else None
         self._consents = bind(deployment.consents, "ConsentRegistry") if deployment.consents else None
         self._certificates = bind(deployment.certificates, "Certificates") if deployment.certificates else None
+
+    @property
+    def _oracle(self) -> OracleFacade | None:
+        if self._oracle_facade is None and self._oracle_contract is not None:
+            from vscm.client.oracle import OracleFacade
+
+            self._oracle_facade = OracleFacade(self, self._oracle_contract)
+        return self._oracle_facade
 
     @property
     def oracle(self) -> OracleFacade:
@@ -587,8 +599,8 @@ class Platform:
         raise NotFound(f"no PlatformCash at {address} in this deployment")
 
     def currency_address(self, code_or_address: str) -> str:
-        if Web3.is_address(code_or_address):
-            return Web3.to_checksum_address(code_or_address)
+        if is_address(code_or_address):
+            return to_checksum_address(code_or_address)
         return self.deployment.cash_address(code_or_address)
 
     def currency_code(self, address: str) -> str:

@@ -16,17 +16,17 @@ import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import click
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
-from eth_keys import keys
 from eth_typing import ChecksumAddress
 from eth_utils import ValidationError, is_hex_address, to_checksum_address
 
 from vscm.env import KEYSTORE_DIR_ENV
 from vscm.errors import WalletError
+
+if TYPE_CHECKING:  # eth-account is imported where a key is made or opened: reading an address needs none of it
+    from eth_account.signers.local import LocalAccount
 
 __all__ = [
     "DEFAULT_KEYSTORE_DIR",
@@ -124,6 +124,8 @@ def parse_private_key(text: str) -> bytes:
         raise WalletError("malformed private key: expected 64 hex digits, optionally prefixed with 0x")
     key = bytes.fromhex(digits)
     try:
+        from eth_keys import keys
+
         keys.PrivateKey(key)
     except (ValueError, ValidationError):  # which one depends on eth-keys' backend (coincurve or native)
         raise WalletError(
@@ -256,6 +258,8 @@ class Keystore:
             WalletError: bad or taken label, empty passphrase, or the file cannot be written.
         """
         self.check_new_label(label)
+        from eth_account import Account
+
         account = Account.create()
         return self._store(label, bytes(account.key), password)
 
@@ -319,6 +323,8 @@ class Keystore:
         data = self._read(label)
         info = self._info(label, data)
         try:
+            from eth_account import Account
+
             key = Account.decrypt(data, password)
         except ValueError as exc:
             if "MAC mismatch" in str(exc):
@@ -366,6 +372,8 @@ class Keystore:
         path = self.path_for(label)
         if not password:
             raise WalletError(f"empty passphrase for wallet '{label}': choose a non-empty one")
+        from eth_account import Account
+
         keyfile = Account.encrypt(key, password, kdf=self.kdf, iterations=self.iterations)
         self._secure_directory(create=True)
         _write_new_file(path, label, (json.dumps(keyfile, indent=2) + "\n").encode("utf-8"))
