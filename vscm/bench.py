@@ -110,7 +110,8 @@ class Sizes:
 
 def sizes(kind: str, options: Options) -> Sizes:
     if options.quick:
-        return Sizes(Population(chains=2, smes=10, lenders=1), orders=6, per_mode=1, single_orders=2,
+        # the smallest population a load accepts (one chain of 5 SMEs): a smoke test of every path
+        return Sizes(Population(chains=1, smes=5, lenders=1), orders=3, per_mode=1, single_orders=1,
                      single_per_mode=0, extra=1)
     if kind == "embedded":
         return Sizes(Population(chains=2, smes=20, lenders=2), orders=20, per_mode=1, single_orders=5,
@@ -563,7 +564,7 @@ def scaling_section(options: Options) -> Section:
     rows: list[str] = []
     curves: list[str] = []
     with bench_chain("anvil", SCALING_BLOCK_GAS_LIMIT) as chain:
-        load = Load.setup(chain, Population(chains=2, smes=10, lenders=1) if options.quick else Population())
+        load = Load.setup(chain, Population(chains=1, smes=5, lenders=1) if options.quick else Population())
         token = load.deploy_reference_token()
         orders = load.platform.orders
         for level in levels:

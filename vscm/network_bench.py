@@ -46,7 +46,7 @@ class NetSizes:
 
 def net_sizes(options: Options) -> NetSizes:
     if options.quick:
-        return NetSizes(1, Population(chains=2, smes=10, lenders=1), orders=4, per_mode=1, samples=3)
+        return NetSizes(1, Population(chains=1, smes=5, lenders=1), orders=2, per_mode=1, samples=2)
     return NetSizes(4, Population(chains=4, smes=40, lenders=2), orders=200, per_mode=5, samples=20)
 
 

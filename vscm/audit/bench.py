@@ -215,10 +215,10 @@ def render_markdown(rows: list[BenchRow], memory: dict[str, Any]) -> str:
 
 
 def section(options: Any) -> Any:
-    """The ``vscm.bench`` section: the replay of a history of 100,000 events (2,000 with ``--quick``)."""
+    """The ``vscm.bench`` section: the replay of a history of 100,000 events (1,000 with ``--quick``)."""
     from vscm.bench import Section  # vscm.bench imports the sections by name, not this module
 
-    events = 2_000 if options.quick else 100_000
+    events = 1_000 if options.quick else 100_000
     with connect("anvil", timeout=120) as chain:
         platform = generate_history(chain, events)
         rows, memory = measure_replay(chain.w3.provider.endpoint_uri, platform)  # type: ignore[attr-defined]

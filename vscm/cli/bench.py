@@ -113,10 +113,10 @@ def render(rows: list[dict[str, Any]]) -> str:
 
 
 def section(options: Any) -> Any:
-    """The ``vscm.bench`` section (3 runs per command with ``--quick``)."""
+    """The ``vscm.bench`` section (one run per command after the warm-up with ``--quick``)."""
     from vscm.bench import Section  # vscm.bench imports the sections by name, not this module
 
-    rows = measure(3 if options.quick else 10)
+    rows = measure(1 if options.quick else 10)
     text = ("Whole `vscm` processes timed by hyperfine (after a warm-up run) against the demo's platform on a local "
             "anvil: start-up and imports, the manifest check (one JSON-RPC batch), the calls, and for a write the "
             "wallet's unlocking and the transaction mined (nonce, block, gas and fees in one batch, the receipt polled "

@@ -227,7 +227,7 @@ def section(options: Any) -> Any:
     """The console's latency and requests/s over an index of 100,000 events (`make bench`)."""
     from vscm.bench import Section
 
-    events, loans, seconds = (2_000, 28, 2.0) if options.quick else (100_000, LOANS, 10.0)
+    events, loans, seconds = (1_000, 28, 1.0) if options.quick else (100_000, LOANS, 10.0)
     rows, built, load = run(events, loans, seconds)
     [one] = [r for r in rows if r.what.startswith("a page") and r.connections == 1]
     page, page_cpu = one.p95_ms, one.cpu_ms
