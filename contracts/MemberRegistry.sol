@@ -141,13 +141,19 @@ contract MemberRegistry is IMemberRegistry, AccessControl {
     }
 
     /// @inheritdoc IMemberRegistry
-    function updateCredential(address member, bytes32 credentialHash, uint64 credentialExpiry)
-        external
-        onlyRole(OPERATOR_ROLE)
-    {
+    function updateCredential(address member, bytes32 credentialHash, uint64 credentialExpiry) external {
+        if (!hasRole(OPERATOR_ROLE, msg.sender) && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert AccessControlUnauthorizedAccount(msg.sender, OPERATOR_ROLE);
+        }
         Member storage m = _members[member];
         if (m.status == Status.None) revert MemberNotRegistered(member);
         if (credentialExpiry <= block.timestamp) revert CredentialExpired(credentialExpiry, uint64(block.timestamp));
+        // A renewal never shortens a credential on the operator's word alone: a shortened expiry reads as a
+        // suspension that no guardian could lift (only the operator renews), so shortening is the admin's
+        // (the council's timelock), like eviction.
+        if (credentialExpiry < m.credentialExpiry && !hasRole(DEFAULT_ADMIN_ROLE, msg.sender)) {
+            revert CredentialShortened(member, m.credentialExpiry, credentialExpiry);
+        }
         m.credentialHash = credentialHash;
         m.credentialExpiry = credentialExpiry;
         emit CredentialUpdated(member, credentialHash, credentialExpiry);

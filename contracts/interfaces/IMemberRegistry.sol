@@ -94,6 +94,9 @@ interface IMemberRegistry {
     error UnknownRoles(uint16 roles);
     error CoreTierNotAllowed(uint16 roles);
     error CredentialExpired(uint64 expiresAt, uint64 nowTime);
+    /// @notice Only the admin (the council's timelock) shortens a credential: `member`'s runs to `currentExpiry`,
+    /// the renewal asked for `newExpiry`.
+    error CredentialShortened(address member, uint64 currentExpiry, uint64 newExpiry);
     error EmptyName();
     /// @notice A member's name is at most `max` bytes of UTF-8 (`MemberRegistry.MAX_NAME_BYTES`); it had `length`.
     error NameTooLong(uint256 length, uint256 max);
@@ -124,7 +127,8 @@ interface IMemberRegistry {
     function approveMember(address member) external;
     /// @notice An active financier or auditor attests a pending core enterprise, acting as `asRole`.
     function attest(address member, Role asRole) external;
-    /// @notice Operator renews a member's credential.
+    /// @notice Operator (OPERATOR_ROLE) renews a member's credential, never to an earlier expiry; the admin
+    /// (DEFAULT_ADMIN_ROLE, the council's timelock) may also shorten it.
     function updateCredential(address member, bytes32 credentialHash, uint64 credentialExpiry) external;
     /// @notice Operator, controller (RiskControl), guardian (the council's Safe, at once, without the timelock:
     /// the emergency suspension) or admin suspends an active member; the caller's authority is recorded

@@ -219,3 +219,29 @@ def test_the_council_evicts_a_member_after_the_delay(g):
     receipt = members.as_(g.by).evict(p.supplier.address, keccak(text="fraud"))
     assert members.status(p.supplier.address) == Status.EVICTED
     assert the_event(members, receipt, "MemberEvicted")["by"] == g.council.timelock_address
+
+
+def test_the_operator_key_cannot_shorten_a_credential_under_a_council(g):
+    # A shortened credential reads as a suspension that no guardian could lift (only the operator renews):
+    # under a council the operator key may renew but never shorten.
+    p, members = g.p, g.platform.members
+    current = members.member(p.supplier.address).credential_expiry
+    short = g.chain.now() + 60
+    with reverts("CredentialShortened", member=p.supplier.address, currentExpiry=current, newExpiry=short):
+        members.as_(p.operator).update_credential(p.supplier.address, keccak(text="short"), short)
+
+    assert members.member(p.supplier.address).credential_expiry == current
+    assert members.status(p.supplier.address) == Status.ACTIVE
+
+
+def test_the_operator_key_renews_a_credential_and_the_council_shortens_one(g):
+    p, members = g.p, g.platform.members
+    later = members.member(p.supplier.address).credential_expiry + ONE_YEAR
+    members.as_(p.operator).update_credential(p.supplier.address, keccak(text="renewed"), later)
+    assert members.member(p.supplier.address).credential_expiry == later
+
+    shorter = g.chain.now() + 30 * DAY
+    receipt = members.as_(g.by).update_credential(p.supplier.address, keccak(text="revoked licence"), shorter)
+
+    assert members.member(p.supplier.address).credential_expiry == shorter
+    assert the_event(members, receipt, "CredentialUpdated")["credentialExpiry"] == shorter
