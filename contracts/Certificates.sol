@@ -32,6 +32,8 @@ contract Certificates is ICertificates, ERC1155 {
     mapping(uint256 => Part) private _parts;
     mapping(uint256 => Offer) private _offers;
     mapping(uint256 => uint256) private _byOrder;
+    /// core => chain => admitted to its certificates (beside each certificate's own chain)
+    mapping(address => mapping(uint64 => bool)) private _admitted;
     uint256 private _certificateCount;
     uint256 private _partCount;
 
@@ -83,12 +85,36 @@ contract Certificates is ICertificates, ERC1155 {
         orders.recordCertificatePayment(orderId, face);
     }
 
+    // ---------------------------------------------------------------- admitted chains
+
+    /// @inheritdoc ICertificates
+    function admitChain(uint64 chainId) external {
+        if (!registry.isActiveMember(msg.sender) || registry.getMember(msg.sender).tier != IMemberRegistry.Tier.Core) {
+            revert CertificateNotCore(msg.sender);
+        }
+        IMemberRegistry.SupplyChain memory chain = registry.getChain(chainId);
+        if (chain.core == address(0) || chain.evicted) revert CertificateChainNotLive(chainId);
+        if (_admitted[msg.sender][chainId] || registry.chainOf(msg.sender) == chainId) {
+            revert CertificateAdmissionUnchanged(msg.sender, chainId, true);
+        }
+        _admitted[msg.sender][chainId] = true;
+        emit CertificateChainAdmitted(msg.sender, chainId);
+    }
+
+    /// @inheritdoc ICertificates
+    function dismissChain(uint64 chainId) external {
+        // Dismissing only narrows where the caller's certificates go: no status check.
+        if (!_admitted[msg.sender][chainId]) revert CertificateAdmissionUnchanged(msg.sender, chainId, false);
+        delete _admitted[msg.sender][chainId];
+        emit CertificateChainDismissed(msg.sender, chainId);
+    }
+
     // ---------------------------------------------------------------- split and pay
 
     /// @inheritdoc ICertificates
     function split(uint256 partId, uint256 amount) external returns (uint256 childId) {
         (Part storage p, Certificate storage c) = _movable(partId, amount);
-        _requireMemberOf(msg.sender, c.chainId);
+        _requireMemberOf(msg.sender, c);
         childId = _split(p, partId, msg.sender, 0, amount);
     }
 
@@ -98,9 +124,9 @@ contract Certificates is ICertificates, ERC1155 {
         IOrderBook.Order memory o = orders.getOrder(orderId);
         if (o.buyer != msg.sender) revert CertificateNotBuyer(orderId, msg.sender);
         if (o.currency != c.currency) revert CertificateWrongCurrency(orderId, o.currency, c.currency);
-        // Certificates circulate among the active members of the core's chain only.
-        _requireMemberOf(msg.sender, c.chainId);
-        _requireMemberOf(o.seller, c.chainId);
+        // Certificates circulate among the active members of the core's chain and of the chains it admits.
+        _requireMemberOf(msg.sender, c);
+        _requireMemberOf(o.seller, c);
         // An order is paid by certificate once its seller committed to it, and before its invoice
         // becomes a financeable claim (whose value must not shrink behind its lender's back).
         if (o.status < IOrderBook.OrderStatus.Accepted || o.status > IOrderBook.OrderStatus.Invoiced) {
@@ -134,7 +160,7 @@ contract Certificates is ICertificates, ERC1155 {
         if (p.value != f.value) revert CertificateOfferStale(partId, f.value, p.value);
         if (!registry.isActive(msg.sender, IMemberRegistry.Role.Financier)) revert CertificateNotFinancier(msg.sender);
         address holder = p.holder;
-        _requireMemberOf(holder, c.chainId);
+        _requireMemberOf(holder, c);
         delete _offers[partId];
         p.financier = msg.sender;
         p.price = f.price;
@@ -217,6 +243,11 @@ contract Certificates is ICertificates, ERC1155 {
     }
 
     /// @inheritdoc ICertificates
+    function chainAdmitted(address core, uint64 chainId) external view returns (bool) {
+        return _admitted[core][chainId];
+    }
+
+    /// @inheritdoc ICertificates
     function certificateCount() external view returns (uint256) {
         return _certificateCount;
     }
@@ -285,8 +316,11 @@ contract Certificates is ICertificates, ERC1155 {
         if (assetId != 0) revert CertificateInvoiceRegistered(orderId, assetId);
     }
 
-    function _requireMemberOf(address who, uint64 chainId) internal view {
-        if (!registry.isActiveMember(who) || registry.chainOf(who) != chainId) revert CertificateNotInChain(who, chainId);
+    /// `who` is an active member of the certificate's chain or of a chain its core admits (one mapping read).
+    function _requireMemberOf(address who, Certificate storage c) internal view {
+        if (!registry.isActiveMember(who)) revert CertificateNotInChain(who, c.chainId);
+        uint64 chainId = registry.chainOf(who);
+        if (chainId != c.chainId && !_admitted[c.core][chainId]) revert CertificateChainNotAdmitted(who, chainId, c.core);
     }
 
     /// Mints without the ERC-1155 acceptance call: a part is a record of a claim, not something the

@@ -20,7 +20,7 @@ interface ICertificates {
     struct Certificate {
         /// the core enterprise that owes the face value
         address core;
-        /// the supply chain of the order (payments stay in it)
+        /// the supply chain of the order (payments stay in it and in the chains its core admits)
         uint64 chainId;
         /// when the face value is due, Unix seconds
         uint64 maturity;
@@ -93,6 +93,12 @@ interface ICertificates {
     event PartClaimed(
         uint256 indexed partId, uint256 indexed certificateId, address indexed payee, uint256 amount, uint256 claimed
     );
+    /// @notice Core `core` admits the members of chain `chainId` to its certificates: they may hold, split,
+    /// receive and pay its parts as the members of the certificate's own chain do.
+    event CertificateChainAdmitted(address indexed core, uint64 indexed chainId);
+    /// @notice Core `core` no longer admits chain `chainId`: the parts its members hold stay theirs and keep
+    /// their claims, but no longer split, pay or sell, and no new part goes to them.
+    event CertificateChainDismissed(address indexed core, uint64 indexed chainId);
     /// @notice The face value was not paid in full at maturity: alert `alertId` went to RiskControl on the
     /// core's chain; the lenders of financed parts follow this event for their parts.
     event CertificateLate(
@@ -128,8 +134,16 @@ interface ICertificates {
     error CertificateInRedemption(uint256 certificateId, uint256 paidIn);
     /// @notice Order `orderId` is in `orderCurrency`, the certificate in `currency`.
     error CertificateWrongCurrency(uint256 orderId, address orderCurrency, address currency);
-    /// @notice `member` is not an active member of supply chain `chainId` (the certificate's).
+    /// @notice `member` is not an active member (of supply chain `chainId`, the certificate's).
     error CertificateNotInChain(address member, uint64 chainId);
+    /// @notice `member` is in chain `chainId` (0: none), which is neither the certificate's chain nor a chain
+    /// its core `core` admits.
+    error CertificateChainNotAdmitted(address member, uint64 chainId, address core);
+    /// @notice Chain `chainId` does not exist or was evicted: it cannot be admitted.
+    error CertificateChainNotLive(uint64 chainId);
+    /// @notice Core `core` already has chain `chainId` in the state asked (`admitted`; its own chain is always
+    /// admitted, and cannot be dismissed).
+    error CertificateAdmissionUnchanged(address core, uint64 chainId, bool admitted);
     /// @notice `financier` is not an active financier.
     error CertificateNotFinancier(address financier);
     /// @notice Part `partId` has no offer to `caller`.
@@ -151,10 +165,16 @@ interface ICertificates {
     /// unsettled order of its chain, for what the order still asks (`amount - prepaid`), payable at
     /// `maturity`. The root part goes to the order's seller and pays the order: settlement then asks nothing.
     function issue(uint256 orderId, uint64 maturity) external returns (uint256 certificateId, uint256 partId);
+    /// @notice The caller (an active core enterprise) admits the members of live chain `chainId` to all its
+    /// certificates, beside the certificate's own chain: they may be paid with its parts and pay with them.
+    function admitChain(uint64 chainId) external;
+    /// @notice The caller (any core, whatever its status) stops admitting chain `chainId`. Parts held in it
+    /// keep their claims but no longer split, pay or sell until it is admitted again.
+    function dismissChain(uint64 chainId) external;
     /// @notice The holder (active) keeps `amount` of its part aside as a new part it holds.
     function split(uint256 partId, uint256 amount) external returns (uint256 childId);
     /// @notice The holder pays `amount` of its part to the seller of `orderId`, where it is the buyer (same
-    /// currency and chain, both active members of it): a new part for the seller, and the order records it
+    /// currency, both active members of the certificate's chain or of a chain its core admits): a new part for the seller, and the order records it
     /// as paid by certificate (`IOrderBook.certificatePaid`), so settlement asks only the rest.
     function pay(uint256 partId, uint256 orderId, uint256 amount) external returns (uint256 childId);
     /// @notice The holder offers its (unlocked) part to `financier` for `price` (at most its value).
@@ -181,5 +201,8 @@ interface ICertificates {
     /// @notice The certificate issued for `orderId` (0: none).
     function certificateOfOrder(uint256 orderId) external view returns (uint256);
     function certificateCount() external view returns (uint256);
+    /// @notice Whether core `core` admits chain `chainId` to its certificates (its own chain: false, being
+    /// always in).
+    function chainAdmitted(address core, uint64 chainId) external view returns (bool);
     function partCount() external view returns (uint256);
 }

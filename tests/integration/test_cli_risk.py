@@ -18,7 +18,7 @@ from harness import b32, make_parties, populate
 
 from vscm.chain.anvil import AnvilNode
 from vscm.chain.backends import connect
-from vscm.client.records import OrderStatus
+from vscm.client.records import OrderStatus, Role
 from vscm.errors import ContractRevert
 from vscm.wallet.keystore import Keystore
 
@@ -187,7 +187,19 @@ def test_a_certificate_is_paid_down_sold_and_redeemed_through_the_cli(desk: Desk
     frozen = desk.run("cert", "split", str(root), "1", wallet="supplier")
     assert frozen.returncode == 3 and frozen.stderr.count("\n") == 1
     assert f"CertificateInRedemption(certificateId={cid}, paidIn=1000000)" in frozen.stderr
-    for label in ("core", "supplier2", "seller", "bank", "supplier"):
+    # The core admits a second chain to its certificates, and dismisses it; a second dismissal is one line.
+    fin.platform.members.as_(p.bank).attest(p.core2.address, Role.FINANCIER)
+    fin.platform.members.as_(p.auditor).attest(p.core2.address, Role.AUDITOR)
+    chain2 = fin.platform.members.as_(p.core2).create_chain("Second chain")
+    fin.chain.nonces.forget(p.core.address)
+    admitted = desk.json("cert", "admit", str(chain2), wallet="core")
+    assert (admitted["action"], admitted["chain"], admitted["admitted"]) == ("chain admitted", chain2, [chain2])
+    assert certs.chain_admitted(p.core.address, chain2)
+    assert desk.json("cert", "dismiss", str(chain2), wallet="core")["admitted"] == []
+    again = desk.run("cert", "dismiss", str(chain2), wallet="core")
+    assert again.returncode == 3 and again.stderr.count("\n") == 1
+    assert f"CertificateAdmissionUnchanged(core={p.core.address}, chainId={chain2}, admitted=False)" in again.stderr
+    for label in ("core", "supplier2", "seller", "bank", "supplier", "auditor"):
         fin.chain.nonces.forget(getattr(p, label).address)
 
 

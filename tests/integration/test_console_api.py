@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import http.server
 import json
+import re
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -66,7 +67,15 @@ def _cases(s: Story) -> dict[str, tuple[str, Any]]:
         "/api/audit/replay": (f"/api/audit/replay?from_block={s.platform.deployment.block + 5}", c.bank),
         "/api/lenders/{address}/webhooks": (f"/api/lenders/{bank}/webhooks", c.supplier_a),
         "/api/lenders/{address}/webhooks/deliveries": (f"/api/lenders/{bank}/webhooks/deliveries", c.core),
+        # The carrier holds no part of the demo's certificate and financed none.
+        "/api/certificates/{certificate_id}": (f"/api/certificates/{_certificate(s)}", c.carrier),
     }
+
+
+def _certificate(s: Story) -> int:
+    """The demo's certificate (step 8c): the only one."""
+    assert s.platform.certificates.count() == 1
+    return 1
 
 
 def _post_cases(s: Story) -> dict[str, tuple[str, dict[str, Any], Any, Any]]:
@@ -138,7 +147,8 @@ def test_a_write_outside_the_party_s_scope_is_403(story: Story, client: TestClie
                                    "/api/lenders/{address}/defaults", "/api/lenders/{address}/exports/{kind}",
                                    "/api/loans", "/api/loans/{loan_id}", "/api/loans/{loan_id}/readings",
                                    "/api/members/{address}", "/api/members/{address}/profile", "/api/audit", "/api/audit/replay", "/api/council",
-                                   "/api/lenders/{address}/webhooks", "/api/lenders/{address}/webhooks/deliveries"])
+                                   "/api/lenders/{address}/webhooks", "/api/lenders/{address}/webhooks/deliveries",
+                                   "/api/certificates/{certificate_id}"])
 def test_a_request_outside_the_party_s_scope_is_403(story: Story, client: TestClient, route: str) -> None:
     url, caller = _cases(story)[route]
     answer = client.get(url, headers=story.auth(caller))
@@ -389,16 +399,62 @@ def test_the_lender_page_shows_each_currency_apart_with_names(story: Story, clie
         assert f'id="{section}"' in html
 
 
-@pytest.mark.parametrize("page", ["lender", "loan", "member", "audit", "council"])
+@pytest.mark.parametrize("page", ["lender", "loan", "member", "audit", "council", "certificate"])
 def test_a_page_outside_the_party_s_scope_is_a_403_page(story: Story, client: TestClient, page: str) -> None:
     c = story.cast
     url, caller = {"lender": (f"/lenders/{c.bank.address}", c.supplier_a),
                    "loan": (f"/loans/{story.usd_loan}", c.supplier_b),
                    "member": (f"/members/{c.supplier_b.address}", c.supplier_a),
-                   "audit": ("/audit", c.bank), "council": ("/council", c.supplier_b)}[page]
+                   "audit": ("/audit", c.bank), "council": ("/council", c.supplier_b),
+                   "certificate": (f"/certificates/{_certificate(story)}", c.warehouse)}[page]
     answer = client.get(url, headers={**story.auth(caller), "accept": "text/html"})
     assert answer.status_code == 403 and 'data-testid="error"' in answer.text
     assert client.get(url, headers={**story.auth(c.auditor), "accept": "text/html"}).status_code == 200
+
+
+def _flatten(node: dict[str, Any]) -> list[dict[str, Any]]:
+    return [node, *(n for c in node["children"] for n in _flatten(c))]
+
+
+def test_the_certificate_tree_shows_who_split_what_to_whom_and_each_party_its_scope(story: Story,
+                                                                                 client: TestClient) -> None:
+    """The demo's certificate (step 8c): Xi'an Motors' 120,000.00 payable to Baoji, of which Baoji paid
+    50,000.00 to Lanzhou, who paid 20,000.00 to Urumqi, who sold that part to the bank for 19,600.00; all
+    paid in and claimed. A holder sees the whole tree, the bank only the part it bought, others nothing."""
+    c, cid = story.cast, _certificate(story)
+    url = f"/api/certificates/{cid}"
+    view = client.get(url, headers=story.auth(c.supplier_b)).json()
+    assert (view["status"], view["parts"], view["scope"], view["currency"]) == ("redeemed", 3, "all parts", "CNY")
+    assert view["core"]["address"] == c.core.address and view["core"]["short"] == f"{c.core.address[:6]}…{c.core.address[-4:]}"
+    assert [amount_units(view[k]) for k in ("face", "paid_in", "redeemed")] == [120_000_00] * 3
+    assert view["face"]["text"] == "120,000.00 CNY" and view["supply_chain"].startswith("#1 ")
+    assert "0x" not in view["supply_chain"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", view["maturity"]) and view["issued"] < view["maturity"]
+    (root,) = view["tree"]
+    rows = [(n["from"]["name"], n["holder"]["name"], n["purpose"].split(" #")[0], amount_units(n["received"]),
+             amount_units(n["value"]), amount_units(n["claimed"]), n["financed"], n["locked"], n["redeemed"],
+             n["payee"]["name"]) for n in _flatten(root)]
+    assert rows == [
+        ("Xi'an Motors (core)", "Baoji Steel Parts", "issued for order", 120_000_00, 70_000_00, 70_000_00, False, False,
+         True, "Baoji Steel Parts"),
+        ("Baoji Steel Parts", "Lanzhou Rubber Co.", "paid order", 50_000_00, 30_000_00, 30_000_00, False, False, True,
+         "Lanzhou Rubber Co."),
+        ("Lanzhou Rubber Co.", "Urumqi Trading", "paid order", 20_000_00, 20_000_00, 20_000_00, True, False, True,
+         "Silk Road Bank")]
+    sold = _flatten(root)[2]
+    assert amount_units(sold["price"]) == 19_600_00 and sold["financier"]["address"] == c.bank.address
+    assert all(n["at"].endswith("Z") and view["issued"] <= n["at"] for n in _flatten(root))
+    # The core sees it all; the bank only the part it bought, without its relatives.
+    assert client.get(url, headers=story.auth(c.core)).json()["tree"] == view["tree"]
+    bank = client.get(url, headers=story.auth(c.bank)).json()
+    assert bank["scope"] == "the parts it financed"
+    assert [(n["part"], n["children"], amount_units(n["value"])) for n in bank["tree"]] == [(sold["part"], [], 20_000_00)]
+    # Whether a certificate exists is for auditors and the council.
+    assert client.get("/api/certificates/99", headers=story.auth(c.auditor)).status_code == 404
+    assert client.get("/api/certificates/99", headers=story.auth(c.supplier_b)).status_code == 403
+    html = client.get(f"/certificates/{cid}", headers={**story.auth(c.seller), "accept": "text/html"}).text
+    assert 'id="cert-tree"' in html and html.count("<li data-part=") == 3
+    assert "Urumqi Trading" in html and "19,600.00 CNY" in html and f"{c.bank.address[:6]}…" in html
 
 
 def test_a_page_without_a_session_sends_to_the_sign_in(story: Story, client: TestClient) -> None:

@@ -141,6 +141,11 @@ def test_a_member_cannot_open_another_member_s_loan(served: tuple[Story, str], b
     story, base = served
     page = signed_in_page(browser, base, story.cast.supplier_b, f"/members/{story.cast.supplier_b.address}")
     shot(page, "member")
+    # Lanzhou holds a part of the demo's certificate (step 8c): it sees the whole split tree.
+    tree = page.goto("/certificates/1")
+    assert tree is not None and tree.status == 200
+    assert page.locator("#cert-tree li[data-part]").count() == 3 and "Urumqi Trading" in page.text_content("#cert-tree")
+    shot(page, "certificate-tree")
     answer = page.goto(f"/loans/{story.usd_loan}")
     assert answer is not None and answer.status == 403
     assert "not one that Lanzhou Rubber Co. lends, borrows or guarantees" in page.text_content("[data-testid=error]")

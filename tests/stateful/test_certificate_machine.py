@@ -1,8 +1,9 @@
 """Random sequences of certificate splits, payments, sales, pay-ins and claims, checked against a model.
 
 A Hypothesis state machine starts from one certificate (CNY 100,000.00, the core's payable to the
-supplier) and three open orders between the chain's SMEs, and then splits parts, pays orders with them,
-sells parts to the bank, has the core pay in (in instalments) and pays parts' claims, in any order. A
+supplier) and three open orders between the chain's SMEs, after which the seller moved to a second chain
+(core2's), not admitted; it then splits parts, pays orders with them, sells parts to the bank, has the core
+admit or dismiss the second chain, has the core pay in (in instalments) and pays parts' claims, in any order. A
 Python model predicts every outcome (success, or the exact custom error) and every amount; after every
 step:
 
@@ -31,7 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
 from vscm.chain.backends import connect
-from vscm.client.records import OrderStatus
+from vscm.client.records import OrderStatus, Role
 from vscm.errors import ContractRevert
 
 pytestmark = pytest.mark.anvil
@@ -65,6 +66,7 @@ class Stage:
     root: int
     orders: dict[tuple[str, str], int]
     cash: dict[str, int]
+    chain2: int
     snapshot: Any = None
 
 
@@ -89,11 +91,19 @@ def stage() -> Iterator[Stage]:
         cid = certs.as_(p.core).issue(payable, now + 90 * 86400).id
         open_orders = {(b, s): order(getattr(p, b), getattr(p, s), ORDER_AMOUNT, OrderStatus.SHIPPED)
                        for b, s in ORDERS}
+        # The seller moves to core2's chain: the certificate reaches it only while the core admits that chain.
+        members = platform.members
+        members.as_(p.bank).attest(p.core2.address, Role.FINANCIER)
+        members.as_(p.auditor).attest(p.core2.address, Role.AUDITOR)
+        chain2 = members.as_(p.core2).create_chain("Second chain")
+        members.as_(p.seller).leave_chain()
+        members.as_(p.seller).request_join(chain2)
+        members.as_(p.core2).approve_join(chain2, p.seller.address)
         platform.cash("CNY").as_(p.bank).mint(p.bank.address, 1_000_000_00, b"\x01" * 32)
         for payer in (p.core, p.bank):
             platform.cash("CNY").as_(payer).approve(certs.address, 2**256 - 1)
         cash = {name: platform.cash("CNY").balance(getattr(p, name).address) for name in (*PAYEES, "core")}
-        staged = Stage(chain, world, cid, certs.certificate(cid).root_part, open_orders, cash)
+        staged = Stage(chain, world, cid, certs.certificate(cid).root_part, open_orders, cash, chain2)
         staged.snapshot = chain.snapshot()
         yield staged
 
@@ -115,6 +125,8 @@ class Model:
     due: dict[int, int] = field(default_factory=dict)
     cash: dict[str, int] = field(default_factory=dict)
     next_part: int = 2
+    #: whether the core admits the second chain (the seller's)
+    admitted: bool = False
 
     def claimable(self, pid: int) -> int:
         part = self.parts[pid]
@@ -163,6 +175,10 @@ class CertificateMachine(RuleBasedStateMachine):
             return "CertificateBadAmount"
         return None
 
+    def _outside(self, *names: str) -> str | None:
+        """The refusal of a move by or to the seller while its chain is not admitted."""
+        return "CertificateChainNotAdmitted" if "seller" in names and not self.m.admitted else None
+
     @staticmethod
     def _amount(available: int, share: int) -> int:
         return available * share // 1000 if share <= 1000 else available + 1
@@ -174,7 +190,8 @@ class CertificateMachine(RuleBasedStateMachine):
         pid = self._part(index)
         part = self.m.parts[pid]
         amount = self._amount(part.value, share)
-        error = self._refusal(pid, amount) or ("CertificateBadAmount" if amount == 0 else None)
+        error = (self._refusal(pid, amount) or self._outside(part.holder)
+                 or ("CertificateBadAmount" if amount == 0 else None))
         written = self._send(error, lambda: self.certs.as_(getattr(self.p, part.holder)).split(pid, amount))
         if written is not None:
             assert written.id == self.m.next_part
@@ -192,6 +209,7 @@ class CertificateMachine(RuleBasedStateMachine):
         error = self._refusal(pid, amount)
         if error is None and part.holder != buyer:
             error = "CertificateNotBuyer"
+        error = error or self._outside(buyer, seller)
         if error is None and amount == 0:
             error = "CertificateBadAmount"
         if error is None and amount > self.m.due[oid]:
@@ -216,10 +234,20 @@ class CertificateMachine(RuleBasedStateMachine):
         offered = self._send(error, lambda: self.certs.as_(holder).offer(pid, self.p.bank.address, price))
         if offered is None:
             return
-        self._send(None, lambda: self.certs.as_(self.p.bank).accept_offer(pid))
+        if self._send(self._outside(part.holder), lambda: self.certs.as_(self.p.bank).accept_offer(pid)) is None:
+            return
         part.financier, part.price = "bank", price
         self.m.cash["bank"] -= price
         self.m.cash[part.holder] += price
+
+    @rule(admit=st.booleans())
+    def admission(self, admit: bool) -> None:
+        core = self.certs.as_(self.p.core)
+        error = "CertificateAdmissionUnchanged" if admit == self.m.admitted else None
+        send = (lambda: core.admit_chain(self.s.chain2)) if admit else (lambda: core.dismiss_chain(self.s.chain2))
+        if self._send(error, send) is not None:
+            self.m.admitted = admit
+        assert self.certs.chain_admitted(self.p.core.address, self.s.chain2) == self.m.admitted
 
     @rule(share=SHARE)
     def pay_in(self, share: int) -> None:

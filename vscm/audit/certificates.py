@@ -3,7 +3,8 @@
 Tables: ``certificates`` (one record per certificate, as ``getCertificate``), ``cert_parts`` (as
 ``getPart``), ``cert_offers`` (as ``getOffer``), ``cert_tokens`` (the parts' ERC-1155 balances, folded from
 ``TransferSingle`` alone), ``cert_paid_orders`` (what certificates paid of each order, as
-``OrderBook.certificatePaid``) and ``cert_late`` (the late flags).
+``OrderBook.certificatePaid``), ``cert_late`` (the late flags) and ``cert_admitted`` (the chains each core
+admits to its certificates, as ``chainAdmitted``).
 
 Besides rebuilding the state, the fold checks after every transaction's certificate events that
 
@@ -42,9 +43,10 @@ def _conserved(s: State, ev: DecodedEvent, cid: str) -> None:
                                   f"{ev.name} in tx {ev.log.tx_hash}"))
 
 
-def _part(certificate_id: int, parent: int, order_id: int, holder: str, value: int) -> dict[str, Any]:
+def _part(certificate_id: int, parent: int, order_id: int, holder: str, value: int, block: int) -> dict[str, Any]:
+    # ``_block``: the block it was split off in (the console dates the tree's edges by it)
     return {"certificateId": certificate_id, "parent": parent, "orderId": order_id, "holder": holder, "value": value,
-            "claimed": 0, "financier": ZERO, "price": 0, "assetId": 0}
+            "claimed": 0, "financier": ZERO, "price": 0, "assetId": 0, "_block": block}
 
 
 def _issued(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
@@ -55,8 +57,8 @@ def _issued(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
         "core": a["core"], "chainId": a["chainId"], "maturity": a["maturity"], "currency": a["currency"],
         "orderId": a["orderId"], "face": a["face"], "paidIn": 0, "redeemed": 0, "rootPart": a["rootPart"],
         # the parts' ERC-1155 balances (TransferSingle), and a split's value between its burn and its mint
-        "_tokens": 0, "_moving": 0})
-    s.put("cert_parts", str(a["rootPart"]), _part(cid, 0, a["orderId"], a["seller"], a["face"]))
+        "_tokens": 0, "_moving": 0, "_block": ev.log.block_number})
+    s.put("cert_parts", str(a["rootPart"]), _part(cid, 0, a["orderId"], a["seller"], a["face"], ev.log.block_number))
 
 
 def _split(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
@@ -68,7 +70,8 @@ def _split(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
                                   f"at most {free} by its holder, unlocked", (a["from"], a["amount"]),
                                   ev.log.block_number, f"PartSplit in tx {ev.log.tx_hash}"))
     s.update("cert_parts", str(a["parent"]), value=parent["value"] - a["amount"])
-    s.put("cert_parts", str(a["child"]), _part(a["certificateId"], a["parent"], a["orderId"], a["to"], a["amount"]))
+    s.put("cert_parts", str(a["child"]), _part(a["certificateId"], a["parent"], a["orderId"], a["to"], a["amount"],
+                                               ev.log.block_number))
     s.update("certificates", str(a["certificateId"]), _moving=a["amount"])
 
 
@@ -110,6 +113,18 @@ def _late(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     a = ev.args
     s.put("cert_late", key(a["certificateId"], a["alertId"]), {"certificateId": a["certificateId"],
                                                                "paidIn": a["paidIn"], "alertId": a["alertId"]})
+
+
+def _admission(admitted: bool) -> Any:
+    def handler(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
+        a = ev.args
+        k = key(a["core"], a["chainId"])
+        # The contract refuses an admission that changes nothing: the event always flips the state.
+        _check(s, ev, f"admission of chain {a['chainId']} by {a['core']}", "admitted before",
+               not admitted, (s.get("cert_admitted", k) or {"admitted": False})["admitted"])
+        s.put("cert_admitted", k, {"admitted": admitted})
+
+    return handler
 
 
 def _token_moved(s: State, ev: DecodedEvent, part_id: int, sender: str, to: str, value: int) -> None:
@@ -163,6 +178,8 @@ register("Certificates", {
     "CertificatePaidIn": _paid_in,
     "PartClaimed": _claimed,
     "CertificateLate": _late,
+    "CertificateChainAdmitted": _admission(True),
+    "CertificateChainDismissed": _admission(False),
     "TransferSingle": _transfer_single,
     "TransferBatch": _transfer_batch,
     "ApprovalForAll": _approval_for_all,
@@ -194,6 +211,12 @@ def _certificates(state: State, v: Views, out: list[Finding]) -> None:
                                v.block))
     for pid, offer in state.table("cert_offers").items():
         _diff(out, f"offer on certificate part {pid}", offer, v.call("Certificates", "getOffer", int(pid)), v.block)
+    for k, r in state.table("cert_admitted").items():
+        core, chain_id = k.split(":")
+        found = v.call("Certificates", "chainAdmitted", core, int(chain_id))
+        if found != r["admitted"]:
+            out.append(Finding("state", f"admission of chain {chain_id} by {core}", "chainAdmitted", r["admitted"],
+                               found, v.block))
     for oid, r in state.table("cert_paid_orders").items():
         found = v.call("OrderBook", "certificatePaid", int(oid))
         if found != r["amount"]:

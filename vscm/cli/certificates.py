@@ -7,6 +7,8 @@
     vscm cert finance 3 --accept --wallet bank                        # the bank buys it (approves the price)
     vscm cert redeem 1 --amount 100000 --wallet core                  # the core pays in (approves the amount)
     vscm cert redeem 1 --all --wallet anyone                          # every part's claim to its payee
+    vscm cert admit 2 --wallet core                                   # chain 2's members may take its parts
+    vscm cert dismiss 2 --wallet core                                 # ... and no longer
     vscm cert show 1 --json
     vscm cert tree 1
 """
@@ -33,7 +35,7 @@ ID = click.IntRange(min=1)
 
 @click.group("cert")
 def cert() -> None:
-    """Payable certificates: issue, split, pay, finance, redeem, show, tree."""
+    """Payable certificates: issue, split, pay, finance, redeem, admit/dismiss chains, show, tree."""
 
 
 def _code(platform: Platform, certificate_id: int) -> str:
@@ -70,6 +72,36 @@ def issue_cmd(platform: Platform, signer: LocalAccount, order_id: int, maturity:
     code = platform.currency_code(c.currency)
     _written(written, "certificate issued", as_json, certificate=written.id, root_part=c.root_part,
              face=money(c.face, code), maturity=c.maturity)
+
+
+@cert.command("admit")
+@click.argument("chain_id", type=ID)
+@json_option
+@signed_command
+def admit_cmd(platform: Platform, signer: LocalAccount, chain_id: int, as_json: bool) -> None:
+    """Core: admit the members of chain CHAIN_ID to all your certificates (they may be paid with parts,
+    split, pay and sell them, as the members of your own chain do).
+
+    Example: vscm cert admit 2 --wallet core
+             vscm cert admit 2 --wallet core --json
+    """
+    written = platform.certificates.as_(signer).admit_chain(chain_id)
+    _written(written, "chain admitted", as_json, core=signer.address, chain=chain_id,
+             admitted=platform.certificates.admitted_chains(signer.address))
+
+
+@cert.command("dismiss")
+@click.argument("chain_id", type=ID)
+@json_option
+@signed_command
+def dismiss_cmd(platform: Platform, signer: LocalAccount, chain_id: int, as_json: bool) -> None:
+    """Core: stop admitting chain CHAIN_ID; parts held there keep their claims but no longer move.
+
+    Example: vscm cert dismiss 2 --wallet core
+    """
+    written = platform.certificates.as_(signer).dismiss_chain(chain_id)
+    _written(written, "chain dismissed", as_json, core=signer.address, chain=chain_id,
+             admitted=platform.certificates.admitted_chains(signer.address))
 
 
 @cert.command("split")
@@ -193,7 +225,8 @@ def _show(platform: Platform, certificate_id: int) -> dict[str, Any]:
     c = certs.certificate(certificate_id)
     code = platform.currency_code(c.currency)
     parts = certs.parts(certificate_id)
-    return {"certificate": c.certificate_id, "core": c.core, "chain": c.chain_id, "order": c.order_id,
+    return {"certificate": c.certificate_id, "core": c.core, "chain": c.chain_id,
+            "admitted_chains": certs.admitted_chains(c.core), "order": c.order_id,
             "currency": code, "face": money(c.face, code), "maturity": c.maturity,
             "paid_in": money(c.paid_in, code), "redeemed": money(c.redeemed, code), "root_part": c.root_part,
             "parts": [_part_row(platform, p, code) for p in parts]}

@@ -87,6 +87,16 @@ class CertificatesFacade(_Facade):
         event = self._event(receipt, "CertificateIssued")
         return Written(receipt, event, int(event["certificateId"]))
 
+    def admit_chain(self, chain_id: int) -> Written:
+        """The core (the signer) admits the members of chain ``chain_id`` to all its certificates."""
+        receipt = self._send(self.contract.functions.admitChain(chain_id))
+        return Written(receipt, self._event(receipt, "CertificateChainAdmitted"), chain_id)
+
+    def dismiss_chain(self, chain_id: int) -> Written:
+        """The core (the signer) stops admitting chain ``chain_id``; parts held there keep their claims."""
+        receipt = self._send(self.contract.functions.dismissChain(chain_id))
+        return Written(receipt, self._event(receipt, "CertificateChainDismissed"), chain_id)
+
     def split(self, part_id: int, amount: int) -> Written:
         """The holder keeps ``amount`` of its part aside as a new part (the id in the result)."""
         receipt = self._send(self.contract.functions.split(part_id, amount))
@@ -157,6 +167,17 @@ class CertificatesFacade(_Facade):
     def balance(self, holder: str, part_id: int) -> int:
         """The part's ERC-1155 balance of ``holder``: its value not yet redeemed."""
         return int(self.contract.functions.balanceOf(holder, part_id).call())
+
+    def chain_admitted(self, core: str, chain_id: int) -> bool:
+        """Whether ``core`` admits chain ``chain_id`` to its certificates (its own chain: always in, False here)."""
+        return bool(self.contract.functions.chainAdmitted(core, chain_id).call())
+
+    def admitted_chains(self, core: str) -> list[int]:
+        """The chains ``core`` admits now, from its admission events (an off-chain read), each checked on chain."""
+        event = self.contract.events.CertificateChainAdmitted()
+        logs = event.get_logs(from_block=self.platform.deployment.block, argument_filters={"core": core})
+        seen = sorted({int(e["args"]["chainId"]) for e in logs})
+        return [c for c in seen if self.chain_admitted(core, c)]
 
     def of_order(self, order_id: int) -> int:
         """The certificate issued for ``order_id`` (0: none)."""

@@ -37,6 +37,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Match
 
 from vscm import __version__
+from vscm.console import certificates as certificate_views
 from vscm.console import siwe, views
 from vscm.console.scope import OutOfScope, Party, whois
 from vscm.errors import ContractRevert, InputError, NotFound, VscmError
@@ -599,6 +600,22 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
             raise HTTPException(404, f"{member} is not a member of this platform")
         return view
 
+    @app.get("/api/certificates/{certificate_id}", tags=["certificates"], responses=errors(404))
+    def api_certificate(certificate_id: int, party: PartyDep, index: IndexDep) -> dict[str, Any]:
+        """A payable certificate's split tree: who split what to whom, for which order, sold (locked) or not,
+        claimed at redemption (its core and holders see all parts, a financier the parts it bought)."""
+        return _certificate(certificate_id, party, index)
+
+    def _certificate(certificate_id: int, party: Party, index: Index) -> dict[str, Any]:
+        record = index.record("certificates", str(certificate_id))
+        if record is None:
+            party.see_everything(f"certificate {certificate_id}")  # whether it exists is not for everyone
+            raise HTTPException(404, f"certificate {certificate_id} is not in the index")
+        d = directory(index)
+        parts = certificate_views.certificate_parts(d, certificate_id)
+        shown = party.see_certificate(certificate_id, record["core"], parts)
+        return certificate_views.certificate_view(d, certificate_id, record, parts, shown)
+
     @app.get("/api/audit", tags=["audit"], responses=errors())
     def api_audit(party: PartyDep, index: IndexDep) -> dict[str, Any]:
         """Chain id, contract addresses, the index's range and the replay's verdict (auditors and council)."""
@@ -683,6 +700,10 @@ def create_app(config: ConsoleConfig, *, background: bool = True) -> FastAPI:
     @app.get("/members/{address}", include_in_schema=False)
     def member_page(request: Request, address: str, party: PartyDep, index: IndexDep) -> Response:
         return page(request, "member.html", party, member=_member(address_of(address), party, index))
+
+    @app.get("/certificates/{certificate_id}", include_in_schema=False)
+    def certificate_page(request: Request, certificate_id: int, party: PartyDep, index: IndexDep) -> Response:
+        return page(request, "certificate.html", party, cert=_certificate(certificate_id, party, index))
 
     @app.get("/audit", include_in_schema=False)
     def audit_page(request: Request, party: PartyDep, index: IndexDep) -> Response:

@@ -101,6 +101,18 @@ class Party:
         if not (self.sees_all or self.address in (loan["lender"], loan["borrower"], loan.get("guarantor"))):
             raise OutOfScope(f"loan {loan.get('loanId', '')} is not one that {self.name} lends, borrows or guarantees")
 
+    def see_certificate(self, certificate_id: int, core: str, parts: dict[int, dict[str, Any]]) -> set[int] | None:
+        """A certificate: the council, auditors, its core and every holder (past or present) of one of its parts
+        see all its parts (None); the financier of a sold part sees the parts it bought (their ids)."""
+        self._member()
+        if self.sees_all or self.address == core or any(p["holder"] == self.address for p in parts.values()):
+            return None
+        bought = {pid for pid, p in parts.items() if p["assetId"] and p["financier"] == self.address}
+        if bought:
+            return bought
+        raise OutOfScope(f"certificate {certificate_id} is not one that {self.name} issued, holds or held a part "
+                         "of, or financed")
+
     def see_loans(self, lender: str | None, borrower: str | None) -> None:
         """A list of loans filtered by lender/borrower: the party must be one of the filters."""
         self._member()
