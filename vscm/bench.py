@@ -640,7 +640,14 @@ def machine() -> str:
     except (OSError, StopIteration, ValueError):
         pass
     return (f"{cpu}, {os.cpu_count()} cores{memory}; {host.system()} {host.release()}; "
-            f"Python {host.python_version()}; anvil {anvil_version()}")
+            f"Python {host.python_version()}; anvil {anvil_version()}; RLP: {rlp_backend()}")
+
+
+def rlp_backend() -> str:
+    """Which encoder pyrlp runs (the pipeline's transactions and the audit's receipts are pyrlp's)."""
+    import rlp.codec
+
+    return "pyrlp with its rusty-rlp backend" if hasattr(rlp.codec, "rusty_rlp") else "pyrlp (pure Python)"
 
 
 def anvil_version() -> str:

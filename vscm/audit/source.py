@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from Crypto.Hash import keccak as _keccak256
+import rlp
 from eth_utils import to_checksum_address
+from rlp.sedes import Binary, CountableList, List, big_endian_int, binary
+from trie import HexaryTrie
 
 from vscm.audit.decode import RawLog, normalise_log
 from vscm.errors import AuditError, NodeUnreachable, is_transport_error
@@ -74,7 +76,6 @@ class Header:
         engine whose block hash is not an Ethereum header hash)."""
         if not self.fields or self.hash_scheme != "ethereum":
             return None
-        import rlp
         from eth_utils import keccak
 
         own = {"parentHash": self.parent_hash, "receiptsRoot": self.receipts_root, "number": hex(self.number),
@@ -487,101 +488,21 @@ def receipts_root(receipts: list[dict[str, Any]]) -> str:
     """The receipts trie root of a block from its JSON-RPC receipts (EIP-2718 typed receipts:
     ``type || rlp([status, cumulativeGasUsed, logsBloom, logs])``, legacy ones without the type).
 
-    A receipt's shape is fixed, so it is RLP-encoded straight into bytes (the same bytes as
-    ``rlp.encode`` with inferred sedes, property-tested; about three times faster than ``rlp``'s raw
-    encoder, which dispatches on every item's type): the audit recomputes the root of every block that
-    may hold a platform log, and this is most of its own CPU."""
-    items: list[tuple[bytes, bytes]] = []
+    Each receipt is encoded by pyrlp (``rlp.encode`` with the receipt's sedes) and the trie is py-trie's
+    ``HexaryTrie`` in memory, keyed by ``rlp(index)``, as py-evm builds it."""
+    trie = HexaryTrie({})
     for index, r in enumerate(receipts):
-        logs = b"".join(
-            _rlp_list(_rlp_str(bytes.fromhex(lg["address"][2:]))
-                      + _rlp_list(b"".join(_rlp_str(bytes.fromhex(t[2:])) for t in lg["topics"]))
-                      + _rlp_str(bytes.fromhex(lg["data"][2:])))
-            for lg in r["logs"])
-        body = _rlp_list(_rlp_str(_rlp_int(_int(r["status"]))) + _rlp_str(_rlp_int(_int(r["cumulativeGasUsed"])))
-                         + _rlp_str(bytes.fromhex(r["logsBloom"][2:])) + _rlp_list(logs))
+        body = rlp.encode([_int(r["status"]), _int(r["cumulativeGasUsed"]), bytes.fromhex(r["logsBloom"][2:]),
+                           [[bytes.fromhex(lg["address"][2:]), [bytes.fromhex(t[2:]) for t in lg["topics"]],
+                             bytes.fromhex(lg["data"][2:])] for lg in r["logs"]]], sedes=_RECEIPT)
         kind = _int(r.get("type", "0x0"))
-        items.append((_rlp_str(_rlp_int(index)), body if kind == 0 else bytes([kind]) + body))
-    return "0x" + trie_root(items).hex()
+        trie[rlp.encode(index, sedes=big_endian_int)] = body if kind == 0 else bytes([kind]) + body
+    return "0x" + bytes(trie.root_hash).hex()
 
 
-def _rlp_int(value: int) -> bytes:
-    """An integer as RLP's big-endian sedes serialises it (no leading zeros; 0 is empty)."""
-    return value.to_bytes((value.bit_length() + 7) // 8, "big")
-
-
-def _rlp_str(value: bytes) -> bytes:
-    """RLP of a byte string: a single byte under 0x80 is itself, else a length prefix."""
-    n = len(value)
-    if n == 1 and value[0] < 0x80:
-        return value
-    if n < 56:
-        return bytes((0x80 + n,)) + value
-    length = _rlp_int(n)
-    return bytes((0xB7 + len(length),)) + length + value
-
-
-def _rlp_list(payload: bytes) -> bytes:
-    """RLP of a list whose items are already encoded and concatenated in ``payload``."""
-    n = len(payload)
-    if n < 56:
-        return bytes((0xC0 + n,)) + payload
-    length = _rlp_int(n)
-    return bytes((0xF7 + len(length),)) + length + payload
-
-
-def _keccak(data: bytes) -> bytes:
-    """keccak256 through pycryptodome directly (eth_utils' wrapper costs as much again per call)."""
-    return _keccak256.new(data=data, digest_bits=256).digest()
-
-
-def trie_root(items: list[tuple[bytes, bytes]]) -> bytes:
-    """The Merkle-Patricia trie root of ``items`` (key, value), built in one pass over the sorted
-    keys: the same root as inserting them one by one into ``trie.HexaryTrie``, without its node
-    database (about ten times faster for a block's receipts). Nodes are RLP-encoded as they are
-    built (a node is a list of byte strings and of child nodes under 32 bytes, embedded as encoded)."""
-    if not items:
-        return _keccak(b"\x80")
-    nibbled = sorted((tuple(n for byte in key for n in (byte >> 4, byte & 15)), value) for key, value in items)
-    return _keccak(_trie_node(nibbled, 0))
-
-
-def _hex_prefix(nibbles: tuple[int, ...], leaf: bool) -> bytes:
-    flag = 2 if leaf else 0
-    if len(nibbles) % 2:
-        head, rest = bytes([((flag + 1) << 4) | nibbles[0]]), nibbles[1:]
-    else:
-        head, rest = bytes([flag << 4]), nibbles
-    return head + bytes((rest[i] << 4) | rest[i + 1] for i in range(0, len(rest), 2))
-
-
-def _trie_ref(encoded: bytes) -> bytes:
-    """A child (its RLP) as its parent's list holds it: embedded when under 32 bytes, else its hash."""
-    return encoded if len(encoded) < 32 else b"\xa0" + _keccak(encoded)
-
-
-def _trie_node(items: list[tuple[tuple[int, ...], bytes]], depth: int) -> bytes:
-    """The RLP of the trie node holding ``items`` (sorted, sharing their first ``depth`` nibbles)."""
-    if len(items) == 1:
-        key, value = items[0]
-        return _rlp_list(_rlp_str(_hex_prefix(key[depth:], True)) + _rlp_str(value))
-    first, last = items[0][0], items[-1][0]  # sorted: the common prefix of all is that of these two
-    shared = 0
-    while depth + shared < min(len(first), len(last)) and first[depth + shared] == last[depth + shared]:
-        shared += 1
-    if shared:
-        return _rlp_list(_rlp_str(_hex_prefix(first[depth:depth + shared], False))
-                         + _trie_ref(_trie_node(items, depth + shared)))
-    branch: list[bytes] = [b"\x80"] * 17
-    groups: dict[int, list[tuple[tuple[int, ...], bytes]]] = {}
-    for key, value in items:
-        if len(key) == depth:
-            branch[16] = _rlp_str(value)
-        else:
-            groups.setdefault(key[depth], []).append((key, value))
-    for nibble, group in groups.items():
-        branch[nibble] = _trie_ref(_trie_node(group, depth + 1))
-    return _rlp_list(b"".join(branch))
+#: A receipt's RLP schema: [status, cumulativeGasUsed, logsBloom, [[address, [topic, ...], data], ...]].
+_RECEIPT = List([big_endian_int, big_endian_int, Binary.fixed_length(256), CountableList(
+    List([Binary.fixed_length(20), CountableList(Binary.fixed_length(32)), binary]))])
 
 
 def source_for(chain: Any) -> Source:

@@ -76,9 +76,11 @@ from typing import TYPE_CHECKING, Any, Literal
 import coincurve
 import faster_eth_abi
 import requests
+import rlp
 import sha3
 from eth_account.signers.local import LocalAccount
 from eth_utils import collapse_if_tuple, function_abi_to_4byte_selector, to_checksum_address
+from rlp.sedes import Binary, CountableList, List, big_endian_int, binary
 from typing_extensions import Self
 from web3 import Web3
 
@@ -763,10 +765,19 @@ class CallEncoder:
 
 
 _KEYS: dict[bytes, coincurve.PrivateKey] = {}
-#: The RLP of a transaction's fixed fields (fees, gas, recipient, value) per template: a round sends
-#: thousands of transactions that differ only in nonce and call data.
-_TEMPLATES: dict[tuple[Any, ...], bytes] = {}
-_TEMPLATES_MAX = 4096
+_ADDRESSES: dict[str, bytes] = {}
+_ADDRESSES_MAX = 4096
+
+#: The RLP schemas of the two transaction kinds the pipeline signs, for pyrlp (``rlp.encode`` with
+#: these sedes: each field checked and serialised by the library, encoded by its backend).
+_ADDRESS = Binary.fixed_length(20)
+_ACCESS_LIST = CountableList(List([_ADDRESS, CountableList(Binary.fixed_length(32))]))
+#: EIP-1559: [chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gas, to, value, data, accessList]
+_DYNAMIC_FEE_FIELDS = [big_endian_int] * 5 + [_ADDRESS, big_endian_int, binary, _ACCESS_LIST]
+_DYNAMIC_FEE_UNSIGNED = List(_DYNAMIC_FEE_FIELDS)
+_DYNAMIC_FEE_SIGNED = List(_DYNAMIC_FEE_FIELDS + [big_endian_int] * 3)  # ... yParity, r, s
+#: EIP-155: [nonce, gasPrice, gas, to, value, data, v, r, s]; the signing payload has chainId, 0, 0 there.
+_LEGACY = List([big_endian_int] * 3 + [_ADDRESS, big_endian_int, binary] + [big_endian_int] * 3)
 
 
 def sign_transaction(account: LocalAccount, chain_id: int, nonce: int, fees: dict[str, int], gas: int, to: str,
@@ -775,11 +786,8 @@ def sign_transaction(account: LocalAccount, chain_id: int, nonce: int, fees: dic
     ``maxFeePerGas``, else a legacy EIP-155 one with ``gasPrice``. The same bytes eth-account's
     ``sign_transaction`` gives (deterministic RFC 6979 signatures), without its validation layers.
 
-    The transaction is a flat RLP list of integers and byte strings, written here directly: the
-    fields that stay fixed for a template (fees, gas, recipient, value) are encoded once and
-    reused; only the nonce, the call data and the signature are encoded per transaction (pyrlp's
-    generic encoder, twice per transaction, was a fifth of the client's time). Keccak is
-    safe-pysha3's C implementation.
+    The RLP is pyrlp's (``rlp.encode`` with the transaction's sedes; its compiled rusty-rlp backend
+    where installed) and keccak is safe-pysha3's C implementation.
 
     Returns:
         The raw signed transaction and its hash.
@@ -787,33 +795,25 @@ def sign_transaction(account: LocalAccount, chain_id: int, nonce: int, fees: dic
     key = _KEYS.get(bytes(account.key))
     if key is None:
         key = _KEYS[bytes(account.key)] = coincurve.PrivateKey(bytes(account.key))
-    typed = "maxFeePerGas" in fees
-    template = (chain_id, typed, fees.get("maxPriorityFeePerGas"), fees.get("maxFeePerGas"), fees.get("gasPrice"),
-                gas, to, value)
-    fixed = _TEMPLATES.get(template)
-    if fixed is None:
-        if len(_TEMPLATES) >= _TEMPLATES_MAX:
-            _TEMPLATES.clear()
-        recipient = _rlp_bytes(bytes.fromhex(to[2:]))
-        if typed:
-            fixed = (_rlp_int(fees["maxPriorityFeePerGas"]) + _rlp_int(fees["maxFeePerGas"]) + _rlp_int(gas)
-                     + recipient + _rlp_int(value))
-        else:
-            fixed = _rlp_int(fees["gasPrice"]) + _rlp_int(gas) + recipient + _rlp_int(value)
-        _TEMPLATES[template] = fixed
-    if typed:
+    recipient = _ADDRESSES.get(to)
+    if recipient is None:
+        if len(_ADDRESSES) >= _ADDRESSES_MAX:
+            _ADDRESSES.clear()
+        recipient = _ADDRESSES[to] = bytes.fromhex(to[2:])
+    if "maxFeePerGas" in fees:
         # 0x02 || rlp([chainId, nonce, maxPriorityFeePerGas, maxFeePerGas, gas, to, value, data, accessList])
-        body = _rlp_int(chain_id) + _rlp_int(nonce) + fixed + _rlp_bytes(data) + b"\xc0"
-        signature = key.sign_recoverable(_keccak(b"\x02" + _rlp_list(body)), hasher=None)
-        v = signature[64]
+        fields: list[Any] = [chain_id, nonce, fees["maxPriorityFeePerGas"], fees["maxFeePerGas"], gas, recipient,
+                             value, data, []]
+        signature = key.sign_recoverable(_keccak(b"\x02" + rlp.encode(fields, sedes=_DYNAMIC_FEE_UNSIGNED)),
+                                         hasher=None)
+        raw = b"\x02" + rlp.encode(fields + [signature[64], int.from_bytes(signature[:32], "big"),
+                                             int.from_bytes(signature[32:64], "big")], sedes=_DYNAMIC_FEE_SIGNED)
     else:
         # EIP-155: the signing hash covers rlp([nonce, gasPrice, gas, to, value, data, chainId, 0, 0])
-        body = _rlp_int(nonce) + fixed + _rlp_bytes(data)
-        signature = key.sign_recoverable(_keccak(_rlp_list(body + _rlp_int(chain_id) + b"\x80\x80")), hasher=None)
-        v = signature[64] + 35 + 2 * chain_id
-    signed = _rlp_list(body + _rlp_int(v) + _rlp_bytes(signature[:32].lstrip(b"\x00"))
-                       + _rlp_bytes(signature[32:64].lstrip(b"\x00")))
-    raw = b"\x02" + signed if typed else signed
+        fields = [nonce, fees["gasPrice"], gas, recipient, value, data]
+        signature = key.sign_recoverable(_keccak(rlp.encode(fields + [chain_id, 0, 0], sedes=_LEGACY)), hasher=None)
+        raw = rlp.encode(fields + [signature[64] + 35 + 2 * chain_id, int.from_bytes(signature[:32], "big"),
+                                   int.from_bytes(signature[32:64], "big")], sedes=_LEGACY)
     return raw, _keccak(raw)
 
 
@@ -824,7 +824,7 @@ def _checksummed(address: str) -> str:
     """``to_checksum_address``, remembered: a load sends to a few contracts thousands of times."""
     found = _CHECKSUMMED.get(address)
     if found is None:
-        if len(_CHECKSUMMED) >= _TEMPLATES_MAX:
+        if len(_CHECKSUMMED) >= _ADDRESSES_MAX:
             _CHECKSUMMED.clear()
         found = _CHECKSUMMED[address] = to_checksum_address(address)
     return found
@@ -832,30 +832,6 @@ def _checksummed(address: str) -> str:
 
 def _keccak(data: bytes) -> bytes:
     return bytes(sha3.keccak_256(data).digest())
-
-
-def _rlp_int(value: int) -> bytes:
-    """RLP of a non-negative integer: its big-endian bytes without leading zeros (zero is empty)."""
-    if value < 0x80:
-        return b"\x80" if value == 0 else bytes((value,))
-    return _rlp_bytes(value.to_bytes((value.bit_length() + 7) // 8, "big"))
-
-
-def _rlp_bytes(value: bytes) -> bytes:
-    if len(value) == 1 and value[0] < 0x80:
-        return value
-    return _rlp_length(len(value), 0x80) + value
-
-
-def _rlp_list(payload: bytes) -> bytes:
-    return _rlp_length(len(payload), 0xC0) + payload
-
-
-def _rlp_length(length: int, offset: int) -> bytes:
-    if length <= 55:
-        return bytes((offset + length,))
-    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
-    return bytes((offset + 55 + len(size),)) + size
 
 
 def json_receipt(receipt: Any) -> dict[str, Any]:
