@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from harness import Parties, World, make_parties, populate
+from suite_order import LONGEST_FIRST
 
 from vscm.chain import artifacts
 from vscm.chain.backends import connect
@@ -20,20 +21,6 @@ from vscm.devservices import Mosquitto, Postgres, start_mosquitto, start_postgre
 
 #: The contracts that exist only for tests (contracts/test/) are compiled into tests/artifacts, not the package.
 artifacts.add_directory(Path(__file__).parent / "artifacts")
-
-#: The longest files, longest first (seconds of one worker in a `make test` run on 2 cores): `make test` hands
-#: them out first (`--dist loadfile --no-loadscope-reorder`), so that no long file starts last and keeps one
-#: worker busy while the other has finished. Only the order changes; every file still runs.
-LONGEST_FIRST = (
-    "tests/integration/test_network.py",  # the demo on 4 BFT validators: mostly waiting for 1 s blocks
-    "tests/integration/test_bench.py",
-    "tests/stateful/test_financing_machine.py",
-    "tests/integration/test_readme_cli.py",
-    "tests/integration/test_console_api.py",
-    "tests/unit/test_artifacts.py",
-    "tests/stateful/test_cash_conservation.py",
-    "tests/stateful/test_adversaries.py",
-)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

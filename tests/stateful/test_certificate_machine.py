@@ -95,7 +95,7 @@ def stage() -> Iterator[Stage]:
         members = platform.members
         members.as_(p.bank).attest(p.core2.address, Role.FINANCIER)
         members.as_(p.auditor).attest(p.core2.address, Role.AUDITOR)
-        chain2 = members.as_(p.core2).create_chain("Second chain")
+        chain2 = members.as_(p.core2).create_chain("Second chain").id
         members.as_(p.seller).leave_chain()
         members.as_(p.seller).request_join(chain2)
         members.as_(p.core2).approve_join(chain2, p.seller.address)

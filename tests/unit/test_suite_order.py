@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import LONGEST_FIRST
+from suite_order import LONGEST_FIRST
 
 REPO = Path(__file__).resolve().parents[2]
 
