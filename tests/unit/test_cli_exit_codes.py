@@ -168,6 +168,14 @@ def test_the_script_exits_5_when_the_port_is_closed(tmp_path: Path, manifest: Pa
     assert_one_line(result.stderr, f"cannot reach a node at {url}", "connection refused")
 
 
+#: Runs a command with SIGINT as a shell started from a terminal gives it: default and unblocked. A test worker of
+#: a whole-suite run may itself have been started with SIGINT ignored, which a child inherits (any program keeps an
+#: ignored SIGINT ignored), and Ctrl-C from a terminal is what the test below is about. (An exec wrapper, not
+#: preexec_fn, which is unsafe in a process with threads.)
+FROM_A_TERMINAL = (sys.executable, "-c", ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                   "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); os.execv(sys.argv[1], sys.argv[1:])"))
+
+
 def test_the_script_interrupted_while_it_waits_for_a_node_exits_130(tmp_path: Path, manifest: Path) -> None:
     """A node that accepts the connection and never answers: once the command is connected (it waits
     for the answer), SIGINT; one line, no traceback, exit 130."""
@@ -175,9 +183,9 @@ def test_the_script_interrupted_while_it_waits_for_a_node_exits_130(tmp_path: Pa
         server.bind(("127.0.0.1", 0))
         server.listen(1)
         url = f"http://127.0.0.1:{server.getsockname()[1]}"
-        process = subprocess.Popen([str(VSCM), "cash", "balance", "0x" + "22" * 20, "--deployment", str(manifest),
-                                    "--network", url], env=script_env(tmp_path), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen([*FROM_A_TERMINAL, str(VSCM), "cash", "balance", "0x" + "22" * 20, "--deployment",
+                                    str(manifest), "--network", url], env=script_env(tmp_path),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             connection, _ = server.accept()  # the command is waiting for the node's answer now
             with connection:
