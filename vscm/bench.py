@@ -502,7 +502,8 @@ def throughput_section(options: Options) -> Section:
         (f"| tx/s at one block every {BLOCK_SECONDS} s | {per_block_business / BLOCK_SECONDS:,.0f} | "
         f"{per_block_erc20 / BLOCK_SECONDS:,.0f} |"),
     ]
-    errors = [f"{row.chain} / {row.path}: {e}" for row in results for p in (*row.business, row.erc20)
+    errors = [f"{row.chain} / {row.path}: {e}" for row in results
+              for p in (*row.business, row.erc20, *(row.ceiling[1:] if row.ceiling else ()))
               for e in p.errors]
     if errors:
         lines += ["", "Failures (first of each phase):", "", *(f"- {e}" for e in errors)]

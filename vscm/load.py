@@ -762,13 +762,16 @@ class Load:
         try:
             for start in range(0, count, size):
                 signed: list[tuple[str, str]] = []
+                who: list[tuple[str, int]] = []  # (sender, nonce) of each, to name a failure
                 with self.chain.nonces.lock:
                     for i in range(start, min(count, start + size)):
                         sender, to = traders[i % len(traders)], traders[(i * 7 + 1) % len(traders)]
                         call_data = data + bytes(12) + bytes.fromhex(to.address[2:]) + (1 + i % 1000).to_bytes(32, "big")
-                        raw, tx_hash = sign_transaction(sender, self.chain.chain_id, self.chain.nonces.take(sender.address),
+                        nonce = self.chain.nonces.take(sender.address)
+                        raw, tx_hash = sign_transaction(sender, self.chain.chain_id, nonce,
                                                         fees, GAS["erc20"], token.address, 0, call_data)
                         signed.append(("0x" + raw.hex(), "0x" + tx_hash.hex()))
+                        who.append((sender.address, nonce))
                 with self.measured(received):
                     with self.measured(sent):
                         for k in range(0, len(signed), batch_size):
@@ -787,7 +790,19 @@ class Load:
                     for k in range(0, len(signed), batch_size):
                         receipts = post([{"jsonrpc": "2.0", "id": j, "method": "eth_getTransactionReceipt",
                                           "params": [h]} for j, (_, h) in enumerate(signed[k:k + batch_size])])
-                        received.failed += sum(1 for r in receipts if int((r.get("result") or {}).get("status", "0x0"), 16) != 1)
+                        for (_, h), (signer, nonce), answer in zip(signed[k:k + batch_size], who[k:k + batch_size],
+                                                                   receipts):
+                            receipt = answer.get("result")
+                            if receipt is not None and int(receipt["status"], 16) == 1:
+                                continue
+                            received.failed += 1
+                            if len(received.errors) < 5:
+                                why = ("reverted (status 0)" if receipt is not None else
+                                       "no receipt once the pool had nothing minable left: "
+                                       + ("the node holds it, queued behind a missing earlier nonce"
+                                          if call("eth_getTransactionByHash", [h]) is not None
+                                          else "the node dropped it"))
+                                received.errors.append(f"ERC20.transfer (raw, tx {h}, {signer} nonce {nonce}): {why}")
                 for stats in (sent, received):
                     stats.transactions += len(signed)
                     stats.rounds += 1

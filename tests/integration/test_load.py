@@ -165,3 +165,23 @@ def test_a_phase_is_timed_end_to_end_building_its_steps_included(load: Any, monk
 def test_population_must_staff_every_chain():
     with pytest.raises(InputError, match="at least 5 per chain"):
         Population(chains=4, smes=12)
+
+
+@pytest.mark.anvil
+def test_the_raw_ceiling_names_each_transfer_it_counts_as_failed():
+    """The ceiling's failures count in the bench's *failed* column, so each is named: which transfer,
+    whose nonce, and why it has no receipt. A nonce taken and never sent leaves a gap for one trader."""
+    from vscm import bench
+
+    with bench.bench_chain("anvil") as chain:
+        load = Load.setup(chain, Population(chains=1, smes=5, lenders=1, seed="vscm-load-ceiling"))
+        token = load.deploy_reference_token()
+        traders = load._traders()
+        gapped = traders[1]
+        skipped = chain.nonces.take(gapped.address)  # signed by nobody: the trader's next nonce is missing
+        sent, received = load.erc20_ceiling(token, len(traders))
+    assert sent.transactions == received.transactions == len(traders)
+    assert received.failed == 1 and len(received.errors) == 1
+    error = received.errors[0]
+    assert f"{gapped.address} nonce {skipped + 1}" in error
+    assert "the node holds it, queued behind a missing earlier nonce" in error

@@ -310,3 +310,32 @@ def test_full_batches_reach_the_node_while_the_round_is_still_being_signed():
             done = pipe.wait()
         assert done == submitted and all(r.ok and r.sends == 1 for r in done)
         assert [tokens.balance(p) for p in payees] == [1 + i for i in range(20)]
+
+
+@pytest.mark.anvil
+def test_a_transaction_the_node_drops_while_packing_a_block_is_handed_over_again_and_lands():
+    """anvil packs a block by gas limit: when a signer's transaction no longer fits what is left of the
+    block, it tries the signer's next one (a smaller limit that fits), the EVM refuses that one (nonce
+    too high) and anvil drops it from its pool with every later one of that signer, although it had
+    acknowledged them. The full bench met this in the orders' settle round (a core's approve, 70,000
+    gas, after its settle, 120,000, no longer fitted) and reported them as "not mined within 120 s", and
+    every later transaction of that signer after them. Here a block of 100,000 gas holds X (21,000),
+    has 79,000 left for A (80,000) and so drops B and C (21,000 each): the pipeline hands B and C over
+    again once A is mined."""
+    with connect(AnvilNode.start(extra_args=["--gas-limit", "100000"])) as chain:
+        other, signer = key("packing-other"), key("packing-signer")
+        payee = key("packing-payee").address
+        for account in (other, signer):
+            chain.fund(account.address, 10**20)
+        with Pipeline(chain, mining="manual", receipt_timeout=10) as pipe:
+            x = pipe.submit(other, to=payee, value=1, gas=21_000, label="X")
+            a = pipe.submit(signer, to=payee, value=10, gas=80_000, label="A")
+            b = pipe.submit(signer, to=payee, value=100, gas=21_000, label="B")
+            c = pipe.submit(signer, to=payee, value=1_000, gas=21_000, label="C")
+            done = pipe.wait()
+        assert done == [x, a, b, c] and all(r.ok for r in done), [(r.label, r.status, r.error) for r in done]
+        # the node did drop B and C (the condition this test is about), and got them back once each
+        assert pipe.dropped == [b.tx_hash, c.tx_hash] and (b.sends, c.sends) == (2, 2) and a.sends == 1
+        assert x.block_number < a.block_number <= b.block_number <= c.block_number
+        assert chain.w3.eth.get_transaction_count(signer.address) == 3  # A, B and C, each mined once
+        assert chain.w3.eth.get_balance(payee) == 1 + 10 + 100 + 1_000

@@ -51,6 +51,16 @@ A transaction the node rejects (balance, fee) would leave a gap in its signer's 
 stalls every later transaction of that signer; the pipeline fills the gap with a zero-value
 transfer to the signer itself at that nonce (reported as ``filler``), so the others still land.
 
+A node may also drop a transaction it acknowledged. anvil does when it packs a block: a signer's
+transaction whose gas limit no longer fits what is left of the block is skipped, the signer's next
+one (a smaller limit that fits) is tried, the EVM refuses it (nonce too high) and anvil removes it
+from its pool as invalid, with every later transaction of that signer. ``wait`` asks the node, by
+hash, for each transaction still without a receipt once nothing minable is left (manual mining; a
+node mining by itself is asked every ``DROP_CHECK_SECONDS``) and hands the ones it no longer knows
+over again, the same signed bytes per signer in nonce order (``dropped`` lists them, ``sends``
+counts them): the same nonce means none can execute twice. A transaction that still has no receipt
+at the deadline fails with the reason: queued behind a missing earlier nonce, or dropped.
+
 Revert reasons of mined transactions: anvil's ``debug_traceTransaction`` (``callTracer``) gives the
 revert data of the transaction exactly as it ran in its block; on the embedded chain the replay
 as ``eth_call`` on the state before its block is exact (one transaction a block); other nodes get
@@ -110,6 +120,12 @@ TxStatus = Literal["signed", "sent", "mined", "reverted", "rejected", "failed"]
 
 DEFAULT_BATCH_SIZE = 200
 FILLER_GAS = 21_000
+#: How many times ``wait`` hands the same signed transaction to a node that keeps dropping it from
+#: its pool (see ``Pipeline._resend_dropped``) before reporting it as failed.
+MAX_SENDS = 8
+#: Seconds between two checks for dropped transactions while a node that mines by itself
+#: (``mining="auto"``) has not mined them yet; in manual mode each check follows the mining.
+DROP_CHECK_SECONDS = 1.0
 
 
 @dataclass
@@ -210,6 +226,9 @@ class Pipeline:
         self.results: list[TxResult] = []
         #: Hashes of transactions ``resume`` handed to the node again (each at most once a resume).
         self.resent: list[str] = []
+        #: Hashes of transactions the node dropped from its pool after acknowledging them, each
+        #: appended when ``wait`` handed the same signed bytes over again (see ``_resend_dropped``).
+        self.dropped: list[str] = []
         self._lock = threading.RLock()
         self._journal_lock = threading.Lock()
         self._unsent: list[TxResult] = []
@@ -637,6 +656,7 @@ class Pipeline:
             return
         deadline = time.monotonic() + self.receipt_timeout
         waiting = list(pending)
+        checked = time.monotonic()
         while waiting:
             if self.mining == "manual" and not self._mine_until_empty():
                 for result in waiting:
@@ -654,20 +674,69 @@ class Pipeline:
             for result, answer in zip(waiting, found):
                 receipt = answer.get("result")
                 if receipt is None:
-                    still.append(result)
+                    if result.status != "rejected":  # refused when handed over again: its error says why
+                        still.append(result)
                     continue
                 result.receipt = receipt
                 self._settle(result)
             waiting = still
-            if waiting and time.monotonic() > deadline:
-                for result in waiting:
-                    result.status = "failed"
-                    result.error = ChainError(
-                        f"{result.label} (tx {result.tx_hash}, nonce {result.nonce}) was not mined within "
-                        f"{self.receipt_timeout:g} s: an earlier nonce of {result.sender} may be missing")
+            if not waiting:
                 return
-            if waiting:
-                time.sleep(0.05)
+            # In manual mode the pool holds nothing minable now: what is missing is queued behind a
+            # missing nonce or was dropped by the node. A node mining by itself is asked now and then.
+            if self.mining == "manual" or time.monotonic() - checked >= DROP_CHECK_SECONDS:
+                checked = time.monotonic()
+                if self._resend_dropped(waiting):
+                    continue  # mine (manual) and look again at once
+            if time.monotonic() > deadline:
+                self._time_out(waiting)
+                return
+            time.sleep(0.05)
+
+    def _known(self, results: Sequence[TxResult]) -> list[bool]:
+        """Whether the node knows each transaction (in its pool or mined), by hash."""
+        known: list[bool] = []
+        for start in range(0, len(results), self.batch_size):
+            chunk = results[start:start + self.batch_size]
+            known += [answer.get("result") is not None
+                      for answer in self._batch("eth_getTransactionByHash", [[r.tx_hash] for r in chunk])]
+        return known
+
+    def _resend_dropped(self, waiting: Sequence[TxResult]) -> int:
+        """Hand over again, as the same signed bytes, the waiting transactions the node no longer
+        knows although it acknowledged them; per signer in nonce order. Returns how many.
+
+        anvil drops acknowledged transactions when it packs a block: it skips a signer's transaction
+        whose gas limit no longer fits the block, then tries that signer's next one (a smaller gas
+        limit that fits), which the EVM refuses (nonce too high); anvil removes it from its pool as
+        invalid, with every later transaction of that signer. The earlier one is mined in the next
+        block, after which the same signed bytes are valid again: the same nonce means none can
+        execute twice. A transaction already sent ``MAX_SENDS`` times is left to time out.
+        """
+        candidates = [r for r in waiting if r.raw and r.sends < MAX_SENDS]
+        if not candidates:
+            return 0
+        lost = [r for r, known in zip(candidates, self._known(candidates)) if not known]
+        lost.sort(key=lambda r: (r.sender.lower(), r.nonce or 0))
+        for start in range(0, len(lost), self.batch_size):
+            chunk = lost[start:start + self.batch_size]
+            answers = self._batch("eth_sendRawTransaction", [["0x" + r.raw.hex()] for r in chunk])
+            for result, answer in zip(chunk, answers):
+                result.sends += 1
+                self.dropped.append(str(result.tx_hash))
+                self._acknowledge(result, answer)
+        return len(lost)
+
+    def _time_out(self, waiting: Sequence[TxResult]) -> None:
+        """Report the transactions still without a receipt at the deadline as failed, saying whether
+        the node holds them (queued behind a missing nonce) or dropped them."""
+        for result, known in zip(waiting, self._known(waiting)):
+            result.status = "failed"
+            where = (f"the node holds it, queued behind a missing earlier nonce of {result.sender}" if known else
+                     f"the node dropped it from its pool (handed over {result.sends} time(s))")
+            result.error = ChainError(
+                f"{result.label} (tx {result.tx_hash}, nonce {result.nonce}) was not mined within "
+                f"{self.receipt_timeout:g} s: {where}")
 
     def _mine_until_empty(self) -> bool:
         """``evm_mine`` until anvil's pool holds nothing minable (a block takes what fits its gas
