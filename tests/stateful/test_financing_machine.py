@@ -598,7 +598,7 @@ class FinancingMachine(RuleBasedStateMachine):
             seller = self.a[TRADERS[(index + 1 + other % 3) % 4]]
             currency = self.d.cash[code]
             self._act("place order",
-                      lambda m, now: m.place(buyer.address, seller.address, self.stage.chain_id, currency, amount),
+                      lambda m, now: m.place(buyer.address, seller.address, self.stage.chain_id, currency, amount, now),
                       lambda: self.platform.orders.as_(buyer).place(seller.address, self.stage.chain_id, code,
                                                                     amount, self.clock + 2 * 365 * DAY).id)
             return
