@@ -93,7 +93,7 @@ def test_same_record_twice_in_a_block_counts_once() -> None:
     assert run(s.records, engine, tick_every=None) == []
     invoiced = [r for r in s.records if getattr(r, "name", "") == "OrderInvoiced"][-1]
     assert engine.feed(invoiced) == []  # counted twice it would make D -> A 120,000 and close the cycle
-    assert len(engine.state_dict()["trade"]["1|" + s.orders[1]["currency"]]["edges"]) == 3
+    assert len(engine.state_dict()["trade"][s.orders[1]["currency"]]["edges"]) == 3
 
 
 def test_bad_state_is_refused_with_one_line() -> None:
