@@ -30,6 +30,9 @@ Rules (thresholds in ``thresholds.toml``):
   confirmed by a warehouse other than the buyer and seller ``delivery_grace_seconds`` later.
 * 203 goods missing: an oracle breach of :data:`ORACLE_EVENTS` on goods no loan holds (the oracle
   alerts a loan's lender itself).
+* 204 counterparty's chain evicted: ``ChainEvicted`` while an open loan of another chain's borrower
+  finances an order across chains (its purpose order or its collateral's order) whose other party is in
+  the evicted chain, on that loan (RiskControl's on-chain sweep covers the evicted chain's own loans).
 * 401 circular trading: a cycle of invoiced orders (seller -> buyer, same currency, across chains too, within
   the window) of at most ``max_length`` members whose per-edge totals are within ``tolerance`` of
   each other.
@@ -127,6 +130,7 @@ class RiskEngine:
             ("MemberRegistry", "ChainCreated"): self._chain_created,
             ("MemberRegistry", "ChainJoinApproved"): self._chain_joined,
             ("MemberRegistry", "ChainLeft"): self._chain_left,
+            ("MemberRegistry", "ChainEvicted"): self._chain_evicted,
             ("OrderBook", "OrderPlaced"): self._order_placed,
             ("OrderBook", "OrderPlacedAcrossChains"): self._order_across_chains,
             ("OrderBook", "OrderShipped"): self._order_shipped,
@@ -300,6 +304,27 @@ class RiskEngine:
     def _chain_joined(self, ev: ChainEvent) -> list[Finding]:
         self.s["chain_of"][addr(ev.args["member"])] = int(ev.args["chainId"])
         return []
+
+    def _chain_evicted(self, ev: ChainEvent) -> list[Finding]:
+        """204: the open loans of other chains' borrowers that finance an order across chains touching the
+        evicted chain (their purpose order, or their collateral's order); the evicted chain's own loans are
+        RiskControl's sweep's."""
+        evicted = int(ev.args["chainId"])
+        out: list[Finding] = []
+        for lid, ln in sorted(self.s["loans"].items(), key=lambda kv: int(kv[0])):
+            if ln["status"] not in OPEN_LOAN or self.s["chain_of"].get(ln["borrower"]) == evicted:
+                continue
+            asset = self.s["assets"].get(ln["asset"] or "")
+            order_ids = {ln["purpose"], *([asset["order"]] if asset is not None and asset["order"] else [])}
+            touched = sorted((oid for oid in order_ids
+                              if (o := self.s["orders"].get(oid)) is not None and evicted in self._chains_of(o)),
+                             key=int)
+            if touched:
+                evidence = {"evicted_chain": evicted, "borrower": ln["borrower"],
+                            "orders": [int(x) for x in touched], "tx": ev.tx}
+                out += self._finding("loan", int(lid), Indicator.COUNTERPARTY_CHAIN_EVICTED, Severity.HIGH,
+                                     f"evicted:{evicted}", evidence, ev.block)
+        return out
 
     def _chain_left(self, ev: ChainEvent) -> list[Finding]:
         self.s["chain_of"].pop(addr(ev.args["member"]), None)

@@ -118,6 +118,10 @@ class Stream:
                       sellerChainId=seller_chain)
         return oid
 
+    def evict_chain(self, chain: int) -> None:
+        self._begin(f"evict{chain}")
+        self.emit("MemberRegistry", "ChainEvicted", chainId=chain, by=REGISTRY, evidence="0x" + "ee" * 32)
+
     def accept(self, oid: int) -> None:
         self._begin(f"accept{oid}")
         self.emit("OrderBook", "OrderAccepted", orderId=oid)
