@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from cert_support import B_AMOUNT, B_PAID, C_PAID, FACE, approve, issued
 from financing_support import DAY, b32, the_event
-from harness import reverts, second_chain as form_second_chain
+from harness import reverts
+from harness import second_chain as form_second_chain
 
 from vscm.audit.audit import audit_chain
-from vscm.client.records import OrderStatus, Role
+from vscm.client.records import OrderStatus
 
 D_AMOUNT = 40_000_00  # supplier2 buys from core2 in chain 2, pays C_PAID of it by certificate
 
