@@ -58,6 +58,12 @@ contract Certificates is ICertificates, ERC1155 {
         if (_byOrder[orderId] != 0) revert CertificateAlreadyIssued(orderId, _byOrder[orderId]);
         _requireInvoiceFree(orderId, o);
         if (maturity <= block.timestamp) revert CertificateBadMaturity(maturity, uint64(block.timestamp));
+        // The first holder is the order's seller, which may be in another chain (an order across chains): the
+        // certificate goes there only if the core admits that chain, as for every later payment.
+        uint64 sellerChain = registry.chainOf(o.seller);
+        if (sellerChain != o.chainId && !_admitted[msg.sender][sellerChain]) {
+            revert CertificateChainNotAdmitted(o.seller, sellerChain, msg.sender);
+        }
         uint256 face = o.amount - o.prepaid;
         if (face == 0) revert CertificateNothingDue(orderId);
         certificateId = ++_certificateCount;

@@ -70,6 +70,8 @@ contract OrderBook is IOrderBook, AccessControl {
     uint256 private _orderCount;
     /// the part of each order's `prepaid` paid by certificate (kept beside the Order struct)
     mapping(uint256 => uint256) private _certificatePaid;
+    /// the seller's chain at placement, written only for an order across chains (zero: the order's chain)
+    mapping(uint256 => uint64) private _sellerChain;
 
     constructor(IMemberRegistry registry_, address operator) {
         registry = registry_;
@@ -100,8 +102,13 @@ contract OrderBook is IOrderBook, AccessControl {
         bytes2 destinationCountry
     ) external returns (uint256 orderId) {
         if (seller == msg.sender) revert OrderSelfTrade(msg.sender);
-        _requireTrader(msg.sender, chainId);
-        _requireTrader(seller, chainId);
+        _requireTrader(msg.sender);
+        // The order belongs to the buyer's chain: the buyer places it in its own chain.
+        if (chainId == 0 || registry.chainOf(msg.sender) != chainId) revert OrderNotInChain(msg.sender, chainId);
+        _requireTrader(seller);
+        uint64 sellerChain = registry.chainOf(seller);
+        // An active trader's chain is live (an evicted chain's members are evicted with it).
+        if (sellerChain != chainId) _requireCrossChain(seller, chainId, sellerChain);
         if (!_currencies[currency]) revert OrderUnknownCurrency(currency);
         if (amount == 0) revert OrderZeroAmount();
         if (amount > type(uint96).max) revert OrderAmountTooLarge(amount, type(uint96).max);
@@ -123,6 +130,11 @@ contract OrderBook is IOrderBook, AccessControl {
         emit OrderPlaced(
             orderId, msg.sender, seller, chainId, currency, amount, dueDate, overseas, incoterm, destinationCountry
         );
+        // Only an order across chains pays for the seller's chain (one slot and one event).
+        if (sellerChain != chainId) {
+            _sellerChain[orderId] = sellerChain;
+            emit OrderPlacedAcrossChains(orderId, chainId, sellerChain);
+        }
     }
 
     /// @inheritdoc IOrderBook
@@ -368,6 +380,12 @@ contract OrderBook is IOrderBook, AccessControl {
     }
 
     /// @inheritdoc IOrderBook
+    function sellerChainOf(uint256 orderId) external view returns (uint64) {
+        uint64 sellerChain = _sellerChain[orderId];
+        return sellerChain != 0 ? sellerChain : _orders[orderId].chainId;
+    }
+
+    /// @inheritdoc IOrderBook
     function isCurrency(address currency) external view returns (bool) {
         return _currencies[currency];
     }
@@ -408,14 +426,23 @@ contract OrderBook is IOrderBook, AccessControl {
         if (s != IMemberRegistry.Status.Active) revert IMemberRegistry.MemberNotActive(who, s);
     }
 
-    /// A trader is an active supplier, manufacturer or seller and a member of the order's chain.
-    function _requireTrader(address who, uint64 chainId) internal view {
+    /// A trader is an active supplier, manufacturer or seller.
+    function _requireTrader(address who) internal view {
         if (
             !registry.isActive(who, IMemberRegistry.Role.Supplier)
                 && !registry.isActive(who, IMemberRegistry.Role.Manufacturer)
                 && !registry.isActive(who, IMemberRegistry.Role.Seller)
         ) revert OrderNotTrader(who);
-        if (registry.chainOf(who) != chainId || chainId == 0) revert OrderNotInChain(who, chainId);
+    }
+
+    /// A seller outside the buyer's chain trades with it when it belongs to a chain itself, and neither
+    /// chain is under a fraud investigation (no new exposure across chains while one may be evicted).
+    function _requireCrossChain(address seller, uint64 chainId, uint64 sellerChain) internal view {
+        if (sellerChain == 0) revert OrderSellerWithoutChain(seller);
+        uint64 until = registry.investigatedUntil(chainId);
+        if (block.timestamp <= until) revert OrderChainUnderInvestigation(chainId, until);
+        until = registry.investigatedUntil(sellerChain);
+        if (block.timestamp <= until) revert OrderChainUnderInvestigation(sellerChain, until);
     }
 
     function _attach(uint256 orderId, DocKind kind, bytes32 hash) internal {

@@ -141,10 +141,13 @@ class Fin:
     # ---- orders
 
     def order(self, buyer: LocalAccount, seller: LocalAccount, amount: int,
-              to: OrderStatus = OrderStatus.ACCEPTED, currency: str = "CNY", due_in: int = 365 * DAY) -> int:
-        """A new order driven along the happy path up to `to` (carrier and warehouse of the world)."""
+              to: OrderStatus = OrderStatus.ACCEPTED, currency: str = "CNY", due_in: int = 365 * DAY,
+              chain_id: int | None = None) -> int:
+        """A new order driven along the happy path up to `to` (carrier and warehouse of the world), placed in
+        the buyer's chain `chain_id` (the world's chain unless given)."""
         orders = self.platform.orders
-        oid = int(orders.as_(buyer).place(seller.address, self.w.chain_id, currency, amount, self.now() + due_in).id)
+        chain = self.w.chain_id if chain_id is None else chain_id
+        oid = int(orders.as_(buyer).place(seller.address, chain, currency, amount, self.now() + due_in).id)
         steps = (
             (OrderStatus.ACCEPTED, lambda: orders.as_(seller).accept(oid)),
             (OrderStatus.SHIPPED, lambda: orders.as_(seller).ship(oid, self.p.carrier.address,

@@ -144,6 +144,20 @@ def populate(chain: Any, parties: Parties, test_wired: bool = False, monitor_con
     return World(chain=chain, platform=platform, p=p, chain_id=chain_id)
 
 
+def second_chain(w: World, movers: tuple[LocalAccount, ...] = ()) -> int:
+    """core2 (the world's pending core applicant) is attested by bank and auditor and forms a second chain;
+    each of `movers` leaves the core's chain and joins it. Returns the new chain's id."""
+    p, members = w.p, w.platform.members
+    members.as_(p.bank).attest(p.core2.address, Role.FINANCIER)
+    members.as_(p.auditor).attest(p.core2.address, Role.AUDITOR)
+    chain2 = members.as_(p.core2).create_chain("Second chain").id
+    for who in movers:
+        members.as_(who).leave_chain()
+        members.as_(who).request_join(chain2)
+        members.as_(p.core2).approve_join(chain2, who.address)
+    return int(chain2)
+
+
 def reverts(name: str, **expected: Any) -> Any:
     """`with reverts("OrderWrongStatus", orderId=1):` asserts the custom error and its values."""
     return _Reverts(name, expected)

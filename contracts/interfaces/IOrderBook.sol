@@ -74,6 +74,8 @@ interface IOrderBook {
         bytes3 incoterm,
         bytes2 destinationCountry
     );
+    /// @notice Emitted after {OrderPlaced} for an order whose seller is in another chain than the buyer's.
+    event OrderPlacedAcrossChains(uint256 indexed orderId, uint64 buyerChainId, uint64 sellerChainId);
     event OrderAccepted(uint256 indexed orderId);
     event OrderShipped(uint256 indexed orderId, address indexed carrier, address indexed warehouse);
     event OrderDelivered(uint256 indexed orderId, address indexed by);
@@ -106,7 +108,12 @@ interface IOrderBook {
     error OrderDueDateInPast(uint64 dueDate, uint64 nowTime);
     error OrderUnknownCurrency(address currency);
     error OrderNotTrader(address member);
+    /// @notice The buyer places an order in its own chain: `member` is not in `chainId`.
     error OrderNotInChain(address member, uint64 chainId);
+    /// @notice A seller outside the buyer's chain must belong to a chain of its own.
+    error OrderSellerWithoutChain(address seller);
+    /// @notice No order across chains while either is under a fraud investigation (until `until`).
+    error OrderChainUnderInvestigation(uint64 chainId, uint64 until);
     error OrderBadIncoterm(bytes3 incoterm);
     error OrderBadCountry(bytes2 country);
     error OrderDomesticWithTradeTerms(bytes3 incoterm, bytes2 country);
@@ -126,6 +133,10 @@ interface IOrderBook {
 
     /// @notice Council (DEFAULT_ADMIN_ROLE, its timelock): admits a PlatformCash as an order and asset currency.
     function addCurrency(address currency) external;
+    /// @notice The buyer (an active trader) places an order with `seller` (an active trader) in its own chain
+    /// `chainId`. The seller may belong to another chain (an order across chains): both chains are live (an
+    /// active trader's chain is never evicted) and neither is under a fraud investigation. The seller's chain
+    /// is recorded ({sellerChainOf}, {OrderPlacedAcrossChains}); the order stays the buyer chain's.
     function place(
         address seller,
         uint64 chainId,
@@ -198,5 +209,8 @@ interface IOrderBook {
     function isCurrency(address currency) external view returns (bool);
     /// @notice What of the order was paid by certificate parts (included in `prepaid`).
     function certificatePaid(uint256 orderId) external view returns (uint256);
+    /// @notice The seller's chain when the order was placed: the order's `chainId` unless it was placed across
+    /// chains (0 for an unknown order).
+    function sellerChainOf(uint256 orderId) external view returns (uint64);
     function hasDocument(uint256 orderId, DocKind kind) external view returns (bool);
 }

@@ -261,6 +261,7 @@ def test_order_show_has_the_settled_order_with_its_documents(settled: dict[str, 
         settled["order_id"], "SETTLED", {"amount": "1250.75", "currency": "CNY", "minor": 125075}, "INV-7")
     assert (o["buyer"], o["seller"], o["payee"], o["carrier"], o["warehouse"]) == (
         a["core"], a["supplier"], a["supplier"], a["carrier"], a["warehouse"])
+    assert (o["chain_id"], o["seller_chain_id"]) == (1, 1)  # within one chain: the seller's is the order's
     assert datetime.fromisoformat(o["due_date"]) == datetime(2031, 6, 30, tzinfo=timezone.utc)
     assert all(datetime.fromisoformat(d["attached_at"]).tzinfo == timezone.utc for d in o["documents"])
     assert [(d["kind"], d["hash"], d["attached_by"]) for d in o["documents"]] == [

@@ -200,6 +200,16 @@ def test_a_certificate_is_paid_down_sold_and_redeemed_through_the_cli(desk: Desk
     again = desk.run("cert", "dismiss", str(chain2), wallet="core")
     assert again.returncode == 3 and again.stderr.count("\n") == 1
     assert f"CertificateAdmissionUnchanged(core={p.core.address}, chainId={chain2}, admitted=False)" in again.stderr
+    # An order across chains through the CLI: supplier (chain 1) buys, in its own chain, from core2 (a
+    # manufacturer, chain 2's core); naming the seller's chain instead is refused with the values.
+    terms = ("--currency", "CNY", "--amount", "10", "--due", "2099-01-01")
+    placed = desk.json("order", "place", "--seller", p.core2.address, "--chain", str(fin.w.chain_id), *terms,
+                       wallet="supplier")
+    shown = desk.json("order", "show", str(placed["order_id"]))
+    assert (shown["chain_id"], shown["seller_chain_id"], shown["seller"]) == (fin.w.chain_id, chain2, p.core2.address)
+    wrong = desk.run("order", "place", "--seller", p.core2.address, "--chain", str(chain2), *terms, wallet="supplier")
+    assert wrong.returncode == 3 and wrong.stderr.count("\n") == 1
+    assert f"OrderNotInChain(member={p.supplier.address}, chainId={chain2})" in wrong.stderr
     for label in ("core", "supplier2", "seller", "bank", "supplier", "auditor"):
         fin.chain.nonces.forget(getattr(p, label).address)
 

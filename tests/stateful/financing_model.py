@@ -353,11 +353,17 @@ class Model:
     def _require_active(self, who: str) -> None:
         _require(self.members.active(who), "MemberNotActive")
 
-    def place(self, buyer: str, seller: str, chain_id: int, currency: str, amount: int) -> int:
+    def place(self, buyer: str, seller: str, chain_id: int, currency: str, amount: int, now: int = 0) -> int:
         _require(seller != buyer, "OrderSelfTrade")
-        for who in (buyer, seller):
-            _require(self.members.trader(who), "OrderNotTrader")
-            _require(self.members.chain_of.get(who) == chain_id != 0, "OrderNotInChain")
+        _require(self.members.trader(buyer), "OrderNotTrader")
+        _require(self.members.chain_of.get(buyer) == chain_id != 0, "OrderNotInChain")
+        _require(self.members.trader(seller), "OrderNotTrader")
+        seller_chain = self.members.chain_of.get(seller, 0)
+        if seller_chain != chain_id:
+            # An order across chains: the seller is in a chain, and neither chain is under investigation.
+            _require(seller_chain != 0, "OrderSellerWithoutChain")
+            for c in (chain_id, seller_chain):
+                _require(now > self.investigated_until.get(c, 0), "OrderChainUnderInvestigation")
         _require(currency in self.currencies, "OrderUnknownCurrency")
         _require(amount != 0, "OrderZeroAmount")
         order_id = len(self.orders) + 1

@@ -2,7 +2,8 @@
 
 A Hypothesis state machine starts from one certificate (CNY 100,000.00, the core's payable to the
 supplier) and three open orders between the chain's SMEs, after which the seller moved to a second chain
-(core2's), not admitted; it then splits parts, pays orders with them, sells parts to the bank, has the core
+(core2's), not admitted, and two orders across chains were placed (supplier buys from the seller in chain 1,
+the seller from supplier2 in chain 2, OrderBook.place); it then splits parts, pays orders with them, sells parts to the bank, has the core
 admit or dismiss the second chain, has the core pay in (in instalments) and pays parts' claims, in any order. A
 Python model predicts every outcome (success, or the exact custom error) and every amount; after every
 step:
@@ -41,7 +42,10 @@ FACE = 100_000_00
 ORDER_AMOUNT = 60_000_00
 SMES = ("supplier", "supplier2", "seller")
 #: buyer -> seller of the open orders a part can pay (each SME buys from the next one)
-ORDERS = (("supplier", "supplier2"), ("supplier2", "seller"), ("seller", "supplier"))
+ORDERS_WITHIN = (("supplier", "supplier2"), ("supplier2", "seller"), ("seller", "supplier"))
+#: buyer -> seller of the orders across chains placed after the seller moved to chain 2 (each in its buyer's chain)
+ORDERS_ACROSS = (("supplier", "seller"), ("seller", "supplier2"))
+ORDERS = (*ORDERS_WITHIN, *ORDERS_ACROSS)
 PAYEES = (*SMES, "bank")
 
 SETTINGS = settings(
@@ -78,8 +82,8 @@ def stage() -> Iterator[Stage]:
         certs, orders = platform.certificates, platform.orders
         now = world.now()
 
-        def order(buyer: Any, seller: Any, amount: int, to: OrderStatus) -> int:
-            oid = int(orders.as_(buyer).place(seller.address, world.chain_id, "CNY", amount, now + 400 * 86400).id)
+        def order(buyer: Any, seller: Any, amount: int, to: OrderStatus, chain_id: int = world.chain_id) -> int:
+            oid = int(orders.as_(buyer).place(seller.address, chain_id, "CNY", amount, now + 400 * 86400).id)
             orders.as_(seller).accept(oid)
             orders.as_(seller).ship(oid, p.carrier.address, p.warehouse.address)
             if to >= OrderStatus.INVOICED:
@@ -90,7 +94,7 @@ def stage() -> Iterator[Stage]:
         payable = order(p.core, p.supplier, FACE, OrderStatus.INVOICED)
         cid = certs.as_(p.core).issue(payable, now + 90 * 86400).id
         open_orders = {(b, s): order(getattr(p, b), getattr(p, s), ORDER_AMOUNT, OrderStatus.SHIPPED)
-                       for b, s in ORDERS}
+                       for b, s in ORDERS_WITHIN}
         # The seller moves to core2's chain: the certificate reaches it only while the core admits that chain.
         members = platform.members
         members.as_(p.bank).attest(p.core2.address, Role.FINANCIER)
@@ -99,6 +103,10 @@ def stage() -> Iterator[Stage]:
         members.as_(p.seller).leave_chain()
         members.as_(p.seller).request_join(chain2)
         members.as_(p.core2).approve_join(chain2, p.seller.address)
+        for b, s in ORDERS_ACROSS:
+            buyer_chain = chain2 if b == "seller" else world.chain_id
+            open_orders[(b, s)] = order(getattr(p, b), getattr(p, s), ORDER_AMOUNT, OrderStatus.SHIPPED, buyer_chain)
+            assert orders.seller_chain(open_orders[(b, s)]) != buyer_chain
         platform.cash("CNY").as_(p.bank).mint(p.bank.address, 1_000_000_00, b"\x01" * 32)
         for payer in (p.core, p.bank):
             platform.cash("CNY").as_(payer).approve(certs.address, 2**256 - 1)

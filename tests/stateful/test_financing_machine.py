@@ -517,7 +517,10 @@ class FinancingMachine(RuleBasedStateMachine):
 
     def _check_order(self, order_id: int) -> None:
         m = self.model.orders[order_id]
-        chain = Order.from_chain(order_id, self.read["orders"]("getOrder", order_id))
+        chain = Order.from_chain(order_id, self.read["orders"]("getOrder", order_id),
+                                 seller_chain_id=self.read["orders"]("sellerChainOf", order_id))
+        # The machine's traders all trade in the stage's chain: no order across chains.
+        assert chain.seller_chain_id == chain.chain_id == self.stage.chain_id, f"order {order_id} across chains"
         diff = {f: (getattr(chain, f), getattr(m, f)) for f in ORDER_FIELDS if getattr(chain, f) != getattr(m, f)}
         assert not diff, f"order {order_id}: (chain, model) differ: {diff}"
 
@@ -598,7 +601,7 @@ class FinancingMachine(RuleBasedStateMachine):
             seller = self.a[TRADERS[(index + 1 + other % 3) % 4]]
             currency = self.d.cash[code]
             self._act("place order",
-                      lambda m, now: m.place(buyer.address, seller.address, self.stage.chain_id, currency, amount),
+                      lambda m, now: m.place(buyer.address, seller.address, self.stage.chain_id, currency, amount, now),
                       lambda: self.platform.orders.as_(buyer).place(seller.address, self.stage.chain_id, code,
                                                                     amount, self.clock + 2 * 365 * DAY).id)
             return

@@ -17,7 +17,7 @@ CNY = {"amount": "1250.75", "currency": "CNY", "minor": 125075}
 
 def order(**changes: object) -> dict[str, object]:
     return {"order_id": 1, "status": "SETTLED", "buyer": ADDRESS, "seller": ADDRESS, "chain_id": 1,
-            "currency": "CNY", "cash_token": ADDRESS, "amount": CNY, "prepaid": {**CNY, "amount": "0.00", "minor": 0},
+            "seller_chain_id": 1, "currency": "CNY", "cash_token": ADDRESS, "amount": CNY, "prepaid": {**CNY, "amount": "0.00", "minor": 0},
             "due_date": "2031-06-30T00:00:00+00:00", "overseas": False, "incoterm": None,
             "destination_country": None, "carrier": None, "warehouse": None, "invoice_number": "INV-7",
             "payee": ADDRESS, "status_before_dispute": "NONE", "document_count": 0, "documents": [], **changes}

@@ -222,12 +222,26 @@ def _currency_added(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
 def _order_placed(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
     a = ev.args
     _check(s, ev, f"order {a['orderId']}", "orderId", s.count("orders"), a["orderId"])
+    members = s.table("members")
+    # The buyer places the order in its own chain; the seller's chain is the one it is in now (another
+    # chain: an order across chains, announced by OrderPlacedAcrossChains and checked there).
+    buyer_chain = members.get(a["buyer"], {}).get("chainId", 0)
+    _check(s, ev, f"order {a['orderId']}", "buyer's chain", buyer_chain, a["chainId"])
     s.put("orders", str(a["orderId"]), {
         "buyer": a["buyer"], "seller": a["seller"], "chainId": a["chainId"], "dueDate": a["dueDate"],
         "currency": a["currency"], "amount": a["amount"], "status": 1, "statusBeforeDispute": 0,
         "overseas": a["overseas"], "incoterm": a["incoterm"], "destinationCountry": a["destinationCountry"],
         "carrier": ZERO, "warehouse": ZERO, "invoiceNumber": "0x" + "00" * 32, "payee": a["seller"],
-        "documentCount": 0, "prepaid": 0})
+        "documentCount": 0, "prepaid": 0,
+        "sellerChainId": members.get(a["seller"], {}).get("chainId", 0)})
+
+
+def _order_placed_across_chains(s: State, ev: DecodedEvent, ctx: FoldContext) -> None:
+    a = ev.args
+    oid = str(a["orderId"])
+    o = s.table("orders")[oid]
+    _check(s, ev, f"order {oid}", "buyerChainId", o["chainId"], a["buyerChainId"])
+    _check(s, ev, f"order {oid}", "sellerChainId", o["sellerChainId"], a["sellerChainId"])
 
 
 def _order_status(status: int, **extra: str) -> Handler:
@@ -271,6 +285,7 @@ register("OrderBook", {
     **ACCESS,
     "CurrencyAdded": _currency_added,
     "OrderPlaced": _order_placed,
+    "OrderPlacedAcrossChains": _order_placed_across_chains,
     "OrderAccepted": _order_status(2),
     "OrderShipped": _order_status(3, carrier="carrier", warehouse="warehouse"),
     "OrderDelivered": _order_status(4),

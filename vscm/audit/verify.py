@@ -179,6 +179,11 @@ def _orders(state: State, v: Views, out: list[Finding]) -> None:
     _count(out, "orders", len(orders), v.call("OrderBook", "orderCount"), v.block)
     for oid, o in orders.items():
         _diff(out, f"order {oid}", o, v.call("OrderBook", "getOrder", int(oid)), v.block)
+        # An order across chains records its seller's chain (a same-chain order's is its own chain: getOrder's).
+        if o["sellerChainId"] != o["chainId"]:
+            found = v.call("OrderBook", "sellerChainOf", int(oid))
+            if found != o["sellerChainId"]:
+                out.append(Finding("state", f"order {oid}", "sellerChainId", o["sellerChainId"], found, v.block))
         for index in range(o["documentCount"]):
             ours = state.get("documents", f"{oid}:{index}") or {}
             _diff(out, f"order {oid} document {index}", ours,

@@ -38,7 +38,9 @@ def order() -> None:
 
 @order.command("place")
 @click.option("--seller", type=PARTY, required=True)
-@click.option("--chain", "chain_id", type=click.IntRange(min=1), required=True, help="Supply chain id.")
+@click.option("--chain", "chain_id", type=click.IntRange(min=1), required=True,
+              help="The buyer's supply chain id (the order's). The seller may be in another chain: an order across "
+                   "chains, refused while either chain is under a fraud investigation.")
 @click.option("--currency", required=True, help="Settlement currency, e.g. CNY.")
 @click.option("--amount", type=AMOUNT, required=True)
 @click.option("--due", type=DATE, required=True, help="Payment due date (YYYY-MM-DD).")
@@ -175,7 +177,9 @@ def list_cmd(platform: Platform, wide: bool, as_json: bool) -> None:
         party = Parties.of_platform(platform, wide)
         table = Table("order", "buyer", "seller", "chain", "amount", "status", "due", **table_style(wide))
         for o in rows:
-            table.add_row(str(o["order_id"]), party(o["buyer"]), party(o["seller"]), str(o["chain_id"]),
+            chain = str(o["chain_id"]) if o["seller_chain_id"] == o["chain_id"] else \
+                f"{o['chain_id']}→{o['seller_chain_id']}"
+            table.add_row(str(o["order_id"]), party(o["buyer"]), party(o["seller"]), chain,
                           str(o["amount"]), o["status"].lower(), stamp(o["due_date"]))
         return table
 
@@ -186,7 +190,8 @@ def _order_table(o: dict[str, Any], party: Parties) -> Any:
     terms = f"overseas {o['incoterm']} → {o['destination_country']}" if o["overseas"] else "domestic"
     head = key_value_table([
         ("order", o["order_id"]), ("status", o["status"].lower()), ("buyer", party(o["buyer"])),
-        ("seller", party(o["seller"])), ("supply chain", o["chain_id"]), ("amount", o["amount"]),
+        ("seller", party(o["seller"])), ("supply chain", o["chain_id"]),
+        ("seller's chain", o["seller_chain_id"]), ("amount", o["amount"]),
         ("due", stamp(o["due_date"])), ("terms", terms), ("carrier", party(o["carrier"])),
         ("warehouse", party(o["warehouse"])), ("invoice", o["invoice_number"] or "-"), ("payee", party(o["payee"])),
     ], title=f"order {o['order_id']}")

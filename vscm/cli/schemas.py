@@ -56,7 +56,10 @@ class Order(_Record):
     status: str
     buyer: Address
     seller: Address
+    #: the order's chain: the buyer's
     chain_id: int
+    #: the seller's chain at placement: ``chain_id`` unless the order was placed across chains
+    seller_chain_id: int
     currency: Code
     cash_token: Address
     amount: Money

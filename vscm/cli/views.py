@@ -131,7 +131,7 @@ def order_view(o: Order, code: str) -> dict[str, Any]:
     """An order: amounts in ``code`` (the ISO code of its cash token), times in UTC (schema ``Order``)."""
     return {
         "order_id": o.order_id, "status": o.status.name, "buyer": o.buyer, "seller": o.seller,
-        "chain_id": o.chain_id, "currency": code, "cash_token": o.currency, "amount": money(o.amount, code),
+        "chain_id": o.chain_id, "seller_chain_id": o.seller_chain_id, "currency": code, "cash_token": o.currency, "amount": money(o.amount, code),
         "prepaid": money(o.prepaid, code), "due_date": utc(o.due_date), "overseas": o.overseas,
         "incoterm": o.incoterm or None, "destination_country": o.destination_country or None,
         "carrier": o.carrier, "warehouse": o.warehouse, "invoice_number": o.invoice_number or None,

@@ -257,7 +257,10 @@ class OrdersFacade(_Facade):
     def place(self, seller: str, chain_id: int, currency: str, amount: int, due_date: int,
               overseas: bool = False, incoterm: str | None = None,
               destination_country: str | None = None) -> WriteResult[int]:
-        """The buyer places an order; the result's id is the order's."""
+        """The buyer places an order in its own chain ``chain_id``; the result's id is the order's.
+
+        The seller may be in another live chain (an order across chains, see ``IOrderBook.place``).
+        """
         return self._send_id(self.contract.functions.place(
             seller, chain_id, self.platform.currency_address(currency), amount, due_date, overseas,
             code3(incoterm), code2(destination_country)), "OrderPlaced", "orderId")
@@ -307,7 +310,11 @@ class OrdersFacade(_Facade):
         docs: tuple[Document, ...] = ()
         if with_documents:
             docs = tuple(self.documents(order_id, raw[15]))
-        return Order.from_chain(order_id, raw, docs)
+        return Order.from_chain(order_id, raw, docs, seller_chain_id=self.seller_chain(order_id))
+
+    def seller_chain(self, order_id: int) -> int:
+        """The seller's chain when the order was placed (the order's own chain unless placed across chains)."""
+        return int(self.contract.functions.sellerChainOf(order_id).call())
 
     def documents(self, order_id: int, count: int | None = None) -> Iterator[Document]:
         if count is None:

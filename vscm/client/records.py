@@ -195,6 +195,13 @@ class Order:
     status_before_dispute: OrderStatus = OrderStatus.NONE
     prepaid: int = 0
     documents: tuple[Document, ...] = ()
+    #: the seller's chain at placement: ``chain_id`` (the buyer's) unless the order was placed across chains
+    seller_chain_id: int = 0
+
+    @property
+    def across_chains(self) -> bool:
+        """The seller was in another chain than the buyer's when the order was placed."""
+        return self.seller_chain_id != self.chain_id
 
     @property
     def due(self) -> int:
@@ -202,7 +209,8 @@ class Order:
         return self.amount - self.prepaid
 
     @classmethod
-    def from_chain(cls, order_id: int, raw: Any, documents: tuple[Document, ...] = ()) -> Order:
+    def from_chain(cls, order_id: int, raw: Any, documents: tuple[Document, ...] = (), *,
+                   seller_chain_id: int) -> Order:
         (buyer, seller, chain_id, due, currency, amount, status, before, overseas, incoterm, country,
          carrier, warehouse, invoice_number, payee, doc_count, prepaid) = raw
         return cls(
@@ -213,6 +221,7 @@ class Order:
             warehouse=None if warehouse == ZERO_ADDRESS else warehouse,
             invoice_number=_text(bytes(invoice_number)), payee=payee, document_count=doc_count,
             status_before_dispute=OrderStatus(before), prepaid=prepaid, documents=documents,
+            seller_chain_id=seller_chain_id,
         )
 
 

@@ -62,6 +62,10 @@ def certificate_view(d: Directory, certificate_id: int, cert: dict[str, Any], pa
             purpose = f"issued for order #{p['orderId']}"
         elif p["orderId"]:
             purpose = f"paid order #{p['orderId']}"
+            o = d.index.record("orders", str(p["orderId"]))
+            if o is not None and o["sellerChainId"] != o["chainId"]:
+                # an order across chains: the part went to a member of another (admitted) chain
+                purpose += f" across chains ({_chain(d, int(o['chainId']))} → {_chain(d, int(o['sellerChainId']))})"
         else:
             purpose = "kept aside"
         redeemed = p["value"] > 0 and p["claimed"] == p["value"]

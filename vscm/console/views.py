@@ -324,6 +324,9 @@ def member_view(d: Directory, address: str) -> dict[str, Any] | None:
     for k in d.index.records("documents"):
         documents[k.split(":")[0]] = documents.get(k.split(":")[0], 0) + 1
     orders = [{"order": int(k), "buyer": d.party(o["buyer"]), "seller": d.party(o["seller"]),
+               # the order's (buyer's) chain, and the seller's when the order was placed across chains
+               "chains": d.chain_name(int(o["chainId"])) if o["sellerChainId"] == o["chainId"]
+               else f"{d.chain_name(int(o['chainId']))} → {d.chain_name(int(o['sellerChainId']))}",
                "amount": money(o["amount"], d.code(o["currency"])),
                "status": _label(OrderStatus, o["status"]),
                "due": iso(o["dueDate"]), "documents": documents.get(k, 0)}

@@ -99,6 +99,11 @@ class Indicator(IntEnum):
         203,
         "The telemetry oracle reports the goods behind a loan missing (or a margin call on it).",
     )
+    COUNTERPARTY_CHAIN_EVICTED = (
+        204,
+        ("A chain was evicted (fraud) while an open loan of another chain's borrower finances an order across "
+        "chains whose other party is in it: RiskControl's sweep walks only the evicted chain's own loans."),
+    )
     CIRCULAR_TRADING = (
         401,
         ("A cycle in a supply chain's trade graph (invoiced orders, seller to buyer, within the window) "

@@ -30,7 +30,10 @@ Rules (thresholds in ``thresholds.toml``):
   confirmed by a warehouse other than the buyer and seller ``delivery_grace_seconds`` later.
 * 203 goods missing: an oracle breach of :data:`ORACLE_EVENTS` on goods no loan holds (the oracle
   alerts a loan's lender itself).
-* 401 circular trading: a cycle of invoiced orders (seller -> buyer, same chain and currency, within
+* 204 counterparty's chain evicted: ``ChainEvicted`` while an open loan of another chain's borrower
+  finances an order across chains (its purpose order or its collateral's order) whose other party is in
+  the evicted chain, on that loan (RiskControl's on-chain sweep covers the evicted chain's own loans).
+* 401 circular trading: a cycle of invoiced orders (seller -> buyer, same currency, across chains too, within
   the window) of at most ``max_length`` members whose per-edge totals are within ``tolerance`` of
   each other.
 * 402 receivable without shipment: a receivable or payable registered on an order that was not
@@ -127,7 +130,9 @@ class RiskEngine:
             ("MemberRegistry", "ChainCreated"): self._chain_created,
             ("MemberRegistry", "ChainJoinApproved"): self._chain_joined,
             ("MemberRegistry", "ChainLeft"): self._chain_left,
+            ("MemberRegistry", "ChainEvicted"): self._chain_evicted,
             ("OrderBook", "OrderPlaced"): self._order_placed,
+            ("OrderBook", "OrderPlacedAcrossChains"): self._order_across_chains,
             ("OrderBook", "OrderShipped"): self._order_shipped,
             ("OrderBook", "OrderDelivered"): self._order_delivered,
             ("OrderBook", "OrderInvoiced"): self._order_invoiced,
@@ -300,6 +305,27 @@ class RiskEngine:
         self.s["chain_of"][addr(ev.args["member"])] = int(ev.args["chainId"])
         return []
 
+    def _chain_evicted(self, ev: ChainEvent) -> list[Finding]:
+        """204: the open loans of other chains' borrowers that finance an order across chains touching the
+        evicted chain (their purpose order, or their collateral's order); the evicted chain's own loans are
+        RiskControl's sweep's."""
+        evicted = int(ev.args["chainId"])
+        out: list[Finding] = []
+        for lid, ln in sorted(self.s["loans"].items(), key=lambda kv: int(kv[0])):
+            if ln["status"] not in OPEN_LOAN or self.s["chain_of"].get(ln["borrower"]) == evicted:
+                continue
+            asset = self.s["assets"].get(ln["asset"] or "")
+            order_ids = {ln["purpose"], *([asset["order"]] if asset is not None and asset["order"] else [])}
+            touched = sorted((oid for oid in order_ids
+                              if (o := self.s["orders"].get(oid)) is not None and evicted in self._chains_of(o)),
+                             key=int)
+            if touched:
+                evidence = {"evicted_chain": evicted, "borrower": ln["borrower"],
+                            "orders": [int(x) for x in touched], "tx": ev.tx}
+                out += self._finding("loan", int(lid), Indicator.COUNTERPARTY_CHAIN_EVICTED, Severity.HIGH,
+                                     f"evicted:{evicted}", evidence, ev.block)
+        return out
+
     def _chain_left(self, ev: ChainEvent) -> list[Finding]:
         self.s["chain_of"].pop(addr(ev.args["member"]), None)
         return []
@@ -312,9 +338,21 @@ class RiskEngine:
             "buyer": addr(a["buyer"]), "seller": addr(a["seller"]), "chain": int(a["chainId"]),
             "currency": addr(a["currency"]), "amount": int(a["amount"]), "placed_at": ev.time,
             "carrier": None, "warehouse": None, "delivered_by": None, "invoiced_at": None,
-            "invoice_tx": None,
+            "invoice_tx": None, "seller_chain": int(a["chainId"]),
         }
         return []
+
+    def _order_across_chains(self, ev: ChainEvent) -> list[Finding]:
+        o = self.s["orders"].get(_id(ev.args["orderId"]))
+        if o is not None:
+            o["seller_chain"] = int(ev.args["sellerChainId"])
+        return []
+
+    @staticmethod
+    def _chains_of(o: dict[str, Any]) -> list[int]:
+        """The chains an order touches: its own (the buyer's) and, across chains, the seller's."""
+        seller_chain = int(o["seller_chain"])
+        return [o["chain"]] if seller_chain == o["chain"] else sorted({o["chain"], seller_chain})
 
     def _order_shipped(self, ev: ChainEvent) -> list[Finding]:
         o = self.s["orders"].get(_id(ev.args["orderId"]))
@@ -389,14 +427,17 @@ class RiskEngine:
 
     def _trade_edge(self, oid: str, o: dict[str, Any], ev: ChainEvent) -> list[Finding]:
         t = self.t
-        gkey = f"{o['chain']}|{o['currency']}"
+        # One graph per currency: orders across chains let a cycle pass through several chains.
+        gkey = o["currency"]
         graph = self.s["trade"].setdefault(gkey, {"edges": [], "fired": {}})
-        graph["edges"].append([oid, o["seller"], o["buyer"], o["amount"], ev.time])
+        graph["edges"].append([oid, o["seller"], o["buyer"], o["amount"], ev.time, self._chains_of(o)])
         weights: dict[tuple[str, str], int] = {}
         orders_on: dict[tuple[str, str], list[str]] = {}
-        for e_oid, seller, buyer, amount, _ in graph["edges"]:
+        chains_of: dict[str, list[int]] = {}
+        for e_oid, seller, buyer, amount, _, e_chains in graph["edges"]:
             weights[(seller, buyer)] = weights.get((seller, buyer), 0) + amount
             orders_on.setdefault((seller, buyer), []).append(e_oid)
+            chains_of[e_oid] = e_chains
         out: list[Finding] = []
         for cycle in cycles_through(weights, o["seller"], o["buyer"], t.circular_max_length):
             edges = cycle_edges(cycle)
@@ -417,9 +458,12 @@ class RiskEngine:
                 "tolerance": t.circular_tolerance, "window_seconds": t.circular_window_seconds,
                 "financed": financed, "tx": ev.tx,
             }
-            out += self._finding("chain", o["chain"], Indicator.CIRCULAR_TRADING,
-                                 Severity.CRITICAL if financed else Severity.HIGH,
-                                 f"cycle:{o['currency']}:{name}:from-order:{oids[0]}", evidence, ev.block)
+            # Raised on every chain the cycle's orders touch: each chain's lenders see it.
+            chains = sorted({c for x in oids for c in chains_of[x]})
+            for chain in chains:
+                out += self._finding("chain", chain, Indicator.CIRCULAR_TRADING,
+                                     Severity.CRITICAL if financed else Severity.HIGH,
+                                     f"cycle:{o['currency']}:{name}:from-order:{oids[0]}", evidence, ev.block)
         return out
 
     # ------------------------------------------------------------------ assets
@@ -443,8 +487,11 @@ class RiskEngine:
                     "order": int(order_id), "creditor": o["seller"], "debtor": o["buyer"], "value": int(a["value"]),
                     "carrier": o["carrier"], "why": why, "tx": ev.tx}
         asset["suspect"] = evidence
-        return self._finding("chain", o["chain"], Indicator.RECEIVABLE_WITHOUT_SHIPMENT, Severity.HIGH,
-                             f"asset:{aid}", evidence, ev.block)
+        out: list[Finding] = []
+        for chain in self._chains_of(o):
+            out += self._finding("chain", chain, Indicator.RECEIVABLE_WITHOUT_SHIPMENT, Severity.HIGH,
+                                 f"asset:{aid}", evidence, ev.block)
+        return out
 
     # ------------------------------------------------------------------ 502, 503 payable certificates
 

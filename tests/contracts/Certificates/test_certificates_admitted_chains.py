@@ -1,9 +1,9 @@
 """Certificates.admitChain and dismissChain: a core lets its certificates circulate in other chains.
 
-Orders are placed inside one chain (OrderBook), so a part reaches another chain's members through an
-order placed while both parties were in the core's chain and paid after the seller moved, then keeps
-circulating by that chain's own orders. The casting: core2 (certified here) leads chain 2; supplier2
-moves there from the core's chain after supplier ordered from it.
+A part reaches another chain's members by an order across chains (placed in the buyer's chain with a seller
+of another live chain, OrderBook.place) or by an order placed while both parties were in the core's chain and
+paid after the seller moved; it keeps circulating by that chain's own orders. The casting: core2 (certified
+here) leads chain 2; supplier2 moves there from the core's chain.
 """
 
 from __future__ import annotations
@@ -11,23 +11,17 @@ from __future__ import annotations
 from cert_support import B_AMOUNT, B_PAID, C_PAID, FACE, approve, issued
 from financing_support import DAY, b32, the_event
 from harness import reverts
+from harness import second_chain as form_second_chain
 
 from vscm.audit.audit import audit_chain
-from vscm.client.records import OrderStatus, Role
+from vscm.client.records import OrderStatus
 
 D_AMOUNT = 40_000_00  # supplier2 buys from core2 in chain 2, pays C_PAID of it by certificate
 
 
 def second_chain(fin) -> int:
     """core2 (a pending core applicant of the world) is attested and forms chain 2; supplier2 moves there."""
-    p, members = fin.p, fin.platform.members
-    members.as_(p.bank).attest(p.core2.address, Role.FINANCIER)
-    members.as_(p.auditor).attest(p.core2.address, Role.AUDITOR)
-    chain2 = members.as_(p.core2).create_chain("Second chain").id
-    members.as_(p.supplier2).leave_chain()
-    members.as_(p.supplier2).request_join(chain2)
-    members.as_(p.core2).approve_join(chain2, p.supplier2.address)
-    return chain2
+    return form_second_chain(fin.w, (fin.p.supplier2,))
 
 
 def chain2_order(fin, chain2: int) -> int:
@@ -124,3 +118,94 @@ def test_admission_is_the_cores_own_and_refused_outside_its_rules_with_the_value
     certs.as_(p.core).dismiss_chain(chain2)
     with reverts("CertificateChainNotLive", chainId=chain2):
         certs.as_(p.core).admit_chain(chain2)
+
+
+# -- orders across chains -------------------------------------------------------------------------------------
+
+
+def test_a_certificate_pays_down_an_order_across_chains_to_an_admitted_chain_exactly_and_replays_clean(fin):
+    """supplier (core's chain) buys from supplier2 (chain 2, admitted) by an order across chains placed after
+    the move, pays 40,000.00 of it with its part; supplier2 pays 25,000.00 of that on its own chain 2 order
+    from core2; at maturity the core pays in and each holder claims exactly its share."""
+    p = fin.p
+    t = issued(fin)
+    certs, orders = t.certs, fin.platform.orders
+    chain2 = second_chain(fin)
+    certs.as_(p.core).admit_chain(chain2)
+    order_b = fin.order(p.supplier, p.supplier2, B_AMOUNT, to=OrderStatus.DELIVERED)
+    assert (orders.order(order_b).chain_id, orders.order(order_b).seller_chain_id) == (fin.w.chain_id, chain2)
+
+    paid = certs.as_(p.supplier).pay(t.root, order_b, B_PAID)
+
+    part_b = paid.id
+    assert the_event(certs, paid.receipt, "PartSplit") == {
+        "certificateId": t.certificate_id, "parent": t.root, "child": part_b, "from": p.supplier.address,
+        "to": p.supplier2.address, "orderId": order_b, "amount": B_PAID}
+    assert (certs.part(part_b).holder, certs.part(part_b).value, certs.part(part_b).parent) == (
+        p.supplier2.address, B_PAID, t.root)
+    assert certs.part(t.root).value == FACE - B_PAID
+    o = orders.order(order_b, with_documents=False)
+    assert (o.prepaid, orders.contract.functions.certificatePaid(order_b).call()) == (B_PAID, B_PAID)
+    # Chain 2's own order: supplier2 pays core2 with part of its part.
+    order_d = chain2_order(fin, chain2)
+    part_d = certs.as_(p.supplier2).pay(part_b, order_d, C_PAID).id
+    assert [certs.balance(h.address, i) for h, i in ((p.supplier, t.root), (p.supplier2, part_b),
+                                                      (p.core2, part_d))] == [FACE - B_PAID, B_PAID - C_PAID, C_PAID]
+    # Settlement asks only what the certificate did not pay: 20,000.00 of order b.
+    orders.as_(p.supplier2).invoice(order_b, "INV-B", b32("inv-b"))
+    fin.mint(p.supplier, B_AMOUNT - B_PAID)
+    before = (fin.cash(p.supplier), fin.cash(p.supplier2))
+    orders.as_(p.supplier).settle(order_b)
+    assert (fin.cash(p.supplier), fin.cash(p.supplier2)) == (before[0] - (B_AMOUNT - B_PAID),
+                                                             before[1] + (B_AMOUNT - B_PAID))
+    # At maturity: the core pays the face value in once, each holder claims exactly its part.
+    approve(fin, p.core, certs.address, FACE)
+    certs.as_(p.core).pay_in(t.certificate_id, FACE)
+    for holder, part, value in ((p.supplier, t.root, FACE - B_PAID), (p.supplier2, part_b, B_PAID - C_PAID),
+                                (p.core2, part_d, C_PAID)):
+        before_claim = fin.cash(holder)
+        certs.as_(p.outsider).claim(part)
+        assert fin.cash(holder) == before_claim + value
+    assert certs.certificate(t.certificate_id).redeemed == FACE
+    # The auditor's replay folds the order across chains and the certificate, and agrees with the chain.
+    outcome = audit_chain(fin.chain, fin.platform.deployment)
+    assert [str(f) for f in outcome.findings] == []
+    assert outcome.result.state.get("orders", str(order_b))["sellerChainId"] == chain2
+
+
+def test_a_payment_on_an_order_across_chains_is_refused_unless_the_core_admits_the_sellers_chain(fin):
+    p = fin.p
+    t = issued(fin)
+    certs = t.certs
+    chain2 = second_chain(fin)
+    order_b = fin.order(p.supplier, p.supplier2, B_AMOUNT, to=OrderStatus.ACCEPTED)
+    # Not admitted: refused, nothing moves.
+    with reverts("CertificateChainNotAdmitted", member=p.supplier2.address, chainId=chain2, core=p.core.address):
+        certs.as_(p.supplier).pay(t.root, order_b, B_PAID)
+    # Admitted, then dismissed: refused again.
+    certs.as_(p.core).admit_chain(chain2)
+    certs.as_(p.core).dismiss_chain(chain2)
+    with reverts("CertificateChainNotAdmitted", member=p.supplier2.address, chainId=chain2, core=p.core.address):
+        certs.as_(p.supplier).pay(t.root, order_b, B_PAID)
+    # Admitted again, then the chain is evicted (its members with it): refused, the seller no longer active.
+    certs.as_(p.core).admit_chain(chain2)
+    fin.platform.members.as_(p.operator).evict_chain(chain2, b32("collusion"))
+    with reverts("CertificateNotInChain", member=p.supplier2.address, chainId=fin.w.chain_id):
+        certs.as_(p.supplier).pay(t.root, order_b, B_PAID)
+    assert certs.part(t.root).value == FACE
+    assert fin.platform.orders.order(order_b, with_documents=False).prepaid == 0
+    assert [str(f) for f in audit_chain(fin.chain, fin.platform.deployment).findings] == []
+
+
+def test_the_core_issues_for_an_order_across_chains_only_to_a_seller_of_an_admitted_chain(fin):
+    p = fin.p
+    certs = fin.platform.certificates
+    chain2 = second_chain(fin)
+    order_a = fin.order(p.core, p.supplier2, FACE, to=OrderStatus.INVOICED)
+    maturity = fin.now() + 90 * DAY
+    with reverts("CertificateChainNotAdmitted", member=p.supplier2.address, chainId=chain2, core=p.core.address):
+        certs.as_(p.core).issue(order_a, maturity)
+    certs.as_(p.core).admit_chain(chain2)
+    written = certs.as_(p.core).issue(order_a, maturity)
+    cert = certs.certificate(written.id)
+    assert (cert.chain_id, cert.face, certs.part(cert.root_part).holder) == (fin.w.chain_id, FACE, p.supplier2.address)

@@ -1,8 +1,9 @@
-"""OrderBook.place: a trader of a supply chain orders from another trader of the same chain."""
+"""OrderBook.place: a trader orders, in its own supply chain, from a trader of that chain or of another live one."""
 
 from __future__ import annotations
 
 import pytest
+from harness import emitted, second_chain
 from orderbook_support import AMOUNT, DAY, World, b32, place, reverts, the_event
 
 from vscm.client.records import OrderStatus, Status
@@ -131,11 +132,77 @@ def test_place_rejects_a_chain_the_buyer_is_not_in(fresh: World, chain_id: int) 
         w.platform.orders.as_(p.core).place(p.supplier.address, chain_id, "CNY", AMOUNT, w.now() + DAY)
 
 
-def test_place_rejects_a_seller_outside_the_buyers_chain(fresh: World) -> None:
+def test_place_rejects_a_seller_in_no_chain(fresh: World) -> None:
     w, p = fresh, fresh.p
     w.platform.members.as_(p.supplier2).leave_chain()
-    with reverts("OrderNotInChain", member=p.supplier2.address, chainId=w.chain_id):
+    with reverts("OrderSellerWithoutChain", seller=p.supplier2.address):
         place(w, p.core, p.supplier2)
+
+
+# -- orders across chains -------------------------------------------------------------------------
+
+
+def test_place_records_an_order_across_chains_in_the_buyers_chain_with_the_sellers(fresh: World) -> None:
+    w, p = fresh, fresh.p
+    chain2 = second_chain(w, (p.supplier2,))
+    due = w.now() + 30 * DAY
+    order_id = w.platform.orders.as_(p.core).place(p.supplier2.address, w.chain_id, "CNY", AMOUNT, due).id
+    receipt = w.platform.last_receipt
+
+    o = w.platform.orders.order(order_id)
+    assert (o.buyer, o.seller, o.chain_id, o.seller_chain_id, o.across_chains) == (
+        p.core.address, p.supplier2.address, w.chain_id, chain2, True)
+    assert the_event(w.platform.orders, receipt, "OrderPlaced")["chainId"] == w.chain_id
+    assert the_event(w.platform.orders, receipt, "OrderPlacedAcrossChains") == {
+        "orderId": order_id, "buyerChainId": w.chain_id, "sellerChainId": chain2}
+    # The other way round: supplier2 buys in its own chain 2 from the core's seller.
+    back = w.platform.orders.as_(p.supplier2).place(p.seller.address, chain2, "CNY", AMOUNT, due).id
+    o = w.platform.orders.order(back)
+    assert (o.chain_id, o.seller_chain_id) == (chain2, w.chain_id)
+    # The seller's chain is the one at placement: supplier2 leaving chain 2 since does not rewrite it.
+    w.platform.members.as_(p.supplier2).leave_chain()
+    assert w.platform.orders.order(order_id).seller_chain_id == chain2
+
+
+def test_place_within_one_chain_records_that_chain_as_the_sellers_and_emits_nothing_more(fresh: World) -> None:
+    w = fresh
+    order_id = place(w)
+    o = w.platform.orders.order(order_id)
+    assert (o.seller_chain_id, o.across_chains) == (w.chain_id, False)
+    assert emitted(w.platform.orders, w.platform.last_receipt, "OrderPlacedAcrossChains") == []
+    assert w.platform.orders.seller_chain(999) == 0
+
+
+def test_place_across_chains_rejects_a_buyer_naming_the_sellers_chain(fresh: World) -> None:
+    w, p = fresh, fresh.p
+    chain2 = second_chain(w, (p.supplier2,))
+    with reverts("OrderNotInChain", member=p.core.address, chainId=chain2):
+        w.platform.orders.as_(p.core).place(p.supplier2.address, chain2, "CNY", AMOUNT, w.now() + DAY)
+
+
+def test_place_across_chains_rejects_a_seller_of_an_evicted_chain(fresh: World) -> None:
+    w, p = fresh, fresh.p
+    chain2 = second_chain(w, (p.supplier2,))
+    w.platform.members.as_(p.operator).evict_chain(chain2, b32("collusion"))
+    with reverts("OrderNotTrader", member=p.supplier2.address):
+        place(w, p.core, p.supplier2)
+
+
+@pytest.mark.parametrize("investigated", ["buyer's", "seller's"])
+def test_place_across_chains_rejects_either_chain_under_investigation(fresh: World, investigated: str) -> None:
+    w, p = fresh, fresh.p
+    chain2 = second_chain(w, (p.supplier2,))
+    target = w.chain_id if investigated == "buyer's" else chain2
+    w.platform.risk.as_(p.operator).propose_fraud(target, b32("suspect invoices"))
+    until = w.platform.members.investigated_until(target)
+    assert until > w.now()
+    with reverts("OrderChainUnderInvestigation", chainId=target, until=until):
+        place(w, p.core, p.supplier2)
+    # Trade inside the buyer's chain goes on (an investigation stops only new exposure across chains).
+    assert place(w, p.core, p.supplier) > 0
+    # Once the proposal is withdrawn the order across chains is placed.
+    w.platform.risk.as_(p.operator).withdraw_fraud(target)
+    assert w.platform.orders.order(place(w, p.core, p.supplier2)).seller_chain_id == chain2
 
 
 @pytest.mark.parametrize("incoterm, raw", [("ABC", b"ABC"), ("FOX", b"FOX"), (None, b"\x00" * 3)])

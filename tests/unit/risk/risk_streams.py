@@ -102,16 +102,25 @@ class Stream:
 
     # ---------------------------------------------------------------- orders
 
-    def place(self, buyer: str, seller: str, amount: int, currency: str = CNY) -> int:
+    def place(self, buyer: str, seller: str, amount: int, currency: str = CNY, chain: int = CHAIN,
+              seller_chain: int | None = None) -> int:
+        """An order placed in the buyer's `chain`; across chains when `seller_chain` is another chain."""
         oid = self.next_order
         self.next_order += 1
         self.orders[oid] = {"buyer": buyer, "seller": seller, "amount": amount, "currency": currency,
                             "prepaid": 0, "payee": seller}
         self._begin(f"place{oid}")
-        self.emit("OrderBook", "OrderPlaced", orderId=oid, buyer=buyer, seller=seller, chainId=CHAIN,
+        self.emit("OrderBook", "OrderPlaced", orderId=oid, buyer=buyer, seller=seller, chainId=chain,
                   currency=currency, amount=amount, dueDate=self.time + 120 * DAY, overseas=False,
                   incoterm="0x000000", destinationCountry="0x0000")
+        if seller_chain is not None and seller_chain != chain:
+            self.emit("OrderBook", "OrderPlacedAcrossChains", orderId=oid, buyerChainId=chain,
+                      sellerChainId=seller_chain)
         return oid
+
+    def evict_chain(self, chain: int) -> None:
+        self._begin(f"evict{chain}")
+        self.emit("MemberRegistry", "ChainEvicted", chainId=chain, by=REGISTRY, evidence="0x" + "ee" * 32)
 
     def accept(self, oid: int) -> None:
         self._begin(f"accept{oid}")
@@ -158,9 +167,10 @@ class Stream:
         self._begin(f"resolve{oid}")
         self.emit("OrderBook", "DisputeResolved", orderId=oid, status=status)
 
-    def trade(self, buyer: str, seller: str, amount: int, settle: bool = True) -> int:
+    def trade(self, buyer: str, seller: str, amount: int, settle: bool = True, chain: int = CHAIN,
+              seller_chain: int | None = None) -> int:
         """An order through its whole life."""
-        oid = self.place(buyer, seller, amount)
+        oid = self.place(buyer, seller, amount, chain=chain, seller_chain=seller_chain)
         self.accept(oid)
         self.ship(oid)
         self.deliver(oid)

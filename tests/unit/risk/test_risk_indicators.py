@@ -534,6 +534,58 @@ def test_two_way_wash_trade_and_financed_cycle() -> None:
     assert found[0].evidence["financed"] is True
 
 
+def test_circular_trading_across_chains_fires_on_both_chains() -> None:
+    """SUP_A (chain 1) and OUTSIDER (chain 2) invoice each other nearly the same amounts by orders across
+    chains: one graph per currency sees the cycle, and each chain's lenders are told."""
+    s = Stream()
+    s.setup_chain()
+    s.trade(SUP_A, OUTSIDER, 100_000, settle=False, chain=CHAIN, seller_chain=2)
+    s.trade(OUTSIDER, SUP_A, 98_000, settle=False, chain=2, seller_chain=CHAIN)
+    found = run(s.records, tick_every=None)
+    assert [(f.indicator, f.subject, f.subject_id) for f in found] == [
+        (Indicator.CIRCULAR_TRADING, "chain", CHAIN), (Indicator.CIRCULAR_TRADING, "chain", 2)]
+    assert sorted(found[0].evidence["members"]) == sorted([SUP_A, OUTSIDER])
+    assert found[0].evidence == found[1].evidence
+
+
+def test_receivable_without_shipment_across_chains_fires_on_both_chains() -> None:
+    s = Stream()
+    s.setup_chain()
+    oid = s.place(SUP_A, OUTSIDER, 150_000, seller_chain=2)
+    s.accept(oid)
+    s.attach_invoice_document(oid)
+    s.receivable(oid)  # never shipped
+    found = only(run(s.records, tick_every=None), Indicator.RECEIVABLE_WITHOUT_SHIPMENT)
+    assert [(f.subject, f.subject_id) for f in found] == [("chain", CHAIN), ("chain", 2)]
+    assert found[0].evidence["creditor"] == OUTSIDER and found[0].evidence["debtor"] == SUP_A
+
+
+def test_counterparty_chain_evicted_targets_loans_financing_orders_across_chains_into_it() -> None:
+    s = Stream()
+    s.setup_chain()
+    across = s.place(SUP_A, OUTSIDER, 60_000, seller_chain=2)  # SUP_A (chain 1) buys from OUTSIDER (chain 2)
+    s.accept(across)
+    exposed = s.loan(0, SUP_A, s.warehouse_receipt(SUP_A, 120_000), across, 60_000, 30 * DAY)
+    within = s.place(SUP_B, DIST, 50_000)  # a loan on an order inside chain 1: not exposed
+    s.accept(within)
+    s.loan(0, SUP_B, s.warehouse_receipt(SUP_B, 100_000), within, 50_000, 30 * DAY)
+    s.evict_chain(3)  # another chain: nothing of chain 1 touches it
+    s.evict_chain(2)
+    found = only(run(s.records, tick_every=None), Indicator.COUNTERPARTY_CHAIN_EVICTED)
+    assert [(f.subject, f.subject_id, f.severity) for f in found] == [("loan", exposed, Severity.HIGH)]
+    assert found[0].evidence == {"evicted_chain": 2, "borrower": SUP_A, "orders": [across], "tx": s.tx}
+
+
+def test_counterparty_chain_evicted_leaves_the_evicted_chains_own_loans_to_the_sweep() -> None:
+    s = Stream()
+    s.setup_chain()
+    across = s.place(SUP_A, OUTSIDER, 60_000, seller_chain=2)
+    s.accept(across)
+    s.loan(0, SUP_A, s.warehouse_receipt(SUP_A, 120_000), across, 60_000, 30 * DAY)
+    s.evict_chain(CHAIN)  # the borrower's own chain: RiskControl sweeps it on chain
+    assert only(run(s.records, tick_every=None), Indicator.COUNTERPARTY_CHAIN_EVICTED) == []
+
+
 def test_circular_near_misses() -> None:
     # The circle's amounts differ by far more than 10 %.
     assert run(circle((100_000, 60_000, 100_000)).records) == []
