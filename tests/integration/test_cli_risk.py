@@ -207,6 +207,10 @@ def test_a_certificate_is_paid_down_sold_and_redeemed_through_the_cli(desk: Desk
                        wallet="supplier")
     shown = desk.json("order", "show", str(placed["order_id"]))
     assert (shown["chain_id"], shown["seller_chain_id"], shown["seller"]) == (fin.w.chain_id, chain2, p.core2.address)
+    listed = desk.run("order", "list", "--wide")  # the chain column names both chains: buyer's→seller's
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [line for line in listed.stdout.splitlines() if line.split()[:1] == [str(placed["order_id"])]]
+    assert f"{fin.w.chain_id}→{chain2}" in row.split()
     wrong = desk.run("order", "place", "--seller", p.core2.address, "--chain", str(chain2), *terms, wallet="supplier")
     assert wrong.returncode == 3 and wrong.stderr.count("\n") == 1
     assert f"OrderNotInChain(member={p.supplier.address}, chainId={chain2})" in wrong.stderr

@@ -8,13 +8,20 @@ here) leads chain 2; supplier2 moves there from the core's chain.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 from cert_support import B_AMOUNT, B_PAID, C_PAID, FACE, approve, issued
 from financing_support import DAY, b32, the_event
 from harness import reverts
 from harness import second_chain as form_second_chain
 
 from vscm.audit.audit import audit_chain
+from vscm.audit.source import source_for
 from vscm.client.records import OrderStatus
+from vscm.console.certificates import certificate_parts, certificate_view
+from vscm.console.views import Directory
+from vscm.index import open_index
 
 D_AMOUNT = 40_000_00  # supplier2 buys from core2 in chain 2, pays C_PAID of it by certificate
 
@@ -171,6 +178,20 @@ def test_a_certificate_pays_down_an_order_across_chains_to_an_admitted_chain_exa
     outcome = audit_chain(fin.chain, fin.platform.deployment)
     assert [str(f) for f in outcome.findings] == []
     assert outcome.result.state.get("orders", str(order_b))["sellerChainId"] == chain2
+    # The console's tree (from the lenders' index) says which part crossed into which chain.
+    with tempfile.TemporaryDirectory() as tmp, open_index(Path(tmp) / "index.sqlite") as index:
+        index.update(source_for(fin.chain), fin.platform.deployment)
+        d = Directory(index, fin.platform.deployment)
+        view = certificate_view(d, t.certificate_id, index.record("certificates", str(t.certificate_id)),
+                                certificate_parts(d, t.certificate_id), None)
+    root = view["tree"][0]
+    (b,) = [n for n in root["children"] if n["part"] == part_b]
+    home, away = d.chain_name(fin.w.chain_id).split(" ", 1)[0], f"#{chain2} "
+    assert b["purpose"].startswith(f"paid order #{order_b} across chains ({home} ") and f" → {away}" in b["purpose"]
+    assert (b["holder"]["address"], b["received"]["units"], b["claimed"]["units"]) == (
+        p.supplier2.address, str(B_PAID), str(B_PAID - C_PAID))
+    (d_node,) = b["children"]
+    assert d_node["purpose"] == f"paid order #{order_d}"  # chain 2's own order: within one chain
 
 
 def test_a_payment_on_an_order_across_chains_is_refused_unless_the_core_admits_the_sellers_chain(fin):
