@@ -67,7 +67,10 @@ def demo_on_anvil(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform
             _record(state, manifest)
     mine = tmp_path_factory.mktemp("demo-anvil") / "state.json"
     shutil.copyfile(state, mine)
-    with connect("anvil", state_file=mine) as chain:
-        assert isinstance(chain, AnvilChain)
-        chain.tick_one_second_per_block()  # as demo.run set it: a node setting, not in the state file
-        yield Platform(chain, Deployment.load(manifest))
+    try:
+        with connect("anvil", state_file=mine) as chain:
+            assert isinstance(chain, AnvilChain)
+            chain.tick_one_second_per_block()  # as demo.run set it: a node setting, not in the state file
+            yield Platform(chain, Deployment.load(manifest))
+    finally:
+        mine.unlink(missing_ok=True)  # ~150 MB, written back by anvil when it stopped: no test reads it
