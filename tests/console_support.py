@@ -4,13 +4,14 @@ folded into an index, served by the console app (no background thread: tests cal
 from __future__ import annotations
 
 import contextlib
-import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+from demo_chain import demo_on_anvil
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -18,7 +19,6 @@ from fastapi import FastAPI
 from support import usd_pledge_loan
 
 from vscm import demo
-from vscm.chain.backends import connect
 from vscm.client.platform import Platform
 from vscm.client.records import LoanStatus, Severity
 from vscm.console import ConsoleConfig, create_app
@@ -48,10 +48,9 @@ class Story:
 
 
 @contextlib.contextmanager
-def console_story(index_path: Path) -> Iterator[Story]:
-    with connect("anvil") as chain:
-        with contextlib.redirect_stdout(io.StringIO()):
-            platform = demo.run(chain=chain, audit=False)
+def console_story(tmp_path_factory: pytest.TempPathFactory, index_path: Path) -> Iterator[Story]:
+    with demo_on_anvil(tmp_path_factory) as platform:
+        chain = platform.chain
         usd_loan = usd_pledge_loan(platform, 25_000_00)
         warned_loan = warn_a_loan(platform)
         config = ConsoleConfig(index=str(index_path), deployment=platform.deployment, chain=lambda: chain,

@@ -3,14 +3,13 @@ of one full replay, a reorganisation is detected by block hash and rolled back, 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_chain import demo_on_anvil
 from eth_utils import keccak
 from harness import World
 from support import usd_pledge_loan
@@ -18,17 +17,14 @@ from support import usd_pledge_loan
 from vscm import demo
 from vscm.audit.replay import replay
 from vscm.audit.source import source_for
-from vscm.chain.backends import connect
 from vscm.client.platform import Platform
 from vscm.errors import InputError
 from vscm.index import Index, exposure, loan_detail, open_index, portfolio
 
 
 @pytest.fixture(scope="module")
-def anvil_demo() -> Iterator[Platform]:
-    with connect("anvil") as chain:
-        with contextlib.redirect_stdout(io.StringIO()):
-            platform = demo.run(chain=chain, audit=False)
+def anvil_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    with demo_on_anvil(tmp_path_factory) as platform:
         yield platform
 
 

@@ -4,8 +4,6 @@ history, and a broken block-hash link."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -14,30 +12,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_chain import demo_on_anvil
 from eth_utils import keccak
 from harness import World
 
-from vscm import demo
 from vscm.audit.audit import AuditOutcome, audit_chain, audit_stored
 from vscm.audit.decode import RawLog
 from vscm.audit.oracle import NO_EVENT
 from vscm.audit.replay import BLOOM_ONLY_NOTE, ReplayResult, contracts_of, replay
 from vscm.audit.source import RpcSource
-from vscm.chain.backends import connect
 from vscm.client.platform import Platform
 
 
-def run_demo(chain: Any = None) -> Platform:
-    with contextlib.redirect_stdout(io.StringIO()):
-        return demo.run(chain=chain, audit=False)
-
-
 @pytest.fixture(scope="module")
-def demo_embedded() -> Iterator[Platform]:
-    # The demo's story on anvil (16 s against 75 s on the embedded chain); the embedded chain's replay of the
-    # same story is checked by tests/integration/test_demo.py, whose `python -m vscm.demo` ends with it.
-    with connect("anvil") as chain:
-        yield run_demo(chain)
+def demo_embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    # The demo's story on anvil (16 s against 75 s on the embedded chain), run once for the session's files
+    # (tests/demo_chain.py); the embedded chain's replay of the same story is checked by
+    # tests/integration/test_demo.py, whose `python -m vscm.demo` ends with it.
+    with demo_on_anvil(tmp_path_factory) as platform:
+        yield platform
 
 
 @pytest.fixture(scope="module")

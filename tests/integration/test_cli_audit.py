@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -11,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_chain import demo_on_anvil
 from support import usd_pledge_loan
 
 from vscm import demo
 from vscm.audit.replay import contracts_of
-from vscm.chain.backends import connect
 from vscm.cli.main import run
 from vscm.client.platform import Platform
 
@@ -23,9 +21,8 @@ from vscm.client.platform import Platform
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Platform, list[str], Path]]:
     home = tmp_path_factory.mktemp("cli-audit")
-    with connect("anvil") as chain:
-        with contextlib.redirect_stdout(io.StringIO()):
-            platform = demo.run(chain=chain, audit=False)
+    with demo_on_anvil(tmp_path_factory) as platform:
+        chain = platform.chain
         manifest = platform.deployment.save(home / "deployment.json")
         yield platform, ["--network", chain.node.url, "--deployment", str(manifest)], home
 

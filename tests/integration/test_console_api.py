@@ -32,7 +32,7 @@ pytestmark = pytest.mark.anvil
 
 @pytest.fixture(scope="module")
 def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Story]:
-    with console_story(tmp_path_factory.mktemp("console") / "index.sqlite") as s:
+    with console_story(tmp_path_factory, tmp_path_factory.mktemp("console") / "index.sqlite") as s:
         yield s
 
 

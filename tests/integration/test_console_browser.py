@@ -40,7 +40,7 @@ window.ethereum = {
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Story, str]]:
     import uvicorn
 
-    with console_story(tmp_path_factory.mktemp("console") / "index.sqlite") as story:
+    with console_story(tmp_path_factory, tmp_path_factory.mktemp("console") / "index.sqlite") as story:
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(story.app, host="127.0.0.1", port=port, log_level="warning"))
         thread = threading.Thread(target=server.run, daemon=True)
