@@ -603,7 +603,7 @@ class Platform:
                 ("AssetRegistry", self.assets.contract), ("LoanBook", self.loans.contract),
                 ("FundTracker", self.funds.contract), ("RiskControl", self._risk),
                 ("ConsentRegistry", self._consents), ("Certificates", self._certificates),
-                ("TelemetryOracle", self._oracle.contract if self._oracle else None),
+                ("TelemetryOracle", self._oracle_contract),  # the contract alone: no vscm.oracle import
                 *(("PlatformCash", cash.contract) for cash in self._cash.values())]
             table: dict[tuple[str, bytes], tuple[str, Any]] = {}
             for name, contract in named:
