@@ -50,7 +50,14 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 
 from vscm.chain.deploy import deploy_platform
-from vscm.chain.pipeline import DEFAULT_BATCH_SIZE, CallEncoder, Pipeline, TxResult, json_receipt, sign_transaction
+from vscm.chain.pipeline import (
+    DEFAULT_BATCH_SIZE,
+    CallEncoder,
+    Pipeline,
+    TxResult,
+    json_receipt,
+    sign_transaction,
+)
 from vscm.chain.tx import ContractCall, TxRequest, fee_fields
 from vscm.client.facade import Builder, Facade, Payment
 from vscm.client.platform import Platform

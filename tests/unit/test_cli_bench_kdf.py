@@ -30,7 +30,7 @@ def test_openssl_and_eth_keyfile_decrypt_the_same_key_from_the_same_file(keyfile
     assert crypto["kdf"] == "scrypt" and crypto["cipher"] == "aes-128-ctr"
     counter = Counter.new(128, initial_value=int(crypto["cipherparams"]["iv"], 16))
     decrypted = AES.new(derived[:16], AES.MODE_CTR, counter=counter).decrypt(bytes.fromhex(crypto["ciphertext"]))
-    assert decrypted == key == bytes(decode_keyfile_json(keyfile, PASSPHRASE.encode()))
+    assert decrypted == key == bytes(decode_keyfile_json(keyfile, PASSPHRASE))
 
 
 def test_a_wrong_passphrase_fails_the_files_mac(keyfile_and_key):

@@ -17,8 +17,8 @@ from hexbytes import HexBytes
 from vscm.client.certificates import CertificatesFacade
 from vscm.client.consent import ConsentFacade
 from vscm.client.deployment import Deployment
-from vscm.client.facade import Facade as _Facade
 from vscm.client.facade import Builder, Payment, WriteResult
+from vscm.client.facade import Facade as _Facade
 from vscm.client.records import (
     ZERO_ADDRESS,
     Asset,
