@@ -124,6 +124,8 @@ class _UnboundFunctions:
         self._contract = contract
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):  # copy, pickle and the like probe for dunders: no contract function is one
+            raise AttributeError(name)
         from vscm.chain.tx import ContractCall  # web3's module: not on the CLI's light path
 
         contract = self._contract
