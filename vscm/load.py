@@ -8,6 +8,12 @@ The population: an operator, an auditor, ``lenders`` financiers, one certified c
 supply chain, and ``smes`` SMEs spread over the chains (suppliers and sellers who join their chain,
 warehouses and carriers who serve it). Every party has its own key and signs its own transactions.
 
+Every platform transaction is a facade's built write (``platform.orders.as_(buyer).build.place(...)``, a
+``vscm.chain.tx.TxRequest``): no ABI tuple, selector or token address is spelled here. A paying write
+(``settle``, ``disburse``...) is given what the load knows (``vscm.client.facade.Payment``: the currency, the
+amount, no allowance left before), so building it reads nothing from the chain, and its ``approve`` is sent
+as a transaction of its own in the same step (nonce order keeps it first).
+
 Work is described as *flows*: one order's lifecycle, one loan's life. A flow is a list of steps;
 each step is the transactions one or more parties send once the previous step landed (an order must
 exist before its seller accepts it). ``run_flows`` runs step k of every flow in one pipeline round
@@ -33,7 +39,7 @@ import importlib
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,10 +50,18 @@ from eth_utils import keccak
 from hexbytes import HexBytes
 
 from vscm.chain.deploy import deploy_platform
-from vscm.chain.pipeline import DEFAULT_BATCH_SIZE, Pipeline, TxResult, json_receipt, sign_transaction
-from vscm.chain.tx import fee_fields
-from vscm.client.platform import Platform, code2, code3, text32
-from vscm.client.records import ZERO_ADDRESS, DocKind, LoanMode, Role, Tier, roles_to_mask
+from vscm.chain.pipeline import (
+    DEFAULT_BATCH_SIZE,
+    CallEncoder,
+    Pipeline,
+    TxResult,
+    json_receipt,
+    sign_transaction,
+)
+from vscm.chain.tx import ContractCall, TxRequest, fee_fields
+from vscm.client.facade import Builder, Facade, Payment
+from vscm.client.platform import Platform
+from vscm.client.records import DocKind, LoanMode, Role, Tier
 from vscm.client.workflows import doc_hash
 from vscm.errors import ChainError, InputError, VscmError
 
@@ -78,7 +92,8 @@ LENDER_MINT_CAP = 2**128
 
 #: Gas limit per function: about 1.5 x the exact gas `make bench` measures for its first (cold)
 #: call. A fixed limit is needed because a round's transactions depend on each other (an accept
-#: cannot be estimated before its order is mined); anvil packs blocks by these limits.
+#: cannot be estimated before its order is mined); anvil packs blocks by these limits. By function
+#: name; ``approveLoan`` is the LoanBook's ``approve`` (``approve`` is the cash's).
 GAS: dict[str, int] = {
     "transfer": 21_000,
     "applyForMembership": 220_000,
@@ -157,37 +172,29 @@ class SupplyChainCast:
         return self.suppliers + self.sellers
 
 
-@dataclass(frozen=True)
-class Call:
-    """A contract function with its arguments, not yet a web3 ``ContractFunction`` (building one
-    costs about a millisecond; the pipeline encodes straight from the ABI instead)."""
-
-    contract: Any
-    function: str
-    args: tuple[Any, ...]
-
-    def bound(self) -> Any:
-        """The web3 ``ContractFunction`` (for the Sender and naive drivers)."""
-        return getattr(self.contract.functions, self.function)(*self.args)
+#: A contract function with its arguments (for contracts without a facade: the reference ERC-20, and
+#: the oracle's load in ``vscm.oracle.load``); the platform's writes are the facades' built ones.
+Call = ContractCall
 
 
 class Calls:
-    """``Calls(contract).place(a, b)`` -> ``Call(contract, "place", (a, b))``."""
+    """``Calls(contract).transfer(a, b)`` -> ``ContractCall(contract, "transfer", (a, b))``."""
 
     def __init__(self, contract: Any) -> None:
         self._contract = contract
 
-    def __getattr__(self, function: str) -> Callable[..., Call]:
-        return lambda *args: Call(self._contract, function, args)
+    def __getattr__(self, function: str) -> Callable[..., ContractCall]:
+        return lambda *args: ContractCall(self._contract, function, args)
 
 
 @dataclass(frozen=True)
 class Tx:
-    """One transaction of a step: who signs, the bound contract call (or a value transfer), its gas
-    limit, and optionally the name under which the id in its first event is kept."""
+    """One transaction of a step: who signs, the write (a facade's built one, a ``TxRequest`` without
+    writes around it, or a ``Call``) or a value transfer, its gas limit, and optionally the name under
+    which the id in its first event is kept."""
 
     account: LocalAccount
-    call: Call | None = None
+    call: TxRequest[Any] | ContractCall | None = None
     gas: int = 0
     capture: tuple[str, str, bytes] | None = None  # (name, emitting address, event topic)
     to: str | None = None
@@ -259,9 +266,11 @@ class PipelineDriver:
 
     def run(self, txs: Sequence[Tx]) -> list[TxResult]:
         for tx in txs:
-            if tx.call is not None:
-                c = tx.call
-                self.pipe.submit_call(tx.account, c.contract.abi, c.contract.address, c.function, c.args,
+            c = tx.call
+            if isinstance(c, TxRequest):
+                self.pipe.submit(tx.account, c, gas=tx.gas, label=tx.label)
+            elif c is not None:
+                self.pipe.submit_call(tx.account, c.contract.abi, c.contract.address, c.fn_name, c.args,
                                       gas=tx.gas, label=tx.label)
             else:
                 self.pipe.submit(tx.account, to=tx.to, value=tx.value, gas=tx.gas or GAS["transfer"], label=tx.label)
@@ -283,7 +292,7 @@ class SenderDriver:
         result = _blank(tx)
         try:
             if tx.call is not None:
-                receipt = self.chain.sender.transact(tx.account, tx.call.bound())
+                receipt = self.chain.sender.transact(tx.account, tx.call)
             else:
                 receipt = self.chain.sender.transact(tx.account, to=tx.to, value=tx.value)
         except VscmError as exc:
@@ -321,7 +330,8 @@ class NaiveDriver:
         result = _blank(tx)
         try:
             if tx.call is not None:
-                tx_hash = tx.call.bound().transact({"from": tx.account.address})
+                call = tx.call.call if isinstance(tx.call, TxRequest) else tx.call
+                tx_hash = call.bound().transact({"from": tx.account.address})
             else:
                 tx_hash = self.w3.eth.send_transaction({"from": tx.account.address, "to": tx.to, "value": tx.value})
             receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120, poll_latency=0.01)
@@ -334,7 +344,10 @@ class NaiveDriver:
 
 
 def _blank(tx: Tx) -> TxResult:
-    label = tx.label or (tx.call.function if tx.call is not None else "transfer")
+    if tx.label or tx.call is None:
+        label = tx.label or "transfer"
+    else:
+        label = tx.call.label if isinstance(tx.call, TxRequest) and tx.call.label else _fn_name(tx.call)
     return TxResult(index=-1, label=label, sender=tx.account.address, nonce=None, tx_hash=None, status="signed")
 
 
@@ -356,6 +369,8 @@ class Load:
         self.extra_flows: dict[str, Callable[[Load, int], list[Flow]]] = {
             name: _resolve(path) for name, path in EXTRA_FLOWS.items()}
         self._serial = 0
+        self._builders: dict[tuple[int, str], Builder] = {}
+        self._encoder = CallEncoder()
         #: Due date of every generated order: far enough for any run.
         self.due = chain.now() + 2 * YEAR
         c = platform
@@ -408,7 +423,6 @@ class Load:
 
     def _onboard(self) -> None:
         p = self.platform
-        m, cash = Calls(p.members.contract), Calls(p.cash("CNY").contract)
         faucet = self.chain.faucet
         if faucet is None and self.chain.fee_policy != "zero":
             raise ChainError(f"{self.chain.name} has no faucet: the load generator needs a dev chain or a "
@@ -420,34 +434,67 @@ class Load:
             smes += [(a, [Role.WAREHOUSE]) for a in cast.warehouses] + [(a, [Role.LOGISTICS]) for a in cast.carriers]
             smes += [(a, [Role.SELLER]) for a in cast.sellers] + [(a, [Role.SUPPLIER]) for a in cast.suppliers]
         cores = [cast.core for cast in self.chains]
+        members, cash, operator = p.members, p.cash("CNY"), self.operator
 
-        def apply(account: LocalAccount, roles: list[Role], tier: Tier) -> Tx:
-            return Tx(account, m.applyForMembership(roles_to_mask(roles), int(tier), keccak(text=account.address),
-                                                    expiry, account.address[:10]), GAS["applyForMembership"])
+        def apply(account: LocalAccount, roles: list[Role], tier: Tier) -> list[Tx]:
+            return self.tx(account, self.build(members, account).apply(roles, tier, keccak(text=account.address),
+                                                                       expiry, account.address[:10]))
+
+        def lender(i: int) -> LocalAccount:
+            return self.lenders[i % len(self.lenders)]
 
         funding = [] if faucet is None else [
             [Tx(faucet, to=a.address, value=10 * ETHER, gas=GAS["transfer"]) for a in everyone]]
         self.run_rounds("onboarding", [
             *funding,
-            [apply(a, roles, Tier.SME) for a, roles in smes] + [apply(c, [Role.MANUFACTURER], Tier.CORE) for c in cores],
-            [Tx(self.operator, m.approveMember(a.address), GAS["approveMember"]) for a, _ in smes]
-            + [Tx(self.operator, cash.setMintCap(a.address, LENDER_MINT_CAP), GAS["setMintCap"]) for a in self.lenders],
-            [Tx(self.lenders[i % len(self.lenders)], m.attest(c.address, int(Role.FINANCIER)), GAS["attest"])
-             for i, c in enumerate(cores)] + [Tx(self.auditor, m.attest(c.address, int(Role.AUDITOR)), GAS["attest"])
-                                              for c in cores],
+            [tx for a, roles in smes for tx in apply(a, roles, Tier.SME)]
+            + [tx for c in cores for tx in apply(c, [Role.MANUFACTURER], Tier.CORE)],
+            [tx for a, _ in smes for tx in self.tx(operator, self.build(members, operator).approve(a.address))]
+            + [tx for a in self.lenders
+               for tx in self.tx(operator, self.build(cash, operator).set_mint_cap(a.address, LENDER_MINT_CAP))],
+            [tx for i, c in enumerate(cores)
+             for tx in self.tx(lender(i), self.build(members, lender(i)).attest(c.address, Role.FINANCIER))]
+            + [tx for c in cores for tx in self.tx(self.auditor, self.build(members, self.auditor).attest(
+                c.address, Role.AUDITOR))],
         ])
         created = self.run_rounds("onboarding", [[
-            Tx(cast.core, m.createChain(text32(f"chain {cast.index}")), GAS["createChain"],
-               capture=("chain", *self.topics["chain"])) for cast in self.chains]])[0]
+            tx for cast in self.chains for tx in self.tx(cast.core, self.build(members, cast.core).create_chain(
+                f"chain {cast.index}"), capture=("chain", *self.topics["chain"]))]])[0]
         self.chains = [SupplyChainCast(**{**cast.__dict__, "chain_id": r.event_id(*self.topics["chain"])})
                        for cast, r in zip(self.chains, created)]
-        members = [(cast, t) for cast in self.chains for t in cast.traders]
+        traders = [(cast, t) for cast in self.chains for t in cast.traders]
+        holders = [*cores, *(t for _, t in traders), *self.lenders]
         self.run_rounds("onboarding", [
-            [Tx(t, m.requestJoin(cast.chain_id), GAS["requestJoin"]) for cast, t in members],
-            [Tx(cast.core, m.approveJoin(cast.chain_id, t.address), GAS["approveJoin"]) for cast, t in members]
-            + [Tx(self.lenders[i % len(self.lenders)], cash.mint(a.address, STARTING_CASH, keccak(text=f"dep:{i}")),
-                  GAS["mint"]) for i, a in enumerate([*cores, *(t for _, t in members), *self.lenders])],
+            [tx for cast, t in traders for tx in self.tx(t, self.build(members, t).request_join(cast.chain_id))],
+            [tx for cast, t in traders
+             for tx in self.tx(cast.core, self.build(members, cast.core).approve_join(cast.chain_id, t.address))]
+            + [tx for i, a in enumerate(holders)
+               for tx in self.tx(lender(i), self.build(cash, lender(i)).mint(a.address, STARTING_CASH,
+                                                                                keccak(text=f"dep:{i}")))],
         ])
+
+    def build(self, facade: Facade, account: LocalAccount) -> Builder:
+        """``facade.as_(account).build``, made once per facade and signer."""
+        key = (id(facade), account.address)
+        builder = self._builders.get(key)
+        if builder is None:
+            builder = self._builders[key] = facade.as_(account).build
+        return builder
+
+    def tx(self, account: LocalAccount, request: TxRequest[Any], gas: int | None = None,
+           capture: tuple[str, str, bytes] | None = None) -> list[Tx]:
+        """A built write as the load sends it: the ``approve`` it needs before it (and the one after it, if any)
+        as transactions of their own in the same step, nonce order keeping them in place; each with the load's
+        fixed gas (``gas`` or ``GAS`` by function name). ``capture`` keeps the id its first event carries."""
+        main = replace(request, before=(), after=()) if request.before or request.after else request
+        return [*(Tx(account, r, GAS["approve"]) for r in request.before),
+                Tx(account, main, gas or GAS[_fn_name(main.call)], capture=capture),
+                *(Tx(account, r, GAS["approve"]) for r in request.after)]
+
+    @staticmethod
+    def paid(amount: int) -> Payment:
+        """A CNY payment the contract takes whole, no allowance before it (the load leaves none behind)."""
+        return Payment("CNY", amount, allowance=0, whole=True)
 
     # -- running ----------------------------------------------------------------------------
 
@@ -550,40 +597,37 @@ class Load:
         buyer = buyer or cast.core
         seller = seller or cast.suppliers[(i // len(self.chains)) % len(cast.suppliers)]
         carrier, warehouse = cast.carriers[i % len(cast.carriers)], cast.warehouses[i % len(cast.warehouses)]
-        o = Calls(self.platform.orders.contract)
+        orders = self.platform.orders
+        by_buyer, by_seller = self.build(orders, buyer), self.build(orders, seller)
         serial = self.next_serial()
         due = self.due
-        steps = [Step(lambda ctx: [Tx(buyer, o.place(seller.address, cast.chain_id, self.cny, amount, due, False,
-                                                      code3(None), code2(None)), GAS["place"],
-                                      capture=(key, *self.topics["order"]))], "place")]
+        steps = [Step(lambda ctx: self.tx(buyer, by_buyer.place(seller.address, cast.chain_id, "CNY", amount, due),
+                                          capture=(key, *self.topics["order"])), "place")]
         if stage == "placed":
             return steps
         steps.append(Step(lambda ctx: [
-            Tx(buyer, o.attach(ctx[key], int(DocKind.CONTRACT), doc_hash(f"load:{serial}:contract")), GAS["attach"]),
-            Tx(seller, o.accept(ctx[key]), GAS["accept"])], "accept"))
+            *self.tx(buyer, by_buyer.attach(ctx[key], DocKind.CONTRACT, doc_hash(f"load:{serial}:contract"))),
+            *self.tx(seller, by_seller.accept(ctx[key]))], "accept"))
         if stage == "accepted":
             return steps
         steps += [
-            Step(lambda ctx: [Tx(seller, o.ship(ctx[key], carrier.address, warehouse.address), GAS["ship"])], "ship"),
+            Step(lambda ctx: self.tx(seller, by_seller.ship(ctx[key], carrier.address, warehouse.address)), "ship"),
             Step(lambda ctx: [
-                Tx(carrier, o.attach(ctx[key], int(DocKind.BILL_OF_LADING), doc_hash(f"load:{serial}:bol")),
-                   GAS["attach"]),
-                Tx(warehouse, o.deliver(ctx[key]), GAS["deliver"])], "deliver"),
+                *self.tx(carrier, self.build(orders, carrier).attach(ctx[key], DocKind.BILL_OF_LADING,
+                                                                     doc_hash(f"load:{serial}:bol"))),
+                *self.tx(warehouse, self.build(orders, warehouse).deliver(ctx[key]))], "deliver"),
         ]
         if stage == "delivered":
             return steps
-        steps.append(Step(lambda ctx: [Tx(seller, o.invoice(ctx[key], text32(f"L-{serial}"),
-                                                           doc_hash(f"load:{serial}:invoice")), GAS["invoice"])],
+        steps.append(Step(lambda ctx: self.tx(seller, by_seller.invoice(ctx[key], f"L-{serial}",
+                                                                        doc_hash(f"load:{serial}:invoice"))),
                           "invoice"))
         if stage == "invoiced":
             return steps
-        steps.append(Step(lambda ctx: self._pay(buyer, self.platform.orders.address, amount)
-                          + [Tx(buyer, o.settle(ctx[key]), GAS["settle"])], "settle"))
+        # approve + settle: the order has no prepaid part, the OrderBook takes the whole amount
+        steps.append(Step(lambda ctx: self.tx(buyer, by_buyer.settle(ctx[key], payment=self.paid(amount))),
+                          "settle"))
         return steps
-
-    def _pay(self, payer: LocalAccount, spender: str, amount: int) -> list[Tx]:
-        cash = Calls(self.platform.cash("CNY").contract)
-        return [Tx(payer, cash.approve(spender, amount), GAS["approve"])]
 
     def run_orders(self, count: int, phase: str = "orders", stage: str = "settled") -> PhaseStats:
         """``count`` orders through their lifecycle (9 transactions each when settled)."""
@@ -614,42 +658,48 @@ class Load:
         other = cast.suppliers[(k + 1) % len(cast.suppliers)]
         warehouse, carrier = cast.warehouses[i % len(cast.warehouses)], cast.carriers[i % len(cast.carriers)]
         p = self.platform
-        a, lb, f = Calls(p.assets.contract), Calls(p.loans.contract), Calls(p.funds.contract)
-        o = Calls(p.orders.contract)
         serial = self.next_serial()
         principal = 100_000_00
 
+        def assets(who: LocalAccount) -> Builder:
+            return self.build(p.assets, who)
+
+        def loans(who: LocalAccount) -> Builder:
+            return self.build(p.loans, who)
+
         def apply(ctx: dict[str, int], guarantor: LocalAccount | None, purpose: str | None, who: LocalAccount,
                   rate: int, term: int) -> list[Tx]:
-            application = (int(mode), ctx["asset"], ctx[purpose] if purpose else 0, lender.address,
-                           guarantor.address if guarantor else ZERO_ADDRESS, principal, rate, term)
-            return [Tx(who, lb.applyForLoan(application), GAS["applyForLoan"], capture=("loan", *self.topics["loan"]))]
+            return self.tx(who, loans(who).apply(mode, ctx["asset"], lender.address, principal, rate, term,
+                                                 ctx[purpose] if purpose else 0,
+                                                 guarantor.address if guarantor else None),
+                           capture=("loan", *self.topics["loan"]))
 
         def lend(ltv: int, supervisor: str | None = None) -> Step:
-            return Step(lambda ctx: [Tx(lender, lb.approve(ctx["loan"], ltv, supervisor or ZERO_ADDRESS),
-                                        GAS["approveLoan"], label="approve (loan)"),
-                                     *self._pay(lender, p.loans.address, principal),
-                                     Tx(lender, lb.disburse(ctx["loan"]), GAS["disburse"])], "disburse")
+            return Step(lambda ctx: [*self.tx(lender, loans(lender).approve(ctx["loan"], ltv, supervisor),
+                                              GAS["approveLoan"]),
+                                     *self.tx(lender, loans(lender).disburse(ctx["loan"],
+                                                                             payment=self.paid(principal)))],
+                        "disburse")
 
         def spend(who: LocalAccount, to: LocalAccount, amount: int) -> Step:
-            return Step(lambda ctx: [Tx(who, f.spend(ctx["loan"], to.address, amount, text32("goods")),
-                                        GAS["spend"])], "spend")
+            return Step(lambda ctx: self.tx(who, self.build(p.funds, who).spend(ctx["loan"], to.address, amount,
+                                                                                "goods")), "spend")
 
         def repay(who: LocalAccount, amount: int) -> Step:
-            return Step(lambda ctx: [*self._pay(who, p.loans.address, amount),
-                                     Tx(who, lb.repay(ctx["loan"], amount), GAS["repay"])], "repay")
+            # less than the loan owes: the LoanBook takes the whole amount
+            return Step(lambda ctx: self.tx(who, loans(who).repay(ctx["loan"], amount, payment=self.paid(amount))),
+                        "repay")
 
         asset = ("asset", *self.topics["asset"])
         if mode == LoanMode.PLEDGE:
             purpose = self.order_flow(i, "accepted", buyer=borrower, seller=other, cast=cast, amount=50_000_00,
                                       key="purpose")
             return purpose + [
-                Step(lambda ctx: [Tx(warehouse, a.registerWarehouseReceipt(
-                    borrower.address, text32(f"LOT-{serial}"), 0, b"\x00" * 32, 100, text32("t"), self.cny,
-                    400_000_00), GAS["registerWarehouseReceipt"], capture=asset)], "register"),
+                Step(lambda ctx: self.tx(warehouse, assets(warehouse).register_receipt(
+                    borrower.address, f"LOT-{serial}", 100, "t", "CNY", 400_000_00), capture=asset), "register"),
                 Step(lambda ctx: apply(ctx, cast.core, "purpose", borrower, 650, 90 * DAY), "apply"),
-                Step(lambda ctx: [*self._pay(cast.core, p.loans.address, principal),
-                                  Tx(cast.core, lb.signGuarantee(ctx["loan"]), GAS["signGuarantee"])], "guarantee"),
+                Step(lambda ctx: self.tx(cast.core, loans(cast.core).sign_guarantee(
+                    ctx["loan"], payment=self.paid(principal))), "guarantee"),
                 lend(6_000, warehouse.address),
                 spend(borrower, other, 50_000_00),
                 repay(borrower, 30_000_00),
@@ -660,18 +710,18 @@ class Load:
             purpose = self.order_flow(i, "accepted", buyer=borrower, seller=other, cast=cast, amount=50_000_00,
                                       key="purpose")
             if mode == LoanMode.RECEIVABLE:
-                register = [Step(lambda ctx: [Tx(borrower, a.registerReceivable(ctx["sale"]), GAS["registerReceivable"],
-                                                 capture=asset)], "register"),
-                            Step(lambda ctx: [Tx(cast.core, a.confirmReceivable(ctx["asset"]),
-                                                 GAS["confirmReceivable"])], "confirm")]
+                register = [Step(lambda ctx: self.tx(borrower, assets(borrower).register_receivable(ctx["sale"]),
+                                                     capture=asset), "register"),
+                            Step(lambda ctx: self.tx(cast.core, assets(cast.core).confirm_receivable(ctx["asset"])),
+                                 "confirm")]
                 ltv = 9_000
             else:
-                register = [Step(lambda ctx: [Tx(cast.core, a.registerPayable(ctx["sale"]), GAS["registerPayable"],
-                                                 capture=asset)], "register")]
+                register = [Step(lambda ctx: self.tx(cast.core, assets(cast.core).register_payable(ctx["sale"]),
+                                                     capture=asset), "register")]
                 ltv = 9_500
-            settle = Step(lambda ctx: [*self._pay(cast.core, p.orders.address, 150_000_00),
-                                       Tx(cast.core, o.settle(ctx["sale"]), GAS["settle"])], "settle")
-            collect = Step(lambda ctx: [Tx(borrower, lb.collect(ctx["loan"]), GAS["collect"])], "collect")
+            settle = Step(lambda ctx: self.tx(cast.core, self.build(p.orders, cast.core).settle(
+                ctx["sale"], payment=self.paid(150_000_00))), "settle")
+            collect = Step(lambda ctx: self.tx(borrower, loans(borrower).collect(ctx["loan"])), "collect")
             return (_merge(sale, purpose) + register
                     + [Step(lambda ctx: apply(ctx, None, "purpose", borrower, 550, 30 * DAY), "apply"),
                        lend(ltv), spend(borrower, other, 50_000_00), settle, collect])
@@ -680,19 +730,18 @@ class Load:
         goods = self.order_flow(i, "accepted", buyer=seller, seller=cast.core, cast=cast, amount=250_000_00,
                                 key="goods")
         return goods + [
-            Step(lambda ctx: [Tx(seller, a.registerFutureGoods(ctx["goods"]), GAS["registerFutureGoods"],
-                                 capture=asset)], "register"),
+            Step(lambda ctx: self.tx(seller, assets(seller).register_future_goods(ctx["goods"]), capture=asset),
+                 "register"),
             Step(lambda ctx: apply(ctx, None, None, seller, 600, 60 * DAY), "apply"),
             lend(8_000),
-            Step(lambda ctx: [Tx(cast.core, o.ship(ctx["goods"], carrier.address, warehouse.address), GAS["ship"])],
-                 "ship"),
-            Step(lambda ctx: [Tx(warehouse, o.deliver(ctx["goods"]), GAS["deliver"])], "deliver"),
-            Step(lambda ctx: [Tx(warehouse, a.registerWarehouseReceipt(
-                seller.address, text32(f"PRE-{serial}"), ctx["goods"], b"\x00" * 32, 50, text32("pcs"), self.cny,
-                250_000_00), GAS["registerWarehouseReceipt"], capture=("receipt", *self.topics["asset"]))],
-                "receipt"),
-            Step(lambda ctx: [Tx(lender, lb.convertCollateral(ctx["loan"], ctx["receipt"]),
-                                 GAS["convertCollateral"])], "convert"),
+            Step(lambda ctx: self.tx(cast.core, self.build(p.orders, cast.core).ship(ctx["goods"], carrier.address,
+                                                                                     warehouse.address)), "ship"),
+            Step(lambda ctx: self.tx(warehouse, self.build(p.orders, warehouse).deliver(ctx["goods"])), "deliver"),
+            Step(lambda ctx: self.tx(warehouse, assets(warehouse).register_receipt(
+                seller.address, f"PRE-{serial}", 50, "pcs", "CNY", 250_000_00, order_id=ctx["goods"]),
+                capture=("receipt", *self.topics["asset"])), "receipt"),
+            Step(lambda ctx: self.tx(lender, loans(lender).convert_collateral(ctx["loan"], ctx["receipt"])),
+                 "convert"),
             repay(seller, 60_000_00),
         ]
 
@@ -748,7 +797,6 @@ class Load:
         traders = self._traders()
         session = requests.Session()
         fees = fee_fields(self.chain.w3, self.chain.fee_policy, self.chain.w3.eth.get_block("latest"))
-        data = bytes.fromhex("a9059cbb")
         sent, received = PhaseStats("ERC-20 ceiling: send + mine"), PhaseStats("ERC-20 ceiling: + receipts")
 
         def post(body: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -766,7 +814,7 @@ class Load:
                 with self.chain.nonces.lock:
                     for i in range(start, min(count, start + size)):
                         sender, to = traders[i % len(traders)], traders[(i * 7 + 1) % len(traders)]
-                        call_data = data + bytes(12) + bytes.fromhex(to.address[2:]) + (1 + i % 1000).to_bytes(32, "big")
+                        call_data = self._encoder.encode(token.abi, token.address, "transfer", (to.address, 1 + i % 1000))
                         nonce = self.chain.nonces.take(sender.address)
                         raw, tx_hash = sign_transaction(sender, self.chain.chain_id, nonce,
                                                         fees, GAS["erc20"], token.address, 0, call_data)
@@ -842,6 +890,11 @@ def _both(parts: list[Step]) -> Callable[[dict[str, int]], list[Tx]]:
 
 def _constant(txs: list[Tx]) -> Callable[[dict[str, int]], list[Tx]]:
     return lambda ctx: txs
+
+
+def _fn_name(call: Any) -> str:
+    """The function name of a built write's call (a ``ContractCall``, or web3's ``ContractFunction``)."""
+    return str(call.fn_name)
 
 
 def _resolve(path: str) -> Callable[[Load, int], list[Flow]]:

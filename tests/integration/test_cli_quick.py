@@ -139,7 +139,7 @@ def test_the_abi_cache_is_one_file_made_once_and_remade_for_other_artifacts(tmp_
         artifacts.load.cache_clear()
 
 
-def test_quick_commands_do_not_import_web3(world: dict[str, Any], tmp_path: Path) -> None:
+def test_quick_commands_import_neither_web3_nor_the_oracle(world: dict[str, Any], tmp_path: Path) -> None:
     manifest = world["web3"].deployment.save(tmp_path / "deployment.json")
     keys = tmp_path / "keys"
     Keystore(keys, iterations=2**10).import_key("buyer", world["cast"].supplier_a.key.hex(), PASSPHRASE)
@@ -147,7 +147,7 @@ def test_quick_commands_do_not_import_web3(world: dict[str, Any], tmp_path: Path
     net = ["--network", world["url"], "--deployment", str(manifest)]
     seller = world["cast"].supplier_b.address
     probe = ("import sys\nfrom vscm.cli.main import run\ncode = run(sys.argv[1:])\n"
-             "print('WEB3', 'web3' in sys.modules, 'CODE', code)\n")
+             "print('WEB3', 'web3' in sys.modules, 'ORACLE', 'vscm.oracle' in sys.modules, 'CODE', code)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("VSCM_")} | {
         "VSCM_HOME": str(tmp_path), "VSCM_KEYSTORE_DIR": str(keys)}
     for args in (["member", "show", seller, "--json"], ["cash", "balance", seller, "--json"],
@@ -157,6 +157,6 @@ def test_quick_commands_do_not_import_web3(world: dict[str, Any], tmp_path: Path
         out = subprocess.run([sys.executable, "-c", probe, *args, *net], capture_output=True, text=True, env=env,
                              check=False)
         assert out.returncode == 0, out.stderr
-        assert "WEB3 False CODE 0" in out.stdout, (args, out.stdout, out.stderr)
+        assert "WEB3 False ORACLE False CODE 0" in out.stdout, (args, out.stdout, out.stderr)
     placed = json.loads(out.stdout.split("WEB3")[0])
     assert world["web3"].orders.order(placed["order_id"]).amount == 200

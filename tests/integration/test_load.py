@@ -10,6 +10,7 @@ import pytest
 
 from vscm import load as load_module
 from vscm.chain.backends import connect
+from vscm.chain.tx import TxRequest
 from vscm.client.records import DocKind, LoanMode, LoanStatus, OrderStatus, Role
 from vscm.errors import InputError
 from vscm.load import Calls, Flow, Load, Population, Step, Tx
@@ -33,6 +34,19 @@ def test_population_is_onboarded_each_party_signing_for_itself(load):
     assert {m.address for m in members.chain_members(cast.chain_id)} >= {t.address for t in cast.traders}
     onboarding = load.phases[0]
     assert onboarding.name == "onboarding" and onboarding.failed == 0
+
+
+def test_every_platform_transaction_is_a_facades_built_write(load):
+    """No ABI tuple spelled by hand: each transaction of an order's steps and of a loan's of every mode is a write a
+    facade built (the approves a paying write needs come as writes of their own), for the party that signs it."""
+    ctx = dict.fromkeys(("order", "purpose", "sale", "goods", "asset", "loan", "receipt"), 1)
+    flows = [load.order_flow(0)] + [load._loan_flow(mode, 0) for mode in LoanMode]
+    txs = [tx for steps in flows for step in steps for tx in step.build(ctx)]
+    assert txs and all(isinstance(tx.call, TxRequest) and not tx.call.before and not tx.call.after for tx in txs)
+    assert all(tx.call.signer == tx.account.address for tx in txs)
+    assert {"OrderBook.place", "OrderBook.settle", "AssetRegistry.registerWarehouseReceipt", "LoanBook.applyForLoan",
+            "LoanBook.approve", "LoanBook.disburse", "FundTracker.spend", "PlatformCash.approve"} <= {
+        tx.call.label for tx in txs}
 
 
 def test_orders_run_their_whole_lifecycle(load):

@@ -254,6 +254,14 @@ class Pipeline:
             if not self._url.startswith(("http://", "https://")):
                 raise InputError(f"the pipeline needs an HTTP node or the embedded chain, not {chain.name}")
             self._http = requests.Session()
+            # What the environment says about this node's URL (proxies, CA bundle, .netrc), read once: requests
+            # would read it again at every batch (the proxy variables looked up through all of os.environ, about
+            # 0.1 ms of CPU a batch, as much as building a transaction).
+            settings = self._http.merge_environment_settings(self._url, {}, None, None, None)
+            self._http.proxies.update(settings["proxies"])
+            self._http.verify = settings["verify"]
+            self._http.auth = requests.utils.get_netrc_auth(self._url)
+            self._http.trust_env = False
         if mining == "manual":
             if chain.kind == "embedded":
                 raise InputError("manual mining is for anvil: the embedded chain mines every transaction")

@@ -18,7 +18,7 @@ build on it without importing the platform module that imports them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from eth_utils import to_checksum_address
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # only types: the CLI's light path (vscm.chain.light) runs th
     from vscm.chain.tx import TxRequest
     from vscm.client.platform import Platform
 
-__all__ = ["Builder", "Event", "Facade", "WriteResult", "decode_events", "write_result"]
+__all__ = ["Builder", "Event", "Facade", "Payment", "WriteResult", "decode_events", "write_result"]
 
 T = TypeVar("T")
 
@@ -83,6 +83,58 @@ class WriteResult(Generic[T]):
     def named(self, name: str) -> list[dict[str, Any]]:
         """The arguments of every ``name`` event of the write, in log order."""
         return [e.args for e in self.events if e.name == name]
+
+
+@dataclass(frozen=True)
+class Payment:
+    """What a paying write (``orders.settle``, ``loans.sign_guarantee``, ``loans.disburse``, ``loans.repay``) takes
+    from its signer, given by a caller that knows it already (a batch that placed the order or made the loan):
+    the write then reads nothing from the chain before it is built or sent (without it, the order or loan and
+    the signer's allowance are read).
+
+    Attributes:
+        currency: The cash's ISO code (``"CNY"``) or token address.
+        amount: Minor units the contract may take: the order's amount, the loan's principal, the repayment.
+        allowance: What the signer had allowed the contract before the write, put back after it.
+        whole: The contract takes all of ``amount`` (an order without a prepaid part; a repayment no larger than
+            what is owed): with ``allowance`` 0 nothing is left, so no ``approve`` follows the write. A wrong
+            ``True`` leaves an allowance behind.
+    """
+
+    currency: str
+    amount: int
+    allowance: int = 0
+    whole: bool = False
+
+
+class _Unbound:
+    """A contract whose ``functions.f(*args)`` is a :class:`vscm.chain.tx.ContractCall` (not web3's
+    ``ContractFunction``, 0.1-0.2 ms to make): the contract a building facade holds. The rest is the contract's."""
+
+    def __init__(self, contract: Any) -> None:
+        self._contract = contract
+        self.functions = _UnboundFunctions(contract)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._contract, name)
+
+
+class _UnboundFunctions:
+    def __init__(self, contract: Any) -> None:
+        self._contract = contract
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):  # copy, pickle and the like probe for dunders: no contract function is one
+            raise AttributeError(name)
+        from vscm.chain.tx import ContractCall  # web3's module: not on the CLI's light path
+
+        contract = self._contract
+
+        def bind(*args: Any) -> ContractCall:
+            return ContractCall(contract, name, args)
+
+        setattr(self, name, bind)  # made once per function name
+        return bind
 
 
 def _int(value: Any) -> int:
@@ -155,6 +207,7 @@ class Builder:
                 raise InputError(f"{self._facade.contract_name}.{name} is not a write: there is nothing to build")
             return built
 
+        setattr(self, name, build)  # made once per write of this builder
         return build
 
 
@@ -180,7 +233,8 @@ class Facade:
         if getattr(self.signer, "enact", None) is not None:
             raise InputError(f"{self.contract_name}: a council decision is proposed and executed by the council "
                              "(vscm.client.council), not built for a pipeline")
-        building = type(self)(self.platform, self.contract, self.signer)
+        contract = self.contract if isinstance(self.contract, _Unbound) else _Unbound(self.contract)
+        building = type(self)(self.platform, contract, self.signer)  # type: ignore[arg-type]
         building._building = True
         return Builder(building)
 
@@ -194,9 +248,10 @@ class Facade:
         return str(self.signer.address)
 
     def _write(self, fn: Any, gas: int | None = None, *, event: str | None = None, field: str | None = None,
-               known: int | None = None) -> Any:
-        """Send ``fn`` (or, building, return it as a ``TxRequest``) and return its :class:`WriteResult`: its own
-        ``event`` and its id, that event's ``field`` or ``known``."""
+               known: int | None = None, around: tuple[tuple[Any, ...], tuple[Any, ...]] = ((), ())) -> Any:
+        """Send ``fn`` (or, building, return it as a ``TxRequest``, with the built writes ``around`` it: before,
+        after) and return its :class:`WriteResult`: its own ``event`` and its id, that event's ``field`` or
+        ``known``."""
         def decode(receipt: Any) -> WriteResult[Any]:
             return write_result(self.platform, receipt, self.address, self.contract_name, event, field, known)
 
@@ -204,7 +259,8 @@ class Facade:
             from vscm.chain.tx import TxRequest  # web3's module: not on the CLI's light path
 
             return TxRequest(fn, decode, gas=gas, label=f"{self.contract_name}.{fn.fn_name}",
-                             signer=None if self.signer is None else str(self.signer.address))
+                             signer=None if self.signer is None else str(self.signer.address),
+                             before=around[0], after=around[1])
         self._signer_address()
         assert self.signer is not None
         enact = getattr(self.signer, "enact", None)  # a council decision (vscm.client.council.CouncilSigner)
@@ -220,24 +276,31 @@ class Facade:
         """A write whose id is its ``event``'s ``field`` (or ``known``: the id it acted on)."""
         return self._write(fn, event=event, field=field, known=known)  # type: ignore[no-any-return]
 
-    def _send_paying(self, currency: str, amount: int, fn: Any, *, exact: bool = True) -> WriteResult[None]:
+    def _send_paid(self, payment: Payment, fn: Any, *, exact: bool) -> WriteResult[None]:
+        """``_send_paying`` with what the caller knows (:class:`Payment`): nothing is read before the write."""
+        return self._send_paying(self.platform.currency_address(payment.currency), payment.amount, fn,
+                                 exact=exact or payment.whole, before=payment.allowance)
+
+    def _send_paying(self, currency: str, amount: int, fn: Any, *, exact: bool = True,
+                     before: int | None = None) -> WriteResult[None]:
         """Send ``fn``, a call through which this contract takes up to ``amount`` of the signer's ``currency``
         cash (``transferFrom``; ``exact``: all of it). The signer's allowance to this contract is set to
         ``amount`` for the call and put back to what it was afterwards, whether the call went through or was
         refused: no approval stays behind a refused or partly used call, and an allowance the signer gave for
         another purpose is neither used nor lost. That is one ``approve`` before the call and, only when
-        something is left, one after.
+        something is left, one after. ``before``: the allowance, when the caller knows it (not read then).
 
         Built, it is the call with the ``approve`` before it and, unless the call uses the whole allowance
         and none was there before, the ``approve`` that puts the allowance back after it."""
         owner = self._signer_address()
         cash = self.platform.cash_at(currency).as_(self.signer)  # type: ignore[arg-type]
-        before = cash.allowance(owner, self.address)
+        if before is None:
+            before = cash.allowance(owner, self.address)
         if self._building:
-            built: TxRequest[Any] = self._write(fn)
-            first = (cash.build.approve(self.address, amount),) if before != amount else ()
-            then = () if exact and before == 0 else (cash.build.approve(self.address, before),)
-            return replace(built, before=first, after=then)  # type: ignore[return-value]
+            approve = self.platform.builder(cash, owner).approve
+            first = (approve(self.address, amount),) if before != amount else ()
+            then = () if exact and before == 0 else (approve(self.address, before),)
+            return self._write(fn, around=(first, then))  # type: ignore[no-any-return]
         if before != amount:
             cash.approve(self.address, amount)
         try:

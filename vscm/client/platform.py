@@ -17,8 +17,8 @@ from hexbytes import HexBytes
 from vscm.client.certificates import CertificatesFacade
 from vscm.client.consent import ConsentFacade
 from vscm.client.deployment import Deployment
+from vscm.client.facade import Builder, Payment, WriteResult
 from vscm.client.facade import Facade as _Facade
-from vscm.client.facade import WriteResult
 from vscm.client.records import (
     ZERO_ADDRESS,
     Asset,
@@ -277,11 +277,14 @@ class OrdersFacade(_Facade):
     def invoice(self, order_id: int, invoice_number: str, invoice_hash: bytes) -> WriteResult[None]:
         return self._send(self.contract.functions.invoice(order_id, text32(invoice_number), invoice_hash))
 
-    def settle(self, order_id: int) -> WriteResult[None]:
-        """Pay the order: allow the OrderBook exactly its amount for this call, then settle (see ``_send_paying``)."""
+    def settle(self, order_id: int, *, payment: Payment | None = None) -> WriteResult[None]:
+        """Pay the order: allow the OrderBook exactly its amount for this call, then settle (see ``_send_paying``;
+        ``payment``: the order's currency and amount as the caller knows them, nothing read)."""
+        fn = self.contract.functions.settle(order_id)
+        if payment is not None:
+            return self._send_paid(payment, fn, exact=False)
         order = self.order(order_id, with_documents=False)
-        return self._send_paying(order.currency, order.amount, self.contract.functions.settle(order_id),
-                                 exact=False)  # a prepaid part is not taken again
+        return self._send_paying(order.currency, order.amount, fn, exact=False)  # a prepaid part is not taken again
 
     def cancel(self, order_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.cancel(order_id))
@@ -396,22 +399,40 @@ class LoansFacade(_Facade):
         claim's settlement and the guarantor's commitment go back where they belong."""
         return self._send(self.contract.functions.withdraw(loan_id))
 
-    def sign_guarantee(self, loan_id: int) -> WriteResult[None]:
+    def sign_guarantee(self, loan_id: int, *, payment: Payment | None = None) -> WriteResult[None]:
         """The guarantor allows the LoanBook the principal for this call and signs: the LoanBook takes the
         principal and holds it for this loan until it is repaid, defaulted or ends undisbursed. An allowance
-        the guarantor gave the LoanBook before is neither used nor lost (see ``_send_paying``)."""
+        the guarantor gave the LoanBook before is neither used nor lost (see ``_send_paying``; ``payment``: the
+        loan's currency and principal as the caller knows them, nothing read)."""
+        fn = self.contract.functions.signGuarantee(loan_id)
+        if payment is not None:
+            return self._send_paid(payment, fn, exact=True)
         loan = self.loan(loan_id)
-        return self._send_paying(loan.currency, loan.principal, self.contract.functions.signGuarantee(loan_id))
+        return self._send_paying(loan.currency, loan.principal, fn)
 
-    def disburse(self, loan_id: int) -> WriteResult[None]:
-        """The lender allows the LoanBook the principal for this call and disburses (see ``_send_paying``)."""
+    def disburse(self, loan_id: int, *, payment: Payment | None = None) -> WriteResult[None]:
+        """The lender allows the LoanBook the principal for this call and disburses (see ``_send_paying``;
+        ``payment``: the loan's currency and principal as the caller knows them, nothing read)."""
+        fn = self.contract.functions.disburse(loan_id)
+        if payment is not None:
+            return self._send_paid(payment, fn, exact=True)
         loan = self.loan(loan_id)
-        return self._send_paying(loan.currency, loan.principal, self.contract.functions.disburse(loan_id))
+        return self._send_paying(loan.currency, loan.principal, fn)
 
-    def repay(self, loan_id: int, amount: int) -> WriteResult[None]:
-        """Repay up to ``amount``: the LoanBook takes what is owed, at most ``amount`` (see ``_send_paying``)."""
+    def repay(self, loan_id: int, amount: int, *, payment: Payment | None = None) -> WriteResult[None]:
+        """Repay up to ``amount``: the LoanBook takes what is owed, at most ``amount`` (see ``_send_paying``;
+        ``payment``: the loan's currency as the caller knows it, nothing read).
+
+        Raises:
+            InputError: ``payment`` is for another amount.
+        """
+        fn = self.contract.functions.repay(loan_id, amount)
+        if payment is not None:
+            if payment.amount != amount:
+                raise InputError(f"LoanBook.repay of {amount} minor units given a payment of {payment.amount}")
+            return self._send_paid(payment, fn, exact=False)
         loan = self.loan(loan_id)
-        return self._send_paying(loan.currency, amount, self.contract.functions.repay(loan_id, amount), exact=False)
+        return self._send_paying(loan.currency, amount, fn, exact=False)
 
     def collect(self, loan_id: int) -> WriteResult[None]:
         return self._send(self.contract.functions.collect(loan_id))
@@ -543,6 +564,7 @@ class Platform:
         self._consents = bind(deployment.consents, "ConsentRegistry") if deployment.consents else None
         self._certificates = bind(deployment.certificates, "Certificates") if deployment.certificates else None
         self._event_table: dict[tuple[str, bytes], tuple[str, Any]] | None = None
+        self._builders: dict[tuple[str, str], Builder] = {}
 
     @property
     def _oracle(self) -> OracleFacade | None:
@@ -610,7 +632,7 @@ class Platform:
                 ("AssetRegistry", self.assets.contract), ("LoanBook", self.loans.contract),
                 ("FundTracker", self.funds.contract), ("RiskControl", self._risk),
                 ("ConsentRegistry", self._consents), ("Certificates", self._certificates),
-                ("TelemetryOracle", self._oracle.contract if self._oracle else None),
+                ("TelemetryOracle", self._oracle_contract),  # the contract alone: no vscm.oracle import
                 *(("PlatformCash", cash.contract) for cash in self._cash.values())]
             table: dict[tuple[str, bytes], tuple[str, Any]] = {}
             for name, contract in named:
@@ -623,6 +645,17 @@ class Platform:
             self._event_table = table
         return self._event_table
 
+    def builder(self, facade: _Facade, signer: str) -> Builder:
+        """``facade.as_(account).build`` for the account at ``signer`` that ``facade`` has, made once per contract and
+        signer (the cash's ``approve`` around every paying write built)."""
+        key = (facade.address, signer)
+        found = self._builders.get(key)
+        if found is None:
+            if facade.signer is None or str(facade.signer.address) != signer:
+                raise InputError(f"{facade.contract_name}: a builder for {signer} needs a facade with that signer")
+            found = self._builders[key] = facade.build
+        return found
+
     def cash(self, code: str) -> CashFacade:
         self.deployment.cash_address(code)  # an unknown currency is an InputError naming the known ones
         return self._cash[code.upper()]
@@ -634,6 +667,9 @@ class Platform:
         raise NotFound(f"no PlatformCash at {address} in this deployment")
 
     def currency_address(self, code_or_address: str) -> str:
+        known = self.deployment.cash.get(code_or_address.upper())
+        if known is not None:  # an ISO code of this deployment (the common case, without eth-utils' checks)
+            return known
         if is_address(code_or_address):
             return to_checksum_address(code_or_address)
         return self.deployment.cash_address(code_or_address)

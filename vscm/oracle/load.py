@@ -31,13 +31,13 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-from vscm.client.platform import text32
-from vscm.client.records import Role, Tier, roles_to_mask
+from vscm.client.records import Role, Tier
 from vscm.client.workflows import doc_hash
 from vscm.errors import ChainError
-from vscm.load import GAS, Calls, Flow, Load, Step, Tx
+from vscm.load import GAS, Flow, Load, Step, Tx
 from vscm.oracle.model import TargetKind, serial_hash
 from vscm.oracle.node import Aggregator, Batch, BlockReads, OracleNode
+from vscm.oracle.report import Report
 from vscm.oracle.simulator import Site
 
 __all__ = ["NODES", "QUORUM", "ROUNDS", "OracleSetup", "flows", "setup"]
@@ -88,7 +88,6 @@ def setup(load: Load) -> OracleSetup:
     seed = load.population.seed
     p = load.platform
     oracle, members = p.oracle, p.members
-    m = Calls(members.contract)
     publisher = next((a for a in load.everyone() if members.is_active(a.address, Role.ORACLE)), None)
     rounds: list[list[Tx]] = []
     if publisher is None:
@@ -100,16 +99,15 @@ def setup(load: Load) -> OracleSetup:
             expiry = load.chain.now() + 2 * YEAR
             rounds += [
                 [Tx(faucet, to=publisher.address, value=10 * ETHER, gas=GAS["transfer"])],
-                [Tx(publisher, m.applyForMembership(roles_to_mask([Role.ORACLE]), int(Tier.SME),
-                                                    keccak(text=publisher.address), expiry, "IoT oracle publisher"),
-                    GAS["applyForMembership"])],
-                [Tx(load.operator, m.approveMember(publisher.address), GAS["approveMember"])],
+                load.tx(publisher, load.build(members, publisher).apply(
+                    [Role.ORACLE], Tier.SME, keccak(text=publisher.address), expiry, "IoT oracle publisher")),
+                load.tx(load.operator, load.build(members, load.operator).approve(publisher.address)),
             ]
     keys = [Account.from_key(keccak(text=f"{seed}:oracle-node:{i}")) for i in range(NODES)]
     set_id, quorum, current = oracle.signer_set()
     if not (set_id and quorum == QUORUM and current == [k.address for k in keys]):
-        rounds.append([Tx(load.operator, Calls(oracle.contract).setSigners([k.address for k in keys], QUORUM),
-                          GAS["setSigners"])])
+        rounds.append(load.tx(load.operator, load.build(oracle, load.operator).set_signers(
+            [k.address for k in keys], QUORUM)))
     if rounds:
         load.run_rounds("oracle set-up", rounds)
         set_id = oracle.signer_set()[0]
@@ -138,7 +136,7 @@ def flows(load: Load, count: int, rounds: int = ROUNDS) -> list[Flow]:
         return []
     s = setup(load)
     p = load.platform
-    assets, oracle = Calls(p.assets.contract), Calls(p.oracle.contract)
+    assets, oracle = p.assets, p.oracle
     first = _reserve_lots(load, count)
     out: list[Flow] = []
     for i in range(count):
@@ -155,21 +153,18 @@ def flows(load: Load, count: int, rounds: int = ROUNDS) -> list[Flow]:
 
         def register(ctx: dict[str, int], warehouse: LocalAccount = warehouse, owner: LocalAccount = owner,
                      serial: int = serial, quantity: int = quantity, value: int = value) -> list[Tx]:
-            return [Tx(warehouse, assets.registerWarehouseReceipt(
-                owner.address, text32(f"IOT-{serial}"), 0, doc_hash(f"oracle lot {serial}"), quantity,
-                text32("t"), load.cny, value), GAS["registerWarehouseReceipt"],
-                capture=("asset", *load.topics["asset"]))]
+            return load.tx(warehouse, load.build(assets, warehouse).register_receipt(
+                owner.address, f"IOT-{serial}", quantity, "t", "CNY", value, doc_hash(f"oracle lot {serial}")),
+                capture=("asset", *load.topics["asset"]))
 
         def devices(ctx: dict[str, int], warehouse: LocalAccount = warehouse, lot: _Lot = lot, seed: str = seed,
                     quantity: int = quantity) -> list[Tx]:
             receipt = ctx["asset"]
             lot.site = Site.warehouse(seed, receipt, quantity, prefix="LOAD", custodian=warehouse.address)
-            return [*(Tx(warehouse, oracle.registerDevice(serial_hash(d.serial), d.key.address, int(d.metric),
-                                                          int(TargetKind.ASSET), receipt),
-                         GAS["registerDevice"])
-                      for d in lot.site.devices),
-                    Tx(warehouse, oracle.setWatch(int(TargetKind.ASSET), receipt, (MIN_TEMP, MAX_TEMP, 0, 0)),
-                       GAS["setWatch"])]
+            custodian = load.build(oracle, warehouse)
+            return [*(tx for d in lot.site.devices for tx in load.tx(warehouse, custodian.register_device(
+                        serial_hash(d.serial), d.key.address, d.metric, TargetKind.ASSET, receipt))),
+                    *load.tx(warehouse, custodian.set_watch(TargetKind.ASSET, receipt, MIN_TEMP, MAX_TEMP))]
 
         steps = [Step(register, "oracle receipt"), Step(devices, "oracle devices")]
         steps += [Step(_report(load, s, lot, n), f"oracle report {n + 1}") for n in range(rounds)]
@@ -179,11 +174,11 @@ def flows(load: Load, count: int, rounds: int = ROUNDS) -> list[Flow]:
 
 def _report(load: Load, s: OracleSetup, lot: _Lot, n: int) -> Callable[[dict[str, int]], list[Tx]]:
     """The build of round ``n``: one report, submitted by the publisher."""
-    oracle = Calls(load.platform.oracle.contract)
-    return lambda ctx: [Tx(s.publisher, oracle.submitReport(*_next_report(load, s, lot, n)), GAS["submitReport"])]
+    publisher = load.build(load.platform.oracle, s.publisher)
+    return lambda ctx: load.tx(s.publisher, publisher.submit_report(*_next_report(load, s, lot, n)))
 
 
-def _next_report(load: Load, s: OracleSetup, lot: _Lot, n: int) -> tuple[tuple[object, ...], list[bytes]]:
+def _next_report(load: Load, s: OracleSetup, lot: _Lot, n: int) -> tuple[Report, list[bytes]]:
     """Round ``n`` of a lot: the devices' next samples, checked and signed by the nodes."""
     assert lot.site is not None, "the devices are registered before the first report"
     if lot.pending is not None:  # the previous report landed (a failed flow stops before this)
@@ -201,4 +196,4 @@ def _next_report(load: Load, s: OracleSetup, lot: _Lot, n: int) -> tuple[tuple[o
     lot.sent += lot.samples[n]
     batch, signatures = s.aggregator.collect(readings)
     lot.pending = batch
-    return batch.report.as_tuple(), [sig for _, sig in signatures]
+    return batch.report, [sig for _, sig in signatures]
