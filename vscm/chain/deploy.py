@@ -10,6 +10,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3.logs import DISCARD
 
 from vscm.chain.artifacts import ARTIFACTS_DIR
 from vscm.chain.artifacts import load as load_artifact
@@ -17,6 +18,7 @@ from vscm.client.council import CouncilConfig
 from vscm.client.deployment import DEFAULT_DEPLOYMENTS_DIR, Deployment
 from vscm.client.platform import Platform
 from vscm.client.records import ZERO_ADDRESS
+from vscm.errors import ChainError
 
 __all__ = [
     "DEFAULT_CURRENCIES", "DEFAULT_GRACE_PERIOD", "PLATFORM_CONTRACTS", "deploy_contracts", "deploy_council", "deploy_platform", "hand_over",
@@ -189,7 +191,11 @@ def deploy_council(chain: Any, deployer: LocalAccount, config: CouncilConfig) ->
         ZERO_ADDRESS, 0, ZERO_ADDRESS])
     factory = w3.eth.contract(address=factory_address, abi=load_artifact("SafeProxyFactory").abi)
     receipt = chain.sender.transact(deployer, factory.functions.createProxyWithNonce(singleton, setup, 0))
-    created = factory.events.ProxyCreation().process_receipt(receipt)
+    # The receipt also holds the new Safe's own SafeSetup log (not the factory's event): skipped, not warned of.
+    created = factory.events.ProxyCreation().process_receipt(receipt, errors=DISCARD)
+    if len(created) != 1:
+        raise ChainError(f"creating the council's Safe gave {len(created)} ProxyCreation events, not 1 "
+                         f"(tx {receipt['transactionHash'].hex()})")
     safe = Web3.to_checksum_address(created[0]["args"]["proxy"])
     timelock = chain.sender.deploy(deployer, "TimelockController", config.delay, [safe], [ZERO_ADDRESS],
                                    ZERO_ADDRESS)
