@@ -497,13 +497,7 @@ class Pipeline:
                 result.receipt, result.error = None, None
                 if result.tx_hash not in open_hashes:
                     self._open.append(result)  # mined before and forgotten by the node: collect it again
-        for start in range(0, len(lost), self.batch_size):
-            chunk = lost[start:start + self.batch_size]
-            answers = self._batch("eth_sendRawTransaction", [["0x" + r.raw.hex()] for r in chunk])
-            for result, answer in zip(chunk, answers):
-                result.sends += 1
-                self.resent.append(str(result.tx_hash))
-                self._acknowledge(result, answer)
+        self._send_again(lost, self.resent)
         return lost
 
     @contextmanager
@@ -726,14 +720,19 @@ class Pipeline:
             return 0
         lost = [r for r, known in zip(candidates, self._known(candidates)) if not known]
         lost.sort(key=lambda r: (r.sender.lower(), r.nonce or 0))
-        for start in range(0, len(lost), self.batch_size):
-            chunk = lost[start:start + self.batch_size]
+        self._send_again(lost, self.dropped)
+        return len(lost)
+
+    def _send_again(self, results: Sequence[TxResult], record: list[str]) -> None:
+        """Hand ``results`` to the node again as the same signed bytes, in batches, in the order given;
+        each send is counted and its hash appended to ``record`` (``resent`` or ``dropped``)."""
+        for start in range(0, len(results), self.batch_size):
+            chunk = results[start:start + self.batch_size]
             answers = self._batch("eth_sendRawTransaction", [["0x" + r.raw.hex()] for r in chunk])
             for result, answer in zip(chunk, answers):
                 result.sends += 1
-                self.dropped.append(str(result.tx_hash))
+                record.append(str(result.tx_hash))
                 self._acknowledge(result, answer)
-        return len(lost)
 
     def _time_out(self, waiting: Sequence[TxResult]) -> None:
         """Report the transactions still without a receipt at the deadline as failed, saying whether
