@@ -160,3 +160,38 @@ def test_quick_commands_import_neither_web3_nor_the_oracle(world: dict[str, Any]
         assert "WEB3 False ORACLE False CODE 0" in out.stdout, (args, out.stdout, out.stderr)
     placed = json.loads(out.stdout.split("WEB3")[0])
     assert world["web3"].orders.order(placed["order_id"]).amount == 200
+
+
+def test_a_write_signed_by_the_unlock_agent_asks_no_passphrase_and_lands(world: dict[str, Any], tmp_path: Path) -> None:
+    """The standard keystore's scrypt is paid once, by `vscm wallet unlock`; the write after it is signed by the
+    agent (vscm.wallet.agent) with no passphrase anywhere, and imports no eth-account (the agent signs)."""
+    import tempfile
+
+    manifest = world["web3"].deployment.save(tmp_path / "deployment.json")
+    keys, agents = tmp_path / "keys", Path(tempfile.mkdtemp(prefix="vag-"))
+    Keystore(keys, iterations=2**10).import_key("buyer", world["cast"].supplier_a.key.hex(), PASSPHRASE)
+    (tmp_path / "pw").write_text(PASSPHRASE + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VSCM_")} | {
+        "VSCM_HOME": str(tmp_path), "VSCM_KEYSTORE_DIR": str(keys), "VSCM_AGENT_DIR": str(agents)}
+    vscm = [sys.executable, "-m", "vscm.cli.main"]
+    unlocked = subprocess.run([*vscm, "wallet", "unlock", "buyer", "--password-file", str(tmp_path / "pw"), "--json"],
+                              capture_output=True, text=True, env=env, check=False)
+    assert unlocked.returncode == 0, unlocked.stderr
+    try:
+        probe = ("import sys\nfrom vscm.cli.main import run\ncode = run(sys.argv[1:])\n"
+                 "print('ETH_ACCOUNT', 'eth_account' in sys.modules, 'CODE', code)\n")
+        out = subprocess.run([sys.executable, "-c", probe, "order", "place", "--seller", world["cast"].supplier_b.address,
+                              "--chain", str(world["chain_id"]), "--currency", "CNY", "--amount", "3", "--due",
+                              "2031-01-01", "--wallet", "buyer", "--json", "--network", world["url"], "--deployment",
+                              str(manifest)], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL,
+                             check=False)
+        assert out.returncode == 0, out.stderr
+        assert "ETH_ACCOUNT False CODE 0" in out.stdout, out.stdout
+        placed = json.loads(out.stdout.split("ETH_ACCOUNT")[0])
+        order = world["web3"].orders.order(placed["order_id"])
+        assert (order.buyer, order.amount) == (world["cast"].supplier_a.address, 300)
+        listed = json.loads(subprocess.run([*vscm, "wallet", "agents", "--json"], capture_output=True, text=True,
+                                           env=env, check=True).stdout)
+        assert [(a["label"], a["signatures"]) for a in listed] == [("buyer", 1)]
+    finally:
+        subprocess.run([*vscm, "wallet", "lock", "--all"], env=env, check=True, capture_output=True)

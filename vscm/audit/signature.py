@@ -83,8 +83,7 @@ def sign_report(path: Path, account: LocalAccount, name: str) -> dict[str, Any]:
     """
     file, report = load_report(path)
     digest = _digest_checked(file, report)
-    signed = Account.sign_message(encode_defunct(text=signing_message(report, digest["keccak256"])),
-                                  private_key=account.key)
+    signed = account.sign_message(encode_defunct(text=signing_message(report, digest["keccak256"])))
     entry = {"signer": account.address, "name": name, "signature": "0x" + bytes(signed.signature).hex()}
     report["signatures"] = [s for s in report.get("signatures", []) if s.get("signer") != account.address] + [entry]
     file.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")

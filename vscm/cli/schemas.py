@@ -332,6 +332,26 @@ class TxResult(BaseModel):
     gas_used: int
 
 
+class Agent(_Record):
+    """An unlocked wallet: the unlock agent that holds its key (`vscm wallet unlock`, `vscm wallet agents`)."""
+
+    label: str = Field(description="the wallet's label")
+    address: Address
+    keystore: str = Field(description="the keystore file it was unlocked from")
+    socket: str = Field(description="the agent's Unix socket (mode 0600, in a 0700 directory)")
+    pid: int = Field(description="the agent's process id")
+    unlocked_at: Time
+    locks_at: Time
+    seconds_left: int = Field(description="seconds until it locks")
+    signatures: int = Field(description="signatures made so far")
+
+
+class Locked(_Record):
+    """The wallets whose agents `vscm wallet lock` ended (empty when none was unlocked)."""
+
+    locked: list[str]
+
+
 #: Named records, in the order docs/json.md lists them.
 RECORDS: tuple[type[BaseModel], ...] = (Money, Order, Document, Asset, Loan, Member, Hop, Repayment, Tracked,
                                          CreditProfile, ProfileTrade, ProfileCredit, MoneyFigure)
@@ -345,6 +365,7 @@ COMMANDS: dict[str, Any] = {
     "lender profile": LenderProfile, "risk exposure": list[RiskExposure],
     "member show": Member, "member list": list[Member],
     "cash balance": dict[str, Money],
+    "wallet unlock": Agent, "wallet agents": list[Agent], "wallet lock": Locked,
     "every write (order place, loan repay, ...)": TxResult,
 }
 
