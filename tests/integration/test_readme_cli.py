@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -55,14 +56,15 @@ def test_the_readme_cli_section_runs_as_written(tmp_path: Path) -> None:
     for i, line in enumerate(lines):
         script.append(f"{{ {split_comment(line)[0]} ; }} 2> err.{i}; echo $? > rc.{i}")
     env = {k: v for k, v in os.environ.items() if not k.startswith("VSCM_") and k != "VIRTUAL_ENV"}
-    env.update(HOME=str(home), VSCM_KDF_FAST="1", COLUMNS="160",
+    agents = Path(tempfile.mkdtemp(prefix="vag-"))  # the unlock agents' sockets: this run's own, a short path
+    env.update(HOME=str(home), VSCM_KDF_FAST="1", COLUMNS="160", VSCM_AGENT_DIR=str(agents),
                PATH=":".join(p for p in env.get("PATH", "").split(":") if ".venv" not in p))
     try:
         subprocess.run(["bash", "-c", "\n".join(script)], env=env, capture_output=True, text=True, timeout=1200,
                        check=False)
     finally:
-        subprocess.run(["bash", "-c", f". {work}/.venv/bin/activate && vscm node stop"], env=env,
-                       capture_output=True, check=False)
+        subprocess.run(["bash", "-c", f". {work}/.venv/bin/activate && vscm wallet lock --all; vscm node stop"],
+                       env=env, capture_output=True, check=False)
         anvil.stop(home / ".vscm" / "node")
     failures = []
     for i, line in enumerate(lines):
@@ -76,3 +78,4 @@ def test_the_readme_cli_section_runs_as_written(tmp_path: Path) -> None:
             failures.append(f"exit {code} (want {want}): {line}\n{err.strip()}")
     assert failures == [], "\n".join(failures)
     assert (work / "audit.html").read_text().startswith("<!doctype html>")
+    assert list(agents.iterdir()) == []  # `vscm wallet lock bank` ended the one agent the story started

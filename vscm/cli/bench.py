@@ -220,7 +220,10 @@ def section(options: Any) -> Any:
             "the wallet's key derivation: the second table times the standard keystore's scrypt (n = 2^18) once, by "
             "the implementation `vscm` runs and by OpenSSL's on the same file (the same derived key, checked by the "
             "file's MAC): no faster one is at hand, and the standard keystore's write is that scrypt plus the cheap "
-            "keystore's write. `python -m vscm.cli.bench` prints these tables alone.")
+            "keystore's write. The last write row pays the scrypt once, before the runs: `vscm wallet unlock` hands "
+            "the standard keystore's key to the member's unlock agent (`vscm/wallet/agent.py`, a process of the "
+            "member's own on a Unix socket only that user can open), which signs each write; its CPU per signature, "
+            "read from /proc, is counted in the row. `python -m vscm.cli.bench` prints these tables alone.")
     return Section("CLI latency (hyperfine, anvil)", text, render(rows) + "\n" + render_kdf(kdf_rows))
 
 
