@@ -13,6 +13,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -272,3 +273,12 @@ def test_the_agent_refuses_a_malformed_request_and_goes_on(home: dict[str, Path]
 
     assert answer["error"]["message"] == "malformed request"
     assert find_agent(Keystore(), "bank") is not None
+
+
+def test_the_agent_process_is_made_not_dumpable() -> None:
+    """What the agent does first (vscm.wallet.agent._main): no core dump, no ptrace by the user's other processes."""
+    probe = ("import ctypes\nfrom vscm.wallet.agent import _not_dumpable\nlibc = ctypes.CDLL(None)\n"
+             "before = libc.prctl(3, 0, 0, 0, 0)\n_not_dumpable()\nprint(before, libc.prctl(3, 0, 0, 0, 0))\n")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+
+    assert out.stdout.split() == ["1", "0"]  # PR_GET_DUMPABLE: dumpable before, not after
