@@ -114,6 +114,8 @@ def test_the_monitor_raises_nothing_on_the_healthy_flows(lines: list[str]) -> No
 def test_diverted_loan_money_is_alerted_recalled_and_the_unspent_part_returned(lines: list[str]) -> None:
     tried = line_with(lines, "Maiji tried to move CNY 60,000.00", "failed on chain: FundsPayeeNotAllowed")
     alerted = line_with(lines, "monitor: payee not allowed (indicator 103", "on loan #7 → alert #4")
+    line_with(lines, "collateral", "receivable #2: value CNY 180,000.00")  # money with its currency, not minor units
+    line_with(lines, "collateral", "payable #5: value CNY 90,000.00")
     warned = line_with(lines, "loan #7 is warned", "unspent tracked money: CNY 75,000.00")
     assert re.search(r"must decide by the deadline, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC in the chain's time",
                      lines[warned]), lines[warned]  # a date, not Unix seconds
