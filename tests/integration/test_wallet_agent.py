@@ -292,3 +292,13 @@ def test_a_wallet_without_an_agent_signs_by_passphrase_whatever_the_agent_direct
         home["agents"].chmod(0o700)
 
     assert not isinstance(signer, AgentAccount) and signer.address == KNOWN_ADDRESS
+
+
+def test_a_terminated_agent_removes_its_socket(home: dict[str, Path]) -> None:
+    unlocked = unlock(home)
+    pid, sock = int(str(unlocked["pid"])), Path(str(unlocked["socket"]))
+
+    os.kill(pid, signal.SIGTERM)
+
+    wait_until_gone(pid, sock)
+    assert list(home["agents"].iterdir()) == []
