@@ -51,11 +51,6 @@ def postgres() -> Iterator[Postgres]:
 @pytest.fixture(scope="session")
 def chain() -> Iterator[Any]:
     with connect("embedded") as c:
-        # A view called without a sender gets one from web3's eth-tester middleware, which asks the
-        # chain for its accounts three times per call (a third of a view's CPU here): name once the
-        # account it would pick, so that every view and estimate of the suite has the same sender
-        # without those round trips.
-        c.w3.eth.default_account = c.w3.eth.accounts[0]
         yield c
 
 
