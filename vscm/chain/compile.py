@@ -126,12 +126,15 @@ def build() -> dict[str, dict[str, Any]]:
         "sources": {unit: {"content": text} for unit, text in sources.items()},
         "settings": SETTINGS,
     }
-    output = run_solc(standard_input)
+    # The shared run makes code for every unit but those with settings of their own: each of them has a run of its
+    # own below, and its legacy-pipeline code here would be thrown away (about 4 s of solc-js CPU of 54).
+    selection = SETTINGS["outputSelection"]["*"]
+    output = run_solc({**standard_input, "settings": {**SETTINGS, "outputSelection": {
+        unit: selection for unit in sources if unit not in OVERRIDES}}})
     contracts_by_unit = dict(output.get("contracts", {}))
     for unit in sorted(OVERRIDES):
         settings = unit_settings(unit)
-        own = run_solc({**standard_input, "settings": {**settings, "outputSelection": {unit: SETTINGS[
-            "outputSelection"]["*"]}}})
+        own = run_solc({**standard_input, "settings": {**settings, "outputSelection": {unit: selection}}})
         contracts_by_unit[unit] = own["contracts"][unit]
     version = solc_version()
     source_hashes = {
