@@ -24,15 +24,13 @@ from rich.table import Table
 
 from vscm.chain.backends import AnvilChain, Chain, connect
 from vscm.chain.deploy import deploy_platform
-from vscm.chain.pipeline import Pipeline
 from vscm.chain.tx import TxRequest
 from vscm.client.facade import Payment, WriteResult
 from vscm.client.financing import DAY, Origination, loan_account, originate
 from vscm.client.platform import Platform
 from vscm.client.records import DocKind, LoanMode, Role, Tier
-from vscm.client.workflows import ONE_YEAR, OrderPlan, doc_hash
+from vscm.client.workflows import OrderPlan, Write, doc_hash, sme_application, together
 from vscm.errors import ContractRevert, VscmError
-from vscm.load import GAS
 from vscm.oracle.demo import run_watched_pledge
 
 # Wide enough for the tables when the output is not a terminal (make, CI); $COLUMNS wins.
@@ -91,33 +89,8 @@ def step(text: str) -> None:
     console.print(f"  [green]✓[/green] {text}")
 
 
-#: One write of the story, built and not sent, with the party that signs it.
-Write = tuple[LocalAccount, TxRequest[WriteResult[Any]]]
 #: The next write of a lane, built once the lane's earlier writes are mined (it is given their results).
 Step = Callable[[list[WriteResult[Any]]], Write]
-
-
-def together(platform: Platform, writes: Sequence[Write]) -> list[WriteResult[Any]]:
-    """Send ``writes``, which do not depend on each other, through one round of a ``Pipeline``: on a network
-    they share blocks instead of waiting a block each. On a dev chain (embedded, anvil) each is a round of
-    its own, in the order given: one block each, so the story's clock (a second a block) and the interest
-    it prints are exactly as when the writes were sent one by one. Returns their results in that order.
-
-    Raises:
-        ContractRevert, ChainError: the first write that was not mined, by its own error.
-    """
-    chain = platform.chain
-    rounds = [[write] for write in writes] if chain.is_dev else [list(writes)]
-    results: list[WriteResult[Any]] = []
-    with Pipeline(chain) as pipe:
-        for batch in rounds:
-            # A payment's approve is in the same round: the payment's gas cannot be estimated before it.
-            sent = [pipe.submit(account, request,
-                                gas=GAS[request.call.fn_name] if request.before and request.gas is None else None)
-                    for account, request in batch]
-            pipe.wait()
-            results += [request.result(tx) for (_, request), tx in zip(batch, sent)]
-    return results
 
 
 def side_by_side(platform: Platform, lanes: Sequence[Sequence[Step]]) -> list[list[WriteResult[Any]]]:
@@ -205,16 +178,15 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True,
     smes = (("supplier_a", [Role.SUPPLIER]), ("supplier_b", [Role.SUPPLIER]), ("seller", [Role.SELLER]),
             ("warehouse", [Role.WAREHOUSE]), ("carrier", [Role.LOGISTICS]))
     joining = (("bank", [Role.FINANCIER]), ("auditor", [Role.AUDITOR]), *smes)
-    expiry = chain.now() + ONE_YEAR
-    # Every party applies with its own key, all at once; the operator then admits every SME at once.
+    # Every party applies with its own key, all at once; the operator then admits all but the core at once (a core
+    # needs a financier's and an auditor's attestation: below).
     together(platform, [
-        *((getattr(cast, who), members.as_(getattr(cast, who)).build.apply(
-            roles, Tier.SME, keccak(text=f"credential:{NAMES[who]}"), expiry, NAMES[who])) for who, roles in joining[:2]),
+        *((getattr(cast, who), sme_application(platform, getattr(cast, who), roles, NAMES[who]))
+          for who, roles in joining[:2]),
         (cast.core, members.as_(cast.core).build.apply([Role.MANUFACTURER], Tier.CORE,
                                                        keccak(text="licence:xian-motors"), chain.now() + 365 * 86400,
                                                        NAMES["core"])),
-        *((getattr(cast, who), members.as_(getattr(cast, who)).build.apply(
-            roles, Tier.SME, keccak(text=f"credential:{NAMES[who]}"), expiry, NAMES[who])) for who, roles in smes)])
+        *((getattr(cast, who), sme_application(platform, getattr(cast, who), roles, NAMES[who])) for who, roles in smes)])
     together(platform, [(cast.operator, members.as_(cast.operator).build.approve(getattr(cast, who).address))
                         for who, _ in joining])
     together(platform, [*((cast.operator, platform.cash(code).as_(cast.operator).build.set_mint_cap(

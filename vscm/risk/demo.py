@@ -27,8 +27,7 @@ from web3.logs import DISCARD
 from vscm.client.financing import Origination, originate
 from vscm.client.platform import Platform
 from vscm.client.records import Decision, LoanMode, Role, Status, Tier
-from vscm.client.workflows import ONE_YEAR, doc_hash
-from vscm.demo import Write, together
+from vscm.client.workflows import Write, doc_hash, sme_application, together
 from vscm.errors import ContractRevert
 from vscm.risk.events import indicator_name
 from vscm.risk.monitor import Monitor, RaisedAlert
@@ -81,10 +80,8 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
     console.print("\n[bold]6. Control: the risk monitor reads the platform's history")
     registry = platform.members
 
-    def applies(who: str, roles: list[Role]) -> Write:  # as onboard_sme applies
-        account = getattr(cc, who)
-        return account, registry.as_(account).build.apply(roles, Tier.SME, keccak(text=f"credential:{NAMES[who]}"),
-                                                         chain.now() + ONE_YEAR, NAMES[who])
+    def applies(who: str, roles: list[Role]) -> Write:
+        return getattr(cc, who), sme_application(platform, getattr(cc, who), roles, NAMES[who])
 
     def admitted(who: str) -> Write:
         return op, registry.as_(op).build.approve(getattr(cc, who).address)
