@@ -64,7 +64,9 @@ def together(platform: Platform, writes: Sequence[Write]) -> list[WriteResult[An
     chain = platform.chain
     rounds = [[write] for write in writes] if chain.is_dev else [list(writes)]
     results: list[WriteResult[Any]] = []
-    with Pipeline(chain) as pipe:
+    # One transaction an HTTP request, in order: Kaia takes the calls of one JSON-RPC batch in no fixed order, and
+    # a block orders the transactions as its node took them in (who applied first is the registry's member order).
+    with Pipeline(chain, batch_size=1) as pipe:
         for batch in rounds:
             sent = [pipe.submit(account, request,
                                 gas=GAS[request.call.fn_name] if request.before and request.gas is None else None)
