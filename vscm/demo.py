@@ -317,7 +317,7 @@ def govern(platform: Platform, cast: Cast, day: int = DAY) -> Platform:
     council.execute(cast.auditor, proposal.safe_tx_hash, proposal)
     _, scheduled = council.pending()
     [op] = scheduled
-    ready = datetime.fromtimestamp(op.ready_at, UTC).isoformat()
+    ready = datetime.fromtimestamp(op.ready_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     step(f"Chang'an Audit approved (2 of 2) and sent it: scheduled on the timelock, pending until {ready} "
          f"(vscm council pending); the cap is still {yuan(cash.mint_cap(bank)[0])}")
     try:

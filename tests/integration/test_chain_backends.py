@@ -542,3 +542,11 @@ def test_attach_without_a_kept_node_is_chain_error(tmp_path: Path) -> None:
 def test_taken_port_is_chain_error(anvil_node: AnvilNode) -> None:
     with pytest.raises(ChainError, match="in use"):
         AnvilNode.start(port=anvil_node.port)
+
+
+def test_the_embedded_chains_views_have_the_sender_web3_would_pick() -> None:
+    """EmbeddedChain names web3's default account once (the faucet, eth_accounts[0]): the sender eth-tester's
+    middleware would otherwise look up on every view, three account queries a call."""
+    with connect("embedded") as embedded:
+        assert embedded.faucet is not None
+        assert embedded.w3.eth.default_account == embedded.w3.eth.accounts[0] == embedded.faucet.address

@@ -114,7 +114,11 @@ def test_the_monitor_raises_nothing_on_the_healthy_flows(lines: list[str]) -> No
 def test_diverted_loan_money_is_alerted_recalled_and_the_unspent_part_returned(lines: list[str]) -> None:
     tried = line_with(lines, "Maiji tried to move CNY 60,000.00", "failed on chain: FundsPayeeNotAllowed")
     alerted = line_with(lines, "monitor: payee not allowed (indicator 103", "on loan #7 → alert #4")
+    line_with(lines, "collateral", "receivable #2: value CNY 180,000.00")  # money with its currency, not minor units
+    line_with(lines, "collateral", "payable #5: value CNY 90,000.00")
     warned = line_with(lines, "loan #7 is warned", "unspent tracked money: CNY 75,000.00")
+    assert re.search(r"must decide by the deadline, \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC in the chain's time",
+                     lines[warned]), lines[warned]  # a date, not Unix seconds
     recalled = line_with(lines, "the bank recalled loan #7: CNY 75,000.00 came back", "exactly the unspent part",
                          "CNY 45,000.00 paid to Qinzhou stays paid", "owes CNY 45,000.00")
     assert tried < alerted < warned < recalled
@@ -237,7 +241,7 @@ def test_one_governed_change_is_proposed_approved_pending_and_carried_out_after_
     alone = line_with(lines, "the operator key alone tried to raise the bank's mint cap",
                       "refused: AccessControlUnauthorizedAccount")
     proposed = line_with(lines, "Silk Road Bank proposed on the Safe", "setMintCap", "1 of 2 approvals")
-    pending = line_with(lines, "Chang'an Audit approved (2 of 2)", "pending until",
+    pending = line_with(lines, "Chang'an Audit approved (2 of 2)", "pending until 20", " UTC (vscm council pending)",
                         "the cap is still CNY 10,000,000.00")
     early = line_with(lines, "carrying it out before the delay", "refused")
     done = line_with(lines, "a day later the bank carried it out", "CNY mint cap is now CNY 20,000,000.00")

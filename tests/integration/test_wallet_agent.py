@@ -282,3 +282,23 @@ def test_the_agent_process_is_made_not_dumpable() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
 
     assert out.stdout.split() == ["1", "0"]  # PR_GET_DUMPABLE: dumpable before, not after
+
+
+def test_a_wallet_without_an_agent_signs_by_passphrase_whatever_the_agent_directory_is(home: dict[str, Path]) -> None:
+    home["agents"].chmod(0o777)  # unsafe, but holds no socket of this wallet: nothing in it is used
+    try:
+        signer = unlock_signer("bank", home["password"])
+    finally:
+        home["agents"].chmod(0o700)
+
+    assert not isinstance(signer, AgentAccount) and signer.address == KNOWN_ADDRESS
+
+
+def test_a_terminated_agent_removes_its_socket(home: dict[str, Path]) -> None:
+    unlocked = unlock(home)
+    pid, sock = int(str(unlocked["pid"])), Path(str(unlocked["socket"]))
+
+    os.kill(pid, signal.SIGTERM)
+
+    wait_until_gone(pid, sock)
+    assert list(home["agents"].iterdir()) == []

@@ -70,7 +70,8 @@ def signer_options(command: F) -> F:
     """
     command = password_file_option(command)
     return click.option(
-        "--wallet", "wallet", required=True, metavar="LABEL", help="Label of the wallet that signs."
+        "--wallet", "wallet", required=True, metavar="LABEL",
+        help="Label of the wallet that signs (its agent signs, with no passphrase, while `vscm wallet unlock` holds it)."
     )(command)
 
 

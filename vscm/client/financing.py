@@ -67,8 +67,10 @@ class LoanAccount:
 def loan_account(platform: Platform, loan_id: int) -> LoanAccount:
     loan = platform.loans.loan(loan_id)
     asset = platform.assets.asset(loan.asset_id)
+    whole, cents = divmod(asset.value, 100)  # the platform's currencies have 2 decimals
     pledged = (f"{asset.pledged_quantity}/{asset.quantity} {asset.unit} pledged"
-               if asset.kind.name == "WAREHOUSE_RECEIPT" else f"value {asset.value}")
+               if asset.kind.name == "WAREHOUSE_RECEIPT"
+               else f"value {platform.currency_code(asset.currency)} {whole:,}.{cents:02d}")
     if loan.status in (LoanStatus.APPLIED, LoanStatus.APPROVED, LoanStatus.REJECTED, LoanStatus.WITHDRAWN):
         return LoanAccount(loan, f"{asset.kind.name.lower()} #{asset.asset_id}", pledged, [], 0, {}, 0, 0)
     where = platform.funds.whereabouts(loan_id)

@@ -17,6 +17,7 @@ The healthy chain of the demo raises no alert.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from eth_account import Account
@@ -162,8 +163,9 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
     held = platform.funds.funds(loan).unspent
     status = platform.loans.loan(loan)
     frozen = " (frozen by the warning)" if platform.funds.funds(loan).frozen else ""
-    step(f"loan #{loan} is {status.status.name.lower()}; the bank must decide by the deadline "
-         f"(block time {status.warning_deadline}); unspent tracked money: {yuan(held)}{frozen}")
+    deadline = datetime.fromtimestamp(status.warning_deadline, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    step(f"loan #{loan} is {status.status.name.lower()}; the bank must decide by the deadline, {deadline} in "
+         f"the chain's time; unspent tracked money: {yuan(held)}{frozen}")
     before = platform.cash("CNY").balance(bank.address)
     platform.risk.as_(bank).decide(loan, Decision.RECALL)
     back = platform.cash("CNY").balance(bank.address) - before

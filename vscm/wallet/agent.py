@@ -94,14 +94,7 @@ def agent_dir(create: bool = False) -> Path:
         WalletError: the directory belongs to another user or is open to group or others (a socket in it
             could be somebody else's), or cannot be created.
     """
-    configured = os.environ.get(AGENT_DIR_ENV)
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
-    if configured:
-        directory = Path(configured).expanduser().absolute()
-    elif runtime:
-        directory = Path(runtime) / "vscm-agent"
-    else:
-        directory = Path("/tmp") / f"vscm-agent-{os.getuid()}"
+    directory = _agent_dir_path()
     if create:
         try:
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -120,6 +113,16 @@ def agent_dir(create: bool = False) -> Path:
     return directory
 
 
+def _agent_dir_path() -> Path:
+    configured = os.environ.get(AGENT_DIR_ENV)
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if configured:
+        return Path(configured).expanduser().absolute()
+    if runtime:
+        return Path(runtime) / "vscm-agent"
+    return Path("/tmp") / f"vscm-agent-{os.getuid()}"
+
+
 def socket_path(keystore_file: Path, label: str, directory: Path | None = None) -> Path:
     """The socket of the agent of the wallet in ``keystore_file`` (its label, and a digest of the file's path).
 
@@ -127,7 +130,7 @@ def socket_path(keystore_file: Path, label: str, directory: Path | None = None) 
         WalletError: the path is too long for a Unix socket (set ``$VSCM_AGENT_DIR`` to a shorter directory).
     """
     digest = hashlib.sha256(str(Path(keystore_file).absolute()).encode()).hexdigest()[:12]
-    path = (directory or agent_dir()) / f"{label}.{digest}.sock"
+    path = (directory or _agent_dir_path()) / f"{label}.{digest}.sock"
     if len(os.fsencode(path)) > _SOCKET_PATH_MAX:
         raise WalletError(f"the agent socket path {path} is longer than a Unix socket allows ({_SOCKET_PATH_MAX} "
                           f"bytes): set {AGENT_DIR_ENV} to a shorter directory")
@@ -233,7 +236,8 @@ def find_agent(store: Keystore, label: str) -> AgentAccount | None:
     """
     path = socket_path(store.path_for(label), label)
     if not path.exists():
-        return None
+        return None  # locked: the directory is not even looked at, so a write without agents never depends on it
+    agent_dir()  # a socket there is trusted only in a directory of the user's own, closed to others
     status = _status(path, label)
     if status is None:
         return None
