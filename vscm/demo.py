@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -22,10 +24,12 @@ from rich.table import Table
 
 from vscm.chain.backends import AnvilChain, Chain, connect
 from vscm.chain.deploy import deploy_platform
+from vscm.chain.tx import TxRequest
+from vscm.client.facade import Payment, WriteResult
 from vscm.client.financing import DAY, Origination, loan_account, originate
 from vscm.client.platform import Platform
-from vscm.client.records import LoanMode, Role, Tier
-from vscm.client.workflows import OrderPlan, doc_hash, form_chain, onboard_sme, set_mint_cap, ship_and_settle
+from vscm.client.records import DocKind, LoanMode, Role, Tier
+from vscm.client.workflows import OrderPlan, Write, doc_hash, sme_application, together
 from vscm.errors import ContractRevert, VscmError
 from vscm.oracle.demo import run_watched_pledge
 
@@ -85,6 +89,63 @@ def step(text: str) -> None:
     console.print(f"  [green]✓[/green] {text}")
 
 
+#: The next write of a lane, built once the lane's earlier writes are mined (it is given their results).
+Step = Callable[[list[WriteResult[Any]]], Write]
+
+
+def side_by_side(platform: Platform, lanes: Sequence[Sequence[Step]]) -> list[list[WriteResult[Any]]]:
+    """Run lanes of writes that depend on each other in order (an order's lifecycle) side by side: on a network
+    round k sends the k-th write of every lane ``together``; on a dev chain the lanes run one after another, a
+    block a write, as when each was sent by itself. Returns each lane's results."""
+    done: list[list[WriteResult[Any]]] = [[] for _ in lanes]
+    if platform.chain.is_dev:
+        for lane, results in zip(lanes, done):
+            for write in lane:
+                results += together(platform, [write(results)])
+        return done
+    for k in range(max((len(lane) for lane in lanes), default=0)):
+        active = [i for i, lane in enumerate(lanes) if k < len(lane)]
+        for i, result in zip(active, together(platform, [lanes[i][k](done[i]) for i in active])):
+            done[i].append(result)
+    return done
+
+
+def ship_and_settle_together(platform: Platform, plans: Sequence[OrderPlan]) -> list[int]:
+    """``vscm.client.workflows.ship_and_settle`` for several orders side by side: the same writes by the same
+    parties, each order's in the same order (its documents too), the orders' steps sharing rounds. The orders
+    are placed first, one buyer's after another's, so their ids follow ``plans``. Returns the order ids."""
+    orders, now = platform.orders, platform.chain.now()
+    ids = [0] * len(plans)
+    for buyer in dict.fromkeys(plan.buyer.address for plan in plans):  # one round per buyer, first come first
+        mine = [i for i, plan in enumerate(plans) if plan.buyer.address == buyer]
+        for i, placed in zip(mine, together(platform, [(plans[i].buyer, orders.as_(plans[i].buyer).build.place(
+                plans[i].seller.address, plans[i].chain_id, plans[i].currency, plans[i].amount, now + plans[i].due_in,
+                plans[i].overseas, plans[i].incoterm, plans[i].destination_country)) for i in mine])):
+            ids[i] = placed.id
+
+    def lane(plan: OrderPlan, oid: int) -> list[Step]:
+        tag, number = f"order-{oid}", plan.invoice_number or f"INV-{oid:06d}"
+
+        def write(who: LocalAccount, build: Callable[[Any], TxRequest[WriteResult[Any]]]) -> Step:
+            return lambda done: (who, build(orders.as_(who).build))
+
+        return [write(plan.buyer, lambda b: b.attach(oid, DocKind.CONTRACT, doc_hash(f"{tag}:contract"))),
+                write(plan.seller, lambda b: b.accept(oid)),
+                *([write(plan.seller, lambda b: b.attach(oid, DocKind.CUSTOMS_DECLARATION, doc_hash(f"{tag}:customs")))]
+                  if plan.overseas else []),
+                write(plan.seller, lambda b: b.ship(oid, plan.carrier.address, plan.warehouse.address)),
+                write(plan.carrier, lambda b: b.attach(oid, DocKind.BILL_OF_LADING, doc_hash(f"{tag}:bill-of-lading"))),
+                write(plan.seller, lambda b: b.attach(oid, DocKind.QUALITY_CERTIFICATE, doc_hash(f"{tag}:quality"))),
+                write(plan.warehouse, lambda b: b.deliver(oid)),
+                write(plan.warehouse, lambda b: b.attach(oid, DocKind.DELIVERY_RECEIPT, doc_hash(f"{tag}:delivery"))),
+                write(plan.seller, lambda b: b.invoice(oid, number, doc_hash(f"{tag}:invoice:{number}"))),
+                # The whole amount, no allowance before (as the sent settle finds): approve, settle, nothing after.
+                write(plan.buyer, lambda b: b.settle(oid, payment=Payment(plan.currency, plan.amount, whole=True)))]
+
+    side_by_side(platform, [lane(plan, oid) for plan, oid in zip(plans, ids)])
+    return ids
+
+
 def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True, day: int = DAY) -> Platform:
     """The whole scenario on ``chain`` (default: a new embedded chain), then (``audit``) the auditor's
     replay of it; returns the platform.
@@ -113,40 +174,51 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True,
          f"cash {', '.join(f'{c} {a}' for c, a in d.cash.items())}")
 
     console.print("\n[bold]1. Membership and certification")
-    onboard_sme(platform, cast.operator, cast.bank, [Role.FINANCIER], NAMES["bank"])
+    members = platform.members
+    smes = (("supplier_a", [Role.SUPPLIER]), ("supplier_b", [Role.SUPPLIER]), ("seller", [Role.SELLER]),
+            ("warehouse", [Role.WAREHOUSE]), ("carrier", [Role.LOGISTICS]))
+    joining = (("bank", [Role.FINANCIER]), ("auditor", [Role.AUDITOR]), *smes)
+    # Every party applies with its own key, all at once; the operator then admits all but the core at once (a core
+    # needs a financier's and an auditor's attestation: below).
+    together(platform, [
+        *((getattr(cast, who), sme_application(platform, getattr(cast, who), roles, NAMES[who]))
+          for who, roles in joining[:2]),
+        (cast.core, members.as_(cast.core).build.apply([Role.MANUFACTURER], Tier.CORE,
+                                                       keccak(text="licence:xian-motors"), chain.now() + 365 * 86400,
+                                                       NAMES["core"])),
+        *((getattr(cast, who), sme_application(platform, getattr(cast, who), roles, NAMES[who])) for who, roles in smes)])
+    together(platform, [(cast.operator, members.as_(cast.operator).build.approve(getattr(cast, who).address))
+                        for who, _ in joining])
+    together(platform, [*((cast.operator, platform.cash(code).as_(cast.operator).build.set_mint_cap(
+        cast.bank.address, DEMO_MINT_CAP)) for code in platform.currencies),
+        (cast.bank, members.as_(cast.bank).build.attest(cast.core.address, Role.FINANCIER))])
     step("Silk Road Bank applied as financier; the operator admitted it")
-    set_mint_cap(platform, cast.operator, cast.bank.address, DEMO_MINT_CAP)
     step(f"the bank may issue up to {yuan(DEMO_MINT_CAP)} of each currency against its deposits (its mint cap)")
-    onboard_sme(platform, cast.operator, cast.auditor, [Role.AUDITOR], NAMES["auditor"])
     step("Chang'an Audit applied as auditor; the operator admitted it")
-    platform.members.as_(cast.core).apply([Role.MANUFACTURER], Tier.CORE, keccak(text="licence:xian-motors"),
-                                          chain.now() + 365 * 86400,
-                                          NAMES["core"])
-    platform.members.as_(cast.bank).attest(cast.core.address, Role.FINANCIER)
     step(f"Xi'an Motors applied as a core manufacturer; the bank attested → status "
-         f"{platform.members.status(cast.core.address).name.lower()} (one attestation is not enough)")
+         f"{members.status(cast.core.address).name.lower()} (one attestation is not enough)")
     try:
-        platform.members.as_(cast.operator).approve(cast.core.address)
+        members.as_(cast.operator).approve(cast.core.address)
     except ContractRevert as exc:
         step(f"the operator tried to admit it alone → refused: {exc.name}")
-    platform.members.as_(cast.auditor).attest(cast.core.address, Role.AUDITOR)
-    step(f"the auditor attested too → status {platform.members.status(cast.core.address).name.lower()}")
-    for who, roles in (("supplier_a", [Role.SUPPLIER]), ("supplier_b", [Role.SUPPLIER]),
-                       ("seller", [Role.SELLER]), ("warehouse", [Role.WAREHOUSE]),
-                       ("carrier", [Role.LOGISTICS])):
-        onboard_sme(platform, cast.operator, getattr(cast, who), roles, NAMES[who])
+    members.as_(cast.auditor).attest(cast.core.address, Role.AUDITOR)
+    step(f"the auditor attested too → status {members.status(cast.core.address).name.lower()}")
+    for who, roles in smes:
         step(f"{NAMES[who]} joined as an SME {roles[0].label} (one operator approval)")
 
     console.print("\n[bold]2. The virtual supply chain")
-    chain_id = form_chain(platform, cast.core, "Xi'an Motors chain",
-                          [cast.supplier_a, cast.supplier_b, cast.seller])
+    chain_id = members.as_(cast.core).create_chain("Xi'an Motors chain").id
+    joiners = [cast.supplier_a, cast.supplier_b, cast.seller]
+    bank_cny, bank_usd = platform.cash("CNY").as_(cast.bank).build, platform.cash("USD").as_(cast.bank).build
+    # The joins and the bank's deposits (step 3) do not depend on each other: one round.
+    together(platform, [*((m, members.as_(m).build.request_join(chain_id)) for m in joiners),
+                        (cast.bank, bank_cny.mint(cast.core.address, 500_000_00, keccak(text="deposit:core:1"))),
+                        (cast.bank, bank_cny.mint(cast.seller.address, 400_000_00, keccak(text="deposit:seller:1"))),
+                        (cast.bank, bank_usd.mint(cast.seller.address, 60_000_00, keccak(text="deposit:seller:usd:1")))])
+    together(platform, [(cast.core, members.as_(cast.core).build.approve_join(chain_id, m.address)) for m in joiners])
     step(f"Xi'an Motors formed supply chain #{chain_id}; two suppliers and a seller asked to join and were approved")
 
     console.print("\n[bold]3. Deposits: the bank mints settlement cash against fiat deposits")
-    bank_cny, bank_usd = platform.cash("CNY").as_(cast.bank), platform.cash("USD").as_(cast.bank)
-    bank_cny.mint(cast.core.address, 500_000_00, keccak(text="deposit:core:1"))
-    bank_cny.mint(cast.seller.address, 400_000_00, keccak(text="deposit:seller:1"))
-    bank_usd.mint(cast.seller.address, 60_000_00, keccak(text="deposit:seller:usd:1"))
     step(f"{yuan(500_000_00)} to Xi'an Motors, {yuan(400_000_00)} and {yuan(60_000_00, 'USD')} to Urumqi Trading")
 
     console.print("\n[bold]4. Orders through their whole life (placed → accepted → shipped → delivered → invoiced → settled)")
@@ -161,16 +233,17 @@ def run(out: Path | None = None, chain: Chain | None = None, audit: bool = True,
             cast.seller, cast.core, cast.carrier, cast.warehouse, chain_id, "USD", 42_500_00,
             overseas=True, incoterm="CIF", destination_country="KZ")),
     ]
-    for text, plan in plans:
-        order_id = ship_and_settle(platform, plan)
+    order_ids = ship_and_settle_together(platform, [plan for _, plan in plans])
+    for (text, plan), order_id in zip(plans, order_ids):
         step(f"order #{order_id}: {text} — {yuan(plan.amount, plan.currency)}, settled")
-
-    placed = platform.orders.as_(cast.supplier_a).place(cast.supplier_b.address, chain_id, "CNY", 8_800_00,
-                                                          chain.now() + 86400).id
-    platform.orders.as_(cast.supplier_b).cancel(placed)
-    step(f"order #{placed}: Baoji ordered from Lanzhou, Lanzhou cancelled it")
+    orders = platform.orders
+    [[placed, _]] = side_by_side(platform, [[
+        lambda done: (cast.supplier_a, orders.as_(cast.supplier_a).build.place(
+            cast.supplier_b.address, chain_id, "CNY", 8_800_00, chain.now() + 86400)),
+        lambda done: (cast.supplier_b, orders.as_(cast.supplier_b).build.cancel(done[0].id))]])
+    step(f"order #{placed.id}: Baoji ordered from Lanzhou, Lanzhou cancelled it")
     try:
-        platform.orders.as_(cast.carrier).settle(1)
+        orders.as_(cast.carrier).settle(1)
     except ContractRevert as exc:
         step(f"the carrier tried to settle order #1 → refused: {exc.name}")
 
@@ -349,12 +422,23 @@ def replay_as_auditor(platform: Platform) -> None:
         console.print(f"    [red]{finding}")
 
 
+def pass_time(chain: Chain, seconds: int, *, until: int) -> None:
+    """The story's time passes: a dev chain's clock moves ``seconds`` (the interest the story prints is that of
+    exactly this much time); a network, whose clock is real time and a second a day (``NETWORK_DAY``), waits
+    only until a block is stamped ``until`` (the loan's maturity the story's next step is set at, a grace period
+    the contract checks), not ``seconds`` more after the seconds the writes before it took already."""
+    if chain.is_dev:
+        chain.let_time_pass(seconds)
+    elif until > chain.timestamp():
+        chain.let_time_pass(until - chain.timestamp())
+
+
 def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> None:
     """The paper's four financing modes end to end, and a late default covered by the guarantor; the loans'
     terms and the time that passes are counted in ``day`` seconds (see :func:`run`)."""
     chain = platform.chain
     bank, core, wh = cast.bank, cast.core, cast.warehouse
-    platform.cash("CNY").as_(bank).mint(bank.address, 2_000_000_00, keccak(text="bank:reserves"))
+    orders, assets, funds = platform.orders, platform.assets, platform.funds
     now = chain.timestamp()
 
     def order(buyer: LocalAccount, seller: LocalAccount, amount: int, accept: bool = True) -> int:
@@ -370,18 +454,30 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
     def invoice(oid: int, seller: LocalAccount) -> None:
         platform.orders.as_(seller).invoice(oid, f"INV-{oid:06d}", doc_hash(f"invoice-{oid}"))
 
-    # 1. Pledge: Baoji pledges steel coil in the bonded warehouse to buy rubber from Lanzhou.
-    lot = platform.assets.as_(wh).register_receipt(cast.supplier_a.address, "XY-2026-0117", 500, "t",
-                                                   "CNY", 400_000_00, doc_hash("lot: 500 t cold-rolled coil")).id
-    purpose1 = order(cast.supplier_a, cast.supplier_b, 150_000_00)
+    # 1. Pledge: Baoji pledges steel coil in the bonded warehouse to buy rubber from Lanzhou. (Writes that do
+    # not depend on each other go `together`: on a network they share a block.)
+    _, lot_issued, purpose_placed = together(platform, [
+        (bank, platform.cash("CNY").as_(bank).build.mint(bank.address, 2_000_000_00, keccak(text="bank:reserves"))),
+        (wh, assets.as_(wh).build.register_receipt(cast.supplier_a.address, "XY-2026-0117", 500, "t", "CNY",
+                                                   400_000_00, doc_hash("lot: 500 t cold-rolled coil"))),
+        (cast.supplier_a, orders.as_(cast.supplier_a).build.place(cast.supplier_b.address, chain_id, "CNY",
+                                                                  150_000_00, now + 120 * DAY))])
+    lot, purpose1 = lot_issued.id, purpose_placed.id
+    orders.as_(cast.supplier_b).accept(purpose1)
     pledge = originate(platform, Origination(
         LoanMode.PLEDGE, lot, cast.supplier_a, bank, 200_000_00, 650, 90 * day, 6_000, purpose1,
         guarantor=core, supervisor=wh.address))
     step(f"pledge loan #{pledge}: the warehouse issued receipt #{lot} (500 t coil, {yuan(400_000_00)}) to Baoji; "
          f"Xi'an Motors guaranteed; the bank lent {yuan(200_000_00)} at 6.50 % within a 60 % LTV")
-    platform.funds.as_(cast.supplier_a).spend(pledge, cast.supplier_b.address, 150_000_00, "rubber order")
-    deliver(purpose1, cast.supplier_b)
-    platform.funds.as_(cast.supplier_a).spend(pledge, cast.carrier.address, 6_000_00, "freight")
+    together(platform, [
+        (cast.supplier_a, funds.as_(cast.supplier_a).build.spend(pledge, cast.supplier_b.address, 150_000_00,
+                                                                 "rubber order")),
+        (cast.supplier_b, orders.as_(cast.supplier_b).build.ship(purpose1, cast.carrier.address, wh.address))])
+    *_, sale_placed = together(platform, [
+        (wh, orders.as_(wh).build.deliver(purpose1)),
+        (cast.supplier_a, funds.as_(cast.supplier_a).build.spend(pledge, cast.carrier.address, 6_000_00, "freight")),
+        # 2. (below) the sale Lanzhou's receivable comes from
+        (core, orders.as_(core).build.place(cast.supplier_b.address, chain_id, "CNY", 180_000_00, now + 120 * DAY))])
     step("Baoji paid Lanzhou CNY 150,000.00 and the carrier CNY 6,000.00 from the loan; "
          "a payment to anyone else would be refused")
     try:
@@ -390,20 +486,31 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
         step(f"Baoji tried to pay Urumqi Trading from the loan → refused: {exc.name}")
 
     # 2. Receivable: Lanzhou's invoice on Xi'an Motors, confirmed by the debtor, finances its wire purchase.
-    sale = order(core, cast.supplier_b, 180_000_00)
+    sale = sale_placed.id
+    orders.as_(cast.supplier_b).accept(sale)
     deliver(sale, cast.supplier_b)
     invoice(sale, cast.supplier_b)
     receivable = platform.assets.as_(cast.supplier_b).register_receivable(sale).id
-    platform.assets.as_(core).confirm_receivable(receivable)
-    purpose2 = order(cast.supplier_b, cast.supplier_a, 60_000_00)
+    _, purpose_placed = together(platform, [
+        (core, assets.as_(core).build.confirm_receivable(receivable)),
+        (cast.supplier_b, orders.as_(cast.supplier_b).build.place(cast.supplier_a.address, chain_id, "CNY",
+                                                                  60_000_00, now + 120 * DAY))])
+    purpose2 = purpose_placed.id
+    orders.as_(cast.supplier_a).accept(purpose2)
     recv_loan = originate(platform, Origination(
         LoanMode.RECEIVABLE, receivable, cast.supplier_b, bank, 150_000_00, 550, 30 * day, 9_000, purpose2))
-    platform.funds.as_(cast.supplier_b).spend(recv_loan, cast.supplier_a.address, 60_000_00, "steel wire")
+    _, vehicles_placed = together(platform, [
+        (cast.supplier_b, funds.as_(cast.supplier_b).build.spend(recv_loan, cast.supplier_a.address, 60_000_00,
+                                                                 "steel wire")),
+        # 3. (below) the vehicles Urumqi Trading orders
+        (cast.seller, orders.as_(cast.seller).build.place(core.address, chain_id, "CNY", 250_000_00,
+                                                          now + 120 * DAY))])
     step(f"receivable loan #{recv_loan}: Lanzhou's invoice on Xi'an Motors ({yuan(180_000_00)}), confirmed by "
          f"the debtor, backs {yuan(150_000_00)}; Lanzhou paid Baoji {yuan(60_000_00)} from it")
 
     # 3. Prepayment: Urumqi Trading pledges its right to vehicles it ordered; the bank pays the maker.
-    vehicles = order(cast.seller, core, 250_000_00)
+    vehicles = vehicles_placed.id
+    orders.as_(core).accept(vehicles)
     right = platform.assets.as_(cast.seller).register_future_goods(vehicles).id
     prepay = originate(platform, Origination(
         LoanMode.PREPAYMENT, right, cast.seller, bank, 200_000_00, 600, 60 * day, 8_000))
@@ -414,16 +521,24 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
                                                      250_000_00, doc_hash("50 light trucks"), order_id=vehicles).id
     platform.loans.as_(bank).convert_collateral(prepay, stock)
     invoice(vehicles, core)
-    platform.orders.as_(cast.seller).settle(vehicles)
+    _, parts_placed = together(platform, [
+        (cast.seller, orders.as_(cast.seller).build.settle(vehicles)),
+        # 4. (below) the parts Xi'an Motors orders from Baoji
+        (core, orders.as_(core).build.place(cast.supplier_a.address, chain_id, "CNY", 90_000_00, now + 120 * DAY))])
     step(f"the vehicles arrived: receipt #{stock} (50 vehicles) now secures the loan, held for the bank; "
          f"Urumqi paid the remaining {yuan(50_000_00)} of the order")
 
     # 4. Payable: Xi'an Motors confirms what it owes Baoji; Baoji finances it.
-    parts = order(core, cast.supplier_a, 90_000_00)
+    parts = parts_placed.id
+    orders.as_(cast.supplier_a).accept(parts)
     deliver(parts, cast.supplier_a)
     invoice(parts, cast.supplier_a)
-    payable = platform.assets.as_(core).register_payable(parts).id
-    purpose4 = order(cast.supplier_a, cast.supplier_b, 30_000_00)
+    payable_issued, purpose_placed = together(platform, [
+        (core, assets.as_(core).build.register_payable(parts)),
+        (cast.supplier_a, orders.as_(cast.supplier_a).build.place(cast.supplier_b.address, chain_id, "CNY",
+                                                                  30_000_00, now + 120 * DAY))])
+    payable, purpose4 = payable_issued.id, purpose_placed.id
+    orders.as_(cast.supplier_b).accept(purpose4)
     pay_loan = originate(platform, Origination(
         LoanMode.PAYABLE, payable, cast.supplier_a, bank, 85_000_00, 500, 30 * day, 9_500, purpose4))
     platform.funds.as_(cast.supplier_a).spend(pay_loan, cast.supplier_b.address, 30_000_00, "seals")
@@ -439,8 +554,10 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
         guarantor=core, supervisor=wh.address))
     platform.funds.as_(cast.supplier_b).spend(bad, cast.supplier_a.address, 38_000_00, "raw rubber")
 
-    # Time passes: repayments, settlements, and one default.
-    chain.let_time_pass(30 * day)
+    # Time passes: repayments, settlements, and one default. On a network the story's days are counted from
+    # the loans' own clocks (their maturities), not again after the seconds the writes above took.
+    loans = platform.loans
+    pass_time(chain, 30 * day, until=max(loans.loan(recv_loan).maturity, loans.loan(pay_loan).maturity))
     platform.loans.as_(cast.supplier_a).repay(pledge, 100_000_00)
     step("30 days later Baoji repaid CNY 100,000.00: half the coil is released from the pledge")
     platform.orders.as_(core).settle(sale)
@@ -451,7 +568,7 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
          "the surplus went to the suppliers")
     platform.cash("CNY").as_(bank).mint(cast.seller.address, 250_000_00, keccak(text="seller:vehicle-sales"))
     platform.loans.as_(cast.seller).repay(prepay, 120_000_00)
-    chain.let_time_pass(30 * day)
+    pass_time(chain, 30 * day, until=loans.loan(prepay).maturity)
     prepay_left = platform.loans.loan(prepay).outstanding_now
     platform.loans.as_(cast.seller).repay(prepay, prepay_left)
     step(f"Urumqi Trading repaid its prepayment loan in two parts as it sold the vehicles "
@@ -459,7 +576,8 @@ def finance(platform: Platform, cast: Cast, chain_id: int, day: int = DAY) -> No
     pledge_left = platform.loans.loan(pledge).outstanding_now
     platform.loans.as_(cast.supplier_a).repay(pledge, pledge_left)
     step(f"Baoji repaid the rest of its pledge loan ({yuan(pledge_left)} with interest)")
-    chain.let_time_pass(8 * day)
+    # The LoanBook lets the lender declare a default once the maturity and the grace period (7 days) are over.
+    pass_time(chain, 8 * day, until=loans.loan(bad).maturity + 7 * day + 1)
     platform.loans.as_(bank).mark_default(bad)
     covered = platform.loans.loan(bad)
     step(f"loan #{bad} was late past the grace period: the bank declared it defaulted; the unspent "

@@ -63,3 +63,21 @@ def test_a_receipt_with_a_field_of_the_wrong_length_is_refused(field: str, value
     with pytest.raises(AuditError) as raised:
         receipts_root(receipts)
     assert str(raised.value) == message
+
+
+def test_kaia_receipts_hash_each_transactions_own_gas() -> None:
+    """A block of two transactions from a Kaia v1.0.3 network: its header's receiptsRoot is the root of the
+    receipts with each one's own gasUsed (Kaia's receipt), not Ethereum's cumulative gas."""
+    import json
+    from pathlib import Path
+
+    block = json.loads((Path(__file__).parent / "data" / "kaia_block_receipts.json").read_text())
+    receipts = block["receipts"]
+    assert len(receipts) >= 2 and receipts[1]["gasUsed"] != receipts[1]["cumulativeGasUsed"]
+    assert receipts_root(receipts, "kaia") == block["receiptsRoot"]
+    assert receipts_root(receipts) != block["receiptsRoot"]
+
+
+def test_receipts_root_refuses_an_unknown_hash_scheme() -> None:
+    with pytest.raises(AuditError, match="no receipts root for the hash scheme 'besu'"):
+        receipts_root([receipt(0)], "besu")

@@ -245,16 +245,21 @@ class RpcSource(Source):
     def head(self) -> int:
         return _int(self._batch([("eth_blockNumber", [])])[0])
 
-    def headers(self, start: int, stop: int) -> list[Header]:
+    def _hash_scheme(self) -> str:
+        """How the node's chain hashes its headers and receipts (``hash_scheme``), asked once."""
         if self._scheme is None:
             self._scheme = hash_scheme(str(self._batch([("web3_clientVersion", [])])[0]))
+        return self._scheme
+
+    def headers(self, start: int, stop: int) -> list[Header]:
+        scheme = self._hash_scheme()
         out: list[Header] = []
         for first in range(start, stop + 1, 200):
             calls = [("eth_getBlockByNumber", [hex(n), False]) for n in range(first, min(stop, first + 199) + 1)]
             for n, raw in zip(range(first, stop + 1), self._batch(calls), strict=False):
                 if raw is None:
                     raise AuditError(f"{self.url} has no block {n}")
-                out.append(_header(raw, self._scheme))
+                out.append(_header(raw, scheme))
         return out
 
     def logs(self, start: int, stop: int, addresses: list[str]) -> list[RawLog]:
@@ -272,9 +277,10 @@ class RpcSource(Source):
         numbers = sorted(blocks)
         roots: dict[int, str | None] = {}
         logs: dict[str, list[RawLog]] = {}
+        scheme = self._hash_scheme()
 
         def read(chunk: list[int]) -> list[tuple[int, str, dict[str, list[RawLog]]]]:
-            return [(number, receipts_root(receipts), {
+            return [(number, receipts_root(receipts, scheme), {
                 _hex(r["transactionHash"]): [normalise_log(lg) for lg in r["logs"]] for r in receipts})
                 for number, receipts in zip(chunk, self._receipts_of_blocks(chunk), strict=True)]
 
@@ -484,9 +490,13 @@ class StoredSource(Source):
         return self._live().block_receipts(blocks)
 
 
-def receipts_root(receipts: list[dict[str, Any]]) -> str:
+def receipts_root(receipts: list[dict[str, Any]], scheme: str = "ethereum") -> str:
     """The receipts trie root of a block from its JSON-RPC receipts (EIP-2718 typed receipts:
     ``type || rlp([status, cumulativeGasUsed, logsBloom, logs])``, legacy ones without the type).
+
+    ``scheme`` ``"kaia"`` (``hash_scheme``: a Kaia/Klaytn node): Kaia's receipt puts the transaction's own
+    ``gasUsed`` where Ethereum's has the block's cumulative gas (``rlp([status, gasUsed, logsBloom, logs])``);
+    the two agree only in a block of one transaction.
 
     Each receipt is encoded by pyrlp and the trie is py-trie's ``HexaryTrie`` in memory, keyed by
     ``rlp(index)``, as py-evm builds it. The fields are turned into pyrlp's serial form here (the numbers by
@@ -496,6 +506,9 @@ def receipts_root(receipts: list[dict[str, Any]]) -> str:
     not depend on the order (a Merkle Patricia trie is a function of its keys and values), and py-trie
     rewrites fewer nodes that way than in index order (a fifth less of its CPU on the audit bench's
     blocks of about 335 receipts)."""
+    if scheme not in ("ethereum", "kaia"):
+        raise AuditError(f"no receipts root for the hash scheme {scheme!r}: 'ethereum' or 'kaia'")
+    gas = "gasUsed" if scheme == "kaia" else "cumulativeGasUsed"
     trie = HexaryTrie({})
     entries = []
     for index, r in enumerate(receipts):
@@ -508,8 +521,7 @@ def receipts_root(receipts: list[dict[str, Any]]) -> str:
             if len(address) != 20 or any(len(t) != 32 for t in topics):
                 raise AuditError(f"receipt {index} has a log whose address or topics are not 20 and 32 bytes")
             logs.append([address, topics, bytes.fromhex(lg["data"][2:])])
-        body = rlp.encode([_uint(_int(r["status"])), _uint(_int(r["cumulativeGasUsed"])), bloom, logs],
-                          infer_serializer=False)
+        body = rlp.encode([_uint(_int(r["status"])), _uint(_int(r[gas])), bloom, logs], infer_serializer=False)
         kind = _int(r.get("type", "0x0"))
         entries.append((_uint(index, key=True), body if kind == 0 else bytes([kind]) + body))
     entries.sort(reverse=True)

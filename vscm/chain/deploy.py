@@ -14,10 +14,12 @@ from web3.logs import DISCARD
 
 from vscm.chain.artifacts import ARTIFACTS_DIR
 from vscm.chain.artifacts import load as load_artifact
+from vscm.chain.tx import TxRequest
 from vscm.client.council import CouncilConfig
 from vscm.client.deployment import DEFAULT_DEPLOYMENTS_DIR, Deployment
 from vscm.client.platform import Platform
 from vscm.client.records import ZERO_ADDRESS
+from vscm.client.workflows import together
 from vscm.errors import ChainError
 
 __all__ = [
@@ -149,33 +151,36 @@ def deploy_contracts(
 
 
 def wire_platform(platform: Platform, deployer: LocalAccount) -> None:
-    """Grant the internal roles between the platform contracts (the deployer's ``WIRING_ROLE``)."""
+    """Grant the internal roles between the platform contracts (the deployer's ``WIRING_ROLE``): the deployer's
+    writes in one ``together`` round (on a network they share blocks; on a dev chain a block each, as before)."""
     op = deployer
     d = platform.deployment
     orders, loans, funds, risk, oracle = d.orders, d.loans, d.funds, d.risk, d.oracle
+    writes: list[TxRequest[Any]] = []
     for code, address in d.cash.items():
-        platform.orders.as_(op).add_currency(address)
+        writes.append(platform.orders.as_(op).build.add_currency(address))
         for agent in (orders, loans, funds):
-            platform.cash(code).as_(op).set_agent(agent, True)
-    platform.orders.as_(op).grant(platform.orders.role("FINANCE_ROLE"), loans)
-    platform.orders.as_(op).grant(platform.orders.role("FINANCE_ROLE"), funds)
-    platform.assets.as_(op).grant(platform.assets.role("LOCKER_ROLE"), loans)
-    platform.funds.as_(op).grant(platform.funds.role("LOANBOOK_ROLE"), loans)
-    # The control mechanism warns, clears and recalls loans, freezes tracked money, evicts chains.
-    platform.loans.as_(op).grant(platform.loans.role("CONTROLLER_ROLE"), risk)
-    platform.funds.as_(op).grant(platform.funds.role("CONTROLLER_ROLE"), risk)
-    platform.members.as_(op).grant_controller(risk)
-    # The oracle raises its margin calls and breaches on loans as RiskControl alerts.
-    platform.risk.as_(op).grant_detector(oracle)
-    platform.oracle.as_(op).set_alert_sink(risk)
+            writes.append(platform.cash(code).as_(op).build.set_agent(agent, True))
+    writes += [platform.orders.as_(op).build.grant(platform.orders.role("FINANCE_ROLE"), loans),
+               platform.orders.as_(op).build.grant(platform.orders.role("FINANCE_ROLE"), funds),
+               platform.assets.as_(op).build.grant(platform.assets.role("LOCKER_ROLE"), loans),
+               platform.funds.as_(op).build.grant(platform.funds.role("LOANBOOK_ROLE"), loans),
+               # The control mechanism warns, clears and recalls loans, freezes tracked money, evicts chains.
+               platform.loans.as_(op).build.grant(platform.loans.role("CONTROLLER_ROLE"), risk),
+               platform.funds.as_(op).build.grant(platform.funds.role("CONTROLLER_ROLE"), risk),
+               platform.members.as_(op).build.grant_controller(risk),
+               # The oracle raises its margin calls and breaches on loans as RiskControl alerts.
+               platform.risk.as_(op).build.grant_detector(oracle),
+               platform.oracle.as_(op).build.set_alert_sink(risk)]
     # Certificates record payments on orders, lock financed parts, alert on late cores, and move money
     # (a restricted core pays in; claims go to any holder).
     certificates = d.certificates
     for code in d.cash:
-        platform.cash(code).as_(op).set_agent(certificates, True)
-    platform.orders.as_(op).grant(platform.orders.role("CERTIFICATES_ROLE"), certificates)
-    platform.assets.as_(op).grant(platform.assets.role("CERTIFICATES_ROLE"), certificates)
-    platform.risk.as_(op).grant_detector(certificates)
+        writes.append(platform.cash(code).as_(op).build.set_agent(certificates, True))
+    writes += [platform.orders.as_(op).build.grant(platform.orders.role("CERTIFICATES_ROLE"), certificates),
+               platform.assets.as_(op).build.grant(platform.assets.role("CERTIFICATES_ROLE"), certificates),
+               platform.risk.as_(op).build.grant_detector(certificates)]
+    together(platform, [(op, write) for write in writes])
 
 
 def deploy_council(chain: Any, deployer: LocalAccount, config: CouncilConfig) -> tuple[str, str]:
@@ -214,11 +219,11 @@ def hand_over(platform: Platform, deployer: LocalAccount, council: tuple[str, st
     Returns the platform on the deployment that names the council."""
     safe, timelock = council
     admin = b"\x00" * 32
-    platform.members.as_(deployer).grant(platform.members.role("GUARDIAN_ROLE"), safe)
-    for facade in platform.wired_contracts():
-        facade.as_(deployer).grant(admin, timelock)
-    for facade in platform.wired_contracts():
-        facade.as_(deployer).renounce(admin)
+    # The deployer's writes in nonce order, in one `together` round: every grant before the first renounce.
+    together(platform, [
+        (deployer, platform.members.as_(deployer).build.grant(platform.members.role("GUARDIAN_ROLE"), safe)),
+        *((deployer, facade.as_(deployer).build.grant(admin, timelock)) for facade in platform.wired_contracts()),
+        *((deployer, facade.as_(deployer).build.renounce(admin)) for facade in platform.wired_contracts())])
     deployment = replace(platform.deployment, council_safe=safe, council_timelock=timelock)
     return Platform(platform.chain, deployment)
 
@@ -229,5 +234,5 @@ def seal_wiring(platform: Platform, deployer: LocalAccount) -> None:
     ``WIRING_ROLE`` is its own admin, so once renounced nobody can hold it again, and nobody can grant
     or revoke the roles it administers (the LoanBook's, the controller's, the detector's, the agents).
     """
-    for facade in platform.wired_contracts():
-        facade.as_(deployer).renounce(facade.role("WIRING_ROLE"))
+    together(platform, [(deployer, facade.as_(deployer).build.renounce(facade.role("WIRING_ROLE")))
+                        for facade in platform.wired_contracts()])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -12,7 +12,12 @@ from eth_utils import keccak
 from vscm.client.platform import Platform
 from vscm.client.records import DocKind, Role, Tier
 
-__all__ = ["ONE_YEAR", "OrderPlan", "certify_core", "form_chain", "onboard_sme", "set_mint_cap", "ship_and_settle"]
+if TYPE_CHECKING:
+    from vscm.chain.tx import TxRequest
+    from vscm.client.facade import WriteResult
+
+__all__ = ["ONE_YEAR", "OrderPlan", "Write", "certify_core", "form_chain", "onboard_sme", "set_mint_cap",
+           "ship_and_settle", "sme_application", "together"]
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -27,6 +32,48 @@ def onboard_sme(platform: Platform, operator: LocalAccount, member: LocalAccount
     expiry = credential_expiry or platform.chain.now() + ONE_YEAR
     platform.members.as_(member).apply(list(roles), Tier.SME, credential_hash or _credential(name), expiry, name)
     platform.members.as_(operator).approve(member.address)
+
+
+def sme_application(platform: Platform, member: LocalAccount, roles: Iterable[Role], name: str,
+                    credential_hash: bytes | None = None, credential_expiry: int | None = None) -> TxRequest[Any]:
+    """The application ``onboard_sme`` sends, built and not sent (``member``'s own write), for a ``Pipeline``
+    round in which several members apply at once."""
+    expiry = credential_expiry or platform.chain.now() + ONE_YEAR
+    return platform.members.as_(member).build.apply(list(roles), Tier.SME, credential_hash or _credential(name),
+                                                    expiry, name)
+
+
+#: One write, built and not sent, with the party that signs it.
+Write = tuple[LocalAccount, "TxRequest[WriteResult[Any]]"]
+
+
+def together(platform: Platform, writes: Sequence[Write]) -> list[WriteResult[Any]]:
+    """Send ``writes``, which do not depend on each other (or are one signer's, in nonce order), through one
+    round of a ``Pipeline``: on a network they share blocks instead of waiting a block each. On a dev chain
+    (embedded, anvil) each is a round of its own, in the order given: one block each, as when each was sent by
+    itself, so a story's clock (a second a block) and the interest it prints do not change. Returns their
+    results in that order.
+
+    Raises:
+        ContractRevert, ChainError: the first write that was not mined, by its own error.
+    """
+    # The load's fixed gas limits: a payment's gas cannot be estimated before its approve in the same round.
+    from vscm.chain.pipeline import Pipeline
+    from vscm.load import GAS
+
+    chain = platform.chain
+    rounds = [[write] for write in writes] if chain.is_dev else [list(writes)]
+    results: list[WriteResult[Any]] = []
+    # One transaction an HTTP request, in order: Kaia takes the calls of one JSON-RPC batch in no fixed order, and
+    # a block orders the transactions as its node took them in (who applied first is the registry's member order).
+    with Pipeline(chain, batch_size=1) as pipe:
+        for batch in rounds:
+            sent = [pipe.submit(account, request,
+                                gas=GAS[request.call.fn_name] if request.before and request.gas is None else None)
+                    for account, request in batch]
+            pipe.wait()
+            results += [request.result(tx) for (_, request), tx in zip(batch, sent)]
+    return results
 
 
 def set_mint_cap(platform: Platform, admin: Any, financier: str, cap: int,

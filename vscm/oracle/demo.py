@@ -20,7 +20,7 @@ from eth_utils import keccak
 from vscm.client.financing import DAY, Origination, originate
 from vscm.client.platform import Platform
 from vscm.client.records import LoanMode, Role
-from vscm.client.workflows import doc_hash, onboard_sme
+from vscm.client.workflows import doc_hash, sme_application, together
 from vscm.oracle.model import TargetKind
 from vscm.oracle.node import Aggregator, OracleNode
 from vscm.oracle.simulator import LoadCell, Site
@@ -61,15 +61,21 @@ def run_watched_pledge(platform: Platform, *, operator: LocalAccount, lender: Lo
     nodes = [Account.from_key(keccak(text=f"{seed}:oracle-node:{i}")) for i in range(3)]
     if chain.faucet is not None:
         chain.fund(publisher.address, 10**20)
-    onboard_sme(platform, operator, publisher, [Role.ORACLE], "Qinling IoT Oracle")
     oracle = platform.oracle
-    set_id = oracle.as_(operator).set_signers([n.address for n in nodes], 2).id
+    together(platform, [(publisher, sme_application(platform, publisher, [Role.ORACLE], "Qinling IoT Oracle"))])
+    _, signers = together(platform, [
+        (operator, platform.members.as_(operator).build.approve(publisher.address)),
+        (operator, oracle.as_(operator).build.set_signers([n.address for n in nodes], 2))])
+    set_id = signers.id
     say(f"Qinling IoT Oracle joined as the oracle publisher; the operator registered signer set #{set_id}: "
         f"3 oracle nodes, each with its own key, any 2 of them sign a report")
 
-    receipt = platform.assets.as_(warehouse).register_receipt(
-        borrower.address, "XY-2026-0450", QUANTITY, "t", "CNY", VALUE, doc_hash("lot: 300 t natural rubber")).id
-    purpose = platform.orders.as_(borrower).place(seller.address, chain_id, "CNY", 100_000_00, chain.now() + 90 * DAY).id
+    issued, placed = together(platform, [
+        (warehouse, platform.assets.as_(warehouse).build.register_receipt(
+            borrower.address, "XY-2026-0450", QUANTITY, "t", "CNY", VALUE, doc_hash("lot: 300 t natural rubber"))),
+        (borrower, platform.orders.as_(borrower).build.place(seller.address, chain_id, "CNY", 100_000_00,
+                                                             chain.now() + 90 * DAY))])
+    receipt, purpose = issued.id, placed.id
     platform.orders.as_(seller).accept(purpose)
     loan_id = originate(platform, Origination(
         LoanMode.PLEDGE, receipt, borrower, lender, PRINCIPAL, 650, 90 * DAY, LTV_BPS, purpose,
@@ -78,9 +84,11 @@ def run_watched_pledge(platform: Platform, *, operator: LocalAccount, lender: Lo
         f"at a {LTV_BPS // 100} % LTV (limit {_yuan(VALUE * LTV_BPS // 10_000)})")
 
     site = Site.warehouse(seed, receipt, QUANTITY, prefix="XY", custodian=warehouse.address)
-    for dev in site.devices:
-        oracle.as_(warehouse).register_device(dev.serial, dev.key.address, dev.metric, TargetKind.ASSET, receipt)
-    oracle.as_(warehouse).set_watch(TargetKind.ASSET, receipt, 200, 800, 0, 0)
+    custodian = oracle.as_(warehouse).build
+    together(platform, [
+        *((warehouse, custodian.register_device(dev.serial, dev.key.address, dev.metric, TargetKind.ASSET, receipt))
+          for dev in site.devices),
+        (warehouse, custodian.set_watch(TargetKind.ASSET, receipt, 200, 800, 0, 0))])
     say(f"the warehouse registered a load cell, a temperature logger (2-8 °C) and a door sensor on receipt "
         f"#{receipt}: {', '.join(d.serial for d in site.devices)}")
 

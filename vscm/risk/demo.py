@@ -28,7 +28,7 @@ from web3.logs import DISCARD
 from vscm.client.financing import Origination, originate
 from vscm.client.platform import Platform
 from vscm.client.records import Decision, LoanMode, Role, Status, Tier
-from vscm.client.workflows import doc_hash, form_chain, onboard_sme, set_mint_cap
+from vscm.client.workflows import Write, doc_hash, sme_application, together
 from vscm.errors import ContractRevert
 from vscm.risk.events import indicator_name
 from vscm.risk.monitor import Monitor, RaisedAlert
@@ -79,16 +79,38 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
             chain.fund(getattr(cc, name).address, 10**20)
     op, bank, auditor, wh, carrier = cast.operator, cast.bank, cast.auditor, cast.warehouse, cast.carrier
     console.print("\n[bold]6. Control: the risk monitor reads the platform's history")
-    onboard_sme(platform, op, cc.monitor, [Role.MONITOR], NAMES["monitor"])
-    onboard_sme(platform, op, cc.bank2, [Role.FINANCIER], NAMES["bank2"])
-    set_mint_cap(platform, op, cc.bank2.address, 10_000_000_00)
+    registry = platform.members
+
+    def applies(who: str, roles: list[Role]) -> Write:
+        return getattr(cc, who), sme_application(platform, getattr(cc, who), roles, NAMES[who])
+
+    def admitted(who: str) -> Write:
+        return op, registry.as_(op).build.approve(getattr(cc, who).address)
+
+    # Writes that do not depend on each other go `together` (on a network they share a block).
+    together(platform, [applies("monitor", [Role.MONITOR]), applies("bank2", [Role.FINANCIER])])
+    together(platform, [admitted("monitor"), admitted("bank2")])
+    together(platform, [(op, platform.cash(code).as_(op).build.set_mint_cap(cc.bank2.address, 10_000_000_00))
+                        for code in platform.currencies])
     step(f"{NAMES['monitor']} joined as the platform's risk monitor, {NAMES['bank2']} as a second lender")
 
-    def certify(core: LocalAccount, name: str) -> None:
-        platform.members.as_(core).apply([Role.MANUFACTURER], Tier.CORE, keccak(text=f"licence:{name}"),
-                                         chain.now() + 365 * DAY, NAMES[name])
-        platform.members.as_(bank).attest(core.address, Role.FINANCIER)
-        platform.members.as_(auditor).attest(core.address, Role.AUDITOR)
+    def join(core: str, smes: tuple[tuple[str, Role], ...], chain_name: str, *deposits: Write) -> int:
+        """The core applies and is attested by the bank and the auditor, the SMEs apply and are admitted (as
+        `certify_core` and `onboard_sme` do, side by side); the core forms its chain, the SMEs join it (as
+        `form_chain` does), ``deposits`` are minted meanwhile. Returns the chain's id."""
+        account = getattr(cc, core)
+        together(platform, [(account, registry.as_(account).build.apply(
+            [Role.MANUFACTURER], Tier.CORE, keccak(text=f"licence:{core}"), chain.now() + 365 * DAY, NAMES[core])),
+            *(applies(who, [role]) for who, role in smes)])
+        together(platform, [(bank, registry.as_(bank).build.attest(account.address, Role.FINANCIER)),
+                            (auditor, registry.as_(auditor).build.attest(account.address, Role.AUDITOR)),
+                            *(admitted(who) for who, _ in smes)])
+        chain_id = registry.as_(account).create_chain(chain_name).id
+        together(platform, [*((getattr(cc, who), registry.as_(getattr(cc, who)).build.request_join(chain_id))
+                              for who, _ in smes), *deposits])
+        together(platform, [(account, registry.as_(account).build.approve_join(chain_id, getattr(cc, who).address))
+                            for who, _ in smes])
+        return chain_id
 
     def trade(buyer: LocalAccount, seller: LocalAccount, chain_id: int, amount: int, to: str = "invoiced") -> int:
         orders = platform.orders
@@ -119,10 +141,8 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
 
     # ------------------------------------------------------------ scene A: diverted loan money
     console.print("\n[bold]7. Control: a borrower diverts loan money")
-    certify(cc.tianshui, "tianshui")
-    for who, role in (("maiji", Role.SUPPLIER), ("qinzhou", Role.SUPPLIER), ("maiji_holdings", Role.SELLER)):
-        onboard_sme(platform, op, getattr(cc, who), [role], NAMES[who])
-    tianshui = form_chain(platform, cc.tianshui, "Tianshui chain", [cc.maiji, cc.qinzhou, cc.maiji_holdings])
+    tianshui = join("tianshui", (("maiji", Role.SUPPLIER), ("qinzhou", Role.SUPPLIER), ("maiji_holdings", Role.SELLER)),
+                    "Tianshui chain")
     sale = trade(cc.tianshui, cc.maiji, tianshui, 150_000_00)
     receivable = platform.assets.as_(cc.maiji).register_receivable(sale).id
     platform.assets.as_(cc.tianshui).confirm_receivable(receivable)
@@ -158,13 +178,11 @@ def control(platform: Platform, cast: Any, step: Any, console: Any, yuan: Any) -
 
     # ------------------------------------------------------------ scene B: a colluding chain
     console.print("\n[bold]8. Control: a colluding supply chain")
-    certify(cc.hami, "hami")
-    for who, role in (("barkol", Role.SELLER), ("yiwu", Role.SUPPLIER)):
-        onboard_sme(platform, op, getattr(cc, who), [role], NAMES[who])
-    hami = form_chain(platform, cc.hami, "Hami chain", [cc.barkol, cc.yiwu])
-    platform.cash("CNY").as_(cc.bank2).mint(cc.bank2.address, 500_000_00, keccak(text="bank2:reserves"))
     # Hami Energy guarantees Barkol's pledge below: a guarantee is money committed, so it holds some.
-    platform.cash("CNY").as_(cc.bank2).mint(cc.hami.address, 100_000_00, keccak(text="hami:deposit"))
+    lending = platform.cash("CNY").as_(cc.bank2).build
+    hami = join("hami", (("barkol", Role.SELLER), ("yiwu", Role.SUPPLIER)), "Hami chain",
+                (cc.bank2, lending.mint(cc.bank2.address, 500_000_00, keccak(text="bank2:reserves"))),
+                (cc.bank2, lending.mint(cc.hami.address, 100_000_00, keccak(text="hami:deposit"))))
     circle = [trade(cc.yiwu, cc.barkol, hami, 300_000_00), trade(cc.hami, cc.yiwu, hami, 300_000_00)]
     step(f"supply chain #{hami} (Hami): Barkol invoiced Yiwu {yuan(300_000_00)}, Yiwu invoiced Hami Energy "
          f"{yuan(300_000_00)}")
