@@ -50,30 +50,42 @@ Write = tuple[LocalAccount, "TxRequest[WriteResult[Any]]"]
 def together(platform: Platform, writes: Sequence[Write]) -> list[WriteResult[Any]]:
     """Send ``writes``, which do not depend on each other (or are one signer's, in nonce order), through one
     round of a ``Pipeline``: on a network they share blocks instead of waiting a block each. On a dev chain
-    (embedded, anvil) each is a round of its own, in the order given: one block each, as when each was sent by
-    itself, so a story's clock (a second a block) and the interest it prints do not change. Returns their
-    results in that order.
+    (embedded, anvil) each is sent as its facade would send it, by the chain's sender, in the order given: one
+    block each, so a story's clock (a second a block) and the interest it prints do not change, and a sender's
+    wrapper (the bench's gas recorder) sees every transaction. Returns their results in that order.
 
     Raises:
         ContractRevert, ChainError: the first write that was not mined, by its own error.
     """
+    if platform.chain.is_dev:
+        return [_one_by_one(platform, account, request) for account, request in writes]
     # The load's fixed gas limits: a payment's gas cannot be estimated before its approve in the same round.
     from vscm.chain.pipeline import Pipeline
     from vscm.load import GAS
 
-    chain = platform.chain
-    rounds = [[write] for write in writes] if chain.is_dev else [list(writes)]
-    results: list[WriteResult[Any]] = []
     # One transaction an HTTP request, in order: Kaia takes the calls of one JSON-RPC batch in no fixed order, and
     # a block orders the transactions as its node took them in (who applied first is the registry's member order).
-    with Pipeline(chain, batch_size=1) as pipe:
-        for batch in rounds:
-            sent = [pipe.submit(account, request,
-                                gas=GAS[request.call.fn_name] if request.before and request.gas is None else None)
-                    for account, request in batch]
-            pipe.wait()
-            results += [request.result(tx) for (_, request), tx in zip(batch, sent)]
-    return results
+    with Pipeline(platform.chain, batch_size=1) as pipe:
+        sent = [pipe.submit(account, request,
+                            gas=GAS[request.call.fn_name] if request.before and request.gas is None else None)
+                for account, request in writes]
+        pipe.wait()
+    return [request.result(tx) for (_, request), tx in zip(writes, sent, strict=True)]
+
+
+def _one_by_one(platform: Platform, account: LocalAccount, request: TxRequest[WriteResult[Any]]) -> WriteResult[Any]:
+    """Send one built write and the writes around it (a payment's approves) by the chain's sender, as the facade
+    would have sent them itself (so that a sender's wrapper, the bench's gas recorder, sees each)."""
+    for part in (*request.before, request, *request.after):
+        part.check_signer(account.address)
+    sender = platform.chain.sender
+    for part in request.before:
+        sender.transact(account, part.call, gas=part.gas)
+    receipt = sender.transact(account, request.call, gas=request.gas)
+    platform.last_receipt = receipt
+    for part in request.after:
+        sender.transact(account, part.call, gas=part.gas)
+    return request.result(receipt)
 
 
 def set_mint_cap(platform: Platform, admin: Any, financier: str, cap: int,
