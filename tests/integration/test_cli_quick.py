@@ -195,3 +195,33 @@ def test_a_write_signed_by_the_unlock_agent_asks_no_passphrase_and_lands(world: 
         assert [(a["label"], a["signatures"]) for a in listed] == [("buyer", 1)]
     finally:
         subprocess.run([*vscm, "wallet", "lock", "--all"], env=env, check=True, capture_output=True)
+
+
+def test_a_pipeline_round_signed_by_the_unlock_agent_lands(world: dict[str, Any], tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`together` on a network (and `vscm deploy` there) sends through a Pipeline, which signs with the key itself;
+    a wallet unlocked in the agent has no key to give, so the agent signs the same fields."""
+    import tempfile
+
+    from vscm.chain.pipeline import Pipeline
+    from vscm.wallet.agent import AgentAccount, find_agent, start_agent
+
+    monkeypatch.setenv("VSCM_AGENT_DIR", tempfile.mkdtemp(prefix="vag-"))
+    store = Keystore(tmp_path / "keys", iterations=2**10)
+    store.import_key("buyer", world["cast"].supplier_a.key.hex(), PASSPHRASE)
+    status = start_agent(store.unlock("buyer", PASSPHRASE), store, "buyer", 600)
+    try:
+        agent = find_agent(store, "buyer")
+        assert isinstance(agent, AgentAccount)
+        web3, due = world["web3"], world["chain"].now() + 30 * 86400
+        requests = [web3.orders.as_(agent).build.place(world["cast"].supplier_b.address, world["chain_id"], "CNY",
+                                                       amount, due) for amount in (401, 402)]
+        with Pipeline(world["chain"]) as pipe:
+            sent = [pipe.submit(agent, request) for request in requests]
+            pipe.wait()
+        placed = [request.result(tx).id for request, tx in zip(requests, sent, strict=True)]
+        assert [(web3.orders.order(i).buyer, web3.orders.order(i).amount) for i in placed] == [
+            (world["cast"].supplier_a.address, 401), (world["cast"].supplier_a.address, 402)]
+        assert find_agent(store, "buyer").status.signatures == 2  # type: ignore[union-attr]
+    finally:
+        os.kill(status.pid, 15)

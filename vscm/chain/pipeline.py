@@ -97,6 +97,7 @@ from web3 import Web3
 from vscm.chain.revert import contract_name_for_abi, decode_revert, revert_from_exception
 from vscm.chain.tx import GAS_MULTIPLIER, TxRequest, fee_fields
 from vscm.errors import ChainError, InputError, TransactionFailed, VscmError
+from vscm.wallet.agent import AgentAccount
 
 if TYPE_CHECKING:
     from vscm.chain.backends import Chain
@@ -865,9 +866,16 @@ def sign_transaction(account: LocalAccount, chain_id: int, nonce: int, fees: dic
     The RLP is pyrlp's (``rlp.encode`` with the transaction's sedes; its compiled rusty-rlp backend
     where installed) and keccak is safe-pysha3's C implementation.
 
+    A wallet unlocked in the member's agent (:class:`vscm.wallet.agent.AgentAccount`, which never hands its key
+    out) has the agent sign the same fields instead.
+
     Returns:
         The raw signed transaction and its hash.
     """
+    if isinstance(account, AgentAccount):
+        signed = account.sign_transaction({"chainId": chain_id, "nonce": nonce, "gas": gas, "to": to, "value": value,
+                                           "data": data, **fees})
+        return signed.raw_transaction, signed.hash
     key = _KEYS.get(bytes(account.key))
     if key is None:
         key = _KEYS[bytes(account.key)] = coincurve.PrivateKey(bytes(account.key))
