@@ -216,6 +216,7 @@ def test_a_pipeline_round_signed_by_the_unlock_agent_lands(world: dict[str, Any]
         web3, due = world["web3"], world["chain"].now() + 30 * 86400
         requests = [web3.orders.as_(agent).build.place(world["cast"].supplier_b.address, world["chain_id"], "CNY",
                                                        amount, due) for amount in (401, 402)]
+        world["chain"].nonces.forget(agent.address)  # the CLI processes of the tests above sent from this account too
         with Pipeline(world["chain"]) as pipe:
             sent = [pipe.submit(agent, request) for request in requests]
             pipe.wait()
